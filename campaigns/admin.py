@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from campaigns.models import Campaign, Membership, Organisation
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("name", "legal_form", "siren", "rna", "city", "stripe_account_id")
+    search_fields = ("name", "legal_name", "siren", "rna")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (MembershipInline,)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("title", "organisation", "status", "goal_cents", "starts_at", "ends_at")
+    list_filter = ("status", "organisation")
+    search_fields = ("title", "summary")
+    prepopulated_fields = {"slug": ("title",)}

@@ -1,0 +1,250 @@
+"""Demo data: two organisations, three live campaigns, forty-odd items with
+photos drawn locally. Idempotent: running it twice duplicates nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from datetime import timedelta
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from accounts.models import User
+from campaigns.models import Campaign, Membership, Organisation
+from donations.models import Item, ItemPhoto, ItemStatus
+from donations.services import item_transition
+
+DEFAULT_PASSWORD = "tremma-demo-2026"  # noqa: S105 -- demo accounts only, printed by make demo
+
+ORGANISATIONS: list[dict[str, Any]] = [
+    {
+        "slug": "emmaus-lescar-pau",
+        "name": "Emmaüs Lescar-Pau",
+        "legal_name": "Communauté Emmaüs de Lescar-Pau",
+        "legal_form": Organisation.LegalForm.ASSOCIATION,
+        "rna": "W643000123",
+        "siren": "323456789",
+        "purpose": "Accueillir et loger des personnes en difficulté, et financer leur accueil par le réemploi.",
+        "address_line1": "Chemin de la Tuilerie",
+        "postal_code": "64230",
+        "city": "Lescar",
+        "contact_email": "contact@emmaus-lescar.example",
+        "manager": ("Claire", "Dupuis", "claire@emmaus-lescar.example"),
+    },
+    {
+        "slug": "ressourcerie-la-boucle",
+        "name": "Ressourcerie La Boucle",
+        "legal_name": "Association La Boucle",
+        "legal_form": Organisation.LegalForm.ASSOCIATION,
+        "rna": "W751234567",
+        "siren": "812345678",
+        "purpose": "Collecter, réparer et revendre des objets pour réduire les déchets "
+        "et créer des emplois d'insertion.",
+        "address_line1": "12 rue des Vinaigriers",
+        "postal_code": "75010",
+        "city": "Paris",
+        "contact_email": "bonjour@laboucle.example",
+        "manager": ("Karim", "Benali", "karim@laboucle.example"),
+    },
+]
+
+CAMPAIGNS: list[dict[str, Any]] = [
+    {
+        "organisation": "emmaus-lescar-pau",
+        "slug": "un-toit-pour-l-hiver",
+        "title": "Un toit pour l'hiver",
+        "summary": "Rénover six chambres d'accueil avant les grands froids.",
+        "story": "Chaque hiver, nous accueillons plus de personnes que nous n'avons de lits.\n\n"
+        "Avec 12 000 €, nous isolons et rénovons six chambres de la communauté.",
+        "goal_cents": 1_200_000,
+    },
+    {
+        "organisation": "emmaus-lescar-pau",
+        "slug": "atelier-velo-solidaire",
+        "title": "Atelier vélo solidaire",
+        "summary": "Équiper un atelier où compagnons et habitants réparent des vélos.",
+        "story": "Outils, pièces, établis : l'atelier vélo forme des compagnons à un métier.",
+        "goal_cents": 450_000,
+    },
+    {
+        "organisation": "ressourcerie-la-boucle",
+        "slug": "camion-de-collecte",
+        "title": "Un camion de collecte",
+        "summary": "Un utilitaire électrique pour collecter les objets dans tout l'arrondissement.",
+        "story": "Aujourd'hui nous refusons des dons faute de pouvoir les transporter.\n\n"
+        "Un camion, c'est trois tonnes d'objets sauvés chaque mois.",
+        "goal_cents": 2_500_000,
+    },
+]
+
+# (title, description, condition, category, price in cents)
+ITEMS: list[tuple[str, str, str, str, int]] = [
+    (
+        "Buffet en chêne massif",
+        "Buffet deux portes des années 50, tiroirs qui coulissent bien.",
+        "good",
+        "furniture",
+        18000,
+    ),
+    ("Lampe de bureau articulée", "Lampe d'architecte métal vert, ampoule fournie.", "very_good", "decoration", 3500),
+    (
+        "Service à café en porcelaine",
+        "Six tasses et sous-tasses, une théière, motif bleu.",
+        "very_good",
+        "tableware",
+        2800,
+    ),
+    ("Vélo de ville Peugeot", "Cadre acier, trois vitesses, révisé à l'atelier.", "good", "sports", 9500),
+    ("Fauteuil crapaud", "Velours moutarde, assise refaite.", "very_good", "furniture", 12000),
+    ("Lot de romans policiers", "Vingt livres de poche, Simenon et Vargas.", "good", "books", 1500),
+    ("Machine à coudre Singer", "Modèle électrique, testée, avec pédale.", "good", "electronics", 6000),
+    ("Miroir doré ovale", "Cadre en bois doré, 80 cm de haut.", "fair", "decoration", 4500),
+    ("Platine vinyle Technics", "Entraînement direct, cellule neuve.", "very_good", "music", 15000),
+    ("Table basse en rotin", "Plateau verre, pieds en rotin tressé.", "good", "furniture", 4000),
+    ("Manteau en laine taille M", "Laine bouillie grise, doublure intacte.", "very_good", "clothing", 3000),
+    ("Jeu d'échecs en bois", "Pièces complètes, plateau pliant.", "good", "toys", 2000),
+    ("Guitare classique", "Cordes neuves, housse fournie.", "good", "music", 7000),
+    ("Cocotte en fonte 24 cm", "Émail rouge, aucun éclat.", "very_good", "tableware", 4500),
+    ("Chaise bistrot", "Bois courbé, assise cannée.", "fair", "furniture", 2500),
+    ("Radio vintage Philips", "Fonctionne en FM, grain d'époque.", "good", "electronics", 3800),
+    ("Poussette canne", "Pliage compact, harnais cinq points.", "good", "toys", 2200),
+    ("Encyclopédie Universalis", "Vingt volumes reliés.", "good", "books", 3000),
+    ("Veste en jean", "Taille L, délavage clair.", "very_good", "clothing", 1800),
+    ("Luminaire en laiton", "Suspension trois bras, rewiré.", "good", "decoration", 8000),
+    ("Bureau d'écolier", "Plateau inclinable, encrier d'origine.", "fair", "furniture", 6500),
+    ("Raquettes de tennis", "Paire de raquettes et trois balles.", "good", "sports", 2000),
+    ("Carafe en cristal", "Bouchon taillé, 1 litre.", "very_good", "tableware", 2500),
+    ("Appareil photo argentique", "Reflex 35 mm avec objectif 50 mm.", "good", "electronics", 9000),
+    ("Tapis berbère", "Laine, 120 × 180 cm, nettoyé.", "good", "decoration", 11000),
+    ("Commode trois tiroirs", "Pin massif, poignées en fer.", "good", "furniture", 9000),
+    ("Puzzle 1000 pièces", "Complet, vérifié pièce par pièce.", "very_good", "toys", 800),
+    ("Bottes en cuir pointure 39", "Cuir marron, ressemelées.", "good", "clothing", 3500),
+    ("Skateboard", "Plateau érable, roulements neufs.", "fair", "sports", 2500),
+    ("Bande dessinée Astérix, lot de 10", "Éditions cartonnées des années 80.", "good", "books", 4000),
+    ("Horloge murale", "Mouvement à quartz, cadran émaillé.", "good", "decoration", 2600),
+    ("Théière en fonte", "Style japonais, filtre inox.", "very_good", "tableware", 2200),
+    ("Enceinte Bluetooth", "Autonomie 10 h, câble fourni.", "very_good", "electronics", 2900),
+    ("Chevet en formica", "Années 60, jaune soleil.", "fair", "furniture", 3200),
+    ("Ukulélé soprano", "Avec accordeur à pince.", "new", "music", 3900),
+    ("Robe d'été fleurie", "Taille 38, coton.", "very_good", "clothing", 1400),
+    ("Trottinette enfant", "Trois roues, réglable.", "good", "toys", 1600),
+    ("Vase en céramique", "Grès émaillé, pièce d'artisan.", "new", "decoration", 3400),
+    ("Ensemble de casseroles", "Quatre casseroles inox avec couvercles.", "good", "tableware", 3600),
+    ("Sac à dos de randonnée", "40 litres, dos ventilé.", "very_good", "sports", 3300),
+    ("Étagère industrielle", "Métal et bois, cinq niveaux.", "good", "furniture", 7500),
+    ("Perceuse visseuse", "Deux batteries, chargeur, coffret.", "good", "electronics", 4200),
+]
+
+PALETTE = [(179, 38, 30), (33, 94, 138), (46, 125, 50), (191, 134, 22), (106, 27, 154), (0, 121, 107)]
+
+
+def demo_password() -> str:
+    return os.environ.get("DEMO_PASSWORD", "").strip() or DEFAULT_PASSWORD
+
+
+def draw_photo(title: str) -> bytes:
+    """A believable placeholder photo drawn locally: a coloured scene and the item's initials."""
+    seed = int(hashlib.sha256(title.encode()).hexdigest(), 16)
+    background = PALETTE[seed % len(PALETTE)]
+    image = Image.new("RGB", (800, 600), background)
+    draw = ImageDraw.Draw(image)
+    for step in range(6):
+        shade = tuple(min(255, channel + 18 * step) for channel in background)
+        inset = 40 * step
+        draw.rounded_rectangle((inset, inset + 30, 800 - inset, 600 - inset), radius=40, outline=shade, width=6)
+    initials = "".join(word[0] for word in title.split()[:2]).upper()
+    draw.text((400, 300), initials, fill=(255, 255, 255), anchor="mm", font_size=180)
+    buffer = io.BytesIO()
+    image.save(buffer, format="WEBP", quality=80)
+    return buffer.getvalue()
+
+
+class Command(BaseCommand):
+    help = "Load idempotent demo data (organisations, campaigns, items with photos, accounts)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = demo_password()
+        with transaction.atomic():
+            accounts = self._accounts(password)
+            organisations = self._organisations()
+            campaigns = self._campaigns(organisations)
+            self._items(campaigns, owner=accounts["donor"])
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  Donor:    {accounts['donor'].email} / {password}")
+        for organisation in ORGANISATIONS:
+            self.stdout.write(f"  Manager ({organisation['name']}): {organisation['manager'][2]} / {password}")
+
+    def _accounts(self, password: str) -> dict[str, User]:
+        donor, _created = User.objects.get_or_create(
+            email="donatrice@tremma.example",
+            defaults={
+                "first_name": "Louise",
+                "last_name": "Martin",
+                "address_line1": "3 rue des Lilas",
+                "postal_code": "64000",
+                "city": "Pau",
+            },
+        )
+        donor.set_password(password)
+        donor.save(update_fields=["password"])
+        return {"donor": donor}
+
+    def _organisations(self) -> dict[str, Organisation]:
+        password = demo_password()
+        result = {}
+        for data in ORGANISATIONS:
+            fields = {key: value for key, value in data.items() if key not in {"slug", "manager"}}
+            organisation, _created = Organisation.objects.update_or_create(slug=data["slug"], defaults=fields)
+            first, last, email = data["manager"]
+            manager, _created = User.objects.get_or_create(
+                email=email, defaults={"first_name": first, "last_name": last}
+            )
+            manager.set_password(password)
+            manager.save(update_fields=["password"])
+            Membership.objects.get_or_create(
+                user=manager, organisation=organisation, defaults={"role": Membership.Role.ADMIN}
+            )
+            result[data["slug"]] = organisation
+        return result
+
+    def _campaigns(self, organisations: dict[str, Organisation]) -> list[Campaign]:
+        now = timezone.now()
+        result = []
+        for data in CAMPAIGNS:
+            fields = {key: value for key, value in data.items() if key not in {"slug", "organisation"}}
+            fields.update(
+                organisation=organisations[data["organisation"]],
+                status=Campaign.Status.LIVE,
+                starts_at=now - timedelta(days=14),
+                ends_at=now + timedelta(days=60),
+            )
+            campaign, _created = Campaign.objects.get_or_create(slug=data["slug"], defaults=fields)
+            if not campaign.cover:
+                campaign.cover.save(f"{campaign.slug}.webp", ContentFile(draw_photo(campaign.title)), save=True)
+            result.append(campaign)
+        return result
+
+    def _items(self, campaigns: list[Campaign], *, owner: User) -> None:
+        for index, (title, description, condition, category, price) in enumerate(ITEMS):
+            campaign = campaigns[index % len(campaigns)]
+            if Item.objects.filter(campaign__in=campaigns, title=title).exists():
+                continue  # seeding is idempotent: an item seeded once is left as it is
+            item = Item.objects.create(
+                campaign=campaign,
+                owner=owner,
+                title=title,
+                description=description,
+                condition=condition,
+                category=category,
+                price_cents=price,
+            )
+            item_transition(item=item, to=ItemStatus.IN_REVIEW, note="demo")
+            item_transition(item=item, to=ItemStatus.LISTED, note="demo")
+            photo = ItemPhoto(item=item, position=0, width=800, height=600)
+            photo.image.save(f"demo-{item.pk}.webp", ContentFile(draw_photo(title)), save=True)

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from tremma.money import CURRENCY
+
+
+class Organisation(models.Model):
+    """An association (Emmaüs community, ressourcerie…) that runs campaigns.
+
+    Its legal details are printed on tax receipts."""
+
+    class LegalForm(models.TextChoices):
+        ASSOCIATION = "association", _("Association loi 1901")
+        FOUNDATION = "foundation", _("Fondation")
+        ENTERPRISE = "enterprise", _("Entreprise d'insertion")
+        OTHER = "other", _("Autre")
+
+    name = models.CharField(_("nom"), max_length=200)
+    slug = models.SlugField(_("identifiant"), max_length=80, unique=True)
+    legal_name = models.CharField(_("raison sociale"), max_length=200)
+    legal_form = models.CharField(_("forme juridique"), max_length=20, choices=LegalForm.choices)
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True)
+    rna = models.CharField(_("numéro RNA"), max_length=10, blank=True)
+    purpose = models.TextField(_("objet"), blank=True)
+    address_line1 = models.CharField(_("adresse"), max_length=200)
+    address_line2 = models.CharField(_("complément d'adresse"), max_length=200, blank=True)
+    postal_code = models.CharField(_("code postal"), max_length=20)
+    city = models.CharField(_("ville"), max_length=100)
+    country = models.CharField(_("pays"), max_length=2, default="FR")
+    contact_email = models.EmailField(_("e-mail de contact"))
+    contact_phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    website = models.URLField(_("site web"), blank=True)
+    stripe_account_id = models.CharField(_("compte Stripe Connect"), max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.CheckConstraint(condition=~Q(siren="") | ~Q(rna=""), name="organisation_has_siren_or_rna"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MANAGER = "manager", _("Gestionnaire")
+        ADMIN = "admin", _("Administrateur")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("rôle"), max_length=10, choices=Role.choices, default=Role.MANAGER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membre")
+        verbose_name_plural = _("membres")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="one_membership_per_user_and_organisation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organisation} ({self.role})"
+
+
+class Campaign(models.Model):
+    """A concrete project of an organisation. Money raised comes from the ledger."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        LIVE = "live", _("En cours")
+        CLOSED = "closed", _("Terminée")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="campaigns")
+    slug = models.SlugField(_("identifiant"), max_length=80, unique=True)
+    title = models.CharField(_("titre"), max_length=200)
+    summary = models.CharField(_("résumé"), max_length=300)
+    story = models.TextField(_("histoire"), blank=True)
+    goal_cents = models.PositiveIntegerField(_("objectif (centimes)"))
+    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    starts_at = models.DateTimeField(_("début"))
+    ends_at = models.DateTimeField(_("fin"), null=True, blank=True)
+    cover = models.ImageField(_("image de couverture"), upload_to="campaigns/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-starts_at", "id")
+        verbose_name = _("campagne")
+        verbose_name_plural = _("campagnes")
+        constraints = [
+            models.CheckConstraint(condition=Q(goal_cents__gt=0), name="campaign_goal_positive"),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="campaign_ends_after_start",
+            ),
+            models.CheckConstraint(condition=Q(currency="EUR"), name="campaign_currency_eur"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("frontend:campaign", kwargs={"slug": self.slug})

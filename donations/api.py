@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from campaigns.api import absolute
+from campaigns.models import Campaign
+from donations.models import Item, ItemPhoto, ItemStatus
+from donations.selectors import item_search, item_visible_queryset
+
+
+class CampaignRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ("slug", "title")
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ItemPhoto
+        fields = ("url", "width", "height")
+
+    def get_url(self, photo: ItemPhoto) -> str:
+        return absolute(self.context, photo.image.url)
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    campaign = CampaignRefSerializer(read_only=True)
+    photos = PhotoSerializer(many=True, read_only=True)
+    url = serializers.SerializerMethodField()
+    short_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Item
+        fields = (
+            "id",
+            "title",
+            "description",
+            "price_cents",
+            "currency",
+            "status",
+            "condition",
+            "category",
+            "kind",
+            "campaign",
+            "photos",
+            "url",
+            "short_url",
+        )
+
+    def get_url(self, item: Item) -> str:
+        return absolute(self.context, item.get_absolute_url())
+
+    def get_short_url(self, item: Item) -> str | None:
+        return None
+
+
+class ItemFilterSerializer(serializers.Serializer):
+    campaign = serializers.SlugField(required=False)
+    status = serializers.ChoiceField(choices=ItemStatus.choices, required=False)
+    q = serializers.CharField(required=False, max_length=100, trim_whitespace=True)
+
+    default_error_messages = {"invalid": _("Filtre invalide.")}
+
+
+@extend_schema_view(list=extend_schema(parameters=[ItemFilterSerializer]))
+class ItemViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ItemSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        user = self.request.user
+        queryset = item_visible_queryset(user=user if user.is_authenticated else None)  # type: ignore[arg-type]
+        if self.action == "list":
+            filters = ItemFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            queryset = item_search(queryset, **filters.validated_data)
+        return queryset

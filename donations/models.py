@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Campaign
+from tremma.money import CURRENCY
+
+
+class ItemStatus(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    IN_REVIEW = "in_review", _("En relecture")
+    LISTED = "listed", _("En vente")
+    RESERVED = "reserved", _("Réservé")
+    SOLD = "sold", _("Vendu")
+    HANDED_OVER = "handed_over", _("Remis")
+    REJECTED = "rejected", _("Refusé")
+    WITHDRAWN = "withdrawn", _("Retiré")
+
+
+# The item state machine, as data: the one function that moves an item
+# (donations.services.item_transition) refuses any move not listed here.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    ItemStatus.DRAFT: frozenset({ItemStatus.IN_REVIEW, ItemStatus.WITHDRAWN}),
+    ItemStatus.IN_REVIEW: frozenset({ItemStatus.LISTED, ItemStatus.REJECTED, ItemStatus.WITHDRAWN, ItemStatus.DRAFT}),
+    ItemStatus.LISTED: frozenset({ItemStatus.RESERVED, ItemStatus.WITHDRAWN, ItemStatus.IN_REVIEW}),
+    ItemStatus.RESERVED: frozenset({ItemStatus.LISTED, ItemStatus.SOLD}),
+    ItemStatus.SOLD: frozenset({ItemStatus.HANDED_OVER, ItemStatus.LISTED, ItemStatus.WITHDRAWN}),
+    ItemStatus.HANDED_OVER: frozenset({ItemStatus.LISTED, ItemStatus.WITHDRAWN}),
+    ItemStatus.REJECTED: frozenset({ItemStatus.IN_REVIEW}),
+    ItemStatus.WITHDRAWN: frozenset(),
+}
+
+# What anonymous visitors may see.
+PUBLIC_STATUSES = frozenset({ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD})
+
+
+class Item(models.Model):
+    """One unique object (quantity 1)."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", _("Vente")
+        GIFT_IN_KIND = "gift_in_kind", _("Don en nature")
+
+    class Condition(models.TextChoices):
+        NEW = "new", _("Neuf")
+        VERY_GOOD = "very_good", _("Très bon état")
+        GOOD = "good", _("Bon état")
+        FAIR = "fair", _("État correct")
+        FOR_REPAIR = "for_repair", _("À réparer")
+
+    class Category(models.TextChoices):
+        FURNITURE = "furniture", _("Mobilier")
+        CLOTHING = "clothing", _("Vêtements")
+        BOOKS = "books", _("Livres")
+        TABLEWARE = "tableware", _("Vaisselle")
+        ELECTRONICS = "electronics", _("Électronique")
+        TOYS = "toys", _("Jouets")
+        SPORTS = "sports", _("Sport")
+        DECORATION = "decoration", _("Décoration")
+        MUSIC = "music", _("Musique")
+        OTHER = "other", _("Autre")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="items")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="items"
+    )
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.SALE)
+    title = models.CharField(_("titre"), max_length=120)
+    description = models.TextField(_("description"))
+    condition = models.CharField(_("état"), max_length=20, choices=Condition.choices)
+    category = models.CharField(_("catégorie"), max_length=20, choices=Category.choices, default=Category.OTHER)
+    price_cents = models.PositiveIntegerField(_("prix (centimes)"), null=True, blank=True)
+    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
+    status = models.CharField(
+        _("statut"), max_length=20, choices=ItemStatus.choices, default=ItemStatus.DRAFT, editable=False
+    )
+    rejection_reason = models.TextField(_("motif du refus"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("objet")
+        verbose_name_plural = _("objets")
+        indexes = [models.Index(fields=["status", "campaign"], name="item_status_campaign")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price_cents__isnull=True) | Q(price_cents__gt=0), name="item_price_positive"
+            ),
+            # A sale always has a price; a gift in kind gets one when it is listed.
+            models.CheckConstraint(
+                condition=~Q(kind="sale") | Q(price_cents__isnull=False), name="item_sale_has_price"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["listed", "reserved", "sold", "handed_over"]) | Q(price_cents__isnull=False),
+                name="item_on_sale_has_price",
+            ),
+            models.CheckConstraint(condition=Q(currency="EUR"), name="item_currency_eur"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("frontend:item", kwargs={"pk": self.pk})
+
+
+class ItemPhoto(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(_("image"), upload_to="items/")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("position", "id")
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return f"{self.item_id} #{self.position}"
+
+
+class ItemTransition(models.Model):
+    """Append-only log of every status change of an item, with who made it."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=ItemStatus.choices)
+    to_status = models.CharField(max_length=20, choices=ItemStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.from_status} → {self.to_status}"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from frontend import views
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("campagnes/<slug:slug>/", views.campaign_detail, name="campaign"),
+    path("objets/<int:pk>/", views.item_detail, name="item"),
+]

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from campaigns.selectors import campaign_public_queryset
+from donations.models import ItemStatus
+from donations.selectors import item_visible_queryset
+from tremma.api import api_not_found, api_server_error
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    campaigns = campaign_public_queryset().filter(status="live")
+    return render(request, "frontend/home.html", {"campaigns": campaigns})
+
+
+@require_safe
+def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = get_object_or_404(campaign_public_queryset(), slug=slug)
+    user = request.user if request.user.is_authenticated else None
+    items = item_visible_queryset(
+        user=user
+    ).filter(  # type: ignore[arg-type]
+        campaign=campaign, status__in=[ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD]
+    )[:60]
+    return render(request, "frontend/campaign.html", {"campaign": campaign, "items": items})
+
+
+@require_safe
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user if request.user.is_authenticated else None
+    item = get_object_or_404(item_visible_queryset(user=user), pk=pk)  # type: ignore[arg-type]
+    return render(request, "frontend/item.html", {"item": item, "campaign": item.campaign})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return api_not_found(request, exception)
+    return render(request, "frontend/404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return api_server_error(request)
+    return render(request, "frontend/500.html", status=500)

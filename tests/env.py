@@ -1,0 +1,11 @@
+"""Loaded with ``-p tests.env`` before pytest-django reads the settings, so a
+plain ``pytest`` works without exporting anything. Only defaults: a variable
+already set (CI's DATABASE_URL, REDIS_URL…) wins."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tremma.settings")
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-5b1f0c7e9a")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SITE_URL", "http://testserver")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

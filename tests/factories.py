@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import factory
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from PIL import Image
+
+from accounts.models import User
+from campaigns.models import Campaign, Membership, Organisation
+from donations.models import Item, ItemPhoto, ItemStatus
+from donations.services import item_transition
+
+
+def image_bytes(size: tuple[int, int] = (64, 48), fmt: str = "PNG", color: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"personne{n}@example.org")
+    first_name = "Camille"
+    last_name = "Durand"
+
+    @classmethod
+    def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
+        password = kwargs.pop("password", PASSWORD)
+        return model_class.objects.create_user(*args, password=password, **kwargs)
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Communauté Emmaüs {n}")
+    slug = factory.Sequence(lambda n: f"emmaus-{n}")
+    legal_name = factory.LazyAttribute(lambda o: f"Association {o.name}")
+    legal_form = Organisation.LegalForm.ASSOCIATION
+    rna = factory.Sequence(lambda n: f"W{n:09d}")
+    purpose = "Accueil et réemploi"
+    address_line1 = "1 rue de la Paix"
+    postal_code = "75002"
+    city = "Paris"
+    contact_email = "contact@example.org"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = Membership.Role.MANAGER
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    slug = factory.Sequence(lambda n: f"campagne-{n}")
+    title = factory.Sequence(lambda n: f"Campagne {n}")
+    summary = "Un projet solidaire"
+    story = "Il était une fois un projet."
+    goal_cents = 100_000
+    status = Campaign.Status.LIVE
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    ends_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    """An item created in draft; ``status=`` moves it there through item_transition."""
+
+    class Meta:
+        model = Item
+
+    campaign = factory.SubFactory(CampaignFactory)
+    owner = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Objet {n}")
+    description = "Un bel objet de seconde main."
+    condition = Item.Condition.GOOD
+    category = Item.Category.OTHER
+    price_cents = 2500
+
+    @classmethod
+    def _create(cls, model_class: type[Item], *args: Any, **kwargs: Any) -> Item:
+        status = kwargs.pop("status", ItemStatus.LISTED)
+        item = super()._create(model_class, *args, **kwargs)
+        path = {
+            ItemStatus.DRAFT: [],
+            ItemStatus.IN_REVIEW: [ItemStatus.IN_REVIEW],
+            ItemStatus.LISTED: [ItemStatus.IN_REVIEW, ItemStatus.LISTED],
+            ItemStatus.REJECTED: [ItemStatus.IN_REVIEW, ItemStatus.REJECTED],
+            ItemStatus.RESERVED: [ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.RESERVED],
+            ItemStatus.SOLD: [ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD],
+            ItemStatus.WITHDRAWN: [ItemStatus.WITHDRAWN],
+        }[ItemStatus(status)]
+        for step in path:
+            item_transition(item=item, to=step, note="factory")
+        return item
+
+
+def add_photo(item: Item, *, size: tuple[int, int] = (64, 48), position: int = 0) -> ItemPhoto:
+    photo = ItemPhoto(item=item, position=position, width=size[0], height=size[1])
+    photo.image.save(f"photo-{item.pk}-{position}.png", ContentFile(image_bytes(size)), save=True)
+    return photo

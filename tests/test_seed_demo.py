@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError
+
+from accounts.models import User
+from campaigns.models import Campaign, Membership, Organisation
+from donations.models import Item, ItemPhoto
+from tests.factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def counts() -> tuple[int, ...]:
+    return (
+        Organisation.objects.count(),
+        Campaign.objects.count(),
+        Item.objects.count(),
+        ItemPhoto.objects.count(),
+        User.objects.count(),
+        Membership.objects.count(),
+    )
+
+
+def test_seed_demo_loads_believable_data_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_PASSWORD", "un-mot-de-passe-de-demo")
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    first = counts()
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert counts() == first
+    assert first[0] == 2 and first[1] == 3 and first[2] >= 40 and first[3] == first[2]
+    assert Campaign.objects.filter(status="live").count() == 3
+    assert Item.objects.filter(status="listed").count() == first[2]
+    for organisation in Organisation.objects.all():
+        assert organisation.siren or organisation.rna
+        manager = organisation.memberships.get().user
+        assert manager.check_password("un-mot-de-passe-de-demo")
+        assert manager.email in out.getvalue()
+    assert "un-mot-de-passe-de-demo" in out.getvalue()
+    photo = ItemPhoto.objects.first()
+    assert photo is not None and photo.width == 800 and photo.image.read(4) == b"RIFF"
+
+
+def test_money_check_constraints_hold_in_the_database() -> None:
+    with pytest.raises(IntegrityError):
+        CampaignFactory(goal_cents=0)

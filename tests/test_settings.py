@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tremma.env import ImproperEnvironment, env_bool, env_int, env_list, env_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_env_bool_reads_usual_spellings_and_refuses_others() -> None:
+    assert env_bool("X", environ={"X": "Yes"}) is True
+    assert env_bool("X", environ={"X": "0"}) is False
+    assert env_bool("X", default=True, environ={}) is True
+    with pytest.raises(ImproperEnvironment, match="X must be one of"):
+        env_bool("X", environ={"X": "maybe"})
+
+
+def test_env_int_refuses_non_integers_and_out_of_range_values() -> None:
+    assert env_int("N", 5, environ={}) == 5
+    assert env_int("N", 5, environ={"N": "7"}) == 7
+    with pytest.raises(ImproperEnvironment, match="integer"):
+        env_int("N", 5, environ={"N": "7.5"})
+    with pytest.raises(ImproperEnvironment, match="at least 1"):
+        env_int("N", 5, minimum=1, environ={"N": "0"})
+
+
+def test_env_list_and_url() -> None:
+    assert env_list("L", ["a"], environ={"L": " x, y ,,"}) == ["x", "y"]
+    assert env_url("U", environ={"U": "https://tremma.example/"}) == "https://tremma.example"
+    with pytest.raises(ImproperEnvironment):
+        env_url("U", environ={"U": "tremma.example"})
+    with pytest.raises(ImproperEnvironment):
+        env_url("U", schemes=("redis",), environ={"U": "http://127.0.0.1:6379"})
+
+
+def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DEBUG"}}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import tremma.settings as s; print(s.DEBUG, s.PAYMENT_GATEWAY)"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_settings_refuse_to_start_without_secret_key_outside_debug() -> None:
+    result = _load_settings()
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for() -> None:
+    result = _load_settings(SECRET_KEY="x" * 60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "demo"]
+
+
+def test_a_typo_in_a_variable_stops_start_up() -> None:
+    result = _load_settings(SECRET_KEY="x" * 60, DEBUG="ture")
+    assert result.returncode != 0
+    assert "DEBUG must be one of" in result.stderr
+
+
+def test_stripe_key_without_webhook_secret_is_refused() -> None:
+    result = _load_settings(SECRET_KEY="x" * 60, STRIPE_SECRET_KEY="sk_test_x", STRIPE_WEBHOOK_SECRET="")
+    assert result.returncode != 0
+    assert "STRIPE_WEBHOOK_SECRET" in result.stderr
+
+
+def test_deploy_check_is_clean_with_production_settings() -> None:
+    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(
+        SECRET_KEY="a-long-random-production-like-secret-key-4f8e2b1c9d7a6e5f3b2a1c0d",
+        SITE_URL="https://tremma.example",
+        ALLOWED_HOSTS="tremma.example",
+        CSRF_TRUSTED_ORIGINS="https://tremma.example",
+        SECURE_HSTS_PRELOAD="true",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

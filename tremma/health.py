@@ -1,0 +1,56 @@
+"""``GET /healthz``: is this process able to serve? 200 when the database and
+the channel layer answer, 503 (with which one failed) otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.exception("health: database check failed")
+        return False
+
+
+async def _layer_round_trip(timeout: float) -> bool:
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    channel = await layer.new_channel("healthz.")
+    token = uuid.uuid4().hex
+    await asyncio.wait_for(layer.send(channel, {"type": "health.ping", "token": token}), timeout)
+    message = await asyncio.wait_for(layer.receive(channel), timeout)
+    return bool(message.get("token") == token)
+
+
+def _channel_layer_ok(timeout: float = 2.0) -> bool:
+    try:
+        return async_to_sync(_layer_round_trip)(timeout)
+    except Exception:
+        logger.exception("health: channel layer check failed")
+        return False
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": _database_ok(), "channel_layer": _channel_layer_ok()}
+    healthy = all(checks.values())
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        **{name: ("ok" if ok else "down") for name, ok in checks.items()},
+    }
+    response = JsonResponse(body, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response

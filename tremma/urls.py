@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.contrib import admin
+from django.http import FileResponse, HttpRequest
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from campaigns.api import CampaignViewSet
+from donations.api import ItemViewSet
+from tremma.health import healthz
+
+
+def local_media(request: HttpRequest, path: str) -> FileResponse:
+    # MEDIA_ROOT is read per request (not bound at import) so it follows the settings in force.
+    return serve(request, path, document_root=str(settings.MEDIA_ROOT))
+
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("items", ItemViewSet, basename="item")
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include(router.urls)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("frontend.urls")),
+]
+
+if not settings.MEDIA_ON_S3:
+    # Local media (the embedded default) is served by the app itself so the
+    # demo needs nothing else; production puts media on S3.
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", local_media)]
+
+handler404 = "frontend.views.not_found"
+handler500 = "frontend.views.server_error"
