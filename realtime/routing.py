@@ -1,7 +1,14 @@
-"""Websocket routes under /ws/. The streams themselves come with the live-updates work."""
+"""Websocket routes under /ws/ (API.md "Live updates")."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
 
-websocket_urlpatterns: list[Any] = []
+from realtime import consumers
+
+websocket_urlpatterns = [
+    path("ws/items/<int:pk>/", consumers.ItemStreamConsumer.as_asgi()),
+    path("ws/campaigns/<slug:slug>/", consumers.CampaignStreamConsumer.as_asgi()),
+    path("ws/windows/<int:pk>/", consumers.WindowStreamConsumer.as_asgi()),
+    path("ws/dashboard/", consumers.DashboardConsumer.as_asgi()),
+]

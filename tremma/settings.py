@@ -94,6 +94,8 @@ DATABASES: dict[str, Any] = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default keeps its files under var/ (not in git): make sure it exists.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # A file database for the test run too, so a live server thread or
     # process can share it with the test (Channels' live-server case needs a name).
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-tremma.sqlite3")}
@@ -116,6 +118,15 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Live-update events are kept this long for clients that resume with ?since=.
+REALTIME_EVENT_RETENTION_DAYS = env_int("REALTIME_EVENT_RETENTION_DAYS", 7, minimum=1)
+
+# Periodic jobs run by `python manage.py worker` (Procfile `worker`): (dotted path, every N seconds).
+PERIODIC_JOBS: list[tuple[str, int]] = [
+    ("realtime.services.events_relay", 5),
+    ("realtime.services.events_prune", 3600),
+]
 
 # --- Auth -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from realtime.models import RealtimeEvent
+
+
+def events_after(*, stream: str, after_id: int, limit: int = 500) -> QuerySet[RealtimeEvent]:
+    """Events of ``stream`` with an id greater than ``after_id``, oldest first."""
+    return RealtimeEvent.objects.filter(streams__stream=stream, pk__gt=after_id).order_by("id")[:limit]

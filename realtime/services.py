@@ -1,0 +1,99 @@
+"""The event outbox: ``event_emit`` records an event inside the caller's
+transaction; publishing happens after commit, and a relay re-publishes what
+could not be sent (Redis down), so losing Redis never loses an event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from realtime import streams as s
+from realtime.models import EventStream, RealtimeEvent
+
+logger = logging.getLogger(__name__)
+
+
+def event_emit(
+    *,
+    type: str,
+    public: dict[str, Any],
+    private: dict[str, Any] | None = None,
+    items: Iterable[int] = (),
+    campaigns: Iterable[int] = (),
+    windows: Iterable[int] = (),
+    organisations: Iterable[int] = (),
+) -> RealtimeEvent:
+    """Record one event in the current transaction and publish it after commit.
+
+    ``public`` goes to every watcher of the item/campaign/window streams and must
+    hold no personal data; managers' organisation streams get ``public`` merged
+    with ``private``."""
+    names = (
+        [s.item_stream(pk) for pk in items]
+        + [s.campaign_stream(pk) for pk in campaigns]
+        + [s.window_stream(pk) for pk in windows]
+        + [s.organisation_stream(pk) for pk in organisations]
+    )
+    event = RealtimeEvent.objects.create(type=type, at=timezone.now(), public=public, private=private or {})
+    EventStream.objects.bulk_create([EventStream(event=event, stream=name) for name in dict.fromkeys(names)])
+    transaction.on_commit(lambda: event_publish(event_ids=[event.pk]))
+    return event
+
+
+def event_messages(event: RealtimeEvent, stream_names: Iterable[str]) -> list[tuple[str, str]]:
+    """(group, text) pairs for one event: public text for public streams,
+    public + private for organisation streams; each text serialised once."""
+    at = event.at.isoformat()
+    public_text = s.wire(event_id=event.pk, type=event.type, at=at, data=event.public)
+    private_text = s.wire(event_id=event.pk, type=event.type, at=at, data={**event.public, **event.private})
+    return [(s.group_name(name), private_text if s.is_private(name) else public_text) for name in stream_names]
+
+
+def event_publish(*, event_ids: list[int]) -> int:
+    """Send events to the channel layer; mark those sent. Returns how many were sent.
+
+    A failure (layer down) is logged and leaves the event unpublished for the relay."""
+    layer = get_channel_layer()
+    sent = 0
+    events = RealtimeEvent.objects.filter(pk__in=event_ids, published_at__isnull=True).prefetch_related("streams")
+    for event in events:
+        messages = event_messages(event, [row.stream for row in event.streams.all()])
+        try:
+            async_to_sync(_send_all)(layer, event.pk, messages)
+        except Exception:
+            logger.warning("realtime: event %s not published, the relay will retry", event.pk, exc_info=True)
+            continue
+        RealtimeEvent.objects.filter(pk=event.pk, published_at__isnull=True).update(published_at=timezone.now())
+        sent += 1
+    return sent
+
+
+async def _send_all(layer: Any, event_id: int, messages: list[tuple[str, str]]) -> None:
+    for group, text in messages:
+        await layer.group_send(group, {"type": "stream.event", "id": event_id, "text": text})
+
+
+def events_relay(*, older_than: timedelta = timedelta(seconds=2), limit: int = 500) -> int:
+    """Re-publish events that were committed but never published (e.g. Redis was down)."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        RealtimeEvent.objects.filter(published_at__isnull=True, at__lte=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    return event_publish(event_ids=ids) if ids else 0
+
+
+def events_prune(*, now: Any = None) -> int:
+    """Delete events older than the retention period (REALTIME_EVENT_RETENTION_DAYS)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.REALTIME_EVENT_RETENTION_DAYS)
+    deleted, _per_model = RealtimeEvent.objects.filter(at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.utils import timezone
+
+from realtime.models import RealtimeEvent
+from realtime.routing import websocket_urlpatterns
+from realtime.services import event_emit, events_prune, events_relay
+from tests.factories import CampaignFactory, ItemFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+app = URLRouter(websocket_urlpatterns)
+
+
+def emit_sale(item: Any, **private: Any) -> RealtimeEvent:
+    with transaction.atomic():
+        return event_emit(
+            type="item.sold",
+            public={"item": item.pk, "status": "sold"},
+            private=private,
+            items=[item.pk],
+            campaigns=[item.campaign_id],
+            organisations=[item.campaign.organisation_id],
+        )
+
+
+async def connect(path: str, user: Any = None) -> tuple[WebsocketCommunicator, bool]:
+    communicator = WebsocketCommunicator(app, path)
+    if user is not None:
+        communicator.scope["user"] = user
+    connected, _code = await communicator.connect()
+    return communicator, connected
+
+
+def test_an_event_is_published_only_after_commit() -> None:
+    item = ItemFactory()
+    with mock.patch("realtime.services._send_all") as send, transaction.atomic():
+        event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+        assert send.call_count == 0
+    assert send.call_count == 1
+    assert RealtimeEvent.objects.get().published_at is not None
+
+
+def test_nothing_is_written_when_the_change_rolls_back() -> None:
+    item = ItemFactory()
+
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    assert not RealtimeEvent.objects.exists()
+
+
+def test_an_event_that_could_not_be_published_is_relayed_later() -> None:
+    item = ItemFactory()
+    with mock.patch("realtime.services._send_all", side_effect=ConnectionError("redis down")):
+        event = emit_sale(item)
+    event.refresh_from_db()
+    assert event.published_at is None
+
+    RealtimeEvent.objects.filter(pk=event.pk).update(at=timezone.now() - timedelta(seconds=10))
+    with mock.patch("realtime.services._send_all") as send:
+        assert events_relay() == 1
+    assert send.call_count == 1
+    event.refresh_from_db()
+    assert event.published_at is not None
+    assert events_relay() == 0
+
+
+def test_old_events_are_pruned(settings: Any) -> None:
+    settings.REALTIME_EVENT_RETENTION_DAYS = 7
+    item = ItemFactory()
+    old, recent = emit_sale(item), emit_sale(item)
+    RealtimeEvent.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=8))
+    assert events_prune() >= 1
+    assert list(RealtimeEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+async def test_an_item_stream_delivers_public_events_without_personal_data() -> None:
+    item = await _create_item()
+    communicator, connected = await connect(f"/ws/items/{item.pk}/")
+    assert connected
+    await _emit_async(item, buyer_email="acheteur@example.org")
+    message = json.loads(await communicator.receive_from(timeout=3))
+    assert message["type"] == "item.sold"
+    assert message["data"] == {"item": item.pk, "status": "sold"}
+    assert set(message) == {"id", "type", "at", "data"}
+    await communicator.disconnect()
+
+
+async def test_resume_with_since_replays_what_was_missed_then_goes_live_without_duplicates() -> None:
+    item = await _create_item()
+    first = await _emit_async(item)
+    second = await _emit_async(item)
+    third = await _emit_async(item)
+
+    communicator, connected = await connect(f"/ws/items/{item.pk}/?since={first.pk}")
+    assert connected
+    replayed = [json.loads(await communicator.receive_from(timeout=3))["id"] for _ in range(2)]
+    assert replayed == [str(second.pk), str(third.pk)]
+
+    fourth = await _emit_async(item)
+    assert json.loads(await communicator.receive_from(timeout=3))["id"] == str(fourth.pk)
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_malformed_since_is_refused() -> None:
+    item = await _create_item()
+    _communicator, connected = await connect(f"/ws/items/{item.pk}/?since=abc")
+    assert not connected
+
+
+async def test_an_unknown_item_stream_is_refused() -> None:
+    _communicator, connected = await connect("/ws/items/987654/")
+    assert not connected
+
+
+async def test_the_dashboard_is_for_signed_in_managers_and_carries_private_data() -> None:
+    from asgiref.sync import sync_to_async
+
+    item = await _create_item()
+    membership = await sync_to_async(MembershipFactory)(organisation=item.campaign.organisation)
+    outsider = await sync_to_async(MembershipFactory)()
+
+    _anonymous, connected = await connect("/ws/dashboard/")
+    assert not connected
+
+    mine, connected = await connect("/ws/dashboard/", user=membership.user)
+    assert connected
+    other, connected = await connect("/ws/dashboard/", user=outsider.user)
+    assert connected
+
+    await _emit_async(item, buyer_email="acheteur@example.org")
+    message = json.loads(await mine.receive_from(timeout=3))
+    assert message["data"]["buyer_email"] == "acheteur@example.org"
+    assert await other.receive_nothing(timeout=0.3)
+    await mine.disconnect()
+    await other.disconnect()
+
+
+async def test_a_campaign_stream_is_found_by_slug() -> None:
+    from asgiref.sync import sync_to_async
+
+    campaign = await sync_to_async(CampaignFactory)()
+    item = await sync_to_async(ItemFactory)(campaign=campaign)
+    communicator, connected = await connect(f"/ws/campaigns/{campaign.slug}/")
+    assert connected
+    await _emit_async(item)
+    assert json.loads(await communicator.receive_from(timeout=3))["type"] == "item.sold"
+    await communicator.disconnect()
+
+
+async def _create_item() -> Any:
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(ItemFactory)()
+
+
+async def _emit_async(item: Any, **private: Any) -> RealtimeEvent:
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(emit_sale)(item, **private)
