@@ -1,0 +1,73 @@
+// Trëmma live updates: one small module used by every live page.
+// Connects to the stream named by <body data-stream="/ws/...">, reconnects
+// with exponential backoff and jitter, resumes with ?since=<last id>, and
+// hands each event to the page's handlers. Pages are server-rendered and
+// correct without this script; it only keeps them fresh.
+
+const MAX_DELAY_MS = 30000;
+
+export function connect(path, onEvent, { onStatus = () => {} } = {}) {
+  let lastId = null;
+  let attempt = 0;
+  let socket = null;
+  let stopped = false;
+
+  function url() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const since = lastId ? `?since=${encodeURIComponent(lastId)}` : "";
+    return `${scheme}//${location.host}${path}${since}`;
+  }
+
+  function schedule() {
+    if (stopped) return;
+    const base = Math.min(MAX_DELAY_MS, 500 * 2 ** attempt);
+    const delay = base / 2 + Math.random() * (base / 2); // jitter: never a thundering herd
+    attempt += 1;
+    setTimeout(open, delay);
+  }
+
+  function open() {
+    if (stopped) return;
+    socket = new WebSocket(url());
+    socket.addEventListener("open", () => {
+      attempt = 0;
+      onStatus("live");
+    });
+    socket.addEventListener("message", (message) => {
+      let event;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      lastId = event.id;
+      onEvent(event);
+    });
+    socket.addEventListener("close", (close) => {
+      onStatus("offline");
+      // 4400-4404: the server refused this stream; retrying will not help.
+      if (close.code >= 4400 && close.code < 4500) return;
+      schedule();
+    });
+  }
+
+  // Resume from the newest event the server rendered into the page, if any.
+  lastId = document.body.dataset.lastEvent || null;
+  open();
+  return {
+    close() {
+      stopped = true;
+      if (socket) socket.close();
+    },
+  };
+}
+
+// Integer cents to text without floating point: "12,50 €" / "€12.50".
+export function formatMoney(cents) {
+  const french = (document.documentElement.lang || "fr").startsWith("fr");
+  const digits = String(Math.abs(cents)).padStart(3, "0");
+  const units = Number(digits.slice(0, -2)).toLocaleString(french ? "fr-FR" : "en-GB");
+  const rest = digits.slice(-2);
+  const sign = cents < 0 ? "-" : "";
+  return french ? `${sign}${units},${rest}\u00a0€` : `${sign}€${units}.${rest}`;
+}

@@ -1,0 +1,44 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tremma.words import amount_in_words_fr
+
+
+@pytest.mark.parametrize(
+    ("cents", "words"),
+    [
+        (12350, "cent vingt-trois euros et cinquante centimes"),
+        (100, "un euro"),
+        (101, "un euro et un centime"),
+        (50, "cinquante centimes"),
+        (1, "un centime"),
+        (8000, "quatre-vingts euros"),
+        (20000, "deux cents euros"),
+        (7100, "soixante et onze euros"),
+        (100_000, "mille euros"),
+        (100_000_000, "un million d'euros"),
+        (200_000_000, "deux millions d'euros"),
+        (120_000_000, "un million deux cent mille euros"),
+        (2_100_099, "vingt et un mille euros et quatre-vingt-dix-neuf centimes"),
+    ],
+)
+def test_amounts_read_as_a_french_receipt_writes_them(cents: int, words: str) -> None:
+    assert amount_in_words_fr(cents) == words
+
+
+def test_zero_negative_and_float_amounts_are_refused() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        amount_in_words_fr(0)
+    with pytest.raises(ValueError, match="positive"):
+        amount_in_words_fr(-100)
+    with pytest.raises(TypeError):
+        amount_in_words_fr(1.5)  # type: ignore[arg-type]
+
+
+@given(st.integers(min_value=1, max_value=10**11))
+def test_words_never_say_zero_and_name_the_right_units(cents: int) -> None:
+    words = amount_in_words_fr(cents)
+    assert "zéro" not in words
+    assert ("euro" in words) == (cents >= 100)
+    assert ("centime" in words) == (cents % 100 != 0)
