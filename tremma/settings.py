@@ -243,6 +243,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# Benchmark-only routes (bench/): never on in production.
+BENCH_ROUTES = env_bool("TREMMA_BENCH", default=False)
+
 # --- Logging --------------------------------------------------------------
 LOGGING = {
     "version": 1,

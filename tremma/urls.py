@@ -36,5 +36,14 @@ if not settings.MEDIA_ON_S3:
     # demo needs nothing else; production puts media on S3.
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", local_media)]
 
+if settings.BENCH_ROUTES:
+    from tremma import bench
+
+    urlpatterns = [
+        path("__bench__/ping", bench.ping),
+        path("__bench__/emit", bench.emit),
+        *urlpatterns,
+    ]
+
 handler404 = "frontend.views.not_found"
 handler500 = "frontend.views.server_error"
