@@ -128,7 +128,7 @@ class ShortCode(models.Model):
 
 class Scan(models.Model):
     """One scan of a short code. Never the raw IP address: at most a hash salted
-    with a random salt of the day, which is deleted the day after, so the hash
+    with a random salt of the day, which is deleted once the day is over, so the hash
     counts unique visitors for a day and can never be reversed later."""
 
     class ClientClass(models.TextChoices):

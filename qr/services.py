@@ -6,7 +6,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -144,8 +144,8 @@ def _salt_of(day: date) -> str:
                 salt = ScanSalt.objects.get_or_create(day=day, defaults={"salt": secrets.token_hex(32)})[0].salt
         except IntegrityError:  # created concurrently: the unique day keeps one salt
             salt = ScanSalt.objects.get(day=day).salt
-        # Yesterday's salt is destroyed: its hashes can no longer be linked to an address.
-        ScanSalt.objects.filter(day__lt=day - timedelta(days=1)).delete()
+        # Earlier salts are destroyed: their hashes can no longer be linked to any address.
+        ScanSalt.objects.filter(day__lt=day).delete()
         cache.set(key, salt, timeout=2 * 24 * 3600)
     return str(salt)
 
