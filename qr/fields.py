@@ -26,7 +26,7 @@ class ShortCodeListSerializer(serializers.ListSerializer):
 
 def short_url_of(target: Model) -> str:
     """The absolute short URL of an item, campaign or window, its code created on first use."""
-    relation = type(target).short_code.related
+    relation = type(target).short_code.related  # type: ignore[attr-defined]
     code = relation.get_cached_value(target, default=None)
     if code is None:
         code = short_code_for(target=target)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -83,11 +84,11 @@ def short_codes_ensure(*, targets: Sequence[Target]) -> dict[int, ShortCode]:
     missing: list[Target] = []
     relation = type(targets[0]).short_code.related  # the reverse one-to-one
     for target in targets:
-        code = relation.get_cached_value(target, default=None)
-        if code is None:
+        cached = cast("ShortCode | None", relation.get_cached_value(target, default=None))
+        if cached is None:
             missing.append(target)
         else:
-            found[target.pk] = code
+            found[target.pk] = cached
     if missing:
         ShortCode.objects.bulk_create(
             [ShortCode(code=new_code(), **{field: target}) for target in missing], ignore_conflicts=True

@@ -88,7 +88,7 @@ def _window_or_404(request: HttpRequest, pk: int) -> Window:
 def window_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The window on a phone: what a scan of the window's own code shows."""
     window = _window_or_404(request, pk)
-    return render(request, "qr/window.html", {"window": window, "placements": window.current_placements})
+    return render(request, "qr/window.html", {"window": window, "placements": window.current_placements})  # type: ignore[attr-defined]
 
 
 @require_safe
@@ -140,7 +140,8 @@ def manage_windows(request: HttpRequest) -> HttpResponse:
         window = services.window_create(**form.cleaned_data)
         return redirect("qr:manage-window", pk=window.pk)
     windows = selectors.window_managed_queryset(user=user)
-    return render(request, "qr/manage_windows.html", {"windows": windows, "form": form})
+    status = 400 if form.is_bound else 200  # bound here means it did not validate
+    return render(request, "qr/manage_windows.html", {"windows": windows, "form": form}, status=status)
 
 
 @login_required
@@ -151,29 +152,41 @@ def manage_window(request: HttpRequest, pk: int) -> HttpResponse:
     if window is None:
         raise Http404
     placements: list[Placement] = window.current_placements  # type: ignore[attr-defined]
-    add_form = forms.PlacementAddForm(request.POST or None, items=selectors.window_placeable_items(window=window))
+    posted = request.POST if request.POST.get("action") == "add" else None
+    add_form = forms.PlacementAddForm(posted, items=selectors.window_placeable_items(window=window))
     error = ""
     if request.method == "POST":
-        action = request.POST.get("action", "")
-        by_id = {placement.pk: placement for placement in placements}
-        try:
-            if action == "add" and add_form.is_valid():
-                services.placement_add(window=window, item=add_form.cleaned_data["item"])
-            elif action in {"up", "down", "remove"}:
-                placement = by_id.get(int(request.POST.get("placement", "0") or 0))
-                if placement is None:
-                    raise Http404
-                if action == "remove":
-                    services.placement_remove(placement=placement)
-                else:
-                    services.placement_move(placement=placement, offset=-1 if action == "up" else 1)
-            elif action == "remove_sold":
-                services.window_remove_sold(window=window)
-            elif action != "add":
-                error = _("Action inconnue.")
-        except DomainError as exc:
-            error = str(exc.detail)
-        if not error and (action != "add" or add_form.is_valid()):
+        error = _manage_action(request, window, placements, add_form)
+        if not error:
             return redirect("qr:manage-window", pk=window.pk)
     context = {"window": window, "placements": placements, "add_form": add_form, "error": error}
     return render(request, "qr/manage_window.html", context, status=400 if error else 200)
+
+
+def _manage_action(
+    request: HttpRequest, window: Window, placements: list[Placement], add_form: forms.PlacementAddForm
+) -> str:
+    """Run the posted action on ``window``; the error to show, or "" when it worked."""
+    action = request.POST.get("action", "")
+    try:
+        if action == "add":
+            if not add_form.is_valid():
+                return _("Choisissez un objet en vente de votre organisation.")
+            services.placement_add(window=window, item=add_form.cleaned_data["item"])
+        elif action in {"up", "down", "remove"}:
+            by_id = {placement.pk: placement for placement in placements}
+            raw = request.POST.get("placement", "")
+            placement = by_id.get(int(raw)) if raw.isdigit() else None
+            if placement is None:
+                raise Http404
+            if action == "remove":
+                services.placement_remove(placement=placement)
+            else:
+                services.placement_move(placement=placement, offset=-1 if action == "up" else 1)
+        elif action == "remove_sold":
+            services.window_remove_sold(window=window)
+        else:
+            return _("Action inconnue.")
+    except DomainError as exc:
+        return str(exc.detail)
+    return ""
