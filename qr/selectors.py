@@ -27,7 +27,9 @@ def short_code_resolve(*, code: str) -> ShortCode | None:
     if normalised is None:
         return None
     return (
-        ShortCode.objects.select_related("item", "campaign", "window", "placement", "placement__item")
+        ShortCode.objects.select_related(
+            "item__campaign", "campaign", "window", "placement__item__campaign", "placement__window"
+        )
         .filter(code=normalised)
         .first()
     )
@@ -36,8 +38,12 @@ def short_code_resolve(*, code: str) -> ShortCode | None:
 def short_code_destination(*, short_code: ShortCode) -> str:
     """The page a scan of ``short_code`` lands on."""
     target = short_code.target
-    if isinstance(target, Placement):
-        return target.item.get_absolute_url()
+    item = target.item if isinstance(target, Placement) else target
+    if isinstance(item, Item):
+        if item.status not in PUBLIC_STATUSES:
+            # Handed over, withdrawn…: the item has no public page any more, its project still has one.
+            return item.campaign.get_absolute_url()
+        return item.get_absolute_url()
     return target.get_absolute_url()
 
 

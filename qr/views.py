@@ -38,11 +38,12 @@ def scan(request: HttpRequest, code: str) -> HttpResponse:
     if short_code is None:
         return _unknown_code(request)
     try:
-        services.scan_record(
-            short_code=short_code,
-            user_agent=request.headers.get("User-Agent", ""),
-            address=services.client_address(request.META),
-        )
+        if request.method == "GET":  # HEAD comes from link checkers, not from people
+            services.scan_record(
+                short_code=short_code,
+                user_agent=request.headers.get("User-Agent", ""),
+                address=services.client_address(request.META),
+            )
     except Exception:
         # The passer-by comes first: a scan we fail to count still lands on its page.
         logger.exception("could not log a scan of %s", short_code.code)

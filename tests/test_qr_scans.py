@@ -158,3 +158,35 @@ def test_a_sold_items_code_still_leads_somewhere_useful(client: Client) -> None:
     assert other.title in html and "autre campagne" not in html
     assert f'href="/campagnes/{sold.campaign.slug}/#donner"' in html
     assert "Donner 180,00\u00a0€ au projet" in html
+
+
+def test_a_code_whose_item_left_the_public_pages_leads_to_its_campaign(client: Client) -> None:
+    from donations.services import item_transition
+
+    item = ItemFactory(status=ItemStatus.SOLD)
+    code = short_code_for(target=item).code
+    item_transition(item=item, to=ItemStatus.HANDED_OVER)
+
+    assert client.get(f"/q/{code}")["Location"] == f"/campagnes/{item.campaign.slug}/"
+
+
+def test_a_head_request_redirects_without_counting_a_scan(client: Client) -> None:
+    item = ItemFactory()
+    code = short_code_for(target=item).code
+
+    assert client.head(f"/q/{code}")["Location"] == item.get_absolute_url()
+    assert Scan.objects.count() == 0
+
+
+def test_the_scan_costs_a_fixed_small_number_of_queries(client: Client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    window = WindowFactory()
+    (placement,) = place_items(window, 1)
+    client.get(f"/q/{placement.short_code.code}")  # today's salt is now cached
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"/q/{placement.short_code.code}")
+
+    assert len(queries) == 2, [q["sql"][:60] for q in queries]  # the code with its target and window, the insert
