@@ -79,12 +79,56 @@ def bench_rendering(count: int) -> None:
 
 
 def bench_sheet(items: int) -> None:
-    from qr.selectors import window_public_queryset
-    from qr.sheets import window_sheet_pdf
-    from tests.factories import WindowFactory, place_items
+    from datetime import timedelta
 
-    window = WindowFactory()
-    place_items(window, items)
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from campaigns.management.commands.seed_demo import ITEMS, draw_photo
+    from campaigns.models import Campaign, Organisation
+    from donations.models import Item, ItemPhoto, ItemStatus
+    from donations.services import item_transition
+    from qr.selectors import window_public_queryset
+    from qr.services import placement_add, window_create
+    from qr.sheets import window_sheet_pdf
+
+    now = timezone.now()
+    organisation = Organisation.objects.create(
+        name="Banc d'essai",
+        slug="banc",
+        legal_name="Banc",
+        legal_form="association",
+        rna="W000000001",
+        address_line1="1 rue",
+        postal_code="75001",
+        city="Paris",
+        contact_email="banc@example.org",
+    )
+    campaign = Campaign.objects.create(
+        organisation=organisation,
+        slug="banc",
+        title="Projet",
+        summary="Projet",
+        goal_cents=1_000_000,
+        status=Campaign.Status.LIVE,
+        starts_at=now - timedelta(days=1),
+    )
+    window = window_create(organisation=organisation, name="Vitrine", place="Boutique", starts_at=now)
+    for index in range(items):
+        title, description, condition, category, price = ITEMS[index % len(ITEMS)]
+        item = Item.objects.create(
+            campaign=campaign,
+            title=title,
+            description=description,
+            condition=condition,
+            category=category,
+            price_cents=price,
+        )
+        item_transition(item=item, to=ItemStatus.IN_REVIEW)
+        item_transition(item=item, to=ItemStatus.LISTED)
+        photo = ItemPhoto(item=item, width=800, height=600)
+        photo.image.save(f"bench-{item.pk}.webp", ContentFile(draw_photo(title)), save=True)
+        placement_add(window=window, item=item)
     fetched = window_public_queryset().get(pk=window.pk)
     start = time.perf_counter()
     pdf = window_sheet_pdf(window=fetched)

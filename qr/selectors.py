@@ -38,13 +38,13 @@ def short_code_resolve(*, code: str) -> ShortCode | None:
 def short_code_destination(*, short_code: ShortCode) -> str:
     """The page a scan of ``short_code`` lands on."""
     target = short_code.target
+    if isinstance(target, Campaign | Window):
+        return target.get_absolute_url()
     item = target.item if isinstance(target, Placement) else target
-    if isinstance(item, Item):
-        if item.status not in PUBLIC_STATUSES:
-            # Handed over, withdrawn…: the item has no public page any more, its project still has one.
-            return item.campaign.get_absolute_url()
-        return item.get_absolute_url()
-    return target.get_absolute_url()
+    if item.status not in PUBLIC_STATUSES:
+        # Handed over, withdrawn…: the item has no public page any more, its project still has one.
+        return item.campaign.get_absolute_url()
+    return item.get_absolute_url()
 
 
 def short_url(code: ShortCode | str) -> str:
