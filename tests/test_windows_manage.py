@@ -108,3 +108,22 @@ def test_a_removed_item_can_be_placed_again(manager: Client, window: Window) -> 
     manager.post(f"/gestion/vitrines/{window.pk}/", {"action": "remove", "placement": placement.pk})
     response = manager.post(f"/gestion/vitrines/{window.pk}/", {"action": "add", "item": placement.item_id})
     assert response.status_code == 302 and current_items(window) == [placement.item_id]
+
+
+def test_the_admin_pages_of_windows_codes_and_scans_open(client: Client, window: Window) -> None:
+    from accounts.models import User
+
+    place_items(window, 2)
+    client.get(f"/q/{window.short_code.code}")
+    admin = User.objects.create_superuser("admin@example.org", "un-mot-de-passe-solide")
+    client.force_login(admin)
+
+    for path in (
+        "/admin/qr/window/",
+        f"/admin/qr/window/{window.pk}/change/",
+        "/admin/qr/shortcode/",
+        f"/admin/qr/shortcode/{window.short_code.pk}/change/",
+        "/admin/qr/scan/",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/admin/qr/shortcode/add/").status_code == 403
