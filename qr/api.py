@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from campaigns.api import OrganisationRefSerializer, absolute
+from qr import selectors
 from qr.models import Placement, Window
-from qr.selectors import short_url, window_public_queryset
+from qr.selectors import Funnel, short_url, window_managed_queryset, window_public_queryset
 from qr.services import short_codes_ensure
+from tremma.money import CURRENCY
+
+FUNNEL_DAYS = (1, 90)
 
 
 class PlacementSerializer(serializers.ModelSerializer):
@@ -52,3 +64,54 @@ class WindowViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return window_public_queryset()
+
+
+class FunnelRowSerializer(serializers.Serializer):
+    item = serializers.IntegerField(source="item_id", allow_null=True)
+    title = serializers.CharField()
+    price_cents = serializers.IntegerField()
+    scans = serializers.IntegerField()
+    visitors = serializers.IntegerField()
+    sold = serializers.BooleanField()
+    sold_cents = serializers.IntegerField()
+
+
+class FunnelHourSerializer(serializers.Serializer):
+    hour = serializers.DateTimeField()
+    scans = serializers.IntegerField()
+    sales = serializers.IntegerField()
+
+
+class FunnelSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    scans = serializers.IntegerField()
+    sales = serializers.IntegerField()
+    sold_cents = serializers.IntegerField()
+    currency = serializers.SerializerMethodField()
+    items = FunnelRowSerializer(source="rows", many=True)
+    hours = FunnelHourSerializer(many=True)
+
+    def get_currency(self, funnel: Funnel) -> str:
+        return CURRENCY
+
+
+class FunnelQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(required=False, default=7, min_value=FUNNEL_DAYS[0], max_value=FUNNEL_DAYS[1])
+
+
+@extend_schema(parameters=[FunnelQuerySerializer], responses=FunnelSerializer)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def window_funnel(request: Request, pk: int) -> Response:
+    """Scans and sales of a window of the caller's organisations, per item and per hour."""
+    query = FunnelQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    window = window_managed_queryset(user=request.user).filter(pk=pk).first()  # type: ignore[arg-type]
+    if window is None:
+        raise NotFound
+    until = timezone.now()
+    funnel = selectors.window_funnel(
+        window=window, since=until - timedelta(days=query.validated_data["days"]), until=until
+    )
+    return Response(FunnelSerializer(funnel).data)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from qr import views
+from qr import api, views
 
 app_name = "qr"
 
@@ -18,4 +18,6 @@ urlpatterns = [
     path("windows/<int:pk>/placements/<int:placement_pk>/card.pdf", views.placement_card, name="placement-card"),
     path("gestion/vitrines/", views.manage_windows, name="manage-windows"),
     path("gestion/vitrines/<int:pk>/", views.manage_window, name="manage-window"),
+    path("gestion/vitrines/<int:pk>/entonnoir/", views.manage_window_funnel, name="manage-window-funnel"),
+    path("api/windows/<int:pk>/funnel/", api.window_funnel, name="api-window-funnel"),
 ]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import logging
+from datetime import datetime, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from qr import forms, selectors, services, sheets
+from qr.api import FUNNEL_DAYS
 from qr.models import Placement, Window
 from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
 from tremma.api import error_body
@@ -191,3 +195,61 @@ def _manage_action(
     except DomainError as exc:
         return str(exc.detail)
     return ""
+
+
+def funnel_period(raw: str | None) -> tuple[datetime, datetime] | None:
+    """The period ending now of ``?days=`` (7 by default), or None if the value is not allowed."""
+    days = 7
+    if raw is not None:
+        if not raw.isdigit() or not FUNNEL_DAYS[0] <= int(raw) <= FUNNEL_DAYS[1]:
+            return None
+        days = int(raw)
+    until = timezone.now()
+    return until - timedelta(days=days), until
+
+
+def funnel_csv(funnel: selectors.Funnel) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="vitrine-entonnoir.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["item_id", "title", "price_cents", "scans", "visitors", "sold", "sold_cents"])
+    for row in funnel.rows:
+        writer.writerow(
+            [row.item_id or "", row.title, row.price_cents, row.scans, row.visitors, int(row.sold), row.sold_cents]
+        )
+    writer.writerow([])
+    writer.writerow(["hour", "scans", "sales"])
+    for hour in funnel.hours:
+        writer.writerow([hour.hour.isoformat(), hour.scans, hour.sales])
+    return response
+
+
+@login_required
+@require_safe
+def manage_window_funnel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Scans and sales of one window of the manager's organisations, as a page with a plot or as CSV."""
+    user: User = request.user  # type: ignore[assignment]
+    window = selectors.window_managed_queryset(user=user).filter(pk=pk).first()
+    if window is None:
+        raise Http404
+    period = funnel_period(request.GET.get("days"))
+    if period is None:
+        return HttpResponse(_("Période invalide."), status=400, content_type="text/plain; charset=utf-8")
+    funnel = selectors.window_funnel(window=window, since=period[0], until=period[1])
+    if request.GET.get("format") == "csv":
+        return funnel_csv(funnel)
+    peak = max([hour.scans for hour in funnel.hours] + [1])
+    bars = [
+        {
+            "hour": hour.hour,
+            "scans": hour.scans,
+            "sales": hour.sales,
+            "x": 10 * index,
+            "height": height,
+            "y": 100 - height,
+        }
+        for index, hour in enumerate(funnel.hours)
+        for height in [100 * hour.scans // peak]
+    ]
+    context = {"window": window, "funnel": funnel, "bars": bars, "plot_width": max(10 * len(bars), 10)}
+    return render(request, "qr/manage_funnel.html", context)
