@@ -6,6 +6,7 @@ from rest_framework import serializers, viewsets
 
 from campaigns.models import Campaign, Organisation
 from campaigns.selectors import campaign_public_queryset
+from qr.fields import ShortCodeListSerializer, short_url_of
 
 
 class OrganisationRefSerializer(serializers.ModelSerializer):
@@ -24,6 +25,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
+        list_serializer_class = ShortCodeListSerializer
         fields = (
             "slug",
             "title",
@@ -50,7 +52,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return absolute(self.context, campaign.get_absolute_url())
 
     def get_short_url(self, campaign: Campaign) -> str | None:
-        return None
+        return short_url_of(campaign)
 
 
 def absolute(context: dict[str, Any], url: str) -> str:
@@ -66,4 +68,4 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return campaign_public_queryset()
+        return campaign_public_queryset().select_related("short_code")

@@ -8,6 +8,7 @@ from campaigns.api import absolute
 from campaigns.models import Campaign
 from donations.models import Item, ItemPhoto, ItemStatus
 from donations.selectors import item_search, item_visible_queryset
+from qr.fields import ShortCodeListSerializer, short_url_of
 
 
 class CampaignRefSerializer(serializers.ModelSerializer):
@@ -35,6 +36,7 @@ class ItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Item
+        list_serializer_class = ShortCodeListSerializer
         fields = (
             "id",
             "title",
@@ -55,13 +57,14 @@ class ItemSerializer(serializers.ModelSerializer):
         return absolute(self.context, item.get_absolute_url())
 
     def get_short_url(self, item: Item) -> str | None:
-        return None
+        return short_url_of(item)
 
 
 class ItemFilterSerializer(serializers.Serializer):
     campaign = serializers.SlugField(required=False)
     status = serializers.ChoiceField(choices=ItemStatus.choices, required=False)
     q = serializers.CharField(required=False, max_length=100, trim_whitespace=True)
+    window = serializers.IntegerField(required=False, min_value=1)
 
     default_error_messages = {"invalid": _("Filtre invalide.")}
 
@@ -73,6 +76,7 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         user = self.request.user
         queryset = item_visible_queryset(user=user if user.is_authenticated else None)  # type: ignore[arg-type]
+        queryset = queryset.select_related("short_code")
         if self.action == "list":
             filters = ItemFilterSerializer(data=self.request.query_params)
             filters.is_valid(raise_exception=True)

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_safe
 
 from campaigns.selectors import campaign_public_queryset
 from donations.models import ItemStatus
-from donations.selectors import item_visible_queryset
+from donations.selectors import item_similar, item_visible_queryset
 from tremma.api import api_not_found, api_server_error
 
 
@@ -36,7 +36,11 @@ def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     item = get_object_or_404(item_visible_queryset(user=user), pk=pk)  # type: ignore[arg-type]
-    return render(request, "frontend/item.html", {"item": item, "campaign": item.campaign})
+    context = {"item": item, "campaign": item.campaign, "similar": []}
+    if item.status != ItemStatus.LISTED:
+        # A sold (or reserved) item's card may still hang in a shop window: offer what is still for sale.
+        context["similar"] = list(item_similar(item=item))
+    return render(request, "frontend/item.html", context)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-KNOWN = {"postgres", "redis", "stripe", "s3", "chromium"}
+KNOWN = {"postgres", "redis", "stripe", "s3", "chromium", "poppler"}
 
 
 def required() -> set[str]:

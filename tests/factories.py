@@ -114,3 +114,40 @@ def add_photo(item: Item, *, size: tuple[int, int] = (64, 48), position: int = 0
     photo = ItemPhoto(item=item, position=position, width=size[0], height=size[1])
     photo.image.save(f"photo-{item.pk}-{position}.png", ContentFile(image_bytes(size)), save=True)
     return photo
+
+
+# --- qr: windows and placements (created through qr.services, like production) ---
+
+
+class WindowFactory(factory.django.DjangoModelFactory):
+    """A window on display now, with its own short code."""
+
+    class Meta:
+        model = "qr.Window"
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Vitrine {n}")
+    place = "Boutique de la rue Carnot"
+    address = "4 rue Carnot, 64000 Pau"
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    ends_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+    is_active = True
+
+    @classmethod
+    def _create(cls, model_class: type[Any], *args: Any, **kwargs: Any) -> Any:
+        from qr.services import window_create
+
+        return window_create(**kwargs)
+
+
+def place_items(window: Any, count: int, **item_fields: Any) -> list[Any]:
+    """``count`` new listed items of the window's organisation, placed in it in order (with photos)."""
+    from qr.services import placement_add
+
+    campaign = item_fields.pop("campaign", None) or CampaignFactory(organisation=window.organisation)
+    placements = []
+    for _ in range(count):
+        item = ItemFactory(campaign=campaign, **item_fields)
+        add_photo(item)
+        placements.append(placement_add(window=window, item=item))
+    return placements

@@ -151,7 +151,9 @@ def test_item_list_costs_a_fixed_number_of_queries_whatever_the_page_size(api: A
     with CaptureQueriesContext(connection) as queries:
         response = api.get(f"/api/items/?page_size={size}")
     assert len(response.json()["results"]) == size
-    assert len(queries) == 3  # count, items with their campaign, photos
+    # count, items with their campaign and short code, photos; plus, on this first read,
+    # one insert of the page's missing short codes and one read-back (tests/test_qr_short_urls.py: 3 once warm)
+    assert len(queries) == 5
 
 
 @pytest.mark.parametrize("size", [1, 15])
@@ -161,7 +163,9 @@ def test_campaign_list_costs_a_fixed_number_of_queries(api: APIClient, size: int
     with CaptureQueriesContext(connection) as queries:
         response = api.get("/api/campaigns/")
     assert response.json()["count"] == size
-    assert len(queries) == 2  # count, campaigns with their organisation
+    # count, campaigns with their organisation and short code; plus, on this first read,
+    # one insert of the missing short codes and one read-back (tests/test_qr_short_urls.py: 2 once warm)
+    assert len(queries) == 4
 
 
 def test_pagination_links(api: APIClient) -> None:

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from campaigns.api import CampaignViewSet
 from donations.api import ItemViewSet
+from qr.api import WindowViewSet
 from tremma.health import healthz
 
 
@@ -20,6 +21,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("items", ItemViewSet, basename="item")
+router.register("windows", WindowViewSet, basename="window")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -28,6 +30,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("qr.urls")),
     path("", include("frontend.urls")),
 ]
 

@@ -9,6 +9,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -19,6 +20,8 @@ from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
 from donations.models import Item, ItemPhoto, ItemStatus
 from donations.services import item_transition
+from qr.models import Window
+from qr.services import placement_add, scan_record, short_code_for, window_create
 
 DEFAULT_PASSWORD = "tremma-demo-2026"  # noqa: S105 -- demo accounts only, printed by make demo
 
@@ -175,10 +178,16 @@ class Command(BaseCommand):
             organisations = self._organisations()
             campaigns = self._campaigns(organisations)
             self._items(campaigns, owner=accounts["donor"])
+            windows = self._windows(organisations)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Donor:    {accounts['donor'].email} / {password}")
         for organisation in ORGANISATIONS:
             self.stdout.write(f"  Manager ({organisation['name']}): {organisation['manager'][2]} / {password}")
+        for window in windows:
+            self.stdout.write(
+                f"  Window screen ({window.organisation.name}): {settings.SITE_URL}/windows/{window.pk}/screen/"
+            )
+            self.stdout.write(f"  Printable QR sheet: {settings.SITE_URL}/windows/{window.pk}/sheet.pdf")
 
     def _accounts(self, password: str) -> dict[str, User]:
         donor, _created = User.objects.get_or_create(
@@ -248,3 +257,31 @@ class Command(BaseCommand):
             item_transition(item=item, to=ItemStatus.LISTED, note="demo")
             photo = ItemPhoto(item=item, position=0, width=800, height=600)
             photo.image.save(f"demo-{item.pk}.webp", ContentFile(draw_photo(title)), save=True)
+
+    def _windows(self, organisations: dict[str, Organisation]) -> list[Window]:
+        """One window per organisation with eight of its listed items, and a few scans of their cards."""
+        now = timezone.now()
+        result = []
+        for organisation in organisations.values():
+            window = Window.objects.filter(organisation=organisation, name="Vitrine de la boutique").first()
+            if window is None:
+                window = window_create(
+                    organisation=organisation,
+                    name="Vitrine de la boutique",
+                    place=f"Boutique {organisation.name}",
+                    address=f"{organisation.address_line1}, {organisation.postal_code} {organisation.city}",
+                    starts_at=now - timedelta(days=7),
+                    ends_at=now + timedelta(days=60),
+                )
+                items = Item.objects.filter(campaign__organisation=organisation, status=ItemStatus.LISTED)
+                for index, item in enumerate(items.order_by("id")[:8]):
+                    placement = placement_add(window=window, item=item)
+                    for scan in range(index % 3 + 1):
+                        scan_record(
+                            short_code=short_code_for(target=placement),
+                            user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
+                            address=f"192.0.2.{index * 3 + scan}",  # documentation range, never a real visitor
+                            at=now - timedelta(hours=index * 5 + scan),
+                        )
+            result.append(window)
+        return result

@@ -1,0 +1,41 @@
+"""Input forms of the manager pages (validation only; the services do the writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Organisation
+from donations.models import Item
+
+
+class WindowForm(forms.Form):
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Organisation"))
+    name = forms.CharField(label=_("Nom de la vitrine"), max_length=120)
+    place = forms.CharField(label=_("Lieu"), max_length=200)
+    address = forms.CharField(label=_("Adresse"), max_length=300, required=False)
+    starts_at = forms.DateTimeField(label=_("Début"), initial=timezone.now)
+    ends_at = forms.DateTimeField(label=_("Fin"), required=False)
+
+    def __init__(self, *args: Any, organisations: QuerySet[Organisation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", _("La fin doit venir après le début."))
+        return data
+
+
+class PlacementAddForm(forms.Form):
+    item = forms.ModelChoiceField(queryset=Item.objects.none(), label=_("Objet à mettre en vitrine"))
+
+    def __init__(self, *args: Any, items: QuerySet[Item], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = items  # type: ignore[attr-defined]

@@ -1,0 +1,219 @@
+"""Reads on short codes and windows, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from accounts.models import User
+from campaigns.models import Campaign, Organisation
+from campaigns.selectors import campaign_public_queryset
+from donations.models import PUBLIC_STATUSES, Item, ItemPhoto, ItemStatus, ItemTransition
+from qr.models import CODE_ALPHABET, Placement, Scan, ShortCode, Window
+
+
+def normalise_code(raw: str) -> str | None:
+    """The stored form of a code typed or scanned (case-insensitive), or None if it cannot be one."""
+    code = raw.strip().upper()
+    if not 4 <= len(code) <= 16 or any(char not in CODE_ALPHABET for char in code):
+        return None
+    return code
+
+
+def short_code_resolve(*, code: str) -> ShortCode | None:
+    """The code with its target (and a placement's item and window) in one query."""
+    normalised = normalise_code(code)
+    if normalised is None:
+        return None
+    return (
+        ShortCode.objects.select_related(
+            "item__campaign", "campaign", "window", "placement__item__campaign", "placement__window"
+        )
+        .filter(code=normalised)
+        .first()
+    )
+
+
+def short_code_destination(*, short_code: ShortCode) -> str:
+    """The page a scan of ``short_code`` lands on."""
+    target = short_code.target
+    if isinstance(target, Campaign | Window):
+        return target.get_absolute_url()
+    item = target.item if isinstance(target, Placement) else target
+    if item.status not in PUBLIC_STATUSES:
+        # Handed over, withdrawn…: the item has no public page any more, its project still has one.
+        return item.campaign.get_absolute_url()
+    return item.get_absolute_url()
+
+
+def short_url(code: ShortCode | str) -> str:
+    """The absolute short URL of a code: what its QR image encodes."""
+    text = code if isinstance(code, str) else code.code
+    return f"{settings.SITE_URL}/q/{text}"
+
+
+# --- windows ----------------------------------------------------------------
+
+
+def _current() -> Q:
+    now = timezone.now()
+    return Q(is_active=True, starts_at__lte=now) & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+
+
+def current_placements() -> Prefetch:
+    """A window's placements still in it, items public, in order, each with its code and item."""
+    return Prefetch(
+        "placements",
+        queryset=Placement.objects.filter(removed_at__isnull=True, item__status__in=PUBLIC_STATUSES)
+        .select_related("short_code", "item", "item__campaign")
+        .prefetch_related(Prefetch("item__photos", queryset=ItemPhoto.objects.order_by("position", "id")))
+        .order_by("position", "id"),
+        to_attr="current_placements",
+    )
+
+
+def window_public_queryset() -> QuerySet[Window]:
+    """Windows on display now (active, between their dates), with their current placements."""
+    return (
+        Window.objects.filter(_current())
+        .select_related("organisation", "short_code")
+        .prefetch_related(current_placements())
+        .order_by("-starts_at", "id")
+    )
+
+
+def managed_organisations(*, user: User) -> QuerySet[Organisation]:
+    """The organisations ``user`` manages: the one rule that scopes every manager page."""
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(memberships__user=user).distinct()
+
+
+def window_managed_queryset(*, user: User) -> QuerySet[Window]:
+    """Windows of the organisations ``user`` manages, whatever their dates."""
+    return (
+        Window.objects.filter(organisation__in=managed_organisations(user=user))
+        .select_related("organisation", "short_code")
+        .prefetch_related(current_placements())
+        .order_by("-starts_at", "id")
+    )
+
+
+def window_visible_to(*, user: User | None, pk: int) -> Window | None:
+    """A window on display now, or any window of an organisation ``user`` manages."""
+    window = window_public_queryset().filter(pk=pk).first()
+    if window is None and user is not None and user.is_authenticated:
+        window = window_managed_queryset(user=user).filter(pk=pk).first()
+    return window
+
+
+def window_placeable_items(*, window: Window) -> QuerySet[Item]:
+    """Listed items of the window's organisation that are not in the window yet."""
+    return (
+        Item.objects.filter(status=ItemStatus.LISTED, campaign__organisation_id=window.organisation_id)
+        .exclude(placements__window=window, placements__removed_at__isnull=True)
+        .select_related("campaign")
+        .order_by("title", "id")
+    )
+
+
+def campaigns_progress(*, campaign_ids: set[int]) -> dict[int, Campaign]:
+    """Campaigns with ``raised_cents`` (from the campaigns selector, so from the ledger when it lands)."""
+    return {campaign.pk: campaign for campaign in campaign_public_queryset().filter(pk__in=campaign_ids)}
+
+
+# --- funnel -------------------------------------------------------------------
+
+SOLD_STATUSES = (ItemStatus.SOLD, ItemStatus.HANDED_OVER)
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    item_id: int | None  # None: scans of the window's own code
+    title: str
+    price_cents: int
+    scans: int
+    visitors: int
+    sold: bool
+    sold_cents: int
+
+
+@dataclass(frozen=True)
+class FunnelHour:
+    hour: datetime
+    scans: int
+    sales: int
+
+
+@dataclass(frozen=True)
+class Funnel:
+    since: datetime
+    until: datetime
+    rows: list[FunnelRow]
+    hours: list[FunnelHour]
+
+    @property
+    def scans(self) -> int:
+        return sum(row.scans for row in self.rows)
+
+    @property
+    def sales(self) -> int:
+        return sum(1 for row in self.rows if row.sold_cents)
+
+    @property
+    def sold_cents(self) -> int:
+        return sum(row.sold_cents for row in self.rows)
+
+
+def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel:
+    """Scans and sales of a window between ``since`` and ``until``, per item and per hour, in 4 queries.
+
+    A sale counts for the window when an item placed in it was sold in the
+    period (its move to ``sold``); its amount is the item's price. Checkouts
+    started and paid orders join here once payments land.
+    """
+    scans = Scan.objects.filter(window=window, at__gte=since, at__lt=until)
+    per_item = {
+        row["placement__item_id"]: row
+        for row in scans.values("placement__item_id").annotate(
+            scans=Count("id"), visitors=Count("visitor_hash", distinct=True)
+        )
+    }
+    placements = Placement.objects.filter(window=window).select_related("item").order_by("removed_at", "position", "id")
+    items = {placement.item_id: placement.item for placement in placements}
+    sales = list(
+        ItemTransition.objects.filter(
+            item_id__in=items, to_status=ItemStatus.SOLD, at__gte=since, at__lt=until
+        ).values_list("item_id", "at")
+    )
+    sold_ids = {item_id for item_id, _at in sales}
+    rows = []
+    if None in per_item:
+        own = per_item[None]
+        rows.append(FunnelRow(None, "", 0, own["scans"], own["visitors"], sold=False, sold_cents=0))
+    for item_id, item in items.items():
+        counted = per_item.get(item_id, {"scans": 0, "visitors": 0})
+        sold_cents = (item.price_cents or 0) if item_id in sold_ids else 0
+        rows.append(
+            FunnelRow(
+                item_id=item_id,
+                title=item.title,
+                price_cents=item.price_cents or 0,
+                scans=counted["scans"],
+                visitors=counted["visitors"],
+                sold=item.status in SOLD_STATUSES,
+                sold_cents=sold_cents,
+            )
+        )
+    by_hour: dict[datetime, list[int]] = {}
+    for row in scans.annotate(hour=TruncHour("at")).values("hour").annotate(count=Count("id")):
+        by_hour.setdefault(row["hour"], [0, 0])[0] = row["count"]
+    for _item_id, at in sales:
+        by_hour.setdefault(at.replace(minute=0, second=0, microsecond=0), [0, 0])[1] += 1
+    hours = [FunnelHour(hour, counts[0], counts[1]) for hour, counts in sorted(by_hour.items())]
+    return Funnel(since=since, until=until, rows=rows, hours=hours)

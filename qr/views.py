@@ -1,0 +1,255 @@
+"""Pages and images of the qr app: scans, QR images, windows, sheets, manager pages."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from datetime import datetime, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from accounts.models import User
+from qr import forms, selectors, services, sheets
+from qr.api import FUNNEL_DAYS
+from qr.models import Placement, Window
+from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
+from tremma.api import error_body
+from tremma.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _user(request: HttpRequest) -> User | None:
+    return request.user if request.user.is_authenticated else None  # type: ignore[return-value]
+
+
+def _unknown_code(request: HttpRequest) -> HttpResponse:
+    return render(request, "qr/unknown_code.html", status=404)
+
+
+@never_cache  # every scan must reach us to be counted
+@require_safe
+def scan(request: HttpRequest, code: str) -> HttpResponse:
+    short_code = selectors.short_code_resolve(code=code)
+    if short_code is None:
+        return _unknown_code(request)
+    try:
+        if request.method == "GET":  # HEAD comes from link checkers, not from people
+            services.scan_record(
+                short_code=short_code,
+                user_agent=request.headers.get("User-Agent", ""),
+                address=services.client_address(request.META),
+            )
+    except Exception:
+        # The passer-by comes first: a scan we fail to count still lands on its page.
+        logger.exception("could not log a scan of %s", short_code.code)
+    return HttpResponseRedirect(selectors.short_code_destination(short_code=short_code))
+
+
+@require_safe
+def qr_image(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
+    size = PNG_DEFAULT_SIZE
+    if fmt == "png" and "size" in request.GET:
+        raw = request.GET["size"]
+        if not raw.isdigit() or not PNG_SIZES[0] <= int(raw) <= PNG_SIZES[1]:
+            message = _("La taille doit être un nombre entier de pixels entre %(low)d et %(high)d.") % {
+                "low": PNG_SIZES[0],
+                "high": PNG_SIZES[1],
+            }
+            return JsonResponse(
+                error_body("invalid", _("Certaines informations ne sont pas valides."), {"size": [message]}),
+                status=400,
+            )
+        size = int(raw)
+    short_code = selectors.short_code_resolve(code=code)
+    if short_code is None:
+        return _unknown_code(request)
+    image = render_qr(selectors.short_url(short_code), fmt=fmt, size=size)
+    if image.etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(image.content, content_type=image.content_type)
+    response["ETag"] = image.etag
+    response["Cache-Control"] = IMMUTABLE
+    return response
+
+
+def _window_or_404(request: HttpRequest, pk: int) -> Window:
+    window = selectors.window_visible_to(user=_user(request), pk=pk)
+    if window is None:
+        raise Http404
+    return window
+
+
+@require_safe
+def window_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The window on a phone: what a scan of the window's own code shows."""
+    window = _window_or_404(request, pk)
+    return render(request, "qr/window.html", {"window": window, "placements": window.current_placements})  # type: ignore[attr-defined]
+
+
+@require_safe
+def window_screen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Full-screen page for the screen inside the window; live updates subscribe to its stream."""
+    window = _window_or_404(request, pk)
+    placements = window.current_placements  # type: ignore[attr-defined]
+    services.short_codes_ensure(targets=placements)  # placements added in the admin get their code here
+    progress = selectors.campaigns_progress(campaign_ids={placement.item.campaign_id for placement in placements})
+    context = {
+        "window": window,
+        "placements": placements,
+        "campaigns": list(progress.values()),
+        "stream": f"/ws/windows/{window.pk}/",
+    }
+    return render(request, "qr/screen.html", context)
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@require_safe
+def window_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    window = _window_or_404(request, pk)
+    return _pdf(sheets.window_sheet_pdf(window=window), f"vitrine-{window.pk}.pdf")
+
+
+@require_safe
+def placement_card(request: HttpRequest, pk: int, placement_pk: int) -> HttpResponse:
+    window = _window_or_404(request, pk)
+    placement = next((p for p in window.current_placements if p.pk == placement_pk), None)  # type: ignore[attr-defined]
+    if placement is None:
+        raise Http404
+    return _pdf(sheets.placement_card_pdf(window=window, placement=placement), f"carte-{placement.pk}.pdf")
+
+
+# --- manager pages ------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage_windows(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = forms.WindowForm(request.POST or None, organisations=selectors.managed_organisations(user=user))
+    if request.method == "POST" and form.is_valid():
+        window = services.window_create(**form.cleaned_data)
+        return redirect("qr:manage-window", pk=window.pk)
+    windows = selectors.window_managed_queryset(user=user)
+    status = 400 if form.is_bound else 200  # bound here means it did not validate
+    return render(request, "qr/manage_windows.html", {"windows": windows, "form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage_window(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    window = selectors.window_managed_queryset(user=user).filter(pk=pk).first()
+    if window is None:
+        raise Http404
+    placements: list[Placement] = window.current_placements  # type: ignore[attr-defined]
+    posted = request.POST if request.POST.get("action") == "add" else None
+    add_form = forms.PlacementAddForm(posted, items=selectors.window_placeable_items(window=window))
+    error = ""
+    if request.method == "POST":
+        error = _manage_action(request, window, placements, add_form)
+        if not error:
+            return redirect("qr:manage-window", pk=window.pk)
+    context = {"window": window, "placements": placements, "add_form": add_form, "error": error}
+    return render(request, "qr/manage_window.html", context, status=400 if error else 200)
+
+
+def _manage_action(
+    request: HttpRequest, window: Window, placements: list[Placement], add_form: forms.PlacementAddForm
+) -> str:
+    """Run the posted action on ``window``; the error to show, or "" when it worked."""
+    action = request.POST.get("action", "")
+    try:
+        if action == "add":
+            if not add_form.is_valid():
+                return _("Choisissez un objet en vente de votre organisation.")
+            services.placement_add(window=window, item=add_form.cleaned_data["item"])
+        elif action in {"up", "down", "remove"}:
+            by_id = {placement.pk: placement for placement in placements}
+            raw = request.POST.get("placement", "")
+            placement = by_id.get(int(raw)) if raw.isdigit() else None
+            if placement is None:
+                raise Http404
+            if action == "remove":
+                services.placement_remove(placement=placement)
+            else:
+                services.placement_move(placement=placement, offset=-1 if action == "up" else 1)
+        elif action == "remove_sold":
+            services.window_remove_sold(window=window)
+        else:
+            return _("Action inconnue.")
+    except DomainError as exc:
+        return str(exc.detail)
+    return ""
+
+
+def funnel_period(raw: str | None) -> tuple[datetime, datetime] | None:
+    """The period ending now of ``?days=`` (7 by default), or None if the value is not allowed."""
+    days = 7
+    if raw is not None:
+        if not raw.isdigit() or not FUNNEL_DAYS[0] <= int(raw) <= FUNNEL_DAYS[1]:
+            return None
+        days = int(raw)
+    until = timezone.now()
+    return until - timedelta(days=days), until
+
+
+def funnel_csv(funnel: selectors.Funnel) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="vitrine-entonnoir.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["item_id", "title", "price_cents", "scans", "visitors", "sold", "sold_cents"])
+    for row in funnel.rows:
+        writer.writerow(
+            [row.item_id or "", row.title, row.price_cents, row.scans, row.visitors, int(row.sold), row.sold_cents]
+        )
+    writer.writerow([])
+    writer.writerow(["hour", "scans", "sales"])
+    for hour in funnel.hours:
+        writer.writerow([hour.hour.isoformat(), hour.scans, hour.sales])
+    return response
+
+
+@login_required
+@require_safe
+def manage_window_funnel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Scans and sales of one window of the manager's organisations, as a page with a plot or as CSV."""
+    user: User = request.user  # type: ignore[assignment]
+    window = selectors.window_managed_queryset(user=user).filter(pk=pk).first()
+    if window is None:
+        raise Http404
+    period = funnel_period(request.GET.get("days"))
+    if period is None:
+        return HttpResponse(_("Période invalide."), status=400, content_type="text/plain; charset=utf-8")
+    funnel = selectors.window_funnel(window=window, since=period[0], until=period[1])
+    if request.GET.get("format") == "csv":
+        return funnel_csv(funnel)
+    peak = max([hour.scans for hour in funnel.hours] + [1])
+    bars = [
+        {
+            "hour": hour.hour,
+            "scans": hour.scans,
+            "sales": hour.sales,
+            "x": 10 * index,
+            "height": height,
+            "y": 100 - height,
+        }
+        for index, hour in enumerate(funnel.hours)
+        for height in [100 * hour.scans // peak]
+    ]
+    context = {"window": window, "funnel": funnel, "bars": bars, "plot_width": max(10 * len(bars), 10)}
+    return render(request, "qr/manage_funnel.html", context)
