@@ -1,0 +1,12 @@
+from django.urls import path
+
+from payments import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
+    path("demo/<str:token>/", views.demo_checkout, name="demo-checkout"),
+    path("merci/", views.checkout_success, name="success"),
+    path("annule/", views.checkout_cancel, name="cancel"),
+]
