@@ -11,6 +11,11 @@ class ProviderEvent(models.Model):
     event_id = models.CharField(max_length=255)
     type = models.CharField(max_length=80)
     payload = models.JSONField(default=dict)
+    # The normalised event (payments.gateways.PaymentEvent without its payload), to apply it later.
+    event = models.JSONField(default=dict)
+    # The provider's payment it is about: a refund or dispute that arrives before
+    # its payment waits here (processed_at empty) and is applied once the payment is.
+    payment_id = models.CharField(max_length=255, blank=True, db_index=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 

@@ -9,6 +9,8 @@ Lock order, everywhere: the order or gift row first, then its item (through
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -41,31 +43,48 @@ def event_receive(*, event: PaymentEvent) -> bool:
     Returns False for an event already recorded (a replay: nothing changes).
     If applying fails, nothing is recorded, so the provider delivers it again."""
     with transaction.atomic():
+        normalised = {name: value for name, value in asdict(event).items() if name != "payload"}
         try:
             with transaction.atomic():
                 record = ProviderEvent.objects.create(
-                    provider=event.provider, event_id=event.id, type=event.type, payload=event.payload
+                    provider=event.provider,
+                    event_id=event.id,
+                    type=event.type,
+                    payload=event.payload,
+                    event=normalised,
+                    payment_id=event.payment_id,
                 )
         except IntegrityError:
             return False
-        _apply(event)
-        ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
+        if _apply(event):
+            ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
     return True
 
 
-def _apply(event: PaymentEvent) -> None:
+def _apply(event: PaymentEvent) -> bool:
+    """Apply one event; False when it must wait for its payment (a refund or dispute delivered first)."""
     if event.type in PAID_TYPES:
         if event.payment_status == "paid":
             _payment_received(event)
     elif event.type in CLOSED_TYPES:
         _checkout_closed(event, CLOSED_TYPES[event.type])
-    elif event.type == "charge.refunded":
-        _refunded(event)
-    elif event.type == "charge.dispute.created":
-        _dispute_opened(event)
-    elif event.type == "charge.dispute.closed":
-        _dispute_closed(event)
+    elif event.type in AFTER_PAYMENT_TYPES:
+        target = _locked_target(event)
+        if target is None or not target.provider_payment_id:
+            return False
+        AFTER_PAYMENT_TYPES[event.type](event, target)
     # Any other type is recorded and ignored.
+    return True
+
+
+def _apply_waiting(*, payment_id: str) -> None:
+    """Apply, in the order received, the refunds and disputes that arrived before their payment."""
+    waiting = ProviderEvent.objects.filter(
+        payment_id=payment_id, processed_at__isnull=True, type__in=list(AFTER_PAYMENT_TYPES)
+    ).order_by("id")
+    for record in waiting:
+        if _apply(PaymentEvent(**record.event)):
+            ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
 
 
 def _locked_target(event: PaymentEvent) -> Order | Gift | None:
@@ -121,6 +140,7 @@ def _payment_received(event: PaymentEvent) -> None:
         order_mark_paid(order=target, event=event)
     else:
         gift_mark_paid(gift=target, event=event)
+    _apply_waiting(payment_id=event.payment_id)
 
 
 def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
@@ -211,12 +231,9 @@ def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:
         Gift.objects.filter(pk=target.pk, status=PaymentStatus.PENDING).update(status=status)
 
 
-def _refunded(event: PaymentEvent) -> None:
+def _refunded(event: PaymentEvent, target: Order | Gift) -> None:
     """``charge.refunded`` carries the cumulative amount refunded: debit only
     what the ledger has not debited yet, never more than was credited."""
-    target = _locked_target(event)
-    if target is None:
-        return
     totals = ledger_totals_for(**_target_kwargs(target))
     wanted = min(event.refunded_cents, totals["credit"]) - totals["refund"]
     amount = min(wanted, totals["credit"] - totals["debit"])
@@ -261,11 +278,8 @@ def _item_back_after_refund(order: Order) -> None:
         item_transition(item=item, to=ItemStatus.WITHDRAWN, expected=ItemStatus.HANDED_OVER, note="refunded")
 
 
-def _dispute_opened(event: PaymentEvent) -> None:
+def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> None:
     """Stripe takes the disputed amount back when the dispute opens: debit it now."""
-    target = _locked_target(event)
-    if target is None:
-        return
     totals = ledger_totals_for(**_target_kwargs(target))
     entry = ledger_record(
         kind=LedgerEntry.Kind.DEBIT,
@@ -280,12 +294,9 @@ def _dispute_opened(event: PaymentEvent) -> None:
         _progress(target.campaign)
 
 
-def _dispute_closed(event: PaymentEvent) -> None:
+def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> None:
     """A won dispute gives the money back: credit what its opening debited. A lost one changes nothing."""
     if event.dispute_status != "won":
-        return
-    target = _locked_target(event)
-    if target is None:
         return
     ref = _ref(target)
     opened = LedgerEntry.objects.filter(key=f"{ref}:dispute:{event.dispute_id}").first()
@@ -302,6 +313,13 @@ def _dispute_closed(event: PaymentEvent) -> None:
     )
     if entry is not None:
         _progress(target.campaign)
+
+
+AFTER_PAYMENT_TYPES: dict[str, Callable[[PaymentEvent, Order | Gift], None]] = {
+    "charge.refunded": _refunded,
+    "charge.dispute.created": _dispute_opened,
+    "charge.dispute.closed": _dispute_closed,
+}
 
 
 def _ref(target: Order | Gift) -> str:
