@@ -186,6 +186,10 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
         logger.warning("checkout: provider failed for order %s", order.pk, exc_info=True)
         reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
         raise PaymentUnavailable(f"order {order.pk}") from None
+    except BaseException:
+        # A bug, not the provider: still never leave the item held by a dead order.
+        reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
+        raise
     with transaction.atomic():
         Order.objects.filter(pk=order.pk).update(
             provider_session_id=session.id, checkout_url=session.url, expires_at=session.expires_at

@@ -35,6 +35,9 @@ class DemoGateway:
     def checkout_expire(self, session_id: str) -> None:
         """Nothing to tell anyone: the demo page reads our own rows."""
 
+    def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
+        return None  # the demo page processes its payment before it redirects
+
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
         from payments.services import demo_refund
 

@@ -75,6 +75,10 @@ class Gateway(Protocol):
 
     def checkout_expire(self, session_id: str) -> None: ...
 
+    def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
+        """The session refetched: a completed-and-paid event if it is paid, else None."""
+        ...
+
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str: ...
 
     def transfer_create(

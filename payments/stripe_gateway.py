@@ -77,6 +77,18 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise GatewayError(f"checkout session {session_id} not expired: {error.__class__.__name__}") from error
 
+    def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
+        try:
+            session = stripe_client().v1.checkout.sessions.retrieve(session_id)
+        except stripe.StripeError as error:
+            raise GatewayError(f"checkout session {session_id} not read: {error.__class__.__name__}") from error
+        if session.payment_status != "paid":
+            return None
+        # Not a provider event: its own id, so the webhook's event is still recorded when it comes;
+        # the order's lock and the ledger's unique key make the two count once.
+        synthetic = {"id": f"refetch_{session.id}", "type": "checkout.session.completed"}
+        return event_from_dict({**synthetic, "data": {"object": session.to_dict()}})
+
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
         params: dict[str, Any] = {"payment_intent": payment_id}
         if amount_cents is not None:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from donations.models import Gift, Order, PaymentStatus
 from payments import demo_gateway
+from payments.gateways import GatewayError, gateway
 from payments.services import event_receive
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,17 @@ def _return_target(request: HttpRequest) -> Order | Gift:
 def checkout_success(request: HttpRequest) -> HttpResponse:
     """Shows "processing" until the payment is confirmed (the webhook), then the receipt."""
     target = _return_target(request)
+    if target.status == PaymentStatus.PENDING and target.provider_session_id:
+        # The buyer may be back before the webhook: refetch the session and fulfil
+        # through the same idempotent processing.
+        try:
+            event = gateway().checkout_paid_event(target.provider_session_id)
+        except GatewayError:
+            logger.warning("success page: session of %s not refetched", target, exc_info=True)
+            event = None
+        if event is not None and event.provider == target.provider:
+            event_receive(event=event)
+            target.refresh_from_db()
     return render(
         request,
         "payments/success.html",

@@ -253,3 +253,54 @@ def test_an_organisation_without_a_connected_account_accrues_a_balance(
 
     assert Gift.objects.get(pk=gift.pk).transfer_id == ""
     assert organisation_balance_cents(organisation_id=campaign.organisation_id) == 1200
+
+
+def test_the_success_page_refetches_the_session_and_the_later_webhook_counts_nothing_more(
+    api: APIClient, client: Client
+) -> None:
+    from donations.services import _return_urls
+
+    item = ItemFactory(price_cents=1900)
+    order = buy(api, item)
+    completed = complete_session(order.provider_session_id or "")
+    success, _cancel = _return_urls(kind="order", pk=order.pk)
+
+    page = client.get(success.removeprefix("http://testserver")).content.decode()
+
+    order.refresh_from_db()
+    assert order.status == PaymentStatus.PAID and order.claim_code in page
+    assert post_event(client, completed).status_code == 200
+    assert LedgerEntry.objects.count() == 1 and campaign_progress(campaign_id=item.campaign_id) == (1900, 1)
+    assert RealtimeEvent.objects.filter(type="item.sold").count() == 1
+
+
+def test_an_unreachable_stripe_answers_503_and_leaves_the_item_on_sale(api: APIClient, settings: Any) -> None:
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    item = ItemFactory()
+
+    response = api.post(f"/api/items/{item.pk}/checkout/", {"email": "a@example.org"}, format="json")
+
+    assert response.status_code == 503 and response.json()["code"] == "payment_unavailable"
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED
+    assert Order.objects.get().status == PaymentStatus.FAILED
+
+
+def test_the_worker_transfers_gifts_once_the_organisation_connects_its_account(
+    api: APIClient, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    from payments.services import transfers_pay
+
+    campaign = CampaignFactory()
+    gift = give(api, campaign.slug, amount_cents=4100)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event(client, complete_session(gift.provider_session_id or ""))
+    assert transfers_pay() == 0
+
+    account = stripe_call("POST", "/v1/accounts", {"type": "express", "country": "FR"})
+    campaign.organisation.stripe_account_id = account["id"]
+    campaign.organisation.save(update_fields=["stripe_account_id"])
+    assert transfers_pay() == 1
+    assert transfers_pay() == 0
+
+    transfer = stripe_call("GET", f"/v1/transfers/{Gift.objects.get(pk=gift.pk).transfer_id}")
+    assert transfer["amount"] == 4100 and transfer["transfer_group"] == f"gift-{gift.pk}"
