@@ -9,4 +9,6 @@ urlpatterns = [
     path("demo/<str:token>/", views.demo_checkout, name="demo-checkout"),
     path("merci/", views.checkout_success, name="success"),
     path("annule/", views.checkout_cancel, name="cancel"),
+    path("objets/<int:pk>/acheter/", views.item_buy, name="item-buy"),
+    path("campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
 ]

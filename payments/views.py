@@ -19,9 +19,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from donations.models import Gift, Order, PaymentStatus
+from donations.services import gift_start, order_start
 from payments import demo_gateway
+from payments.forms import BuyForm, GiveForm
 from payments.gateways import GatewayError, gateway
 from payments.services import event_receive
+from tremma.errors import DomainError
+from tremma.net import client_key
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +138,51 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
 def checkout_cancel(request: HttpRequest) -> HttpResponse:
     target = _return_target(request)
     return render(request, "payments/cancel.html", {"target": target, "is_order": isinstance(target, Order)})
+
+
+def _problem(request: HttpRequest, messages: list[str], back_url: str, status: int) -> HttpResponse:
+    return render(request, "payments/problem.html", {"messages_list": messages, "back_url": back_url}, status=status)
+
+
+@require_POST
+def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
+    """The item page's "buy" form: reserve, then go to the provider's checkout."""
+    back = reverse("frontend:item", kwargs={"pk": pk})
+    form = BuyForm(request.POST)
+    if not form.is_valid():
+        return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
+    user = request.user if request.user.is_authenticated else None
+    try:
+        order = order_start(
+            item_id=pk,
+            email=form.cleaned_data["email"],
+            user=user,  # type: ignore[arg-type]
+            client_key=client_key(request),
+        )
+    except DomainError as error:
+        return _problem(request, [str(error.detail)], back, error.status_code)
+    return HttpResponseRedirect(order.checkout_url, status=303)
+
+
+@require_POST
+def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
+    """The campaign page's gift form: record the gift, then go to the provider's checkout."""
+    back = reverse("frontend:campaign", kwargs={"slug": slug})
+    form = GiveForm(request.POST)
+    if not form.is_valid():
+        return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
+    user = request.user if request.user.is_authenticated else None
+    data = form.cleaned_data
+    try:
+        gift = gift_start(
+            campaign_slug=slug,
+            amount_cents=data["amount"],
+            email=data["email"],
+            name=data["name"],
+            anonymous=data["anonymous"],
+            message=data["message"],
+            user=user,  # type: ignore[arg-type]
+        )
+    except DomainError as error:
+        return _problem(request, [str(error.detail)], back, error.status_code)
+    return HttpResponseRedirect(gift.checkout_url, status=303)
