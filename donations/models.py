@@ -216,6 +216,8 @@ class Order(models.Model):
     refund_reason = models.CharField(max_length=40, blank=True)
     refund_id = models.CharField(max_length=255, blank=True)
     claim_code = models.CharField(_("code de retrait"), max_length=12, unique=True)
+    # The buyer's language when they bought: their emails are written in it.
+    language = models.CharField(max_length=8, default="fr")
     transfer_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -258,6 +260,7 @@ class Gift(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     refunded_cents = models.PositiveIntegerField(default=0)
     transfer_id = models.CharField(max_length=255, blank=True)
+    language = models.CharField(max_length=8, default="fr")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -274,3 +277,39 @@ class Gift(models.Model):
 
     def __str__(self) -> str:
         return f"don {self.pk} ({self.status})"
+
+
+class Refund(models.Model):
+    """A refund a manager asked for (whole or partial, with a reason), sent to
+    the provider with an idempotency key derived from this row. The ledger
+    follows when the provider confirms (``charge.refunded``)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Demandé")
+        SENT = "sent", _("Envoyé")
+        FAILED = "failed", _("Échoué")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    gift = models.ForeignKey(Gift, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
+    reason = models.CharField(_("motif"), max_length=300)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    provider_refund_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("remboursement")
+        verbose_name_plural = _("remboursements")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(order__isnull=False) & Q(gift__isnull=True))
+                | (Q(order__isnull=True) & Q(gift__isnull=False)),
+                name="refund_for_order_or_gift",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"remboursement {self.pk} ({self.amount_cents})"

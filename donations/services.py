@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -92,6 +92,12 @@ class PaymentUnavailable(DomainError):
     default_detail = _("Le paiement est momentanément indisponible. Réessayez dans un instant.")
 
 
+def _language() -> str:
+    """The active language (the request's), among ours: emails about this payment are written in it."""
+    language = (translation.get_language() or settings.LANGUAGE_CODE)[:2]
+    return language if language in {code for code, _name in settings.LANGUAGES} else settings.LANGUAGE_CODE
+
+
 def _claim_code() -> str:
     return "".join(secrets.choice(_CLAIM_ALPHABET) for _i in range(10))
 
@@ -160,6 +166,7 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
             provider=provider.name,
             expires_at=hold_until,
             claim_code=_claim_code(),
+            language=_language(),
         )
         Reservation.objects.create(item=item, order=order, email=email, client_key=client_key, expires_at=hold_until)
         event_emit(
@@ -260,6 +267,7 @@ def gift_start(
         message=message,
         amount_cents=amount_cents,
         provider=provider.name,
+        language=_language(),
     )
     success_url, cancel_url = _return_urls(kind="gift", pk=gift.pk)
     request = CheckoutRequest(

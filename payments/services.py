@@ -14,19 +14,22 @@ from dataclasses import asdict
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign, LedgerEntry
+from accounts.models import User
+from campaigns.models import Campaign, LedgerEntry, Membership
 from campaigns.selectors import campaign_progress
 from campaigns.services import ledger_record, ledger_totals_for
-from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
-from donations.services import TransitionRefused, item_transition, reservation_release
+from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund, Reservation
+from donations.services import PaymentUnavailable, TransitionRefused, item_transition, reservation_release
 from payments import emails
 from payments.gateways import GatewayError, PaymentEvent, gateway
 from payments.models import ProviderEvent
 from realtime.services import event_emit
+from tremma.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +192,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     )
     _progress(order.campaign)
     transaction.on_commit(lambda: emails.order_receipt_send(order_id=order.pk))
+    transaction.on_commit(lambda: emails.seller_sold_send(order_id=order.pk))
 
 
 def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
@@ -441,3 +445,63 @@ def demo_refund(*, payment_id: str, amount_cents: int | None, idempotency_key: s
         )
     )
     return refund_id
+
+
+# --- Refunds asked by a manager ----------------------------------------------------------------
+
+
+class RefundRefused(Conflict):
+    code = "not_refundable"
+    default_detail = _("Ce paiement ne peut pas être remboursé.")
+
+
+class RefundTooLarge(DomainError):
+    code = "refund_too_large"
+    default_detail = _("Le montant dépasse ce qui reste à rembourser.")
+
+
+def payment_refund(
+    *,
+    actor: User,
+    reason: str,
+    order_id: int | None = None,
+    gift_id: int | None = None,
+    amount_cents: int | None = None,
+) -> Refund:
+    """A manager of the organisation refunds a paid order or gift, in whole
+    (``amount_cents`` None) or in part. The refund is recorded, then sent to
+    the provider with a key derived from its row; the ledger's debit comes
+    with the provider's ``charge.refunded`` event, as for any refund."""
+    pk = order_id if order_id is not None else gift_id
+    if pk is None:
+        raise ValueError("payment_refund needs order_id or gift_id")
+    with transaction.atomic():
+        model: type[Order] | type[Gift] = Order if order_id is not None else Gift
+        target = model.objects.select_for_update().filter(pk=pk).first()
+        if target is None:
+            raise NotFound(f"{model.__name__} {pk}")
+        organisation_id = Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
+        if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
+            raise PermissionDenied(f"user {actor.pk} is not a manager of organisation {organisation_id}")
+        if target.status != PaymentStatus.PAID or not target.provider_payment_id:
+            raise RefundRefused(f"{_ref(target)} is {target.status}")
+        asked = Refund.objects.filter(**_target_kwargs(target)).exclude(status=Refund.Status.FAILED)
+        already = max(asked.aggregate(total=Sum("amount_cents"))["total"] or 0, target.refunded_cents)
+        remaining = target.amount_cents - already
+        amount = remaining if amount_cents is None else amount_cents
+        if not 0 < amount <= remaining:
+            raise RefundTooLarge(f"{amount} of {remaining} for {_ref(target)}")
+        refund = Refund.objects.create(amount_cents=amount, reason=reason[:300], actor=actor, **_target_kwargs(target))
+    # After commit: the provider is never called while rows are locked, and
+    # the recorded row gives the idempotency key of any retry.
+    try:
+        provider_refund_id = gateway().refund_create(
+            payment_id=target.provider_payment_id, amount_cents=amount, idempotency_key=f"tremma-refund-{refund.pk}"
+        )
+    except GatewayError:
+        logger.warning("payments: refund %s failed at the provider", refund.pk, exc_info=True)
+        Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED)
+        raise PaymentUnavailable(f"refund {refund.pk}") from None
+    Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.SENT, provider_refund_id=provider_refund_id)
+    refund.refresh_from_db()
+    return refund

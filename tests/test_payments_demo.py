@@ -64,15 +64,16 @@ def test_paying_with_the_test_card_sells_the_item_and_counts_once(
     types = list(RealtimeEvent.objects.values_list("type", flat=True))
     assert types == ["item.reserved", "item.sold", "campaign.progress"]
     assert RealtimeEvent.objects.get(type="campaign.progress").public["raised_cents"] == 3200
-    (receipt,) = mail.outbox
+    receipt, seller = mail.outbox
     assert receipt.to == ["passant@example.org"] and order.claim_code in receipt.body
+    assert seller.to == [item.owner.email] and "a été vendu" in seller.subject
     assert "n'ouvre pas droit à un reçu fiscal" in receipt.body
 
     # The success page shows the claim code; paying again on the page changes nothing.
     assert order.claim_code in client.get(response["Location"]).content.decode()
     again = client.post(path_of(body["checkout_url"]), {"card_number": "4242424242424242"})
     assert again.status_code == 400
-    assert LedgerEntry.objects.count() == 1 and len(mail.outbox) == 1
+    assert LedgerEntry.objects.count() == 1 and len(mail.outbox) == 2
 
 
 def test_the_declined_test_card_changes_nothing(api: APIClient, client: Client) -> None:
@@ -126,3 +127,19 @@ def test_the_success_page_says_processing_until_the_payment_is_confirmed(api: AP
 
 def test_the_stripe_webhook_does_not_exist_with_the_demo_gateway(client: Client) -> None:
     assert client.post("/payments/stripe/webhook/", data=b"{}", content_type="application/json").status_code == 404
+
+
+def test_emails_are_written_in_the_language_the_buyer_used(
+    api: APIClient, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    item = ItemFactory(price_cents=1000, owner=None)
+    response = api.post(
+        f"/api/items/{item.pk}/checkout/", {"email": "visitor@example.org"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert Order.objects.get().language == "en"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(path_of(response.json()["checkout_url"]), {"card_number": "4242424242424242"})
+
+    (receipt,) = mail.outbox  # no seller to tell: the item has no owner
+    assert "€10.00" in receipt.body

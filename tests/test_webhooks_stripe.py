@@ -304,3 +304,23 @@ def test_the_worker_transfers_gifts_once_the_organisation_connects_its_account(
 
     transfer = stripe_call("GET", f"/v1/transfers/{Gift.objects.get(pk=gift.pk).transfer_id}")
     assert transfer["amount"] == 4100 and transfer["transfer_group"] == f"gift-{gift.pk}"
+
+
+def test_a_managers_refund_goes_to_stripe_and_the_ledger_follows_its_webhook(api: APIClient, client: Client) -> None:
+    from tests.factories import MembershipFactory
+
+    item = ItemFactory(price_cents=3000)
+    order = buy(api, item)
+    post_event(client, complete_session(order.provider_session_id or ""))
+    order.refresh_from_db()
+    manager = APIClient()
+    manager.force_authenticate(MembershipFactory(organisation=item.campaign.organisation).user)
+
+    response = manager.post(f"/api/orders/{order.pk}/refund/", {"amount_cents": 1200, "reason": "Abîmé"}, format="json")
+
+    assert response.status_code == 201
+    charge = charge_of(order.provider_payment_id)
+    assert charge["amount_refunded"] == 1200
+    assert campaign_progress(campaign_id=item.campaign_id) == (3000, 1)  # not until Stripe confirms
+    post_event(client, event("charge.refunded", charge))
+    assert campaign_progress(campaign_id=item.campaign_id) == (1800, 1)
