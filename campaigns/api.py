@@ -2,10 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from campaigns.models import Campaign, Organisation
 from campaigns.selectors import campaign_public_queryset
+from payments.api import GiftInputSerializer, GiftOutputSerializer
 from qr.fields import ShortCodeListSerializer, short_url_of
 
 
@@ -69,3 +74,16 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return campaign_public_queryset().select_related("short_code")
+
+    @extend_schema(request=GiftInputSerializer, responses={201: GiftOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def gifts(self, request: Request, slug: str | None = None) -> Response:
+        """Give money to the campaign; the gift counts once the payment is confirmed."""
+        from donations.services import gift_start
+        from payments.api import signed_in
+
+        data = GiftInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        gift = gift_start(campaign_slug=slug or "", user=signed_in(request), **data.validated_data)
+        body = {"gift_id": gift.pk, "checkout_url": gift.checkout_url}
+        return Response(GiftOutputSerializer(body).data, status=status.HTTP_201_CREATED)

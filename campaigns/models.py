@@ -110,3 +110,56 @@ class Campaign(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("frontend:campaign", kwargs={"slug": self.slug})
+
+
+class LedgerEntry(models.Model):
+    """Append-only money movement of a campaign: a credit when a payment is
+    received, a debit on a refund or a dispute. Totals shown anywhere come from
+    here. ``provider_event_id`` and ``key`` are unique, so a replayed event or
+    a second event about the same payment can never count twice."""
+
+    class Kind(models.TextChoices):
+        CREDIT = "credit", _("Crédit")
+        DEBIT = "debit", _("Débit")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="ledger_entries")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="ledger_entries")
+
+    class Reason(models.TextChoices):
+        PAYMENT = "payment", _("Paiement")
+        REFUND = "refund", _("Remboursement")
+        DISPUTE = "dispute", _("Litige")
+        DISPUTE_WON = "dispute_won", _("Litige gagné")
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
+    order = models.ForeignKey(
+        "donations.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    gift = models.ForeignKey(
+        "donations.Gift", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    # What the entry stands for, e.g. "order:12:credit" or "gift:3:refund:500" (cumulative refunded amount).
+    key = models.CharField(max_length=120, unique=True)
+    provider_event_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("écriture")
+        verbose_name_plural = _("écritures")
+        indexes = [models.Index(fields=["campaign", "kind"], name="ledger_campaign_kind")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="ledger_amount_positive"),
+            models.CheckConstraint(condition=Q(currency="EUR"), name="ledger_currency_eur"),
+            models.CheckConstraint(
+                condition=(Q(order__isnull=False) & Q(gift__isnull=True))
+                | (Q(order__isnull=True) & Q(gift__isnull=False)),
+                name="ledger_entry_for_order_or_gift",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_cents} ({self.key})"

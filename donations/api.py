@@ -2,13 +2,19 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from campaigns.api import absolute
 from campaigns.models import Campaign
 from donations.models import Item, ItemPhoto, ItemStatus
 from donations.selectors import item_search, item_visible_queryset
+from donations.services import order_start
+from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
 from qr.fields import ShortCodeListSerializer, short_url_of
+from tremma.net import client_key
 
 
 class CampaignRefSerializer(serializers.ModelSerializer):
@@ -82,3 +88,18 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
             filters.is_valid(raise_exception=True)
             queryset = item_search(queryset, **filters.validated_data)
         return queryset
+
+    @extend_schema(request=CheckoutInputSerializer, responses={201: CheckoutOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def checkout(self, request: Request, pk: str | None = None) -> Response:
+        """Reserve the item for the buyer and open the payment; 409 item_unavailable when taken."""
+        data = CheckoutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_start(
+            item_id=int(pk or 0),
+            email=data.validated_data["email"],
+            user=signed_in(request),
+            client_key=client_key(request),
+        )
+        body = {"order_id": order.pk, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
+        return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)

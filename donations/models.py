@@ -140,3 +140,176 @@ class ItemTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.from_status} → {self.to_status}"
+
+
+class Reservation(models.Model):
+    """A hold on one listed item for one checkout, until ``expires_at``.
+
+    The hold itself is the item's ``reserved`` status (one conditional UPDATE);
+    this row says for whom and until when. A partial unique constraint makes a
+    second active hold on the same item impossible even if code went wrong."""
+
+    class Status(models.TextChoices):
+        HELD = "held", _("En cours")
+        CONVERTED = "converted", _("Payée")
+        RELEASED = "released", _("Libérée")
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="reservations")
+    order = models.OneToOneField("Order", on_delete=models.CASCADE, related_name="reservation")
+    email = models.EmailField(_("e-mail"))
+    # A keyed hash of the client address (never the raw address), to cap holds per client.
+    client_key = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
+    expires_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("réservation")
+        verbose_name_plural = _("réservations")
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="reservation_status_expiry"),
+            models.Index(fields=["email", "status"], name="reservation_email_status"),
+            models.Index(fields=["client_key", "status"], name="reservation_client_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["item"], condition=Q(status="held"), name="one_active_hold_per_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} → {self.email} ({self.status})"
+
+
+class PaymentStatus(models.TextChoices):
+    """Status of an order or a gift; moves only forward (see donations.services)."""
+
+    PENDING = "pending", _("En attente de paiement")
+    PAID = "paid", _("Payé")
+    FAILED = "failed", _("Échoué")
+    EXPIRED = "expired", _("Expiré")
+    REFUNDED = "refunded", _("Remboursé")
+
+
+class Order(models.Model):
+    """A passer-by's purchase of one item (no account needed)."""
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="orders")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    email = models.EmailField(_("e-mail"))
+    amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
+    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, editable=False
+    )
+    provider = models.CharField(max_length=10)
+    provider_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    provider_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_url = models.URLField(max_length=1000, blank=True)
+    expires_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_cents = models.PositiveIntegerField(default=0)
+    # Why the order was refunded automatically (e.g. paid after its hold expired and the item was sold).
+    refund_reason = models.CharField(max_length=40, blank=True)
+    refund_id = models.CharField(max_length=255, blank=True)
+    claim_code = models.CharField(_("code de retrait"), max_length=12, unique=True)
+    # The buyer's language when they bought: their emails are written in it.
+    language = models.CharField(max_length=8, default="fr")
+    transfer_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("commande")
+        verbose_name_plural = _("commandes")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(condition=Q(currency="EUR"), name="order_currency_eur"),
+            models.CheckConstraint(
+                condition=Q(refunded_cents__lte=models.F("amount_cents")), name="order_refund_within_amount"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"commande {self.pk} ({self.status})"
+
+
+class Gift(models.Model):
+    """Money given to a campaign; counts only once the payment is confirmed (ledger)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="gifts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="gifts"
+    )
+    email = models.EmailField(_("e-mail"))
+    name = models.CharField(_("nom"), max_length=120, blank=True)
+    anonymous = models.BooleanField(_("anonyme"), default=False)
+    message = models.TextField(_("message"), max_length=1000, blank=True)
+    amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
+    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, editable=False
+    )
+    provider = models.CharField(max_length=10)
+    provider_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    provider_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_url = models.URLField(max_length=1000, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_cents = models.PositiveIntegerField(default=0)
+    transfer_id = models.CharField(max_length=255, blank=True)
+    language = models.CharField(max_length=8, default="fr")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("don")
+        verbose_name_plural = _("dons")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gte=100), name="gift_amount_at_least_one_euro"),
+            models.CheckConstraint(condition=Q(currency="EUR"), name="gift_currency_eur"),
+            models.CheckConstraint(
+                condition=Q(refunded_cents__lte=models.F("amount_cents")), name="gift_refund_within_amount"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"don {self.pk} ({self.status})"
+
+
+class Refund(models.Model):
+    """A refund a manager asked for (whole or partial, with a reason), sent to
+    the provider with an idempotency key derived from this row. The ledger
+    follows when the provider confirms (``charge.refunded``)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Demandé")
+        SENT = "sent", _("Envoyé")
+        FAILED = "failed", _("Échoué")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    gift = models.ForeignKey(Gift, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
+    reason = models.CharField(_("motif"), max_length=300)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    provider_refund_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("remboursement")
+        verbose_name_plural = _("remboursements")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(order__isnull=False) & Q(gift__isnull=True))
+                | (Q(order__isnull=True) & Q(gift__isnull=False)),
+                name="refund_for_order_or_gift",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"remboursement {self.pk} ({self.amount_cents})"

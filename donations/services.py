@@ -1,15 +1,35 @@
-"""Writes on items. ``item_transition`` is the only code that changes an item's status."""
+"""Writes on items, holds, orders and gifts. ``item_transition`` is the only code that changes an item's status."""
 
 from __future__ import annotations
 
+import logging
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core import signing
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from donations.models import TRANSITIONS, Item, ItemStatus, ItemTransition
-from tremma.errors import Conflict
+from campaigns.models import Campaign
+from donations.models import (
+    PUBLIC_STATUSES,
+    TRANSITIONS,
+    Gift,
+    Item,
+    ItemStatus,
+    ItemTransition,
+    Order,
+    PaymentStatus,
+    Reservation,
+)
+from realtime.services import event_emit
+from tremma.errors import Conflict, DomainError, NotFound
 
 
 class TransitionRefused(Conflict):
@@ -43,3 +63,231 @@ def item_transition(
     for name, value in fields.items():
         setattr(item, name, value)
     return item
+
+
+# --- Checkout: reservations, orders and gifts -------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+# Letters and digits a person reads aloud without confusion (no 0/O, 1/I/L).
+_CLAIM_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class ItemUnavailable(Conflict):
+    code = "item_unavailable"
+    default_detail = _("Cet objet n'est plus disponible : quelqu'un l'a déjà réservé ou acheté.")
+
+
+class TooManyHolds(DomainError):
+    status_code = 429
+    code = "too_many_holds"
+    default_detail = _(
+        "Vous avez déjà plusieurs objets en attente de paiement. Terminez un paiement ou attendez quelques minutes."
+    )
+
+
+class PaymentUnavailable(DomainError):
+    status_code = 503
+    code = "payment_unavailable"
+    default_detail = _("Le paiement est momentanément indisponible. Réessayez dans un instant.")
+
+
+def _language() -> str:
+    """The active language (the request's), among ours: emails about this payment are written in it."""
+    language = (translation.get_language() or settings.LANGUAGE_CODE)[:2]
+    return language if language in {code for code, _name in settings.LANGUAGES} else settings.LANGUAGE_CODE
+
+
+def _claim_code() -> str:
+    return "".join(secrets.choice(_CLAIM_ALPHABET) for _i in range(10))
+
+
+def _item_streams(item: Item) -> dict[str, Any]:
+    return {
+        "items": [item.pk],
+        "campaigns": [item.campaign_id],
+        "organisations": [item.campaign.organisation_id],
+    }
+
+
+def _return_urls(*, kind: str, pk: int) -> tuple[str, str]:
+    ref = signing.dumps({"kind": kind, "id": pk}, salt="tremma.payment-return")
+    query = urlencode({"ref": ref})
+    return (
+        f"{settings.SITE_URL}{reverse('payments:success')}?{query}",
+        f"{settings.SITE_URL}{reverse('payments:cancel')}?{query}",
+    )
+
+
+def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
+    # A cap is a count, not a uniqueness rule: two simultaneous requests of one
+    # person may both pass; the cap only needs to stop hoarding, not be exact.
+    active = Reservation.objects.filter(status=Reservation.Status.HELD, expires_at__gt=now)
+    if active.filter(email__iexact=email).count() >= settings.HOLDS_MAX_PER_EMAIL:
+        raise TooManyHolds(f"holds cap for email {email}")
+    if client_key and active.filter(client_key=client_key).count() >= settings.HOLDS_MAX_PER_CLIENT:
+        raise TooManyHolds("holds cap for client address")
+
+
+def order_start(*, item_id: int, email: str, user: User | None = None, client_key: str = "") -> Order:
+    """Reserve a listed item for one buyer, create the order and the provider checkout.
+
+    Three short transactions on purpose: the provider is never called while
+    the database is locked. If the provider fails, the order is marked failed
+    and the item released (item.released), then ``PaymentUnavailable`` is raised."""
+    from payments.gateways import CheckoutRequest, GatewayError, gateway
+
+    now = timezone.now()
+    hold_until = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+    provider = gateway()
+    with transaction.atomic():
+        item = Item.objects.select_related("campaign").filter(pk=item_id, status__in=PUBLIC_STATUSES).first()
+        if item is None:
+            raise NotFound(f"item {item_id}")
+        if item.status == ItemStatus.RESERVED:
+            # Lazy expiry: an expired hold is void as soon as someone asks for the item.
+            for order_id in Reservation.objects.filter(
+                item=item, status=Reservation.Status.HELD, expires_at__lte=now
+            ).values_list("order_id", flat=True):
+                reservation_release(order_id=order_id, to=PaymentStatus.EXPIRED)
+        _holds_check_cap(email=email, client_key=client_key, now=now)
+        try:
+            # The one atomic conditional UPDATE that makes a unique item unsellable twice.
+            item_transition(item=item, to=ItemStatus.RESERVED, expected=ItemStatus.LISTED, note="checkout")
+        except TransitionRefused as refused:
+            raise ItemUnavailable(f"item {item_id} is not listed") from refused
+        order = Order.objects.create(
+            item=item,
+            campaign=item.campaign,
+            user=user,
+            email=email,
+            amount_cents=item.price_cents or 0,
+            currency=item.currency,
+            provider=provider.name,
+            expires_at=hold_until,
+            claim_code=_claim_code(),
+            language=_language(),
+        )
+        Reservation.objects.create(item=item, order=order, email=email, client_key=client_key, expires_at=hold_until)
+        event_emit(
+            type="item.reserved",
+            public={"item": item.pk, "status": ItemStatus.RESERVED, "until": hold_until.isoformat()},
+            **_item_streams(item),
+        )
+    success_url, cancel_url = _return_urls(kind="order", pk=order.pk)
+    request = CheckoutRequest(
+        kind="order",
+        object_id=order.pk,
+        amount_cents=order.amount_cents,
+        currency=order.currency,
+        description=item.title,
+        email=email,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        expires_at=hold_until,
+        idempotency_key=f"tremma-order-{order.pk}-checkout",
+    )
+    try:
+        session = provider.checkout_create(request)
+    except GatewayError:
+        logger.warning("checkout: provider failed for order %s", order.pk, exc_info=True)
+        reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
+        raise PaymentUnavailable(f"order {order.pk}") from None
+    except BaseException:
+        # A bug, not the provider: still never leave the item held by a dead order.
+        reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
+        raise
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(
+            provider_session_id=session.id, checkout_url=session.url, expires_at=session.expires_at
+        )
+        Reservation.objects.filter(order=order, status=Reservation.Status.HELD).update(expires_at=session.expires_at)
+    order.provider_session_id, order.checkout_url, order.expires_at = session.id, session.url, session.expires_at
+    return order
+
+
+@transaction.atomic
+def reservation_release(*, order_id: int, to: PaymentStatus, note: str = "") -> bool:
+    """End the hold of ``order_id`` (expired, failed, abandoned): the order gets
+    status ``to``, the item goes back to listed, watchers get item.released.
+    Returns False when the hold was already over (idempotent)."""
+    order = Order.objects.select_for_update().select_related("item__campaign").get(pk=order_id)
+    released = Reservation.objects.filter(order_id=order_id, status=Reservation.Status.HELD).update(
+        status=Reservation.Status.RELEASED, released_at=timezone.now()
+    )
+    if not released:
+        return False
+    Order.objects.filter(pk=order_id, status=PaymentStatus.PENDING).update(status=to)
+    item = order.item
+    item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.RESERVED, note=note or f"hold {to}")
+    event_emit(type="item.released", public={"item": item.pk, "status": ItemStatus.LISTED}, **_item_streams(item))
+    return True
+
+
+def reservations_release_expired(*, limit: int = 200) -> int:
+    """Periodic job (settings.PERIODIC_JOBS): release every hold past its expiry.
+
+    The provider's session expires at the same instant (we gave it our
+    ``expires_at``), so there is nothing to expire there."""
+    now = timezone.now()
+    order_ids = list(
+        Reservation.objects.filter(status=Reservation.Status.HELD, expires_at__lte=now)
+        .order_by("order_id")
+        .values_list("order_id", flat=True)[:limit]
+    )
+    return sum(reservation_release(order_id=order_id, to=PaymentStatus.EXPIRED) for order_id in order_ids)
+
+
+def gift_start(
+    *,
+    campaign_slug: str,
+    amount_cents: int,
+    email: str,
+    name: str = "",
+    anonymous: bool = False,
+    message: str = "",
+    user: User | None = None,
+) -> Gift:
+    """Record a pending gift and open the provider checkout. It counts only once paid.
+    If the provider fails, the gift is marked failed and ``PaymentUnavailable`` is raised."""
+    from payments.gateways import CheckoutRequest, GatewayError, gateway
+
+    if not settings.GIFT_MIN_CENTS <= amount_cents <= settings.GIFT_MAX_CENTS:
+        raise DomainError(f"gift amount {amount_cents} out of bounds")
+    campaign = Campaign.objects.filter(slug=campaign_slug, status=Campaign.Status.LIVE).first()
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_slug}")
+    provider = gateway()
+    gift = Gift.objects.create(
+        campaign=campaign,
+        user=user,
+        email=email,
+        name=name,
+        anonymous=anonymous,
+        message=message,
+        amount_cents=amount_cents,
+        provider=provider.name,
+        language=_language(),
+    )
+    success_url, cancel_url = _return_urls(kind="gift", pk=gift.pk)
+    request = CheckoutRequest(
+        kind="gift",
+        object_id=gift.pk,
+        amount_cents=amount_cents,
+        currency=gift.currency,
+        description=str(_("Don pour « %(title)s »") % {"title": campaign.title}),
+        email=email,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES),
+        idempotency_key=f"tremma-gift-{gift.pk}-checkout",
+    )
+    try:
+        session = provider.checkout_create(request)
+    except GatewayError:
+        logger.warning("gift: provider failed for gift %s", gift.pk, exc_info=True)
+        Gift.objects.filter(pk=gift.pk, status=PaymentStatus.PENDING).update(status=PaymentStatus.FAILED)
+        raise PaymentUnavailable(f"gift {gift.pk}") from None
+    Gift.objects.filter(pk=gift.pk).update(provider_session_id=session.id, checkout_url=session.url)
+    gift.provider_session_id, gift.checkout_url = session.id, session.url
+    return gift

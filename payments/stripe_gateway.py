@@ -1,10 +1,17 @@
 """The only module that imports the Stripe SDK. Everything else sees our own
-small dataclasses and functions (payments issue builds the checkout on this)."""
+small dataclasses (payments.gateways)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import stripe
 from django.conf import settings
+
+from payments.gateways import CheckoutRequest, CheckoutSession, GatewayError, PaymentEvent
+
+PROVIDER = "stripe"
 
 
 def stripe_client() -> stripe.StripeClient:
@@ -18,3 +25,158 @@ def stripe_client() -> stripe.StripeClient:
         base_addresses={"api": base, "files": base, "connect": base},
         max_network_retries=2,
     )
+
+
+class StripeGateway:
+    """Stripe Checkout Sessions, and Connect "separate charges and transfers":
+    the charge is the platform's, a Transfer pays the organisation later."""
+
+    name = PROVIDER
+
+    def checkout_create(self, request: CheckoutRequest) -> CheckoutSession:
+        metadata = {"tremma_kind": request.kind, "tremma_id": str(request.object_id)}
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "locale": "fr",
+            # Apple Pay and Google Pay are offered through "card" on the hosted page.
+            "payment_method_types": ["card"],
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.currency.lower(),
+                        "unit_amount": request.amount_cents,
+                        "product_data": {"name": request.description[:250]},
+                    },
+                }
+            ],
+            "customer_email": request.email,
+            # No Stripe Customer per attempt (card-testing hygiene).
+            "customer_creation": "if_required",
+            "client_reference_id": request.reference,
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata, "transfer_group": request.reference},
+            "expires_at": int(request.expires_at.timestamp()),
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+        }
+        try:
+            session = stripe_client().v1.checkout.sessions.create(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": request.idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(f"checkout session not created: {error.__class__.__name__}") from error
+        return CheckoutSession(
+            id=session.id, url=session.url or "", expires_at=datetime.fromtimestamp(session.expires_at, tz=UTC)
+        )
+
+    def checkout_expire(self, session_id: str) -> None:
+        try:
+            stripe_client().v1.checkout.sessions.expire(session_id)
+        except stripe.StripeError as error:
+            raise GatewayError(f"checkout session {session_id} not expired: {error.__class__.__name__}") from error
+
+    def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
+        try:
+            session = stripe_client().v1.checkout.sessions.retrieve(session_id)
+        except stripe.StripeError as error:
+            raise GatewayError(f"checkout session {session_id} not read: {error.__class__.__name__}") from error
+        if session.payment_status != "paid":
+            return None
+        # Not a provider event: its own id, so the webhook's event is still recorded when it comes;
+        # the order's lock and the ledger's unique key make the two count once.
+        synthetic = {"id": f"refetch_{session.id}", "type": "checkout.session.completed"}
+        return event_from_dict({**synthetic, "data": {"object": session.to_dict()}})
+
+    def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
+        params: dict[str, Any] = {"payment_intent": payment_id}
+        if amount_cents is not None:
+            params["amount"] = amount_cents
+        try:
+            refund = stripe_client().v1.refunds.create(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(f"refund of {payment_id} failed: {error.__class__.__name__}") from error
+        return str(refund.id)
+
+    def transfer_create(
+        self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
+    ) -> str:
+        try:
+            transfer = stripe_client().v1.transfers.create(
+                {
+                    "amount": amount_cents,
+                    "currency": currency.lower(),
+                    "destination": destination,
+                    "transfer_group": transfer_group,
+                },
+                {"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(f"transfer {transfer_group} failed: {error.__class__.__name__}") from error
+        return str(transfer.id)
+
+
+class InvalidWebhook(Exception):
+    """Unsigned, forged, altered or stale payload."""
+
+
+def webhook_event(*, payload: bytes, signature: str) -> PaymentEvent:
+    """Verify the signature (raw body, default tolerance of 300 s) and normalise the event."""
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    except (ValueError, stripe.SignatureVerificationError) as error:
+        raise InvalidWebhook(str(error.__class__.__name__)) from error
+    return event_from_dict(event.to_dict())
+
+
+def _metadata_ref(obj: dict[str, Any]) -> tuple[str, int | None]:
+    metadata = obj.get("metadata") or {}
+    kind = str(metadata.get("tremma_kind", ""))
+    raw = str(metadata.get("tremma_id", ""))
+    return (kind, int(raw)) if kind in {"order", "gift"} and raw.isdigit() else ("", None)
+
+
+def event_from_dict(event: dict[str, Any]) -> PaymentEvent:
+    obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
+    kind, object_id = _metadata_ref(obj)
+    common: dict[str, Any] = {
+        "provider": PROVIDER,
+        "id": str(event["id"]),
+        "type": str(event["type"]),
+        "payload": event,
+    }
+    if str(event["type"]).startswith("checkout.session."):
+        return PaymentEvent(
+            **common,
+            kind=kind,
+            object_id=object_id,
+            session_id=str(obj.get("id", "")),
+            payment_id=str(obj.get("payment_intent") or ""),
+            payment_status=str(obj.get("payment_status", "")),
+            amount_cents=int(obj.get("amount_total") or 0),
+            currency=str(obj.get("currency", "")).upper(),
+        )
+    if event["type"] == "charge.refunded":
+        return PaymentEvent(
+            **common,
+            kind=kind,
+            object_id=object_id,
+            payment_id=str(obj.get("payment_intent") or ""),
+            amount_cents=int(obj.get("amount") or 0),
+            currency=str(obj.get("currency", "")).upper(),
+            refunded_cents=int(obj.get("amount_refunded") or 0),
+        )
+    if str(event["type"]).startswith("charge.dispute."):
+        return PaymentEvent(
+            **common,
+            payment_id=str(obj.get("payment_intent") or ""),
+            amount_cents=int(obj.get("amount") or 0),
+            currency=str(obj.get("currency", "")).upper(),
+            dispute_id=str(obj.get("id", "")),
+            dispute_status=str(obj.get("status", "")),
+        )
+    return PaymentEvent(**common)

@@ -49,3 +49,15 @@ def test_seed_demo_loads_believable_data_once(monkeypatch: pytest.MonkeyPatch) -
 def test_money_check_constraints_hold_in_the_database() -> None:
     with pytest.raises(IntegrityError):
         CampaignFactory(goal_cents=0)
+
+
+def test_seed_demo_shows_money_raised_from_gifts_paid_through_the_demo_gateway() -> None:
+    from campaigns.models import LedgerEntry
+    from campaigns.selectors import campaign_public_queryset
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    raised = {campaign.slug: campaign.raised_cents for campaign in campaign_public_queryset()}
+    assert raised == {"un-toit-pour-l-hiver": 19_500, "atelier-velo-solidaire": 10_500, "camion-de-collecte": 21_500}
+    assert LedgerEntry.objects.count() == 7

@@ -126,6 +126,8 @@ REALTIME_EVENT_RETENTION_DAYS = env_int("REALTIME_EVENT_RETENTION_DAYS", 7, mini
 PERIODIC_JOBS: list[tuple[str, int]] = [
     ("realtime.services.events_relay", 5),
     ("realtime.services.events_prune", 3600),
+    ("donations.services.reservations_release_expired", 30),
+    ("payments.services.transfers_pay", 300),
 ]
 
 # --- Auth -----------------------------------------------------------------
@@ -192,6 +194,14 @@ STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com")
 if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
     raise ImproperEnvironment("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
 PAYMENT_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "demo"
+# How long an item stays held for a buyer (Stripe Checkout Sessions live 30 minutes at least).
+CHECKOUT_HOLD_MINUTES = env_int("CHECKOUT_HOLD_MINUTES", 30, minimum=30, maximum=1440)
+# At most this many items held at once per email and per client address.
+HOLDS_MAX_PER_EMAIL = env_int("HOLDS_MAX_PER_EMAIL", 3, minimum=1)
+HOLDS_MAX_PER_CLIENT = env_int("HOLDS_MAX_PER_CLIENT", 5, minimum=1)
+# Gifts: at least 1 €, at most GIFT_MAX_CENTS (cents).
+GIFT_MIN_CENTS = 100
+GIFT_MAX_CENTS = env_int("GIFT_MAX_CENTS", 1_000_000, minimum=GIFT_MIN_CENTS)
 
 # --- Email ----------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -253,5 +263,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

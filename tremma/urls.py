@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from campaigns.api import CampaignViewSet
 from donations.api import ItemViewSet
+from payments.api import GiftRefundView, OrderRefundView
 from qr.api import WindowViewSet
 from tremma.health import healthz
 
@@ -29,8 +30,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include(router.urls)),
+    path("api/orders/<int:pk>/refund/", OrderRefundView.as_view(), name="order-refund"),
+    path("api/gifts/<int:pk>/refund/", GiftRefundView.as_view(), name="gift-refund"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("frontend.urls")),
 ]
 

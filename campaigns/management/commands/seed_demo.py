@@ -168,6 +168,15 @@ def draw_photo(title: str) -> bytes:
     return buffer.getvalue()
 
 
+DEMO_GIVER = "donateur-demo@tremma.example"
+# Per campaign, in order: (amount in cents, giver's name) paid through the demo gateway.
+DEMO_GIFTS: list[list[tuple[int, str]]] = [
+    [(5_000, "Marie"), (12_000, "Famille Roux"), (2_500, "")],
+    [(3_000, "Lucas"), (7_500, "")],
+    [(20_000, "Bistrot du coin"), (1_500, "Nadia")],
+]
+
+
 class Command(BaseCommand):
     help = "Load idempotent demo data (organisations, campaigns, items with photos, accounts)."
 
@@ -179,6 +188,7 @@ class Command(BaseCommand):
             campaigns = self._campaigns(organisations)
             self._items(campaigns, owner=accounts["donor"])
             windows = self._windows(organisations)
+            self._gifts(campaigns)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Donor:    {accounts['donor'].email} / {password}")
         for organisation in ORGANISATIONS:
@@ -285,3 +295,29 @@ class Command(BaseCommand):
                         )
             result.append(window)
         return result
+
+    def _gifts(self, campaigns: list[Campaign]) -> None:
+        """A few gifts paid through the demo gateway and the real services, so campaigns show money raised."""
+        from django.conf import settings
+
+        from donations.models import Gift
+        from donations.services import gift_start
+        from payments.demo_gateway import completed_event
+        from payments.services import event_receive
+
+        if settings.PAYMENT_GATEWAY != "demo":
+            return  # never open real checkouts for demo data
+        for campaign, amounts in zip(campaigns, DEMO_GIFTS, strict=False):
+            if Gift.objects.filter(campaign=campaign, email=DEMO_GIVER).exists():
+                continue  # seeding is idempotent: gifts seeded once are left as they are
+            for amount_cents, name in amounts:
+                gift = gift_start(campaign_slug=campaign.slug, amount_cents=amount_cents, email=DEMO_GIVER, name=name)
+                event_receive(
+                    event=completed_event(
+                        kind="gift",
+                        object_id=gift.pk,
+                        session_id=gift.provider_session_id or "",
+                        amount_cents=amount_cents,
+                        currency=gift.currency,
+                    )
+                )

@@ -1,0 +1,92 @@
+"""The JSON endpoints that start a payment: checkout of an item, gift to a
+campaign. Thin: validate, call one service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+
+
+class CheckoutInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class CheckoutOutputSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    checkout_url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+
+
+class GiftInputSerializer(serializers.Serializer):
+    amount_cents = serializers.IntegerField()
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    anonymous = serializers.BooleanField(required=False, default=False)
+    message = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+    def validate_amount_cents(self, value: int) -> int:
+        if value < settings.GIFT_MIN_CENTS:
+            raise serializers.ValidationError(_("Le don minimum est de 1 €."))
+        if value > settings.GIFT_MAX_CENTS:
+            raise serializers.ValidationError(_("Ce montant dépasse le maximum autorisé pour un don en ligne."))
+        return value
+
+
+class GiftOutputSerializer(serializers.Serializer):
+    gift_id = serializers.IntegerField()
+    checkout_url = serializers.URLField()
+
+
+def signed_in(request: Any) -> User | None:
+    user = request.user
+    return user if user.is_authenticated else None
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount_cents = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
+    reason = serializers.CharField(max_length=300)
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    refund_id = serializers.IntegerField(source="pk")
+    amount_cents = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class _RefundView(APIView):
+    """``POST /api/orders/{id}/refund/`` and ``/api/gifts/{id}/refund/``: managers of the organisation only."""
+
+    permission_classes = [IsAuthenticated]
+    target = "order"
+
+    @extend_schema(request=RefundInputSerializer, responses={201: RefundOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        from payments.services import payment_refund
+
+        data = RefundInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = payment_refund(
+            actor=request.user,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+            amount_cents=data.validated_data["amount_cents"],
+            **{f"{self.target}_id": pk},
+        )
+        return Response(RefundOutputSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+class OrderRefundView(_RefundView):
+    target = "order"
+
+
+class GiftRefundView(_RefundView):
+    target = "gift"

@@ -1,0 +1,66 @@
+"""The demo gateway, used when no Stripe key is configured: the checkout is
+our own page (payments.views.demo_checkout), and paying there builds the same
+``PaymentEvent`` objects as the Stripe webhook and hands them to the very same
+processing (payments.services.event_receive). No real money moves."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+from payments.gateways import CheckoutRequest, CheckoutSession, PaymentEvent
+
+PROVIDER = "demo"
+SESSION_PREFIX = "demo_cs_"
+
+
+def session_token(idempotency_key: str) -> str:
+    # Derived from our row (not random), like Stripe's idempotency: a retry gives the same session.
+    return salted_hmac("tremma.demo-checkout", idempotency_key).hexdigest()[:32]
+
+
+def payment_id_for(session_id: str) -> str:
+    return "demo_pi_" + session_id.removeprefix(SESSION_PREFIX)
+
+
+class DemoGateway:
+    name = PROVIDER
+
+    def checkout_create(self, request: CheckoutRequest) -> CheckoutSession:
+        token = session_token(request.idempotency_key)
+        url = settings.SITE_URL + reverse("payments:demo-checkout", kwargs={"token": token})
+        return CheckoutSession(id=SESSION_PREFIX + token, url=url, expires_at=request.expires_at)
+
+    def checkout_expire(self, session_id: str) -> None:
+        """Nothing to tell anyone: the demo page reads our own rows."""
+
+    def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
+        return None  # the demo page processes its payment before it redirects
+
+    def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
+        from payments.services import demo_refund
+
+        return demo_refund(payment_id=payment_id, amount_cents=amount_cents, idempotency_key=idempotency_key)
+
+    def transfer_create(
+        self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
+    ) -> str:
+        return f"demo_tr_{transfer_group}"
+
+
+def completed_event(*, kind: str, object_id: int, session_id: str, amount_cents: int, currency: str) -> PaymentEvent:
+    """What Stripe would send once the demo card is accepted."""
+    return PaymentEvent(
+        provider=PROVIDER,
+        # One id per session: paying twice on the page is a replay, not a second payment.
+        id=f"demo_evt_completed_{session_id}",
+        type="checkout.session.completed",
+        kind=kind,
+        object_id=object_id,
+        session_id=session_id,
+        payment_id=payment_id_for(session_id),
+        payment_status="paid",
+        amount_cents=amount_cents,
+        currency=currency,
+    )

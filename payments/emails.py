@@ -1,0 +1,67 @@
+"""Emails after a payment, sent after commit (payments.services schedules
+them with ``transaction.on_commit``), once per payment since the payment is
+processed once, in the language the person used. A buyer gets a receipt with
+the claim code, never a tax receipt: a purchase is not a gift."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from donations.models import Gift, Order
+from tremma.money import format_money
+
+
+def order_receipt_send(*, order_id: int) -> None:
+    order = Order.objects.select_related("item", "campaign__organisation").get(pk=order_id)
+    with translation.override(order.language):
+        context = {
+            "order": order,
+            "amount": format_money(order.amount_cents, order.currency, order.language),
+            "organisation": order.campaign.organisation,
+        }
+        send_mail(
+            _("Votre achat sur Trëmma : %(title)s") % {"title": order.item.title},
+            render_to_string("payments/email/order_receipt.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            [order.email],
+        )
+
+
+def seller_sold_send(*, order_id: int) -> None:
+    """The person who listed the object learns it was sold (the price goes to the campaign)."""
+    order = Order.objects.select_related("item__owner", "campaign").get(pk=order_id)
+    owner = order.item.owner
+    if owner is None or not owner.email:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "order": order,
+            "owner": owner,
+            "amount": format_money(order.amount_cents, order.currency, settings.LANGUAGE_CODE),
+        }
+        send_mail(
+            _("Votre objet « %(title)s » a été vendu") % {"title": order.item.title},
+            render_to_string("payments/email/seller_sold.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            [owner.email],
+        )
+
+
+def gift_thanks_send(*, gift_id: int) -> None:
+    gift = Gift.objects.select_related("campaign__organisation").get(pk=gift_id)
+    with translation.override(gift.language):
+        context = {
+            "gift": gift,
+            "amount": format_money(gift.amount_cents, gift.currency, gift.language),
+            "campaign_url": settings.SITE_URL + gift.campaign.get_absolute_url(),
+        }
+        send_mail(
+            _("Merci pour votre don à « %(title)s »") % {"title": gift.campaign.title},
+            render_to_string("payments/email/gift_thanks.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            [gift.email],
+        )

@@ -1,0 +1,97 @@
+"""The payment gateway interface: our own small dataclasses, whatever the
+provider. ``gateway()`` returns the configured one (Stripe, or the demo
+gateway when no Stripe key is set). Event processing (payments.services)
+only ever sees ``PaymentEvent``: the Stripe webhook and the demo page build
+the same objects and hand them to the same function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from django.conf import settings
+
+
+class GatewayError(Exception):
+    """The provider could not do what we asked (network, refusal, bad state)."""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    kind: str  # "order" or "gift"
+    object_id: int
+    amount_cents: int
+    currency: str
+    description: str
+    email: str
+    success_url: str
+    cancel_url: str
+    expires_at: datetime
+    # Derived from our own row: the provider returns the same session on a retry.
+    idempotency_key: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.kind}-{self.object_id}"
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """One thing the provider tells us, normalised.
+
+    ``type`` keeps the provider's vocabulary (Stripe's event types), which the
+    demo gateway reuses: checkout.session.completed, checkout.session.expired,
+    checkout.session.async_payment_succeeded / _failed, charge.refunded,
+    charge.dispute.created / closed."""
+
+    provider: str
+    id: str
+    type: str
+    kind: str = ""  # "order" or "gift", from our metadata, when the object carries it
+    object_id: int | None = None
+    session_id: str = ""
+    payment_id: str = ""  # the provider's payment (Stripe PaymentIntent id)
+    payment_status: str = ""  # "paid", "unpaid", "no_payment_required"
+    amount_cents: int = 0
+    currency: str = ""
+    refunded_cents: int = 0  # cumulative, for charge.refunded
+    dispute_id: str = ""
+    dispute_status: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Gateway(Protocol):
+    name: str
+
+    def checkout_create(self, request: CheckoutRequest) -> CheckoutSession: ...
+
+    def checkout_expire(self, session_id: str) -> None: ...
+
+    def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
+        """The session refetched: a completed-and-paid event if it is paid, else None."""
+        ...
+
+    def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str: ...
+
+    def transfer_create(
+        self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
+    ) -> str: ...
+
+
+def gateway() -> Gateway:
+    """The configured gateway, read from the settings at call time."""
+    if settings.PAYMENT_GATEWAY == "stripe":
+        from payments.stripe_gateway import StripeGateway
+
+        return StripeGateway()
+    from payments.demo_gateway import DemoGateway
+
+    return DemoGateway()

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class ProviderEvent(models.Model):
+    """Each event a payment provider sent us, recorded once (unique id) in the
+    same transaction as its effects, so a replay is recognised and ignored."""
+
+    provider = models.CharField(max_length=10)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=80)
+    payload = models.JSONField(default=dict)
+    # The normalised event (payments.gateways.PaymentEvent without its payload), to apply it later.
+    event = models.JSONField(default=dict)
+    # The provider's payment it is about: a refund or dispute that arrives before
+    # its payment waits here (processed_at empty) and is applied once the payment is.
+    payment_id = models.CharField(max_length=255, blank=True, db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="provider_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id} {self.type}"

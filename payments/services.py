@@ -1,0 +1,507 @@
+"""Processing of payment events, the same for the Stripe webhook and the demo
+gateway: record each event once, then move our rows forward, write the
+ledger and the realtime events, all in one transaction. Side effects that
+talk to the outside (emails, refunds, transfers) run after commit.
+
+Lock order, everywhere: the order or gift row first, then its item (through
+``item_transition``'s conditional UPDATE)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from campaigns.models import Campaign, LedgerEntry, Membership
+from campaigns.selectors import campaign_progress
+from campaigns.services import ledger_record, ledger_totals_for
+from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund, Reservation
+from donations.services import PaymentUnavailable, TransitionRefused, item_transition, reservation_release
+from payments import emails
+from payments.gateways import GatewayError, PaymentEvent, gateway
+from payments.models import ProviderEvent
+from realtime.services import event_emit
+from tremma.errors import Conflict, DomainError, NotFound, PermissionDenied
+
+logger = logging.getLogger(__name__)
+
+PAID_TYPES = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+CLOSED_TYPES = {
+    "checkout.session.expired": PaymentStatus.EXPIRED,
+    "checkout.session.async_payment_failed": PaymentStatus.FAILED,
+}
+
+
+def event_receive(*, event: PaymentEvent) -> bool:
+    """Record ``event`` once and apply it, in one transaction.
+
+    Returns False for an event already recorded (a replay: nothing changes).
+    If applying fails, nothing is recorded, so the provider delivers it again."""
+    with transaction.atomic():
+        normalised = {name: value for name, value in asdict(event).items() if name != "payload"}
+        try:
+            with transaction.atomic():
+                record = ProviderEvent.objects.create(
+                    provider=event.provider,
+                    event_id=event.id,
+                    type=event.type,
+                    payload=event.payload,
+                    event=normalised,
+                    payment_id=event.payment_id,
+                )
+        except IntegrityError:
+            return False
+        if _apply(event):
+            ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
+    return True
+
+
+def _apply(event: PaymentEvent) -> bool:
+    """Apply one event; False when it must wait for its payment (a refund or dispute delivered first)."""
+    if event.type in PAID_TYPES:
+        if event.payment_status == "paid":
+            _payment_received(event)
+    elif event.type in CLOSED_TYPES:
+        _checkout_closed(event, CLOSED_TYPES[event.type])
+    elif event.type in AFTER_PAYMENT_TYPES:
+        target = _locked_target(event)
+        if target is None or not target.provider_payment_id:
+            return False
+        AFTER_PAYMENT_TYPES[event.type](event, target)
+    # Any other type is recorded and ignored.
+    return True
+
+
+def _apply_waiting(*, payment_id: str) -> None:
+    """Apply, in the order received, the refunds and disputes that arrived before their payment."""
+    waiting = ProviderEvent.objects.filter(
+        payment_id=payment_id, processed_at__isnull=True, type__in=list(AFTER_PAYMENT_TYPES)
+    ).order_by("id")
+    for record in waiting:
+        if _apply(PaymentEvent(**record.event)):
+            ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
+
+
+def _locked_target(event: PaymentEvent) -> Order | Gift | None:
+    """The order or gift an event is about, locked: by our metadata, else by the provider's payment id."""
+    if event.kind == "order" and event.object_id:
+        return Order.objects.select_for_update().filter(pk=event.object_id).first()
+    if event.kind == "gift" and event.object_id:
+        return Gift.objects.select_for_update().filter(pk=event.object_id).first()
+    if event.payment_id:
+        order = Order.objects.select_for_update().filter(provider_payment_id=event.payment_id).first()
+        if order is not None:
+            return order
+        return Gift.objects.select_for_update().filter(provider_payment_id=event.payment_id).first()
+    return None
+
+
+def _matches(target: Order | Gift, event: PaymentEvent) -> bool:
+    """Money received must be what we asked, for the session we opened."""
+    ok = (
+        target.provider == event.provider
+        and target.provider_session_id == event.session_id
+        and target.amount_cents == event.amount_cents
+        and target.currency == event.currency
+    )
+    if not ok:
+        logger.error("payments: event %s does not match %s %s; ignored", event.id, type(target).__name__, target.pk)
+    return ok
+
+
+def _progress(campaign: Campaign) -> None:
+    raised, backers = campaign_progress(campaign_id=campaign.pk)
+    event_emit(
+        type="campaign.progress",
+        public={
+            "campaign": campaign.slug,
+            "raised_cents": raised,
+            "goal_cents": campaign.goal_cents,
+            "backers_count": backers,
+            "currency": campaign.currency,
+        },
+        campaigns=[campaign.pk],
+        organisations=[campaign.organisation_id],
+    )
+
+
+def _payment_received(event: PaymentEvent) -> None:
+    target = _locked_target(event)
+    if target is None or not _matches(target, event):
+        return
+    if target.provider_payment_id:
+        return  # already handled: states only move forward
+    if isinstance(target, Order):
+        order_mark_paid(order=target, event=event)
+    else:
+        gift_mark_paid(gift=target, event=event)
+    _apply_waiting(payment_id=event.payment_id)
+
+
+def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
+    """The buyer paid: the item is sold to them, unless someone else bought it
+    meanwhile (a late payment after the hold expired): then the payment is
+    refunded automatically and the order says why. Caller holds the order's lock."""
+    Order.objects.filter(pk=order.pk).update(provider_payment_id=event.payment_id)
+    order.provider_payment_id = event.payment_id
+    item = order.item
+    held = Reservation.objects.filter(order=order, status=Reservation.Status.HELD).update(
+        status=Reservation.Status.CONVERTED
+    )
+    try:
+        if not held:
+            # The hold is over (expired); the item may still be free: take it now.
+            item_transition(item=item, to=ItemStatus.RESERVED, expected=ItemStatus.LISTED, note="late payment")
+        item_transition(item=item, to=ItemStatus.SOLD, expected=ItemStatus.RESERVED, note=f"order {order.pk}")
+    except TransitionRefused:
+        Order.objects.filter(pk=order.pk).update(
+            status=PaymentStatus.REFUNDED, refunded_cents=order.amount_cents, refund_reason="item_unavailable"
+        )
+        logger.warning("payments: order %s paid after item %s was taken; refunding", order.pk, item.pk)
+        transaction.on_commit(lambda: order_refund_late(order_id=order.pk))
+        return
+    now = timezone.now()
+    Order.objects.filter(pk=order.pk).update(status=PaymentStatus.PAID, paid_at=now)
+    ledger_record(
+        kind=LedgerEntry.Kind.CREDIT,
+        reason=LedgerEntry.Reason.PAYMENT,
+        amount_cents=order.amount_cents,
+        campaign=order.campaign,
+        order=order,
+        key=f"order:{order.pk}:credit",
+        provider_event_id=event.id,
+    )
+    streams: dict[str, Any] = {
+        "items": [item.pk],
+        "campaigns": [order.campaign_id],
+        "organisations": [order.campaign.organisation_id],
+    }
+    event_emit(
+        type="item.sold",
+        public={"item": item.pk, "status": ItemStatus.SOLD, "price_cents": order.amount_cents},
+        private={"order": order.pk, "email": order.email},
+        **streams,
+    )
+    _progress(order.campaign)
+    transaction.on_commit(lambda: emails.order_receipt_send(order_id=order.pk))
+    transaction.on_commit(lambda: emails.seller_sold_send(order_id=order.pk))
+
+
+def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
+    """The giver paid (even late: a gift never conflicts): credit the campaign. Caller holds the gift's lock."""
+    Gift.objects.filter(pk=gift.pk).update(
+        provider_payment_id=event.payment_id, status=PaymentStatus.PAID, paid_at=timezone.now()
+    )
+    ledger_record(
+        kind=LedgerEntry.Kind.CREDIT,
+        reason=LedgerEntry.Reason.PAYMENT,
+        amount_cents=gift.amount_cents,
+        campaign=gift.campaign,
+        gift=gift,
+        key=f"gift:{gift.pk}:credit",
+        provider_event_id=event.id,
+    )
+    event_emit(
+        type="gift.received",
+        public={
+            "campaign": gift.campaign.slug,
+            "amount_cents": gift.amount_cents,
+            "name": "" if gift.anonymous else gift.name,
+        },
+        private={"gift": gift.pk, "email": gift.email, "name": gift.name, "message": gift.message},
+        campaigns=[gift.campaign_id],
+        organisations=[gift.campaign.organisation_id],
+    )
+    _progress(gift.campaign)
+    transaction.on_commit(lambda: emails.gift_thanks_send(gift_id=gift.pk))
+    transaction.on_commit(lambda: gift_transfer(gift_id=gift.pk))
+
+
+def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:
+    target = _locked_target(event)
+    if target is None or target.provider_session_id != event.session_id:
+        return
+    if isinstance(target, Order):
+        reservation_release(order_id=target.pk, to=status, note=event.type)
+    else:
+        Gift.objects.filter(pk=target.pk, status=PaymentStatus.PENDING).update(status=status)
+
+
+def _refunded(event: PaymentEvent, target: Order | Gift) -> None:
+    """``charge.refunded`` carries the cumulative amount refunded: debit only
+    what the ledger has not debited yet, never more than was credited."""
+    totals = ledger_totals_for(**_target_kwargs(target))
+    wanted = min(event.refunded_cents, totals["credit"]) - totals["refund"]
+    amount = min(wanted, totals["credit"] - totals["debit"])
+    ref = _ref(target)
+    ledger_record(
+        kind=LedgerEntry.Kind.DEBIT,
+        reason=LedgerEntry.Reason.REFUND,
+        amount_cents=amount,
+        campaign=target.campaign,
+        key=f"{ref}:refund:{event.refunded_cents}",
+        provider_event_id=event.id,
+        **_target_kwargs(target),
+    )
+    model = type(target)
+    model.objects.filter(pk=target.pk).update(
+        refunded_cents=Least(Greatest(F("refunded_cents"), event.refunded_cents), F("amount_cents"))
+    )
+    whole = event.refunded_cents >= target.amount_cents
+    if whole and target.status == PaymentStatus.PAID:
+        model.objects.filter(pk=target.pk, status=PaymentStatus.PAID).update(status=PaymentStatus.REFUNDED)
+        if isinstance(target, Order):
+            _item_back_after_refund(target)
+    if amount > 0:
+        _progress(target.campaign)
+
+
+def _item_back_after_refund(order: Order) -> None:
+    """A refunded sale: an item not yet handed over goes back on sale; one already
+    handed over is withdrawn (the object left with the buyer)."""
+    item = order.item
+    item.refresh_from_db(fields=["status"])
+    if item.status == ItemStatus.SOLD:
+        item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.SOLD, note=f"order {order.pk} refunded")
+        event_emit(
+            type="item.released",
+            public={"item": item.pk, "status": ItemStatus.LISTED},
+            items=[item.pk],
+            campaigns=[order.campaign_id],
+            organisations=[order.campaign.organisation_id],
+        )
+    elif item.status == ItemStatus.HANDED_OVER:
+        item_transition(item=item, to=ItemStatus.WITHDRAWN, expected=ItemStatus.HANDED_OVER, note="refunded")
+
+
+def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> None:
+    """Stripe takes the disputed amount back when the dispute opens: debit it now."""
+    totals = ledger_totals_for(**_target_kwargs(target))
+    entry = ledger_record(
+        kind=LedgerEntry.Kind.DEBIT,
+        reason=LedgerEntry.Reason.DISPUTE,
+        amount_cents=min(event.amount_cents, totals["credit"] - totals["debit"]),
+        campaign=target.campaign,
+        key=f"{_ref(target)}:dispute:{event.dispute_id}",
+        provider_event_id=event.id,
+        **_target_kwargs(target),
+    )
+    if entry is not None:
+        _progress(target.campaign)
+
+
+def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> None:
+    """A won dispute gives the money back: credit what its opening debited. A lost one changes nothing."""
+    if event.dispute_status != "won":
+        return
+    ref = _ref(target)
+    opened = LedgerEntry.objects.filter(key=f"{ref}:dispute:{event.dispute_id}").first()
+    if opened is None:
+        return
+    entry = ledger_record(
+        kind=LedgerEntry.Kind.CREDIT,
+        reason=LedgerEntry.Reason.DISPUTE_WON,
+        amount_cents=opened.amount_cents,
+        campaign=target.campaign,
+        key=f"{ref}:dispute_won:{event.dispute_id}",
+        provider_event_id=event.id,
+        **_target_kwargs(target),
+    )
+    if entry is not None:
+        _progress(target.campaign)
+
+
+AFTER_PAYMENT_TYPES: dict[str, Callable[[PaymentEvent, Order | Gift], None]] = {
+    "charge.refunded": _refunded,
+    "charge.dispute.created": _dispute_opened,
+    "charge.dispute.closed": _dispute_closed,
+}
+
+
+def _ref(target: Order | Gift) -> str:
+    return f"{'order' if isinstance(target, Order) else 'gift'}:{target.pk}"
+
+
+def _target_kwargs(target: Order | Gift) -> dict[str, Any]:
+    return {"order": target} if isinstance(target, Order) else {"gift": target}
+
+
+# --- After commit: refunds and transfers through the gateway ----------------------------------
+
+
+def order_refund_late(*, order_id: int) -> None:
+    """Refund a payment that arrived for an item someone else bought. The
+    idempotency key comes from the order, so a retry never refunds twice."""
+    order = Order.objects.get(pk=order_id)
+    if order.refund_id or order.refund_reason != "item_unavailable":
+        return
+    try:
+        refund_id = gateway().refund_create(
+            payment_id=order.provider_payment_id, amount_cents=None, idempotency_key=f"tremma-order-{order.pk}-late"
+        )
+    except GatewayError:
+        logger.exception("payments: late refund of order %s failed; transfers_pay retries it", order.pk)
+        return
+    Order.objects.filter(pk=order.pk, refund_id="").update(refund_id=refund_id)
+
+
+def gift_transfer(*, gift_id: int) -> None:
+    """Pay a paid gift to the organisation's connected account (separate charges
+    and transfers). Without a connected account, the money accrues to its balance."""
+    gift = Gift.objects.select_related("campaign__organisation").get(pk=gift_id)
+    destination = gift.campaign.organisation.stripe_account_id
+    amount = gift.amount_cents - gift.refunded_cents
+    if gift.status != PaymentStatus.PAID or gift.transfer_id or not destination or amount <= 0:
+        return
+    try:
+        transfer_id = gateway().transfer_create(
+            amount_cents=amount,
+            currency=gift.currency,
+            destination=destination,
+            transfer_group=f"gift-{gift.pk}",
+            idempotency_key=f"tremma-gift-{gift.pk}-transfer",
+        )
+    except GatewayError:
+        logger.exception("payments: transfer of gift %s failed; transfers_pay retries it", gift.pk)
+        return
+    Gift.objects.filter(pk=gift.pk, transfer_id="").update(transfer_id=transfer_id)
+
+
+def order_transfer(*, order_id: int) -> None:
+    """Pay a sale to the organisation once the object is handed over."""
+    order = Order.objects.select_related("campaign__organisation", "item").get(pk=order_id)
+    destination = order.campaign.organisation.stripe_account_id
+    amount = order.amount_cents - order.refunded_cents
+    handed_over = order.item.status == ItemStatus.HANDED_OVER
+    if order.status != PaymentStatus.PAID or order.transfer_id or not destination or not handed_over or amount <= 0:
+        return
+    try:
+        transfer_id = gateway().transfer_create(
+            amount_cents=amount,
+            currency=order.currency,
+            destination=destination,
+            transfer_group=f"order-{order.pk}",
+            idempotency_key=f"tremma-order-{order.pk}-transfer",
+        )
+    except GatewayError:
+        logger.exception("payments: transfer of order %s failed; transfers_pay retries it", order.pk)
+        return
+    Order.objects.filter(pk=order.pk, transfer_id="").update(transfer_id=transfer_id)
+
+
+def transfers_pay(*, limit: int = 100) -> int:
+    """Periodic job: transfers and late refunds not done yet (provider down, account connected since)."""
+    done = 0
+    gifts = Gift.objects.filter(status=PaymentStatus.PAID, transfer_id="").exclude(
+        campaign__organisation__stripe_account_id=""
+    )
+    for gift_id in gifts.order_by("id").values_list("id", flat=True)[:limit]:
+        gift_transfer(gift_id=gift_id)
+        done += 1
+    orders = Order.objects.filter(
+        status=PaymentStatus.PAID, transfer_id="", item__status=ItemStatus.HANDED_OVER
+    ).exclude(campaign__organisation__stripe_account_id="")
+    for order_id in orders.order_by("id").values_list("id", flat=True)[:limit]:
+        order_transfer(order_id=order_id)
+        done += 1
+    late = Order.objects.filter(refund_reason="item_unavailable", refund_id="").order_by("id")
+    for order_id in late.values_list("id", flat=True)[:limit]:
+        order_refund_late(order_id=order_id)
+        done += 1
+    return done
+
+
+# --- Demo gateway ------------------------------------------------------------------------------
+
+
+def demo_refund(*, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
+    """What Stripe does on a refund, for the demo gateway: the refund is
+    immediate, and the same ``charge.refunded`` event goes through ``event_receive``."""
+    target: Order | Gift | None = Order.objects.filter(provider_payment_id=payment_id).first()
+    if target is None:
+        target = Gift.objects.filter(provider_payment_id=payment_id).first()
+    if target is None:
+        raise GatewayError(f"demo: no payment {payment_id}")
+    already = 0 if isinstance(target, Order) and target.refund_reason else target.refunded_cents
+    cumulative = min(target.amount_cents, already + (amount_cents or target.amount_cents))
+    refund_id = f"demo_re_{idempotency_key}"
+    event_receive(
+        event=PaymentEvent(
+            provider="demo",
+            id=f"demo_evt_refunded_{payment_id}_{cumulative}",
+            type="charge.refunded",
+            payment_id=payment_id,
+            amount_cents=target.amount_cents,
+            currency=target.currency,
+            refunded_cents=cumulative,
+        )
+    )
+    return refund_id
+
+
+# --- Refunds asked by a manager ----------------------------------------------------------------
+
+
+class RefundRefused(Conflict):
+    code = "not_refundable"
+    default_detail = _("Ce paiement ne peut pas être remboursé.")
+
+
+class RefundTooLarge(DomainError):
+    code = "refund_too_large"
+    default_detail = _("Le montant dépasse ce qui reste à rembourser.")
+
+
+def payment_refund(
+    *,
+    actor: User,
+    reason: str,
+    order_id: int | None = None,
+    gift_id: int | None = None,
+    amount_cents: int | None = None,
+) -> Refund:
+    """A manager of the organisation refunds a paid order or gift, in whole
+    (``amount_cents`` None) or in part. The refund is recorded, then sent to
+    the provider with a key derived from its row; the ledger's debit comes
+    with the provider's ``charge.refunded`` event, as for any refund."""
+    pk = order_id if order_id is not None else gift_id
+    if pk is None:
+        raise ValueError("payment_refund needs order_id or gift_id")
+    with transaction.atomic():
+        model: type[Order] | type[Gift] = Order if order_id is not None else Gift
+        target = model.objects.select_for_update().filter(pk=pk).first()
+        if target is None:
+            raise NotFound(f"{model.__name__} {pk}")
+        organisation_id = Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
+        if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
+            raise PermissionDenied(f"user {actor.pk} is not a manager of organisation {organisation_id}")
+        if target.status != PaymentStatus.PAID or not target.provider_payment_id:
+            raise RefundRefused(f"{_ref(target)} is {target.status}")
+        asked = Refund.objects.filter(**_target_kwargs(target)).exclude(status=Refund.Status.FAILED)
+        already = max(asked.aggregate(total=Sum("amount_cents"))["total"] or 0, target.refunded_cents)
+        remaining = target.amount_cents - already
+        amount = remaining if amount_cents is None else amount_cents
+        if not 0 < amount <= remaining:
+            raise RefundTooLarge(f"{amount} of {remaining} for {_ref(target)}")
+        refund = Refund.objects.create(amount_cents=amount, reason=reason[:300], actor=actor, **_target_kwargs(target))
+    # After commit: the provider is never called while rows are locked, and
+    # the recorded row gives the idempotency key of any retry.
+    try:
+        provider_refund_id = gateway().refund_create(
+            payment_id=target.provider_payment_id, amount_cents=amount, idempotency_key=f"tremma-refund-{refund.pk}"
+        )
+    except GatewayError:
+        logger.warning("payments: refund %s failed at the provider", refund.pk, exc_info=True)
+        Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED)
+        raise PaymentUnavailable(f"refund {refund.pk}") from None
+    Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.SENT, provider_refund_id=provider_refund_id)
+    refund.refresh_from_db()
+    return refund

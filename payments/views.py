@@ -1,0 +1,188 @@
+"""Pages and endpoints of payments: the Stripe webhook, the demo checkout page,
+and the return pages (success / cancel)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from donations.models import Gift, Order, PaymentStatus
+from donations.services import gift_start, order_start
+from payments import demo_gateway
+from payments.forms import BuyForm, GiveForm
+from payments.gateways import GatewayError, gateway
+from payments.services import event_receive
+from tremma.errors import DomainError
+from tremma.net import client_key
+
+logger = logging.getLogger(__name__)
+
+DEMO_PAYS = "4242424242424242"
+DEMO_DECLINED = "4000000000000002"
+RETURN_SALT = "tremma.payment-return"  # the same salt as donations.services._return_urls
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Verify first (raw body, signature, tolerance), then record and process
+    once; 2xx only once the event is durably recorded."""
+    if settings.PAYMENT_GATEWAY != "stripe" or not settings.STRIPE_WEBHOOK_SECRET:
+        raise Http404
+    from payments.stripe_gateway import InvalidWebhook, webhook_event
+
+    try:
+        event = webhook_event(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+    except InvalidWebhook as error:
+        logger.warning("webhook: rejected (%s)", error)
+        return HttpResponseBadRequest("invalid signature", content_type="text/plain")
+    event_receive(event=event)
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def _demo_target(token: str) -> Order | Gift:
+    session_id = demo_gateway.SESSION_PREFIX + token
+    order = Order.objects.select_related("item", "campaign").filter(provider_session_id=session_id).first()
+    if order is not None:
+        return order
+    gift = Gift.objects.select_related("campaign").filter(provider_session_id=session_id).first()
+    if gift is None:
+        raise Http404
+    return gift
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def demo_checkout(request: HttpRequest, token: str) -> HttpResponse:
+    """The demo gateway's hosted page: a test card pays through the same event processing as Stripe."""
+    if settings.PAYMENT_GATEWAY != "demo":
+        raise Http404
+    target = _demo_target(token)
+    is_order = isinstance(target, Order)
+    expired = is_order and target.expires_at <= timezone.now()  # type: ignore[union-attr]
+    context: dict[str, Any] = {"target": target, "is_order": is_order, "expired": expired, "error": ""}
+    if target.status != PaymentStatus.PENDING:
+        context["error"] = _("Ce paiement n'est plus en attente.")
+    elif expired:
+        context["error"] = _("Le délai de paiement est dépassé : l'objet a été remis en vente.")
+    elif request.method == "POST":
+        card = re.sub(r"\D", "", request.POST.get("card_number", ""))
+        if card == DEMO_PAYS:
+            event_receive(
+                event=demo_gateway.completed_event(
+                    kind="order" if is_order else "gift",
+                    object_id=target.pk,
+                    session_id=target.provider_session_id or "",
+                    amount_cents=target.amount_cents,
+                    currency=target.currency,
+                )
+            )
+            ref = signing.dumps({"kind": "order" if is_order else "gift", "id": target.pk}, salt=RETURN_SALT)
+            return HttpResponseRedirect(f"{reverse('payments:success')}?{urlencode({'ref': ref})}")
+        if card == DEMO_DECLINED:
+            context["error"] = _("Votre carte a été refusée. Essayez une autre carte.")
+        else:
+            context["error"] = _(
+                "Carte inconnue : en démo, utilisez 4242 4242 4242 4242 (ou 4000 0000 0000 0002 pour un refus)."
+            )
+    status = 400 if request.method == "POST" and context["error"] else 200
+    return render(request, "payments/demo_checkout.html", context, status=status)
+
+
+def _return_target(request: HttpRequest) -> Order | Gift:
+    try:
+        ref = signing.loads(request.GET.get("ref", ""), salt=RETURN_SALT, max_age=7 * 24 * 3600)
+    except signing.BadSignature:
+        raise Http404 from None
+    model = Order if ref.get("kind") == "order" else Gift
+    target = model.objects.select_related("campaign").filter(pk=ref.get("id")).first()  # type: ignore[attr-defined]
+    if target is None:
+        raise Http404
+    return target  # type: ignore[no-any-return]
+
+
+@require_safe
+def checkout_success(request: HttpRequest) -> HttpResponse:
+    """Shows "processing" until the payment is confirmed (the webhook), then the receipt."""
+    target = _return_target(request)
+    if target.status == PaymentStatus.PENDING and target.provider_session_id:
+        # The buyer may be back before the webhook: refetch the session and fulfil
+        # through the same idempotent processing.
+        try:
+            event = gateway().checkout_paid_event(target.provider_session_id)
+        except GatewayError:
+            logger.warning("success page: session of %s not refetched", target, exc_info=True)
+            event = None
+        if event is not None and event.provider == target.provider:
+            event_receive(event=event)
+            target.refresh_from_db()
+    return render(
+        request,
+        "payments/success.html",
+        {"target": target, "is_order": isinstance(target, Order), "paid": target.status == PaymentStatus.PAID},
+    )
+
+
+@require_safe
+def checkout_cancel(request: HttpRequest) -> HttpResponse:
+    target = _return_target(request)
+    return render(request, "payments/cancel.html", {"target": target, "is_order": isinstance(target, Order)})
+
+
+def _problem(request: HttpRequest, messages: list[str], back_url: str, status: int) -> HttpResponse:
+    return render(request, "payments/problem.html", {"messages_list": messages, "back_url": back_url}, status=status)
+
+
+@require_POST
+def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
+    """The item page's "buy" form: reserve, then go to the provider's checkout."""
+    back = reverse("frontend:item", kwargs={"pk": pk})
+    form = BuyForm(request.POST)
+    if not form.is_valid():
+        return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
+    user = request.user if request.user.is_authenticated else None
+    try:
+        order = order_start(
+            item_id=pk,
+            email=form.cleaned_data["email"],
+            user=user,  # type: ignore[arg-type]
+            client_key=client_key(request),
+        )
+    except DomainError as error:
+        return _problem(request, [str(error.detail)], back, error.status_code)
+    return HttpResponseRedirect(order.checkout_url, status=303)
+
+
+@require_POST
+def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
+    """The campaign page's gift form: record the gift, then go to the provider's checkout."""
+    back = reverse("frontend:campaign", kwargs={"slug": slug})
+    form = GiveForm(request.POST)
+    if not form.is_valid():
+        return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
+    user = request.user if request.user.is_authenticated else None
+    data = form.cleaned_data
+    try:
+        gift = gift_start(
+            campaign_slug=slug,
+            amount_cents=data["amount"],
+            email=data["email"],
+            name=data["name"],
+            anonymous=data["anonymous"],
+            message=data["message"],
+            user=user,  # type: ignore[arg-type]
+        )
+    except DomainError as error:
+        return _problem(request, [str(error.detail)], back, error.status_code)
+    return HttpResponseRedirect(gift.checkout_url, status=303)

@@ -1,0 +1,60 @@
+"""Helpers for payment tests: signed Stripe webhook posts and localstripe calls."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.test import Client
+
+WEBHOOK_URL = "/payments/stripe/webhook/"
+
+
+def sign(payload: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
+    """A Stripe-Signature header, computed as Stripe documents it."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    key = (secret or settings.STRIPE_WEBHOOK_SECRET).encode()
+    digest = hmac.new(key, f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={digest}"
+
+
+def post_event(client: Client, event: dict[str, Any], **sign_options: Any) -> Any:
+    payload = json.dumps(event).encode()
+    return client.post(
+        WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(payload, **sign_options)
+    )
+
+
+def event(type: str, obj: dict[str, Any], *, id: str | None = None) -> dict[str, Any]:
+    return {
+        "id": id or f"evt_{type.replace('.', '_')}_{obj.get('id', '')}",
+        "object": "event",
+        "type": type,
+        "created": int(time.time()),
+        "livemode": False,
+        "api_version": "2025-01-27",
+        "data": {"object": obj},
+    }
+
+
+def stripe_call(method: str, path: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A raw call to the local Stripe-compatible server (test-only routes included)."""
+    response = httpx.request(
+        method,
+        settings.STRIPE_API_BASE + path,
+        data=data,
+        headers={"Authorization": f"Bearer {settings.STRIPE_SECRET_KEY}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def complete_session(session_id: str) -> dict[str, Any]:
+    """The buyer pays on the hosted page; returns the checkout.session.completed event."""
+    return stripe_call("POST", f"/v1/checkout/sessions/{session_id}/_complete")

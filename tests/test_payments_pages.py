@@ -1,0 +1,78 @@
+"""Buying and giving from the pages, through the demo gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from campaigns.selectors import campaign_progress
+from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
+from payments.forms import euros_to_cents
+from tests.factories import CampaignFactory, ItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [("20", 2000), ("12,5", 1250), ("12.50 €", 1250), (" 0,99 ", 99), ("1,234", None), ("-5", None), ("dix", None)],
+)
+def test_euros_typed_by_a_person_become_integer_cents(text: str, cents: int | None) -> None:
+    assert euros_to_cents(text) == cents
+
+
+def test_buying_from_the_item_page_reserves_then_pays_on_the_demo_page(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    item = ItemFactory(price_cents=6400)
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert "Acheter cet objet" in page
+
+    response = client.post(f"/payments/objets/{item.pk}/acheter/", {"email": "passant@example.org"})
+
+    assert response.status_code == 303 and "/payments/demo/" in response["Location"]
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.RESERVED
+    assert "Acheter cet objet" not in client.get(item.get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = client.post(response["Location"].removeprefix("http://testserver"), {"card_number": "4242424242424242"})
+    assert "Merci" in client.get(paid["Location"]).content.decode()
+    assert Order.objects.get().status == PaymentStatus.PAID
+    assert campaign_progress(campaign_id=item.campaign_id) == (6400, 1)
+
+
+def test_a_second_buyer_on_the_page_is_told_the_item_is_taken(client: Client) -> None:
+    item = ItemFactory()
+    client.post(f"/payments/objets/{item.pk}/acheter/", {"email": "a@example.org"})
+
+    response = client.post(f"/payments/objets/{item.pk}/acheter/", {"email": "b@example.org"})
+
+    assert response.status_code == 409 and "plus disponible" in response.content.decode()
+
+
+def test_giving_from_the_campaign_page_raises_the_campaign_by_exactly_the_amount(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    campaign = CampaignFactory(goal_cents=100_000)
+    assert "Faire un don" in client.get(campaign.get_absolute_url()).content.decode()
+
+    response = client.post(
+        f"/payments/campagnes/{campaign.slug}/donner/",
+        {"amount": "12,50", "email": "don@example.org", "name": "Zoé", "anonymous": "on"},
+    )
+    assert response.status_code == 303
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(response["Location"].removeprefix("http://testserver"), {"card_number": "4242 4242 4242 4242"})
+
+    gift = Gift.objects.get()
+    assert gift.amount_cents == 1250 and gift.anonymous and gift.status == PaymentStatus.PAID
+    assert campaign_progress(campaign_id=campaign.pk) == (1250, 1)
+    assert "12,50\u00a0€ collectés" in client.get(campaign.get_absolute_url()).content.decode()
+
+
+def test_a_gift_of_less_than_one_euro_from_the_page_is_explained(client: Client) -> None:
+    campaign = CampaignFactory()
+    response = client.post(f"/payments/campagnes/{campaign.slug}/donner/", {"amount": "0,50", "email": "d@example.org"})
+    assert response.status_code == 400 and "Le don minimum est de 1 €." in response.content.decode()
+    assert not Gift.objects.exists()
