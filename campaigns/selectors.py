@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import IntegerField, QuerySet, Value
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Membership, Organisation
 
 PUBLIC_CAMPAIGN_STATUSES = (Campaign.Status.LIVE, Campaign.Status.CLOSED)
 
@@ -24,3 +26,34 @@ def campaign_public_queryset() -> QuerySet[Campaign]:
         )
         .order_by("status", "-starts_at", "id")
     )
+
+
+# --- Tenant scoping -------------------------------------------------------
+# Every query a manager makes goes through these functions: a view never
+# filters on organisations by itself, so no view can forget to.
+
+
+def organisations_managed_by(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Organisation]:
+    """Organisations in which ``user`` is a manager or an admin (none for anonymous or inactive users)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(
+        memberships__user=user, memberships__role__in=[Membership.Role.MANAGER, Membership.Role.ADMIN]
+    ).distinct()
+
+
+def campaigns_managed_by(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Campaign]:
+    """Campaigns, in any status, of the organisations ``user`` manages."""
+    return (
+        Campaign.objects.filter(organisation__in=organisations_managed_by(user))
+        .select_related("organisation")
+        .annotate(
+            raised_cents=Value(0, output_field=IntegerField()),
+            backers_count=Value(0, output_field=IntegerField()),
+        )
+        .order_by("-starts_at", "id")
+    )
+
+
+def memberships_of(user: AbstractBaseUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__name")

@@ -1,13 +1,32 @@
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from campaigns.api import absolute
 from campaigns.models import Campaign
-from donations.models import Item, ItemPhoto, ItemStatus
-from donations.selectors import item_search, item_visible_queryset
+from donations import services
+from donations.models import Item, ItemPhoto, ItemStatus, ItemTransition
+from donations.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
+from donations.selectors import (
+    item_search,
+    item_visible_queryset,
+    item_with_history,
+    items_managed_by,
+    items_owned_by,
+    items_to_review,
+)
+
+MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
 
 
 class CampaignRefSerializer(serializers.ModelSerializer):
@@ -18,13 +37,17 @@ class CampaignRefSerializer(serializers.ModelSerializer):
 
 class PhotoSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    fallback_url = serializers.SerializerMethodField()
 
     class Meta:
         model = ItemPhoto
-        fields = ("url", "width", "height")
+        fields = ("url", "width", "height", "fallback_url")
 
     def get_url(self, photo: ItemPhoto) -> str:
         return absolute(self.context, photo.image.url)
+
+    def get_fallback_url(self, photo: ItemPhoto) -> str | None:
+        return absolute(self.context, photo.fallback.url) if photo.fallback else None
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -58,23 +81,199 @@ class ItemSerializer(serializers.ModelSerializer):
         return None
 
 
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ItemTransition
+        fields = ("from_status", "to_status", "note", "at")
+
+
+class OwnItemSerializer(ItemSerializer):
+    """What the owner (or a reviewer) sees: the public fields plus the review outcome and the history."""
+
+    history = TransitionSerializer(source="transitions", many=True, read_only=True)
+    editable = serializers.SerializerMethodField()
+    withdrawable = serializers.SerializerMethodField()
+
+    class Meta(ItemSerializer.Meta):
+        fields = (*ItemSerializer.Meta.fields, "rejection_reason", "editable", "withdrawable", "history")
+
+    def get_editable(self, item: Item) -> bool:
+        return item.status in services.OWNER_EDITABLE_STATUSES
+
+    def get_withdrawable(self, item: Item) -> bool:
+        return item.status in services.OWNER_WITHDRAWABLE_STATUSES
+
+
 class ItemFilterSerializer(serializers.Serializer):
     campaign = serializers.SlugField(required=False)
     status = serializers.ChoiceField(choices=ItemStatus.choices, required=False)
     q = serializers.CharField(required=False, max_length=100, trim_whitespace=True)
 
-    default_error_messages = {"invalid": _("Filtre invalide.")}
+    default_error_messages = {"invalid": gettext_lazy("Filtre invalide.")}
 
 
-@extend_schema_view(list=extend_schema(parameters=[ItemFilterSerializer]))
-class ItemViewSet(viewsets.ReadOnlyModelViewSet):
+def validate_photo_files(files: list[Any]) -> list[PreparedPhoto]:
+    """Run every file through the photo pipeline; one message per refused file."""
+    prepared, errors = [], []
+    for number, upload in enumerate(files, start=1):
+        try:
+            prepared.append(prepare_photo(upload))
+        except PhotoRefused as refused:
+            errors.append(
+                _("Photo %(number)d (%(name)s) : %(reason)s")
+                % {
+                    "number": number,
+                    "name": getattr(upload, "name", "?"),
+                    "reason": refused.message,
+                }
+            )
+    if errors:
+        raise serializers.ValidationError(errors)
+    return prepared
+
+
+class ItemEditSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=5000)
+    condition = serializers.ChoiceField(choices=Item.Condition.choices)
+    category = serializers.ChoiceField(choices=Item.Category.choices, default=Item.Category.OTHER)
+    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS)
+
+
+class ItemCreateSerializer(ItemEditSerializer):
+    campaign = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Campaign.objects.filter(status=Campaign.Status.LIVE),
+        error_messages={"does_not_exist": gettext_lazy("Cette campagne n'existe pas ou ne reçoit plus d'objets.")},
+    )
+    photos = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False),
+        min_length=1,
+        max_length=MAX_PHOTOS,
+        error_messages={
+            "min_length": gettext_lazy("Ajoutez au moins une photo."),
+            "max_length": gettext_lazy("%(max)d photos au plus.") % {"max": MAX_PHOTOS},
+            "required": gettext_lazy("Ajoutez au moins une photo."),
+        },
+    )
+
+    def validate_photos(self, files: list[Any]) -> list[PreparedPhoto]:
+        return validate_photo_files(files)
+
+
+class ItemReviewSerializer(serializers.Serializer):
+    """Approve, optionally with the reviewer's last edits."""
+
+    title = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(max_length=5000, required=False)
+    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+
+
+class ItemRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, min_length=3)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ItemFilterSerializer]),
+    create=extend_schema(request={"multipart/form-data": ItemCreateSerializer}, responses={201: OwnItemSerializer}),
+    partial_update=extend_schema(request=ItemEditSerializer, responses=OwnItemSerializer),
+    destroy=extend_schema(responses={204: OpenApiResponse(description="Withdrawn")}),
+)
+class ItemViewSet(viewsets.ModelViewSet):
+    """Public catalogue, donors' own objects and managers' review."""
+
     serializer_class = ItemSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_permissions(self) -> list[Any]:
+        if self.action in {"list", "retrieve"}:
+            return [permissions.AllowAny()]
+        return [permissions.IsAuthenticated()]
+
+    def get_queryset(self) -> QuerySet[Item]:
         user = self.request.user
+        # Writes look the item up among those the caller may act on, so an
+        # item of someone else is a 404, not a hint that it exists.
+        if self.action in {"partial_update", "destroy", "withdraw", "mine"}:
+            return items_owned_by(user)
+        if self.action in {"approve", "reject"}:
+            return items_managed_by(user)
+        if self.action == "review":
+            return items_to_review(user)
         queryset = item_visible_queryset(user=user if user.is_authenticated else None)  # type: ignore[arg-type]
         if self.action == "list":
             filters = ItemFilterSerializer(data=self.request.query_params)
             filters.is_valid(raise_exception=True)
             queryset = item_search(queryset, **filters.validated_data)
         return queryset
+
+    def _own(self, item: Item, code: int = status.HTTP_200_OK) -> Response:
+        # The caller reached ``item`` through a scoped selector: re-read it with its history.
+        fresh = item_with_history(pk=item.pk)
+        return Response(OwnItemSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ItemCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.item_create(owner=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return self._own(item, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        item = self.get_object()
+        data = ItemEditSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.item_update(item=item, actor=request.user, changes=dict(data.validated_data))  # type: ignore[arg-type]
+        return self._own(item)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.item_withdraw(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=OwnItemSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        item = services.item_withdraw(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        return self._own(item)
+
+    @extend_schema(request=ItemReviewSerializer, responses=OwnItemSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        data = ItemReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.item_approve(
+            item=self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            changes=dict(data.validated_data),
+        )
+        return self._own(item)
+
+    @extend_schema(request=ItemRejectSerializer, responses=OwnItemSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        data = ItemRejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.item_reject(
+            item=self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+        )
+        return self._own(item)
+
+    @extend_schema(responses=OwnItemSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def mine(self, request: Request) -> Response:
+        """The signed-in donor's own objects, any status, with their history."""
+        return self._page(OwnItemSerializer)
+
+    @extend_schema(responses=OwnItemSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def review(self, request: Request) -> Response:
+        """The review queue of the organisations the caller manages."""
+        return self._page(OwnItemSerializer)
+
+    def _page(self, serializer_class: type[serializers.Serializer]) -> Response:
+        queryset = self.get_queryset()
+        page = self.paginate_queryset(queryset)
+        serializer = serializer_class(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(serializer.data)

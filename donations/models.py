@@ -110,8 +110,14 @@ class Item(models.Model):
 
 
 class ItemPhoto(models.Model):
+    """One photo of an item. ``image`` is its largest WebP rendition; ``renditions``
+    lists every stored width (see donations.photos) and ``fallback`` is a JPEG."""
+
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(_("image"), upload_to="items/")
+    image = models.ImageField(_("image"), upload_to="items/", max_length=200)
+    fallback = models.FileField(_("image JPEG de secours"), upload_to="items/", max_length=200, blank=True)
+    # [{"name": storage name, "width": px, "height": px, "format": "webp" | "jpeg"}, …]
+    renditions = models.JSONField(_("déclinaisons"), default=list, blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     position = models.PositiveSmallIntegerField(default=0)

@@ -2,21 +2,62 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
-from donations.models import PUBLIC_STATUSES, Item, ItemPhoto
+from campaigns.selectors import organisations_managed_by
+from donations.models import PUBLIC_STATUSES, Item, ItemPhoto, ItemStatus, ItemTransition
+
+
+def _with_relations(queryset: QuerySet[Item]) -> QuerySet[Item]:
+    return queryset.select_related("campaign", "campaign__organisation").prefetch_related(
+        Prefetch("photos", queryset=ItemPhoto.objects.order_by("position", "id"))
+    )
 
 
 def item_visible_queryset(*, user: User | None) -> QuerySet[Item]:
-    """Items ``user`` may see: public ones for everybody, plus their own."""
+    """Items ``user`` may see: public ones for everybody, plus their own and
+    those of the organisations they manage."""
     visible = Q(status__in=PUBLIC_STATUSES)
     if user is not None and user.is_authenticated:
-        visible |= Q(owner=user)
+        visible |= Q(owner=user) | Q(campaign__organisation__in=organisations_managed_by(user))
+    return _with_relations(Item.objects.filter(visible))
+
+
+def items_owned_by(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Item]:
+    """A donor's own items, any status, with their history for "my objects"."""
+    if user is None or not user.is_authenticated:
+        return Item.objects.none()
+    return _with_relations(Item.objects.filter(owner=user)).prefetch_related(
+        Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id"))
+    )
+
+
+def item_with_history(*, pk: int) -> Item:
+    """One item with its photos and history; callers have checked access already."""
     return (
-        Item.objects.filter(visible)
-        .select_related("campaign", "campaign__organisation")
-        .prefetch_related(Prefetch("photos", queryset=ItemPhoto.objects.order_by("position", "id")))
+        _with_relations(Item.objects.filter(pk=pk))
+        .prefetch_related(Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id")))
+        .get()
+    )
+
+
+def items_managed_by(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Item]:
+    """Items of the campaigns of the organisations ``user`` manages: the only
+    way manager code reaches items (tenant isolation lives here)."""
+    return _with_relations(Item.objects.filter(campaign__organisation__in=organisations_managed_by(user)))
+
+
+def items_to_review(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Item]:
+    """The review queue: oldest first, so nobody waits forever."""
+    return (
+        items_managed_by(user)
+        .filter(status=ItemStatus.IN_REVIEW)
+        .select_related("owner")
+        .prefetch_related(Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id")))
+        .order_by("updated_at", "id")
     )
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from donations.models import TRANSITIONS, Item, ItemStatus, ItemTransition
-from tremma.errors import Conflict
+from campaigns.models import Campaign
+from donations.models import TRANSITIONS, Item, ItemPhoto, ItemStatus, ItemTransition
+from donations.photos import PreparedPhoto, delete_stored, store_photos
+from tremma.errors import Conflict, DomainError, PermissionDenied
 
 
 class TransitionRefused(Conflict):
@@ -43,3 +48,166 @@ def item_transition(
     for name, value in fields.items():
         setattr(item, name, value)
     return item
+
+
+# --- Donors post, edit and withdraw their objects -------------------------
+
+# What a donor may still change, and when they may take the object back: a
+# reserved or sold object belongs to a checkout or a buyer by then.
+OWNER_EDITABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW)
+OWNER_WITHDRAWABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW, ItemStatus.LISTED)
+OWNER_EDITABLE_FIELDS = frozenset({"title", "description", "condition", "category", "price_cents"})
+REVIEWER_EDITABLE_FIELDS = frozenset({"title", "description", "price_cents"})
+
+
+class ItemNotEditable(Conflict):
+    code = "item_not_editable"
+    default_detail = _("Cet objet ne peut plus être modifié dans son état actuel.")
+
+
+class ItemNotWithdrawable(Conflict):
+    code = "item_not_withdrawable"
+    default_detail = _("Un objet réservé ou vendu ne peut pas être retiré.")
+
+
+class CampaignClosed(DomainError):
+    code = "campaign_not_live"
+    default_detail = _("Cette campagne ne reçoit pas d'objets en ce moment.")
+
+
+class OwnItemReview(PermissionDenied):
+    code = "own_item_review"
+    default_detail = _("Vous ne pouvez pas relire un objet que vous avez proposé vous-même.")
+
+
+def item_create(
+    *,
+    owner: User,
+    campaign: Campaign,
+    title: str,
+    description: str,
+    condition: str,
+    category: str,
+    price_cents: int | None,
+    photos: Sequence[PreparedPhoto],
+    kind: str = Item.Kind.SALE,
+) -> Item:
+    """Create an item with its photos and send it to review, all or nothing.
+
+    The photos are already checked and re-encoded (``prepare_photo``); they are
+    written here, and removed again if the database write fails, so a refused
+    or failed post leaves no row and no file behind.
+    """
+    if campaign.status != Campaign.Status.LIVE:
+        raise CampaignClosed(campaign.slug)
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            item = Item.objects.create(
+                owner=owner,
+                campaign=campaign,
+                kind=kind,
+                title=title,
+                description=description,
+                condition=condition,
+                category=category,
+                price_cents=price_cents,
+            )
+            _attach_photos(item=item, photos=photos, written=written)
+            item_transition(item=item, to=ItemStatus.IN_REVIEW, actor=owner, note="posted")
+    except BaseException:
+        delete_stored(written)
+        raise
+    return item
+
+
+def _attach_photos(*, item: Item, photos: Sequence[PreparedPhoto], written: list[str], start: int = 0) -> None:
+    stored = store_photos(photos, prefix=f"items/{item.pk}", written=written)
+    ItemPhoto.objects.bulk_create(
+        ItemPhoto(
+            item=item,
+            image=photo.image,
+            fallback=photo.fallback,
+            renditions=[asdict(r) for r in photo.renditions],
+            width=photo.width,
+            height=photo.height,
+            position=start + position,
+        )
+        for position, photo in enumerate(stored)
+    )
+
+
+@transaction.atomic
+def item_update(*, item: Item, actor: User, changes: dict[str, Any]) -> Item:
+    """The owner edits their item while it is a draft or in review.
+
+    One conditional UPDATE on the status, so an item approved meanwhile is
+    not edited behind the reviewer's back.
+    """
+    unknown = set(changes) - OWNER_EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"not editable: {sorted(unknown)}")
+    if item.owner_id != actor.pk:
+        raise PermissionDenied("not the owner")
+    if not changes:
+        return item
+    updated = Item.objects.filter(pk=item.pk, status__in=OWNER_EDITABLE_STATUSES).update(
+        updated_at=timezone.now(), **changes
+    )
+    if updated != 1:
+        raise ItemNotEditable(str(item.pk))
+    for name, value in changes.items():
+        setattr(item, name, value)
+    return item
+
+
+@transaction.atomic
+def item_withdraw(*, item: Item, actor: User) -> Item:
+    """The owner takes their item back, unless it is reserved or sold."""
+    if item.owner_id != actor.pk:
+        raise PermissionDenied("not the owner")
+    current = Item.objects.filter(pk=item.pk).values_list("status", flat=True).first()
+    if current not in OWNER_WITHDRAWABLE_STATUSES:
+        raise ItemNotWithdrawable(f"{item.pk} is {current}")
+    # item_transition's conditional UPDATE on ``current`` makes a concurrent
+    # reservation win or lose cleanly: never both.
+    return item_transition(item=item, to=ItemStatus.WITHDRAWN, actor=actor, expected=ItemStatus(current))
+
+
+# --- Managers review what donors post -------------------------------------
+
+
+@transaction.atomic
+def item_approve(*, item: Item, actor: User, changes: dict[str, Any] | None = None) -> Item:
+    """List an item in review, with the reviewer's last edits (title, description, price).
+
+    The caller has found ``item`` through ``items_managed_by(actor)``; this
+    still refuses that anyone approves their own object.
+    """
+    changes = dict(changes or {})
+    unknown = set(changes) - REVIEWER_EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"not editable on review: {sorted(unknown)}")
+    if item.owner_id == actor.pk:
+        raise OwnItemReview(str(item.pk))
+    price = changes.get("price_cents", item.price_cents)
+    if not price:
+        raise DomainError("no price", detail=_("Fixez un prix avant de mettre l'objet en vente."))
+    return item_transition(
+        item=item, to=ItemStatus.LISTED, actor=actor, note="approved", expected=ItemStatus.IN_REVIEW, **changes
+    )
+
+
+@transaction.atomic
+def item_reject(*, item: Item, actor: User, reason: str) -> Item:
+    """Refuse an item in review; the donor reads ``reason``."""
+    if item.owner_id == actor.pk:
+        raise OwnItemReview(str(item.pk))
+    return item_transition(
+        item=item,
+        to=ItemStatus.REJECTED,
+        actor=actor,
+        note=reason,
+        expected=ItemStatus.IN_REVIEW,
+        rejection_reason=reason,
+    )

@@ -212,7 +212,8 @@ TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=5)
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # SessionAuthentication that also checks CSRF for anonymous browsers.
+        "accounts.authentication.CsrfSessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -230,6 +231,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Solidarity sales and crowdfunding for the social economy. Money is integer cents.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Item and campaign statuses are both named "status": give each enum its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "donations.models.ItemStatus",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+    },
 }
 
 # --- Logging --------------------------------------------------------------

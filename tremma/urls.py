@@ -6,6 +6,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from accounts.urls import api_urlpatterns as accounts_api
 from campaigns.api import CampaignViewSet
 from donations.api import ItemViewSet
 from tremma.health import healthz
@@ -26,7 +27,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include(accounts_api)),
     path("api/", include(router.urls)),
+    path("comptes/", include("accounts.urls")),
+    path("", include("donations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("frontend.urls")),
 ]
