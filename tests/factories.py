@@ -159,9 +159,9 @@ SVG_WITH_SCRIPT = (
 )
 
 
-def item_post_data(campaign: Campaign, **overrides: Any) -> dict[str, Any]:
+def item_post_data(for_campaign: Campaign, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "campaign": campaign.slug,
+        "campaign": for_campaign.slug,
         "title": "Lampe de bureau",
         "description": "Lampe d'architecte en métal vert.",
         "condition": Item.Condition.VERY_GOOD,
