@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import IntegerField, QuerySet, Value
 
+from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
 
 PUBLIC_CAMPAIGN_STATUSES = (Campaign.Status.LIVE, Campaign.Status.CLOSED)
@@ -33,7 +33,7 @@ def campaign_public_queryset() -> QuerySet[Campaign]:
 # filters on organisations by itself, so no view can forget to.
 
 
-def organisations_managed_by(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Organisation]:
+def organisations_managed_by(user: User | AnonymousUser | None) -> QuerySet[Organisation]:
     """Organisations in which ``user`` is a manager or an admin (none for anonymous or inactive users)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Organisation.objects.none()
@@ -42,7 +42,7 @@ def organisations_managed_by(user: AbstractBaseUser | AnonymousUser | None) -> Q
     ).distinct()
 
 
-def campaigns_managed_by(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Campaign]:
+def campaigns_managed_by(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
     """Campaigns, in any status, of the organisations ``user`` manages."""
     return (
         Campaign.objects.filter(organisation__in=organisations_managed_by(user))
@@ -55,5 +55,5 @@ def campaigns_managed_by(user: AbstractBaseUser | AnonymousUser | None) -> Query
     )
 
 
-def memberships_of(user: AbstractBaseUser) -> QuerySet[Membership]:
+def memberships_of(user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__name")

@@ -58,7 +58,7 @@ class ItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Item
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "title",
             "description",

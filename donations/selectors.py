@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -26,7 +25,7 @@ def item_visible_queryset(*, user: User | None) -> QuerySet[Item]:
     return _with_relations(Item.objects.filter(visible))
 
 
-def items_owned_by(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Item]:
+def items_owned_by(user: User | AnonymousUser | None) -> QuerySet[Item]:
     """A donor's own items, any status, with their history for "my objects"."""
     if user is None or not user.is_authenticated:
         return Item.objects.none()
@@ -44,13 +43,13 @@ def item_with_history(*, pk: int) -> Item:
     )
 
 
-def items_managed_by(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Item]:
+def items_managed_by(user: User | AnonymousUser | None) -> QuerySet[Item]:
     """Items of the campaigns of the organisations ``user`` manages: the only
     way manager code reaches items (tenant isolation lives here)."""
     return _with_relations(Item.objects.filter(campaign__organisation__in=organisations_managed_by(user)))
 
 
-def items_to_review(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Item]:
+def items_to_review(user: User | AnonymousUser | None) -> QuerySet[Item]:
     """The review queue: oldest first, so nobody waits forever."""
     return (
         items_managed_by(user)
