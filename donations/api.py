@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -95,13 +95,47 @@ class OwnItemSerializer(ItemSerializer):
     withdrawable = serializers.SerializerMethodField()
 
     class Meta(ItemSerializer.Meta):
-        fields = (*ItemSerializer.Meta.fields, "rejection_reason", "editable", "withdrawable", "history")
+        fields = (
+            *ItemSerializer.Meta.fields,
+            "rejection_reason",
+            "handover",
+            "handover_note",
+            "received_at",
+            "editable",
+            "withdrawable",
+            "history",
+        )
 
     def get_editable(self, item: Item) -> bool:
         return item.status in services.OWNER_EDITABLE_STATUSES
 
     def get_withdrawable(self, item: Item) -> bool:
         return item.status in services.OWNER_WITHDRAWABLE_STATUSES
+
+
+class DonorContactSerializer(serializers.Serializer):
+    name = serializers.CharField(source="get_full_name")
+    email = serializers.EmailField()
+    address_line1 = serializers.CharField()
+    address_line2 = serializers.CharField()
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+
+
+class ManagedItemSerializer(OwnItemSerializer):
+    """What a manager of the campaign's organisation sees: for a gift in kind
+    to pick up, who gave it and where to fetch it."""
+
+    donor_contact = serializers.SerializerMethodField()
+
+    class Meta(OwnItemSerializer.Meta):
+        fields = (*OwnItemSerializer.Meta.fields, "donor_contact")
+
+    @extend_schema_field(DonorContactSerializer(allow_null=True))
+    def get_donor_contact(self, item: Item) -> dict[str, Any] | None:
+        if item.kind != Item.Kind.GIFT_IN_KIND or item.status != ItemStatus.ACCEPTED or item.donor is None:
+            return None
+        return DonorContactSerializer(item.donor).data  # type: ignore[return-value]
 
 
 class ItemFilterSerializer(serializers.Serializer):
@@ -141,6 +175,10 @@ class ItemEditSerializer(serializers.Serializer):
 
 
 class ItemCreateSerializer(ItemEditSerializer):
+    kind = serializers.ChoiceField(choices=Item.Kind.choices, default=Item.Kind.SALE)
+    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+    handover = serializers.ChoiceField(choices=Item.Handover.choices, required=False)
+    handover_note = serializers.CharField(max_length=300, required=False, allow_blank=True)
     campaign = serializers.SlugRelatedField(
         slug_field="slug",
         queryset=Campaign.objects.filter(status=Campaign.Status.LIVE),
@@ -160,6 +198,14 @@ class ItemCreateSerializer(ItemEditSerializer):
     def validate_photos(self, files: list[Any]) -> list[PreparedPhoto]:
         return validate_photo_files(files)
 
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data["kind"] == Item.Kind.SALE and not data.get("price_cents"):
+            raise serializers.ValidationError({"price_cents": [_("Fixez un prix.")]})
+        if data["kind"] == Item.Kind.GIFT_IN_KIND and not data.get("handover"):
+            raise serializers.ValidationError({"handover": [_("Choisissez comment remettre l'objet.")]})
+        data.setdefault("price_cents", None)
+        return data
+
 
 class ItemReviewSerializer(serializers.Serializer):
     """Approve, optionally with the reviewer's last edits."""
@@ -167,6 +213,10 @@ class ItemReviewSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=120, required=False)
     description = serializers.CharField(max_length=5000, required=False)
     price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+
+
+class ItemListForSaleSerializer(ItemReviewSerializer):
+    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS)
 
 
 class ItemRejectSerializer(serializers.Serializer):
@@ -197,7 +247,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         # item of someone else is a 404, not a hint that it exists.
         if self.action in {"partial_update", "destroy", "withdraw", "mine"}:
             return items_owned_by(user)
-        if self.action in {"approve", "reject"}:
+        if self.action in {"approve", "reject", "accept", "receive", "list_for_sale", "managed"}:
             return items_managed_by(user)
         if self.action == "review":
             return items_to_review(user)
@@ -212,6 +262,10 @@ class ItemViewSet(viewsets.ModelViewSet):
         # The caller reached ``item`` through a scoped selector: re-read it with its history.
         fresh = item_with_history(pk=item.pk)
         return Response(OwnItemSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+    def _managed(self, item: Item) -> Response:
+        fresh = item_with_history(pk=item.pk)
+        return Response(ManagedItemSerializer(fresh, context=self.get_serializer_context()).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = ItemCreateSerializer(data=request.data)
@@ -236,7 +290,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         item = services.item_withdraw(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
         return self._own(item)
 
-    @extend_schema(request=ItemReviewSerializer, responses=OwnItemSerializer)
+    @extend_schema(request=ItemReviewSerializer, responses=ManagedItemSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         data = ItemReviewSerializer(data=request.data)
@@ -246,9 +300,9 @@ class ItemViewSet(viewsets.ModelViewSet):
             actor=request.user,  # type: ignore[arg-type]
             changes=dict(data.validated_data),
         )
-        return self._own(item)
+        return self._managed(item)
 
-    @extend_schema(request=ItemRejectSerializer, responses=OwnItemSerializer)
+    @extend_schema(request=ItemRejectSerializer, responses=ManagedItemSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         data = ItemRejectSerializer(data=request.data)
@@ -258,7 +312,7 @@ class ItemViewSet(viewsets.ModelViewSet):
             actor=request.user,  # type: ignore[arg-type]
             reason=data.validated_data["reason"],
         )
-        return self._own(item)
+        return self._managed(item)
 
     @extend_schema(responses=OwnItemSerializer(many=True))
     @action(detail=False, methods=["get"])
@@ -266,14 +320,56 @@ class ItemViewSet(viewsets.ModelViewSet):
         """The signed-in donor's own objects, any status, with their history."""
         return self._page(OwnItemSerializer)
 
-    @extend_schema(responses=OwnItemSerializer(many=True))
+    @extend_schema(request=None, responses=ManagedItemSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """Accept a gift in kind (the organisation will receive it)."""
+        item = services.item_accept(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        return self._managed(item)
+
+    @extend_schema(request=None, responses=ManagedItemSerializer)
+    @action(detail=True, methods=["post"])
+    def receive(self, request: Request, pk: str | None = None) -> Response:
+        """Record the hand-over of an accepted gift in kind; the organisation now owns it."""
+        item = services.item_receive(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        return self._managed(item)
+
+    @extend_schema(request=ItemListForSaleSerializer, responses=ManagedItemSerializer)
+    @action(detail=True, methods=["post"], url_path="list")
+    def list_for_sale(self, request: Request, pk: str | None = None) -> Response:
+        """List a received gift in kind for sale, at the organisation's price."""
+        data = ItemListForSaleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        price = changes.pop("price_cents")
+        item = services.item_list_for_sale(
+            item=self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            price_cents=price,
+            changes=changes,
+        )
+        return self._managed(item)
+
+    @extend_schema(responses=ManagedItemSerializer(many=True))
     @action(detail=False, methods=["get"])
     def review(self, request: Request) -> Response:
         """The review queue of the organisations the caller manages."""
-        return self._page(OwnItemSerializer)
+        return self._page(ManagedItemSerializer)
+
+    @extend_schema(parameters=[ItemFilterSerializer], responses=ManagedItemSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def managed(self, request: Request) -> Response:
+        """Every item of the organisations the caller manages, any status (e.g. ``?status=accepted``)."""
+        return self._page(ManagedItemSerializer)
 
     def _page(self, serializer_class: type[serializers.Serializer]) -> Response:
         queryset = self.get_queryset()
+        if self.action == "managed":
+            filters = ItemFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            queryset = (
+                item_search(queryset, **filters.validated_data).select_related("donor").prefetch_related("transitions")
+            )
         page = self.paginate_queryset(queryset)
         serializer = serializer_class(page, many=True, context=self.get_serializer_context())
         return self.get_paginated_response(serializer.data)

@@ -29,7 +29,8 @@ def items_owned_by(user: User | AnonymousUser | None) -> QuerySet[Item]:
     """A donor's own items, any status, with their history for "my objects"."""
     if user is None or not user.is_authenticated:
         return Item.objects.none()
-    return _with_relations(Item.objects.filter(owner=user)).prefetch_related(
+    # A gift in kind stays in its donor's list after the organisation has become its owner.
+    return _with_relations(Item.objects.filter(Q(owner=user) | Q(donor=user))).prefetch_related(
         Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id"))
     )
 
@@ -38,6 +39,7 @@ def item_with_history(*, pk: int) -> Item:
     """One item with its photos and history; callers have checked access already."""
     return (
         _with_relations(Item.objects.filter(pk=pk))
+        .select_related("donor")
         .prefetch_related(Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id")))
         .get()
     )
@@ -54,7 +56,7 @@ def items_to_review(user: User | AnonymousUser | None) -> QuerySet[Item]:
     return (
         items_managed_by(user)
         .filter(status=ItemStatus.IN_REVIEW)
-        .select_related("owner")
+        .select_related("owner", "donor")
         .prefetch_related(Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id")))
         .order_by("updated_at", "id")
     )

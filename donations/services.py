@@ -55,7 +55,7 @@ def item_transition(
 # What a donor may still change, and when they may take the object back: a
 # reserved or sold object belongs to a checkout or a buyer by then.
 OWNER_EDITABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW)
-OWNER_WITHDRAWABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW, ItemStatus.LISTED)
+OWNER_WITHDRAWABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.ACCEPTED)
 OWNER_EDITABLE_FIELDS = frozenset({"title", "description", "condition", "category", "price_cents"})
 REVIEWER_EDITABLE_FIELDS = frozenset({"title", "description", "price_cents"})
 
@@ -75,6 +75,11 @@ class CampaignClosed(DomainError):
     default_detail = _("Cette campagne ne reçoit pas d'objets en ce moment.")
 
 
+class WrongKind(Conflict):
+    code = "wrong_kind"
+    default_detail = _("Cette action ne s'applique pas à ce type d'objet (vente ou don en nature).")
+
+
 class OwnItemReview(PermissionDenied):
     code = "own_item_review"
     default_detail = _("Vous ne pouvez pas relire un objet que vous avez proposé vous-même.")
@@ -91,6 +96,8 @@ def item_create(
     price_cents: int | None,
     photos: Sequence[PreparedPhoto],
     kind: str = Item.Kind.SALE,
+    handover: str = "",
+    handover_note: str = "",
 ) -> Item:
     """Create an item with its photos and send it to review, all or nothing.
 
@@ -100,6 +107,11 @@ def item_create(
     """
     if campaign.status != Campaign.Status.LIVE:
         raise CampaignClosed(campaign.slug)
+    gift = kind == Item.Kind.GIFT_IN_KIND
+    if gift and not handover:
+        raise DomainError("gift in kind without handover", detail=_("Choisissez comment remettre l'objet."))
+    if not gift and not price_cents:
+        raise DomainError("sale without price", detail=_("Fixez un prix."))
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -111,7 +123,11 @@ def item_create(
                 description=description,
                 condition=condition,
                 category=category,
-                price_cents=price_cents,
+                # A gift in kind is priced by the organisation, if it ever lists it.
+                price_cents=None if gift else price_cents,
+                handover=handover if gift else "",
+                handover_note=handover_note if gift else "",
+                donor=owner if gift else None,
             )
             _attach_photos(item=item, photos=photos, written=written)
             item_transition(item=item, to=ItemStatus.IN_REVIEW, actor=owner, note="posted")
@@ -190,6 +206,8 @@ def item_approve(*, item: Item, actor: User, changes: dict[str, Any] | None = No
         raise DomainError(f"not editable on review: {sorted(unknown)}")
     if item.owner_id == actor.pk:
         raise OwnItemReview(str(item.pk))
+    if item.kind == Item.Kind.GIFT_IN_KIND:
+        raise WrongKind(str(item.pk))
     price = changes.get("price_cents", item.price_cents)
     if not price:
         raise DomainError("no price", detail=_("Fixez un prix avant de mettre l'objet en vente."))
@@ -210,4 +228,56 @@ def item_reject(*, item: Item, actor: User, reason: str) -> Item:
         note=reason,
         expected=ItemStatus.IN_REVIEW,
         rejection_reason=reason,
+    )
+
+
+# --- Gifts in kind: the organisation accepts, receives, then may list --------
+
+
+def _gift(item: Item, actor: User) -> None:
+    if item.kind != Item.Kind.GIFT_IN_KIND:
+        raise WrongKind(str(item.pk))
+    if item.donor_id == actor.pk or item.owner_id == actor.pk:
+        raise OwnItemReview(str(item.pk))
+
+
+@transaction.atomic
+def item_accept(*, item: Item, actor: User) -> Item:
+    """The organisation says yes to a gift in kind; the donor then brings it or waits for pick-up."""
+    _gift(item, actor)
+    return item_transition(item=item, to=ItemStatus.ACCEPTED, actor=actor, note="accepted")
+
+
+@transaction.atomic
+def item_receive(*, item: Item, actor: User) -> Item:
+    """Record the hand-over of a gift in kind: from now on the organisation owns it."""
+    _gift(item, actor)
+    return item_transition(
+        item=item,
+        to=ItemStatus.RECEIVED,
+        actor=actor,
+        note="received",
+        expected=ItemStatus.ACCEPTED,
+        owner=None,
+        received_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def item_list_for_sale(*, item: Item, actor: User, price_cents: int, changes: dict[str, Any] | None = None) -> Item:
+    """The organisation lists a gift in kind it has received, at its own price."""
+    changes = dict(changes or {})
+    unknown = set(changes) - REVIEWER_EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"not editable: {sorted(unknown)}")
+    if item.kind != Item.Kind.GIFT_IN_KIND:
+        raise WrongKind(str(item.pk))
+    changes["price_cents"] = price_cents
+    return item_transition(
+        item=item,
+        to=ItemStatus.LISTED,
+        actor=actor,
+        note="listed by the organisation",
+        expected=ItemStatus.RECEIVED,
+        **changes,
     )

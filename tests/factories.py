@@ -104,10 +104,24 @@ class ItemFactory(factory.django.DjangoModelFactory):
             ItemStatus.RESERVED: [ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.RESERVED],
             ItemStatus.SOLD: [ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD],
             ItemStatus.WITHDRAWN: [ItemStatus.WITHDRAWN],
+            ItemStatus.ACCEPTED: [ItemStatus.IN_REVIEW, ItemStatus.ACCEPTED],
+            ItemStatus.RECEIVED: [ItemStatus.IN_REVIEW, ItemStatus.ACCEPTED, ItemStatus.RECEIVED],
         }[ItemStatus(status)]
         for step in path:
             item_transition(item=item, to=step, note="factory")
+        if status == ItemStatus.RECEIVED:  # received gifts belong to the organisation
+            Item.objects.filter(pk=item.pk).update(owner=None)
+            item.owner = None
         return item
+
+
+class GiftInKindFactory(ItemFactory):
+    """An object offered to the organisation (no price until the organisation lists it)."""
+
+    kind = Item.Kind.GIFT_IN_KIND
+    price_cents = None
+    handover = Item.Handover.DROP_OFF
+    donor = factory.SelfAttribute("owner")
 
 
 def add_photo(item: Item, *, size: tuple[int, int] = (64, 48), position: int = 0) -> ItemPhoto:

@@ -20,7 +20,14 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from donations.models import Item, ItemStatus
-from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory, UserFactory, manager_of
+from tests.factories import (
+    CampaignFactory,
+    GiftInKindFactory,
+    ItemFactory,
+    OrganisationFactory,
+    UserFactory,
+    manager_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +41,11 @@ class Rule:
     kind: str  # "object": acts on one item of A; "list": may list it; "self": the caller's own data; "open"
     allowed: frozenset[str]
     body: Any = None
+    gift_status: ItemStatus | None = None  # act on a gift in kind in this status instead of a sale in review
 
 
-def rule(kind: str, *allowed: str, body: Any = None) -> Rule:
-    return Rule(kind, frozenset(allowed), body)
+def rule(kind: str, *allowed: str, body: Any = None, gift_status: ItemStatus | None = None) -> Rule:
+    return Rule(kind, frozenset(allowed), body, gift_status)
 
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -53,7 +61,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("post", "/api/items/{id}/withdraw/"): rule("object", "owner"),
     ("post", "/api/items/{id}/approve/"): rule("object", "manager_a", body={"title": "Piraté"}),
     ("post", "/api/items/{id}/reject/"): rule("object", "manager_a", body={"reason": "Piraté"}),
+    ("post", "/api/items/{id}/accept/"): rule("object", "manager_a", gift_status=ItemStatus.IN_REVIEW),
+    ("post", "/api/items/{id}/receive/"): rule("object", "manager_a", gift_status=ItemStatus.ACCEPTED),
+    ("post", "/api/items/{id}/list/"): rule(
+        "object", "manager_a", body={"price_cents": 1000}, gift_status=ItemStatus.RECEIVED
+    ),
     ("get", "/api/items/mine/"): rule("list", "owner"),
+    ("get", "/api/items/managed/"): rule("list", "manager_a"),
     ("get", "/api/items/review/"): rule("list", "manager_a"),
     ("get", "/api/me/"): rule("self"),
     ("patch", "/api/me/"): rule("self", body={"city": "Ailleurs"}),
@@ -92,7 +106,11 @@ def client_for(world: dict[str, Any], who: str) -> APIClient:
     return client
 
 
-def secret_item(world: dict[str, Any]) -> Item:
+def secret_item(world: dict[str, Any], gift_status: ItemStatus | None = None) -> Item:
+    if gift_status is not None:
+        return GiftInKindFactory(
+            campaign=world["campaign"], owner=world["people"]["owner"], status=gift_status, title=SECRET_TITLE
+        )
     return ItemFactory(
         campaign=world["campaign"], owner=world["people"]["owner"], status=ItemStatus.IN_REVIEW, title=SECRET_TITLE
     )
@@ -114,7 +132,8 @@ def test_only_the_right_people_reach_the_objects_of_organisation_a(
     for who in PEOPLE:
         Token.objects.all().delete()
         client = client_for(world, who)
-        item = secret_item(world)
+        item = secret_item(world, rule.gift_status)
+        status_before = item.status
         url = path.replace("{id}", str(item.pk)).replace("{slug}", world["draft_campaign"].slug)
         response = call(client, method, url, rule.body)
         text = response.content.decode()
@@ -126,9 +145,9 @@ def test_only_the_right_people_reach_the_objects_of_organisation_a(
                 assert response.status_code in DENIED, (who, method, url, text)
                 assert SECRET_TITLE not in text, (who, method, url)
                 item.refresh_from_db()
-                assert (item.status, item.title) == (ItemStatus.IN_REVIEW, SECRET_TITLE), (who, method, url)
+                assert (item.status, item.title) == (status_before, SECRET_TITLE), (who, method, url)
         elif rule.kind == "list":
-            if who == "anonymous" and path.endswith(("/mine/", "/review/")):
+            if who == "anonymous" and path.endswith(("/mine/", "/review/", "/managed/")):
                 assert response.status_code in DENIED
             else:
                 assert response.status_code == 200, (who, url, text)
