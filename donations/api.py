@@ -1,20 +1,36 @@
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, status, viewsets
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.api import absolute
 from campaigns.models import Campaign
-from donations.models import Item, ItemPhoto, ItemStatus
-from donations.selectors import item_search, item_visible_queryset
+from donations import services
+from donations.models import Item, ItemPhoto, ItemStatus, ItemTransition
+from donations.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
+from donations.selectors import (
+    item_search,
+    item_visible_queryset,
+    item_with_history,
+    items_managed_by,
+    items_owned_by,
+    items_to_review,
+)
 from donations.services import order_start
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
 from qr.fields import ShortCodeListSerializer, short_url_of
 from tremma.net import client_key
+
+MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
 
 
 class CampaignRefSerializer(serializers.ModelSerializer):
@@ -25,13 +41,17 @@ class CampaignRefSerializer(serializers.ModelSerializer):
 
 class PhotoSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    fallback_url = serializers.SerializerMethodField()
 
     class Meta:
         model = ItemPhoto
-        fields = ("url", "width", "height")
+        fields = ("url", "width", "height", "fallback_url")
 
     def get_url(self, photo: ItemPhoto) -> str:
         return absolute(self.context, photo.image.url)
+
+    def get_fallback_url(self, photo: ItemPhoto) -> str | None:
+        return absolute(self.context, photo.fallback.url) if photo.fallback else None
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -43,7 +63,7 @@ class ItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = Item
         list_serializer_class = ShortCodeListSerializer
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "title",
             "description",
@@ -66,23 +86,179 @@ class ItemSerializer(serializers.ModelSerializer):
         return short_url_of(item)
 
 
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ItemTransition
+        fields = ("from_status", "to_status", "note", "at")
+
+
+class OwnItemSerializer(ItemSerializer):
+    """What the owner (or a reviewer) sees: the public fields plus the review outcome and the history."""
+
+    history = TransitionSerializer(source="transitions", many=True, read_only=True)
+    editable = serializers.SerializerMethodField()
+    withdrawable = serializers.SerializerMethodField()
+
+    class Meta(ItemSerializer.Meta):
+        fields = (
+            *ItemSerializer.Meta.fields,
+            "rejection_reason",
+            "handover",
+            "handover_note",
+            "received_at",
+            "editable",
+            "withdrawable",
+            "history",
+        )
+
+    def get_editable(self, item: Item) -> bool:
+        return item.status in services.OWNER_EDITABLE_STATUSES
+
+    def get_withdrawable(self, item: Item) -> bool:
+        return item.status in services.OWNER_WITHDRAWABLE_STATUSES
+
+
+class DonorContactSerializer(serializers.Serializer):
+    name = serializers.CharField(source="get_full_name")
+    email = serializers.EmailField()
+    address_line1 = serializers.CharField()
+    address_line2 = serializers.CharField()
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+
+
+class ManagedItemSerializer(OwnItemSerializer):
+    """What a manager of the campaign's organisation sees: for a gift in kind
+    to pick up, who gave it and where to fetch it."""
+
+    donor_contact = serializers.SerializerMethodField()
+
+    class Meta(OwnItemSerializer.Meta):
+        fields = (*OwnItemSerializer.Meta.fields, "donor_contact")
+
+    @extend_schema_field(DonorContactSerializer(allow_null=True))
+    def get_donor_contact(self, item: Item) -> dict[str, Any] | None:
+        if item.kind != Item.Kind.GIFT_IN_KIND or item.status != ItemStatus.ACCEPTED or item.donor is None:
+            return None
+        return DonorContactSerializer(item.donor).data  # type: ignore[return-value]
+
+
 class ItemFilterSerializer(serializers.Serializer):
     campaign = serializers.SlugField(required=False)
     status = serializers.ChoiceField(choices=ItemStatus.choices, required=False)
     q = serializers.CharField(required=False, max_length=100, trim_whitespace=True)
     window = serializers.IntegerField(required=False, min_value=1)
 
-    default_error_messages = {"invalid": _("Filtre invalide.")}
+    default_error_messages = {"invalid": gettext_lazy("Filtre invalide.")}
 
 
-@extend_schema_view(list=extend_schema(parameters=[ItemFilterSerializer]))
-class ItemViewSet(viewsets.ReadOnlyModelViewSet):
+def validate_photo_files(files: list[Any]) -> list[PreparedPhoto]:
+    """Run every file through the photo pipeline; one message per refused file."""
+    prepared, errors = [], []
+    for number, upload in enumerate(files, start=1):
+        try:
+            prepared.append(prepare_photo(upload))
+        except PhotoRefused as refused:
+            errors.append(
+                _("Photo %(number)d (%(name)s) : %(reason)s")
+                % {
+                    "number": number,
+                    "name": getattr(upload, "name", "?"),
+                    "reason": refused.message,
+                }
+            )
+    if errors:
+        raise serializers.ValidationError(errors)
+    return prepared
+
+
+class ItemEditSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=5000)
+    condition = serializers.ChoiceField(choices=Item.Condition.choices)
+    category = serializers.ChoiceField(choices=Item.Category.choices, default=Item.Category.OTHER)
+    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS)
+
+
+class ItemCreateSerializer(ItemEditSerializer):
+    kind = serializers.ChoiceField(choices=Item.Kind.choices, default=Item.Kind.SALE)
+    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+    handover = serializers.ChoiceField(choices=Item.Handover.choices, required=False)
+    handover_note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    campaign = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Campaign.objects.filter(status=Campaign.Status.LIVE),
+        error_messages={"does_not_exist": gettext_lazy("Cette campagne n'existe pas ou ne reçoit plus d'objets.")},
+    )
+    photos = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False),
+        min_length=1,
+        max_length=MAX_PHOTOS,
+        error_messages={
+            "min_length": gettext_lazy("Ajoutez au moins une photo."),
+            "max_length": gettext_lazy("%(max)d photos au plus.") % {"max": MAX_PHOTOS},
+            "required": gettext_lazy("Ajoutez au moins une photo."),
+        },
+    )
+
+    def validate_photos(self, files: list[Any]) -> list[PreparedPhoto]:
+        return validate_photo_files(files)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data["kind"] == Item.Kind.SALE and not data.get("price_cents"):
+            raise serializers.ValidationError({"price_cents": [_("Fixez un prix.")]})
+        if data["kind"] == Item.Kind.GIFT_IN_KIND and not data.get("handover"):
+            raise serializers.ValidationError({"handover": [_("Choisissez comment remettre l'objet.")]})
+        data.setdefault("price_cents", None)
+        return data
+
+
+class ItemReviewSerializer(serializers.Serializer):
+    """Approve, optionally with the reviewer's last edits."""
+
+    title = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(max_length=5000, required=False)
+    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+
+
+class ItemListForSaleSerializer(ItemReviewSerializer):
+    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS)
+
+
+class ItemRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, min_length=3)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ItemFilterSerializer]),
+    create=extend_schema(request={"multipart/form-data": ItemCreateSerializer}, responses={201: OwnItemSerializer}),
+    partial_update=extend_schema(request=ItemEditSerializer, responses=OwnItemSerializer),
+    destroy=extend_schema(responses={204: OpenApiResponse(description="Withdrawn")}),
+)
+class ItemViewSet(viewsets.ModelViewSet):
+    """Public catalogue, donors' own objects and managers' review."""
+
     serializer_class = ItemSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_permissions(self) -> list[Any]:
+        # Passers-by read and buy without an account.
+        if self.action in {"list", "retrieve", "checkout"}:
+            return [permissions.AllowAny()]
+        return [permissions.IsAuthenticated()]
+
+    def get_queryset(self) -> QuerySet[Item]:
         user = self.request.user
+        # Writes look the item up among those the caller may act on, so an
+        # item of someone else is a 404, not a hint that it exists.
+        if self.action in {"partial_update", "destroy", "withdraw", "mine"}:
+            return items_owned_by(user)
+        if self.action in {"approve", "reject", "accept", "receive", "list_for_sale", "managed"}:
+            return items_managed_by(user)
+        if self.action == "review":
+            return items_to_review(user)
         queryset = item_visible_queryset(user=user if user.is_authenticated else None)  # type: ignore[arg-type]
-        queryset = queryset.select_related("short_code")
         if self.action == "list":
             filters = ItemFilterSerializer(data=self.request.query_params)
             filters.is_valid(raise_exception=True)
@@ -103,3 +279,119 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
         )
         body = {"order_id": order.pk, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
         return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    def _own(self, item: Item, code: int = status.HTTP_200_OK) -> Response:
+        # The caller reached ``item`` through a scoped selector: re-read it with its history.
+        fresh = item_with_history(pk=item.pk)
+        return Response(OwnItemSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+    def _managed(self, item: Item) -> Response:
+        fresh = item_with_history(pk=item.pk)
+        return Response(ManagedItemSerializer(fresh, context=self.get_serializer_context()).data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ItemCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.item_create(owner=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return self._own(item, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        item = self.get_object()
+        data = ItemEditSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.item_update(item=item, actor=request.user, changes=dict(data.validated_data))  # type: ignore[arg-type]
+        return self._own(item)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.item_withdraw(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=OwnItemSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        item = services.item_withdraw(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        return self._own(item)
+
+    @extend_schema(request=ItemReviewSerializer, responses=ManagedItemSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        data = ItemReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.item_approve(
+            item=self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            changes=dict(data.validated_data),
+        )
+        return self._managed(item)
+
+    @extend_schema(request=ItemRejectSerializer, responses=ManagedItemSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        data = ItemRejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.item_reject(
+            item=self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+        )
+        return self._managed(item)
+
+    @extend_schema(responses=OwnItemSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def mine(self, request: Request) -> Response:
+        """The signed-in donor's own objects, any status, with their history."""
+        return self._page(OwnItemSerializer)
+
+    @extend_schema(request=None, responses=ManagedItemSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """Accept a gift in kind (the organisation will receive it)."""
+        item = services.item_accept(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        return self._managed(item)
+
+    @extend_schema(request=None, responses=ManagedItemSerializer)
+    @action(detail=True, methods=["post"])
+    def receive(self, request: Request, pk: str | None = None) -> Response:
+        """Record the hand-over of an accepted gift in kind; the organisation now owns it."""
+        item = services.item_receive(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
+        return self._managed(item)
+
+    @extend_schema(request=ItemListForSaleSerializer, responses=ManagedItemSerializer)
+    @action(detail=True, methods=["post"], url_path="list")
+    def list_for_sale(self, request: Request, pk: str | None = None) -> Response:
+        """List a received gift in kind for sale, at the organisation's price."""
+        data = ItemListForSaleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        price = changes.pop("price_cents")
+        item = services.item_list_for_sale(
+            item=self.get_object(),
+            actor=request.user,  # type: ignore[arg-type]
+            price_cents=price,
+            changes=changes,
+        )
+        return self._managed(item)
+
+    @extend_schema(responses=ManagedItemSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def review(self, request: Request) -> Response:
+        """The review queue of the organisations the caller manages."""
+        return self._page(ManagedItemSerializer)
+
+    @extend_schema(parameters=[ItemFilterSerializer], responses=ManagedItemSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def managed(self, request: Request) -> Response:
+        """Every item of the organisations the caller manages, any status (e.g. ``?status=accepted``)."""
+        return self._page(ManagedItemSerializer)
+
+    def _page(self, serializer_class: type[serializers.Serializer]) -> Response:
+        queryset = self.get_queryset()
+        if self.action == "managed":
+            filters = ItemFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            queryset = (
+                item_search(queryset, **filters.validated_data).select_related("donor").prefetch_related("transitions")
+            )
+        page = self.paginate_queryset(queryset)
+        serializer = serializer_class(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(serializer.data)

@@ -19,19 +19,28 @@ class ItemStatus(models.TextChoices):
     HANDED_OVER = "handed_over", _("Remis")
     REJECTED = "rejected", _("Refusé")
     WITHDRAWN = "withdrawn", _("Retiré")
+    # Gifts in kind only: the organisation said yes, then got the object.
+    ACCEPTED = "accepted", _("Accepté, en attente de remise")
+    RECEIVED = "received", _("Reçu par l'organisation")
 
 
 # The item state machine, as data: the one function that moves an item
 # (donations.services.item_transition) refuses any move not listed here.
 TRANSITIONS: dict[str, frozenset[str]] = {
     ItemStatus.DRAFT: frozenset({ItemStatus.IN_REVIEW, ItemStatus.WITHDRAWN}),
-    ItemStatus.IN_REVIEW: frozenset({ItemStatus.LISTED, ItemStatus.REJECTED, ItemStatus.WITHDRAWN, ItemStatus.DRAFT}),
+    ItemStatus.IN_REVIEW: frozenset(
+        {ItemStatus.LISTED, ItemStatus.REJECTED, ItemStatus.WITHDRAWN, ItemStatus.DRAFT, ItemStatus.ACCEPTED}
+    ),
     ItemStatus.LISTED: frozenset({ItemStatus.RESERVED, ItemStatus.WITHDRAWN, ItemStatus.IN_REVIEW}),
     ItemStatus.RESERVED: frozenset({ItemStatus.LISTED, ItemStatus.SOLD}),
     ItemStatus.SOLD: frozenset({ItemStatus.HANDED_OVER, ItemStatus.LISTED, ItemStatus.WITHDRAWN}),
     ItemStatus.HANDED_OVER: frozenset({ItemStatus.LISTED, ItemStatus.WITHDRAWN}),
     ItemStatus.REJECTED: frozenset({ItemStatus.IN_REVIEW}),
     ItemStatus.WITHDRAWN: frozenset(),
+    # A gift in kind: accepted → handed over to the organisation (received) →
+    # listed by the organisation itself, or kept for its own use.
+    ItemStatus.ACCEPTED: frozenset({ItemStatus.RECEIVED, ItemStatus.WITHDRAWN}),
+    ItemStatus.RECEIVED: frozenset({ItemStatus.LISTED}),
 }
 
 # What anonymous visitors may see.
@@ -51,6 +60,10 @@ class Item(models.Model):
         GOOD = "good", _("Bon état")
         FAIR = "fair", _("État correct")
         FOR_REPAIR = "for_repair", _("À réparer")
+
+    class Handover(models.TextChoices):
+        DROP_OFF = "drop_off", _("Je le dépose à l'organisation")
+        PICK_UP = "pick_up", _("L'organisation vient le chercher")
 
     class Category(models.TextChoices):
         FURNITURE = "furniture", _("Mobilier")
@@ -79,6 +92,19 @@ class Item(models.Model):
         _("statut"), max_length=20, choices=ItemStatus.choices, default=ItemStatus.DRAFT, editable=False
     )
     rejection_reason = models.TextField(_("motif du refus"), blank=True)
+    # Gifts in kind: how the object reaches the organisation, and who gave it
+    # (``owner`` becomes empty once the organisation has received it: it is theirs).
+    handover = models.CharField(_("remise"), max_length=10, choices=Handover.choices, blank=True)
+    handover_note = models.CharField(_("précisions pour la remise"), max_length=300, blank=True)
+    donor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="gifts_in_kind",
+        verbose_name=_("donateur"),
+    )
+    received_at = models.DateTimeField(_("reçu le"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -100,6 +126,9 @@ class Item(models.Model):
                 name="item_on_sale_has_price",
             ),
             models.CheckConstraint(condition=Q(currency="EUR"), name="item_currency_eur"),
+            models.CheckConstraint(
+                condition=~Q(kind="gift_in_kind") | ~Q(handover=""), name="item_gift_in_kind_has_handover"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -110,8 +139,14 @@ class Item(models.Model):
 
 
 class ItemPhoto(models.Model):
+    """One photo of an item. ``image`` is its largest WebP rendition; ``renditions``
+    lists every stored width (see donations.photos) and ``fallback`` is a JPEG."""
+
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(_("image"), upload_to="items/")
+    image = models.ImageField(_("image"), upload_to="items/", max_length=200)
+    fallback = models.FileField(_("image JPEG de secours"), upload_to="items/", max_length=200, blank=True)
+    # [{"name": storage name, "width": px, "height": px, "format": "webp" | "jpeg"}, …]
+    renditions = models.JSONField(_("déclinaisons"), default=list, blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     position = models.PositiveSmallIntegerField(default=0)

@@ -2,21 +2,66 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, When
 
 from accounts.models import User
-from donations.models import PUBLIC_STATUSES, Item, ItemPhoto, ItemStatus
+from campaigns.selectors import organisations_managed_by
+from donations.models import PUBLIC_STATUSES, Item, ItemPhoto, ItemStatus, ItemTransition, Reservation
+
+
+def _with_relations(queryset: QuerySet[Item]) -> QuerySet[Item]:
+    # The short code rides along: item serializers show ``short_url`` without a query per row.
+    return queryset.select_related("campaign", "campaign__organisation", "short_code").prefetch_related(
+        Prefetch("photos", queryset=ItemPhoto.objects.order_by("position", "id"))
+    )
 
 
 def item_visible_queryset(*, user: User | None) -> QuerySet[Item]:
-    """Items ``user`` may see: public ones for everybody, plus their own."""
+    """Items ``user`` may see: public ones for everybody, plus their own and
+    those of the organisations they manage."""
     visible = Q(status__in=PUBLIC_STATUSES)
     if user is not None and user.is_authenticated:
-        visible |= Q(owner=user)
+        visible |= Q(owner=user) | Q(campaign__organisation__in=organisations_managed_by(user))
+    return _with_relations(Item.objects.filter(visible))
+
+
+def items_owned_by(user: User | AnonymousUser | None) -> QuerySet[Item]:
+    """A donor's own items, any status, with their history for "my objects"."""
+    if user is None or not user.is_authenticated:
+        return Item.objects.none()
+    # A gift in kind stays in its donor's list after the organisation has become its owner.
+    return _with_relations(Item.objects.filter(Q(owner=user) | Q(donor=user))).prefetch_related(
+        Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id"))
+    )
+
+
+def item_with_history(*, pk: int) -> Item:
+    """One item with its photos and history; callers have checked access already."""
     return (
-        Item.objects.filter(visible)
-        .select_related("campaign", "campaign__organisation")
-        .prefetch_related(Prefetch("photos", queryset=ItemPhoto.objects.order_by("position", "id")))
+        _with_relations(Item.objects.filter(pk=pk))
+        .select_related("donor")
+        .prefetch_related(Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id")))
+        .get()
+    )
+
+
+def items_managed_by(user: User | AnonymousUser | None) -> QuerySet[Item]:
+    """Items of the campaigns of the organisations ``user`` manages: the only
+    way manager code reaches items (tenant isolation lives here)."""
+    return _with_relations(Item.objects.filter(campaign__organisation__in=organisations_managed_by(user)))
+
+
+def items_to_review(user: User | AnonymousUser | None) -> QuerySet[Item]:
+    """The review queue: oldest first, so nobody waits forever."""
+    return (
+        items_managed_by(user)
+        .filter(status=ItemStatus.IN_REVIEW)
+        .select_related("owner", "donor")
+        .prefetch_related(Prefetch("transitions", queryset=ItemTransition.objects.order_by("at", "id")))
+        .order_by("updated_at", "id")
     )
 
 
@@ -50,4 +95,17 @@ def item_similar(*, item: Item, limit: int = 4) -> QuerySet[Item]:
         .prefetch_related(Prefetch("photos", queryset=ItemPhoto.objects.order_by("position", "id")))
         .annotate(same_category=Case(When(category=item.category, then=0), default=1, output_field=IntegerField()))
         .order_by("same_category", "-created_at", "-id")[:limit]
+    )
+
+
+def reservations_in_progress(*, user: User, now: datetime) -> QuerySet[Reservation]:
+    """Holds running now on items of the organisations ``user`` manages (the dashboard)."""
+    return (
+        Reservation.objects.filter(
+            status=Reservation.Status.HELD,
+            expires_at__gt=now,
+            item__campaign__organisation__in=organisations_managed_by(user),
+        )
+        .select_related("item", "item__campaign")
+        .order_by("expires_at")
     )

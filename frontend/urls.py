@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import views
+from frontend import dashboard, views
 
 app_name = "frontend"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("campagnes/<slug:slug>/", views.campaign_detail, name="campaign"),
     path("objets/<int:pk>/", views.item_detail, name="item"),
+    path("manage/", dashboard.dashboard, name="dashboard"),
 ]

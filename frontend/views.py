@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 from campaigns.selectors import campaign_public_queryset
 from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
+from realtime.selectors import last_event_id
 from tremma.api import api_not_found, api_server_error
 
 
@@ -29,14 +30,17 @@ def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
     ).filter(  # type: ignore[arg-type]
         campaign=campaign, status__in=[ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD]
     )[:60]
-    return render(request, "frontend/campaign.html", {"campaign": campaign, "items": items})
+    context = {"campaign": campaign, "items": items, "last_event": last_event_id()}
+    return render(request, "frontend/campaign.html", context)
 
 
 @require_safe
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     item = get_object_or_404(item_visible_queryset(user=user), pk=pk)  # type: ignore[arg-type]
-    context = {"item": item, "campaign": item.campaign, "similar": []}
+    # The campaign with its ledger totals (one query), for the live progress bar.
+    campaign = campaign_public_queryset().get(pk=item.campaign_id)
+    context = {"item": item, "campaign": campaign, "similar": [], "last_event": last_event_id()}
     if item.status != ItemStatus.LISTED:
         # A sold (or reserved) item's card may still hang in a shop window: offer what is still for sale.
         context["similar"] = list(item_similar(item=item))

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Campaign, Organisation
-from campaigns.selectors import campaign_public_queryset
+from campaigns.selectors import campaign_public_queryset, organisations_managed_by
 from donations.models import PUBLIC_STATUSES, Item, ItemPhoto, ItemStatus, ItemTransition
 from qr.models import CODE_ALPHABET, Placement, Scan, ShortCode, Window
 
@@ -88,10 +88,8 @@ def window_public_queryset() -> QuerySet[Window]:
 
 
 def managed_organisations(*, user: User) -> QuerySet[Organisation]:
-    """The organisations ``user`` manages: the one rule that scopes every manager page."""
-    if not user.is_authenticated:
-        return Organisation.objects.none()
-    return Organisation.objects.filter(memberships__user=user).distinct()
+    """The organisations ``user`` manages (campaigns.selectors holds the one rule)."""
+    return organisations_managed_by(user)
 
 
 def window_managed_queryset(*, user: User) -> QuerySet[Window]:

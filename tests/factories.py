@@ -104,10 +104,24 @@ class ItemFactory(factory.django.DjangoModelFactory):
             ItemStatus.RESERVED: [ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.RESERVED],
             ItemStatus.SOLD: [ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD],
             ItemStatus.WITHDRAWN: [ItemStatus.WITHDRAWN],
+            ItemStatus.ACCEPTED: [ItemStatus.IN_REVIEW, ItemStatus.ACCEPTED],
+            ItemStatus.RECEIVED: [ItemStatus.IN_REVIEW, ItemStatus.ACCEPTED, ItemStatus.RECEIVED],
         }[ItemStatus(status)]
         for step in path:
             item_transition(item=item, to=step, note="factory")
+        if status == ItemStatus.RECEIVED:  # received gifts belong to the organisation
+            Item.objects.filter(pk=item.pk).update(owner=None)
+            item.owner = None
         return item
+
+
+class GiftInKindFactory(ItemFactory):
+    """An object offered to the organisation (no price until the organisation lists it)."""
+
+    kind = Item.Kind.GIFT_IN_KIND
+    price_cents = None
+    handover = Item.Handover.DROP_OFF
+    donor = factory.SelfAttribute("owner")
 
 
 def add_photo(item: Item, *, size: tuple[int, int] = (64, 48), position: int = 0) -> ItemPhoto:
@@ -151,3 +165,60 @@ def place_items(window: Any, count: int, **item_fields: Any) -> list[Any]:
         add_photo(item)
         placements.append(placement_add(window=window, item=item))
     return placements
+
+
+def manager_of(organisation: Organisation, *, role: str = Membership.Role.MANAGER, **user_fields: Any) -> User:
+    """A person who manages ``organisation``."""
+    user = UserFactory(**user_fields)
+    MembershipFactory(user=user, organisation=organisation, role=role)
+    return user
+
+
+def upload(name: str, data: bytes, content_type: str = "image/jpeg") -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def photo_with_gps(size: tuple[int, int] = (300, 200), orientation: int = 6) -> bytes:
+    """A JPEG whose EXIF carries GPS coordinates, a camera model and an orientation tag."""
+    image = Image.new("RGB", size, "blue")
+    image.paste(Image.new("RGB", (size[0] // 4, size[1] // 4), "yellow"), (0, 0))  # a marker in a corner
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # Orientation: 6 = rotate 90° clockwise to display
+    exif[0x0110] = "Tremma Test Camera"  # Model
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (48.0, 51.0, 24.0)
+    gps[3] = "E"
+    gps[4] = (2.0, 21.0, 3.0)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def decompression_bomb() -> bytes:
+    """A small PNG file that would decode to 100 megapixels."""
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+SVG_WITH_SCRIPT = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+    b"<script>alert(document.cookie)</script><rect width='100' height='100'/></svg>"
+)
+
+
+def item_post_data(for_campaign: Campaign, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "campaign": for_campaign.slug,
+        "title": "Lampe de bureau",
+        "description": "Lampe d'architecte en métal vert.",
+        "condition": Item.Condition.VERY_GOOD,
+        "category": Item.Category.DECORATION,
+        "price_cents": 3500,
+        "photos": [upload("lampe.jpg", image_bytes((640, 480), "JPEG"))],
+    }
+    data.update(overrides)
+    return data

@@ -37,3 +37,24 @@ def test_an_item_in_review_is_not_public(client: Client) -> None:
     response = client.get(item.get_absolute_url())
     assert response.status_code == 404
     assert "Page introuvable" in response.content.decode()
+
+
+def test_live_pages_name_their_streams_and_resume_point(client: Client) -> None:
+    from realtime.services import event_emit
+
+    item = ItemFactory()
+    event = event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+    item_html = client.get(item.get_absolute_url()).content.decode()
+    campaign_html = client.get(item.campaign.get_absolute_url()).content.decode()
+    assert f'data-item-stream="/ws/items/{item.pk}/"' in item_html
+    assert f'data-campaign-stream="/ws/campaigns/{item.campaign.slug}/"' in item_html
+    assert f'data-last-event="{event.pk}"' in item_html
+    assert f'data-campaign-stream="/ws/campaigns/{item.campaign.slug}/"' in campaign_html
+    assert "frontend/item.js" in item_html and "frontend/campaign.js" in campaign_html
+
+
+def test_a_reserved_item_shows_who_is_paying_and_a_disabled_buy_button(client: Client) -> None:
+    item = ItemFactory(status=ItemStatus.RESERVED)
+    html = client.get(item.get_absolute_url()).content.decode()
+    assert "Quelqu'un est en train de payer cet objet" in html
+    assert "disabled" in html.split("data-buy")[1].split("</form>")[0]

@@ -98,7 +98,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # A file database for the test run too, so a live server thread or
     # process can share it with the test (Channels' live-server case needs a name).
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-tremma.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / env_str("TEST_DATABASE_NAME", "test-tremma.sqlite3"))}
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 else:
@@ -233,7 +233,8 @@ TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=5)
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # SessionAuthentication that also checks CSRF for anonymous browsers.
+        "accounts.authentication.CsrfSessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -251,6 +252,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Solidarity sales and crowdfunding for the social economy. Money is integer cents.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Item and campaign statuses are both named "status": give each enum its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "donations.models.ItemStatus",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+    },
 }
 
 # Benchmark-only routes (bench/): never on in production.

@@ -6,6 +6,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from accounts.urls import api_urlpatterns as accounts_api
 from campaigns.api import CampaignViewSet
 from donations.api import ItemViewSet
 from payments.api import GiftRefundView, OrderRefundView
@@ -29,9 +30,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include(accounts_api)),
     path("api/", include(router.urls)),
     path("api/orders/<int:pk>/refund/", OrderRefundView.as_view(), name="order-refund"),
     path("api/gifts/<int:pk>/refund/", GiftRefundView.as_view(), name="gift-refund"),
+    path("comptes/", include("accounts.urls")),
+    path("", include("donations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),

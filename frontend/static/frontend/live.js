@@ -1,13 +1,14 @@
 // Trëmma live updates: one small module used by every live page.
-// Connects to the stream named by <body data-stream="/ws/...">, reconnects
+// Connects to a stream (e.g. /ws/items/12/), reconnects
 // with exponential backoff and jitter, resumes with ?since=<last id>, and
 // hands each event to the page's handlers. Pages are server-rendered and
 // correct without this script; it only keeps them fresh.
 
 const MAX_DELAY_MS = 30000;
 
-export function connect(path, onEvent, { onStatus = () => {} } = {}) {
-  let lastId = null;
+export function connect(path, onEvent, { onStatus = () => {}, since = null } = {}) {
+  // Resume after the newest event the server rendered into the page, if any.
+  let lastId = since || null;
   let attempt = 0;
   let socket = null;
   let stopped = false;
@@ -51,8 +52,6 @@ export function connect(path, onEvent, { onStatus = () => {} } = {}) {
     });
   }
 
-  // Resume from the newest event the server rendered into the page, if any.
-  lastId = document.body.dataset.lastEvent || null;
   open();
   return {
     close() {

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from campaigns.models import Campaign
+from donations.models import Item
+from donations.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
+
+MAX_PRICE_CENTS = 10_000_000
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    """1 to 8 photos, each run through the photo pipeline during validation."""
+
+    widget = MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"})
+
+    def clean(self, data: Any, initial: Any = None) -> list[PreparedPhoto]:
+        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
+        if not files:
+            raise forms.ValidationError(_("Ajoutez au moins une photo."))
+        if len(files) > MAX_PHOTOS:
+            raise forms.ValidationError(_("%(max)d photos au plus.") % {"max": MAX_PHOTOS})
+        prepared, errors = [], []
+        for number, upload in enumerate(files, start=1):
+            try:
+                prepared.append(prepare_photo(upload))
+            except PhotoRefused as refused:
+                errors.append(
+                    _("Photo %(number)d (%(name)s) : %(reason)s")
+                    % {"number": number, "name": upload.name, "reason": refused.message}
+                )
+        if errors:
+            raise forms.ValidationError(errors)
+        return prepared
+
+
+class PriceField(forms.DecimalField):
+    """A price typed in euros ("12,50"), returned as integer cents."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=MAX_PRICE_CENTS // 100, decimal_places=2, max_digits=9, **kwargs)
+
+    def clean(self, value: Any) -> int | None:
+        if isinstance(value, str):
+            value = value.replace(",", ".").replace("€", "").strip()
+        amount = super().clean(value)
+        return None if amount is None else int(amount * 100)
+
+
+class ItemForm(forms.Form):
+    campaign = forms.ModelChoiceField(
+        label=gettext_lazy("Campagne soutenue"),
+        queryset=Campaign.objects.filter(status=Campaign.Status.LIVE).select_related("organisation"),
+        to_field_name="slug",
+    )
+    title = forms.CharField(label=gettext_lazy("Titre"), max_length=120)
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=5000, widget=forms.Textarea)
+    condition = forms.ChoiceField(label=gettext_lazy("État"), choices=Item.Condition.choices)
+    category = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=Item.Category.choices)
+    price_cents = PriceField(label=gettext_lazy("Prix en euros"), help_text=gettext_lazy("Par exemple 12,50"))
+    photos = MultiplePhotoField(
+        label=gettext_lazy("Photos"),
+        help_text=gettext_lazy("De 1 à 8 photos JPEG, PNG ou WebP, 12 Mo chacune au plus."),
+    )
+
+
+class ReviewForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Titre"), max_length=120)
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=5000, widget=forms.Textarea)
+    price_cents = PriceField(label=gettext_lazy("Prix en euros"))
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Motif du refus (le donateur le lira)"), min_length=3, max_length=300, widget=forms.Textarea
+    )

@@ -1,0 +1,106 @@
+"""Pages for donors ("my objects", "post an object") and managers (the review queue)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.models import User
+from donations import services
+from donations.forms import ItemForm, RejectForm, ReviewForm
+from donations.selectors import items_managed_by, items_owned_by, items_to_review
+from tremma.errors import DomainError
+
+
+@login_required
+@require_safe
+def my_items(request: HttpRequest) -> HttpResponse:
+    items = items_owned_by(request.user).order_by("-created_at", "-id")
+    return render(
+        request,
+        "frontend/donations/my_items.html",
+        {"items": items, "withdrawable": services.OWNER_WITHDRAWABLE_STATUSES},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_item(request: HttpRequest) -> HttpResponse:
+    form = ItemForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.item_create(owner=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except DomainError as error:
+            form.add_error(None, str(error.detail))
+        else:
+            messages.success(request, _("Merci ! Votre objet est envoyé en relecture."))
+            return redirect("donations:my_items")
+    return render(request, "frontend/donations/post_item.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def withdraw_item(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(items_owned_by(request.user), pk=pk)
+    try:
+        services.item_withdraw(item=item, actor=request.user)  # type: ignore[arg-type]
+    except DomainError as error:
+        messages.error(request, str(error.detail))
+    else:
+        messages.success(request, _("L'objet « %(title)s » est retiré.") % {"title": item.title})
+    return redirect("donations:my_items")
+
+
+@login_required
+@require_safe
+def review_queue(request: HttpRequest) -> HttpResponse:
+    entries = [
+        (
+            item,
+            ReviewForm(
+                prefix=f"item{item.pk}",
+                initial={
+                    "title": item.title,
+                    "description": item.description,
+                    "price_cents": Decimal(item.price_cents or 0) / 100,
+                },
+            ),
+            RejectForm(prefix=f"item{item.pk}"),
+        )
+        for item in items_to_review(request.user)[:50]
+    ]
+    return render(request, "frontend/donations/review_queue.html", {"entries": entries})
+
+
+@login_required
+@require_POST
+def review_item(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    item = get_object_or_404(items_managed_by(user), pk=pk)
+    form: ReviewForm | RejectForm
+    form = (
+        ReviewForm(request.POST, prefix=f"item{pk}")
+        if decision == "approve"
+        else RejectForm(request.POST, prefix=f"item{pk}")
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"{item.title} : {error}")
+        return redirect("donations:review_queue")
+    try:
+        if decision == "approve":
+            services.item_approve(item=item, actor=user, changes=form.cleaned_data)
+            messages.success(request, _("« %(title)s » est en vente.") % {"title": form.cleaned_data["title"]})
+        else:
+            services.item_reject(item=item, actor=user, reason=form.cleaned_data["reason"])
+            messages.success(request, _("« %(title)s » est refusé.") % {"title": item.title})
+    except DomainError as error:
+        messages.error(request, str(error.detail))
+    return redirect("donations:review_queue")

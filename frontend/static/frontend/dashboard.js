@@ -1,0 +1,61 @@
+// The managers' dashboard: live totals, feed, holds and charts from /ws/dashboard/.
+import { connect, formatMoney } from "./live.js";
+
+const root = document.querySelector("[data-stream]");
+const status = document.querySelector("[data-live-status]");
+const feed = document.querySelector("[data-feed]");
+const holds = document.querySelector("[data-holds]");
+
+function card(slug) {
+  return document.querySelector(`[data-campaign="${CSS.escape(slug)}"]`);
+}
+
+function addToFeed(text, kind) {
+  feed.querySelector("[data-empty]")?.remove();
+  const item = document.createElement("li");
+  item.className = `feed-${kind} fresh`;
+  const time = document.createElement("time");
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toTimeString().slice(0, 5);
+  item.append(time, ` ${text}`);
+  feed.prepend(item);
+}
+
+function progress(data) {
+  const element = card(data.campaign);
+  if (!element) return;
+  const goal = Number(element.dataset.goal);
+  element.querySelector("[data-raised]").textContent = formatMoney(data.raised_cents);
+  element.querySelector("[data-backers]").textContent = String(data.backers_count);
+  element.querySelector("[data-progress]").value = Math.min(100, Math.floor((data.raised_cents * 100) / goal));
+  // The chart's last point is today: move it to the new total.
+  const line = element.querySelector("[data-chart]");
+  const points = line.getAttribute("points").trim().split(" ");
+  const [x] = points[points.length - 1].split(",");
+  const top = Math.max(goal, data.raised_cents);
+  const height = line.ownerSVGElement.viewBox.baseVal.height;
+  points[points.length - 1] = `${x},${height - Math.floor((Math.max(0, data.raised_cents) * height) / top)}`;
+  line.setAttribute("points", points.join(" "));
+}
+
+const handlers = {
+  "campaign.progress": progress,
+  "item.sold": (data) => {
+    addToFeed(`${formatMoney(data.price_cents)} · ${document.getElementById("feed-sale").textContent} #${data.item}`, "credit");
+    holds.querySelector(`[data-item="${data.item}"]`)?.remove();
+  },
+  "gift.received": (data) =>
+    addToFeed(`${formatMoney(data.amount_cents)} · ${document.getElementById("feed-gift").textContent} ${data.name || ""}`, "credit"),
+  "item.released": (data) => holds.querySelector(`[data-item="${data.item}"]`)?.remove(),
+};
+
+if (root) {
+  connect(root.dataset.stream, (event) => handlers[event.type]?.(event.data), {
+    since: root.dataset.lastEvent,
+    onStatus: (state) => {
+      status.textContent = state === "live" ? status.dataset.live || "en direct" : status.dataset.offline || "hors ligne";
+      status.dataset.state = state;
+    },
+  });
+}

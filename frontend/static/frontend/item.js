@@ -1,0 +1,32 @@
+// The item page, live: the buy button follows the item's state (reserved by
+// someone else, released, sold) and the project's progress bar follows the money.
+import { connect, formatMoney } from "./live.js";
+
+const article = document.querySelector("[data-item-stream]");
+
+function show(selector, visible) {
+  const element = article.querySelector(selector);
+  if (element) element.hidden = !visible;
+}
+
+function setState(status) {
+  article.className = article.className.replace(/status-\S+/, `status-${status}`);
+  const button = article.querySelector("[data-buy] button");
+  if (button) button.disabled = status !== "listed";
+  show("[data-reserved-note]", status === "reserved");
+  show("[data-sold-note]", status === "sold" || status === "handed_over");
+  show("[data-buy]", status === "listed" || status === "reserved");
+}
+
+if (article) {
+  const since = article.dataset.lastEvent;
+  connect(article.dataset.itemStream, (event) => {
+    if (event.data && event.data.status) setState(event.data.status);
+  }, { since });
+  connect(article.dataset.campaignStream, (event) => {
+    if (event.type !== "campaign.progress") return;
+    const { raised_cents: raised, goal_cents: goal } = event.data;
+    article.querySelector("[data-raised]").textContent = formatMoney(raised);
+    article.querySelector("[data-progress]").value = Math.min(100, Math.floor((raised * 100) / goal));
+  }, { since });
+}

@@ -1,0 +1,116 @@
+"""Pages: "my objects", "post an object" and the review queue."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from donations.models import Item, ItemPhoto, ItemStatus
+from tests.factories import CampaignFactory, ItemFactory, UserFactory, image_bytes, manager_of, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(campaign_slug: str, **overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "campaign": campaign_slug,
+        "title": "Vélo de ville",
+        "description": "Cadre acier, trois vitesses.",
+        "condition": "good",
+        "category": "sports",
+        "price_cents": "95,50",
+        "photos": [upload("velo.jpg", image_bytes((640, 480), "JPEG"))],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_pages_need_a_signed_in_person(client: Client) -> None:
+    for url in ("/mes-objets/", "/mes-objets/nouveau/", "/gestion/relecture/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/comptes/connexion/")
+
+
+def test_posting_an_object_from_the_page_sends_it_to_review(client: Client) -> None:
+    campaign = CampaignFactory()
+    donor = UserFactory()
+    client.force_login(donor)
+    assert client.get("/mes-objets/nouveau/").status_code == 200
+
+    response = client.post("/mes-objets/nouveau/", form_data(campaign.slug))
+
+    assert response.status_code == 302 and response["Location"] == "/mes-objets/"
+    item = Item.objects.get()
+    assert (item.owner, item.status, item.price_cents) == (donor, ItemStatus.IN_REVIEW, 9550)
+    assert ItemPhoto.objects.filter(item=item).count() == 1
+    page = client.get("/mes-objets/").content.decode()
+    assert "Vélo de ville" in page and "En relecture" in page
+
+
+def test_the_post_form_says_next_to_the_photos_what_is_wrong(client: Client) -> None:
+    client.force_login(UserFactory())
+    response = client.post(
+        "/mes-objets/nouveau/",
+        form_data(CampaignFactory().slug, photos=[upload("virus.jpg", b"MZ\x90\x00 not a photo" * 20)]),
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["photos"]
+    assert re.search(r'id="id_photos_error".*virus\.jpg.*JPEG, PNG ou WebP', html, re.S)
+    assert not Item.objects.exists()
+
+
+def test_my_objects_shows_the_rejection_reason_and_withdraws(client: Client) -> None:
+    donor = UserFactory()
+    rejected = ItemFactory(owner=donor, status=ItemStatus.IN_REVIEW, title="Miroir")
+    from donations.services import item_reject
+
+    item_reject(item=rejected, actor=manager_of(rejected.campaign.organisation), reason="Miroir fêlé")
+    listed = ItemFactory(owner=donor, status=ItemStatus.LISTED, title="Chaise")
+    client.force_login(donor)
+
+    page = client.get("/mes-objets/").content.decode()
+    assert "Miroir fêlé" in page and "Refusé" in page
+    assert f"/mes-objets/{listed.pk}/retirer/" in page and f"/mes-objets/{rejected.pk}/retirer/" not in page
+
+    assert client.post(f"/mes-objets/{listed.pk}/retirer/").status_code == 302
+    assert Item.objects.get(pk=listed.pk).status == ItemStatus.WITHDRAWN
+
+
+def test_a_donor_cannot_withdraw_someone_elses_object_from_the_page(client: Client) -> None:
+    item = ItemFactory(status=ItemStatus.LISTED)
+    client.force_login(UserFactory())
+    assert client.post(f"/mes-objets/{item.pk}/retirer/").status_code == 404
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED
+
+
+def test_the_review_queue_page_approves_with_edits_and_rejects(client: Client) -> None:
+    first = ItemFactory(status=ItemStatus.IN_REVIEW, title="Lampe")
+    second = ItemFactory(campaign=first.campaign, status=ItemStatus.IN_REVIEW, title="Radio")
+    other = ItemFactory(status=ItemStatus.IN_REVIEW, title="Ailleurs")
+    client.force_login(manager_of(first.campaign.organisation))
+
+    page = client.get("/gestion/relecture/").content.decode()
+    assert "Lampe" in page and "Radio" in page and "Ailleurs" not in page
+
+    approve = {
+        f"item{first.pk}-title": "Lampe d'architecte",
+        f"item{first.pk}-description": "Verte",
+        f"item{first.pk}-price_cents": "40",
+    }
+    assert client.post(f"/gestion/relecture/{first.pk}/accepter/", approve).status_code == 302
+    assert (
+        client.post(
+            f"/gestion/relecture/{second.pk}/refuser/", {f"item{second.pk}-reason": "Ne marche pas"}
+        ).status_code
+        == 302
+    )
+    assert client.post(f"/gestion/relecture/{other.pk}/accepter/", {}).status_code == 404
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.title, first.price_cents) == (ItemStatus.LISTED, "Lampe d'architecte", 4000)
+    assert (second.status, second.rejection_reason) == (ItemStatus.REJECTED, "Ne marche pas")
+    assert Item.objects.get(pk=other.pk).status == ItemStatus.IN_REVIEW
