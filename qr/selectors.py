@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -184,7 +184,11 @@ def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel
             scans=Count("id"), visitors=Count("visitor_hash", distinct=True)
         )
     }
-    placements = Placement.objects.filter(window=window).select_related("item").order_by("removed_at", "position", "id")
+    placements = (
+        Placement.objects.filter(window=window)
+        .select_related("item")
+        .order_by(F("removed_at").asc(nulls_first=True), "position", "id")  # items still in the window first
+    )
     items = {placement.item_id: placement.item for placement in placements}
     sales = list(
         ItemTransition.objects.filter(
