@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -168,6 +168,13 @@ class Funnel:
     @property
     def sold_cents(self) -> int:
         return sum(row.sold_cents for row in self.rows)
+
+
+def window_sold_cents(*, window: Window, since: datetime) -> int:
+    """What items placed in ``window`` sold for since ``since`` (their prices; the ledger's once it lands)."""
+    placed = Placement.objects.filter(window=window).values("item_id")
+    sold = ItemTransition.objects.filter(item_id__in=placed, to_status=ItemStatus.SOLD, at__gte=since)
+    return int(sold.aggregate(total=Sum("item__price_cents"))["total"] or 0)
 
 
 def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel:

@@ -107,9 +107,14 @@ def window_screen(request: HttpRequest, pk: int) -> HttpResponse:
         "window": window,
         "placements": placements,
         "campaigns": list(progress.values()),
+        "today_cents": selectors.window_sold_cents(window=window, since=_start_of_today()),
         "stream": f"/ws/windows/{window.pk}/",
     }
     return render(request, "qr/screen.html", context)
+
+
+def _start_of_today() -> datetime:
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
@@ -156,6 +161,7 @@ def manage_window(request: HttpRequest, pk: int) -> HttpResponse:
     window = selectors.window_managed_queryset(user=user).filter(pk=pk).first()
     if window is None:
         raise Http404
+    services.short_code_for(target=window)  # windows created in the admin get their own code here
     placements: list[Placement] = window.current_placements  # type: ignore[attr-defined]
     posted = request.POST if request.POST.get("action") == "add" else None
     add_form = forms.PlacementAddForm(posted, items=selectors.window_placeable_items(window=window))

@@ -45,6 +45,7 @@ def test_the_screen_marks_reserved_and_sold_items(client: Client) -> None:
 
     assert (state(listed), state(reserved), state(sold)) == ("listed", "reserved", "sold")
     assert "en cours d’achat" in html and "VENDU" in html
+    assert f'data-today-cents="{sold.item.price_cents}"' in html  # what this window sold today
 
 
 def test_the_screen_leaves_out_removed_placements(client: Client) -> None:
@@ -61,3 +62,14 @@ def test_a_window_not_on_display_has_no_public_screen(client: Client) -> None:
     window = WindowFactory(is_active=False)
     assert client.get(f"/windows/{window.pk}/screen/").status_code == 404
     assert client.get("/windows/999999/screen/").status_code == 404
+
+
+def test_the_window_page_on_a_phone_lists_its_items(client: Client) -> None:
+    window = WindowFactory(name="Vitrine d'hiver")
+    placements = place_items(window, 2, price_cents=1250)
+
+    html = client.get(f"/vitrines/{window.pk}/").content.decode()
+
+    assert "Vitrine d&#x27;hiver" in html and html.count("12,50\u00a0€") == 2
+    for placement in placements:
+        assert f'href="/objets/{placement.item_id}/"' in html
