@@ -6,10 +6,11 @@ import csv
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
@@ -110,7 +111,13 @@ def window_screen(request: HttpRequest, pk: int) -> HttpResponse:
         "today_cents": selectors.window_sold_cents(window=window, since=_start_of_today()),
         "stream": f"/ws/windows/{window.pk}/",
     }
-    return render(request, "qr/screen.html", context)
+    # A screen speaks to the street, not to the browser it runs in: the site's language
+    # (French first) unless the screen's URL asks for another with ?lang=.
+    language = request.GET.get("lang", "")
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        return render(request, "qr/screen.html", context)
 
 
 def _start_of_today() -> datetime:

@@ -73,3 +73,14 @@ def test_the_window_page_on_a_phone_lists_its_items(client: Client) -> None:
     assert "Vitrine d&#x27;hiver" in html and html.count("12,50\u00a0€") == 2
     for placement in placements:
         assert f'href="/objets/{placement.item_id}/"' in html
+
+
+def test_the_screen_speaks_french_whatever_the_browser_unless_its_url_asks(client: Client) -> None:
+    window = WindowFactory()
+    place_items(window, 1, price_cents=4250)
+
+    french = client.get(f"/windows/{window.pk}/screen/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    english = client.get(f"/windows/{window.pk}/screen/?lang=en").content.decode()
+
+    assert '<html lang="fr">' in french and "42,50\u00a0€" in french
+    assert '<html lang="en">' in english and "€42.50" in english
