@@ -96,3 +96,26 @@ def test_the_sheet_of_a_window_not_on_display_is_for_its_managers_only(client: C
     assert client.get(f"/windows/{window.pk}/sheet.pdf").status_code == 404
     client.force_login(MembershipFactory(organisation=window.organisation).user)
     assert client.get(f"/windows/{window.pk}/sheet.pdf").status_code == 200
+
+
+def test_a_sheet_is_drawn_once_until_one_of_its_cards_changes(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qr import sheets
+
+    drawn = []
+    real = sheets.HTML
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        drawn.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sheets, "HTML", counting)
+    window = WindowFactory()
+    (placement,) = place_items(window, 1, price_cents=1000)
+
+    first = client.get(f"/windows/{window.pk}/sheet.pdf").content
+    again = client.get(f"/windows/{window.pk}/sheet.pdf").content
+    assert len(drawn) == 1 and again == first
+
+    type(placement.item).objects.filter(pk=placement.item_id).update(price_cents=1200)
+    _pages, text = pdf_text(client.get(f"/windows/{window.pk}/sheet.pdf").content)
+    assert len(drawn) == 2 and "12,00" in text
