@@ -130,6 +130,7 @@ def campaigns_progress(*, campaign_ids: set[int]) -> dict[int, Campaign]:
 # --- funnel -------------------------------------------------------------------
 
 SOLD_STATUSES = (ItemStatus.SOLD, ItemStatus.HANDED_OVER)
+FUNNEL_DAYS = (1, 90)  # bounds of the period a funnel covers, in days
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from qr import forms, selectors, services, sheets
-from qr.api import FUNNEL_DAYS
 from qr.models import Placement, Window
 from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
 from tremma.api import error_body
@@ -214,7 +213,7 @@ def funnel_period(raw: str | None) -> tuple[datetime, datetime] | None:
     """The period ending now of ``?days=`` (7 by default), or None if the value is not allowed."""
     days = 7
     if raw is not None:
-        if not raw.isdigit() or not FUNNEL_DAYS[0] <= int(raw) <= FUNNEL_DAYS[1]:
+        if not raw.isdigit() or not selectors.FUNNEL_DAYS[0] <= int(raw) <= selectors.FUNNEL_DAYS[1]:
             return None
         days = int(raw)
     until = timezone.now()
