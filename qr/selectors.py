@@ -112,6 +112,16 @@ def window_visible_to(*, user: User | None, pk: int) -> Window | None:
     return window
 
 
+def window_over(*, pk: int) -> Window | None:
+    """A window that exists but is not on display (ended, not started or switched off)."""
+    return Window.objects.select_related("organisation").exclude(_current()).filter(pk=pk).first()
+
+
+def campaigns_of(*, organisation: Organisation) -> QuerySet[Campaign]:
+    """The organisation's live campaigns, with their figures."""
+    return campaign_public_queryset().filter(organisation=organisation, status=Campaign.Status.LIVE)
+
+
 def window_placeable_items(*, window: Window) -> QuerySet[Item]:
     """Listed items of the window's organisation that are not in the window yet."""
     return (

@@ -92,7 +92,14 @@ def _window_or_404(request: HttpRequest, pk: int) -> Window:
 @require_safe
 def window_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The window on a phone: what a scan of the window's own code shows."""
-    window = _window_or_404(request, pk)
+    window = selectors.window_visible_to(user=_user(request), pk=pk)
+    if window is None:
+        # An old sticker on the glass: say the window is over and show the organisation's projects.
+        over = selectors.window_over(pk=pk)
+        if over is None:
+            raise Http404
+        campaigns = selectors.campaigns_of(organisation=over.organisation)
+        return render(request, "qr/window_over.html", {"window": over, "campaigns": campaigns}, status=410)
     return render(request, "qr/window.html", {"window": window, "placements": window.current_placements})  # type: ignore[attr-defined]
 
 

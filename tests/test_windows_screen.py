@@ -84,3 +84,23 @@ def test_the_screen_speaks_french_whatever_the_browser_unless_its_url_asks(clien
 
     assert '<html lang="fr">' in french and "42,50\u00a0€" in french
     assert '<html lang="en">' in english and "€42.50" in english
+
+
+def test_an_old_window_sticker_says_the_window_is_over_and_shows_the_projects(client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qr.services import short_code_for
+    from tests.factories import CampaignFactory
+
+    now = timezone.now()
+    window = WindowFactory(starts_at=now - timedelta(days=30), ends_at=now - timedelta(days=2))
+    campaign = CampaignFactory(organisation=window.organisation, title="Un toit pour l'hiver")
+
+    response = client.get(f"/q/{short_code_for(target=window).code}", follow=True)
+
+    assert response.status_code == 410
+    html = response.content.decode()
+    assert "Cette vitrine n'est plus en place" in html and f'href="/campagnes/{campaign.slug}/"' in html
+    assert client.get("/vitrines/999999/").status_code == 404
