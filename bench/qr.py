@@ -138,7 +138,7 @@ def bench_sheet(items: int) -> None:
     window_sheet_pdf(window=fetched)
     warm = time.perf_counter() - start
     print(f"Sheet of a {items}-item window ({len(pdf) // 1024} KiB, {-(-items // 4)} pages):")
-    print(f"  first render {cold:.2f} s, again with the QR codes cached {warm:.2f} s")
+    print(f"  first render {cold:.2f} s, again (the same cards, from the cache) {warm:.3f} s")
 
 
 def main() -> None:

@@ -18,11 +18,9 @@ from rest_framework.response import Response
 from campaigns.api import OrganisationRefSerializer, absolute
 from qr import selectors
 from qr.models import Placement, Window
-from qr.selectors import Funnel, short_url, window_managed_queryset, window_public_queryset
+from qr.selectors import FUNNEL_DAYS, Funnel, short_url, window_managed_queryset, window_public_queryset
 from qr.services import short_codes_ensure
 from tremma.money import CURRENCY
-
-FUNNEL_DAYS = (1, 90)
 
 
 class PlacementSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -110,6 +110,16 @@ def window_visible_to(*, user: User | None, pk: int) -> Window | None:
     return window
 
 
+def window_over(*, pk: int) -> Window | None:
+    """A window that exists but is not on display (ended, not started or switched off)."""
+    return Window.objects.select_related("organisation").exclude(_current()).filter(pk=pk).first()
+
+
+def campaigns_of(*, organisation: Organisation) -> QuerySet[Campaign]:
+    """The organisation's live campaigns, with their figures."""
+    return campaign_public_queryset().filter(organisation=organisation, status=Campaign.Status.LIVE)
+
+
 def window_placeable_items(*, window: Window) -> QuerySet[Item]:
     """Listed items of the window's organisation that are not in the window yet."""
     return (
@@ -128,6 +138,7 @@ def campaigns_progress(*, campaign_ids: set[int]) -> dict[int, Campaign]:
 # --- funnel -------------------------------------------------------------------
 
 SOLD_STATUSES = (ItemStatus.SOLD, ItemStatus.HANDED_OVER)
+FUNNEL_DAYS = (1, 90)  # bounds of the period a funnel covers, in days
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,13 @@ class Funnel:
         return sum(row.sold_cents for row in self.rows)
 
 
+def window_sold_cents(*, window: Window, since: datetime) -> int:
+    """What items placed in ``window`` sold for since ``since`` (their prices; the ledger's once it lands)."""
+    placed = Placement.objects.filter(window=window).values("item_id")
+    sold = ItemTransition.objects.filter(item_id__in=placed, to_status=ItemStatus.SOLD, at__gte=since)
+    return int(sold.aggregate(total=Sum("item__price_cents"))["total"] or 0)
+
+
 def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel:
     """Scans and sales of a window between ``since`` and ``until``, per item and per hour, in 4 queries.
 
@@ -182,7 +200,11 @@ def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel
             scans=Count("id"), visitors=Count("visitor_hash", distinct=True)
         )
     }
-    placements = Placement.objects.filter(window=window).select_related("item").order_by("removed_at", "position", "id")
+    placements = (
+        Placement.objects.filter(window=window)
+        .select_related("item")
+        .order_by(F("removed_at").asc(nulls_first=True), "position", "id")  # items still in the window first
+    )
     items = {placement.item_id: placement.item for placement in placements}
     sales = list(
         ItemTransition.objects.filter(

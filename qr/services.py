@@ -101,6 +101,7 @@ def short_codes_ensure(*, targets: Sequence[Target]) -> dict[int, ShortCode]:
                 relation.set_cached_value(target, found[target.pk])
             else:  # the random code clashed with another: the slow path draws again
                 found[target.pk] = short_code_for(target=target)
+                relation.set_cached_value(target, found[target.pk])
     return found
 
 
@@ -108,14 +109,14 @@ def short_codes_ensure(*, targets: Sequence[Target]) -> dict[int, ShortCode]:
 def short_code_repoint(*, short_code: ShortCode, target: Target) -> ShortCode:
     """Point an existing (printed) code at another target that has no code of its own."""
     field = _field_for(target)
-    for name in ShortCode.TARGET_FIELDS:
-        setattr(short_code, name, None)
-    setattr(short_code, field, target)
+    targets: dict[str, Target | None] = dict.fromkeys(ShortCode.TARGET_FIELDS)
+    targets[field] = target
     try:
         with transaction.atomic():
-            short_code.save()
+            ShortCode.objects.filter(pk=short_code.pk).update(**targets, updated_at=timezone.now())
     except IntegrityError:
         raise CodeAlreadyTaken(f"{field} {target.pk} already has a code") from None
+    short_code.refresh_from_db()
     return short_code
 
 

@@ -10,17 +10,20 @@ cameras read from about 1.5 m through a shop window.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import translation
 from weasyprint import HTML
 
-from donations.models import Item
+from donations.models import Item, ItemPhoto
 from qr import selectors
 from qr.models import Placement, Window
 from qr.rendering import render_qr
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 QR_PRINTED_MM = 55
 CARDS_PER_PAGE = 4
+SHEET_VERSION = "1"  # bump when the template changes, so cached sheets are drawn again
+SHEET_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -42,20 +47,26 @@ class Card:
     raised: str
     goal: str
     percent: int
-    photo: str  # data URI, or "" without a photo
-    qr: str  # data URI of the SVG
     short_url: str  # without the scheme, as people type it
+    url: str  # what the QR code encodes
+    photo_name: str  # the stored photo, or "" without one
+    photo: str = ""  # data URI, filled only when the sheet is drawn
+    qr: str = ""  # data URI of the SVG, likewise
 
 
 def _data_uri(content: bytes, content_type: str) -> str:
     return f"data:{content_type};base64,{base64.b64encode(content).decode()}"
 
 
+def _first_photo(item: Item) -> ItemPhoto | None:
+    photos = list(item.photos.all())  # prefetched
+    return photos[0] if photos else None
+
+
 def _photo(item: Item) -> str:
-    photos = list(item.photos.all())
-    if not photos:
+    photo = _first_photo(item)
+    if photo is None:
         return ""
-    photo = photos[0]
     try:
         with photo.image.open("rb") as handle:
             content = handle.read()
@@ -86,9 +97,9 @@ def _cards(placements: Sequence[Placement]) -> list[Card]:
                 raised=format_money(raised, item.campaign.currency, language),
                 goal=format_money(goal, item.campaign.currency, language),
                 percent=percent(raised, goal),
-                photo=_photo(item),
-                qr=_data_uri(render_qr(url, fmt="svg").content, "image/svg+xml"),
                 short_url=url.split("://", 1)[-1],
+                url=url,
+                photo_name=photo.image.name if (photo := _first_photo(item)) else "",
             )
         )
     return cards
@@ -115,11 +126,30 @@ def _render(window: Window, placements: Sequence[Placement]) -> bytes:
     # French first: sheets are printed in the site's language, whoever asks.
     with translation.override(settings.LANGUAGE_CODE):
         cards = _cards(placements)
+        # Drawing a sheet costs seconds of CPU and anyone may ask for a window's
+        # sheet: the same cards (same texts, figures, photos and codes) are drawn once.
+        fingerprint = json.dumps(
+            [SHEET_VERSION, settings.SITE_URL, settings.LANGUAGE_CODE, window.name, [asdict(card) for card in cards]]
+        )
+        key = "qr:sheet:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+        cached = cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        cards = [
+            replace(card, photo=_photo(placement.item), qr=_svg_uri(card.url))
+            for card, placement in zip(cards, placements, strict=True)
+        ]
         pages = [cards[start : start + CARDS_PER_PAGE] for start in range(0, len(cards), CARDS_PER_PAGE)]
         html = render_to_string(
             "qr/sheet.html", {"window": window, "pages": pages, "qr_mm": QR_PRINTED_MM, "empty": not cards}
         )
-    return HTML(string=html, base_url=settings.SITE_URL, url_fetcher=_data_only_fetcher()).write_pdf()  # type: ignore[no-any-return]
+    pdf: bytes = HTML(string=html, base_url=settings.SITE_URL, url_fetcher=_data_only_fetcher()).write_pdf()
+    cache.set(key, pdf, timeout=SHEET_CACHE_SECONDS)
+    return pdf
+
+
+def _svg_uri(url: str) -> str:
+    return _data_uri(render_qr(url, fmt="svg").content, "image/svg+xml")
 
 
 def window_sheet_pdf(*, window: Window) -> bytes:

@@ -6,17 +6,17 @@ import csv
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from qr import forms, selectors, services, sheets
-from qr.api import FUNNEL_DAYS
 from qr.models import Placement, Window
 from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
 from tremma.api import error_body
@@ -92,7 +92,14 @@ def _window_or_404(request: HttpRequest, pk: int) -> Window:
 @require_safe
 def window_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The window on a phone: what a scan of the window's own code shows."""
-    window = _window_or_404(request, pk)
+    window = selectors.window_visible_to(user=_user(request), pk=pk)
+    if window is None:
+        # An old sticker on the glass: say the window is over and show the organisation's projects.
+        over = selectors.window_over(pk=pk)
+        if over is None:
+            raise Http404
+        campaigns = selectors.campaigns_of(organisation=over.organisation)
+        return render(request, "qr/window_over.html", {"window": over, "campaigns": campaigns}, status=410)
     return render(request, "qr/window.html", {"window": window, "placements": window.current_placements})  # type: ignore[attr-defined]
 
 
@@ -107,9 +114,20 @@ def window_screen(request: HttpRequest, pk: int) -> HttpResponse:
         "window": window,
         "placements": placements,
         "campaigns": list(progress.values()),
+        "today_cents": selectors.window_sold_cents(window=window, since=_start_of_today()),
         "stream": f"/ws/windows/{window.pk}/",
     }
-    return render(request, "qr/screen.html", context)
+    # A screen speaks to the street, not to the browser it runs in: the site's language
+    # (French first) unless the screen's URL asks for another with ?lang=.
+    language = request.GET.get("lang", "")
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        return render(request, "qr/screen.html", context)
+
+
+def _start_of_today() -> datetime:
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
@@ -156,6 +174,7 @@ def manage_window(request: HttpRequest, pk: int) -> HttpResponse:
     window = selectors.window_managed_queryset(user=user).filter(pk=pk).first()
     if window is None:
         raise Http404
+    services.short_code_for(target=window)  # windows created in the admin get their own code here
     placements: list[Placement] = window.current_placements  # type: ignore[attr-defined]
     posted = request.POST if request.POST.get("action") == "add" else None
     add_form = forms.PlacementAddForm(posted, items=selectors.window_placeable_items(window=window))
@@ -201,7 +220,7 @@ def funnel_period(raw: str | None) -> tuple[datetime, datetime] | None:
     """The period ending now of ``?days=`` (7 by default), or None if the value is not allowed."""
     days = 7
     if raw is not None:
-        if not raw.isdigit() or not FUNNEL_DAYS[0] <= int(raw) <= FUNNEL_DAYS[1]:
+        if not raw.isdigit() or not selectors.FUNNEL_DAYS[0] <= int(raw) <= selectors.FUNNEL_DAYS[1]:
             return None
         days = int(raw)
     until = timezone.now()

@@ -82,5 +82,39 @@ def test_repointing_onto_a_target_that_has_its_own_code_is_refused() -> None:
     with pytest.raises(CodeAlreadyTaken):
         short_code_repoint(short_code=code, target=second)
 
+    assert code.item == first  # neither the row nor the object moved
     code.refresh_from_db()
     assert code.item == first
+
+
+def test_a_page_of_targets_gets_its_missing_codes_in_one_batch() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from donations.models import Item
+    from qr.services import short_codes_ensure
+
+    items = [ItemFactory() for _ in range(6)]
+    short_code_for(target=items[0])
+    fetched = list(Item.objects.select_related("short_code").filter(pk__in=[i.pk for i in items]))
+
+    with CaptureQueriesContext(connection) as queries:
+        codes = short_codes_ensure(targets=fetched)
+
+    assert len(queries) == 2  # one insert of the five missing codes, one read-back
+    assert set(codes) == {item.pk for item in items}
+    assert ShortCode.objects.filter(item__in=items).count() == 6
+    assert codes[items[0].pk] == short_code_for(target=items[0])
+
+
+def test_a_batch_whose_random_code_clashed_still_gives_every_target_a_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qr.services import short_codes_ensure
+
+    taken = short_code_for(target=ItemFactory()).code
+    draws = iter([taken, "HJKMNPQ"])
+    monkeypatch.setattr("qr.services.new_code", lambda: next(draws))
+    item = ItemFactory()
+
+    codes = short_codes_ensure(targets=[item])
+
+    assert codes[item.pk].code == "HJKMNPQ" and codes[item.pk].item == item

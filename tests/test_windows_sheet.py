@@ -96,3 +96,44 @@ def test_the_sheet_of_a_window_not_on_display_is_for_its_managers_only(client: C
     assert client.get(f"/windows/{window.pk}/sheet.pdf").status_code == 404
     client.force_login(MembershipFactory(organisation=window.organisation).user)
     assert client.get(f"/windows/{window.pk}/sheet.pdf").status_code == 200
+
+
+def test_a_sheet_is_drawn_once_until_one_of_its_cards_changes(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qr import sheets
+
+    drawn = []
+    real = sheets.HTML
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        drawn.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sheets, "HTML", counting)
+    window = WindowFactory()
+    (placement,) = place_items(window, 1, price_cents=1000)
+
+    first = client.get(f"/windows/{window.pk}/sheet.pdf").content
+    again = client.get(f"/windows/{window.pk}/sheet.pdf").content
+    assert len(drawn) == 1 and again == first
+
+    type(placement.item).objects.filter(pk=placement.item_id).update(price_cents=1200)
+    _pages, text = pdf_text(client.get(f"/windows/{window.pk}/sheet.pdf").content)
+    assert len(drawn) == 2 and "12,00" in text
+
+
+def test_an_item_without_photo_and_an_empty_window_still_print(client: Client) -> None:
+    from qr.services import placement_add
+    from tests.factories import CampaignFactory, ItemFactory
+
+    window = WindowFactory()
+    empty = WindowFactory()
+    item = ItemFactory(campaign=CampaignFactory(organisation=window.organisation), title="Objet sans photo")
+    placement = placement_add(window=window, item=item)
+
+    pages, text = pdf_text(client.get(f"/windows/{window.pk}/sheet.pdf").content)
+    assert pages == 1 and "Objet sans photo" in text
+    (barcode,) = decode(rasterise_pdf(client.get(f"/windows/{window.pk}/sheet.pdf").content)[0])
+    assert barcode.text == f"http://testserver/q/{placement.short_code.code}"
+
+    pages, text = pdf_text(client.get(f"/windows/{empty.pk}/sheet.pdf").content)
+    assert pages == 1 and "pas encore d'objet" in text
