@@ -23,7 +23,7 @@ from typing import IO
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +134,9 @@ def prepare_photo(upload: IO[bytes]) -> PreparedPhoto:
                 raise PhotoRefused(_("Cette image a trop de pixels (40 mégapixels au plus)."))
             if min(width, height) < MIN_SIDE:
                 raise PhotoRefused(_("Cette image est trop petite (50 pixels de côté au moins)."))
+            # WeasyPrint (sheets, receipts) sets this process-wide flag to True when it is
+            # imported; a truncated upload must still be refused here, not half-decoded.
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
             image.load()
     except PhotoRefused:
         raise

@@ -73,6 +73,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("patch", "/api/me/"): rule("self", body={"city": "Ailleurs"}),
     ("delete", "/api/me/"): rule("self", body={"password": "not-the-password"}),
     ("get", "/api/me/export/"): rule("self"),
+    # An item in review cannot be bought, nor a draft campaign given to, by anyone.
+    ("post", "/api/items/{id}/checkout/"): rule("object", body={"email": "pirate@example.org"}),
+    ("post", "/api/campaigns/{slug}/gifts/"): rule("object", body={"amount_cents": 1000, "email": "p@example.org"}),
+    # Refunds act on orders and gifts; with an item's id nobody reaches anything (scoping tested in payments).
+    ("post", "/api/orders/{id}/refund/"): rule("object", body={"reason": "Piraté"}),
+    ("post", "/api/gifts/{id}/refund/"): rule("object", body={"reason": "Piraté"}),
+    ("get", "/api/windows/"): rule("open"),
+    ("get", "/api/windows/{id}/"): rule("object"),
+    ("get", "/api/windows/{id}/funnel/"): rule("object"),
 }
 
 
