@@ -17,7 +17,7 @@ from bench.harness import Report, Server, base_env, bench_database_url, manage
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", default="catalogue,fanout", help="comma-separated scenarios")
+    parser.add_argument("--only", default="flash,fanout,qr,catalogue,webhooks", help="comma-separated scenarios")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -57,6 +57,11 @@ def main() -> int:
     )
     print(f"Benchmarks on {database} + {report.environment['channel_layer']} layer", flush=True)
     repeats = 3
+    if "flash" in only:
+        from bench.scenarios import flash
+
+        with Server({**env, "TRUSTED_PROXY_HOPS": "1"}) as server:
+            flash.measure(report, server, visitors=100 if quick else 500, seconds=10, repeats=repeats)
     # Each scenario gets a fresh server, so one's memory and caches do not colour another's.
     if "catalogue" in only:
         from bench.scenarios import catalogue

@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     """Every test writes local media to its own folder, never to var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    # A fast hasher for the thousands of test passwords: hashing cost is not behaviour under test
+    # (password validation, checking and the login flow all still run).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Static files come from the apps' folders (no collectstatic before tests).
     settings.STORAGES = {
         **settings.STORAGES,
