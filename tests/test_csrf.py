@@ -99,6 +99,8 @@ PAGE_FORMS = [
     "/mes-objets/{id}/retirer/",
     "/gestion/relecture/{id}/accepter/",
     "/gestion/relecture/{id}/refuser/",
+    "/gestion/dons/{id}/accepter/",
+    "/gestion/dons/{id}/recu/",
 ]
 
 
