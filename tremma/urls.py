@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.urls import api_urlpatterns as accounts_api
-from campaigns.api import CampaignViewSet
+from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
 from donations.api import ItemViewSet
 from tremma.health import healthz
 
@@ -21,6 +21,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("items", ItemViewSet, basename="item")
+router.register("manage/campaigns", ManagedCampaignViewSet, basename="managed-campaign")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
