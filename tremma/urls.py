@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("comptes/", include("accounts.urls")),
     path("", include("donations.urls")),
+    path("", include("campaigns.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("frontend.urls")),
 ]
