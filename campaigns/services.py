@@ -1,13 +1,158 @@
-"""Writes on the ledger: append-only, each entry unique by its key and by the
-provider event that caused it, so the database itself refuses a double count."""
+"""Writes on campaigns and on their ledger.
+
+Managers create, edit, publish and close the campaigns of their own
+organisation (the caller found the organisation or the campaign through
+``organisations_managed_by`` / ``campaigns_managed_by``). The ledger is
+append-only, each entry unique by its key and by the provider event that
+caused it, so the database itself refuses a double count."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+import secrets
+from datetime import datetime
+from typing import Any
 
-from campaigns.models import Campaign, LedgerEntry
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from campaigns.models import Campaign, LedgerEntry, Organisation
 from donations.models import Gift, Order
+from donations.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
+from tremma.errors import Conflict, DomainError
+
+# The campaign state machine, as data: draft → live → closed.
+CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
+    Campaign.Status.DRAFT: frozenset({Campaign.Status.LIVE}),
+    Campaign.Status.LIVE: frozenset({Campaign.Status.CLOSED}),
+    Campaign.Status.CLOSED: frozenset(),
+}
+EDITABLE_FIELDS = frozenset({"title", "summary", "story", "goal_cents", "starts_at", "ends_at"})
+
+
+class CampaignTransitionRefused(Conflict):
+    code = "transition_refused"
+
+
+class InvalidDates(DomainError):
+    code = "invalid_dates"
+    default_detail = _("La fin de la campagne doit venir après son début.")
+
+
+def _check(goal_cents: int, starts_at: datetime, ends_at: datetime | None) -> None:
+    if goal_cents <= 0:
+        raise DomainError("goal", detail=_("L'objectif doit être supérieur à zéro."))
+    if ends_at is not None and ends_at <= starts_at:
+        raise InvalidDates(f"{starts_at} >= {ends_at}")
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)[:60].strip("-") or "campagne"
+    if not Campaign.objects.filter(slug=base).exists():
+        return base
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+def campaign_create(
+    *,
+    actor: User,
+    organisation: Organisation,
+    title: str,
+    summary: str,
+    story: str = "",
+    goal_cents: int,
+    starts_at: datetime,
+    ends_at: datetime | None = None,
+    cover: PreparedPhoto | None = None,
+) -> Campaign:
+    """A new campaign, in draft, with its cover stored through the photo pipeline."""
+    _check(goal_cents, starts_at, ends_at)
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            campaign = Campaign.objects.create(
+                organisation=organisation,
+                slug=_unique_slug(title),
+                title=title,
+                summary=summary,
+                story=story,
+                goal_cents=goal_cents,
+                starts_at=starts_at,
+                ends_at=ends_at,
+            )
+            if cover is not None:
+                _set_cover(campaign, cover, written)
+    except IntegrityError as error:
+        delete_stored(written)
+        raise Conflict("slug taken", detail=_("Réessayez : une autre campagne vient de prendre ce nom.")) from error
+    except BaseException:
+        delete_stored(written)
+        raise
+    return campaign
+
+
+def _set_cover(campaign: Campaign, cover: PreparedPhoto, written: list[str]) -> None:
+    stored = store_photos([cover], prefix=f"campaigns/{campaign.pk}", written=written)[0]
+    Campaign.objects.filter(pk=campaign.pk).update(cover=stored.image)
+    campaign.cover.name = stored.image
+
+
+def campaign_update(
+    *, campaign: Campaign, actor: User, changes: dict[str, Any], cover: PreparedPhoto | None = None
+) -> Campaign:
+    """Edit a campaign (any status but closed); a new cover replaces the old one, whose files go after commit."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"not editable: {sorted(unknown)}")
+    _check(
+        changes.get("goal_cents", campaign.goal_cents),
+        changes.get("starts_at", campaign.starts_at),
+        changes.get("ends_at", campaign.ends_at),
+    )
+    # Covers stored by the pipeline live in their own random folder; older ones (seeded) are single files.
+    old_cover = campaign.cover.name if cover is not None else ""
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            # ``status=F("status")`` keeps the UPDATE (and its status check) even for a cover-only change.
+            updated = (
+                Campaign.objects.filter(pk=campaign.pk)
+                .exclude(status=Campaign.Status.CLOSED)
+                .update(status=F("status"), **changes)
+            )
+            if updated != 1:
+                raise CampaignTransitionRefused("closed", detail=_("Une campagne terminée ne se modifie plus."))
+            if cover is not None:
+                _set_cover(campaign, cover, written)
+            if old_cover:
+                transaction.on_commit(lambda: _delete_cover(old_cover))
+    except BaseException:
+        delete_stored(written)
+        raise
+    for name, value in changes.items():
+        setattr(campaign, name, value)
+    return campaign
+
+
+def _delete_cover(name: str) -> None:
+    if name.startswith("campaigns/") and name.count("/") >= 3:
+        delete_renditions_of(name)
+    else:
+        delete_stored([name])
+
+
+@transaction.atomic
+def campaign_transition(*, campaign: Campaign, actor: User, to: Campaign.Status) -> Campaign:
+    """Publish (draft → live) or close (live → closed), as one conditional UPDATE."""
+    current = Campaign.Status(campaign.status)
+    if to not in CAMPAIGN_TRANSITIONS[current]:
+        raise CampaignTransitionRefused(f"{current} → {to}")
+    if Campaign.objects.filter(pk=campaign.pk, status=current).update(status=to) != 1:
+        raise CampaignTransitionRefused(f"{current} → {to}")
+    campaign.status = to
+    return campaign
 
 
 def ledger_record(

@@ -56,6 +56,16 @@ class PriceField(forms.DecimalField):
 
 
 class ItemForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Je souhaite"),
+        choices=[
+            (Item.Kind.SALE, gettext_lazy("vendre l'objet au profit de la campagne")),
+            (Item.Kind.GIFT_IN_KIND, gettext_lazy("donner l'objet à l'organisation")),
+        ],
+        initial=Item.Kind.SALE,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     campaign = forms.ModelChoiceField(
         label=gettext_lazy("Campagne soutenue"),
         queryset=Campaign.objects.filter(status=Campaign.Status.LIVE).select_related("organisation"),
@@ -65,11 +75,30 @@ class ItemForm(forms.Form):
     description = forms.CharField(label=gettext_lazy("Description"), max_length=5000, widget=forms.Textarea)
     condition = forms.ChoiceField(label=gettext_lazy("État"), choices=Item.Condition.choices)
     category = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=Item.Category.choices)
-    price_cents = PriceField(label=gettext_lazy("Prix en euros"), help_text=gettext_lazy("Par exemple 12,50"))
+    price_cents = PriceField(
+        label=gettext_lazy("Prix en euros"),
+        help_text=gettext_lazy("Par exemple 12,50 (pour une vente)"),
+        required=False,
+    )
+    handover = forms.ChoiceField(
+        label=gettext_lazy("Remise de l'objet (pour un don)"),
+        choices=[("", "—"), *Item.Handover.choices],
+        required=False,
+    )
+    handover_note = forms.CharField(label=gettext_lazy("Précisions pour la remise"), max_length=300, required=False)
     photos = MultiplePhotoField(
         label=gettext_lazy("Photos"),
         help_text=gettext_lazy("De 1 à 8 photos JPEG, PNG ou WebP, 12 Mo chacune au plus."),
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["kind"] = data.get("kind") or Item.Kind.SALE
+        if data.get("kind") == Item.Kind.SALE and not data.get("price_cents"):
+            self.add_error("price_cents", _("Fixez un prix."))
+        if data.get("kind") == Item.Kind.GIFT_IN_KIND and not data.get("handover"):
+            self.add_error("handover", _("Choisissez comment remettre l'objet."))
+        return data
 
 
 class ReviewForm(forms.Form):

@@ -216,3 +216,13 @@ def delete_stored(names: Sequence[str]) -> None:
             default_storage.delete(name)
         except Exception:  # a failed clean-up must not hide the original error
             logger.exception("could not delete %s after a failed write", name)
+
+
+def delete_renditions_of(name: str) -> None:
+    """Remove a stored photo and its sibling renditions (they share one random folder)."""
+    folder = name.rsplit("/", 1)[0]
+    try:
+        _folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    delete_stored([f"{folder}/{file}" for file in files])

@@ -63,6 +63,11 @@ def item_transition(
     if updated != 1:
         raise TransitionRefused(f"{current} → {to}")
     ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
+    if to == ItemStatus.LISTED and current != ItemStatus.RESERVED:
+        # A newly listed item gets its printed code now, so catalogue reads never write.
+        from qr.services import short_code_for
+
+        short_code_for(target=item)
     item.status = to
     for name, value in fields.items():
         setattr(item, name, value)

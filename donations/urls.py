@@ -11,4 +11,6 @@ urlpatterns = [
     path("gestion/relecture/", views.review_queue, name="review_queue"),
     path("gestion/relecture/<int:pk>/accepter/", views.review_item, {"decision": "approve"}, name="approve_item"),
     path("gestion/relecture/<int:pk>/refuser/", views.review_item, {"decision": "reject"}, name="reject_item"),
+    path("gestion/dons/<int:pk>/accepter/", views.review_item, {"decision": "accept"}, name="accept_gift"),
+    path("gestion/dons/<int:pk>/recu/", views.review_item, {"decision": "receive"}, name="receive_gift"),
 ]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.models import User
 from donations import services
 from donations.forms import ItemForm, RejectForm, ReviewForm
+from donations.models import ItemStatus
 from donations.selectors import items_managed_by, items_owned_by, items_to_review
 from tremma.errors import DomainError
 
@@ -57,6 +58,9 @@ def withdraw_item(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("donations:my_items")
 
 
+GIFT_STEPS = {"accept": services.item_accept, "receive": services.item_receive}
+
+
 @login_required
 @require_safe
 def review_queue(request: HttpRequest) -> HttpResponse:
@@ -75,7 +79,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         )
         for item in items_to_review(request.user)[:50]
     ]
-    return render(request, "frontend/donations/review_queue.html", {"entries": entries})
+    to_receive = items_managed_by(request.user).filter(status=ItemStatus.ACCEPTED).select_related("donor")[:50]
+    return render(request, "frontend/donations/review_queue.html", {"entries": entries, "to_receive": to_receive})
 
 
 @login_required
@@ -83,6 +88,13 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 def review_item(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     item = get_object_or_404(items_managed_by(user), pk=pk)
+    if decision in GIFT_STEPS:
+        try:
+            GIFT_STEPS[decision](item=item, actor=user)
+            messages.success(request, _("« %(title)s » : c'est noté.") % {"title": item.title})
+        except DomainError as error:
+            messages.error(request, str(error.detail))
+        return redirect("donations:review_queue")
     form: ReviewForm | RejectForm
     form = (
         ReviewForm(request.POST, prefix=f"item{pk}")
@@ -90,9 +102,9 @@ def review_item(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
         else RejectForm(request.POST, prefix=f"item{pk}")
     )
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, f"{item.title} : {error}")
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, f"{item.title} : {message}")
         return redirect("donations:review_queue")
     try:
         if decision == "approve":

@@ -99,6 +99,12 @@ PAGE_FORMS = [
     "/mes-objets/{id}/retirer/",
     "/gestion/relecture/{id}/accepter/",
     "/gestion/relecture/{id}/refuser/",
+    "/gestion/dons/{id}/accepter/",
+    "/gestion/dons/{id}/recu/",
+    "/gestion/campagnes/nouvelle/",
+    "/gestion/campagnes/{slug}/",
+    "/gestion/campagnes/{slug}/publier/",
+    "/gestion/campagnes/{slug}/cloturer/",
 ]
 
 
@@ -108,7 +114,7 @@ def test_every_page_form_refuses_a_post_without_a_token(target: dict[str, Any], 
     client = Client(enforce_csrf_checks=True)
     if who != "anonymous":
         client.force_login(target[who])
-    url = fill(path, target["item"].pk, "")
+    url = fill(path, target["item"].pk, target["item"].campaign.slug)
     response = client.post(url, {"email": "x@example.org", "password": PASSWORD}, HTTP_ORIGIN=EVIL)
     assert response.status_code == 403
     target["item"].refresh_from_db()

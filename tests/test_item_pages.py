@@ -114,3 +114,34 @@ def test_the_review_queue_page_approves_with_edits_and_rejects(client: Client) -
     assert (first.status, first.title, first.price_cents) == (ItemStatus.LISTED, "Lampe d'architecte", 4000)
     assert (second.status, second.rejection_reason) == (ItemStatus.REJECTED, "Ne marche pas")
     assert Item.objects.get(pk=other.pk).status == ItemStatus.IN_REVIEW
+
+
+def test_offering_an_object_from_the_page_needs_a_hand_over_choice(client: Client) -> None:
+    campaign = CampaignFactory()
+    client.force_login(UserFactory())
+    missing = client.post("/mes-objets/nouveau/", form_data(campaign.slug, kind="gift_in_kind", price_cents=""))
+    assert missing.status_code == 400 and list(missing.context["form"].errors) == ["handover"]
+
+    response = client.post(
+        "/mes-objets/nouveau/",
+        form_data(campaign.slug, kind="gift_in_kind", price_cents="", handover="drop_off"),
+    )
+    assert response.status_code == 302
+    item = Item.objects.get()
+    assert (item.kind, item.handover, item.price_cents) == ("gift_in_kind", "drop_off", None)
+
+
+def test_the_queue_page_accepts_a_gift_then_records_its_hand_over(client: Client) -> None:
+    from tests.factories import GiftInKindFactory
+
+    gift = GiftInKindFactory(status=ItemStatus.IN_REVIEW, title="Armoire", handover="pick_up")
+    client.force_login(manager_of(gift.campaign.organisation))
+    page = client.get("/gestion/relecture/").content.decode()
+    assert "Armoire" in page and f"/gestion/dons/{gift.pk}/accepter/" in page
+
+    assert client.post(f"/gestion/dons/{gift.pk}/accepter/").status_code == 302
+    page = client.get("/gestion/relecture/").content.decode()
+    assert f"/gestion/dons/{gift.pk}/recu/" in page and gift.owner.email in page
+    assert client.post(f"/gestion/dons/{gift.pk}/recu/").status_code == 302
+    gift.refresh_from_db()
+    assert gift.status == ItemStatus.RECEIVED and gift.owner is None

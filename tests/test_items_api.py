@@ -242,3 +242,20 @@ def test_uploading_a_photo_posted_as_a_single_file_works(api: APIClient) -> None
     api.force_authenticate(UserFactory())
     data = item_post_data(CampaignFactory(), photos=upload("one.jpg", image_bytes((200, 200), "JPEG")))
     assert api.post("/api/items/", data, format="multipart").status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/api/items/mine/", "/api/items/managed/"])
+def test_my_and_managed_lists_take_a_fixed_number_of_queries(
+    api: APIClient,
+    django_assert_max_num_queries,
+    path: str,  # type: ignore[no-untyped-def]
+) -> None:
+    campaign = CampaignFactory()
+    donor = UserFactory()
+    manager = manager_of(campaign.organisation)
+    for status in (ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.REJECTED, ItemStatus.DRAFT):
+        ItemFactory(campaign=campaign, owner=donor, status=status)
+    api.force_authenticate(donor if path.endswith("mine/") else manager)
+    with django_assert_max_num_queries(5):
+        response = api.get(path)
+    assert response.json()["count"] == 4

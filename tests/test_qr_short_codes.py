@@ -4,6 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
 
+from donations.models import ItemStatus
 from qr.models import CODE_ALPHABET, ShortCode
 from qr.services import CodeAlreadyTaken, short_code_for, short_code_repoint
 from tests.factories import CampaignFactory, ItemFactory, WindowFactory, place_items
@@ -28,7 +29,9 @@ def test_every_kind_of_target_gets_one_stable_code() -> None:
         first = short_code_for(target=target)
         assert short_code_for(target=target) == first
         assert first.target == target
-    assert ShortCode.objects.count() == 4  # one each; the window and the placement got theirs when created
+    # One each, plus the placed item's own: the window and the placement got theirs when created,
+    # and every item gets its code when it is listed.
+    assert ShortCode.objects.count() == 5
 
 
 def test_the_database_refuses_a_second_code_for_the_same_target() -> None:
@@ -94,7 +97,7 @@ def test_a_page_of_targets_gets_its_missing_codes_in_one_batch() -> None:
     from donations.models import Item
     from qr.services import short_codes_ensure
 
-    items = [ItemFactory() for _ in range(6)]
+    items = [ItemFactory(status=ItemStatus.DRAFT) for _ in range(6)]  # drafts: no code yet
     short_code_for(target=items[0])
     fetched = list(Item.objects.select_related("short_code").filter(pk__in=[i.pk for i in items]))
 

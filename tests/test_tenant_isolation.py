@@ -42,10 +42,17 @@ class Rule:
     allowed: frozenset[str]
     body: Any = None
     gift_status: ItemStatus | None = None  # act on a gift in kind in this status instead of a sale in review
+    campaign_status: str = Campaign.Status.DRAFT  # the status of A's campaign for {slug} paths
 
 
-def rule(kind: str, *allowed: str, body: Any = None, gift_status: ItemStatus | None = None) -> Rule:
-    return Rule(kind, frozenset(allowed), body, gift_status)
+def rule(
+    kind: str,
+    *allowed: str,
+    body: Any = None,
+    gift_status: ItemStatus | None = None,
+    campaign_status: str = Campaign.Status.DRAFT,
+) -> Rule:
+    return Rule(kind, frozenset(allowed), body, gift_status, campaign_status)
 
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -69,6 +76,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/api/items/mine/"): rule("list", "owner"),
     ("get", "/api/items/managed/"): rule("list", "manager_a"),
     ("get", "/api/items/review/"): rule("list", "manager_a"),
+    ("get", "/api/manage/campaigns/"): rule("list", "manager_a"),
+    ("post", "/api/manage/campaigns/"): rule("create", "manager_a"),
+    ("get", "/api/manage/campaigns/{slug}/"): rule("object", "manager_a"),
+    ("patch", "/api/manage/campaigns/{slug}/"): rule("object", "manager_a", body={"title": "Piraté"}),
+    ("post", "/api/manage/campaigns/{slug}/publish/"): rule("object", "manager_a"),
+    ("post", "/api/manage/campaigns/{slug}/close/"): rule("object", "manager_a", campaign_status=Campaign.Status.LIVE),
     ("get", "/api/me/"): rule("self"),
     ("patch", "/api/me/"): rule("self", body={"city": "Ailleurs"}),
     ("delete", "/api/me/"): rule("self", body={"password": "not-the-password"}),
@@ -143,8 +156,20 @@ def test_only_the_right_people_reach_the_objects_of_organisation_a(
         client = client_for(world, who)
         item = secret_item(world, rule.gift_status)
         status_before = item.status
-        url = path.replace("{id}", str(item.pk)).replace("{slug}", world["draft_campaign"].slug)
-        response = call(client, method, url, rule.body)
+        campaign = CampaignFactory(
+            organisation=world["campaign"].organisation, status=rule.campaign_status, title=SECRET_TITLE
+        )
+        url = path.replace("{id}", str(item.pk)).replace("{slug}", campaign.slug)
+        body = rule.body
+        if rule.kind == "create":
+            body = {
+                "organisation": world["campaign"].organisation.slug,
+                "title": "Nouvelle campagne de A",
+                "summary": "…",
+                "goal_cents": 10_000,
+                "starts_at": "2030-01-01T00:00:00+01:00",
+            }
+        response = call(client, method, url, body)
         text = response.content.decode()
         allowed = who in rule.allowed
         if rule.kind == "object":
@@ -155,13 +180,16 @@ def test_only_the_right_people_reach_the_objects_of_organisation_a(
                 assert SECRET_TITLE not in text, (who, method, url)
                 item.refresh_from_db()
                 assert (item.status, item.title) == (status_before, SECRET_TITLE), (who, method, url)
+                campaign.refresh_from_db()
+                assert (campaign.status, campaign.title) == (rule.campaign_status, SECRET_TITLE), (who, url)
         elif rule.kind == "list":
-            if who == "anonymous" and path.endswith(("/mine/", "/review/", "/managed/")):
+            if who == "anonymous" and path.endswith(("/mine/", "/review/", "/managed/", "/manage/campaigns/")):
                 assert response.status_code in DENIED
             else:
                 assert response.status_code == 200, (who, url, text)
-                ids = [entry.get("id") for entry in response.json()["results"]]
-                assert (item.pk in ids) is allowed, (who, url, ids)
+                if path.startswith("/api/items/"):
+                    ids = [entry.get("id") for entry in response.json()["results"]]
+                    assert (item.pk in ids) is allowed, (who, url, ids)
             assert (SECRET_TITLE in text) is allowed, (who, url)
         elif rule.kind == "self":
             if who == "anonymous":
@@ -170,9 +198,19 @@ def test_only_the_right_people_reach_the_objects_of_organisation_a(
                 assert response.status_code < 500
             if who != "owner":
                 assert SECRET_TITLE not in text, (who, method, url)
+        elif rule.kind == "create":
+            created = Campaign.objects.filter(title="Nouvelle campagne de A")
+            if allowed:
+                assert response.status_code == 201, (who, text)
+                assert created.get().organisation == world["campaign"].organisation
+            else:
+                assert response.status_code in DENIED | {400}, (who, text)
+                assert not created.exists(), who
+            created.delete()
         else:
             assert SECRET_TITLE not in text, (who, method, url)
         Item.objects.filter(pk=item.pk).delete()
+        campaign.delete()
 
 
 def test_manager_selectors_scope_to_the_managers_organisations(world: dict[str, Any]) -> None:

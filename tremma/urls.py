@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.urls import api_urlpatterns as accounts_api
-from campaigns.api import CampaignViewSet
+from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
 from donations.api import ItemViewSet
 from payments.api import GiftRefundView, OrderRefundView
 from qr.api import WindowViewSet
@@ -24,6 +24,7 @@ router.include_root_view = False
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("items", ItemViewSet, basename="item")
 router.register("windows", WindowViewSet, basename="window")
+router.register("manage/campaigns", ManagedCampaignViewSet, basename="managed-campaign")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("api/gifts/<int:pk>/refund/", GiftRefundView.as_view(), name="gift-refund"),
     path("comptes/", include("accounts.urls")),
     path("", include("donations.urls")),
+    path("", include("campaigns.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),

@@ -12,6 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -45,12 +46,12 @@ def window_of_fifty() -> tuple[int, list[tuple[str, int]]]:
     return window.pk, cards
 
 
-def _listed_items(campaign: object, count: int) -> None:
+def _listed_items(campaign: Any, count: int) -> None:
     """Top the organisation up to ``count`` listed items, each walked through review."""
     from donations.models import Item, ItemStatus
     from donations.services import item_transition
 
-    listed = Item.objects.filter(campaign__organisation=campaign.organisation, status=ItemStatus.LISTED)  # type: ignore[attr-defined]
+    listed = Item.objects.filter(campaign__organisation=campaign.organisation, status=ItemStatus.LISTED)
     for n in range(max(0, count - listed.count())):
         item = Item.objects.create(
             campaign=campaign,

@@ -144,6 +144,17 @@ ITEMS: list[tuple[str, str, str, str, int]] = [
     ("Perceuse visseuse", "Deux batteries, chargeur, coffret.", "good", "electronics", 4200),
 ]
 
+# The donor's own objects in every state a donor meets, and one gift in kind:
+# (title, description, condition, category, price in cents or None, state, reason).
+DONOR_ITEMS: list[tuple[str, str, str, str, int | None, str, str]] = [
+    ("Lampadaire en laiton", "Pied lesté, abat-jour en lin.", "good", "decoration", 6500, "in_review", ""),
+    ("Machine à écrire Olivetti", "Lettera 32, ruban neuf.", "very_good", "electronics", 8500, "in_review", ""),
+    ("Casque de vélo", "Taille M.", "fair", "sports", 1500, "rejected", "Nous ne vendons pas de casques d'occasion."),
+    ("Nappe brodée", "Lin blanc, 160 × 240 cm.", "very_good", "tableware", 2500, "draft", ""),
+    ("Grille-pain", "Deux fentes, inox.", "good", "electronics", 1200, "withdrawn", ""),
+    ("Armoire normande", "Chêne, deux portes, démontable.", "good", "furniture", None, "gift_in_kind", ""),
+]
+
 PALETTE = [(179, 38, 30), (33, 94, 138), (46, 125, 50), (191, 134, 22), (106, 27, 154), (0, 121, 107)]
 
 
@@ -189,6 +200,7 @@ class Command(BaseCommand):
             self._items(campaigns, owner=accounts["donor"])
             windows = self._windows(organisations)
             self._gifts(campaigns)
+            self._donor_items(campaigns, donor=accounts["donor"])
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Donor:    {accounts['donor'].email} / {password}")
         for organisation in ORGANISATIONS:
@@ -248,6 +260,39 @@ class Command(BaseCommand):
                 campaign.cover.save(f"{campaign.slug}.webp", ContentFile(draw_photo(campaign.title)), save=True)
             result.append(campaign)
         return result
+
+    def _donor_items(self, campaigns: list[Campaign], *, donor: User) -> None:
+        for index, (title, description, condition, category, price, state, reason) in enumerate(DONOR_ITEMS):
+            if Item.objects.filter(owner=donor, title=title).exists():
+                continue
+            gift = state == "gift_in_kind"
+            item = Item.objects.create(
+                campaign=campaigns[index % len(campaigns)],
+                owner=donor,
+                donor=donor if gift else None,
+                kind=Item.Kind.GIFT_IN_KIND if gift else Item.Kind.SALE,
+                handover=Item.Handover.PICK_UP if gift else "",
+                handover_note="Sonner chez Martin, 2e étage." if gift else "",
+                title=title,
+                description=description,
+                condition=condition,
+                category=category,
+                price_cents=price,
+            )
+            steps = {
+                "in_review": [ItemStatus.IN_REVIEW],
+                "gift_in_kind": [ItemStatus.IN_REVIEW],
+                "rejected": [ItemStatus.IN_REVIEW, ItemStatus.REJECTED],
+                "draft": [],
+                "withdrawn": [ItemStatus.IN_REVIEW, ItemStatus.WITHDRAWN],
+            }[state]
+            for step in steps:
+                if step == ItemStatus.REJECTED:
+                    item_transition(item=item, to=step, note=reason, rejection_reason=reason)
+                else:
+                    item_transition(item=item, to=step, actor=donor, note="demo")
+            photo = ItemPhoto(item=item, position=0, width=800, height=600)
+            photo.image.save(f"demo-{item.pk}.webp", ContentFile(draw_photo(title)), save=True)
 
     def _items(self, campaigns: list[Campaign], *, owner: User) -> None:
         for index, (title, description, condition, category, price) in enumerate(ITEMS):

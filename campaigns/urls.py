@@ -1,0 +1,13 @@
+from django.urls import path
+
+from campaigns import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("gestion/campagnes/", views.campaign_list, name="manage_list"),
+    path("gestion/campagnes/nouvelle/", views.campaign_new, name="new"),
+    path("gestion/campagnes/<slug:slug>/", views.campaign_edit, name="edit"),
+    path("gestion/campagnes/<slug:slug>/publier/", views.campaign_move, {"to": "live"}, name="publish"),
+    path("gestion/campagnes/<slug:slug>/cloturer/", views.campaign_move, {"to": "closed"}, name="close"),
+]
