@@ -1,19 +1,26 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, status, viewsets
+from rest_framework import generics, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from accounts.models import User
 from campaigns.api import absolute
 from campaigns.models import Campaign
-from donations.models import Item, ItemPhoto, ItemStatus
-from donations.selectors import item_search, item_visible_queryset
-from donations.services import order_start
+from donations.models import Item, ItemPhoto, ItemStatus, Order, ReceiptPreference, TaxReceipt
+from donations.receipts import receipt_pdf_link, receipt_preference_set
+from donations.selectors import item_search, item_visible_queryset, receipts_of, receipts_waiting_for
+from donations.services import order_hand_over, order_start
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
 from qr.fields import ShortCodeListSerializer, short_url_of
+from tremma.errors import NotFound
 from tremma.net import client_key
 
 
@@ -103,3 +110,92 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
         )
         body = {"order_id": order.pk, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
         return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+# --- Tax receipts of the signed-in person, and the hand-over of a sold object ------------------
+
+
+class OrganisationRefSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class MyReceiptSerializer(serializers.ModelSerializer):
+    organisation = OrganisationRefSerializer(read_only=True)
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TaxReceipt
+        fields = ("number", "issued_at", "amount_cents", "organisation", "status", "pdf_url")
+
+    def get_pdf_url(self, receipt: TaxReceipt) -> str:
+        """A signed, time-limited link: it works without a session (e.g. opened in a PDF viewer)."""
+        return receipt_pdf_link(receipt=receipt)
+
+
+class MyReceiptsView(generics.ListAPIView):
+    """``GET /api/me/receipts/``: the person's tax receipts, issued and cancelled."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = MyReceiptSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return receipts_of(user=self.request.user)  # type: ignore[arg-type]
+
+
+class ReceiptsWaitingSerializer(serializers.Serializer):
+    waiting = serializers.IntegerField(help_text="payments whose receipt waits for the person's details")
+    missing = serializers.ListField(child=serializers.CharField(), help_text="profile fields (or 'account') to fill in")
+    consolidated = serializers.BooleanField(help_text="one yearly receipt per organisation instead of one per gift")
+
+
+class ReceiptPreferenceSerializer(serializers.Serializer):
+    consolidated = serializers.BooleanField()
+
+
+class MyReceiptsStatusView(APIView):
+    """``GET /api/me/receipts/status/``: what the person's pending receipts wait
+    for; ``PATCH`` with ``{consolidated}`` chooses yearly receipts."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _body(self, user: User) -> dict[str, Any]:
+        preference = ReceiptPreference.objects.filter(user=user).first()
+        return {**receipts_waiting_for(user=user), "consolidated": bool(preference and preference.consolidated)}
+
+    @extend_schema(responses=ReceiptsWaitingSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(ReceiptsWaitingSerializer(self._body(request.user)).data)  # type: ignore[arg-type]
+
+    @extend_schema(request=ReceiptPreferenceSerializer, responses=ReceiptsWaitingSerializer)
+    def patch(self, request: Request) -> Response:
+        data = ReceiptPreferenceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        receipt_preference_set(user=request.user, consolidated=data.validated_data["consolidated"])  # type: ignore[arg-type]
+        return Response(ReceiptsWaitingSerializer(self._body(request.user)).data)  # type: ignore[arg-type]
+
+
+class HandOverInputSerializer(serializers.Serializer):
+    claim_code = serializers.CharField(max_length=20)
+
+
+class HandOverOutputSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField(source="pk")
+    item = serializers.IntegerField(source="item_id")
+    handed_over_at = serializers.DateTimeField()
+
+
+class OrderHandOverView(APIView):
+    """``POST /api/orders/{id}/hand-over/`` with the buyer's ``claim_code``: managers of the organisation."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=HandOverInputSerializer, responses=HandOverOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        data = HandOverInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = Order.objects.filter(pk=pk).first()
+        if order is None:
+            raise NotFound(f"order {pk}")
+        order = order_hand_over(order=order, claim_code=data.validated_data["claim_code"], actor=request.user)  # type: ignore[arg-type]
+        return Response(HandOverOutputSerializer(order).data)

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from campaigns.api import CampaignViewSet
-from donations.api import ItemViewSet
+from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, OrderHandOverView
 from payments.api import GiftRefundView, OrderRefundView
 from qr.api import WindowViewSet
 from tremma.health import healthz
@@ -32,9 +32,13 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("api/orders/<int:pk>/refund/", OrderRefundView.as_view(), name="order-refund"),
     path("api/gifts/<int:pk>/refund/", GiftRefundView.as_view(), name="gift-refund"),
+    path("api/orders/<int:pk>/hand-over/", OrderHandOverView.as_view(), name="order-hand-over"),
+    path("api/me/receipts/", MyReceiptsView.as_view(), name="me-receipts"),
+    path("api/me/receipts/status/", MyReceiptsStatusView.as_view(), name="me-receipts-status"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),
+    path("", include("donations.urls")),
     path("", include("frontend.urls")),
 ]
 
