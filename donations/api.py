@@ -15,7 +15,7 @@ from accounts.models import User
 from campaigns.api import absolute
 from campaigns.models import Campaign
 from donations.models import Item, ItemPhoto, ItemStatus, Order, ReceiptPreference, TaxReceipt
-from donations.receipts import receipt_pdf_link, receipt_preference_set
+from donations.receipts import receipt_cancel, receipt_pdf_link, receipt_preference_set
 from donations.selectors import item_search, item_visible_queryset, receipts_of, receipts_waiting_for
 from donations.services import order_hand_over, order_start
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
@@ -199,3 +199,27 @@ class OrderHandOverView(APIView):
             raise NotFound(f"order {pk}")
         order = order_hand_over(order=order, claim_code=data.validated_data["claim_code"], actor=request.user)  # type: ignore[arg-type]
         return Response(HandOverOutputSerializer(order).data)
+
+
+class ReceiptCancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class ReceiptCancelOutputSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    cancelled_at = serializers.DateTimeField()
+    cancellation_reason = serializers.CharField()
+
+
+class ReceiptCancelView(APIView):
+    """``POST /api/receipts/{id}/cancel/`` with a ``reason``: admins of the organisation only."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ReceiptCancelInputSerializer, responses=ReceiptCancelOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        data = ReceiptCancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        receipt = receipt_cancel(receipt_id=pk, actor=request.user, reason=data.validated_data["reason"])  # type: ignore[arg-type]
+        return Response(ReceiptCancelOutputSerializer(receipt).data)

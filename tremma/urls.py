@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from campaigns.api import CampaignViewSet
-from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, OrderHandOverView
+from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, OrderHandOverView, ReceiptCancelView
 from payments.api import GiftRefundView, OrderRefundView
 from qr.api import WindowViewSet
 from tremma.health import healthz
@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/orders/<int:pk>/hand-over/", OrderHandOverView.as_view(), name="order-hand-over"),
     path("api/me/receipts/", MyReceiptsView.as_view(), name="me-receipts"),
     path("api/me/receipts/status/", MyReceiptsStatusView.as_view(), name="me-receipts-status"),
+    path("api/receipts/<int:pk>/cancel/", ReceiptCancelView.as_view(), name="receipt-cancel"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),
