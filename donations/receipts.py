@@ -289,7 +289,11 @@ def receipt_issue_for_gift(*, gift_id: int) -> TaxReceipt | None:
     """Issue the receipt of one paid gift, unless it is not due (refunded,
     disputed, already receipted, receipted yearly) or waits for its giver's details."""
     with transaction.atomic():
-        gift = Gift.objects.select_for_update().select_related("campaign__organisation", "user").get(pk=gift_id)
+        gift = (
+            Gift.objects.select_for_update(of=("self",))
+            .select_related("campaign__organisation", "user")
+            .get(pk=gift_id)
+        )
         source = _gift_source(gift)
         if source is None:
             return None
@@ -305,7 +309,9 @@ def receipt_issue_for_order(*, order_id: int, now: datetime | None = None) -> Ta
     now = now or timezone.now()
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update().select_related("campaign__organisation", "item__owner").get(pk=order_id)
+            Order.objects.select_for_update(of=("self",))
+            .select_related("campaign__organisation", "item__owner")
+            .get(pk=order_id)
         )
         source = _order_source(order, now=now)
         if source is None:
