@@ -25,7 +25,7 @@ from tremma.errors import DomainError
 
 
 @require_safe
-def receipt_pdf(request: HttpRequest, token: str) -> HttpResponse:
+def receipt_pdf(request: HttpRequest, token: str) -> FileResponse:
     """The PDF behind a signed, time-limited link (emails, the giver's account)."""
     try:
         receipt = services.receipt_from_link(token=token)
@@ -185,7 +185,8 @@ def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
             request, "donations/manage_legal_details.html", {"form": form, "organisation": organisation}, status=400
         )
     missing = [
-        str(Organisation._meta.get_field(name).verbose_name) for name in services.organisation_missing(organisation)
+        str(getattr(Organisation._meta.get_field(name), "verbose_name", name))
+        for name in services.organisation_missing(organisation)
     ]
     context = {"form": form, "organisation": organisation, "missing": missing}
     return render(request, "donations/manage_legal_details.html", context)

@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core import signing
@@ -214,7 +215,7 @@ def _wait(*, sources: Sequence[_Source], giver: User | None, email: str, missing
             gift=source.gift, order=source.order, defaults={"giver": giver, "email": email, "missing": missing}
         )
         if ReceiptWait.objects.filter(pk=wait.pk, notified_at__isnull=True).update(notified_at=now):
-            transaction.on_commit(lambda pk=wait.pk: receipt_missing_notify(wait_id=pk), robust=True)
+            transaction.on_commit(partial(receipt_missing_notify, wait_id=wait.pk), robust=True)
 
 
 def _issue(
@@ -330,14 +331,14 @@ def receipts_issue_due(*, limit: int = 200) -> int:
     now = timezone.now()
     issued = 0
     for gift_id in gifts_due_receipt().order_by("id").values_list("id", flat=True)[:limit]:
-        issued += _safely(lambda gift_id=gift_id: receipt_issue_for_gift(gift_id=gift_id))
+        issued += _safely(partial(receipt_issue_for_gift, gift_id=gift_id))
     for order_id in orders_due_receipt(now=now).order_by("id").values_list("id", flat=True)[:limit]:
-        issued += _safely(lambda order_id=order_id: receipt_issue_for_order(order_id=order_id, now=now))
+        issued += _safely(partial(receipt_issue_for_order, order_id=order_id, now=now))
     undelivered = TaxReceipt.objects.filter(status=TaxReceipt.Status.ISSUED).filter(
         Q(pdf="") | Q(emailed_at__isnull=True)
     )
     for receipt_id in undelivered.order_by("id").values_list("id", flat=True)[:limit]:
-        _safely(lambda receipt_id=receipt_id: receipt_deliver(receipt_id=receipt_id))
+        _safely(partial(receipt_deliver, receipt_id=receipt_id))
     return issued
 
 
