@@ -5,10 +5,12 @@ for a refunded or disputed payment; nobody without a complete name and address."
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
 from donations.models import ReceiptWait, TaxReceipt, TaxReceiptLine
@@ -22,6 +24,7 @@ from tests.receipts_support import (
     paid_gift,
     paid_order,
     ready_campaign,
+    ready_organisation,
     refund_event,
     sale,
 )
@@ -191,3 +194,21 @@ def test_an_organisation_without_its_signatory_issues_nothing() -> None:
     gift = paid_gift(campaign, user=giver())
     assert receipt_issue_for_gift(gift_id=gift.pk) is None
     assert not TaxReceipt.objects.exists()
+
+
+def test_the_yearly_command_issues_consolidated_receipts_once() -> None:
+    organisation = ready_organisation(receipts_consolidated=True)
+    campaign = ready_campaign(organisation)
+    person = giver()
+    paid_gift(campaign, 1000, user=person)
+    paid_gift(campaign, 1500, user=person)
+    year = timezone.localtime().year
+    out = StringIO()
+
+    call_command("receipts_consolidate", "--year", str(year), "--organisation", organisation.slug, stdout=out)
+    call_command("receipts_consolidate", "--year", str(year), stdout=out)
+
+    receipt = TaxReceipt.objects.get()
+    assert receipt.consolidated and receipt.amount_cents == 2500 and receipt.giver == person
+    assert (receipt.period_start.isoformat(), receipt.period_end.isoformat()) == (f"{year}-01-01", f"{year}-12-31")
+    assert "1 consolidated receipts issued" in out.getvalue()
