@@ -330,10 +330,18 @@ def receipts_issue_due(*, limit: int = 200) -> int:
     retry waiting ones, and deliver receipts whose PDF or email is not done."""
     now = timezone.now()
     issued = 0
-    for gift_id in gifts_due_receipt().order_by("id").values_list("id", flat=True)[:limit]:
-        issued += _safely(partial(receipt_issue_for_gift, gift_id=gift_id))
-    for order_id in orders_due_receipt(now=now).order_by("id").values_list("id", flat=True)[:limit]:
-        issued += _safely(partial(receipt_issue_for_order, order_id=order_id, now=now))
+    # Yearly receipts are not issued one by one; payments waiting for their giver
+    # come after the others, so that many waiting ones never starve new ones.
+    gifts = gifts_due_receipt().exclude(campaign__organisation__receipts_consolidated=True)
+    gifts = gifts.exclude(user__receipt_preference__consolidated=True)
+    for due in (gifts.filter(receipt_wait__isnull=True), gifts.filter(receipt_wait__isnull=False)):
+        for gift_id in due.order_by("id").values_list("id", flat=True)[:limit]:
+            issued += _safely(partial(receipt_issue_for_gift, gift_id=gift_id))
+    orders = orders_due_receipt(now=now).exclude(campaign__organisation__receipts_consolidated=True)
+    orders = orders.exclude(item__owner__receipt_preference__consolidated=True)
+    for due in (orders.filter(receipt_wait__isnull=True), orders.filter(receipt_wait__isnull=False)):
+        for order_id in due.order_by("id").values_list("id", flat=True)[:limit]:
+            issued += _safely(partial(receipt_issue_for_order, order_id=order_id, now=now))
     undelivered = TaxReceipt.objects.filter(status=TaxReceipt.Status.ISSUED).filter(
         Q(pdf="") | Q(emailed_at__isnull=True)
     )

@@ -212,3 +212,15 @@ def test_the_yearly_command_issues_consolidated_receipts_once() -> None:
     assert receipt.consolidated and receipt.amount_cents == 2500 and receipt.giver == person
     assert (receipt.period_start.isoformat(), receipt.period_end.isoformat()) == (f"{year}-01-01", f"{year}-12-31")
     assert "1 consolidated receipts issued" in out.getvalue()
+
+
+def test_payments_waiting_for_their_giver_do_not_starve_new_ones() -> None:
+    campaign = ready_campaign()
+    for n in range(3):
+        paid_gift(campaign, user=UserFactory(email=f"incomplete{n}@example.org"))  # no address
+    receipts_issue_due(limit=3)
+    assert ReceiptWait.objects.count() == 3
+    paid_gift(campaign, user=giver())
+
+    assert receipts_issue_due(limit=3) == 1
+    assert TaxReceipt.objects.count() == 1
