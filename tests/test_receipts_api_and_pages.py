@@ -9,7 +9,9 @@ import io
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -181,3 +183,20 @@ def test_legal_details_are_edited_by_the_organisations_admins_only(client: Clien
     assert organisation.tax_regime == Organisation.TaxRegime.PEOPLE_IN_DIFFICULTY
     bad = client.post(url, {"tax_regime": "zero", "signatory_name": "X"})
     assert bad.status_code == 400
+
+
+def test_the_list_of_receipts_costs_the_same_queries_for_one_or_many(api: APIClient) -> None:
+    person = giver()
+    campaign = ready_campaign()
+    api.force_authenticate(person)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get("/api/me/receipts/").status_code == 200
+        return len(captured)
+
+    receipt_issue_for_gift(gift_id=paid_gift(campaign, user=person).pk)
+    one = queries()
+    for _n in range(4):
+        receipt_issue_for_gift(gift_id=paid_gift(ready_campaign(), user=person).pk)
+    assert queries() == one
