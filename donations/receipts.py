@@ -571,7 +571,22 @@ def _cancel(*, receipt_id: int, reason: str) -> bool:
     )
     if cancelled:
         TaxReceiptLine.objects.filter(receipt_id=receipt_id).update(active=False)
+        transaction.on_commit(partial(receipt_cancelled_notify, receipt_id=receipt_id), robust=True)
     return bool(cancelled)
+
+
+def receipt_cancelled_notify(*, receipt_id: int) -> None:
+    """Tell a giver who received a receipt that it is void, and why."""
+    receipt = TaxReceipt.objects.get(pk=receipt_id)
+    if receipt.emailed_at is None:
+        return  # never sent: nothing to take back
+    with translation.override(settings.LANGUAGE_CODE):
+        EmailMessage(
+            gettext("Votre reçu fiscal n° %(number)s est annulé") % {"number": receipt.number},
+            render_to_string("donations/email/receipt_cancelled.txt", {"receipt": receipt}),
+            settings.DEFAULT_FROM_EMAIL,
+            [receipt.giver_email],
+        ).send()
 
 
 def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order: Order | None = None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core import mail
 from rest_framework.test import APIClient
 
 from campaigns.models import Membership
@@ -126,3 +127,15 @@ def test_cancelling_twice_is_refused_with_409() -> None:
     api.force_authenticate(admin)
     response = api.post(f"/api/receipts/{receipt.pk}/cancel/", {"reason": "Encore"}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "receipt_not_cancellable"
+
+
+def test_a_giver_who_received_a_receipt_is_told_when_it_is_cancelled(django_capture_on_commit_callbacks: Any) -> None:
+    person = giver()
+    with django_capture_on_commit_callbacks(execute=True):
+        gift = paid_gift(ready_campaign(), 5000, user=person)
+    number = TaxReceipt.objects.get().number
+    with django_capture_on_commit_callbacks(execute=True):
+        event_receive(event=refund_event(gift, 5000))
+
+    [notice] = [m for m in mail.outbox if "annulé" in m.subject]
+    assert notice.to == [person.email] and number in notice.subject and "Remboursement" in notice.body
