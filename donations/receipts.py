@@ -334,13 +334,13 @@ def receipts_issue_due(*, limit: int = 200) -> int:
     # come after the others, so that many waiting ones never starve new ones.
     gifts = gifts_due_receipt().exclude(campaign__organisation__receipts_consolidated=True)
     gifts = gifts.exclude(user__receipt_preference__consolidated=True)
-    for due in (gifts.filter(receipt_wait__isnull=True), gifts.filter(receipt_wait__isnull=False)):
-        for gift_id in due.order_by("id").values_list("id", flat=True)[:limit]:
+    for due_gifts in (gifts.filter(receipt_wait__isnull=True), gifts.filter(receipt_wait__isnull=False)):
+        for gift_id in due_gifts.order_by("id").values_list("id", flat=True)[:limit]:
             issued += _safely(partial(receipt_issue_for_gift, gift_id=gift_id))
     orders = orders_due_receipt(now=now).exclude(campaign__organisation__receipts_consolidated=True)
     orders = orders.exclude(item__owner__receipt_preference__consolidated=True)
-    for due in (orders.filter(receipt_wait__isnull=True), orders.filter(receipt_wait__isnull=False)):
-        for order_id in due.order_by("id").values_list("id", flat=True)[:limit]:
+    for due_orders in (orders.filter(receipt_wait__isnull=True), orders.filter(receipt_wait__isnull=False)):
+        for order_id in due_orders.order_by("id").values_list("id", flat=True)[:limit]:
             issued += _safely(partial(receipt_issue_for_order, order_id=order_id, now=now))
     undelivered = TaxReceipt.objects.filter(status=TaxReceipt.Status.ISSUED).filter(
         Q(pdf="") | Q(emailed_at__isnull=True)
