@@ -230,12 +230,13 @@ def _issue(
     transaction (the sources' rows locked by the caller). ``None`` when the
     giver lacks a mandatory mention (the receipt waits) or when a source is
     already covered by an issued receipt."""
-    missing = giver_missing(giver)
-    if missing:
-        _wait(sources=sources, giver=giver, email=email, missing=missing)
-        return None
-    if giver is None or organisation_missing(organisation):
+    if organisation_missing(organisation):
+        # Checked first: a giver is never asked for details a receipt could not carry anyway.
         logger.warning("receipts: organisation %s lacks legal details; receipts wait", organisation.pk)
+        return None
+    missing = giver_missing(giver)
+    if missing or giver is None:
+        _wait(sources=sources, giver=giver, email=email, missing=missing)
         return None
     gift_ids = [source.gift.pk for source in sources if source.gift is not None]
     order_ids = [source.order.pk for source in sources if source.order is not None]
