@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,14 +25,13 @@ from tremma.errors import DomainError
 
 
 @require_safe
-def receipt_pdf(request: HttpRequest, token: str) -> FileResponse:
+def receipt_pdf(request: HttpRequest, token: str) -> HttpResponse:
     """The PDF behind a signed, time-limited link (emails, the giver's account)."""
     try:
         receipt = services.receipt_from_link(token=token)
     except DomainError:
         raise Http404 from None
-    receipt = services.receipt_pdf_ensure(receipt=receipt)
-    response = FileResponse(receipt.pdf.open("rb"), content_type="application/pdf")
+    response = HttpResponse(services.receipt_pdf_content(receipt=receipt), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="recu-fiscal-{receipt.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
@@ -170,10 +169,10 @@ class LegalDetailsForm(forms.ModelForm):
 def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
     """The organisation's legal details and signatory: its admins only."""
     user: User = request.user  # type: ignore[assignment]
-    organisation = selectors.organisations_administered(user=user).filter(slug=slug).first()
-    if organisation is None and not user.is_superuser:
+    administered = Organisation.objects.all() if user.is_superuser else selectors.organisations_administered(user=user)
+    organisation = administered.filter(slug=slug).first()
+    if organisation is None:
         raise Http404
-    organisation = organisation or Organisation.objects.get(slug=slug)
     form = LegalDetailsForm(request.POST or None, request.FILES or None, instance=organisation)
     if request.method == "POST":
         if form.is_valid():

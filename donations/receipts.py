@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import partial
 
@@ -489,6 +489,16 @@ def receipt_pdf_ensure(*, receipt: TaxReceipt) -> TaxReceipt:
         default_storage.delete(name)
     receipt.refresh_from_db(fields=["pdf"])
     return receipt
+
+
+def receipt_pdf_content(*, receipt: TaxReceipt) -> bytes:
+    """What the giver downloads: the stored PDF as issued; for a cancelled
+    receipt, the same document marked « ANNULÉ » (rendered, never stored over the original)."""
+    if receipt.status == TaxReceipt.Status.CANCELLED:
+        return render_receipt_pdf(replace(receipt_document(receipt), cancelled=True))
+    receipt = receipt_pdf_ensure(receipt=receipt)
+    with receipt.pdf.open("rb") as pdf:
+        return bytes(pdf.read())
 
 
 def receipt_pdf_link(*, receipt: TaxReceipt) -> str:

@@ -26,6 +26,7 @@ from tests.receipts_support import (
     manager,
     paid_gift,
     paid_order,
+    pdf_text,
     ready_campaign,
     ready_organisation,
     refund_event,
@@ -54,16 +55,19 @@ def test_a_giver_lists_their_receipts_with_the_fields_of_the_api_and_downloads_t
     assert row["organisation"] == {"slug": campaign.organisation.slug, "name": campaign.organisation.name}
     assert row["issued_at"].endswith(("+01:00", "+02:00", "Z"))
     pdf = client.get(row["pdf_url"].removeprefix("http://127.0.0.1:8000"))
-    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")  # type: ignore[attr-defined]
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
-def test_a_cancelled_receipt_shows_as_cancelled(api: APIClient) -> None:
+def test_a_cancelled_receipt_shows_as_cancelled_and_its_pdf_says_so(api: APIClient, client: Client) -> None:
     person = giver()
     gift = paid_gift(ready_campaign(), 4200, user=person)
     receipt_issue_for_gift(gift_id=gift.pk)
     event_receive(event=refund_event(gift, 4200))
     api.force_authenticate(person)
-    assert api.get("/api/me/receipts/").json()["results"][0]["status"] == "cancelled"
+    [row] = api.get("/api/me/receipts/").json()["results"]
+    assert row["status"] == "cancelled"
+    pdf = client.get(row["pdf_url"].removeprefix("http://127.0.0.1:8000"))
+    assert "ANNULÉ" in pdf_text(pdf.content)
 
 
 def test_the_account_shows_what_a_waiting_receipt_needs(api: APIClient) -> None:
