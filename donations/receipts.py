@@ -41,6 +41,7 @@ from accounts.models import User
 from campaigns.models import Membership, Organisation
 from donations.models import (
     Gift,
+    Item,
     Order,
     ReceiptCounter,
     ReceiptPreference,
@@ -150,8 +151,8 @@ def _order_source(order: Order, *, now: datetime) -> _Source | None:
         return None
     if order.handed_over_at > now - timedelta(days=settings.RECEIPT_RETURN_PERIOD_DAYS):
         return None
-    if order.item.owner_id is None:
-        return None
+    if order.item.owner_id is None or order.item.kind != Item.Kind.SALE:
+        return None  # an object given in kind and sold by the organisation: its price is nobody's gift
     amount = payment_receiptable_cents(order=order)
     if amount <= 0:
         return None

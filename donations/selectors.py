@@ -118,8 +118,13 @@ def gifts_due_receipt() -> QuerySet[Gift]:
 def orders_due_receipt(*, now: datetime) -> QuerySet[Order]:
     """Sales that are final (handed over, return period over, with a seller) and no receipt covers yet."""
     final_before = now - timedelta(days=settings.RECEIPT_RETURN_PERIOD_DAYS)
+    # Only objects listed for sale by their owner: the price of an object given in kind to
+    # the organisation is the buyer's purchase from the organisation, nobody's gift.
     orders = Order.objects.filter(
-        item__status=ItemStatus.HANDED_OVER, handed_over_at__lte=final_before, item__owner__isnull=False
+        item__kind=Item.Kind.SALE,
+        item__status=ItemStatus.HANDED_OVER,
+        handed_over_at__lte=final_before,
+        item__owner__isnull=False,
     )
     return _receiptable(orders, "order")
 

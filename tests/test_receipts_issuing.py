@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from donations.models import ReceiptWait, TaxReceipt, TaxReceiptLine
-from donations.receipts import receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
+from donations.receipts import receipt_deliver, receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
 from payments.services import event_receive
 from tests.factories import ItemFactory, UserFactory
 from tests.receipts_support import (
@@ -224,3 +224,22 @@ def test_payments_waiting_for_their_giver_do_not_starve_new_ones() -> None:
 
     assert receipts_issue_due(limit=3) == 1
     assert TaxReceipt.objects.count() == 1
+
+
+def test_an_object_given_in_kind_and_sold_by_the_organisation_receipts_nobody(settings: Any) -> None:
+    settings.RECEIPT_RETURN_PERIOD_DAYS = 0
+    item = ItemFactory(price_cents=3000, owner=giver(), campaign=ready_campaign(), kind="gift_in_kind")
+    handed_over(paid_order(item), days_ago=1)
+
+    assert receipts_issue_due() == 0
+    assert not TaxReceipt.objects.exists()
+
+
+def test_the_receipt_email_goes_once_however_often_delivery_runs(django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        paid_gift(ready_campaign(), user=giver())
+    receipt = TaxReceipt.objects.get()
+    receipt_deliver(receipt_id=receipt.pk)
+    receipts_issue_due()
+
+    assert len([m for m in mail.outbox if receipt.number in m.subject]) == 1
