@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from campaigns.api import absolute
+from campaigns.api import OrganisationRefSerializer, absolute
 from campaigns.models import Campaign
 from donations.models import Item, ItemPhoto, ItemStatus, Order, ReceiptPreference, TaxReceipt
-from donations.receipts import receipt_cancel, receipt_pdf_link, receipt_preference_set
+from donations.receipt_delivery import receipt_pdf_link
+from donations.receipts import receipt_cancel, receipt_preference_set
 from donations.selectors import item_search, item_visible_queryset, receipts_of, receipts_waiting_for
 from donations.services import order_hand_over, order_start
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
@@ -113,11 +114,6 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 # --- Tax receipts of the signed-in person, and the hand-over of a sold object ------------------
-
-
-class OrganisationRefSerializer(serializers.Serializer):
-    slug = serializers.SlugField()
-    name = serializers.CharField()
 
 
 class MyReceiptSerializer(serializers.ModelSerializer):

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from campaigns.models import Organisation
+from donations import receipt_delivery as delivery
 from donations import receipts as services
 from donations import selectors
 from donations.models import TaxReceipt
@@ -28,10 +29,10 @@ from tremma.errors import DomainError
 def receipt_pdf(request: HttpRequest, token: str) -> HttpResponse:
     """The PDF behind a signed, time-limited link (emails, the giver's account)."""
     try:
-        receipt = services.receipt_from_link(token=token)
+        receipt = delivery.receipt_from_link(token=token)
     except DomainError:
         raise Http404 from None
-    response = HttpResponse(services.receipt_pdf_content(receipt=receipt), content_type="application/pdf")
+    response = HttpResponse(delivery.receipt_pdf_content(receipt=receipt), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="recu-fiscal-{receipt.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from donations.models import ReceiptWait, TaxReceipt, TaxReceiptLine
-from donations.receipts import receipt_deliver, receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
+from donations.receipt_delivery import receipt_deliver
+from donations.receipts import receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
 from payments.services import event_receive
 from tests.factories import ItemFactory, UserFactory
 from tests.receipts_support import (

@@ -18,7 +18,8 @@ from pypdf import PdfReader
 
 from campaigns.models import Organisation
 from donations.models import TaxReceipt
-from donations.receipts import receipt_pdf_link, receipts_issue_consolidated, receipts_issue_due
+from donations.receipt_delivery import receipt_pdf_link
+from donations.receipts import receipts_issue_consolidated, receipts_issue_due
 from tests.factories import image_bytes
 from tests.receipts_support import (
     giver,
