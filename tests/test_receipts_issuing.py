@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 from io import StringIO
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from donations.models import ReceiptWait, TaxReceipt, TaxReceiptLine
+from donations.models import Gift, PaymentStatus, ReceiptWait, TaxReceipt, TaxReceiptLine
 from donations.receipt_delivery import receipt_deliver
 from donations.receipts import receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
 from payments.services import event_receive
@@ -244,3 +245,19 @@ def test_the_receipt_email_goes_once_however_often_delivery_runs(django_capture_
     receipts_issue_due()
 
     assert len([m for m in mail.outbox if receipt.number in m.subject]) == 1
+
+
+def test_a_failing_receipt_never_fails_the_payment_and_the_worker_issues_it_later(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    person = giver()
+    with (
+        mock.patch("donations.receipts._number_take", side_effect=RuntimeError("database hiccup")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        gift = paid_gift(ready_campaign(), user=person)
+
+    assert Gift.objects.get(pk=gift.pk).status == PaymentStatus.PAID
+    assert not TaxReceipt.objects.exists()
+    assert receipts_issue_due() == 1
+    assert TaxReceipt.objects.get().giver == person
