@@ -107,11 +107,30 @@ def _receipts_csv(receipts: Any) -> HttpResponse:
     return response
 
 
+class ReceiptCancelForm(forms.Form):
+    receipt = forms.IntegerField(min_value=1)
+    reason = forms.CharField(max_length=300, label=gettext_lazy("Motif d'annulation"))
+
+
 @login_required
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def manage_receipts(request: HttpRequest) -> HttpResponse:
-    """Receipts of the manager's organisations, filtered; ``?format=csv`` exports them."""
+    """Receipts of the manager's organisations, filtered; ``?format=csv`` exports them.
+    Admins cancel a receipt issued in error (POST, with a reason)."""
     user: User = request.user  # type: ignore[assignment]
+    if request.method == "POST":
+        cancel = ReceiptCancelForm(request.POST)
+        if not cancel.is_valid():
+            return HttpResponse(
+                _("Indiquez le motif de l'annulation."), status=400, content_type="text/plain; charset=utf-8"
+            )
+        try:
+            services.receipt_cancel(
+                receipt_id=cancel.cleaned_data["receipt"], actor=user, reason=cancel.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            return HttpResponse(str(error.detail), status=error.status_code, content_type="text/plain; charset=utf-8")
+        return redirect("donations:manage-receipts")
     form = ReceiptFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponse(_("Filtre invalide."), status=400, content_type="text/plain; charset=utf-8")

@@ -204,3 +204,20 @@ def test_the_list_of_receipts_costs_the_same_queries_for_one_or_many(api: APICli
     for _n in range(4):
         receipt_issue_for_gift(gift_id=paid_gift(ready_campaign(), user=person).pk)
     assert queries() == one
+
+
+def test_an_admin_cancels_a_receipt_from_the_managers_page_and_a_manager_cannot(client: Client) -> None:
+    organisation = ready_organisation()
+    [receipt] = receipts_for(organisation, [1500])
+    client.force_login(manager(organisation))
+    refused = client.post("/gestion/recus/", {"receipt": receipt.pk, "reason": "Erreur"})
+    assert refused.status_code == 403
+    assert TaxReceipt.objects.get(pk=receipt.pk).status == TaxReceipt.Status.ISSUED
+
+    client.force_login(manager(organisation, Membership.Role.ADMIN))
+    assert "Annuler ce reçu" in client.get("/gestion/recus/").content.decode()
+    assert client.post("/gestion/recus/", {"receipt": receipt.pk, "reason": ""}).status_code == 400
+    done = client.post("/gestion/recus/", {"receipt": receipt.pk, "reason": "Nom mal orthographié"})
+    assert done.status_code == 302
+    receipt.refresh_from_db()
+    assert receipt.status == TaxReceipt.Status.CANCELLED and receipt.cancellation_reason == "Nom mal orthographié"
