@@ -36,6 +36,34 @@ class Organisation(models.Model):
     contact_phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     website = models.URLField(_("site web"), blank=True)
     stripe_account_id = models.CharField(_("compte Stripe Connect"), max_length=64, blank=True)
+
+    class TaxRegime(models.TextChoices):
+        """Which reduction its gifts open (article 200 of the CGI): the organisation declares it."""
+
+        GENERAL_INTEREST = "general_interest", _("Organisme d'intérêt général (réduction de 66 %)")
+        PEOPLE_IN_DIFFICULTY = (
+            "people_in_difficulty",
+            _("Organisme d'aide aux personnes en difficulté (réduction de 75 %, article 200-1 ter du CGI)"),
+        )
+
+    # Legal details of tax receipts (Cerfa n° 11580*05), edited by the organisation's admins.
+    tax_regime = models.CharField(
+        _("régime des dons"), max_length=24, choices=TaxRegime.choices, default=TaxRegime.GENERAL_INTEREST
+    )
+    qualifying_status = models.CharField(
+        _("qualité déclarée"),
+        max_length=300,
+        blank=True,
+        help_text=_("Telle qu'imprimée sur les reçus, par ex. « Association reconnue d'utilité publique »."),
+    )
+    signatory_name = models.CharField(_("nom du signataire"), max_length=120, blank=True)
+    signatory_title = models.CharField(_("qualité du signataire"), max_length=120, blank=True)
+    signature = models.ImageField(_("image de la signature"), upload_to="signatures/", blank=True)
+    receipts_consolidated = models.BooleanField(
+        _("reçus récapitulatifs annuels"),
+        default=False,
+        help_text=_("Un seul reçu par donateur et par an au lieu d'un reçu par don."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -32,6 +32,7 @@ class Beneficiary(Party):
     purpose: str = ""
     legal_status: str = ""  # e.g. "Œuvre ou organisme d'intérêt général"
     registration: str = ""  # SIREN or RNA number, as printed
+    legal_form: str = ""  # "Association loi 1901"…
     signatory_name: str = ""
     signatory_title: str = ""
     signature_png: bytes | None = None

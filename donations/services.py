@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Membership
 from donations.models import (
     PUBLIC_STATUSES,
     TRANSITIONS,
@@ -533,3 +533,45 @@ def item_list_for_sale(*, item: Item, actor: User, price_cents: int, changes: di
         expected=ItemStatus.RECEIVED,
         **changes,
     )
+
+
+# --- Hand-over of a sold object ----------------------------------------------------------------
+
+
+class ClaimCodeInvalid(DomainError):
+    code = "claim_code_invalid"
+    default_detail = _("Ce code de retrait ne correspond pas à cette commande.")
+
+
+class NotHandable(Conflict):
+    code = "not_handable"
+    default_detail = _("Cet objet ne peut pas être remis : la commande n'est pas payée ou l'objet est déjà remis.")
+
+
+def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
+    """A manager of the organisation hands the sold object to the buyer, who
+    shows their claim code: the item goes sold → handed_over, ``handed_over_at``
+    starts the return period (then the seller's tax receipt), and the
+    organisation is paid by transfer after commit."""
+    from payments.services import order_transfer
+
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().select_related("item", "campaign").filter(pk=order.pk).first()
+        if locked is None:
+            raise NotFound(f"order {order.pk}")
+        organisation_id = locked.campaign.organisation_id
+        if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
+            raise PermissionDenied(f"user {actor.pk} is not a manager of organisation {organisation_id}")
+        if not secrets.compare_digest(locked.claim_code, claim_code.strip().upper()):
+            raise ClaimCodeInvalid(f"order {order.pk}")
+        if locked.status != PaymentStatus.PAID:
+            raise NotHandable(f"order {order.pk} is {locked.status}")
+        try:
+            item_transition(item=locked.item, to=ItemStatus.HANDED_OVER, expected=ItemStatus.SOLD, actor=actor)
+        except TransitionRefused as refused:
+            raise NotHandable(f"item {locked.item_id} is {locked.item.status}") from refused
+        now = timezone.now()
+        Order.objects.filter(pk=locked.pk).update(handed_over_at=now)
+        locked.handed_over_at = now
+        transaction.on_commit(lambda: order_transfer(order_id=locked.pk), robust=True)
+    return locked

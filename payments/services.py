@@ -24,6 +24,7 @@ from campaigns.models import Campaign, LedgerEntry, Membership
 from campaigns.selectors import campaign_progress
 from campaigns.services import ledger_record, ledger_totals_for
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund, Reservation
+from donations.receipts import dispute_reason, receipt_issue_for_gift, receipts_cancel_for_payment, refund_reason
 from donations.services import PaymentUnavailable, TransitionRefused, item_transition, reservation_release
 from payments import emails
 from payments.gateways import GatewayError, PaymentEvent, gateway
@@ -223,6 +224,8 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
     _progress(gift.campaign)
     transaction.on_commit(lambda: emails.gift_thanks_send(gift_id=gift.pk))
     transaction.on_commit(lambda: gift_transfer(gift_id=gift.pk))
+    # Robust: a receipt that cannot be issued now never fails the payment; the worker retries.
+    transaction.on_commit(lambda: receipt_issue_for_gift(gift_id=gift.pk), robust=True)
 
 
 def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:
@@ -255,6 +258,9 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> None:
     model.objects.filter(pk=target.pk).update(
         refunded_cents=Least(Greatest(F("refunded_cents"), event.refunded_cents), F("amount_cents"))
     )
+    if amount > 0:
+        # An issued tax receipt no longer says the truth: cancel it, in this transaction.
+        receipts_cancel_for_payment(reason=refund_reason(event.refunded_cents), **_target_kwargs(target))
     whole = event.refunded_cents >= target.amount_cents
     if whole and target.status == PaymentStatus.PAID:
         model.objects.filter(pk=target.pk, status=PaymentStatus.PAID).update(status=PaymentStatus.REFUNDED)
@@ -295,6 +301,7 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> None:
         **_target_kwargs(target),
     )
     if entry is not None:
+        receipts_cancel_for_payment(reason=dispute_reason(), **_target_kwargs(target))
         _progress(target.campaign)
 
 

@@ -95,6 +95,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/api/windows/"): rule("open"),
     ("get", "/api/windows/{id}/"): rule("object"),
     ("get", "/api/windows/{id}/funnel/"): rule("object"),
+    # Receipts: the caller's own; hand-over and cancellation act on orders and receipts, not items.
+    ("get", "/api/me/receipts/"): rule("self"),
+    ("get", "/api/me/receipts/status/"): rule("self"),
+    ("patch", "/api/me/receipts/status/"): rule("self", body={"consolidated": True}),
+    ("post", "/api/orders/{id}/hand-over/"): rule("object", body={"claim_code": "ABCDEFGHJK"}),
+    ("post", "/api/receipts/{id}/cancel/"): rule("object", body={"reason": "Piraté"}),
 }
 
 

@@ -128,6 +128,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("realtime.services.events_prune", 3600),
     ("donations.services.reservations_release_expired", 30),
     ("payments.services.transfers_pay", 300),
+    ("donations.receipts.receipts_issue_due", 600),
 ]
 
 # --- Auth -----------------------------------------------------------------
@@ -202,6 +203,10 @@ HOLDS_MAX_PER_CLIENT = env_int("HOLDS_MAX_PER_CLIENT", 5, minimum=1)
 # Gifts: at least 1 €, at most GIFT_MAX_CENTS (cents).
 GIFT_MIN_CENTS = 100
 GIFT_MAX_CENTS = env_int("GIFT_MAX_CENTS", 1_000_000, minimum=GIFT_MIN_CENTS)
+# Tax receipts: a sale is final (its seller receipted) this many days after the hand-over, without refund or dispute.
+RECEIPT_RETURN_PERIOD_DAYS = env_int("RECEIPT_RETURN_PERIOD_DAYS", 14, minimum=0, maximum=365)
+# How long the signed link to a receipt's PDF (in its email) stays valid.
+RECEIPT_LINK_MAX_AGE_DAYS = env_int("RECEIPT_LINK_MAX_AGE_DAYS", 90, minimum=1, maximum=3650)
 
 # --- Email ----------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.urls import api_urlpatterns as accounts_api
 from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
-from donations.api import ItemViewSet
+from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, OrderHandOverView, ReceiptCancelView
 from payments.api import GiftRefundView, OrderRefundView
 from qr.api import WindowViewSet
 from tremma.health import healthz
@@ -38,6 +38,10 @@ urlpatterns = [
     path("comptes/", include("accounts.urls")),
     path("", include("donations.urls")),
     path("", include("campaigns.urls")),
+    path("api/orders/<int:pk>/hand-over/", OrderHandOverView.as_view(), name="order-hand-over"),
+    path("api/me/receipts/", MyReceiptsView.as_view(), name="me-receipts"),
+    path("api/me/receipts/status/", MyReceiptsStatusView.as_view(), name="me-receipts-status"),
+    path("api/receipts/<int:pk>/cancel/", ReceiptCancelView.as_view(), name="receipt-cancel"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),

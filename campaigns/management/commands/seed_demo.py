@@ -38,6 +38,9 @@ ORGANISATIONS: list[dict[str, Any]] = [
         "postal_code": "64230",
         "city": "Lescar",
         "contact_email": "contact@emmaus-lescar.example",
+        "tax_regime": Organisation.TaxRegime.PEOPLE_IN_DIFFICULTY,
+        "signatory_name": "Claire Dupuis",
+        "signatory_title": "Présidente",
         "manager": ("Claire", "Dupuis", "claire@emmaus-lescar.example"),
     },
     {
@@ -53,6 +56,8 @@ ORGANISATIONS: list[dict[str, Any]] = [
         "postal_code": "75010",
         "city": "Paris",
         "contact_email": "bonjour@laboucle.example",
+        "signatory_name": "Karim Benali",
+        "signatory_title": "Président",
         "manager": ("Karim", "Benali", "karim@laboucle.example"),
     },
 ]

@@ -1,0 +1,211 @@
+"""Pages and files of tax receipts: the signed PDF link, and the managers'
+list, yearly declaration and legal details. Thin: validate, call one
+selector or service, shape the answer."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_safe
+
+from accounts.models import User
+from campaigns.models import Organisation
+from donations import receipt_delivery as delivery
+from donations import receipts as services
+from donations import selectors
+from donations.models import TaxReceipt
+from tremma.errors import DomainError
+
+
+@require_safe
+def receipt_pdf(request: HttpRequest, token: str) -> HttpResponse:
+    """The PDF behind a signed, time-limited link (emails, the giver's account)."""
+    try:
+        receipt = delivery.receipt_from_link(token=token)
+    except DomainError:
+        raise Http404 from None
+    response = HttpResponse(delivery.receipt_pdf_content(receipt=receipt), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="recu-fiscal-{receipt.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class ReceiptFilterForm(forms.Form):
+    organisation = forms.SlugField(required=False, label=gettext_lazy("Organisation"))
+    year = forms.IntegerField(required=False, min_value=2000, max_value=2100, label=gettext_lazy("Année"))
+    status = forms.ChoiceField(
+        required=False, choices=[("", "—"), *TaxReceipt.Status.choices], label=gettext_lazy("Statut")
+    )
+    q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Numéro, nom ou e-mail"))
+
+
+CSV_COLUMNS = [
+    "number",
+    "organisation",
+    "year",
+    "status",
+    "issued_at",
+    "amount_cents",
+    "payment_date",
+    "period_start",
+    "period_end",
+    "consolidated",
+    "giver_last_name",
+    "giver_first_names",
+    "giver_email",
+    "giver_address",
+    "cancelled_at",
+    "cancellation_reason",
+    "replaces",
+]
+
+
+def _csv(filename: str) -> tuple[HttpResponse, Any]:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response, csv.writer(response)
+
+
+def _receipts_csv(receipts: Any) -> HttpResponse:
+    response, writer = _csv("recus-fiscaux.csv")
+    writer.writerow(CSV_COLUMNS)
+    for r in receipts.select_related("replaces"):
+        address = ", ".join(
+            part
+            for part in [r.giver_address_line1, r.giver_address_line2, f"{r.giver_postal_code} {r.giver_city}"]
+            if part
+        )
+        writer.writerow(
+            [
+                r.number,
+                r.organisation.slug,
+                r.year,
+                r.status,
+                r.issued_at.isoformat(),
+                r.amount_cents,
+                r.payment_date or "",
+                r.period_start or "",
+                r.period_end or "",
+                int(r.consolidated),
+                r.giver_last_name,
+                r.giver_first_names,
+                r.giver_email,
+                address,
+                r.cancelled_at.isoformat() if r.cancelled_at else "",
+                r.cancellation_reason,
+                r.replaces.number if r.replaces else "",
+            ]
+        )
+    return response
+
+
+class ReceiptCancelForm(forms.Form):
+    receipt = forms.IntegerField(min_value=1)
+    reason = forms.CharField(max_length=300, label=gettext_lazy("Motif d'annulation"))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage_receipts(request: HttpRequest) -> HttpResponse:
+    """Receipts of the manager's organisations, filtered; ``?format=csv`` exports them.
+    Admins cancel a receipt issued in error (POST, with a reason)."""
+    user: User = request.user  # type: ignore[assignment]
+    if request.method == "POST":
+        cancel = ReceiptCancelForm(request.POST)
+        if not cancel.is_valid():
+            return HttpResponse(
+                _("Indiquez le motif de l'annulation."), status=400, content_type="text/plain; charset=utf-8"
+            )
+        try:
+            services.receipt_cancel(
+                receipt_id=cancel.cleaned_data["receipt"], actor=user, reason=cancel.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            return HttpResponse(str(error.detail), status=error.status_code, content_type="text/plain; charset=utf-8")
+        return redirect("donations:manage-receipts")
+    form = ReceiptFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(_("Filtre invalide."), status=400, content_type="text/plain; charset=utf-8")
+    filters = {name: value for name, value in form.cleaned_data.items() if value}
+    receipts = selectors.receipts_managed(user=user, **filters)
+    if request.GET.get("format") == "csv":
+        return _receipts_csv(receipts)
+    context = {
+        "form": form,
+        "receipts": receipts[:500],
+        "organisations": selectors.organisations_member_of(user=user),
+        "administered": set(selectors.organisations_administered(user=user).values_list("pk", flat=True)),
+        "year": timezone.localtime().year,
+    }
+    return render(request, "donations/manage_receipts.html", context)
+
+
+def _managed_organisation(request: HttpRequest, slug: str) -> Organisation:
+    organisation = selectors.organisations_member_of(user=request.user).filter(slug=slug).first()  # type: ignore[arg-type]
+    if organisation is None:
+        raise Http404
+    return organisation
+
+
+@login_required
+@require_safe
+def manage_declaration(request: HttpRequest, slug: str, year: int) -> HttpResponse:
+    """The yearly declaration (article 222 bis of the CGI): total receipted and count, without identities."""
+    organisation = _managed_organisation(request, slug)
+    declaration = selectors.receipts_declaration(organisation=organisation, year=year)
+    if request.GET.get("format") == "csv":
+        response, writer = _csv(f"declaration-{organisation.slug}-{year}.csv")
+        writer.writerow(["organisation", "siren", "rna", "year", "receipts_count", "total_cents"])
+        writer.writerow(
+            [
+                organisation.legal_name,
+                organisation.siren,
+                organisation.rna,
+                year,
+                declaration.receipts_count,
+                declaration.total_cents,
+            ]
+        )
+        return response
+    return render(request, "donations/manage_declaration.html", {"declaration": declaration})
+
+
+class LegalDetailsForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = list(services.LEGAL_DETAILS)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
+    """The organisation's legal details and signatory: its admins only."""
+    user: User = request.user  # type: ignore[assignment]
+    administered = Organisation.objects.all() if user.is_superuser else selectors.organisations_administered(user=user)
+    organisation = administered.filter(slug=slug).first()
+    if organisation is None:
+        raise Http404
+    form = LegalDetailsForm(request.POST or None, request.FILES or None, instance=organisation)
+    if request.method == "POST":
+        if form.is_valid():
+            services.organisation_legal_details_update(
+                organisation=Organisation.objects.get(pk=organisation.pk), actor=user, **form.cleaned_data
+            )
+            return redirect("donations:manage-legal-details", slug=organisation.slug)
+        return render(
+            request, "donations/manage_legal_details.html", {"form": form, "organisation": organisation}, status=400
+        )
+    missing = [
+        str(getattr(Organisation._meta.get_field(name), "verbose_name", name))
+        for name in services.organisation_missing(organisation)
+    ]
+    context = {"form": form, "organisation": organisation, "missing": missing}
+    return render(request, "donations/manage_legal_details.html", context)

@@ -1,0 +1,496 @@
+"""Tax receipts (reçus fiscaux): who gets one, when, under which number;
+cancellations and corrections. The document, its PDF and the emails are in
+donations.receipt_delivery (after commit).
+
+- A money gift is receipted once paid; a sale once final (the object handed
+  over and ``RECEIPT_RETURN_PERIOD_DAYS`` passed), to the SELLER who gave the
+  price: the buyer is never receipted, a purchase is not a gift.
+- Never for a payment refunded in whole or under an open (or lost) dispute; a
+  partial refund receipts what the organisation kept.
+- Numbers are gapless per organisation and year: the counter row is locked in
+  the transaction that creates the receipt (see ``_number_take``).
+- Lock order: the gifts and orders (primary-key order), then the counter,
+  the same order as payments.services, which cancels receipts while holding
+  the payment's lock.
+- An issued receipt is never edited: a refund or dispute cancels it with a
+  reason; a later receipt for the same payment ``replaces`` it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from campaigns.models import Membership, Organisation
+from donations.models import (
+    Gift,
+    Item,
+    Order,
+    ReceiptCounter,
+    ReceiptPreference,
+    ReceiptWait,
+    TaxReceipt,
+    TaxReceiptLine,
+)
+from donations.receipt_delivery import (
+    local_date,
+    receipt_cancelled_notify,
+    receipt_deliver,
+    receipt_missing_notify,
+)
+from donations.selectors import gifts_due_receipt, orders_due_receipt, payment_receiptable_cents
+from tremma.errors import Conflict, NotFound, PermissionDenied
+
+logger = logging.getLogger(__name__)
+
+# Printed as is on the French legal form: every online payment is by card (Apple Pay and Google Pay are cards too).
+PAYMENT_METHOD_CARD = "Carte bancaire (paiement en ligne)"
+
+REGIME_SENTENCES = {
+    Organisation.TaxRegime.GENERAL_INTEREST: (
+        "Œuvre ou organisme d'intérêt général (article 200-1 b du CGI, réduction d'impôt de 66 %)"
+    ),
+    Organisation.TaxRegime.PEOPLE_IN_DIFFICULTY: (
+        "Organisme d'aide gratuite aux personnes en difficulté (article 200-1 ter du CGI, réduction d'impôt de 75 %)"
+    ),
+}
+
+# The giver's mentions a receipt cannot go without, in the order the person is told about them.
+GIVER_REQUIRED = ("last_name", "first_name", "address_line1", "postal_code", "city")
+
+# What an organisation's admins edit for receipts (organisation_legal_details_update).
+LEGAL_DETAILS = (
+    "purpose",
+    "tax_regime",
+    "qualifying_status",
+    "signatory_name",
+    "signatory_title",
+    "signature",
+    "receipts_consolidated",
+)
+
+
+class ReceiptNotCancellable(Conflict):
+    code = "receipt_not_cancellable"
+    default_detail = _("Ce reçu est déjà annulé.")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One paid gift or sale to receipt: what it gave, when, for which organisation."""
+
+    gift: Gift | None
+    order: Order | None
+    amount_cents: int
+    paid_on: date
+    organisation_id: int
+
+
+def giver_missing(user: User | None) -> list[str]:
+    """The mandatory mentions ``user`` lacks ("account" when the gift has no person behind it)."""
+    if user is None:
+        return ["account"]
+    return [name for name in GIVER_REQUIRED if not str(getattr(user, name) or "").strip()]
+
+
+def organisation_missing(organisation: Organisation) -> list[str]:
+    """The beneficiary's mentions a receipt needs (Cerfa 11580*05)."""
+    required = ("legal_name", "address_line1", "postal_code", "city", "purpose", "signatory_name", "signatory_title")
+    missing = [name for name in required if not str(getattr(organisation, name) or "").strip()]
+    if not (organisation.siren or organisation.rna):
+        missing.append("siren")
+    return missing
+
+
+def _giver_of_gift(gift: Gift) -> User | None:
+    """The person who gave: the signed-in giver, else the account holding the gift's email."""
+    if gift.user is not None:
+        return gift.user
+    return User.objects.filter(email__iexact=gift.email).first()
+
+
+def _wants_consolidated(*, giver: User | None, organisation: Organisation) -> bool:
+    if organisation.receipts_consolidated:
+        return True
+    return giver is not None and ReceiptPreference.objects.filter(user=giver, consolidated=True).exists()
+
+
+def _gift_source(gift: Gift) -> _Source | None:
+    amount = payment_receiptable_cents(gift=gift)
+    if amount <= 0 or gift.paid_at is None:
+        return None
+    return _Source(gift, None, amount, local_date(gift.paid_at), gift.campaign.organisation_id)
+
+
+def _order_source(order: Order, *, now: datetime) -> _Source | None:
+    """A sale is receipted only once final: handed over, return period over, nothing refunded in whole or disputed."""
+    if order.handed_over_at is None or order.paid_at is None:
+        return None
+    if order.handed_over_at > now - timedelta(days=settings.RECEIPT_RETURN_PERIOD_DAYS):
+        return None
+    if order.item.owner_id is None or order.item.kind != Item.Kind.SALE:
+        return None  # an object given in kind and sold by the organisation: its price is nobody's gift
+    amount = payment_receiptable_cents(order=order)
+    if amount <= 0:
+        return None
+    return _Source(None, order, amount, local_date(order.paid_at), order.campaign.organisation_id)
+
+
+# --- Issuing ------------------------------------------------------------------------------------
+
+
+def _number_take(*, organisation: Organisation, year: int) -> int:
+    """The next sequence of ``organisation`` in ``year``, inside the caller's transaction.
+
+    The counter row is created if missing (INSERT … ON CONFLICT DO NOTHING:
+    concurrent first issuers do not fail), then locked. Whoever holds the lock
+    takes the next number; the others wait for its commit. A rollback gives
+    the number back with the rest, so there is never a gap."""
+    ReceiptCounter.objects.bulk_create([ReceiptCounter(organisation=organisation, year=year)], ignore_conflicts=True)
+    counter = ReceiptCounter.objects.select_for_update().get(organisation=organisation, year=year)
+    ReceiptCounter.objects.filter(pk=counter.pk).update(last_sequence=F("last_sequence") + 1)
+    return counter.last_sequence + 1
+
+
+def _beneficiary_snapshot(organisation: Organisation) -> dict[str, str]:
+    regime = REGIME_SENTENCES[Organisation.TaxRegime(organisation.tax_regime)]
+    declared = organisation.qualifying_status.strip()
+    return {
+        "beneficiary_name": organisation.legal_name,
+        "beneficiary_address_line1": organisation.address_line1,
+        "beneficiary_address_line2": organisation.address_line2,
+        "beneficiary_postal_code": organisation.postal_code,
+        "beneficiary_city": organisation.city,
+        "beneficiary_legal_form": str(Organisation.LegalForm(organisation.legal_form).label),
+        "beneficiary_registration": f"SIREN {organisation.siren}" if organisation.siren else f"RNA {organisation.rna}",
+        "beneficiary_purpose": organisation.purpose,
+        "beneficiary_status": f"{declared} — {regime}" if declared else regime,
+        "tax_regime": organisation.tax_regime,
+        "signatory_name": organisation.signatory_name,
+        "signatory_title": organisation.signatory_title,
+        "signature": organisation.signature.name if organisation.signature else "",
+    }
+
+
+def _giver_snapshot(giver: User) -> dict[str, str]:
+    return {
+        "giver_email": giver.email,
+        "giver_last_name": giver.last_name.strip(),
+        "giver_first_names": giver.first_name.strip(),
+        "giver_address_line1": giver.address_line1.strip(),
+        "giver_address_line2": giver.address_line2.strip(),
+        "giver_postal_code": giver.postal_code.strip(),
+        "giver_city": giver.city.strip(),
+        "giver_country": giver.country or "FR",
+    }
+
+
+def _wait(*, sources: Sequence[_Source], giver: User | None, email: str, missing: list[str]) -> None:
+    """Record what the receipt waits for, and tell the giver once (after commit)."""
+    now = timezone.now()
+    for source in sources:
+        wait, _created = ReceiptWait.objects.update_or_create(
+            gift=source.gift, order=source.order, defaults={"giver": giver, "email": email, "missing": missing}
+        )
+        if ReceiptWait.objects.filter(pk=wait.pk, notified_at__isnull=True).update(notified_at=now):
+            transaction.on_commit(partial(receipt_missing_notify, wait_id=wait.pk), robust=True)
+
+
+def _issue(
+    *,
+    sources: Sequence[_Source],
+    organisation: Organisation,
+    giver: User | None,
+    email: str,
+    period: tuple[date, date] | None = None,
+) -> TaxReceipt | None:
+    """Number and record one receipt covering ``sources``, inside the caller's
+    transaction (the sources' rows locked by the caller). ``None`` when the
+    giver lacks a mandatory mention (the receipt waits) or when a source is
+    already covered by an issued receipt."""
+    if organisation_missing(organisation):
+        # Checked first: a giver is never asked for details a receipt could not carry anyway.
+        logger.warning("receipts: organisation %s lacks legal details; receipts wait", organisation.pk)
+        return None
+    missing = giver_missing(giver)
+    if missing or giver is None:
+        _wait(sources=sources, giver=giver, email=email, missing=missing)
+        return None
+    gift_ids = [source.gift.pk for source in sources if source.gift is not None]
+    order_ids = [source.order.pk for source in sources if source.order is not None]
+    covered = Q(gift_id__in=gift_ids) | Q(order_id__in=order_ids)
+    previous = TaxReceiptLine.objects.filter(covered).order_by("-receipt_id").values_list("receipt_id", flat=True)
+    replaces_id = previous.first()
+    now = timezone.now()
+    year = timezone.localtime(now).year
+    try:
+        with transaction.atomic():
+            sequence = _number_take(organisation=organisation, year=year)
+            receipt = TaxReceipt.objects.create(
+                organisation=organisation,
+                year=year,
+                sequence=sequence,
+                number=f"{year}-{sequence:06d}",
+                giver=giver,
+                amount_cents=sum(source.amount_cents for source in sources),
+                payment_date=None if period else sources[0].paid_on,
+                period_start=period[0] if period else None,
+                period_end=period[1] if period else None,
+                payment_method=PAYMENT_METHOD_CARD,
+                consolidated=period is not None,
+                replaces_id=replaces_id,
+                issued_at=now,
+                **_giver_snapshot(giver),
+                **_beneficiary_snapshot(organisation),
+            )
+            TaxReceiptLine.objects.bulk_create(
+                [
+                    TaxReceiptLine(
+                        receipt=receipt,
+                        gift=source.gift,
+                        order=source.order,
+                        amount_cents=source.amount_cents,
+                        paid_on=source.paid_on,
+                    )
+                    for source in sources
+                ]
+            )
+    except IntegrityError:
+        # A source is already covered by an issued receipt (the partial unique
+        # constraints on lines): the savepoint gives the number back.
+        logger.info("receipts: %s already receipted", [*gift_ids, *order_ids])
+        return None
+    ReceiptWait.objects.filter(covered).delete()
+    transaction.on_commit(lambda: receipt_deliver(receipt_id=receipt.pk), robust=True)
+    return receipt
+
+
+def receipt_issue_for_gift(*, gift_id: int) -> TaxReceipt | None:
+    """Issue the receipt of one paid gift, unless it is not due (refunded,
+    disputed, already receipted, receipted yearly) or waits for its giver's details."""
+    with transaction.atomic():
+        gift = (
+            Gift.objects.select_for_update(of=("self",))
+            .select_related("campaign__organisation", "user")
+            .get(pk=gift_id)
+        )
+        source = _gift_source(gift)
+        if source is None:
+            return None
+        giver = _giver_of_gift(gift)
+        organisation = gift.campaign.organisation
+        if _wants_consolidated(giver=giver, organisation=organisation):
+            return None
+        return _issue(sources=[source], organisation=organisation, giver=giver, email=gift.email)
+
+
+def receipt_issue_for_order(*, order_id: int, now: datetime | None = None) -> TaxReceipt | None:
+    """Issue the SELLER's receipt for the price of a final sale (the buyer is never receipted)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("campaign__organisation", "item__owner")
+            .get(pk=order_id)
+        )
+        source = _order_source(order, now=now)
+        if source is None:
+            return None
+        seller = order.item.owner
+        organisation = order.campaign.organisation
+        if _wants_consolidated(giver=seller, organisation=organisation):
+            return None
+        return _issue(sources=[source], organisation=organisation, giver=seller, email=seller.email if seller else "")
+
+
+def receipts_issue_due(*, limit: int = 200) -> int:
+    """Periodic job (settings.PERIODIC_JOBS): issue what is due (gifts paid,
+    sales final, payments whose receipt was cancelled and are due again),
+    retry waiting ones, and deliver receipts whose PDF or email is not done."""
+    now = timezone.now()
+    issued = 0
+    # Yearly receipts are not issued one by one; payments waiting for their giver
+    # come after the others, so that many waiting ones never starve new ones.
+    gifts = gifts_due_receipt().exclude(campaign__organisation__receipts_consolidated=True)
+    gifts = gifts.exclude(user__receipt_preference__consolidated=True)
+    for due_gifts in (gifts.filter(receipt_wait__isnull=True), gifts.filter(receipt_wait__isnull=False)):
+        for gift_id in due_gifts.order_by("id").values_list("id", flat=True)[:limit]:
+            issued += _safely(partial(receipt_issue_for_gift, gift_id=gift_id))
+    orders = orders_due_receipt(now=now).exclude(campaign__organisation__receipts_consolidated=True)
+    orders = orders.exclude(item__owner__receipt_preference__consolidated=True)
+    for due_orders in (orders.filter(receipt_wait__isnull=True), orders.filter(receipt_wait__isnull=False)):
+        for order_id in due_orders.order_by("id").values_list("id", flat=True)[:limit]:
+            issued += _safely(partial(receipt_issue_for_order, order_id=order_id, now=now))
+    undelivered = TaxReceipt.objects.filter(status=TaxReceipt.Status.ISSUED).filter(
+        Q(pdf="") | Q(emailed_at__isnull=True)
+    )
+    for receipt_id in undelivered.order_by("id").values_list("id", flat=True)[:limit]:
+        _safely(partial(receipt_deliver, receipt_id=receipt_id))
+    return issued
+
+
+def _safely(job: Callable[[], object]) -> int:
+    """One payment's failure must not stop the others: log it; the next run retries."""
+    try:
+        return int(job() is not None)
+    except Exception:
+        logger.exception("receipts: job step failed")
+        return 0
+
+
+def receipts_issue_consolidated(*, year: int, organisation_id: int | None = None) -> list[TaxReceipt]:
+    """One receipt per giver and organisation for the gifts and final sales
+    paid in ``year`` that are receipted yearly (the organisation's or the
+    giver's choice) and not receipted yet. Run in January for the past year
+    (``manage.py receipts_consolidate --year``); running it again issues only what is new."""
+    now = timezone.now()
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    gifts = gifts_due_receipt().filter(paid_at__year=year)
+    orders = orders_due_receipt(now=now).filter(paid_at__year=year)
+    if organisation_id is not None:
+        gifts = gifts.filter(campaign__organisation_id=organisation_id)
+        orders = orders.filter(campaign__organisation_id=organisation_id)
+    groups: dict[tuple[int, int | None, str], list[tuple[str, int]]] = {}
+    for gift in gifts.select_related("campaign__organisation", "user").order_by("id"):
+        giver = _giver_of_gift(gift)
+        if not _wants_consolidated(giver=giver, organisation=gift.campaign.organisation):
+            continue
+        key = (gift.campaign.organisation_id, giver.pk if giver else None, gift.email.lower())
+        groups.setdefault(key, []).append(("gift", gift.pk))
+    for order in orders.select_related("campaign__organisation", "item__owner").order_by("id"):
+        seller = order.item.owner
+        if seller is None or not _wants_consolidated(giver=seller, organisation=order.campaign.organisation):
+            continue
+        groups.setdefault((order.campaign.organisation_id, seller.pk, seller.email.lower()), []).append(
+            ("order", order.pk)
+        )
+    receipts = []
+    for (org_id, giver_id, email), refs in groups.items():
+        receipt = _issue_consolidated(
+            organisation_id=org_id, giver_id=giver_id, email=email, refs=refs, period=(start, end), now=now
+        )
+        if receipt is not None:
+            receipts.append(receipt)
+    return receipts
+
+
+def _issue_consolidated(
+    *,
+    organisation_id: int,
+    giver_id: int | None,
+    email: str,
+    refs: Iterable[tuple[str, int]],
+    period: tuple[date, date],
+    now: datetime,
+) -> TaxReceipt | None:
+    refs = list(refs)
+    with transaction.atomic():
+        # Gifts then orders, each in primary-key order: the lock order of this module.
+        gifts = (
+            Gift.objects.select_for_update()
+            .select_related("campaign")
+            .filter(pk__in=[pk for kind, pk in refs if kind == "gift"])
+        )
+        orders = (
+            Order.objects.select_for_update()
+            .select_related("campaign", "item")
+            .filter(pk__in=[pk for kind, pk in refs if kind == "order"])
+        )
+        sources = [source for gift in gifts.order_by("pk") if (source := _gift_source(gift)) is not None]
+        sources += [source for order in orders.order_by("pk") if (source := _order_source(order, now=now))]
+        if not sources:
+            return None
+        organisation = Organisation.objects.get(pk=organisation_id)
+        giver = User.objects.filter(pk=giver_id).first() if giver_id else None
+        return _issue(sources=sources, organisation=organisation, giver=giver, email=email, period=period)
+
+
+# --- Cancellations and corrections --------------------------------------------------------------
+
+
+def _cancel(*, receipt_id: int, reason: str) -> bool:
+    """Cancel one issued receipt with its reason and time; never edits what it certified."""
+    cancelled = TaxReceipt.objects.filter(pk=receipt_id, status=TaxReceipt.Status.ISSUED).update(
+        status=TaxReceipt.Status.CANCELLED, cancellation_reason=reason[:300], cancelled_at=timezone.now()
+    )
+    if cancelled:
+        TaxReceiptLine.objects.filter(receipt_id=receipt_id).update(active=False)
+        transaction.on_commit(partial(receipt_cancelled_notify, receipt_id=receipt_id), robust=True)
+    return bool(cancelled)
+
+
+def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order: Order | None = None) -> int:
+    """A refund or a dispute reached a receipted payment: cancel its receipt(s),
+    in the caller's transaction (payments.services holds the payment's lock).
+    The job issues a corrected receipt later if something is still due."""
+    target = Q(gift=gift) if gift is not None else Q(order=order)
+    receipt_ids = list(TaxReceiptLine.objects.filter(target, active=True).values_list("receipt_id", flat=True))
+    return sum(_cancel(receipt_id=receipt_id, reason=reason) for receipt_id in sorted(receipt_ids))
+
+
+def refund_reason(refunded_cents: int) -> str:
+    from tremma.money import format_money
+
+    with translation.override("fr"):
+        return gettext("Remboursement (%(amount)s remboursés en tout)") % {"amount": format_money(refunded_cents)}
+
+
+def dispute_reason() -> str:
+    with translation.override("fr"):
+        return gettext("Contestation du paiement (litige ouvert)")
+
+
+def _admin_of(*, actor: User, organisation_id: int) -> None:
+    allowed = (
+        actor.is_superuser
+        or Membership.objects.filter(user=actor, organisation_id=organisation_id, role=Membership.Role.ADMIN).exists()
+    )
+    if not allowed:
+        raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
+
+
+def receipt_cancel(*, receipt_id: int, actor: User, reason: str) -> TaxReceipt:
+    """An admin of the organisation cancels a receipt issued in error (e.g. a
+    wrong address), with a reason. If its payments are still due a receipt,
+    the next run issues a corrected one that references it."""
+    with transaction.atomic():
+        receipt = TaxReceipt.objects.filter(pk=receipt_id).first()
+        if receipt is None:
+            raise NotFound(f"receipt {receipt_id}")
+        _admin_of(actor=actor, organisation_id=receipt.organisation_id)
+        if not _cancel(receipt_id=receipt.pk, reason=reason):
+            raise ReceiptNotCancellable(f"receipt {receipt_id} is {receipt.status}")
+    receipt.refresh_from_db()
+    return receipt
+
+
+def receipt_preference_set(*, user: User, consolidated: bool) -> ReceiptPreference:
+    preference, _created = ReceiptPreference.objects.update_or_create(
+        user=user, defaults={"consolidated": consolidated}
+    )
+    return preference
+
+
+def organisation_legal_details_update(*, organisation: Organisation, actor: User, **fields: object) -> Organisation:
+    """Admins of the organisation only: the legal details and signatory printed on receipts.
+    Receipts already issued keep their snapshot."""
+    _admin_of(actor=actor, organisation_id=organisation.pk)
+    unknown = set(fields) - set(LEGAL_DETAILS)
+    if unknown:
+        raise ValueError(f"not legal details: {sorted(unknown)}")
+    for name, value in fields.items():
+        # As a ModelForm would: a file field takes an upload, False (cleared) or its current file.
+        Organisation._meta.get_field(name).save_form_data(organisation, value)  # type: ignore[union-attr]
+    organisation.save(update_fields=list(fields))
+    return organisation

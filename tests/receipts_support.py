@@ -1,0 +1,127 @@
+"""Shared helpers of the tax receipt tests: payments driven through the real
+event processing (demo gateway events), and the hand-over of a sale."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from pypdf import PdfReader
+
+from accounts.models import User
+from campaigns.models import Campaign, Membership, Organisation
+from donations.models import Gift, Item, Order
+from donations.services import gift_start, order_hand_over, order_start
+from payments import demo_gateway
+from payments.gateways import PaymentEvent
+from payments.services import event_receive
+from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, OrganisationFactory, UserFactory
+
+
+def ready_organisation(**fields: Any) -> Organisation:
+    """An organisation whose legal details allow receipts."""
+    fields.setdefault("signatory_name", "Claire Dupuis")
+    fields.setdefault("signatory_title", "Présidente")
+    return OrganisationFactory(**fields)
+
+
+def ready_campaign(organisation: Organisation | None = None) -> Campaign:
+    return CampaignFactory(organisation=organisation or ready_organisation())
+
+
+def giver(**fields: Any) -> User:
+    """A person with every mention a receipt needs."""
+    defaults = {
+        "first_name": "Louise Marie",
+        "last_name": "Martin",
+        "address_line1": "3 rue des Lilas",
+        "postal_code": "64000",
+        "city": "Pau",
+    }
+    return UserFactory(**{**defaults, **fields})
+
+
+def pay(target: Order | Gift) -> None:
+    kind = "order" if isinstance(target, Order) else "gift"
+    event_receive(
+        event=demo_gateway.completed_event(
+            kind=kind,
+            object_id=target.pk,
+            session_id=target.provider_session_id or "",
+            amount_cents=target.amount_cents,
+            currency="EUR",
+        )
+    )
+
+
+def paid_gift(campaign: Campaign, amount_cents: int = 5000, *, user: User | None = None, email: str = "") -> Gift:
+    gift = gift_start(
+        campaign_slug=campaign.slug,
+        amount_cents=amount_cents,
+        email=email or (user.email if user else "giver@example.org"),
+        name="Louise Martin",
+        user=user,
+    )
+    pay(gift)
+    return Gift.objects.get(pk=gift.pk)
+
+
+def paid_order(item: Item, *, buyer: User | None = None) -> Order:
+    order = order_start(item_id=item.pk, email=buyer.email if buyer else "buyer@example.org", user=buyer)
+    pay(order)
+    return Order.objects.get(pk=order.pk)
+
+
+def manager(organisation: Organisation, role: str = Membership.Role.MANAGER) -> User:
+    return MembershipFactory(organisation=organisation, role=role).user
+
+
+def handed_over(order: Order, *, days_ago: int = 0) -> Order:
+    """Hand the object over with the buyer's claim code, ``days_ago`` days ago."""
+    order_hand_over(order=order, claim_code=order.claim_code, actor=manager(order.campaign.organisation))
+    if days_ago:
+        # Time passing, not a shortcut through the service: only the hand-over date moves back.
+        Order.objects.filter(pk=order.pk).update(handed_over_at=timezone.now() - timedelta(days=days_ago))
+    return Order.objects.get(pk=order.pk)
+
+
+def sale(price_cents: int, *, seller: User | None = None, campaign: Campaign | None = None) -> Order:
+    item = ItemFactory(price_cents=price_cents, owner=seller or giver(), campaign=campaign or ready_campaign())
+    return paid_order(item)
+
+
+def refund_event(target: Order | Gift, cumulative: int) -> PaymentEvent:
+    return PaymentEvent(
+        provider="demo",
+        id=f"evt_refund_{target.pk}_{cumulative}_{target.provider_payment_id}",
+        type="charge.refunded",
+        payment_id=target.provider_payment_id,
+        amount_cents=target.amount_cents,
+        currency="EUR",
+        refunded_cents=cumulative,
+    )
+
+
+def dispute_event(target: Order | Gift, status: str) -> PaymentEvent:
+    return PaymentEvent(
+        provider="demo",
+        id=f"evt_dispute_{target.provider_payment_id}_{status}",
+        type="charge.dispute.created" if status == "needs_response" else "charge.dispute.closed",
+        payment_id=target.provider_payment_id,
+        amount_cents=target.amount_cents,
+        currency="EUR",
+        dispute_id=f"dp_{target.provider_payment_id}",
+        dispute_status=status,
+    )
+
+
+def pdf_text(data: bytes) -> str:
+    """The PDF's text without any space (extraction splits some kerned pairs)."""
+    reader = PdfReader(io.BytesIO(data))
+    return "".join("".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())
