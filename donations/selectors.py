@@ -273,3 +273,16 @@ def organisations_administered(*, user: User) -> QuerySet[Organisation]:
 
 def organisations_member_of(*, user: User) -> QuerySet[Organisation]:
     return Organisation.objects.filter(memberships__user=user).distinct()
+
+
+def item_streams(item: Item) -> dict[str, list[int]]:
+    """The live streams an item's events go to: the item, its campaign, its
+    organisation (managers) and every window it stands in now."""
+    from qr.selectors import windows_showing
+
+    return {
+        "items": [item.pk],
+        "campaigns": [item.campaign_id],
+        "organisations": [item.campaign.organisation_id],
+        "windows": windows_showing(item_id=item.pk),
+    }

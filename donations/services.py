@@ -112,11 +112,9 @@ def _claim_code() -> str:
 
 
 def _item_streams(item: Item) -> dict[str, Any]:
-    return {
-        "items": [item.pk],
-        "campaigns": [item.campaign_id],
-        "organisations": [item.campaign.organisation_id],
-    }
+    from donations.selectors import item_streams
+
+    return dict(item_streams(item))
 
 
 def _return_urls(*, kind: str, pk: int) -> tuple[str, str]:
@@ -573,5 +571,11 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
         now = timezone.now()
         Order.objects.filter(pk=locked.pk).update(handed_over_at=now)
         locked.handed_over_at = now
+        event_emit(
+            type="item.handed_over",
+            public={"item": locked.item_id, "status": ItemStatus.HANDED_OVER},
+            private={"order": locked.pk},
+            **_item_streams(locked.item),
+        )
         transaction.on_commit(lambda: order_transfer(order_id=locked.pk), robust=True)
     return locked

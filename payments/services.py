@@ -25,6 +25,7 @@ from campaigns.selectors import campaign_progress
 from campaigns.services import ledger_record, ledger_totals_for
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund, Reservation
 from donations.receipts import dispute_reason, receipt_issue_for_gift, receipts_cancel_for_payment, refund_reason
+from donations.selectors import item_streams
 from donations.services import PaymentUnavailable, TransitionRefused, item_transition, reservation_release
 from payments import emails
 from payments.gateways import GatewayError, PaymentEvent, gateway
@@ -180,11 +181,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
         key=f"order:{order.pk}:credit",
         provider_event_id=event.id,
     )
-    streams: dict[str, Any] = {
-        "items": [item.pk],
-        "campaigns": [order.campaign_id],
-        "organisations": [order.campaign.organisation_id],
-    }
+    streams: dict[str, Any] = item_streams(item)
     event_emit(
         type="item.sold",
         public={"item": item.pk, "status": ItemStatus.SOLD, "price_cents": order.amount_cents},
@@ -280,9 +277,7 @@ def _item_back_after_refund(order: Order) -> None:
         event_emit(
             type="item.released",
             public={"item": item.pk, "status": ItemStatus.LISTED},
-            items=[item.pk],
-            campaigns=[order.campaign_id],
-            organisations=[order.campaign.organisation_id],
+            **item_streams(item),
         )
     elif item.status == ItemStatus.HANDED_OVER:
         item_transition(item=item, to=ItemStatus.WITHDRAWN, expected=ItemStatus.HANDED_OVER, note="refunded")

@@ -237,3 +237,13 @@ def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel
         by_hour.setdefault(at.replace(minute=0, second=0, microsecond=0), [0, 0])[1] += 1
     hours = [FunnelHour(hour, counts[0], counts[1]) for hour, counts in sorted(by_hour.items())]
     return Funnel(since=since, until=until, rows=rows, hours=hours)
+
+
+def windows_showing(*, item_id: int) -> list[int]:
+    """Windows on display now in which the item stands (its live events go to their screens)."""
+    return list(
+        Placement.objects.filter(item_id=item_id, removed_at__isnull=True)
+        .filter(window__in=Window.objects.filter(_current()))
+        .values_list("window_id", flat=True)
+        .order_by("window_id")
+    )

@@ -19,6 +19,7 @@ from accounts.models import User
 from qr import forms, selectors, services, sheets
 from qr.models import Placement, Window
 from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
+from realtime.selectors import last_event_id
 from tremma.api import error_body
 from tremma.errors import DomainError
 
@@ -116,6 +117,7 @@ def window_screen(request: HttpRequest, pk: int) -> HttpResponse:
         "campaigns": list(progress.values()),
         "today_cents": selectors.window_sold_cents(window=window, since=_start_of_today()),
         "stream": f"/ws/windows/{window.pk}/",
+        "last_event": last_event_id(),
     }
     # A screen speaks to the street, not to the browser it runs in: the site's language
     # (French first) unless the screen's URL asks for another with ?lang=.
