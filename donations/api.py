@@ -13,6 +13,7 @@ from donations.models import Item, ItemPhoto, ItemStatus
 from donations.selectors import item_search, item_visible_queryset
 from donations.services import order_start
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
+from payments.throttles import payment_attempt_check
 from tremma.net import client_key
 
 
@@ -91,6 +92,7 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
         """Reserve the item for the buyer and open the payment; 409 item_unavailable when taken."""
         data = CheckoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        payment_attempt_check(client_key=client_key(request), email=data.validated_data["email"])
         order = order_start(
             item_id=int(pk or 0),
             email=data.validated_data["email"],

@@ -24,6 +24,7 @@ from payments import demo_gateway
 from payments.forms import BuyForm, GiveForm
 from payments.gateways import GatewayError, gateway
 from payments.services import event_receive
+from payments.throttles import payment_attempt_check
 from tremma.errors import DomainError
 from tremma.net import client_key
 
@@ -153,6 +154,7 @@ def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
         return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
     user = request.user if request.user.is_authenticated else None
     try:
+        payment_attempt_check(client_key=client_key(request), email=form.cleaned_data["email"])
         order = order_start(
             item_id=pk,
             email=form.cleaned_data["email"],
@@ -174,6 +176,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     data = form.cleaned_data
     try:
+        payment_attempt_check(client_key=client_key(request), email=data["email"])
         gift = gift_start(
             campaign_slug=slug,
             amount_cents=data["amount"],

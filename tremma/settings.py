@@ -202,6 +202,9 @@ HOLDS_MAX_PER_CLIENT = env_int("HOLDS_MAX_PER_CLIENT", 5, minimum=1)
 # Gifts: at least 1 €, at most GIFT_MAX_CENTS (cents).
 GIFT_MIN_CENTS = 100
 GIFT_MAX_CENTS = env_int("GIFT_MAX_CENTS", 1_000_000, minimum=GIFT_MIN_CENTS)
+# Card-testing defence: payment attempts (checkouts and gifts) per hour, per client address and per email.
+PAYMENT_ATTEMPTS_PER_CLIENT = env_int("PAYMENT_ATTEMPTS_PER_CLIENT", 30, minimum=1)
+PAYMENT_ATTEMPTS_PER_EMAIL = env_int("PAYMENT_ATTEMPTS_PER_EMAIL", 10, minimum=1)
 
 # --- Email ----------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
