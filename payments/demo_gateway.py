@@ -38,6 +38,15 @@ class DemoGateway:
     def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
         return None  # the demo page processes its payment before it redirects
 
+    def payment_amounts(self, payment_id: str) -> tuple[int, int]:
+        from donations.models import Gift, Order
+
+        # The demo "provider" keeps its books in our rows.
+        target = Order.objects.filter(provider_payment_id=payment_id).first() or (
+            Gift.objects.filter(provider_payment_id=payment_id).first()
+        )
+        return (target.amount_cents, target.refunded_cents) if target is not None else (0, 0)
+
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
         from payments.services import demo_refund
 
