@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -75,7 +76,10 @@ def _apply(event: PaymentEvent) -> bool:
         target = _locked_target(event)
         if target is None or not target.provider_payment_id:
             return False
-        AFTER_PAYMENT_TYPES[event.type](event, target)
+        if event.payment_id and event.payment_id != target.provider_payment_id:
+            logger.error("payments: event %s names another payment than %s; it waits", event.id, _ref(target))
+            return False
+        return AFTER_PAYMENT_TYPES[event.type](event, target)
     # Any other type is recorded and ignored.
     return True
 
@@ -88,6 +92,24 @@ def _apply_waiting(*, payment_id: str) -> None:
     for record in waiting:
         if _apply(PaymentEvent(**record.event)):
             ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
+
+
+def provider_events_retry(*, older_than_seconds: int = 60, limit: int = 200) -> int:
+    """Periodic job: apply the recorded events still waiting (a refund or
+    dispute whose payment, or dispute opening, was being processed at the same
+    moment). Returns how many were applied."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    waiting = ProviderEvent.objects.filter(
+        processed_at__isnull=True, received_at__lte=cutoff, type__in=list(AFTER_PAYMENT_TYPES)
+    )
+    applied = 0
+    for pk in waiting.order_by("id").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            record = ProviderEvent.objects.select_for_update().get(pk=pk)
+            if record.processed_at is None and _apply(PaymentEvent(**record.event)):
+                ProviderEvent.objects.filter(pk=pk).update(processed_at=timezone.now())
+                applied += 1
+    return applied
 
 
 def _locked_target(event: PaymentEvent) -> Order | Gift | None:
@@ -235,7 +257,7 @@ def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:
         Gift.objects.filter(pk=target.pk, status=PaymentStatus.PENDING).update(status=status)
 
 
-def _refunded(event: PaymentEvent, target: Order | Gift) -> None:
+def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
     """``charge.refunded`` carries the cumulative amount refunded: debit only
     what the ledger has not debited yet, never more than was credited."""
     totals = ledger_totals_for(**_target_kwargs(target))
@@ -262,6 +284,7 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> None:
             _item_back_after_refund(target)
     if amount > 0:
         _progress(target.campaign)
+    return True
 
 
 def _item_back_after_refund(order: Order) -> None:
@@ -282,7 +305,7 @@ def _item_back_after_refund(order: Order) -> None:
         item_transition(item=item, to=ItemStatus.WITHDRAWN, expected=ItemStatus.HANDED_OVER, note="refunded")
 
 
-def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> None:
+def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
     """Stripe takes the disputed amount back when the dispute opens: debit it now."""
     totals = ledger_totals_for(**_target_kwargs(target))
     entry = ledger_record(
@@ -296,16 +319,23 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> None:
     )
     if entry is not None:
         _progress(target.campaign)
+    return True
 
 
-def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> None:
-    """A won dispute gives the money back: credit what its opening debited. A lost one changes nothing."""
+def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
+    """A won dispute gives the money back: credit what its opening debited. A
+    lost one changes nothing. A close that comes before its opening waits for it."""
     if event.dispute_status != "won":
-        return
+        return True
+    opening = ProviderEvent.objects.filter(
+        type="charge.dispute.created", event__dispute_id=event.dispute_id, processed_at__isnull=False
+    )
+    if not opening.exists():
+        return False
     ref = _ref(target)
     opened = LedgerEntry.objects.filter(key=f"{ref}:dispute:{event.dispute_id}").first()
     if opened is None:
-        return
+        return True  # the opening debited nothing (nothing was left to take)
     entry = ledger_record(
         kind=LedgerEntry.Kind.CREDIT,
         reason=LedgerEntry.Reason.DISPUTE_WON,
@@ -317,9 +347,11 @@ def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> None:
     )
     if entry is not None:
         _progress(target.campaign)
+    return True
 
 
-AFTER_PAYMENT_TYPES: dict[str, Callable[[PaymentEvent, Order | Gift], None]] = {
+# Events about money already received: they wait (ProviderEvent.processed_at empty) until it is.
+AFTER_PAYMENT_TYPES: dict[str, Callable[[PaymentEvent, Order | Gift], bool]] = {
     "charge.refunded": _refunded,
     "charge.dispute.created": _dispute_opened,
     "charge.dispute.closed": _dispute_closed,

@@ -128,6 +128,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("realtime.services.events_prune", 3600),
     ("donations.services.reservations_release_expired", 30),
     ("payments.services.transfers_pay", 300),
+    ("payments.services.provider_events_retry", 60),
 ]
 
 # --- Auth -----------------------------------------------------------------
