@@ -97,7 +97,9 @@ class StripeGateway:
             charge = stripe_client().v1.charges.retrieve(str(charge_id))
         except (stripe.StripeError, AttributeError) as error:
             raise GatewayError(f"payment {payment_id} not read: {error.__class__.__name__}") from error
-        return int(charge.amount_captured or charge.amount), int(charge.amount_refunded)
+        # amount_captured is what was received (localstripe omits it; the amount is then the same).
+        data = charge.to_dict()
+        return int(data.get("amount_captured") or data["amount"]), int(data["amount_refunded"])
 
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
         params: dict[str, Any] = {"payment_intent": payment_id}
