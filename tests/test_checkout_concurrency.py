@@ -101,3 +101,22 @@ def test_two_different_events_for_one_gift_arriving_together_credit_once() -> No
     race(2, lambda n: event_receive(event=(first, second)[n]))
 
     assert campaign_progress(campaign_id=campaign.pk) == (1500, 1)
+
+
+def test_buyers_in_separate_processes_make_exactly_one_reservation() -> None:
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tests.support.buyer_process import buy
+
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    with ProcessPoolExecutor(8, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for _round in range(3):
+            item = ItemFactory()
+            start_at = time.time() + 4  # every process ready, then all at once
+            futures = [pool.submit(buy, database_url, item.pk, n, start_at) for n in range(8)]
+            outcomes = sorted(future.result(timeout=120) for future in futures)
+            assert outcomes == ["409"] * 7 + ["order"]
+            assert Reservation.objects.filter(item=item, status=Reservation.Status.HELD).count() == 1
