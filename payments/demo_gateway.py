@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from donations.models import Order
 from payments.gateways import CheckoutRequest, CheckoutSession, PaymentEvent
 
 PROVIDER = "demo"
@@ -56,6 +57,19 @@ class DemoGateway:
         self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
     ) -> str:
         return f"demo_tr_{transfer_group}"
+
+
+def expired_event(*, order: Order) -> PaymentEvent:
+    """What Stripe would send when the session of ``order`` expires."""
+    session_id = order.provider_session_id or ""
+    return PaymentEvent(
+        provider=PROVIDER,
+        id=f"demo_evt_expired_{session_id}",
+        type="checkout.session.expired",
+        kind="order",
+        object_id=order.pk,
+        session_id=session_id,
+    )
 
 
 def completed_event(*, kind: str, object_id: int, session_id: str, amount_cents: int, currency: str) -> PaymentEvent:

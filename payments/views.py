@@ -89,10 +89,20 @@ def demo_checkout(request: HttpRequest, token: str) -> HttpResponse:
     target = _demo_target(token)
     is_order = isinstance(target, Order)
     expired = is_order and target.expires_at <= timezone.now()  # type: ignore[union-attr]
-    context: dict[str, Any] = {"target": target, "is_order": is_order, "expired": expired, "error": ""}
+    ref = signing.dumps({"kind": "order" if is_order else "gift", "id": target.pk}, salt=RETURN_SALT)
+    cancel_url = f"{reverse('payments:cancel')}?{urlencode({'ref': ref})}"
+    context: dict[str, Any] = {
+        "target": target,
+        "is_order": is_order,
+        "expired": expired,
+        "error": "",
+        "cancel_url": cancel_url,
+    }
     if target.status != PaymentStatus.PENDING:
         context["error"] = _("Ce paiement n'est plus en attente.")
     elif expired:
+        # What Stripe sends when a session expires, through the same processing.
+        event_receive(event=demo_gateway.expired_event(order=target))  # type: ignore[arg-type]
         context["error"] = _("Le délai de paiement est dépassé : l'objet a été remis en vente.")
     elif request.method == "POST":
         card = re.sub(r"\D", "", request.POST.get("card_number", ""))
@@ -106,7 +116,6 @@ def demo_checkout(request: HttpRequest, token: str) -> HttpResponse:
                     currency=target.currency,
                 )
             )
-            ref = signing.dumps({"kind": "order" if is_order else "gift", "id": target.pk}, salt=RETURN_SALT)
             return HttpResponseRedirect(f"{reverse('payments:success')}?{urlencode({'ref': ref})}")
         if card == DEMO_DECLINED:
             context["error"] = _("Votre carte a été refusée. Essayez une autre carte.")
