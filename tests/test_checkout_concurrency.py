@@ -5,12 +5,13 @@ writers and ignores row locks, so these run in CI's PostgreSQL job.)"""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import close_old_connections, connection, connections
+from django.db import OperationalError, close_old_connections, connection, connections
 
 from campaigns.models import LedgerEntry
 from campaigns.selectors import campaign_progress
@@ -34,8 +35,21 @@ def race(workers: int, job: Callable[[int], Any]) -> list[Any]:
     barrier = threading.Barrier(workers)
     results: list[Any] = [None] * workers
 
+    def connect() -> None:
+        # Open this thread's connection before the start line, so the race is
+        # about the item, not about connecting; a busy shared server may refuse
+        # a connection for a moment.
+        for _attempt in range(40):
+            try:
+                connection.ensure_connection()
+                return
+            except OperationalError:
+                time.sleep(0.25)
+        connection.ensure_connection()
+
     def run(n: int) -> None:
         try:
+            connect()
             barrier.wait()
             results[n] = job(n)
         except Exception as error:  # the outcome under test, collected per thread
@@ -105,7 +119,6 @@ def test_two_different_events_for_one_gift_arriving_together_credit_once() -> No
 
 def test_buyers_in_separate_processes_make_exactly_one_reservation() -> None:
     import multiprocessing
-    import time
     from concurrent.futures import ProcessPoolExecutor
 
     from tests.support.buyer_process import buy
