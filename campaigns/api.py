@@ -85,9 +85,12 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         """Give money to the campaign; the gift counts once the payment is confirmed."""
         from donations.services import gift_start
         from payments.api import signed_in
+        from payments.throttles import payment_attempt_check
+        from tremma.net import client_key
 
         data = GiftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        payment_attempt_check(client_key=client_key(request), email=data.validated_data["email"])
         gift = gift_start(campaign_slug=slug or "", user=signed_in(request), **data.validated_data)
         body = {"gift_id": gift.pk, "checkout_url": gift.checkout_url}
         return Response(GiftOutputSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -34,6 +34,7 @@ from donations.selectors import (
 )
 from donations.services import order_hand_over, order_start
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
+from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
 from tremma.errors import NotFound
 from tremma.net import client_key
@@ -279,6 +280,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         """Reserve the item for the buyer and open the payment; 409 item_unavailable when taken."""
         data = CheckoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        payment_attempt_check(client_key=client_key(request), email=data.validated_data["email"])
         order = order_start(
             item_id=int(pk or 0),
             email=data.validated_data["email"],

@@ -275,7 +275,7 @@ def organisations_member_of(*, user: User) -> QuerySet[Organisation]:
     return Organisation.objects.filter(memberships__user=user).distinct()
 
 
-def item_streams(item: Item) -> dict[str, list[int]]:
+def item_streams(item: Item) -> dict[str, Any]:
     """The live streams an item's events go to: the item, its campaign, its
     organisation (managers) and every window it stands in now."""
     from qr.selectors import windows_showing

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from donations.models import Order
 from payments.gateways import CheckoutRequest, CheckoutSession, PaymentEvent
 
 PROVIDER = "demo"
@@ -38,6 +39,15 @@ class DemoGateway:
     def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
         return None  # the demo page processes its payment before it redirects
 
+    def payment_amounts(self, payment_id: str) -> tuple[int, int]:
+        from donations.models import Gift, Order
+
+        # The demo "provider" keeps its books in our rows.
+        target = Order.objects.filter(provider_payment_id=payment_id).first() or (
+            Gift.objects.filter(provider_payment_id=payment_id).first()
+        )
+        return (target.amount_cents, target.refunded_cents) if target is not None else (0, 0)
+
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
         from payments.services import demo_refund
 
@@ -47,6 +57,19 @@ class DemoGateway:
         self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
     ) -> str:
         return f"demo_tr_{transfer_group}"
+
+
+def expired_event(*, order: Order) -> PaymentEvent:
+    """What Stripe would send when the session of ``order`` expires."""
+    session_id = order.provider_session_id or ""
+    return PaymentEvent(
+        provider=PROVIDER,
+        id=f"demo_evt_expired_{session_id}",
+        type="checkout.session.expired",
+        kind="order",
+        object_id=order.pk,
+        session_id=session_id,
+    )
 
 
 def completed_event(*, kind: str, object_id: int, session_id: str, amount_cents: int, currency: str) -> PaymentEvent:

@@ -81,6 +81,10 @@ class Gateway(Protocol):
 
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str: ...
 
+    def payment_amounts(self, payment_id: str) -> tuple[int, int]:
+        """(received, refunded) cents of a payment, as the provider sees it."""
+        ...
+
     def transfer_create(
         self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
     ) -> str: ...

@@ -89,6 +89,18 @@ class StripeGateway:
         synthetic = {"id": f"refetch_{session.id}", "type": "checkout.session.completed"}
         return event_from_dict({**synthetic, "data": {"object": session.to_dict()}})
 
+    def payment_amounts(self, payment_id: str) -> tuple[int, int]:
+        try:
+            intent = stripe_client().v1.payment_intents.retrieve(payment_id)
+            latest = intent.latest_charge
+            charge_id = latest if isinstance(latest, str) else getattr(latest, "id", "")
+            charge = stripe_client().v1.charges.retrieve(str(charge_id))
+        except (stripe.StripeError, AttributeError) as error:
+            raise GatewayError(f"payment {payment_id} not read: {error.__class__.__name__}") from error
+        # amount_captured is what was received (localstripe omits it; the amount is then the same).
+        data = charge.to_dict()
+        return int(data.get("amount_captured") or data["amount"]), int(data["amount_refunded"])
+
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
         params: dict[str, Any] = {"payment_intent": payment_id}
         if amount_cents is not None:

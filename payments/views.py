@@ -3,34 +3,52 @@ and the return pages (success / cancel)."""
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from campaigns.models import LedgerEntry
 from donations.models import Gift, Order, PaymentStatus
 from donations.services import gift_start, order_start
 from payments import demo_gateway
 from payments.forms import BuyForm, GiveForm
 from payments.gateways import GatewayError, gateway
+from payments.selectors import campaign_ledger_for_manager
 from payments.services import event_receive
+from payments.throttles import payment_attempt_check
 from tremma.errors import DomainError
+from tremma.money import format_money
 from tremma.net import client_key
 
 logger = logging.getLogger(__name__)
 
 DEMO_PAYS = "4242424242424242"
 DEMO_DECLINED = "4000000000000002"
+# Literal, so makemessages finds them; translated when the file is written.
+LEDGER_COLUMNS = [
+    gettext_noop("date"),
+    gettext_noop("sens"),
+    gettext_noop("motif"),
+    gettext_noop("montant (centimes)"),
+    gettext_noop("montant"),
+    gettext_noop("commande"),
+    gettext_noop("don"),
+    gettext_noop("événement"),
+]
 RETURN_SALT = "tremma.payment-return"  # the same salt as donations.services._return_urls
 
 
@@ -71,10 +89,20 @@ def demo_checkout(request: HttpRequest, token: str) -> HttpResponse:
     target = _demo_target(token)
     is_order = isinstance(target, Order)
     expired = is_order and target.expires_at <= timezone.now()  # type: ignore[union-attr]
-    context: dict[str, Any] = {"target": target, "is_order": is_order, "expired": expired, "error": ""}
+    ref = signing.dumps({"kind": "order" if is_order else "gift", "id": target.pk}, salt=RETURN_SALT)
+    cancel_url = f"{reverse('payments:cancel')}?{urlencode({'ref': ref})}"
+    context: dict[str, Any] = {
+        "target": target,
+        "is_order": is_order,
+        "expired": expired,
+        "error": "",
+        "cancel_url": cancel_url,
+    }
     if target.status != PaymentStatus.PENDING:
         context["error"] = _("Ce paiement n'est plus en attente.")
     elif expired:
+        # What Stripe sends when a session expires, through the same processing.
+        event_receive(event=demo_gateway.expired_event(order=target))  # type: ignore[arg-type]
         context["error"] = _("Le délai de paiement est dépassé : l'objet a été remis en vente.")
     elif request.method == "POST":
         card = re.sub(r"\D", "", request.POST.get("card_number", ""))
@@ -88,7 +116,6 @@ def demo_checkout(request: HttpRequest, token: str) -> HttpResponse:
                     currency=target.currency,
                 )
             )
-            ref = signing.dumps({"kind": "order" if is_order else "gift", "id": target.pk}, salt=RETURN_SALT)
             return HttpResponseRedirect(f"{reverse('payments:success')}?{urlencode({'ref': ref})}")
         if card == DEMO_DECLINED:
             context["error"] = _("Votre carte a été refusée. Essayez une autre carte.")
@@ -153,6 +180,7 @@ def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
         return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
     user = request.user if request.user.is_authenticated else None
     try:
+        payment_attempt_check(client_key=client_key(request), email=form.cleaned_data["email"])
         order = order_start(
             item_id=pk,
             email=form.cleaned_data["email"],
@@ -174,6 +202,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     data = form.cleaned_data
     try:
+        payment_attempt_check(client_key=client_key(request), email=data["email"])
         gift = gift_start(
             campaign_slug=slug,
             amount_cents=data["amount"],
@@ -186,3 +215,32 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
     except DomainError as error:
         return _problem(request, [str(error.detail)], back, error.status_code)
     return HttpResponseRedirect(gift.checkout_url, status=303)
+
+
+@require_safe
+def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """A campaign's ledger as CSV, for the managers of its organisation."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    entries = campaign_ledger_for_manager(user_id=request.user.pk, is_superuser=request.user.is_superuser, slug=slug)
+    if entries is None:
+        raise Http404
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ecritures-{slug}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([_(column) for column in LEDGER_COLUMNS])
+    for entry in entries:
+        signed = entry.amount_cents if entry.kind == LedgerEntry.Kind.CREDIT else -entry.amount_cents
+        writer.writerow(
+            [
+                timezone.localtime(entry.created_at).isoformat(),
+                entry.get_kind_display(),
+                entry.get_reason_display(),
+                signed,
+                format_money(signed, entry.currency),
+                entry.order_id or "",
+                entry.gift_id or "",
+                entry.provider_event_id,
+            ]
+        )
+    return response

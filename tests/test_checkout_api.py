@@ -158,3 +158,20 @@ def test_an_order_made_while_signed_in_belongs_to_the_person(api: APIClient) -> 
     api.force_authenticate(user)
     response = checkout(api, ItemFactory(), email=user.email)
     assert Order.objects.get(pk=response.json()["order_id"]).user == user
+
+
+def test_payment_attempts_are_limited_per_email_and_per_client_address(api: APIClient, settings: Any) -> None:
+    settings.PAYMENT_ATTEMPTS_PER_EMAIL = 2
+    settings.PAYMENT_ATTEMPTS_PER_CLIENT = 3
+    sold = ItemFactory(status=ItemStatus.SOLD)
+    assert checkout(api, sold, email="carte@example.org").status_code == 409
+    assert checkout(api, sold, email="CARTE@example.org").status_code == 409
+
+    by_email = checkout(api, sold, email="carte@example.org", REMOTE_ADDR="10.9.9.9")
+    assert by_email.status_code == 429 and by_email.json()["code"] == "too_many_attempts"
+
+    assert checkout(api, sold, email="autre@example.org").status_code == 409
+    response = api.post(
+        f"/api/campaigns/{sold.campaign.slug}/gifts/", {"amount_cents": 500, "email": "x@example.org"}, format="json"
+    )
+    assert response.status_code == 429  # the fourth attempt from this address, whatever the endpoint

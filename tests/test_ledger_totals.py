@@ -229,3 +229,28 @@ def test_a_refund_delivered_before_its_payment_waits_and_is_applied_with_it() ->
     assert campaign_progress(campaign_id=campaign.pk) == (2000, 1)
     assert event_receive(event=refunded(gift, 1000)) is False
     assert campaign_progress(campaign_id=campaign.pk) == (2000, 1)
+
+
+def test_a_won_dispute_closed_before_its_opening_waits_and_the_worker_applies_it_in_order() -> None:
+    from datetime import timedelta
+
+    from django.conf import settings as django_settings
+    from django.utils import timezone
+
+    from payments.models import ProviderEvent
+    from payments.services import provider_events_retry
+
+    assert ("payments.services.provider_events_retry", 60) in django_settings.PERIODIC_JOBS
+    campaign = CampaignFactory()
+    gift = gift_start(campaign_slug=campaign.slug, amount_cents=2000, email="d@example.org")
+    event_receive(event=paid(gift))
+
+    event_receive(event=dispute(gift, 1, 2000, "won"))
+    assert ProviderEvent.objects.filter(processed_at__isnull=True).count() == 1
+    event_receive(event=dispute(gift, 1, 2000, "needs_response"))
+    assert campaign_progress(campaign_id=campaign.pk)[0] == 0
+
+    ProviderEvent.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    assert provider_events_retry() == 1
+    assert provider_events_retry() == 0
+    assert campaign_progress(campaign_id=campaign.pk)[0] == 2000

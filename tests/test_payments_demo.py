@@ -143,3 +143,20 @@ def test_emails_are_written_in_the_language_the_buyer_used(
 
     (receipt,) = mail.outbox  # no seller to tell: the item has no owner
     assert "€10.00" in receipt.body
+
+
+def test_an_expired_demo_checkout_releases_the_item_like_stripes_expired_event(api: APIClient, client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    item = ItemFactory()
+    body = start_order(api, item)
+    Order.objects.filter(pk=body["order_id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    page = client.get(path_of(body["checkout_url"])).content.decode()
+
+    assert "Le délai de paiement est dépassé" in page and 'name="card_number"' not in page
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED
+    assert Order.objects.get(pk=body["order_id"]).status == PaymentStatus.EXPIRED
+    assert ProviderEvent.objects.get().type == "checkout.session.expired"

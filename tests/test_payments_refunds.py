@@ -112,3 +112,13 @@ def test_an_unpaid_order_cannot_be_refunded(settings: Any) -> None:
     order = order_start(item_id=item.pk, email="b@example.org")
     response = manager_of(order.campaign).post(f"/api/orders/{order.pk}/refund/", {"reason": "x"}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "not_refundable"
+
+
+def test_the_admin_shows_money_records_read_only(client: Client) -> None:
+    order = paid_order(1200)
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    for path in ("donations/order", "donations/gift", "campaigns/ledgerentry", "payments/providerevent"):
+        assert client.get(f"/admin/{path}/").status_code == 200
+    assert client.get("/admin/donations/order/add/").status_code == 403
+    assert client.get(f"/admin/donations/order/{order.pk}/change/").status_code == 200  # view only

@@ -173,3 +173,13 @@ async def _emit_async(item: Any, **private: Any) -> RealtimeEvent:
     from asgiref.sync import sync_to_async
 
     return await sync_to_async(emit_sale)(item, **private)
+
+
+def test_every_periodic_job_of_the_worker_can_be_imported_and_run_once(settings: Any) -> None:
+    from django.core.management import call_command
+    from django.utils.module_loading import import_string
+
+    for path, every in settings.PERIODIC_JOBS:
+        assert callable(import_string(path)), path
+        assert every > 0
+    call_command("worker", "--once")  # each job runs once; a failing job would be logged, not raised

@@ -30,7 +30,10 @@ def _postgres() -> None:
 def _no_delivery() -> object:
     # The PDF and the email come after commit and are not what these tests measure.
     # Payments are made without their after-commit receipt: the tests issue them.
-    with mock.patch("donations.receipts.receipt_deliver"), mock.patch("payments.services.receipt_issue_for_gift"):
+    with (
+        mock.patch("donations.receipts.receipt_deliver"),
+        mock.patch("payments.services.events.receipt_issue_for_gift"),
+    ):
         yield
 
 

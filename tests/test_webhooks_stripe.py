@@ -324,3 +324,38 @@ def test_a_managers_refund_goes_to_stripe_and_the_ledger_follows_its_webhook(api
     assert campaign_progress(campaign_id=item.campaign_id) == (3000, 1)  # not until Stripe confirms
     post_event(client, event("charge.refunded", charge))
     assert campaign_progress(campaign_id=item.campaign_id) == (1800, 1)
+
+
+def test_the_idempotency_key_of_a_checkout_comes_from_our_order_row(api: APIClient) -> None:
+    from unittest import mock
+
+    from payments import stripe_gateway
+
+    real = stripe_gateway.stripe_client()
+    calls: list[Any] = []
+
+    def create(params: Any, options: Any) -> Any:
+        calls.append(options)
+        return real.v1.checkout.sessions.create(params, options)
+
+    with mock.patch.object(stripe_gateway, "stripe_client") as client_factory:
+        client_factory.return_value.v1.checkout.sessions.create.side_effect = create
+        order = buy(api, ItemFactory())
+
+    assert calls == [{"idempotency_key": f"tremma-order-{order.pk}-checkout"}]
+
+
+def test_reconcile_with_stripe_agrees_after_a_sale_and_a_partial_refund(api: APIClient, client: Client) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    order = buy(api, ItemFactory(price_cents=2000))
+    post_event(client, complete_session(order.provider_session_id or ""))
+    order.refresh_from_db()
+    stripe_call("POST", "/v1/refunds", {"payment_intent": order.provider_payment_id, "amount": 500})
+    post_event(client, event("charge.refunded", charge_of(order.provider_payment_id)))
+
+    out = io.StringIO()
+    call_command("reconcile", "--provider", stdout=out)
+    assert "agrees" in out.getvalue()

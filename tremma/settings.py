@@ -129,6 +129,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("donations.services.reservations_release_expired", 30),
     ("payments.services.transfers_pay", 300),
     ("donations.receipts.receipts_issue_due", 600),
+    ("payments.services.provider_events_retry", 60),
 ]
 
 # --- Auth -----------------------------------------------------------------
@@ -207,6 +208,9 @@ GIFT_MAX_CENTS = env_int("GIFT_MAX_CENTS", 1_000_000, minimum=GIFT_MIN_CENTS)
 RECEIPT_RETURN_PERIOD_DAYS = env_int("RECEIPT_RETURN_PERIOD_DAYS", 14, minimum=0, maximum=365)
 # How long the signed link to a receipt's PDF (in its email) stays valid.
 RECEIPT_LINK_MAX_AGE_DAYS = env_int("RECEIPT_LINK_MAX_AGE_DAYS", 90, minimum=1, maximum=3650)
+# Card-testing defence: payment attempts (checkouts and gifts) per hour, per client address and per email.
+PAYMENT_ATTEMPTS_PER_CLIENT = env_int("PAYMENT_ATTEMPTS_PER_CLIENT", 30, minimum=1)
+PAYMENT_ATTEMPTS_PER_EMAIL = env_int("PAYMENT_ATTEMPTS_PER_EMAIL", 10, minimum=1)
 
 # --- Email ----------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -11,27 +11,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
-from campaigns.models import Campaign, LedgerEntry, Membership
+from campaigns.models import Campaign, LedgerEntry
 from campaigns.selectors import campaign_progress
 from campaigns.services import ledger_record, ledger_totals_for
-from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund, Reservation
+from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
 from donations.receipts import dispute_reason, receipt_issue_for_gift, receipts_cancel_for_payment, refund_reason
 from donations.selectors import item_streams
-from donations.services import PaymentUnavailable, TransitionRefused, item_transition, reservation_release
+from donations.services import TransitionRefused, item_transition, reservation_release
 from payments import emails
-from payments.gateways import GatewayError, PaymentEvent, gateway
+from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
 from realtime.services import event_emit
-from tremma.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +75,10 @@ def _apply(event: PaymentEvent) -> bool:
         target = _locked_target(event)
         if target is None or not target.provider_payment_id:
             return False
-        AFTER_PAYMENT_TYPES[event.type](event, target)
+        if event.payment_id and event.payment_id != target.provider_payment_id:
+            logger.error("payments: event %s names another payment than %s; it waits", event.id, _ref(target))
+            return False
+        return AFTER_PAYMENT_TYPES[event.type](event, target)
     # Any other type is recorded and ignored.
     return True
 
@@ -90,6 +91,24 @@ def _apply_waiting(*, payment_id: str) -> None:
     for record in waiting:
         if _apply(PaymentEvent(**record.event)):
             ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
+
+
+def provider_events_retry(*, older_than_seconds: int = 60, limit: int = 200) -> int:
+    """Periodic job: apply the recorded events still waiting (a refund or
+    dispute whose payment, or dispute opening, was being processed at the same
+    moment). Returns how many were applied."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    waiting = ProviderEvent.objects.filter(
+        processed_at__isnull=True, received_at__lte=cutoff, type__in=list(AFTER_PAYMENT_TYPES)
+    )
+    applied = 0
+    for pk in waiting.order_by("id").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            record = ProviderEvent.objects.select_for_update().get(pk=pk)
+            if record.processed_at is None and _apply(PaymentEvent(**record.event)):
+                ProviderEvent.objects.filter(pk=pk).update(processed_at=timezone.now())
+                applied += 1
+    return applied
 
 
 def _locked_target(event: PaymentEvent) -> Order | Gift | None:
@@ -168,6 +187,8 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
             status=PaymentStatus.REFUNDED, refunded_cents=order.amount_cents, refund_reason="item_unavailable"
         )
         logger.warning("payments: order %s paid after item %s was taken; refunding", order.pk, item.pk)
+        from payments.services.payouts import order_refund_late
+
         transaction.on_commit(lambda: order_refund_late(order_id=order.pk))
         return
     now = timezone.now()
@@ -220,6 +241,8 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
     )
     _progress(gift.campaign)
     transaction.on_commit(lambda: emails.gift_thanks_send(gift_id=gift.pk))
+    from payments.services.payouts import gift_transfer
+
     transaction.on_commit(lambda: gift_transfer(gift_id=gift.pk))
     # Robust: a receipt that cannot be issued now never fails the payment; the worker retries.
     transaction.on_commit(lambda: receipt_issue_for_gift(gift_id=gift.pk), robust=True)
@@ -235,7 +258,7 @@ def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:
         Gift.objects.filter(pk=target.pk, status=PaymentStatus.PENDING).update(status=status)
 
 
-def _refunded(event: PaymentEvent, target: Order | Gift) -> None:
+def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
     """``charge.refunded`` carries the cumulative amount refunded: debit only
     what the ledger has not debited yet, never more than was credited."""
     totals = ledger_totals_for(**_target_kwargs(target))
@@ -265,6 +288,7 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> None:
             _item_back_after_refund(target)
     if amount > 0:
         _progress(target.campaign)
+    return True
 
 
 def _item_back_after_refund(order: Order) -> None:
@@ -283,7 +307,7 @@ def _item_back_after_refund(order: Order) -> None:
         item_transition(item=item, to=ItemStatus.WITHDRAWN, expected=ItemStatus.HANDED_OVER, note="refunded")
 
 
-def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> None:
+def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
     """Stripe takes the disputed amount back when the dispute opens: debit it now."""
     totals = ledger_totals_for(**_target_kwargs(target))
     entry = ledger_record(
@@ -298,16 +322,23 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> None:
     if entry is not None:
         receipts_cancel_for_payment(reason=dispute_reason(), **_target_kwargs(target))
         _progress(target.campaign)
+    return True
 
 
-def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> None:
-    """A won dispute gives the money back: credit what its opening debited. A lost one changes nothing."""
+def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
+    """A won dispute gives the money back: credit what its opening debited. A
+    lost one changes nothing. A close that comes before its opening waits for it."""
     if event.dispute_status != "won":
-        return
+        return True
+    opening = ProviderEvent.objects.filter(
+        type="charge.dispute.created", event__dispute_id=event.dispute_id, processed_at__isnull=False
+    )
+    if not opening.exists():
+        return False
     ref = _ref(target)
     opened = LedgerEntry.objects.filter(key=f"{ref}:dispute:{event.dispute_id}").first()
     if opened is None:
-        return
+        return True  # the opening debited nothing (nothing was left to take)
     entry = ledger_record(
         kind=LedgerEntry.Kind.CREDIT,
         reason=LedgerEntry.Reason.DISPUTE_WON,
@@ -319,9 +350,11 @@ def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> None:
     )
     if entry is not None:
         _progress(target.campaign)
+    return True
 
 
-AFTER_PAYMENT_TYPES: dict[str, Callable[[PaymentEvent, Order | Gift], None]] = {
+# Events about money already received: they wait (ProviderEvent.processed_at empty) until it is.
+AFTER_PAYMENT_TYPES: dict[str, Callable[[PaymentEvent, Order | Gift], bool]] = {
     "charge.refunded": _refunded,
     "charge.dispute.created": _dispute_opened,
     "charge.dispute.closed": _dispute_closed,
@@ -334,176 +367,3 @@ def _ref(target: Order | Gift) -> str:
 
 def _target_kwargs(target: Order | Gift) -> dict[str, Any]:
     return {"order": target} if isinstance(target, Order) else {"gift": target}
-
-
-# --- After commit: refunds and transfers through the gateway ----------------------------------
-
-
-def order_refund_late(*, order_id: int) -> None:
-    """Refund a payment that arrived for an item someone else bought. The
-    idempotency key comes from the order, so a retry never refunds twice."""
-    order = Order.objects.get(pk=order_id)
-    if order.refund_id or order.refund_reason != "item_unavailable":
-        return
-    try:
-        refund_id = gateway().refund_create(
-            payment_id=order.provider_payment_id, amount_cents=None, idempotency_key=f"tremma-order-{order.pk}-late"
-        )
-    except GatewayError:
-        logger.exception("payments: late refund of order %s failed; transfers_pay retries it", order.pk)
-        return
-    Order.objects.filter(pk=order.pk, refund_id="").update(refund_id=refund_id)
-
-
-def gift_transfer(*, gift_id: int) -> None:
-    """Pay a paid gift to the organisation's connected account (separate charges
-    and transfers). Without a connected account, the money accrues to its balance."""
-    gift = Gift.objects.select_related("campaign__organisation").get(pk=gift_id)
-    destination = gift.campaign.organisation.stripe_account_id
-    amount = gift.amount_cents - gift.refunded_cents
-    if gift.status != PaymentStatus.PAID or gift.transfer_id or not destination or amount <= 0:
-        return
-    try:
-        transfer_id = gateway().transfer_create(
-            amount_cents=amount,
-            currency=gift.currency,
-            destination=destination,
-            transfer_group=f"gift-{gift.pk}",
-            idempotency_key=f"tremma-gift-{gift.pk}-transfer",
-        )
-    except GatewayError:
-        logger.exception("payments: transfer of gift %s failed; transfers_pay retries it", gift.pk)
-        return
-    Gift.objects.filter(pk=gift.pk, transfer_id="").update(transfer_id=transfer_id)
-
-
-def order_transfer(*, order_id: int) -> None:
-    """Pay a sale to the organisation once the object is handed over."""
-    order = Order.objects.select_related("campaign__organisation", "item").get(pk=order_id)
-    destination = order.campaign.organisation.stripe_account_id
-    amount = order.amount_cents - order.refunded_cents
-    handed_over = order.item.status == ItemStatus.HANDED_OVER
-    if order.status != PaymentStatus.PAID or order.transfer_id or not destination or not handed_over or amount <= 0:
-        return
-    try:
-        transfer_id = gateway().transfer_create(
-            amount_cents=amount,
-            currency=order.currency,
-            destination=destination,
-            transfer_group=f"order-{order.pk}",
-            idempotency_key=f"tremma-order-{order.pk}-transfer",
-        )
-    except GatewayError:
-        logger.exception("payments: transfer of order %s failed; transfers_pay retries it", order.pk)
-        return
-    Order.objects.filter(pk=order.pk, transfer_id="").update(transfer_id=transfer_id)
-
-
-def transfers_pay(*, limit: int = 100) -> int:
-    """Periodic job: transfers and late refunds not done yet (provider down, account connected since)."""
-    done = 0
-    gifts = Gift.objects.filter(status=PaymentStatus.PAID, transfer_id="").exclude(
-        campaign__organisation__stripe_account_id=""
-    )
-    for gift_id in gifts.order_by("id").values_list("id", flat=True)[:limit]:
-        gift_transfer(gift_id=gift_id)
-        done += 1
-    orders = Order.objects.filter(
-        status=PaymentStatus.PAID, transfer_id="", item__status=ItemStatus.HANDED_OVER
-    ).exclude(campaign__organisation__stripe_account_id="")
-    for order_id in orders.order_by("id").values_list("id", flat=True)[:limit]:
-        order_transfer(order_id=order_id)
-        done += 1
-    late = Order.objects.filter(refund_reason="item_unavailable", refund_id="").order_by("id")
-    for order_id in late.values_list("id", flat=True)[:limit]:
-        order_refund_late(order_id=order_id)
-        done += 1
-    return done
-
-
-# --- Demo gateway ------------------------------------------------------------------------------
-
-
-def demo_refund(*, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
-    """What Stripe does on a refund, for the demo gateway: the refund is
-    immediate, and the same ``charge.refunded`` event goes through ``event_receive``."""
-    target: Order | Gift | None = Order.objects.filter(provider_payment_id=payment_id).first()
-    if target is None:
-        target = Gift.objects.filter(provider_payment_id=payment_id).first()
-    if target is None:
-        raise GatewayError(f"demo: no payment {payment_id}")
-    already = 0 if isinstance(target, Order) and target.refund_reason else target.refunded_cents
-    cumulative = min(target.amount_cents, already + (amount_cents or target.amount_cents))
-    refund_id = f"demo_re_{idempotency_key}"
-    event_receive(
-        event=PaymentEvent(
-            provider="demo",
-            id=f"demo_evt_refunded_{payment_id}_{cumulative}",
-            type="charge.refunded",
-            payment_id=payment_id,
-            amount_cents=target.amount_cents,
-            currency=target.currency,
-            refunded_cents=cumulative,
-        )
-    )
-    return refund_id
-
-
-# --- Refunds asked by a manager ----------------------------------------------------------------
-
-
-class RefundRefused(Conflict):
-    code = "not_refundable"
-    default_detail = _("Ce paiement ne peut pas être remboursé.")
-
-
-class RefundTooLarge(DomainError):
-    code = "refund_too_large"
-    default_detail = _("Le montant dépasse ce qui reste à rembourser.")
-
-
-def payment_refund(
-    *,
-    actor: User,
-    reason: str,
-    order_id: int | None = None,
-    gift_id: int | None = None,
-    amount_cents: int | None = None,
-) -> Refund:
-    """A manager of the organisation refunds a paid order or gift, in whole
-    (``amount_cents`` None) or in part. The refund is recorded, then sent to
-    the provider with a key derived from its row; the ledger's debit comes
-    with the provider's ``charge.refunded`` event, as for any refund."""
-    pk = order_id if order_id is not None else gift_id
-    if pk is None:
-        raise ValueError("payment_refund needs order_id or gift_id")
-    with transaction.atomic():
-        model: type[Order] | type[Gift] = Order if order_id is not None else Gift
-        target = model.objects.select_for_update().filter(pk=pk).first()
-        if target is None:
-            raise NotFound(f"{model.__name__} {pk}")
-        organisation_id = Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
-        if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
-            raise PermissionDenied(f"user {actor.pk} is not a manager of organisation {organisation_id}")
-        if target.status != PaymentStatus.PAID or not target.provider_payment_id:
-            raise RefundRefused(f"{_ref(target)} is {target.status}")
-        asked = Refund.objects.filter(**_target_kwargs(target)).exclude(status=Refund.Status.FAILED)
-        already = max(asked.aggregate(total=Sum("amount_cents"))["total"] or 0, target.refunded_cents)
-        remaining = target.amount_cents - already
-        amount = remaining if amount_cents is None else amount_cents
-        if not 0 < amount <= remaining:
-            raise RefundTooLarge(f"{amount} of {remaining} for {_ref(target)}")
-        refund = Refund.objects.create(amount_cents=amount, reason=reason[:300], actor=actor, **_target_kwargs(target))
-    # After commit: the provider is never called while rows are locked, and
-    # the recorded row gives the idempotency key of any retry.
-    try:
-        provider_refund_id = gateway().refund_create(
-            payment_id=target.provider_payment_id, amount_cents=amount, idempotency_key=f"tremma-refund-{refund.pk}"
-        )
-    except GatewayError:
-        logger.warning("payments: refund %s failed at the provider", refund.pk, exc_info=True)
-        Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED)
-        raise PaymentUnavailable(f"refund {refund.pk}") from None
-    Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.SENT, provider_refund_id=provider_refund_id)
-    refund.refresh_from_db()
-    return refund

@@ -1,0 +1,195 @@
+"""Money going out, through the gateway and after commit: automatic refunds
+of late payments, refunds asked by managers, Connect transfers to the
+organisations, and the demo gateway's refunds. The ledger follows each refund
+when the provider's ``charge.refunded`` event is processed (payments.services.events)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from campaigns.models import Campaign, Membership
+from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
+from donations.services import PaymentUnavailable
+from payments.gateways import GatewayError, PaymentEvent, gateway
+from payments.services.events import _ref, _target_kwargs, event_receive
+from tremma.errors import Conflict, DomainError, NotFound, PermissionDenied
+
+logger = logging.getLogger(__name__)
+
+
+# --- After commit: refunds and transfers through the gateway ----------------------------------
+
+
+def order_refund_late(*, order_id: int) -> None:
+    """Refund a payment that arrived for an item someone else bought. The
+    idempotency key comes from the order, so a retry never refunds twice."""
+    order = Order.objects.get(pk=order_id)
+    if order.refund_id or order.refund_reason != "item_unavailable":
+        return
+    try:
+        refund_id = gateway().refund_create(
+            payment_id=order.provider_payment_id, amount_cents=None, idempotency_key=f"tremma-order-{order.pk}-late"
+        )
+    except GatewayError:
+        logger.exception("payments: late refund of order %s failed; transfers_pay retries it", order.pk)
+        return
+    Order.objects.filter(pk=order.pk, refund_id="").update(refund_id=refund_id)
+
+
+def gift_transfer(*, gift_id: int) -> None:
+    """Pay a paid gift to the organisation's connected account (separate charges
+    and transfers). Without a connected account, the money accrues to its balance."""
+    gift = Gift.objects.select_related("campaign__organisation").get(pk=gift_id)
+    destination = gift.campaign.organisation.stripe_account_id
+    amount = gift.amount_cents - gift.refunded_cents
+    if gift.status != PaymentStatus.PAID or gift.transfer_id or not destination or amount <= 0:
+        return
+    try:
+        transfer_id = gateway().transfer_create(
+            amount_cents=amount,
+            currency=gift.currency,
+            destination=destination,
+            transfer_group=f"gift-{gift.pk}",
+            idempotency_key=f"tremma-gift-{gift.pk}-transfer",
+        )
+    except GatewayError:
+        logger.exception("payments: transfer of gift %s failed; transfers_pay retries it", gift.pk)
+        return
+    Gift.objects.filter(pk=gift.pk, transfer_id="").update(transfer_id=transfer_id)
+
+
+def order_transfer(*, order_id: int) -> None:
+    """Pay a sale to the organisation once the object is handed over."""
+    order = Order.objects.select_related("campaign__organisation", "item").get(pk=order_id)
+    destination = order.campaign.organisation.stripe_account_id
+    amount = order.amount_cents - order.refunded_cents
+    handed_over = order.item.status == ItemStatus.HANDED_OVER
+    if order.status != PaymentStatus.PAID or order.transfer_id or not destination or not handed_over or amount <= 0:
+        return
+    try:
+        transfer_id = gateway().transfer_create(
+            amount_cents=amount,
+            currency=order.currency,
+            destination=destination,
+            transfer_group=f"order-{order.pk}",
+            idempotency_key=f"tremma-order-{order.pk}-transfer",
+        )
+    except GatewayError:
+        logger.exception("payments: transfer of order %s failed; transfers_pay retries it", order.pk)
+        return
+    Order.objects.filter(pk=order.pk, transfer_id="").update(transfer_id=transfer_id)
+
+
+def transfers_pay(*, limit: int = 100) -> int:
+    """Periodic job: transfers and late refunds not done yet (provider down, account connected since)."""
+    done = 0
+    gifts = Gift.objects.filter(status=PaymentStatus.PAID, transfer_id="").exclude(
+        campaign__organisation__stripe_account_id=""
+    )
+    for gift_id in gifts.order_by("id").values_list("id", flat=True)[:limit]:
+        gift_transfer(gift_id=gift_id)
+        done += 1
+    orders = Order.objects.filter(
+        status=PaymentStatus.PAID, transfer_id="", item__status=ItemStatus.HANDED_OVER
+    ).exclude(campaign__organisation__stripe_account_id="")
+    for order_id in orders.order_by("id").values_list("id", flat=True)[:limit]:
+        order_transfer(order_id=order_id)
+        done += 1
+    late = Order.objects.filter(refund_reason="item_unavailable", refund_id="").order_by("id")
+    for order_id in late.values_list("id", flat=True)[:limit]:
+        order_refund_late(order_id=order_id)
+        done += 1
+    return done
+
+
+# --- Demo gateway ------------------------------------------------------------------------------
+
+
+def demo_refund(*, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
+    """What Stripe does on a refund, for the demo gateway: the refund is
+    immediate, and the same ``charge.refunded`` event goes through ``event_receive``."""
+    target: Order | Gift | None = Order.objects.filter(provider_payment_id=payment_id).first()
+    if target is None:
+        target = Gift.objects.filter(provider_payment_id=payment_id).first()
+    if target is None:
+        raise GatewayError(f"demo: no payment {payment_id}")
+    already = 0 if isinstance(target, Order) and target.refund_reason else target.refunded_cents
+    cumulative = min(target.amount_cents, already + (amount_cents or target.amount_cents))
+    refund_id = f"demo_re_{idempotency_key}"
+    event_receive(
+        event=PaymentEvent(
+            provider="demo",
+            id=f"demo_evt_refunded_{payment_id}_{cumulative}",
+            type="charge.refunded",
+            payment_id=payment_id,
+            amount_cents=target.amount_cents,
+            currency=target.currency,
+            refunded_cents=cumulative,
+        )
+    )
+    return refund_id
+
+
+# --- Refunds asked by a manager ----------------------------------------------------------------
+
+
+class RefundRefused(Conflict):
+    code = "not_refundable"
+    default_detail = _("Ce paiement ne peut pas être remboursé.")
+
+
+class RefundTooLarge(DomainError):
+    code = "refund_too_large"
+    default_detail = _("Le montant dépasse ce qui reste à rembourser.")
+
+
+def payment_refund(
+    *,
+    actor: User,
+    reason: str,
+    order_id: int | None = None,
+    gift_id: int | None = None,
+    amount_cents: int | None = None,
+) -> Refund:
+    """A manager of the organisation refunds a paid order or gift, in whole
+    (``amount_cents`` None) or in part. The refund is recorded, then sent to
+    the provider with a key derived from its row; the ledger's debit comes
+    with the provider's ``charge.refunded`` event, as for any refund."""
+    pk = order_id if order_id is not None else gift_id
+    if pk is None:
+        raise ValueError("payment_refund needs order_id or gift_id")
+    with transaction.atomic():
+        model: type[Order] | type[Gift] = Order if order_id is not None else Gift
+        target = model.objects.select_for_update().filter(pk=pk).first()
+        if target is None:
+            raise NotFound(f"{model.__name__} {pk}")
+        organisation_id = Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
+        if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
+            raise PermissionDenied(f"user {actor.pk} is not a manager of organisation {organisation_id}")
+        if target.status != PaymentStatus.PAID or not target.provider_payment_id:
+            raise RefundRefused(f"{_ref(target)} is {target.status}")
+        asked = Refund.objects.filter(**_target_kwargs(target)).exclude(status=Refund.Status.FAILED)
+        already = max(asked.aggregate(total=Sum("amount_cents"))["total"] or 0, target.refunded_cents)
+        remaining = target.amount_cents - already
+        amount = remaining if amount_cents is None else amount_cents
+        if not 0 < amount <= remaining:
+            raise RefundTooLarge(f"{amount} of {remaining} for {_ref(target)}")
+        refund = Refund.objects.create(amount_cents=amount, reason=reason[:300], actor=actor, **_target_kwargs(target))
+    # After commit: the provider is never called while rows are locked, and
+    # the recorded row gives the idempotency key of any retry.
+    try:
+        provider_refund_id = gateway().refund_create(
+            payment_id=target.provider_payment_id, amount_cents=amount, idempotency_key=f"tremma-refund-{refund.pk}"
+        )
+    except GatewayError:
+        logger.warning("payments: refund %s failed at the provider", refund.pk, exc_info=True)
+        Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED)
+        raise PaymentUnavailable(f"refund {refund.pk}") from None
+    Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.SENT, provider_refund_id=provider_refund_id)
+    refund.refresh_from_db()
+    return refund
