@@ -17,7 +17,7 @@ from bench.harness import Report, Server, base_env, bench_database_url, manage
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", default="flash,fanout,qr,catalogue,webhooks", help="comma-separated scenarios")
+    parser.add_argument("--only", default="flash,fanout,qr,catalogue", help="comma-separated scenarios")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -36,6 +36,7 @@ def main() -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "tremma.settings"
     manage(env, "migrate", "--noinput")
     manage(env, "seed_demo")
+    manage(env, "collectstatic", "--noinput")  # as the Procfile's release step does
 
     import logging
 
@@ -77,19 +78,22 @@ def main() -> int:
             )
     if "fanout" in only:
         from bench.scenarios import fanout
-        from donations.models import Item
 
-        ids = list(Item.objects.order_by("id").values_list("id", flat=True)[:50])
+        ids = fanout.windows(50)
         with Server(env) as server:
             fanout.measure(
                 report,
                 server,
                 layer=report.environment["channel_layer"],
                 stream_ids=ids,
-                kind="item",
+                kind="window",
                 sockets=200 if quick else 1000,
                 repeats=repeats,
             )
+    if "qr" in only:
+        from bench import qr as qr_bench
+
+        qr_bench.measure(report, quick=quick)
     path = report.write()
     print()
     print(report.table())

@@ -141,6 +141,81 @@ def bench_sheet(items: int) -> None:
     print(f"  first render {cold:.2f} s, again (the same cards, from the cache) {warm:.3f} s")
 
 
+def measure(report: object, *, quick: bool) -> None:
+    """The QR scenario of ``make bench``: our rendering next to the bare library, the cache, and a sheet."""
+    import qrcode
+    from django.conf import settings
+    from django.core.cache import cache
+    from qrcode.image.svg import SvgPathImage
+
+    from bench.harness import Figure, Repeated
+    from qr.rendering import ERROR_CORRECTION, QUIET_ZONE, render_qr
+
+    settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="tremma-bench-media-"))
+    count = 40 if quick else 150
+    url = "https://tremma.example/q/{:07d}"
+
+    def bare_svg(index: int) -> bytes:
+        code = qrcode.QRCode(error_correction=ERROR_CORRECTION, border=QUIET_ZONE, box_size=10)
+        code.add_data(url.format(index))
+        code.make(fit=True)
+        buffer = io.BytesIO()
+        code.make_image(image_factory=SvgPathImage).save(buffer)
+        return buffer.getvalue()
+
+    bare: list[float] = []
+    cold: list[float] = []
+    warm: list[float] = []
+    for run in range(3):
+        offset = run * 10_000  # distinct codes each run: a cold render is really cold
+
+        def ours(index: int, offset: int = offset) -> object:
+            return render_qr(url.format(offset + index), fmt="svg")
+
+        def library(index: int, offset: int = offset) -> bytes:
+            return bare_svg(offset + index)
+
+        bare.append(_rate("bare qrcode, SVG", count, library))
+        cache.clear()
+        cold.append(_rate("ours, SVG, first render", count, ours))
+        warm.append(_rate("ours, SVG, cached", count, ours))
+    add = report.add  # type: ignore[attr-defined]
+    add(
+        Figure(
+            "qr",
+            "SVG first render, ours",
+            "codes/s",
+            Repeated(cold),
+            Repeated(bare),
+            "bare qrcode codes/s",
+            target=1 / 1.2,
+            notes="ours ≤ 1.2 × the bare library's time",
+        )
+    )
+    add(
+        Figure(
+            "qr",
+            "SVG cached, ours",
+            "codes/s",
+            Repeated(warm),
+            Repeated(cold),
+            "ours, first render",
+            target=20,
+            notes="a cached code ≥ 20 × faster than a first render",
+        )
+    )
+    start = time.perf_counter()
+    bench_sheet(8 if quick else 50)
+    add(
+        Figure(
+            "qr",
+            f"sheet PDF of a {8 if quick else 50}-item window (build + 2 renders)",
+            "s",
+            Repeated([time.perf_counter() - start]),
+        )
+    )
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     with tempfile.TemporaryDirectory() as folder:

@@ -97,8 +97,6 @@ def measure(report: Report, server: Server, *, items: int, requests: int, repeat
             rep([percentile(load.latencies_ms, 50) for load, _ in runs]),
             rep([percentile(p.latencies_ms, 50) for _, p in runs]),
             "bare JSON view p50",
-            target=40,
-            target_kind="max",
         )
     )
     report.add(
@@ -109,8 +107,10 @@ def measure(report: Report, server: Server, *, items: int, requests: int, repeat
             rep([percentile(load.latencies_ms, 99) for load, _ in runs]),
             rep([percentile(p.latencies_ms, 99) for _, p in runs]),
             "bare JSON view p99",
-            target=40,
+            target=50,
             target_kind="max",
+            target_on_value=True,
+            notes="p99 ≤ 50 ms at 100,000 items",
         )
     )
     report.add(
@@ -121,7 +121,7 @@ def measure(report: Report, server: Server, *, items: int, requests: int, repeat
             rep([load.throughput for load, _ in runs]),
             rep([p.throughput for _, p in runs]),
             "bare JSON view req/s",
-            target=0.05,
+            notes="no target: the p99 and the queries are the gates",
         )
     )
     counts = queries_per_request(sorted(set(paths))[:20])
@@ -131,7 +131,7 @@ def measure(report: Report, server: Server, *, items: int, requests: int, repeat
             "queries per request (max over filters)",
             "queries",
             Repeated([float(max(counts))]),
-            target=4,
+            target=3,
             target_kind="max",
             notes="fixed whatever the page size or filter",
         )

@@ -179,8 +179,6 @@ def measure(report: Report, server: Server, *, visitors: int, seconds: float, re
             "item page (scan + redirect) p99",
             "ms",
             Repeated([percentile(o.page_ms, 99) for o, _e in outcomes]),
-            target=2000,
-            target_kind="max",
         )
     )
     report.add(Figure("flash", "checkout p50", "ms", Repeated([percentile(o.checkout_ms, 50) for o, _e in outcomes])))
@@ -190,7 +188,7 @@ def measure(report: Report, server: Server, *, visitors: int, seconds: float, re
             "checkout p99",
             "ms",
             Repeated([percentile(o.checkout_ms, 99) for o, _e in outcomes]),
-            target=2000,
+            target=500,
             target_kind="max",
         )
     )
@@ -206,7 +204,7 @@ def measure(report: Report, server: Server, *, visitors: int, seconds: float, re
             Repeated([len(o.checkout_ms) / e for o, e in outcomes]),
             Repeated([c.throughput for c in ceilings]),
             "bare JSON view req/s",
-            target=0.01,
-            notes="the crowd arrives over the window; the ceiling is saturated",
+            target=0.5,
+            notes="ceiling: the bare view under ASGI on the same server (the WSGI ceiling is not measured yet)",
         )
     )

@@ -46,7 +46,7 @@ def asgi_servers(count: int, *, debug: bool = False) -> Iterator[list[str]]:
         subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "tremma.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
-            env=env,
+            env={**env, "SITE_URL": f"http://127.0.0.1:{port}"},  # links it makes point at itself
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
