@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 from tremma.env import ImproperEnvironment, env_bool, env_int, env_list, env_str, env_url
 
@@ -146,7 +145,8 @@ LOGOUT_REDIRECT_URL = "/"
 
 # --- Languages and time ---------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "fr")
-LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
+# Each language is named in its own tongue (the switch reads "English" to a French reader).
+LANGUAGES = [("fr", "Français"), ("en", "English")]
 if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
     raise ImproperEnvironment(f"LANGUAGE_CODE must be one of fr, en, not {LANGUAGE_CODE!r}")
 LOCALE_PATHS = [BASE_DIR / "locale"]

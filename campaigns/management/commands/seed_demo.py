@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -177,7 +178,10 @@ def draw_photo(title: str) -> bytes:
         shade = tuple(min(255, channel + 18 * step) for channel in background)
         inset = 40 * step
         draw.rounded_rectangle((inset, inset + 30, 800 - inset, 600 - inset), radius=40, outline=shade, width=6)
-    initials = "".join(word[0] for word in title.split()[:2]).upper()
+    # Pillow's built-in font has no accented capitals: initials of the main words, accents dropped.
+    words = [word for word in title.split() if len(word) > 2] or title.split()
+    plain = unicodedata.normalize("NFKD", "".join(word[0] for word in words[:2])).encode("ascii", "ignore")
+    initials = plain.decode().upper()
     draw.text((400, 300), initials, fill=(255, 255, 255), anchor="mm", font_size=180)
     buffer = io.BytesIO()
     image.save(buffer, format="WEBP", quality=80)
