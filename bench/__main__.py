@@ -17,7 +17,7 @@ from bench.harness import Report, Server, base_env, bench_database_url, manage
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", default="flash,fanout,qr,catalogue", help="comma-separated scenarios")
+    parser.add_argument("--only", default="flash,fanout,qr,catalogue,webhooks", help="comma-separated scenarios")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -90,6 +90,18 @@ def main() -> int:
                 sockets=200 if quick else 1000,
                 repeats=repeats,
             )
+    if "webhooks" in only:
+        from bench.scenarios import webhooks
+
+        stripe_env = {
+            **env,
+            "STRIPE_SECRET_KEY": "sk_test_bench_only",
+            "STRIPE_WEBHOOK_SECRET": webhooks.SECRET,
+            # no provider call leaves this machine: the API base is a closed local port
+            "STRIPE_API_BASE": "http://127.0.0.1:9",
+        }
+        with Server(stripe_env) as server:
+            webhooks.measure(report, server, count=50 if quick else 300, repeats=repeats)
     if "qr" in only:
         from bench import qr as qr_bench
 

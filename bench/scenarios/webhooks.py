@@ -1,0 +1,141 @@
+"""Webhooks: signed Stripe events (checkout.session.completed for gifts)
+posted to /payments/stripe/webhook/ on the server, each sent twice (Stripe
+retries): events per second, then the ledger check — every gift counted
+exactly once, totals balanced."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+
+import httpx
+
+from bench.harness import Figure, Repeated, Report, Server, hammer, percentile
+
+SECRET = "whsec_bench_only"
+
+
+def gifts(count: int, batch: int) -> list[dict[str, object]]:
+    """Pending Stripe gifts as a checkout would have left them (benchmark data, inserted in bulk)."""
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+    from donations.models import Gift
+
+    campaign = Campaign.objects.filter(status="live").order_by("id").first()
+    assert campaign is not None
+    rows = Gift.objects.bulk_create(
+        [
+            Gift(
+                campaign=campaign,
+                email=f"bench{batch}-{n}@example.org",
+                amount_cents=500 + n,
+                provider="stripe",
+                provider_session_id=f"cs_bench_{batch}_{n}_{time.time_ns()}",
+                created_at=timezone.now(),
+            )
+            for n in range(count)
+        ]
+    )
+    return [
+        {
+            "id": f"evt_bench_{gift.provider_session_id}",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": gift.provider_session_id,
+                    "object": "checkout.session",
+                    "amount_total": gift.amount_cents,
+                    "currency": "eur",
+                    "payment_status": "paid",
+                    "payment_intent": f"pi_{gift.provider_session_id}",
+                    "metadata": {"tremma_kind": "gift", "tremma_id": str(gift.pk)},
+                }
+            },
+        }
+        for gift in rows
+    ]
+
+
+def signed(event: dict[str, object]) -> tuple[bytes, str]:
+    """Stripe's signature scheme: HMAC-SHA256 of "<timestamp>.<payload>" with the endpoint's secret."""
+    payload = json.dumps(event).encode()
+    timestamp = int(time.time())
+    digest = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return payload, f"t={timestamp},v1={digest}"
+
+
+async def deliver(
+    server: Server, events: list[dict[str, object]], concurrency: int
+) -> tuple[list[float], dict[int, int], float]:
+    queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+    for event in events + events:  # every event delivered twice, as Stripe's retries do
+        queue.put_nowait(event)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                payload, signature = signed(queue.get_nowait())
+                started = time.perf_counter()
+                response = await client.post(
+                    "/payments/stripe/webhook/",
+                    content=payload,
+                    headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+                )
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, statuses, time.perf_counter() - started
+
+
+def ledger_check(events: list[dict[str, object]]) -> dict[str, object]:
+    from django.db.models import Sum
+
+    from campaigns.models import LedgerEntry
+    from donations.models import Gift, PaymentStatus
+
+    ids = [int(e["data"]["object"]["metadata"]["tremma_id"]) for e in events]  # type: ignore[index]
+    paid = Gift.objects.filter(pk__in=ids, status=PaymentStatus.PAID)
+    entries = LedgerEntry.objects.filter(gift_id__in=ids)
+    return {
+        "gifts_paid": paid.count(),
+        "ledger_entries": entries.count(),
+        "balanced": (entries.aggregate(total=Sum("amount_cents"))["total"] or 0)
+        == (paid.aggregate(total=Sum("amount_cents"))["total"] or 0),
+    }
+
+
+def measure(report: Report, server: Server, *, count: int, repeats: int) -> None:
+    rates, p99s, ceilings, checks = [], [], [], []
+    for batch in range(repeats):
+        events = gifts(count, batch)
+        latencies, statuses, seconds = asyncio.run(deliver(server, events, concurrency=8))
+        rates.append(len(latencies) / seconds)
+        p99s.append(percentile(latencies, 99))
+        ceilings.append(asyncio.run(hammer(server.url, ["/__bench__/ping"] * len(latencies), concurrency=8)).throughput)
+        check = ledger_check(events)
+        check["non_2xx"] = sum(n for status, n in statuses.items() if status >= 300)
+        check["each_counted_once"] = check["gifts_paid"] == check["ledger_entries"] == count
+        checks.append(check)
+    report.checks["webhooks"] = checks
+    report.add(
+        Figure(
+            "webhooks",
+            "signed events processed (half are replays)",
+            "events/s",
+            Repeated(rates),
+            Repeated(ceilings),
+            "bare JSON view req/s",
+        )
+    )
+    report.add(Figure("webhooks", "webhook p99", "ms", Repeated(p99s)))
+    assert all(check["each_counted_once"] and check["balanced"] for check in checks), checks
