@@ -68,9 +68,11 @@ def race(workers: int, job: Callable[[int], Any]) -> list[Any]:
 
 
 def test_fifty_concurrent_buyers_of_one_item_make_exactly_one_reservation_each_round() -> None:
-    for _round in range(5):
+    for _round in range(20):
         item = ItemFactory()
-        results = race(50, lambda n, item=item: order_start(item_id=item.pk, email=f"buyer{n}@example.org"))
+        results = race(
+            50, lambda n, item=item, r=_round: order_start(item_id=item.pk, email=f"buyer{r}-{n}@example.org")
+        )
 
         kinds = Counter(type(result).__name__ for result in results)
         others = [repr(r)[:200] for r in results if not isinstance(r, Order | ItemUnavailable)]
@@ -126,9 +128,10 @@ def test_buyers_in_separate_processes_make_exactly_one_reservation() -> None:
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     with ProcessPoolExecutor(8, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for _round in range(3):
+        for round_ in range(20):
             item = ItemFactory()
-            start_at = time.time() + 4  # every process ready, then all at once
+            # every process ready (the first round starts them), then all at once
+            start_at = time.time() + (4 if round_ == 0 else 1)
             futures = [pool.submit(buy, database_url, item.pk, n, start_at) for n in range(8)]
             outcomes = sorted(future.result(timeout=120) for future in futures)
             assert outcomes == ["409"] * 7 + ["order"]

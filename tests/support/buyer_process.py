@@ -18,7 +18,7 @@ def buy(database_url: str, item_id: int, n: int, start_at: float) -> str:
 
     time.sleep(max(0.0, start_at - time.time()))
     try:
-        order_start(item_id=item_id, email=f"process{n}@example.org")
+        order_start(item_id=item_id, email=f"process{n}-item{item_id}@example.org")  # one hold per buyer and round
     except ItemUnavailable:
         return "409"
     return "order"
