@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tremma.money import CURRENCY
 
@@ -26,7 +27,7 @@ class Organisation(models.Model):
     legal_form = models.CharField(_("forme juridique"), max_length=20, choices=LegalForm.choices)
     siren = models.CharField(_("SIREN"), max_length=9, blank=True)
     rna = models.CharField(_("numéro RNA"), max_length=10, blank=True)
-    purpose = models.TextField(_("objet"), blank=True)
+    purpose = models.TextField(pgettext_lazy("raison d'être", "objet"), blank=True)
     address_line1 = models.CharField(_("adresse"), max_length=200)
     address_line2 = models.CharField(_("complément d'adresse"), max_length=200, blank=True)
     postal_code = models.CharField(_("code postal"), max_length=20)

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaigns.models import Campaign
 from tremma.money import CURRENCY
@@ -185,7 +186,7 @@ class Reservation(models.Model):
     second active hold on the same item impossible even if code went wrong."""
 
     class Status(models.TextChoices):
-        HELD = "held", _("En cours")
+        HELD = "held", pgettext_lazy("réservation", "En cours")
         CONVERTED = "converted", _("Payée")
         RELEASED = "released", _("Libérée")
 

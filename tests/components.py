@@ -1,5 +1,5 @@
 """Real components the suite talks to (PostgreSQL, Redis, a Stripe-compatible
-server, an S3 server, Chromium). A test that needs one calls ``require``: on a
+server, an S3 server, Chromium, GNU gettext). A test that needs one calls ``require``: on a
 developer's machine without it the test is skipped with the reason named; when
 ``TREMMA_REQUIRE`` lists it (CI does), a missing component fails the test, so
 CI proves these tests ran."""
@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-KNOWN = {"postgres", "redis", "stripe", "s3", "chromium", "poppler"}
+KNOWN = {"postgres", "redis", "stripe", "s3", "chromium", "poppler", "gettext"}
 
 
 def required() -> set[str]:
