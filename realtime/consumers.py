@@ -55,6 +55,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Streams are read-only; anything a client sends is ignored."""
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # A live event is forwarded as is and never touches the database, so it
+        # skips Channels' per-message hop to close old DB connections (a thread
+        # switch per socket per event: the main cost of a fan-out). Every other
+        # message (connect, disconnect) goes the usual way.
+        if message.get("type") == "stream.event":
+            await self.stream_event(message)
+            return
+        await super().dispatch(message)
+
     async def stream_event(self, message: dict[str, Any]) -> None:
         event_id = message["id"]
         if event_id in self.recent:
