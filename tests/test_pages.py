@@ -58,3 +58,20 @@ def test_a_reserved_item_shows_who_is_paying_and_a_disabled_buy_button(client: C
     html = client.get(item.get_absolute_url()).content.decode()
     assert "Quelqu'un est en train de payer cet objet" in html
     assert "disabled" in html.split("data-buy")[1].split("</form>")[0]
+
+
+def test_item_and_campaign_pages_have_share_previews(client: Client) -> None:
+    from tests.factories import add_photo
+
+    item = ItemFactory(title="Platine vinyle", price_cents=15000)
+    add_photo(item)
+    item_html = client.get(item.get_absolute_url()).content.decode()
+    assert '<meta property="og:title" content="Platine vinyle — 150,00\u00a0€">' in item_html
+    assert '<meta property="og:image" content="http://testserver/media/' in item_html
+    assert 'property="og:description"' in item_html and item.campaign.title in item_html
+    campaign_html = client.get(item.campaign.get_absolute_url()).content.decode()
+    assert (
+        f'<meta property="og:title" content="{item.campaign.title} — {item.campaign.organisation.name}">'
+        in campaign_html
+    )
+    assert '<meta property="og:locale" content="fr_FR">' in campaign_html
