@@ -67,3 +67,35 @@ def test_the_window_screen_shows_an_object_being_bought_without_reloading(redis_
     assert before == "listed"
     assert state == "en cours d’achat"
     assert second.item.status == "listed"
+
+
+def test_the_window_screen_comes_back_after_the_server_restarts(redis_layer: None) -> None:
+    from tests.components import free_port
+    from tests.support.servers import start_server, stop_server
+
+    window = WindowFactory()
+    first, second = place_items(window, 2)
+    port = free_port()
+    server = start_server(port, debug=True)
+    try:
+
+        def script(browser: Any) -> str:
+            nonlocal server
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/windows/{window.pk}/screen/")
+            page.wait_for_timeout(500)
+            stop_server(server)  # the screen loses its connection…
+            buyer = threading.Thread(target=reserve, args=(second.item_id,))
+            buyer.start()
+            buyer.join()  # …a sale happens meanwhile…
+            server = start_server(port, debug=True)  # …and the server is back: the screen resumes with ?since=
+            page.wait_for_function(
+                f"document.querySelector('[data-item=\"{second.item_id}\"]').dataset.status === 'reserved'",
+                timeout=30_000,
+            )
+            return page.locator(f'[data-item="{first.item_id}"]').get_attribute("data-status")
+
+        untouched = in_chromium(script)
+    finally:
+        stop_server(server)
+    assert untouched == "listed"

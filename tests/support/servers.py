@@ -27,11 +27,7 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@contextmanager
-def asgi_servers(count: int, *, debug: bool = False) -> Iterator[list[str]]:
-    """``count`` uvicorn processes sharing the test database and Redis; yields their base URLs.
-
-    ``debug`` serves static files from the apps' folders (no collectstatic in tests)."""
+def _env(debug: bool) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(
         DATABASE_URL=database_url(),
@@ -41,33 +37,49 @@ def asgi_servers(count: int, *, debug: bool = False) -> Iterator[list[str]]:
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL="WARNING",
     )
+    return env
+
+
+def start_server(port: int, *, debug: bool = False) -> subprocess.Popen[bytes]:
+    """One uvicorn process on ``port``, answering /healthz before this returns."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "tremma.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env={**_env(debug), "SITE_URL": f"http://127.0.0.1:{port}"},  # links it makes point at itself
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            stop_server(process)
+            raise RuntimeError(f"the server on port {port} did not start")
+        time.sleep(0.2)
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+@contextmanager
+def asgi_servers(count: int, *, debug: bool = False) -> Iterator[list[str]]:
+    """``count`` uvicorn processes sharing the test database and Redis; yields their base URLs.
+
+    ``debug`` serves static files from the apps' folders (no collectstatic in tests)."""
     ports = [free_port() for _ in range(count)]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tremma.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env={**env, "SITE_URL": f"http://127.0.0.1:{port}"},  # links it makes point at itself
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        deadline = time.monotonic() + 60
-        for url in urls:
-            while True:
-                try:
-                    if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{url} did not start")
-                time.sleep(0.2)
-        yield urls
+        for port in ports:
+            processes.append(start_server(port, debug=debug))
+        yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
+            stop_server(process)

@@ -8,7 +8,7 @@ const MAX_DELAY_MS = 30000;
 
 export function connect(path, onEvent, { onStatus = () => {}, since = null } = {}) {
   // Resume after the newest event the server rendered into the page, if any.
-  let lastId = since || null;
+  let lastId = since === undefined || since === null || since === "" ? null : String(since);
   let attempt = 0;
   let socket = null;
   let stopped = false;
