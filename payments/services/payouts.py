@@ -45,44 +45,41 @@ def gift_transfer(*, gift_id: int) -> None:
     """Pay a paid gift to the organisation's connected account (separate charges
     and transfers). Without a connected account, the money accrues to its balance."""
     gift = Gift.objects.select_related("campaign__organisation").get(pk=gift_id)
-    destination = gift.campaign.organisation.stripe_account_id
-    amount = gift.amount_cents - gift.refunded_cents
-    if gift.status != PaymentStatus.PAID or gift.transfer_id or not destination or amount <= 0:
-        return
-    try:
-        transfer_id = gateway().transfer_create(
-            amount_cents=amount,
-            currency=gift.currency,
-            destination=destination,
-            transfer_group=f"gift-{gift.pk}",
-            idempotency_key=f"tremma-gift-{gift.pk}-transfer",
-        )
-    except GatewayError:
-        logger.exception("payments: transfer of gift %s failed; transfers_pay retries it", gift.pk)
-        return
-    Gift.objects.filter(pk=gift.pk, transfer_id="").update(transfer_id=transfer_id)
+    if _transferable(gift):
+        _transfer_send(gift, kind="gift")
 
 
 def order_transfer(*, order_id: int) -> None:
     """Pay a sale to the organisation once the object is handed over."""
     order = Order.objects.select_related("campaign__organisation", "item").get(pk=order_id)
-    destination = order.campaign.organisation.stripe_account_id
-    amount = order.amount_cents - order.refunded_cents
-    handed_over = order.item.status == ItemStatus.HANDED_OVER
-    if order.status != PaymentStatus.PAID or order.transfer_id or not destination or not handed_over or amount <= 0:
-        return
+    if _transferable(order) and order.item.status == ItemStatus.HANDED_OVER:
+        _transfer_send(order, kind="order")
+
+
+def _transferable(target: Order | Gift) -> bool:
+    """Paid, not transferred yet, something left after refunds, and a connected account to pay."""
+    return (
+        target.status == PaymentStatus.PAID
+        and not target.transfer_id
+        and bool(target.campaign.organisation.stripe_account_id)
+        and target.amount_cents - target.refunded_cents > 0
+    )
+
+
+def _transfer_send(target: Order | Gift, *, kind: str) -> None:
+    """One Transfer of what remains of ``target`` (idempotency key and group from our row), recorded once."""
     try:
         transfer_id = gateway().transfer_create(
-            amount_cents=amount,
-            currency=order.currency,
-            destination=destination,
-            transfer_group=f"order-{order.pk}",
-            idempotency_key=f"tremma-order-{order.pk}-transfer",
+            amount_cents=target.amount_cents - target.refunded_cents,
+            currency=target.currency,
+            destination=target.campaign.organisation.stripe_account_id,
+            transfer_group=f"{kind}-{target.pk}",
+            idempotency_key=f"tremma-{kind}-{target.pk}-transfer",
         )
     except GatewayError:
-        logger.exception("payments: transfer of order %s failed; transfers_pay retries it", order.pk)
+        logger.exception("payments: transfer of %s %s failed; transfers_pay retries it", kind, target.pk)
         return
-    Order.objects.filter(pk=order.pk, transfer_id="").update(transfer_id=transfer_id)
+    type(target).objects.filter(pk=target.pk, transfer_id="").update(transfer_id=transfer_id)
 
 
 def transfers_pay(*, limit: int = 100) -> int:
