@@ -32,6 +32,7 @@ from donations.models import (
     Reservation,
 )
 from donations.photos import PreparedPhoto, delete_stored, store_photos
+from donations.selectors import item_streams
 from realtime.services import event_emit
 from tremma.errors import Conflict, DomainError, NotFound, PermissionDenied
 
@@ -111,12 +112,6 @@ def _claim_code() -> str:
     return "".join(secrets.choice(_CLAIM_ALPHABET) for _i in range(10))
 
 
-def _item_streams(item: Item) -> dict[str, Any]:
-    from donations.selectors import item_streams
-
-    return dict(item_streams(item))
-
-
 def _return_urls(*, kind: str, pk: int) -> tuple[str, str]:
     ref = signing.dumps({"kind": kind, "id": pk}, salt="tremma.payment-return")
     query = urlencode({"ref": ref})
@@ -179,7 +174,7 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
         event_emit(
             type="item.reserved",
             public={"item": item.pk, "status": ItemStatus.RESERVED, "until": hold_until.isoformat()},
-            **_item_streams(item),
+            **item_streams(item),
         )
     success_url, cancel_url = _return_urls(kind="order", pk=order.pk)
     request = CheckoutRequest(
@@ -227,7 +222,7 @@ def reservation_release(*, order_id: int, to: PaymentStatus, note: str = "") -> 
     Order.objects.filter(pk=order_id, status=PaymentStatus.PENDING).update(status=to)
     item = order.item
     item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.RESERVED, note=note or f"hold {to}")
-    event_emit(type="item.released", public={"item": item.pk, "status": ItemStatus.LISTED}, **_item_streams(item))
+    event_emit(type="item.released", public={"item": item.pk, "status": ItemStatus.LISTED}, **item_streams(item))
     return True
 
 
@@ -575,7 +570,7 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
             type="item.handed_over",
             public={"item": locked.item_id, "status": ItemStatus.HANDED_OVER},
             private={"order": locked.pk},
-            **_item_streams(locked.item),
+            **item_streams(locked.item),
         )
         transaction.on_commit(lambda: order_transfer(order_id=locked.pk), robust=True)
     return locked
