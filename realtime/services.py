@@ -9,13 +9,13 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from realtime import streams as s
+from realtime.loop import run_in_server_loop
 from realtime.models import EventStream, RealtimeEvent
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def event_publish(*, event_ids: list[int]) -> int:
     for event in events:
         messages = event_messages(event, [row.stream for row in event.streams.all()])
         try:
-            async_to_sync(_send_all)(layer, event.pk, messages)
+            run_in_server_loop(_send_all, layer, event.pk, messages)
         except Exception:
             logger.warning("realtime: event %s not published, the relay will retry", event.pk, exc_info=True)
             continue

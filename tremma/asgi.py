@@ -1,22 +1,49 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point (the Procfile's ``web``): websockets through Channels in
+the server's event loop, plain HTTP through Django's WSGI handler in a pool of
+worker threads.
 
+Why WSGI for HTTP: Django's ASGI handler hops between the loop and a thread
+for the request signals, each sync middleware and the view — about 2 ms of CPU
+per request here, several times the cost of the view itself (TOOLING.md; the
+``flash`` benchmark shows the difference). One hop per request into a thread
+that runs the whole sync stack keeps the product's behaviour (same
+middleware, same views) at WSGI speed, on the same port as the websockets."""
+
+import asyncio
 import os
+from typing import Any
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tremma.settings")
 # Django must be set up before anything imports models (the routing below does).
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from realtime.loop import server_loop_set  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+
+
+class HttpInWorkerThreads:
+    """Django's WSGI app in ``WEB_THREADS`` threads; records the server's loop
+    so that events published from those threads are sent from it."""
+
+    def __init__(self, threads: int) -> None:
+        self.wsgi = WSGIMiddleware(django_wsgi_app, workers=threads)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        server_loop_set(asyncio.get_running_loop())
+        await self.wsgi(scope, receive, send)  # type: ignore[arg-type]
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HttpInWorkerThreads(settings.WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -7,10 +7,11 @@ import asyncio
 import logging
 import uuid
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+from realtime.loop import run_in_server_loop
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ async def _layer_round_trip(timeout: float) -> bool:
 
 def _channel_layer_ok(timeout: float = 2.0) -> bool:
     try:
-        return async_to_sync(_layer_round_trip)(timeout)
+        return run_in_server_loop(_layer_round_trip, timeout, timeout=timeout + 1)
     except Exception:
         logger.exception("health: channel layer check failed")
         return False

@@ -69,6 +69,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "tremma.urls"
 WSGI_APPLICATION = "tremma.wsgi.application"
 ASGI_APPLICATION = "tremma.asgi.application"
+# Threads per web process that run plain HTTP requests (tremma/asgi.py); each
+# may hold a database connection.
+WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1, maximum=64)
 
 TEMPLATES = [
     {

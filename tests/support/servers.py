@@ -27,11 +27,13 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _env(debug: bool) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+def _env(debug: bool, redis: bool = True) -> dict[str, str]:
+    skip = {"DJANGO_ALLOW_ASYNC_UNSAFE", "REDIS_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in skip}
+    if redis:
+        env["REDIS_URL"] = redis_url()
     env.update(
         DATABASE_URL=database_url(),
-        REDIS_URL=redis_url(),
         TREMMA_BENCH="true",
         DEBUG="true" if debug else "false",
         ALLOWED_HOSTS="127.0.0.1",
@@ -40,12 +42,14 @@ def _env(debug: bool) -> dict[str, str]:
     return env
 
 
-def start_server(port: int, *, debug: bool = False) -> subprocess.Popen[bytes]:
-    """One uvicorn process on ``port``, answering /healthz before this returns."""
+def start_server(port: int, *, debug: bool = False, redis: bool = True) -> subprocess.Popen[bytes]:
+    """One uvicorn process on ``port``, answering /healthz before this returns.
+
+    Without ``redis`` it runs on the in-memory channel layer (one process only)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tremma.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
-        env={**_env(debug), "SITE_URL": f"http://127.0.0.1:{port}"},  # links it makes point at itself
+        env={**_env(debug, redis), "SITE_URL": f"http://127.0.0.1:{port}"},  # links it makes point at itself
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -70,7 +74,7 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def asgi_servers(count: int, *, debug: bool = False) -> Iterator[list[str]]:
+def asgi_servers(count: int, *, debug: bool = False, redis: bool = True) -> Iterator[list[str]]:
     """``count`` uvicorn processes sharing the test database and Redis; yields their base URLs.
 
     ``debug`` serves static files from the apps' folders (no collectstatic in tests)."""
@@ -78,7 +82,7 @@ def asgi_servers(count: int, *, debug: bool = False) -> Iterator[list[str]]:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for port in ports:
-            processes.append(start_server(port, debug=debug))
+            processes.append(start_server(port, debug=debug, redis=redis))
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for process in processes:
