@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from realtime import streams as s
+from realtime.hub import hub
 from realtime.selectors import events_after
 from realtime.services import event_messages
 
@@ -23,8 +24,13 @@ CLOSE_NOT_FOUND = 4404
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
-    """Base: subclasses say which streams a connection may watch."""
+    """Base: subclasses say which streams a connection may watch.
 
+    Live events come from the process's hub (realtime/hub.py), not from a
+    channel of the socket's own: no layer alias, so Channels gives the socket
+    no channel, queue or reader task."""
+
+    channel_layer_alias = "none (events come through realtime.hub)"
     streams: list[str]
 
     async def resolve_streams(self) -> list[str] | int:
@@ -40,37 +46,43 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.streams = resolved
         # Ids already sent, so the seam between replay and live sends nothing twice.
         self.recent: deque[int] = deque(maxlen=1024)
+        self.recent_ids: set[int] = set()
+        # Live events that arrive before the replay is sent wait here, so the client gets them in order.
+        self.pending: list[tuple[int, str]] | None = []
         await self.accept()
         for name in self.streams:
-            await self.channel_layer.group_add(s.group_name(name), self.channel_name)
+            await hub().join(s.group_name(name), self)
         if since is not None:
             for event_id, text in await self._replay(since):
-                self.recent.append(event_id)
-                await self.send(text_data=text)
+                await self._send_once(event_id, text)
+        while self.pending:  # events that arrive while these are sent join the next round
+            batch, self.pending = self.pending, []
+            for event_id, text in sorted(batch):
+                await self._send_once(event_id, text)
+        self.pending = None
 
     async def disconnect(self, code: int) -> None:
         for name in getattr(self, "streams", []):
-            await self.channel_layer.group_discard(s.group_name(name), self.channel_name)
+            hub().leave(s.group_name(name), self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Streams are read-only; anything a client sends is ignored."""
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # A live event is forwarded as is and never touches the database, so it
-        # skips Channels' per-message hop to close old DB connections (a thread
-        # switch per socket per event: the main cost of a fan-out). Every other
-        # message (connect, disconnect) goes the usual way.
-        if message.get("type") == "stream.event":
-            await self.stream_event(message)
+    async def stream_event(self, event_id: int, text: str) -> None:
+        """Called by the hub for each live event (never touches the database)."""
+        if self.pending is not None:
+            self.pending.append((event_id, text))
             return
-        await super().dispatch(message)
+        await self._send_once(event_id, text)
 
-    async def stream_event(self, message: dict[str, Any]) -> None:
-        event_id = message["id"]
-        if event_id in self.recent:
+    async def _send_once(self, event_id: int, text: str) -> None:
+        if event_id in self.recent_ids:
             return
+        if len(self.recent) == self.recent.maxlen:
+            self.recent_ids.discard(self.recent[0])
         self.recent.append(event_id)
-        await self.send(text_data=message["text"])
+        self.recent_ids.add(event_id)
+        await self.send(text_data=text)
 
     def _since(self) -> int | None:
         """The ``since`` query parameter: None when absent, -1 when malformed."""

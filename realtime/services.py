@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from realtime import streams as s
+from realtime.hub import EVENTS_GROUP
 from realtime.loop import run_in_server_loop
 from realtime.models import EventStream, RealtimeEvent
 
@@ -77,8 +78,10 @@ def event_publish(*, event_ids: list[int]) -> int:
 
 
 async def _send_all(layer: Any, event_id: int, messages: list[tuple[str, str]]) -> None:
-    for group, text in messages:
-        await layer.group_send(group, {"type": "stream.event", "id": event_id, "text": text})
+    # One message per event to every process's hub (realtime/hub.py), which
+    # hands each text to its own sockets watching that stream: one publish
+    # whatever the number of streams.
+    await layer.group_send(EVENTS_GROUP, {"type": "stream.event", "id": event_id, "texts": messages})
 
 
 def events_relay(*, older_than: timedelta = timedelta(seconds=2), limit: int = 500) -> int:
