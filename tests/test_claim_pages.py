@@ -127,7 +127,7 @@ def test_a_manager_of_the_organisation_confirms_the_hand_over_from_the_scanned_a
     assert order.handed_over_at is not None
     assert Item.objects.get(pk=order.item_id).status == ItemStatus.HANDED_OVER
     after = client.get(hand_over_url(order)).content.decode()
-    assert "Remise enregistrée" in after and "a été remis le" in after and "Confirmer la remise" not in after
+    assert "Remise enregistrée" in after and "Objet déjà remis" in after and "Confirmer la remise" not in after
     # The buyer's page now says it is done, and shows no code to use again.
     buyer_page = client.get(claim_url(order)).content.decode()
     assert "Objet remis le" in buyer_page and "qr.svg" not in buyer_page

@@ -152,6 +152,9 @@ def test_every_journey_page_has_one_h1_landmarks_labels_and_a_language_switch(
 
 def test_the_language_switch_sets_english_then_french_again(client: Client, journey: dict[str, Any]) -> None:
     url = journey["item"].get_absolute_url()
+    # Each language is offered in its own tongue.
+    assert 'lang="en">English</button>' in client.get(url).content.decode()
+    assert 'lang="fr">Français</button>' in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     switched = client.post("/i18n/setlang/", {"language": "en", "next": url})
     assert switched.status_code == 302 and switched["Location"] == url
     assert '<html lang="en">' in client.get(url).content.decode()

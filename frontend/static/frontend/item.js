@@ -20,6 +20,7 @@ function setState(status) {
   show("[data-reserved-note]", status === "reserved");
   show("[data-sold-note]", status === "sold" || status === "handed_over");
   show("[data-buy]", status === "listed" || status === "reserved");
+  show("[data-handover]", status === "listed" || status === "reserved");
 }
 
 if (article) {
