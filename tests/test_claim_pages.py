@@ -196,3 +196,27 @@ def test_a_giver_back_from_paying_finds_the_link_to_their_tax_receipt(
     assert link is not None and "reçu fiscal" in html
     pdf = client.get(link.group(1))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_every_existing_order_its_own_claim_token() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = ("donations", "0004_merge_20261127_1315"), ("donations", "0005_order_claim_token")
+    first, second = paid_order(ItemFactory()), paid_order(ItemFactory())
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    assert "claim_token" not in {
+        f.name for f in executor.loader.project_state([before]).apps.get_model("donations", "Order")._meta.fields
+    }
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([after])
+    # Back to the latest state of every app, whatever migrations come after this one.
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    tokens = list(Order.objects.values_list("claim_token", flat=True))
+    assert len(tokens) == 2 and len(set(tokens)) == 2 and all(len(token) >= 22 for token in tokens)
+    assert {first.pk, second.pk} == set(Order.objects.values_list("pk", flat=True))
