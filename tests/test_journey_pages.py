@@ -180,3 +180,16 @@ def test_dates_follow_the_language(client: Client, journey: dict[str, Any]) -> N
         f"{when.strftime('%b')}. {when.day}, {when.year}" in english
         or f"{when.strftime('%B')} {when.day}, {when.year}" in english
     )
+
+
+def test_home_and_campaign_pages_stay_a_fixed_number_of_queries(
+    client: Client, journey: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    campaign = journey["campaign"]
+    for _n in range(5):
+        add_photo(ItemFactory(campaign=campaign))
+    with django_assert_max_num_queries(1):
+        assert client.get("/").status_code == 200
+    with django_assert_max_num_queries(4):  # campaign with totals, items, their photos, the last event
+        html = client.get(campaign.get_absolute_url()).content.decode()
+    assert html.count('class="item-card') >= 7
