@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
@@ -166,7 +167,10 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         # A gift's tax receipt may already be issued (the giver's details were complete).
         receipt = gift_receipt(gift=target)
         context["receipt_url"] = receipt_pdf_link(receipt=receipt) if receipt else ""
-    return render(request, "payments/success.html", context)
+    response = render(request, "payments/success.html", context)
+    # It shows the claim code: no shared cache may keep it.
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 @require_safe

@@ -41,7 +41,9 @@ def test_paying_on_the_demo_page_lands_on_a_success_page_with_the_claim_code_qr_
     with django_capture_on_commit_callbacks(execute=True):
         paid = client.post(checkout["Location"].removeprefix("http://testserver"), {"card_number": "4242424242424242"})
 
-    html = client.get(paid["Location"]).content.decode()
+    success = client.get(paid["Location"])
+    html = success.content.decode()
+    assert "no-store" in success["Cache-Control"]
 
     order = Order.objects.get()
     assert f'<p class="claim-code" translate="no">{order.claim_code}</p>' in html
