@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -160,6 +162,18 @@ class ItemPhoto(models.Model):
     def __str__(self) -> str:
         return f"{self.item_id} #{self.position}"
 
+    @property
+    def webp_srcset(self) -> str:
+        """``<url> 400w, <url> 800w, …``: every stored WebP width, for ``<source srcset>``."""
+        storage = self.image.storage
+        webp = sorted((r for r in self.renditions if r.get("format") == "webp"), key=lambda r: r["width"])
+        return ", ".join(f"{storage.url(r['name'])} {r['width']}w" for r in webp)
+
+    @property
+    def fallback_url(self) -> str:
+        """The JPEG for the rare browser without WebP (the WebP itself for photos stored before it existed)."""
+        return self.fallback.url if self.fallback else self.image.url
+
 
 class ItemTransition(models.Model):
     """Append-only log of every status change of an item, with who made it."""
@@ -217,6 +231,11 @@ class Reservation(models.Model):
         return f"{self.item_id} → {self.email} ({self.status})"
 
 
+def new_claim_token() -> str:
+    """128 random bits, URL-safe: the claim page cannot be guessed from anything else."""
+    return secrets.token_urlsafe(16)
+
+
 class PaymentStatus(models.TextChoices):
     """Status of an order or a gift; moves only forward (see donations.services)."""
 
@@ -252,6 +271,9 @@ class Order(models.Model):
     refund_reason = models.CharField(max_length=40, blank=True)
     refund_id = models.CharField(max_length=255, blank=True)
     claim_code = models.CharField(_("code de retrait"), max_length=12, unique=True)
+    # The secret of the buyer's claim page (/retrait/<token>/) and of the QR code it shows:
+    # random, so that no order number or claim code can be turned into someone else's page.
+    claim_token = models.CharField(max_length=32, unique=True, default=new_claim_token, editable=False)
     # The buyer's language when they bought: their emails are written in it.
     language = models.CharField(max_length=8, default="fr")
     transfer_id = models.CharField(max_length=255, blank=True)

@@ -23,6 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 
 from accounts.models import User
 from campaigns.models import LedgerEntry, Membership, Organisation
@@ -139,6 +140,43 @@ def reservations_in_progress(*, user: User, now: datetime) -> QuerySet[Reservati
         )
         .select_related("item", "item__campaign")
         .order_by("expires_at")
+    )
+
+
+# --- The buyer's claim page and the hand-over ------------------------------------------------------
+
+
+def order_for_claim(*, token: str) -> Order | None:
+    """The order behind a claim page. The random token is the only key: the
+    buyer has no account, and the page is theirs as long as they keep the link."""
+    return Order.objects.select_related("item", "campaign__organisation").filter(claim_token=token).first()
+
+
+def order_claim_url(order: Order) -> str:
+    """The absolute address of the buyer's claim page (sent by email, shown after paying)."""
+    return settings.SITE_URL + reverse("donations:claim", kwargs={"token": order.claim_token})
+
+
+def order_hand_over_url(order: Order) -> str:
+    """The absolute address the claim QR encodes: the organisation scans it to hand the object over."""
+    return settings.SITE_URL + reverse("donations:hand-over", kwargs={"token": order.claim_token})
+
+
+def order_for_hand_over(*, token: str, user: User) -> Order | None:
+    """The order behind a scanned claim QR, for a manager of its campaign's
+    organisation only: anybody else gets nothing, as if the token did not exist."""
+    orders = Order.objects.select_related("item", "campaign__organisation").filter(claim_token=token)
+    if not user.is_superuser:
+        orders = orders.filter(campaign__organisation__in=organisations_managed_by(user))
+    return orders.first()
+
+
+def gift_receipt(*, gift: Gift) -> TaxReceipt | None:
+    """The issued tax receipt covering ``gift``, if there is one yet (the giver's, never a buyer's)."""
+    return (
+        TaxReceipt.objects.filter(lines__gift=gift, lines__active=True, status=TaxReceipt.Status.ISSUED)
+        .order_by("-issued_at", "-id")
+        .first()
     )
 
 

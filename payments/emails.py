@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from donations.models import Gift, Order
+from donations.selectors import order_claim_url
 from tremma.money import format_money
 
 
@@ -22,6 +23,7 @@ def order_receipt_send(*, order_id: int) -> None:
             "order": order,
             "amount": format_money(order.amount_cents, order.currency, order.language),
             "organisation": order.campaign.organisation,
+            "claim_url": order_claim_url(order),
         }
         send_mail(
             _("Votre achat sur Trëmma : %(title)s") % {"title": order.item.title},

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
@@ -23,6 +24,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from campaigns.models import LedgerEntry
 from donations.models import Gift, Order, PaymentStatus
+from donations.receipt_delivery import receipt_pdf_link
+from donations.selectors import gift_receipt, order_claim_url
 from donations.services import gift_start, order_start
 from payments import demo_gateway
 from payments.forms import BuyForm, GiveForm
@@ -133,7 +136,8 @@ def _return_target(request: HttpRequest) -> Order | Gift:
     except signing.BadSignature:
         raise Http404 from None
     model = Order if ref.get("kind") == "order" else Gift
-    target = model.objects.select_related("campaign").filter(pk=ref.get("id")).first()  # type: ignore[attr-defined]
+    related = ("item", "campaign__organisation") if model is Order else ("campaign__organisation",)
+    target = model.objects.select_related(*related).filter(pk=ref.get("id")).first()  # type: ignore[attr-defined]
     if target is None:
         raise Http404
     return target  # type: ignore[no-any-return]
@@ -154,11 +158,19 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         if event is not None and event.provider == target.provider:
             event_receive(event=event)
             target.refresh_from_db()
-    return render(
-        request,
-        "payments/success.html",
-        {"target": target, "is_order": isinstance(target, Order), "paid": target.status == PaymentStatus.PAID},
-    )
+    paid = target.status == PaymentStatus.PAID
+    context: dict[str, Any] = {"target": target, "is_order": isinstance(target, Order), "paid": paid}
+    if isinstance(target, Order):
+        # The claim page is the lasting copy of this one: its address goes in the email too.
+        context.update(order=target, organisation=target.campaign.organisation, claim_url=order_claim_url(target))
+    elif paid:
+        # A gift's tax receipt may already be issued (the giver's details were complete).
+        receipt = gift_receipt(gift=target)
+        context["receipt_url"] = receipt_pdf_link(receipt=receipt) if receipt else ""
+    response = render(request, "payments/success.html", context)
+    # It shows the claim code: no shared cache may keep it.
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 @require_safe

@@ -11,11 +11,16 @@ function show(selector, visible) {
 
 function setState(status) {
   article.className = article.className.replace(/status-\S+/, `status-${status}`);
+  // The labels come from the server, in the page's language.
+  const state = article.querySelector("[data-state]");
+  const label = state && state.dataset[`label${status === "handed_over" ? "Sold" : status[0].toUpperCase() + status.slice(1)}`];
+  if (label) state.textContent = label;
   const button = article.querySelector("[data-buy] button");
   if (button) button.disabled = status !== "listed";
   show("[data-reserved-note]", status === "reserved");
   show("[data-sold-note]", status === "sold" || status === "handed_over");
   show("[data-buy]", status === "listed" || status === "reserved");
+  show("[data-handover]", status === "listed" || status === "reserved");
 }
 
 if (article) {

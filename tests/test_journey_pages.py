@@ -1,0 +1,195 @@
+"""Every page of the journey, in both languages: one h1, the landmarks, a
+label on every field, the language switch, and money and dates per locale.
+(The browser tests run axe-core on top; these catch the basics on every run.)"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.core import signing
+from django.test import Client
+
+from accounts.models import User
+from donations.models import ItemStatus, Order
+from donations.services import order_start
+from tests.factories import ItemFactory, UserFactory, add_photo, manager_of
+from tests.receipts_support import paid_gift, paid_order, ready_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+class Page(HTMLParser):
+    """What the checks need of a page: its tags, fields and labels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = {}
+        self.html_lang = ""
+        self.fields: list[dict[str, str]] = []
+        self.label_for: set[str] = set()
+        self.label_depth = 0
+        self.wrapped: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        if tag == "html":
+            self.html_lang = attributes.get("lang", "")
+        if tag == "label":
+            self.label_depth += 1
+            if attributes.get("for"):
+                self.label_for.add(attributes["for"])
+        if tag in {"input", "select", "textarea"} and attributes.get("type") not in {"hidden", "submit", "button"}:
+            self.fields.append(attributes)
+            if self.label_depth:
+                self.wrapped.append(attributes)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.label_depth -= 1
+
+    def unlabelled(self) -> list[dict[str, str]]:
+        return [
+            field
+            for field in self.fields
+            if field not in self.wrapped
+            and field.get("id", "\0") not in self.label_for
+            and not field.get("aria-label")
+            and not field.get("aria-labelledby")
+        ]
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    return page
+
+
+def test_the_page_checks_catch_an_unlabelled_field_and_a_second_h1() -> None:
+    page = parse(
+        '<html lang="fr"><h1>A</h1><label for="a">A</label><input id="a"><input id="b" name="b">'
+        '<label>C <input name="c"></label><select aria-label="D"></select><input type="hidden"><h1>B</h1>'
+    )
+    assert [field.get("name") for field in page.unlabelled()] == ["b"]
+    assert page.counts["h1"] == 2 and page.html_lang == "fr"
+
+
+def return_url(kind: str, pk: int, page: str = "merci") -> str:
+    ref = signing.dumps({"kind": kind, "id": pk}, salt="tremma.payment-return")
+    return f"/payments/{page}/?{urlencode({'ref': ref})}"
+
+
+@pytest.fixture
+def journey() -> dict[str, Any]:
+    campaign = ready_campaign()
+    item = ItemFactory(campaign=campaign, title="Fauteuil", price_cents=4500)
+    add_photo(item)
+    ItemFactory(campaign=campaign, status=ItemStatus.SOLD, title="Vendu déjà")
+    order = paid_order(ItemFactory(campaign=campaign, title="Lampe", price_cents=1250))
+    pending = order_start(item_id=ItemFactory(campaign=campaign).pk, email="p@example.org")
+    gift = paid_gift(campaign, 2000)
+    manager = manager_of(campaign.organisation)
+    return {"campaign": campaign, "item": item, "order": order, "pending": pending, "gift": gift, "manager": manager}
+
+
+def pages(journey: dict[str, Any]) -> list[tuple[str, User | None]]:
+    order: Order = journey["order"]
+    manager: User = journey["manager"]
+    donor = UserFactory()
+    return [
+        ("/", None),
+        (journey["campaign"].get_absolute_url(), None),
+        (journey["item"].get_absolute_url(), None),
+        (return_url("order", order.pk), None),
+        (return_url("order", journey["pending"].pk), None),
+        (return_url("gift", journey["gift"].pk), None),
+        (return_url("order", journey["pending"].pk, "annule"), None),
+        (f"/retrait/{order.claim_token}/", None),
+        ("/comptes/connexion/", None),
+        ("/comptes/inscription/", None),
+        ("/comptes/profil/", donor),
+        ("/mes-objets/", donor),
+        ("/mes-objets/nouveau/", donor),
+        ("/manage/", manager),
+        ("/gestion/relecture/", manager),
+        ("/gestion/campagnes/", manager),
+        (f"/retrait/{order.claim_token}/remise/", manager),
+        ("/gestion/recus/", manager),
+        ("/gestion/vitrines/", manager),
+    ]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_every_journey_page_has_one_h1_landmarks_labels_and_a_language_switch(
+    client: Client, journey: dict[str, Any], language: str
+) -> None:
+    problems = []
+    for url, person in pages(journey):
+        if person is None:
+            client.logout()
+        else:
+            client.force_login(person)
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+        if response.status_code != 200:
+            problems.append(f"{url}: status {response.status_code}")
+            continue
+        page = parse(response.content.decode())
+        for tag in ("header", "nav", "main", "footer"):
+            if page.counts.get(tag, 0) < 1:
+                problems.append(f"{url}: no <{tag}>")
+        if page.counts.get("h1", 0) != 1:
+            problems.append(f"{url}: {page.counts.get('h1', 0)} h1")
+        if page.html_lang != language:
+            problems.append(f"{url}: lang={page.html_lang!r}")
+        if 'action="/i18n/setlang/"' not in response.content.decode():
+            problems.append(f"{url}: no language switch")
+        problems += [f"{url}: field without label {field}" for field in page.unlabelled()]
+    assert problems == []
+
+
+def test_the_language_switch_sets_english_then_french_again(client: Client, journey: dict[str, Any]) -> None:
+    url = journey["item"].get_absolute_url()
+    # Each language is offered in its own tongue.
+    assert 'lang="en">English</button>' in client.get(url).content.decode()
+    assert 'lang="fr">Français</button>' in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": url})
+    assert switched.status_code == 302 and switched["Location"] == url
+    assert '<html lang="en">' in client.get(url).content.decode()
+    client.post("/i18n/setlang/", {"language": "fr", "next": url})
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="fr">' in html and "45,00\u00a0€" in html  # the choice beats the browser's
+
+
+def test_dates_follow_the_language(client: Client, journey: dict[str, Any]) -> None:
+    order: Order = journey["order"]
+    client.force_login(journey["manager"])
+    client.post(f"/retrait/{order.claim_token}/remise/")
+    order.refresh_from_db()
+    from django.utils import timezone
+
+    when = timezone.localtime(order.handed_over_at)
+    french = client.get(f"/retrait/{order.claim_token}/").content.decode()
+    english = client.get(f"/retrait/{order.claim_token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    months_fr = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre"]
+    months_fr += ["novembre", "décembre"]
+    assert f"{when.day} {months_fr[when.month - 1]} {when.year}" in french
+    assert (
+        f"{when.strftime('%b')}. {when.day}, {when.year}" in english
+        or f"{when.strftime('%B')} {when.day}, {when.year}" in english
+    )
+
+
+def test_home_and_campaign_pages_stay_a_fixed_number_of_queries(
+    client: Client, journey: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    campaign = journey["campaign"]
+    for _n in range(5):
+        add_photo(ItemFactory(campaign=campaign))
+    with django_assert_max_num_queries(1):
+        assert client.get("/").status_code == 200
+    with django_assert_max_num_queries(4):  # campaign with totals, items, their photos, the last event
+        html = client.get(campaign.get_absolute_url()).content.decode()
+    assert html.count('class="item-card') >= 7
