@@ -40,12 +40,12 @@ def _env(debug: bool) -> dict[str, str]:
     return env
 
 
-def start_server(port: int, *, debug: bool = False) -> subprocess.Popen[bytes]:
-    """One uvicorn process on ``port``, answering /healthz before this returns."""
+def start_server(port: int, *, debug: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """One uvicorn process on ``port``, answering /healthz before this returns; ``env`` adds variables."""
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tremma.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
-        env={**_env(debug), "SITE_URL": f"http://127.0.0.1:{port}"},  # links it makes point at itself
+        env={**_env(debug), "SITE_URL": f"http://127.0.0.1:{port}", **(env or {})},  # links it makes point at itself
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -70,7 +70,7 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def asgi_servers(count: int, *, debug: bool = False) -> Iterator[list[str]]:
+def asgi_servers(count: int, *, debug: bool = False, env: dict[str, str] | None = None) -> Iterator[list[str]]:
     """``count`` uvicorn processes sharing the test database and Redis; yields their base URLs.
 
     ``debug`` serves static files from the apps' folders (no collectstatic in tests)."""
@@ -78,7 +78,7 @@ def asgi_servers(count: int, *, debug: bool = False) -> Iterator[list[str]]:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for port in ports:
-            processes.append(start_server(port, debug=debug))
+            processes.append(start_server(port, debug=debug, env=env))
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for process in processes:
