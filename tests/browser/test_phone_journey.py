@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WORDS = {
     "fr-FR": {
         "lang": "fr",
+        "switch": "English",  # each language named in its own tongue, and marked as such
         "price": "12,50\u00a0€",
         "buy": "Acheter cet objet",
         "pay": "Payer 12,50\u00a0€",
@@ -35,6 +36,7 @@ WORDS = {
     },
     "en-GB": {
         "lang": "en",
+        "switch": "Français",
         "price": "€12.50",
         "buy": "Buy this item",
         "pay": "Pay €12.50",
@@ -125,6 +127,7 @@ def test_a_phone_on_a_slow_network_scans_buys_and_pays_while_the_screens_follow_
     phone.goto(f"{site.url}/q/{data['code']}")
     assert phone.url == f"{site.url}/objets/{item.pk}/"
     assert phone.locator("html").get_attribute("lang") == lang
+    assert phone.locator(".lang button").inner_text() == words["switch"]
     assert phone.get_by_role("heading", level=1).inner_text() == "Lampe de bureau"
     assert phone.locator(".item .price").inner_text() == words["price"]
     buy = phone.get_by_role("button", name=words["buy"])
