@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: demo test lint typecheck install bench clean
 
@@ -16,7 +17,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Test-only JavaScript (axe-core, for the accessibility checks of the browser
+# tests), exactly as package-lock.json pins it.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20 and npm (Debian: apt-get install nodejs npm); the browser tests need axe-core from npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 # The product on embedded defaults: SQLite, in-memory channel layer, local
 # media, console email, demo payment gateway, demo data.
@@ -47,14 +55,15 @@ typecheck: $(STAMP)
 
 # The whole suite: lint, then pytest (unit and integration), then the browser
 # tests in their own invocation (pytest-playwright's loop must not leak).
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -m "not browser"
 	$(BIN)/python -m pytest -m browser tests/browser
+	@echo "Browser screenshots and the item page's budget report: build/screenshots/"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build node_modules *.egg-info

@@ -1,40 +1,15 @@
 """Browser tests: a real Chromium against a live server. Run in their own
-pytest invocation (``-m browser``), see TOOLING.md."""
+pytest invocation (``-m browser``), see TOOLING.md. ``browser`` is in conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.components import chromium_path, require
 from tests.factories import CampaignFactory, ItemFactory, add_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    path = chromium_path()
-    require("chromium", path is not None, "no chromium executable on PATH")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 def test_a_passer_by_reaches_an_item_from_the_home_page(browser: Any, live_server: Any) -> None:

@@ -42,14 +42,16 @@ def _env(debug: bool, redis: bool = True) -> dict[str, str]:
     return env
 
 
-def start_server(port: int, *, debug: bool = False, redis: bool = True) -> subprocess.Popen[bytes]:
-    """One uvicorn process on ``port``, answering /healthz before this returns.
+def start_server(
+    port: int, *, debug: bool = False, redis: bool = True, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """One uvicorn process on ``port``, answering /healthz before this returns; ``env`` adds variables.
 
     Without ``redis`` it runs on the in-memory channel layer (one process only)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tremma.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
-        env={**_env(debug, redis), "SITE_URL": f"http://127.0.0.1:{port}"},  # links it makes point at itself
+        env={**_env(debug, redis), "SITE_URL": f"http://127.0.0.1:{port}", **(env or {})},  # links point at itself
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -74,7 +76,9 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def asgi_servers(count: int, *, debug: bool = False, redis: bool = True) -> Iterator[list[str]]:
+def asgi_servers(
+    count: int, *, debug: bool = False, redis: bool = True, env: dict[str, str] | None = None
+) -> Iterator[list[str]]:
     """``count`` uvicorn processes sharing the test database and Redis; yields their base URLs.
 
     ``debug`` serves static files from the apps' folders (no collectstatic in tests)."""
@@ -82,7 +86,7 @@ def asgi_servers(count: int, *, debug: bool = False, redis: bool = True) -> Iter
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for port in ports:
-            processes.append(start_server(port, debug=debug, redis=redis))
+            processes.append(start_server(port, debug=debug, redis=redis, env=env))
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for process in processes:
