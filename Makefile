@@ -44,7 +44,7 @@ demo: $(STAMP)
 	@echo "  Admin:         http://127.0.0.1:$(PORT)/admin/"
 	@echo "  Health:        http://127.0.0.1:$(PORT)/healthz"
 	@echo ""
-	$(BIN)/uvicorn tremma.asgi:application --host 127.0.0.1 --port $(PORT) --no-access-log
+	$(BIN)/uvicorn tremma.asgi:application --ws wsproto --host 127.0.0.1 --port $(PORT) --no-access-log
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

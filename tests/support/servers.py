@@ -49,7 +49,18 @@ def start_server(
 
     Without ``redis`` it runs on the in-memory channel layer (one process only)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tremma.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tremma.asgi:application",
+            "--ws",
+            "wsproto",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env={**_env(debug, redis), "SITE_URL": f"http://127.0.0.1:{port}", **(env or {})},  # links point at itself
         start_new_session=True,
