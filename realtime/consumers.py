@@ -49,9 +49,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.recent_ids: set[int] = set()
         # Live events that arrive before the replay is sent wait here, so the client gets them in order.
         self.pending: list[tuple[int, str]] | None = []
-        await self.accept()
+        # Subscribed before the client hears it is connected: what happens after that reaches it.
         for name in self.streams:
             await hub().join(s.group_name(name), self)
+        await self.accept()
         if since is not None:
             for event_id, text in await self._replay(since):
                 await self._send_once(event_id, text)
