@@ -4,6 +4,7 @@ label on every field, the language switch, and money and dates per locale.
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +21,9 @@ from tests.receipts_support import paid_gift, paid_order, ready_campaign
 
 pytestmark = pytest.mark.django_db
 
+# A space before : ; ! ? or guillemets: right in French, a leak in English.
+FRENCH_SPACING = re.compile(r"\S{0,20}(?: [:;!?»]|« )\S{0,20}")
+
 
 class Page(HTMLParser):
     """What the checks need of a page: its tags, fields and labels."""
@@ -32,10 +36,18 @@ class Page(HTMLParser):
         self.label_for: set[str] = set()
         self.label_depth = 0
         self.wrapped: list[dict[str, str]] = []
+        self.text: list[str] = []
+        self.skipping = 0
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.text.append(data)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {name: value or "" for name, value in attrs}
         self.counts[tag] = self.counts.get(tag, 0) + 1
+        if tag in {"script", "style"}:
+            self.skipping += 1
         if tag == "html":
             self.html_lang = attributes.get("lang", "")
         if tag == "label":
@@ -48,6 +60,8 @@ class Page(HTMLParser):
                 self.wrapped.append(attributes)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in {"script", "style"}:
+            self.skipping -= 1
         if tag == "label":
             self.label_depth -= 1
 
@@ -147,6 +161,10 @@ def test_every_journey_page_has_one_h1_landmarks_labels_and_a_language_switch(
         if 'action="/i18n/setlang/"' not in response.content.decode():
             problems.append(f"{url}: no language switch")
         problems += [f"{url}: field without label {field}" for field in page.unlabelled()]
+        if language == "en":
+            # French typography left in English text: a label translated without its punctuation.
+            text = " ".join("".join(page.text).split())
+            problems += [f"{url}: French punctuation in {match!r}" for match in FRENCH_SPACING.findall(text)]
     assert problems == []
 
 
