@@ -211,3 +211,23 @@ def test_home_and_campaign_pages_stay_a_fixed_number_of_queries(
     with django_assert_max_num_queries(4):  # campaign with totals, items, their photos, the last event
         html = client.get(campaign.get_absolute_url()).content.decode()
     assert html.count('class="item-card') >= 7
+
+
+@pytest.mark.parametrize(
+    ("language", "counts"),
+    [
+        ("fr", {0: "0 soutien", 1: "1 soutien", 2: "2 soutiens"}),
+        ("en", {0: "0 backers", 1: "1 backer", 2: "2 backers"}),
+    ],
+)
+def test_the_number_of_backers_takes_the_plural_of_the_language(language: str, counts: dict[int, str]) -> None:
+    from django.template import Context, Template
+    from django.utils import translation
+
+    template = Template("{% load tremma %}{% backers n %}")
+    with translation.override(language):
+        for count, text in counts.items():
+            html = template.render(Context({"n": count}))
+            assert f">{text}</span>" in html
+            # both words for live.js, which picks one with Intl.PluralRules when the number changes
+            assert ('data-one="soutien" data-other="soutiens"' if language == "fr" else 'data-one="backer"') in html

@@ -196,6 +196,24 @@ def test_the_committed_mo_matches_its_po(po: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("po", [path for path in catalogues() if path.parts[-3] == "en"], ids=str)
+def test_every_plural_has_its_french_entry_so_french_plural_rules_apply(po: Path) -> None:
+    """French is the source language, but without a French entry gettext picks
+    a plural form by n != 1 ("0 soutiens"); French says 0 and 1 are singular."""
+    french = po.parent.parent.parent / "fr" / "LC_MESSAGES" / "django.po"
+    have = {(entry.msgctxt, entry.msgid): entry for entry in parse_po(french)} if french.exists() else {}
+    missing = []
+    for entry in parse_po(po):
+        if entry.msgid_plural is None:
+            continue
+        mine = have.get((entry.msgctxt, entry.msgid))
+        if mine is None or mine.msgstr != {0: entry.msgid, 1: entry.msgid_plural}:
+            missing.append(f"{entry.msgid!r} / {entry.msgid_plural!r}")
+    assert not missing, (
+        f"add to {french.relative_to(ROOT)} (msgstr[0] = msgid, msgstr[1] = msgid_plural):\n" + "\n".join(missing)
+    )
+
+
 def test_no_french_string_in_the_code_lacks_its_english(tmp_path: Path) -> None:
     """makemessages on a copy of the sources adds no entry that is empty or fuzzy."""
     tools = all(shutil.which(tool) for tool in ("xgettext", "msgmerge", "msguniq"))
@@ -206,7 +224,7 @@ def test_no_french_string_in_the_code_lacks_its_english(tmp_path: Path) -> None:
             relative = path.relative_to(ROOT)
             if SKIPPED_DIRS.intersection(relative.parts) or "__pycache__" in relative.parts or not path.is_file():
                 continue
-            if path.suffix in (".py", ".html", ".txt") or (relative.parts[-3:-1] == ("en", "LC_MESSAGES")):
+            if path.suffix in (".py", ".html", ".txt") or relative.parts[-2] == "LC_MESSAGES":
                 (copy / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, copy / relative)
     shutil.copytree(ROOT / "locale", copy / "locale")

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django import template
 from django.conf import settings
-from django.utils.translation import get_language
+from django.utils.html import format_html
+from django.utils.translation import get_language, ngettext, pgettext
 
 from tremma.money import format_money, percent
 
@@ -29,3 +30,13 @@ def absolute(url: str) -> str:
     if not url or url.startswith(("https://", "http://")):
         return url
     return settings.SITE_URL + url
+
+
+@register.simple_tag
+def backers(count: int) -> str:
+    """``3 soutiens`` in the page's language, with both forms for live.js's
+    ``setCount`` so the word follows the number when it changes live."""
+    one = pgettext("nombre de soutiens, pour 0 ou 1 en français", "soutien")
+    other = pgettext("nombre de soutiens, au-delà", "soutiens")
+    text = ngettext("%(count)s soutien", "%(count)s soutiens", count) % {"count": count}
+    return format_html('<span data-backers data-one="{}" data-other="{}">{}</span>', one, other, text)

@@ -33,6 +33,8 @@ WORDS = {
         "sold": "VENDU",
         "thanks": "Merci !",
         "claim": "Votre code de retrait",
+        "no_backer": "0 soutien",
+        "one_backer": "1 soutien",
     },
     "en-GB": {
         "lang": "en",
@@ -45,6 +47,8 @@ WORDS = {
         "sold": "SOLD",
         "thanks": "Thank you!",
         "claim": "Your collection code",
+        "no_backer": "0 backers",
+        "one_backer": "1 backer",
     },
 }
 SETTLE_MS = 20_000  # live updates arrive in well under a second; this is a ceiling for a loaded CI machine
@@ -110,6 +114,10 @@ def test_a_phone_on_a_slow_network_scans_buys_and_pays_while_the_screens_follow_
     dashboard.goto(f"{site.url}/manage/")
     dashboard.wait_for_selector("[data-live-status][data-state=live]", timeout=SETTLE_MS)
     raised = dashboard.locator(f'[data-campaign="{data["campaign"].slug}"] [data-raised]')
+    assert (
+        dashboard.locator(f'[data-campaign="{data["campaign"].slug}"] [data-backers]').inner_text()
+        == words["no_backer"]
+    )
     raised_before = raised.inner_text()
 
     other_context = browser.new_context(locale=locale, **PHONE)
@@ -181,6 +189,8 @@ def test_a_phone_on_a_slow_network_scans_buys_and_pays_while_the_screens_follow_
         timeout=SETTLE_MS,
     )
     assert raised.inner_text() == words["price"]
+    backers = dashboard.locator(f'[data-campaign="{data["campaign"].slug}"] [data-backers]')
+    assert backers.inner_text() == words["one_backer"]  # the word follows the number, in the page's language
     assert words["price"] in dashboard.locator("[data-feed] li.fresh").inner_text()
     shot(dashboard, "5-dashboard-sale")
 

@@ -1,5 +1,5 @@
 // The campaign page, live: progress, backers and the state of each object.
-import { connect, formatMoney } from "./live.js";
+import { connect, formatMoney, setCount } from "./live.js";
 
 const root = document.querySelector("[data-campaign-stream]");
 
@@ -10,7 +10,7 @@ if (root) {
     const data = event.data || {};
     if (event.type === "campaign.progress") {
       root.querySelector("[data-raised]").textContent = formatMoney(data.raised_cents);
-      root.querySelectorAll("[data-backers]").forEach((element) => (element.textContent = String(data.backers_count)));
+      root.querySelectorAll("[data-backers]").forEach((element) => setCount(element, data.backers_count));
       root.querySelector("[data-progress]").value = Math.min(100, Math.floor((data.raised_cents * 100) / data.goal_cents));
     } else if (data.item && data.status) {
       const card = root.querySelector(`[data-item="${data.item}"]`);

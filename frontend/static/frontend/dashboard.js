@@ -1,5 +1,5 @@
 // The managers' dashboard: live totals, feed, holds and charts from /ws/dashboard/.
-import { connect, formatMoney } from "./live.js";
+import { connect, formatMoney, setCount } from "./live.js";
 
 const root = document.querySelector("[data-stream]");
 const status = document.querySelector("[data-live-status]");
@@ -27,7 +27,7 @@ function progress(data) {
   if (!element) return;
   const goal = Number(element.dataset.goal);
   element.querySelector("[data-raised]").textContent = formatMoney(data.raised_cents);
-  element.querySelector("[data-backers]").textContent = String(data.backers_count);
+  setCount(element.querySelector("[data-backers]"), data.backers_count);
   element.querySelector("[data-progress]").value = Math.min(100, Math.floor((data.raised_cents * 100) / goal));
   // The chart's last point is today: move it to the new total.
   const line = element.querySelector("[data-chart]");

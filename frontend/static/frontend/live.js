@@ -62,6 +62,13 @@ export function connect(path, onEvent, { onStatus = () => {}, since = null } = {
 }
 
 // Integer cents to text without floating point: "12,50 €" / "€12.50".
+// "3 soutiens": the element carries both words (data-one, data-other) in the page's language.
+export function setCount(element, count) {
+  const lang = document.documentElement.lang || "fr";
+  const word = new Intl.PluralRules(lang).select(count) === "one" ? element.dataset.one : element.dataset.other;
+  element.textContent = `${count.toLocaleString(lang)} ${word}`;
+}
+
 export function formatMoney(cents) {
   const french = (document.documentElement.lang || "fr").startsWith("fr");
   const digits = String(Math.abs(cents)).padStart(3, "0");
