@@ -28,7 +28,7 @@ class ItemStatus(models.TextChoices):
 
 
 # The item state machine, as data: the one function that moves an item
-# (donations.services.item_transition) refuses any move not listed here.
+# (donations.services.items.item_transition) refuses any move not listed here.
 TRANSITIONS: dict[str, frozenset[str]] = {
     ItemStatus.DRAFT: frozenset({ItemStatus.IN_REVIEW, ItemStatus.WITHDRAWN}),
     ItemStatus.IN_REVIEW: frozenset(

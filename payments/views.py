@@ -52,7 +52,7 @@ LEDGER_COLUMNS = [
     gettext_noop("don"),
     gettext_noop("événement"),
 ]
-RETURN_SALT = "tremma.payment-return"  # the same salt as donations.services._return_urls
+RETURN_SALT = "tremma.payment-return"  # the same salt as donations.services.checkout._return_urls
 
 
 @csrf_exempt

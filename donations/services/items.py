@@ -1,0 +1,295 @@
+"""Writes on items: ``item_transition`` (the only code that changes an item's
+status), donors posting, editing and withdrawing, managers reviewing, gifts in kind."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from campaigns.models import Campaign
+from donations.models import (
+    TRANSITIONS,
+    Item,
+    ItemPhoto,
+    ItemStatus,
+    ItemTransition,
+)
+from donations.photos import PreparedPhoto, delete_stored, store_photos
+from tremma.errors import Conflict, DomainError, PermissionDenied
+
+
+class TransitionRefused(Conflict):
+    code = "transition_refused"
+
+
+@transaction.atomic
+def item_transition(
+    *,
+    item: Item,
+    to: ItemStatus,
+    actor: User | None = None,
+    note: str = "",
+    expected: ItemStatus | None = None,
+    **fields: Any,
+) -> Item:
+    """Move ``item`` to ``to`` if the state map allows it, and log the move.
+
+    The move is one conditional UPDATE on the row's current status, so two
+    concurrent callers cannot both win: the loser gets ``TransitionRefused``.
+    ``fields`` are written in the same UPDATE (e.g. ``rejection_reason``).
+    """
+    current = ItemStatus(expected or item.status)
+    if to not in TRANSITIONS[current]:
+        raise TransitionRefused(f"{current} → {to}")
+    updated = Item.objects.filter(pk=item.pk, status=current).update(status=to, updated_at=timezone.now(), **fields)
+    if updated != 1:
+        raise TransitionRefused(f"{current} → {to}")
+    ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
+    if to == ItemStatus.LISTED and current != ItemStatus.RESERVED:
+        # A newly listed item gets its printed code now, so catalogue reads never write.
+        from qr.services import short_code_for
+
+        short_code_for(target=item)
+    item.status = to
+    for name, value in fields.items():
+        setattr(item, name, value)
+    return item
+
+
+# --- Donors post, edit and withdraw their objects -------------------------
+
+# What a donor may still change, and when they may take the object back: a
+# reserved or sold object belongs to a checkout or a buyer by then.
+OWNER_EDITABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW)
+OWNER_WITHDRAWABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.ACCEPTED)
+OWNER_EDITABLE_FIELDS = frozenset({"title", "description", "condition", "category", "price_cents"})
+REVIEWER_EDITABLE_FIELDS = frozenset({"title", "description", "price_cents"})
+
+
+class ItemNotEditable(Conflict):
+    code = "item_not_editable"
+    default_detail = _("Cet objet ne peut plus être modifié dans son état actuel.")
+
+
+class ItemNotWithdrawable(Conflict):
+    code = "item_not_withdrawable"
+    default_detail = _("Un objet réservé ou vendu ne peut pas être retiré.")
+
+
+class CampaignClosed(DomainError):
+    code = "campaign_not_live"
+    default_detail = _("Cette campagne ne reçoit pas d'objets en ce moment.")
+
+
+class WrongKind(Conflict):
+    code = "wrong_kind"
+    default_detail = _("Cette action ne s'applique pas à ce type d'objet (vente ou don en nature).")
+
+
+class OwnItemReview(PermissionDenied):
+    code = "own_item_review"
+    default_detail = _("Vous ne pouvez pas relire un objet que vous avez proposé vous-même.")
+
+
+def item_create(
+    *,
+    owner: User,
+    campaign: Campaign,
+    title: str,
+    description: str,
+    condition: str,
+    category: str,
+    price_cents: int | None,
+    photos: Sequence[PreparedPhoto],
+    kind: str = Item.Kind.SALE,
+    handover: str = "",
+    handover_note: str = "",
+) -> Item:
+    """Create an item with its photos and send it to review, all or nothing.
+
+    The photos are already checked and re-encoded (``prepare_photo``); they are
+    written here, and removed again if the database write fails, so a refused
+    or failed post leaves no row and no file behind.
+    """
+    if campaign.status != Campaign.Status.LIVE:
+        raise CampaignClosed(campaign.slug)
+    gift = kind == Item.Kind.GIFT_IN_KIND
+    if gift and not handover:
+        raise DomainError("gift in kind without handover", detail=_("Choisissez comment remettre l'objet."))
+    if not gift and not price_cents:
+        raise DomainError("sale without price", detail=_("Fixez un prix."))
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            item = Item.objects.create(
+                owner=owner,
+                campaign=campaign,
+                kind=kind,
+                title=title,
+                description=description,
+                condition=condition,
+                category=category,
+                # A gift in kind is priced by the organisation, if it ever lists it.
+                price_cents=None if gift else price_cents,
+                handover=handover if gift else "",
+                handover_note=handover_note if gift else "",
+                donor=owner if gift else None,
+            )
+            _attach_photos(item=item, photos=photos, written=written)
+            item_transition(item=item, to=ItemStatus.IN_REVIEW, actor=owner, note="posted")
+    except BaseException:
+        delete_stored(written)
+        raise
+    return item
+
+
+def _attach_photos(*, item: Item, photos: Sequence[PreparedPhoto], written: list[str], start: int = 0) -> None:
+    stored = store_photos(photos, prefix=f"items/{item.pk}", written=written)
+    ItemPhoto.objects.bulk_create(
+        ItemPhoto(
+            item=item,
+            image=photo.image,
+            fallback=photo.fallback,
+            renditions=[asdict(r) for r in photo.renditions],
+            width=photo.width,
+            height=photo.height,
+            position=start + position,
+        )
+        for position, photo in enumerate(stored)
+    )
+
+
+@transaction.atomic
+def item_update(*, item: Item, actor: User, changes: dict[str, Any]) -> Item:
+    """The owner edits their item while it is a draft or in review.
+
+    One conditional UPDATE on the status, so an item approved meanwhile is
+    not edited behind the reviewer's back.
+    """
+    unknown = set(changes) - OWNER_EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"not editable: {sorted(unknown)}")
+    if item.owner_id != actor.pk:
+        raise PermissionDenied("not the owner")
+    if not changes:
+        return item
+    updated = Item.objects.filter(pk=item.pk, status__in=OWNER_EDITABLE_STATUSES).update(
+        updated_at=timezone.now(), **changes
+    )
+    if updated != 1:
+        raise ItemNotEditable(str(item.pk))
+    for name, value in changes.items():
+        setattr(item, name, value)
+    return item
+
+
+@transaction.atomic
+def item_withdraw(*, item: Item, actor: User) -> Item:
+    """The owner takes their item back, unless it is reserved or sold."""
+    if item.owner_id != actor.pk:
+        raise PermissionDenied("not the owner")
+    current = Item.objects.filter(pk=item.pk).values_list("status", flat=True).first()
+    if current not in OWNER_WITHDRAWABLE_STATUSES:
+        raise ItemNotWithdrawable(f"{item.pk} is {current}")
+    # item_transition's conditional UPDATE on ``current`` makes a concurrent
+    # reservation win or lose cleanly: never both.
+    return item_transition(item=item, to=ItemStatus.WITHDRAWN, actor=actor, expected=ItemStatus(current))
+
+
+# --- Managers review what donors post -------------------------------------
+
+
+@transaction.atomic
+def item_approve(*, item: Item, actor: User, changes: dict[str, Any] | None = None) -> Item:
+    """List an item in review, with the reviewer's last edits (title, description, price).
+
+    The caller has found ``item`` through ``items_managed_by(actor)``; this
+    still refuses that anyone approves their own object.
+    """
+    changes = dict(changes or {})
+    unknown = set(changes) - REVIEWER_EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"not editable on review: {sorted(unknown)}")
+    if item.owner_id == actor.pk:
+        raise OwnItemReview(str(item.pk))
+    if item.kind == Item.Kind.GIFT_IN_KIND:
+        raise WrongKind(str(item.pk))
+    price = changes.get("price_cents", item.price_cents)
+    if not price:
+        raise DomainError("no price", detail=_("Fixez un prix avant de mettre l'objet en vente."))
+    return item_transition(
+        item=item, to=ItemStatus.LISTED, actor=actor, note="approved", expected=ItemStatus.IN_REVIEW, **changes
+    )
+
+
+@transaction.atomic
+def item_reject(*, item: Item, actor: User, reason: str) -> Item:
+    """Refuse an item in review; the donor reads ``reason``."""
+    if item.owner_id == actor.pk:
+        raise OwnItemReview(str(item.pk))
+    return item_transition(
+        item=item,
+        to=ItemStatus.REJECTED,
+        actor=actor,
+        note=reason,
+        expected=ItemStatus.IN_REVIEW,
+        rejection_reason=reason,
+    )
+
+
+# --- Gifts in kind: the organisation accepts, receives, then may list --------
+
+
+def _gift(item: Item, actor: User) -> None:
+    if item.kind != Item.Kind.GIFT_IN_KIND:
+        raise WrongKind(str(item.pk))
+    if item.donor_id == actor.pk or item.owner_id == actor.pk:
+        raise OwnItemReview(str(item.pk))
+
+
+@transaction.atomic
+def item_accept(*, item: Item, actor: User) -> Item:
+    """The organisation says yes to a gift in kind; the donor then brings it or waits for pick-up."""
+    _gift(item, actor)
+    return item_transition(item=item, to=ItemStatus.ACCEPTED, actor=actor, note="accepted")
+
+
+@transaction.atomic
+def item_receive(*, item: Item, actor: User) -> Item:
+    """Record the hand-over of a gift in kind: from now on the organisation owns it."""
+    _gift(item, actor)
+    return item_transition(
+        item=item,
+        to=ItemStatus.RECEIVED,
+        actor=actor,
+        note="received",
+        expected=ItemStatus.ACCEPTED,
+        owner=None,
+        received_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def item_list_for_sale(*, item: Item, actor: User, price_cents: int, changes: dict[str, Any] | None = None) -> Item:
+    """The organisation lists a gift in kind it has received, at its own price."""
+    changes = dict(changes or {})
+    unknown = set(changes) - REVIEWER_EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"not editable: {sorted(unknown)}")
+    if item.kind != Item.Kind.GIFT_IN_KIND:
+        raise WrongKind(str(item.pk))
+    changes["price_cents"] = price_cents
+    return item_transition(
+        item=item,
+        to=ItemStatus.LISTED,
+        actor=actor,
+        note="listed by the organisation",
+        expected=ItemStatus.RECEIVED,
+        **changes,
+    )
