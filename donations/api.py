@@ -20,8 +20,8 @@ from campaigns.models import Campaign
 from donations import services
 from donations.models import Item, ItemPhoto, ItemStatus, ItemTransition, Order, ReceiptPreference, TaxReceipt
 from donations.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
+from donations.receipt_changes import receipt_cancel, receipt_preference_set
 from donations.receipt_delivery import receipt_pdf_link
-from donations.receipts import receipt_cancel, receipt_preference_set
 from donations.selectors import (
     item_search,
     item_visible_queryset,

@@ -18,9 +18,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from campaigns.models import Organisation
+from donations import receipt_changes, receipts, selectors
 from donations import receipt_delivery as delivery
-from donations import receipts as services
-from donations import selectors
 from donations.models import TaxReceipt
 from tremma.errors import DomainError
 
@@ -125,7 +124,7 @@ def manage_receipts(request: HttpRequest) -> HttpResponse:
                 _("Indiquez le motif de l'annulation."), status=400, content_type="text/plain; charset=utf-8"
             )
         try:
-            services.receipt_cancel(
+            receipt_changes.receipt_cancel(
                 receipt_id=cancel.cleaned_data["receipt"], actor=user, reason=cancel.cleaned_data["reason"]
             )
         except DomainError as error:
@@ -181,7 +180,7 @@ def manage_declaration(request: HttpRequest, slug: str, year: int) -> HttpRespon
 class LegalDetailsForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = list(services.LEGAL_DETAILS)
+        fields = list(receipts.LEGAL_DETAILS)
 
 
 @login_required
@@ -196,7 +195,7 @@ def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
     form = LegalDetailsForm(request.POST or None, request.FILES or None, instance=organisation)
     if request.method == "POST":
         if form.is_valid():
-            services.organisation_legal_details_update(
+            receipt_changes.organisation_legal_details_update(
                 organisation=Organisation.objects.get(pk=organisation.pk), actor=user, **form.cleaned_data
             )
             return redirect("donations:manage-legal-details", slug=organisation.slug)
@@ -205,7 +204,7 @@ def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
         )
     missing = [
         str(getattr(Organisation._meta.get_field(name), "verbose_name", name))
-        for name in services.organisation_missing(organisation)
+        for name in receipts.organisation_missing(organisation)
     ]
     context = {"form": form, "organisation": organisation, "missing": missing}
     return render(request, "donations/manage_legal_details.html", context)

@@ -1,6 +1,6 @@
-"""Tax receipts (reçus fiscaux): who gets one, when, under which number;
-cancellations and corrections. The document, its PDF and the emails are in
-donations.receipt_delivery (after commit).
+"""Tax receipts (reçus fiscaux): who gets one, when, under which number.
+Cancellations and corrections are in donations.receipt_changes; the document,
+its PDF and the emails in donations.receipt_delivery (after commit).
 
 - A money gift is receipted once paid; a sale once final (the object handed
   over and ``RECEIPT_RETURN_PERIOD_DAYS`` passed), to the SELLER who gave the
@@ -27,12 +27,10 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone, translation
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+from django.utils import timezone
 
 from accounts.models import User
-from campaigns.models import Membership, Organisation
+from campaigns.models import Organisation
 from donations.models import (
     Gift,
     Item,
@@ -45,12 +43,10 @@ from donations.models import (
 )
 from donations.receipt_delivery import (
     local_date,
-    receipt_cancelled_notify,
     receipt_deliver,
     receipt_missing_notify,
 )
 from donations.selectors import gifts_due_receipt, orders_due_receipt, payment_receiptable_cents
-from tremma.errors import Conflict, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +75,6 @@ LEGAL_DETAILS = (
     "signature",
     "receipts_consolidated",
 )
-
-
-class ReceiptNotCancellable(Conflict):
-    code = "receipt_not_cancellable"
-    default_detail = _("Ce reçu est déjà annulé.")
 
 
 @dataclass(frozen=True)
@@ -414,83 +405,3 @@ def _issue_consolidated(
         organisation = Organisation.objects.get(pk=organisation_id)
         giver = User.objects.filter(pk=giver_id).first() if giver_id else None
         return _issue(sources=sources, organisation=organisation, giver=giver, email=email, period=period)
-
-
-# --- Cancellations and corrections --------------------------------------------------------------
-
-
-def _cancel(*, receipt_id: int, reason: str) -> bool:
-    """Cancel one issued receipt with its reason and time; never edits what it certified."""
-    cancelled = TaxReceipt.objects.filter(pk=receipt_id, status=TaxReceipt.Status.ISSUED).update(
-        status=TaxReceipt.Status.CANCELLED, cancellation_reason=reason[:300], cancelled_at=timezone.now()
-    )
-    if cancelled:
-        TaxReceiptLine.objects.filter(receipt_id=receipt_id).update(active=False)
-        transaction.on_commit(partial(receipt_cancelled_notify, receipt_id=receipt_id), robust=True)
-    return bool(cancelled)
-
-
-def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order: Order | None = None) -> int:
-    """A refund or a dispute reached a receipted payment: cancel its receipt(s),
-    in the caller's transaction (payments.services holds the payment's lock).
-    The job issues a corrected receipt later if something is still due."""
-    target = Q(gift=gift) if gift is not None else Q(order=order)
-    receipt_ids = list(TaxReceiptLine.objects.filter(target, active=True).values_list("receipt_id", flat=True))
-    return sum(_cancel(receipt_id=receipt_id, reason=reason) for receipt_id in sorted(receipt_ids))
-
-
-def refund_reason(refunded_cents: int) -> str:
-    from tremma.money import format_money
-
-    with translation.override("fr"):
-        return gettext("Remboursement (%(amount)s remboursés en tout)") % {"amount": format_money(refunded_cents)}
-
-
-def dispute_reason() -> str:
-    with translation.override("fr"):
-        return gettext("Contestation du paiement (litige ouvert)")
-
-
-def _admin_of(*, actor: User, organisation_id: int) -> None:
-    allowed = (
-        actor.is_superuser
-        or Membership.objects.filter(user=actor, organisation_id=organisation_id, role=Membership.Role.ADMIN).exists()
-    )
-    if not allowed:
-        raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
-
-
-def receipt_cancel(*, receipt_id: int, actor: User, reason: str) -> TaxReceipt:
-    """An admin of the organisation cancels a receipt issued in error (e.g. a
-    wrong address), with a reason. If its payments are still due a receipt,
-    the next run issues a corrected one that references it."""
-    with transaction.atomic():
-        receipt = TaxReceipt.objects.filter(pk=receipt_id).first()
-        if receipt is None:
-            raise NotFound(f"receipt {receipt_id}")
-        _admin_of(actor=actor, organisation_id=receipt.organisation_id)
-        if not _cancel(receipt_id=receipt.pk, reason=reason):
-            raise ReceiptNotCancellable(f"receipt {receipt_id} is {receipt.status}")
-    receipt.refresh_from_db()
-    return receipt
-
-
-def receipt_preference_set(*, user: User, consolidated: bool) -> ReceiptPreference:
-    preference, _created = ReceiptPreference.objects.update_or_create(
-        user=user, defaults={"consolidated": consolidated}
-    )
-    return preference
-
-
-def organisation_legal_details_update(*, organisation: Organisation, actor: User, **fields: object) -> Organisation:
-    """Admins of the organisation only: the legal details and signatory printed on receipts.
-    Receipts already issued keep their snapshot."""
-    _admin_of(actor=actor, organisation_id=organisation.pk)
-    unknown = set(fields) - set(LEGAL_DETAILS)
-    if unknown:
-        raise ValueError(f"not legal details: {sorted(unknown)}")
-    for name, value in fields.items():
-        # As a ModelForm would: a file field takes an upload, False (cleared) or its current file.
-        Organisation._meta.get_field(name).save_form_data(organisation, value)  # type: ignore[union-attr]
-    organisation.save(update_fields=list(fields))
-    return organisation

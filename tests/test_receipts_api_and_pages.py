@@ -17,7 +17,8 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Membership, Organisation
 from donations.models import Item, ItemStatus, Order, TaxReceipt
-from donations.receipts import receipt_cancel, receipt_issue_for_gift
+from donations.receipt_changes import receipt_cancel
+from donations.receipts import receipt_issue_for_gift
 from donations.selectors import receipts_declaration
 from payments.services import event_receive
 from tests.factories import ItemFactory, UserFactory

@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Membership
 from donations.models import TaxReceipt, TaxReceiptLine
-from donations.receipts import receipt_cancel, receipt_issue_for_gift, receipts_issue_due
+from donations.receipt_changes import receipt_cancel
+from donations.receipts import receipt_issue_for_gift, receipts_issue_due
 from payments.services import event_receive
 from tests.receipts_support import (
     dispute_event,

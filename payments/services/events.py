@@ -23,7 +23,8 @@ from campaigns.models import Campaign, LedgerEntry
 from campaigns.selectors import campaign_progress
 from campaigns.services import ledger_record, ledger_totals_for
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
-from donations.receipts import dispute_reason, receipt_issue_for_gift, receipts_cancel_for_payment, refund_reason
+from donations.receipt_changes import dispute_reason, receipts_cancel_for_payment, refund_reason
+from donations.receipts import receipt_issue_for_gift
 from donations.selectors import item_streams
 from donations.services import TransitionRefused, item_transition, reservation_release
 from payments import emails
