@@ -246,7 +246,39 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", _("Remboursé")
 
 
-class Order(models.Model):
+class Payment(models.Model):
+    """What an order and a gift share: how much, and the provider's side of it.
+    (Each keeps its own ``user``, with its own reverse name.)"""
+
+    email = models.EmailField(_("e-mail"))
+    amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
+    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, editable=False
+    )
+    provider = models.CharField(max_length=10)
+    provider_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    provider_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_url = models.CharField(max_length=1000, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_cents = models.PositiveIntegerField(default=0)
+    transfer_id = models.CharField(max_length=255, blank=True)
+    # The payer's language when they paid: their emails are written in it.
+    language = models.CharField(max_length=8, default="fr")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(condition=Q(currency="EUR"), name="%(class)s_currency_eur"),
+            models.CheckConstraint(
+                condition=Q(refunded_cents__lte=models.F("amount_cents")), name="%(class)s_refund_within_amount"
+            ),
+        ]
+
+
+class Order(Payment):
     """A passer-by's purchase of one item (no account needed)."""
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="orders")
@@ -254,19 +286,7 @@ class Order(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
     )
-    email = models.EmailField(_("e-mail"))
-    amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
-    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
-    status = models.CharField(
-        _("statut"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, editable=False
-    )
-    provider = models.CharField(max_length=10)
-    provider_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    provider_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
-    checkout_url = models.CharField(max_length=1000, blank=True)
     expires_at = models.DateTimeField()
-    paid_at = models.DateTimeField(null=True, blank=True)
-    refunded_cents = models.PositiveIntegerField(default=0)
     # Why the order was refunded automatically (e.g. paid after its hold expired and the item was sold).
     refund_reason = models.CharField(max_length=40, blank=True)
     refund_id = models.CharField(max_length=255, blank=True)
@@ -274,65 +294,38 @@ class Order(models.Model):
     # The secret of the buyer's claim page (/retrait/<token>/) and of the QR code it shows:
     # random, so that no order number or claim code can be turned into someone else's page.
     claim_token = models.CharField(max_length=32, unique=True, default=new_claim_token, editable=False)
-    # The buyer's language when they bought: their emails are written in it.
-    language = models.CharField(max_length=8, default="fr")
-    transfer_id = models.CharField(max_length=255, blank=True)
     # When the organisation handed the object to the buyer (order_hand_over); the return period starts then.
     handed_over_at = models.DateTimeField(_("remis le"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ("-created_at", "-id")
+    class Meta(Payment.Meta):
         verbose_name = _("commande")
         verbose_name_plural = _("commandes")
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="order_amount_positive"),
-            models.CheckConstraint(condition=Q(currency="EUR"), name="order_currency_eur"),
-            models.CheckConstraint(
-                condition=Q(refunded_cents__lte=models.F("amount_cents")), name="order_refund_within_amount"
-            ),
+            *Payment.Meta.constraints,
         ]
 
     def __str__(self) -> str:
         return f"commande {self.pk} ({self.status})"
 
 
-class Gift(models.Model):
+class Gift(Payment):
     """Money given to a campaign; counts only once the payment is confirmed (ledger)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="gifts")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="gifts"
     )
-    email = models.EmailField(_("e-mail"))
     name = models.CharField(_("nom"), max_length=120, blank=True)
     anonymous = models.BooleanField(_("anonyme"), default=False)
     message = models.TextField(_("message"), max_length=1000, blank=True)
-    amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
-    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
-    status = models.CharField(
-        _("statut"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, editable=False
-    )
-    provider = models.CharField(max_length=10)
-    provider_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    provider_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
-    checkout_url = models.CharField(max_length=1000, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    refunded_cents = models.PositiveIntegerField(default=0)
-    transfer_id = models.CharField(max_length=255, blank=True)
-    language = models.CharField(max_length=8, default="fr")
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ("-created_at", "-id")
+    class Meta(Payment.Meta):
         verbose_name = _("don")
         verbose_name_plural = _("dons")
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gte=100), name="gift_amount_at_least_one_euro"),
-            models.CheckConstraint(condition=Q(currency="EUR"), name="gift_currency_eur"),
-            models.CheckConstraint(
-                condition=Q(refunded_cents__lte=models.F("amount_cents")), name="gift_refund_within_amount"
-            ),
+            *Payment.Meta.constraints,
         ]
 
     def __str__(self) -> str:
