@@ -207,7 +207,8 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     event_emit(
         type="item.sold",
         public={"item": item.pk, "status": ItemStatus.SOLD, "price_cents": order.amount_cents},
-        private={"order": order.pk, "email": order.email},
+        # The dashboard's feed says what sold, for which campaign (organisation streams only).
+        private={"order": order.pk, "email": order.email, "title": item.title, "campaign_title": order.campaign.title},
         **streams,
     )
     _progress(order.campaign)
@@ -236,7 +237,13 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
             "amount_cents": gift.amount_cents,
             "name": "" if gift.anonymous else gift.name,
         },
-        private={"gift": gift.pk, "email": gift.email, "name": gift.name, "message": gift.message},
+        private={
+            "gift": gift.pk,
+            "email": gift.email,
+            "name": gift.name,
+            "message": gift.message,
+            "campaign_title": gift.campaign.title,
+        },
         campaigns=[gift.campaign_id],
         organisations=[gift.campaign.organisation_id],
     )

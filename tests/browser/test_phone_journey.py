@@ -35,6 +35,7 @@ WORDS = {
         "claim": "Votre code de retrait",
         "no_backer": "0 soutien",
         "one_backer": "1 soutien",
+        "feed_sale": "vente : Lampe de bureau",
     },
     "en-GB": {
         "lang": "en",
@@ -49,6 +50,7 @@ WORDS = {
         "claim": "Your collection code",
         "no_backer": "0 backers",
         "one_backer": "1 backer",
+        "feed_sale": "sale: Lampe de bureau",
     },
 }
 SETTLE_MS = 20_000  # live updates arrive in well under a second; this is a ceiling for a loaded CI machine
@@ -191,7 +193,9 @@ def test_a_phone_on_a_slow_network_scans_buys_and_pays_while_the_screens_follow_
     assert raised.inner_text() == words["price"]
     backers = dashboard.locator(f'[data-campaign="{data["campaign"].slug}"] [data-backers]')
     assert backers.inner_text() == words["one_backer"]  # the word follows the number, in the page's language
-    assert words["price"] in dashboard.locator("[data-feed] li.fresh").inner_text()
+    fresh = dashboard.locator("[data-feed] li.fresh").inner_text()
+    # what sold and for which campaign, as the server writes the entries already there
+    assert words["price"] in fresh and words["feed_sale"] in fresh and "Atelier vélo solidaire" in fresh, fresh
     shot(dashboard, "5-dashboard-sale")
 
     for page, seen in navigations.items():

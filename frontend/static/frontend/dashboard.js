@@ -42,11 +42,14 @@ function progress(data) {
 const handlers = {
   "campaign.progress": progress,
   "item.sold": (data) => {
-    addToFeed(`${formatMoney(data.price_cents)} · ${document.getElementById("feed-sale").textContent} #${data.item}`, "credit");
+    const what = feed.dataset.sale.replace("{title}", data.title || `#${data.item}`);
+    addToFeed(`${formatMoney(data.price_cents)} · ${what} · ${data.campaign_title || ""}`, "credit");
     holds.querySelector(`[data-item="${data.item}"]`)?.remove();
   },
-  "gift.received": (data) =>
-    addToFeed(`${formatMoney(data.amount_cents)} · ${document.getElementById("feed-gift").textContent} ${data.name || ""}`, "credit"),
+  "gift.received": (data) => {
+    const what = feed.dataset.gift.replace("{name}", data.name || feed.dataset.anonymous);
+    addToFeed(`${formatMoney(data.amount_cents)} · ${what} · ${data.campaign_title || ""}`, "credit");
+  },
   "item.released": (data) => holds.querySelector(`[data-item="${data.item}"]`)?.remove(),
 };
 
