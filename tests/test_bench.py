@@ -229,3 +229,24 @@ def test_a_profile_summary_splits_cpu_by_layer(tmp_path: Path) -> None:
     assert "4 samples" in summary
     assert "75.0 %  database" in summary
     assert "25.0 %  asgiref thread hops" in summary
+
+
+def test_the_idle_worker_loads_neither_twisted_nor_the_openapi_machinery_nor_weasyprint() -> None:
+    # What kept the idle worker over 80 MiB (bench/footprint.py): daphne's Twisted as an installed
+    # app, the OpenAPI extension imported at start-up, and the system checks importing every view.
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, django; django.setup(); "
+        "from realtime.management.commands.worker import Command; "
+        "from django.conf import settings; from django.utils.module_loading import import_string; "
+        "[import_string(path) for path, _every in settings.PERIODIC_JOBS]; "
+        "print(Command.requires_system_checks, sorted(m for m in ('twisted', 'drf_spectacular.plumbing', 'weasyprint') "
+        "if m in sys.modules))"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DEBUG"}
+    env.update(DJANGO_SETTINGS_MODULE="tremma.settings", SECRET_KEY="test-only-" + "x" * 50)
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[]", "[]"]

@@ -75,11 +75,20 @@ class Outcome:
     refused: int = 0
     paid: int = 0
     server_errors: int = 0
+    # Connections the server closed without an answer (counted with the server errors).
+    dropped: int = 0
     other: dict[int, int] = field(default_factory=dict)
 
 
 async def passer_by(n: int, server: Server, code: str, outcome: Outcome, delay: float) -> None:
     await asyncio.sleep(delay)
+    try:
+        await _visit(n, server, code, outcome)
+    except httpx.TransportError:
+        outcome.dropped += 1
+
+
+async def _visit(n: int, server: Server, code: str, outcome: Outcome) -> None:
     # A phone behind the shop's network: its own address, as the trusted proxy reports it
     # (198.51.100.0/24 and 203.0.113.0/24 are documentation ranges: only a header value here).
     forwarded = {"X-Forwarded-For": f"{'198.51.100' if n % 2 else '203.0.113'}.{n % 250 + 1}"}
@@ -211,7 +220,8 @@ def measure(
         + "/".join(str(c["items_sold"]) for c in checks),
     )
     report.gate("flash: 0 oversells", sold_twice == 0, f"{sold_twice} items sold twice")
-    crowd_errors = sum(o.server_errors for o, _e in outcomes)
+    crowd_errors = sum(o.server_errors + o.dropped for o, _e in outcomes)
+    report.checks["flash.dropped_connections"] = [o.dropped for o, _e in outcomes]
     report.add(
         Figure(
             "flash",
