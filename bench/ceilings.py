@@ -19,9 +19,9 @@ from bench.pairs import Rounds, Step, spread
 from bench.wrk import wrk
 
 CEILING_NAMES = {
-    "hello": "raw ASGI hello-world (uvicorn, 1 worker)",
-    "wsgi": "bare Django view, no middleware, WSGI (gunicorn, 1 sync worker)",
-    "ping": "/__bench__/ping, production middleware, Procfile server",
+    "hello": "(a) raw ASGI hello, uvicorn",
+    "wsgi": "(b) bare Django view, WSGI gunicorn",
+    "ping": "(c) ping, prod middleware + server",
 }
 
 
@@ -65,14 +65,14 @@ def ceiling_figures(report: Report, rounds: Rounds, scenario: str, keys: tuple[s
         report.add(
             Figure(
                 scenario,
-                f"ceiling {key}: {CEILING_NAMES[key]}",
+                f"ceiling {CEILING_NAMES[key]}",
                 "req/s",
                 Repeated(rounds.values(f"{key}.rps")),
                 loads=rounds.loads(),
             )
         )
     if "wsgi" in keys and "ping" in keys:
-        report.add(ratio_figure(rounds, scenario, "ceiling ping vs bare WSGI view", "req/s", "ping.rps", "wsgi.rps"))
+        report.add(ratio_figure(rounds, scenario, "ceiling (c) vs (b): our stack vs bare Django", "req/s", "ping.rps", "wsgi.rps"))
 
 
 def ratio_figure(

@@ -165,7 +165,7 @@ class Report:
             f"server (Procfile web, 1 worker): {env.get('server')}",
         ]
         header = (
-            f"{'scenario':<10} {'figure':<46} {'median':>9} {'min–max':>17} {'unit':<10} {'ceiling':>9} "
+            f"{'scenario':<10} {'figure':<50} {'median':>9} {'min–max':>17} {'unit':<10} {'ceiling':>9} "
             f"{'ratio':>6} {'ratio min–max':>13} {'target':>7} {'met':<6} load1"
         )
         lines += [header, "-" * len(header)]
@@ -180,7 +180,7 @@ class Report:
             loads = ",".join(f"{load:.1f}" for load in f.loads) or "-"
             value_span = f"{fmt(min(f.value.runs))}–{fmt(max(f.value.runs))}"
             lines.append(
-                f"{f.scenario:<10} {f.name[:46]:<46} {fmt(f.value.median):>9} {value_span:>17} {f.unit:<10} "
+                f"{f.scenario:<10} {f.name[:50]:<50} {fmt(f.value.median):>9} {value_span:>17} {f.unit:<10} "
                 f"{ceiling:>9} {ratio:>6} {ratio_span:>13} {target:>7} {met:<6} {loads}"
                 + ("  NOISY" if f.noisy else "")
             )

@@ -85,8 +85,26 @@ class Loop:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def close(self) -> None:
+        self.run(self._cancel_the_rest())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+        self.loop.close()
+
+    @staticmethod
+    async def _cancel_the_rest() -> None:
+        """Let the sockets' own tasks (keep-alive pings…) end before the loop does."""
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+
+async def _close(sockets: list[ClientConnection]) -> None:
+    await asyncio.gather(*(sock.close() for sock in sockets))
+
+
+async def _connect(url: str) -> ClientConnection:
+    return await connect(url)
 
 
 def bare_server() -> tuple[subprocess.Popen[bytes], int]:
@@ -113,7 +131,7 @@ def measure(
     try:
         loop.run(_wait_for_bare(port))
         bare_sockets = loop.run(_open([f"ws://127.0.0.1:{port}/watch"] * sockets, origin="http://127.0.0.1"))
-        control = loop.run(connect(f"ws://127.0.0.1:{port}/control"))
+        control = loop.run(_connect(f"ws://127.0.0.1:{port}/control"))
         client = httpx.AsyncClient(base_url=server.url, timeout=30)
 
         async def bare_trigger() -> None:
@@ -171,8 +189,9 @@ def measure(
                         target_kind="max",
                     )
                 )
-            loop.run(asyncio.gather(*(sock.close() for sock in ours_sockets)))
-        loop.run(asyncio.gather(*(sock.close() for sock in bare_sockets), control.close(), client.aclose()))
+            loop.run(_close(ours_sockets))
+        loop.run(_close([*bare_sockets, control]))
+        loop.run(client.aclose())
     finally:
         process.terminate()
         process.wait(timeout=10)
