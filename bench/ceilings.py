@@ -72,7 +72,11 @@ def ceiling_figures(report: Report, rounds: Rounds, scenario: str, keys: tuple[s
             )
         )
     if "wsgi" in keys and "ping" in keys:
-        report.add(ratio_figure(rounds, scenario, "ceiling (c) vs (b): our stack vs bare Django", "req/s", "ping.rps", "wsgi.rps"))
+        report.add(
+            ratio_figure(
+                rounds, scenario, "ceiling (c) vs (b): our stack vs bare Django", "req/s", "ping.rps", "wsgi.rps"
+            )
+        )
 
 
 def ratio_figure(

@@ -4,6 +4,7 @@ command line, the report, the plan checker. No server, no load: quick."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ worker: python manage.py worker
 """
 
 
-def sequence(*values: float):
+def sequence(*values: float) -> Callable[[], float]:
     """A step that returns the next value each time it is called."""
     remaining = list(values)
 
@@ -74,7 +75,9 @@ def test_a_pair_set_spread_over_15_percent_is_measured_again_then_flagged_noisy(
 
 
 def test_a_rerun_that_comes_out_steady_is_the_one_reported() -> None:
-    values = iter([100.0, 50.0, 100.0, 100.0, 100.0, 50.0] + [100.0, 50.0, 100.0, 52.0, 100.0, 51.0])
+    noisy_set = [100.0, 50.0, 100.0, 100.0, 100.0, 50.0]
+    steady_set = [100.0, 50.0, 100.0, 52.0, 100.0, 51.0]
+    values = iter([*noisy_set, *steady_set])
     rounds = alternate(
         [("A", lambda: {"c": next(values)}), ("B", lambda: {"s": next(values)})],
         pairs=3,
