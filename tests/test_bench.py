@@ -221,17 +221,19 @@ def test_wrk_figures_are_read_from_the_scripts_json_line() -> None:
     assert (result.p50_ms, result.p99_ms, result.socket_errors, result.created) == (1.5, 9.0, 1, 497)
 
 
-def test_a_profile_summary_splits_cpu_by_layer(tmp_path: Path) -> None:
+def test_a_profile_summary_sets_waits_apart_and_gives_each_sample_to_its_innermost_layer(tmp_path: Path) -> None:
     profile = tmp_path / "p.txt"
     profile.write_text(
-        "process 1;thread (0x1);run (uvicorn/main.py:1);get_response (django/core/handlers/base.py:1);"
-        "execute (django/db/backends/utils.py:1) 3\n"
+        "process 1;thread (0x1);run (uvicorn/main.py:1);__call__ (django/middleware/csrf.py:1);"
+        "get (rest_framework/views.py:1);execute (django/db/backends/utils.py:1) 3\n"
         "process 1;thread (0x2);thread_handler (asgiref/sync.py:1);__call__ (django/middleware/csrf.py:1) 1\n"
+        "process 1;thread (0x3);_worker (concurrent/futures/thread.py:81) 4\n"
     )
     summary = summarise(profile)
-    assert "4 samples" in summary
-    assert "75.0 %  database" in summary
-    assert "25.0 %  asgiref thread hops" in summary
+    assert "8 samples over all threads, 4 of them running Python" in summary
+    assert "50.0 % of all  threads parked" in summary
+    assert "75.0 %  database driver" in summary
+    assert "25.0 %  Django middleware" in summary
 
 
 def test_the_idle_worker_loads_neither_twisted_nor_the_openapi_machinery_nor_weasyprint() -> None:
