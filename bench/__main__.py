@@ -31,7 +31,8 @@ def main() -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="run the flash and catalogue servers under py-spy; profiles and their summaries go to bench/results/",
+        help="run the flash and catalogue servers under py-spy (their times are then slower than without);"
+        " profiles and their summaries go to bench/results/",
     )
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -86,6 +87,7 @@ def main() -> int:
             "cores": os.cpu_count(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "quick": quick,
+            "profiled": args.profile,
         }
     )
 

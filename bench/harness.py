@@ -293,7 +293,10 @@ class Server:
         if self.profile is not None:
             self.profile.parent.mkdir(parents=True, exist_ok=True)
             spy = str(Path(sys.executable).parent / "py-spy")
-            record = [spy, "record", "--format", "raw", "--rate", "250", "--subprocesses", "--threads"]
+            # --nonblocking: py-spy otherwise stops the server at each sample, and with one thread
+            # per request under ASGI that made every latency many times longer.
+            record = [spy, "record", "--format", "raw", "--rate", "100", "--nonblocking", "--subprocesses"]
+            record.append("--threads")
             command = [*record, "-o", str(self.profile), "--", *command]
         # Links the server makes (checkout pages, QR codes) point at itself.
         env = {**self.env, "SITE_URL": self.url}
