@@ -104,7 +104,15 @@ def plan_check(report: Report, captured: dict[str, list[str]]) -> None:
 
 
 def measure(report: Report, server: Server, ceilings: Ceilings, *, items: int, pairs: int, load_seconds: float) -> None:
-    slugs = seed_items(items)
+    from django.db.models import Count
+
+    from campaigns.models import Campaign
+
+    seed_items(items)
+    # Pages that exist: a campaign's listed items, 20 a page (other scenarios add items unevenly).
+    listed = Campaign.objects.filter(items__status="listed").annotate(n=Count("items")).values_list("slug", "n")
+    pages = {slug: max(1, min(10, n // 20)) for slug, n in listed}
+    slugs = sorted(pages)
     rng = random.Random(7)
     paths = []
     for _ in range(400):
@@ -113,7 +121,7 @@ def measure(report: Report, server: Server, ceilings: Ceilings, *, items: int, p
         paths.append(
             [
                 "/api/items/?status=listed",
-                f"/api/items/?campaign={slug}&status=listed&page={rng.randint(1, 10)}",
+                f"/api/items/?campaign={slug}&status=listed&page={rng.randint(1, pages[slug])}",
                 f"/api/items/?q={word}",
                 f"/api/items/?q={word}&campaign={slug}",
             ][rng.randrange(4)]
