@@ -5,7 +5,5 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Comptes")
-
-    def ready(self) -> None:
-        # Registers the OpenAPI extension describing our session authentication.
-        from accounts import schema  # noqa: F401
+    # The OpenAPI extension (accounts.schema) is registered by tremma.urls, next to the
+    # schema views: processes that never serve the schema (the worker) skip drf-spectacular.

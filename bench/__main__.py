@@ -1,7 +1,10 @@
 """``make bench``: the benchmark suite against a real server (see README).
 
 PostgreSQL and Redis are used when DATABASE_URL / REDIS_URL are set, else the
-embedded defaults (SQLite, in-memory channel layer); the report names which."""
+embedded defaults (SQLite, in-memory channel layer); the report names which.
+The server is the Procfile's ``web`` line with one worker; every figure stands
+next to a ceiling measured in alternating pairs in the same run (bench.pairs).
+Exits non-zero when a hard gate (counts only) fails."""
 
 from __future__ import annotations
 
@@ -11,17 +14,32 @@ import platform
 import resource
 import sys
 import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
 
-from bench.harness import Report, Server, base_env, bench_database_url, manage
+from bench import wrk
+from bench.harness import RESULTS, Report, Server, base_env, bench_database_url, manage
+
+SCENARIOS = "flash,catalogue,fanout,webhooks,qr,worker"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", default="flash,fanout,qr,catalogue,webhooks", help="comma-separated scenarios")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--only", default=SCENARIOS, help=f"comma-separated scenarios ({SCENARIOS})")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and 3 pairs, for a smoke run")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the flash and catalogue servers under py-spy (their times are then slower than without);"
+        " profiles and their summaries go to bench/results/",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     quick = args.quick
+    pairs = 3 if quick else 5
+    load_seconds = 2.0 if quick else 3.0
+    wrk.require()
 
     # 1,000 sockets need more than the default 1,024 file descriptors.
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -44,43 +62,87 @@ def main() -> int:
 
     django.setup()
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bench.ceilings import Ceilings
+
+    stamp = time.strftime("%Y-%m-%dT%H%M%S")
+    profiles: list[Path] = []
+
+    def profile(name: str) -> Path | None:
+        if not args.profile:
+            return None
+        path = RESULTS / f"profile-{stamp}-{name}.txt"
+        profiles.append(path)
+        return path
+
+    server_command = " ".join(Server(env).command).replace(str(Path(sys.executable).parent) + "/", "")
     report = Report(
         environment={
             "database": database,
             "channel_layer": "redis" if redis_url else "in-memory",
-            "server": "uvicorn (Procfile web), 1 worker",
+            "server": server_command,
+            "load_generator": f"wrk -t1 -c8 -d{load_seconds:g}s (HTTP ceilings, checkout, catalogue)",
+            "pairs": pairs,
             "python": sys.version.split()[0],
             "machine": platform.platform(),
             "cores": os.cpu_count(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "quick": quick,
+            "profiled": args.profile,
         }
     )
-    print(f"Benchmarks on {database} + {report.environment['channel_layer']} layer", flush=True)
-    repeats = 3
-    if "flash" in only:
-        from bench.scenarios import flash
 
-        with Server({**env, "TRUSTED_PROXY_HOPS": "1"}) as server:
-            flash.measure(report, server, visitors=100 if quick else 500, seconds=10, repeats=repeats)
-    # Each scenario gets a fresh server, so one's memory and caches do not colour another's.
-    if "catalogue" in only:
-        from bench.scenarios import catalogue
+    def guarded(name: str, run: Callable[[], None]) -> None:
+        """A scenario that crashes fails its gate; the others still run and the report is still written."""
+        if name not in only:
+            return
+        print(f"\n== {name}", flush=True)
+        try:
+            run()
+        except Exception as error:
+            traceback.print_exc()
+            report.gate(f"{name}: ran to the end", False, f"{type(error).__name__}: {error}")
 
-        with Server(env) as server:
-            catalogue.measure(
-                report,
-                server,
-                items=5_000 if quick else 100_000,
-                requests=100 if quick else 400,
-                repeats=repeats,
-                concurrency=8,
-            )
-    if "fanout" in only:
+    print(f"Benchmarks on {database} + {report.environment['channel_layer']} layer; server: {server_command}")
+    with Ceilings(env, seconds=load_seconds) as ceilings:
+
+        def flash_scenario() -> None:
+            from bench.scenarios import flash
+
+            with Server({**env, "TRUSTED_PROXY_HOPS": "1"}, profile=profile("flash"), name="flash") as server:
+                flash.measure(
+                    report,
+                    server,
+                    ceilings,
+                    visitors=100 if quick else 500,
+                    seconds=10,
+                    crowds=2 if quick else 3,
+                    pairs=pairs,
+                    load_seconds=load_seconds,
+                )
+
+        # Each scenario gets a fresh server, so one's memory and caches do not colour another's.
+        def catalogue_scenario() -> None:
+            from bench.scenarios import catalogue
+
+            with Server(env, profile=profile("catalogue"), name="catalogue") as server:
+                catalogue.measure(
+                    report,
+                    server,
+                    ceilings,
+                    # The plan check needs the real size: PostgreSQL always gets 100,000 items.
+                    items=5_000 if quick and database == "sqlite" else 100_000,
+                    pairs=pairs,
+                    load_seconds=load_seconds,
+                )
+
+        guarded("flash", flash_scenario)
+        guarded("catalogue", catalogue_scenario)
+
+    def fanout_scenario() -> None:
         from bench.scenarios import fanout
 
         ids = fanout.windows(50)
-        with Server(env) as server:
+        with Server(env, name="fanout") as server:
             fanout.measure(
                 report,
                 server,
@@ -88,9 +150,10 @@ def main() -> int:
                 stream_ids=ids,
                 kind="window",
                 sockets=200 if quick else 1000,
-                repeats=repeats,
+                pairs=pairs,
             )
-    if "webhooks" in only:
+
+    def webhooks_scenario() -> None:
         from bench.scenarios import webhooks
 
         stripe_env = {
@@ -100,16 +163,39 @@ def main() -> int:
             # no provider call leaves this machine: the API base is a closed local port
             "STRIPE_API_BASE": "http://127.0.0.1:9",
         }
-        with Server(stripe_env) as server:
-            webhooks.measure(report, server, count=50 if quick else 300, repeats=repeats)
-    if "qr" in only:
+        with Server(stripe_env, name="webhooks") as server:
+            webhooks.measure(report, server, count=50 if quick else 300, pairs=pairs)
+
+    def worker_scenario() -> None:
+        from bench import footprint
+
+        footprint.measure(report, env)
+
+    def qr_scenario() -> None:
         from bench import qr as qr_bench
 
-        qr_bench.measure(report, quick=quick)
+        qr_bench.measure(report, quick=quick, pairs=pairs)
+
+    guarded("fanout", fanout_scenario)
+    guarded("webhooks", webhooks_scenario)
+    guarded("worker", worker_scenario)
+    guarded("qr", qr_scenario)
     path = report.write()
     print()
     print(report.table())
+    if profiles:
+        from bench.profiles import summarise
+
+        print()
+        for profile_path in profiles:
+            summary = summarise(profile_path)
+            profile_path.with_suffix(".summary.txt").write_text(summary + "\n")
+            print(summary)
     print(f"\nwritten: {path} (and bench/results/latest.json)")
+    failed = report.failed_gates
+    if failed:
+        print(f"FAILED gates: {', '.join(failed)}")
+        return 1
     return 0
 
 

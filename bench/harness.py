@@ -71,12 +71,25 @@ class Figure:
     notes: str = ""
     # Judge the figure itself (e.g. "p99 ≤ 50 ms") rather than its ratio to the ceiling.
     target_on_value: bool = False
+    # Measured in alternating pairs (bench.pairs): the ratio of each pair, the
+    # 1-minute load average after each, and whether the set stayed spread.
+    pair_ratios: list[float] | None = None
+    loads: list[float] = field(default_factory=list)
+    noisy: bool = False
 
     @property
     def ratio(self) -> float | None:
+        if self.pair_ratios:
+            return statistics.median(self.pair_ratios)
         if self.ceiling is None or self.ceiling.median == 0:
             return None
         return self.value.median / self.ceiling.median
+
+    @property
+    def ratio_range(self) -> tuple[float, float] | None:
+        if self.pair_ratios:
+            return min(self.pair_ratios), max(self.pair_ratios)
+        return None
 
     @property
     def met(self) -> bool | None:
@@ -96,6 +109,10 @@ class Figure:
             "ceiling": self.ceiling.as_dict() if self.ceiling else None,
             "ceiling_name": self.ceiling_name,
             "ratio": self.ratio,
+            "pair_ratios": self.pair_ratios,
+            "ratio_min_max": self.ratio_range,
+            "load1_per_pair": self.loads,
+            "noisy": self.noisy,
             "target": self.target,
             "target_kind": self.target_kind,
             "target_on": "value" if self.target_on_value or self.ceiling is None else "ratio",
@@ -109,38 +126,68 @@ class Report:
     environment: dict[str, Any]
     figures: list[Figure] = field(default_factory=list)
     checks: dict[str, Any] = field(default_factory=dict)
+    # Hard gates (counts only): name -> (passed, detail). A failed gate fails ``python -m bench``.
+    gates: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    pair_sets: dict[str, Any] = field(default_factory=dict)
+    results: Path = RESULTS
+
+    def gate(self, name: str, passed: bool, detail: str) -> None:
+        self.gates[name] = (passed, detail)
+        print(f"  gate {name}: {'ok' if passed else 'FAILED'} ({detail})", flush=True)
+
+    @property
+    def failed_gates(self) -> list[str]:
+        return [name for name, (passed, _detail) in self.gates.items() if not passed]
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
         print(f"  {figure.scenario:<10} {figure.name:<44} {fmt(figure.value.median)} {figure.unit}", flush=True)
 
     def write(self) -> Path:
-        RESULTS.mkdir(parents=True, exist_ok=True)
+        self.results.mkdir(parents=True, exist_ok=True)
         body = {
             "environment": self.environment,
             "figures": [figure.as_dict() for figure in self.figures],
+            "gates": {name: {"passed": passed, "detail": detail} for name, (passed, detail) in self.gates.items()},
             "checks": self.checks,
+            "pair_sets": self.pair_sets,
         }
-        dated = RESULTS / f"{time.strftime('%Y-%m-%dT%H%M%S')}.json"
+        dated = self.results / f"{time.strftime('%Y-%m-%dT%H%M%S')}.json"
         dated.write_text(json.dumps(body, indent=2, default=str))
-        shutil.copyfile(dated, RESULTS / "latest.json")
+        shutil.copyfile(dated, self.results / "latest.json")
         return dated
 
     def table(self) -> str:
-        header = f"{'scenario':<10} {'figure':<44} {'median':>10} {'min':>10} {'max':>10} {'unit':<8} "
-        header += f"{'ceiling':>10} {'ratio':>7} {'target':>8} met"
-        lines = [header, "-" * len(header)]
+        env = self.environment
+        lines = [
+            f"database: {env.get('database')}   channel layer: {env.get('channel_layer')}   "
+            f"cores: {env.get('cores')}   quick: {env.get('quick')}",
+            f"server (Procfile web, 1 worker): {env.get('server')}",
+        ]
+        header = (
+            f"{'scenario':<10} {'figure':<50} {'median':>9} {'min–max':>17} {'unit':<10} {'ceiling':>9} "
+            f"{'ratio':>6} {'ratio min–max':>13} {'target':>7} {'met':<6} load1"
+        )
+        lines += [header, "-" * len(header)]
         for f in self.figures:
             ceiling = fmt(f.ceiling.median) if f.ceiling else "-"
             ratio = f"{f.ratio:.3f}" if f.ratio is not None else "-"
-            target = "-" if f.target is None else ("≥" if f.target_kind == "min" else "≤") + f"{f.target:g}"
-            met = {True: "yes", False: "NO", None: "-"}[f.met]
+            span = f.ratio_range
+            ratio_span = f"{span[0]:.2f}–{span[1]:.2f}" if span else "-"
+            on = "" if f.target_on_value or f.ceiling is None else "×"
+            target = "-" if f.target is None else ("≥" if f.target_kind == "min" else "≤") + f"{f.target:.3g}{on}"
+            met = {True: "met", False: "MISSED", None: "-"}[f.met]
+            loads = ",".join(f"{load:.1f}" for load in f.loads) or "-"
+            value_span = f"{fmt(min(f.value.runs))}–{fmt(max(f.value.runs))}"
             lines.append(
-                f"{f.scenario:<10} {f.name:<44} {fmt(f.value.median):>10} {fmt(min(f.value.runs)):>10} "
-                f"{fmt(max(f.value.runs)):>10} {f.unit:<8} {ceiling:>10} {ratio:>7} {target:>8} {met}"
+                f"{f.scenario:<10} {f.name[:50]:<50} {fmt(f.value.median):>9} {value_span:>17} {f.unit:<10} "
+                f"{ceiling:>9} {ratio:>6} {ratio_span:>13} {target:>7} {met:<6} {loads}"
+                + ("  NOISY" if f.noisy else "")
             )
-        for name, value in self.checks.items():
-            lines.append(f"check: {name} = {value}")
+        if self.gates:
+            lines.append("")
+            for name, (passed, detail) in self.gates.items():
+                lines.append(f"gate {'ok    ' if passed else 'FAILED'} {name}: {detail}")
         return "\n".join(lines)
 
 
@@ -160,29 +207,81 @@ def repeat(times: int, measure: Callable[[], float]) -> Repeated:
 
 
 def bench_database_url() -> tuple[str, str]:
-    """A database of the bench's own: PostgreSQL when DATABASE_URL is set, else a fresh SQLite file."""
+    """A fresh database of the bench's own: PostgreSQL when DATABASE_URL is set, else a new SQLite file.
+
+    The PostgreSQL database is dropped and created again, so it must be one
+    whose name says it is a bench's (``…bench…``); ``/postgres`` or no name
+    means ``tremma_bench``."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
         parsed = urlparse(url)
+        name = parsed.path.lstrip("/") or "postgres"
+        if name == "postgres":
+            name = "tremma_bench"
+        if "bench" not in name:
+            raise SystemExit(
+                f"DATABASE_URL names {name!r}: the bench drops and recreates its database, give it one named *bench*"
+            )
         admin = urlunparse(parsed._replace(path="/postgres"))
         import psycopg
 
         with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS tremma_bench WITH (FORCE)")
-            conn.execute("CREATE DATABASE tremma_bench")
-        return urlunparse(parsed._replace(path="/tremma_bench")), "postgresql"
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return urlunparse(parsed._replace(path=f"/{name}")), f"postgresql ({name})"
     folder = Path(tempfile.mkdtemp(prefix="tremma-bench-"))
     return f"sqlite:///{folder / 'bench.sqlite3'}", "sqlite"
 
 
-class Server:
-    """The production server configuration of the Procfile (uvicorn, ASGI),
-    on a free 127.0.0.1 port, with the bench-only routes switched on."""
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name in field 2 may hold spaces: the parent pid follows its closing ")".
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
 
-    def __init__(self, env: dict[str, str], workers: int = 1) -> None:
+
+class Server:
+    """A server process on a free 127.0.0.1 port, by default the Procfile's
+    ``web`` line (whatever it says: that is what is measured) with one worker
+    and the bench-only routes switched on. ``command`` replaces it for the
+    ceilings; ``profile`` runs it under ``py-spy record`` (all threads and
+    subprocesses) and writes collapsed stacks there on exit."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        command: list[str] | None = None,
+        health: str = "/healthz",
+        profile: Path | None = None,
+        name: str = "web",
+    ) -> None:
+        from bench.procfile import command_for
+
         self.port = free_port()
-        self.env = env
-        self.workers = workers
+        self.env = {**env, "PORT": str(self.port), "WEB_CONCURRENCY": "1"}
+        self.command = command or command_for("web", port=self.port, env=self.env)
+        self.health = health
+        self.profile = profile
+        self.name = name
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -190,50 +289,67 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tremma.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        if self.workers > 1:
-            command += ["--workers", str(self.workers)]
+        command = [arg.replace("{port}", str(self.port)) for arg in self.command]
+        if self.profile is not None:
+            self.profile.parent.mkdir(parents=True, exist_ok=True)
+            spy = str(Path(sys.executable).parent / "py-spy")
+            # --nonblocking: py-spy otherwise stops the server at each sample, and with one thread
+            # per request under ASGI that made every latency many times longer.
+            record = [spy, "record", "--format", "raw", "--rate", "100", "--nonblocking", "--subprocesses"]
+            record.append("--threads")
+            command = [*record, "-o", str(self.profile), "--", *command]
         # Links the server makes (checkout pages, QR codes) point at itself.
         env = {**self.env, "SITE_URL": self.url}
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        # The server's own output (console e-mails, access logs if any) goes to a log beside the results.
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        self.log = RESULTS / f"server-{self.name}.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the {self.name} server exited with {self.process.returncode}: see {self.log}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                if httpx.get(self.url + self.health, timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError("the server did not answer /healthz within 60 s")
+        raise RuntimeError(f"the {self.name} server did not answer {self.health} within 60 s: {command}")
 
     def __exit__(self, *exc: object) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # SIGINT first: py-spy writes its profile on it, and servers shut down cleanly.
+            os.killpg(self.process.pid, signal.SIGINT if self.profile else signal.SIGTERM)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
 
     def rss_kib(self) -> int:
-        """Resident memory of the server (one worker: the process itself)."""
+        """Resident memory of the server: the process and its workers."""
         assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
+        return tree_rss_kib(self.process.pid)
+
+
+def hello_server(env: dict[str, str]) -> Server:
+    """Ceiling (a): the raw ASGI hello-world under uvicorn, one worker."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "bench.hello:app", "--host", "127.0.0.1", "--port", "{port}"]
+    return Server(env, command=[*uvicorn, "--no-access-log", "--log-level", "warning"], health="/", name="hello")
+
+
+def bare_django_server(env: dict[str, str]) -> Server:
+    """Ceiling (b): the bare Django JSON view, no middleware, WSGI (gunicorn, one sync worker)."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    command = [gunicorn, "--workers", "1", "--worker-class", "sync", "--bind", "127.0.0.1:{port}"]
+    command += ["--log-level", "warning", "bench.bare_django:application"]
+    return Server(
+        {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_django"}, command=command, health="/__bench__/ping", name="wsgi"
+    )
 
 
 def base_env(database_url: str, redis_url: str | None) -> dict[str, str]:
@@ -245,7 +361,9 @@ def base_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SITE_URL="http://127.0.0.1",
         LOG_LEVEL="WARNING",
-        DB_CONN_MAX_AGE="60",
+        # DB_CONN_MAX_AGE keeps the production default (0). Under ASGI each request runs in a
+        # thread of its own, so persistent connections were never reused and piled up until
+        # PostgreSQL answered "too many clients" (seen with 60).
         DJANGO_SETTINGS_MODULE="tremma.settings",
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

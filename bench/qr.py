@@ -141,14 +141,16 @@ def bench_sheet(items: int) -> None:
     print(f"  first render {cold:.2f} s, again (the same cards, from the cache) {warm:.3f} s")
 
 
-def measure(report: object, *, quick: bool) -> None:
+def measure(report: object, *, quick: bool, pairs: int) -> None:
     """The QR scenario of ``make bench``: our rendering next to the bare library, the cache, and a sheet."""
     import qrcode
     from django.conf import settings
     from django.core.cache import cache
     from qrcode.image.svg import SvgPathImage
 
+    from bench.ceilings import ratio_figure
     from bench.harness import Figure, Repeated
+    from bench.pairs import alternate
     from qr.rendering import ERROR_CORRECTION, QUIET_ZONE, render_qr
 
     settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="tremma-bench-media-"))
@@ -163,43 +165,47 @@ def measure(report: object, *, quick: bool) -> None:
         code.make_image(image_factory=SvgPathImage).save(buffer)
         return buffer.getvalue()
 
-    bare: list[float] = []
-    cold: list[float] = []
-    warm: list[float] = []
-    for run in range(3):
-        offset = run * 10_000  # distinct codes each run: a cold render is really cold
+    runs = [0]
 
-        def ours(index: int, offset: int = offset) -> object:
-            return render_qr(url.format(offset + index), fmt="svg")
+    def library() -> dict[str, float]:
+        offset = runs[0] * 10_000  # distinct codes each round: a first render is really a first render
+        return {"bare.rate": _rate("bare qrcode, SVG", count, lambda i: bare_svg(offset + i))}
 
-        def library(index: int, offset: int = offset) -> bytes:
-            return bare_svg(offset + index)
-
-        bare.append(_rate("bare qrcode, SVG", count, library))
+    def ours() -> dict[str, float]:
+        offset = runs[0] * 10_000
+        runs[0] += 1
         cache.clear()
-        cold.append(_rate("ours, SVG, first render", count, ours))
-        warm.append(_rate("ours, SVG, cached", count, ours))
+        cold = _rate("ours, SVG, first render", count, lambda i: render_qr(url.format(offset + i), fmt="svg"))
+        warm = _rate("ours, SVG, cached", count, lambda i: render_qr(url.format(offset + i), fmt="svg"))
+        return {"cold.rate": cold, "warm.rate": warm}
+
+    rounds = alternate(
+        [("bare", library), ("ours", ours)],
+        pairs=pairs,
+        ratios=[("cold.rate", "bare.rate"), ("warm.rate", "cold.rate")],
+    )
+    report.pair_sets["qr"] = rounds.as_dict()  # type: ignore[attr-defined]
     add = report.add  # type: ignore[attr-defined]
     add(
-        Figure(
+        ratio_figure(
+            rounds,
             "qr",
-            "SVG first render, ours",
+            "SVG first render, ours vs bare qrcode",
             "codes/s",
-            Repeated(cold),
-            Repeated(bare),
-            "bare qrcode codes/s",
+            "cold.rate",
+            "bare.rate",
             target=1 / 1.2,
             notes="ours ≤ 1.2 × the bare library's time",
         )
     )
     add(
-        Figure(
+        ratio_figure(
+            rounds,
             "qr",
-            "SVG cached, ours",
+            "SVG cached vs first render, ours",
             "codes/s",
-            Repeated(warm),
-            Repeated(cold),
-            "ours, first render",
+            "warm.rate",
+            "cold.rate",
             target=20,
             notes="a cached code ≥ 20 × faster than a first render",
         )

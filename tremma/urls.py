@@ -6,6 +6,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+import accounts.schema  # noqa: F401  (registers our session authentication with drf-spectacular)
 from accounts.urls import api_urlpatterns as accounts_api
 from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
 from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, OrderHandOverView, ReceiptCancelView

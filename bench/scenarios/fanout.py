@@ -8,12 +8,16 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.ceilings import ratio_figure
 from bench.harness import ROOT, Figure, Repeated, Report, Server, free_port, percentile
+from bench.pairs import alternate
 
 
 def windows(count: int) -> list[int]:
@@ -50,8 +54,9 @@ async def _open(urls: list[str], origin: str) -> list[ClientConnection]:
     return sockets
 
 
-async def _deliveries(sockets: list[ClientConnection], trigger: object, timeout: float = 30) -> list[float]:
-    """Milliseconds from just before the trigger to each socket's receipt."""
+async def _deliveries(sockets: list[ClientConnection], trigger: Any, timeout: float = 30) -> list[float]:
+    """Milliseconds from just before the trigger to each socket's receipt (sockets that got nothing
+    within ``timeout`` are missing from the list: the caller counts deliveries)."""
 
     async def first(sock: ClientConnection) -> float:
         await sock.recv()
@@ -60,98 +65,141 @@ async def _deliveries(sockets: list[ClientConnection], trigger: object, timeout:
     waiters = [asyncio.create_task(first(sock)) for sock in sockets]
     await asyncio.sleep(0.05)
     started = time.perf_counter()
-    await trigger()  # type: ignore[operator]
-    done = await asyncio.wait_for(asyncio.gather(*waiters), timeout)
-    return [(t - started) * 1000 for t in done]
+    await trigger()
+    done, pending = await asyncio.wait(waiters, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    return [(task.result() - started) * 1000 for task in done if not task.exception()]
 
 
-async def tremma_fanout(
-    server: Server, stream_ids: list[int], sockets_count: int, kind: str, repeats: int
-) -> tuple[list[list[float]], int, int]:
-    ws_base = server.url.replace("http://", "ws://")
-    urls = [f"{ws_base}/ws/{kind}s/{stream_ids[i % len(stream_ids)]}/" for i in range(sockets_count)]
-    rss_before = server.rss_kib()
-    sockets = await _open(urls, origin=server.url)
-    await asyncio.sleep(1)
-    rss_after = server.rss_kib()
-    ids = ",".join(str(pk) for pk in stream_ids)
-    runs = []
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+class Loop:
+    """One event loop in a thread of its own, so the sockets stay open across the
+    synchronous steps of bench.pairs.alternate."""
 
-        async def trigger() -> None:
-            response = await client.post(f"/__bench__/emit?stream={kind}&ids={ids}")
-            response.raise_for_status()
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
 
-        for _ in range(repeats):
-            runs.append(await _deliveries(sockets, trigger))
+    def run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        self.run(self._cancel_the_rest())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+    @staticmethod
+    async def _cancel_the_rest() -> None:
+        """Let the sockets' own tasks (keep-alive pings…) end before the loop does."""
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+
+async def _close(sockets: list[ClientConnection]) -> None:
     await asyncio.gather(*(sock.close() for sock in sockets))
-    return runs, rss_before, rss_after
 
 
-async def bare_fanout(sockets_count: int, repeats: int) -> list[list[float]]:
+async def _connect(url: str) -> ClientConnection:
+    return await connect(url)
+
+
+def bare_server() -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "bench.bare_ws", "--port", str(port)], cwd=ROOT)
-    try:
-        for _ in range(100):
-            try:
-                async with connect(f"ws://127.0.0.1:{port}/control"):
-                    break
-            except OSError:
-                await asyncio.sleep(0.1)
-        sockets = await _open([f"ws://127.0.0.1:{port}/watch"] * sockets_count, origin="http://127.0.0.1")
-        runs = []
-        async with connect(f"ws://127.0.0.1:{port}/control") as control:
+    return process, port
 
-            async def trigger() -> None:
-                await control.send('{"type": "item.sold"}')
 
-            for _ in range(repeats):
-                runs.append(await _deliveries(sockets, trigger))
-        await asyncio.gather(*(sock.close() for sock in sockets))
-        return runs
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+async def _wait_for_bare(port: int) -> None:
+    for _ in range(100):
+        try:
+            async with connect(f"ws://127.0.0.1:{port}/control"):
+                return
+        except OSError:
+            await asyncio.sleep(0.1)
 
 
 def measure(
-    report: Report, server: Server, *, layer: str, stream_ids: list[int], kind: str, sockets: int, repeats: int
+    report: Report, server: Server, *, layer: str, stream_ids: list[int], kind: str, sockets: int, pairs: int
 ) -> None:
-    one, rss_before, rss_after = asyncio.run(tremma_fanout(server, stream_ids[:1], sockets, kind, repeats))
-    spread, _b, _a = asyncio.run(tremma_fanout(server, stream_ids[:50], sockets, kind, repeats))
-    bare = asyncio.run(bare_fanout(sockets, repeats))
-    bare_p50 = Repeated([percentile(r, 50) for r in bare])
-    bare_p99 = Repeated([percentile(r, 99) for r in bare])
-    for label, runs in ((f"1 {kind}", one), (f"50 {kind}s", spread)):
-        report.add(
-            Figure(
-                "fanout",
-                f"{layer}: {sockets} sockets on {label}, p50",
-                "ms",
-                Repeated([percentile(r, 50) for r in runs]),
-                bare_p50,
-                "bare websockets broadcast p50",
-            )
-        )
-        report.add(
-            Figure(
-                "fanout",
-                f"{layer}: {sockets} sockets on {label}, p99",
-                "ms",
-                Repeated([percentile(r, 99) for r in runs]),
-                bare_p99,
-                "bare websockets broadcast p99",
-                target=2,
-                target_kind="max",
-            )
-        )
-    report.add(
-        Figure(
-            "fanout",
-            f"{layer}: memory per open socket",
-            "KiB",
-            Repeated([(rss_after - rss_before) / sockets]),
-            target=50,
-            target_kind="max",
-        )
+    loop = Loop()
+    process, port = bare_server()
+    delivered: dict[str, list[int]] = {"bare": [], "ours": []}
+    try:
+        loop.run(_wait_for_bare(port))
+        bare_sockets = loop.run(_open([f"ws://127.0.0.1:{port}/watch"] * sockets, origin="http://127.0.0.1"))
+        control = loop.run(_connect(f"ws://127.0.0.1:{port}/control"))
+        client = httpx.AsyncClient(base_url=server.url, timeout=30)
+
+        async def bare_trigger() -> None:
+            await control.send('{"type": "item.sold"}')
+
+        def bare() -> dict[str, float]:
+            times = loop.run(_deliveries(bare_sockets, bare_trigger))
+            delivered["bare"].append(len(times))
+            return {"bare.p50": percentile(times, 50), "bare.p99": percentile(times, 99)}
+
+        ws_base = server.url.replace("http://", "ws://")
+        for label, streams in ((f"1 {kind}", stream_ids[:1]), (f"{len(stream_ids)} {kind}s", stream_ids)):
+            urls = [f"{ws_base}/ws/{kind}s/{streams[i % len(streams)]}/" for i in range(sockets)]
+            rss_before = server.rss_kib()
+            ours_sockets = loop.run(_open(urls, origin=server.url))
+            time.sleep(1)
+            rss_after = server.rss_kib()
+            ids = ",".join(str(pk) for pk in streams)
+
+            async def trigger(ids: str = ids) -> None:
+                response = await client.post(f"/__bench__/emit?stream={kind}&ids={ids}")
+                response.raise_for_status()
+
+            def ours(trigger: Any = trigger, sockets_: list[ClientConnection] = ours_sockets) -> dict[str, float]:
+                times = loop.run(_deliveries(sockets_, trigger))
+                delivered["ours"].append(len(times))
+                return {"ours.p50": percentile(times, 50), "ours.p99": percentile(times, 99)}
+
+            rounds = alternate([("bare", bare), ("ours", ours)], pairs=pairs, ratios=[("ours.p99", "bare.p99")])
+            report.pair_sets[f"fanout.{label}"] = rounds.as_dict()
+            for q in ("p50", "p99"):
+                report.add(
+                    ratio_figure(
+                        rounds,
+                        "fanout",
+                        f"{layer}: {sockets} sockets on {label}, last-delivery {q}"
+                        if q == "p99"
+                        else f"{layer}: {sockets} sockets on {label}, {q}",
+                        "ms",
+                        f"ours.{q}",
+                        f"bare.{q}",
+                        target=2 if q == "p99" else None,
+                        target_kind="max",
+                        notes="ceiling: a bare websockets broadcast to the same number of sockets",
+                    )
+                )
+            if len(streams) == 1:
+                report.add(
+                    Figure(
+                        "fanout",
+                        f"{layer}: memory per open socket",
+                        "KiB",
+                        Repeated([(rss_after - rss_before) / sockets]),
+                        target=50,
+                        target_kind="max",
+                    )
+                )
+            loop.run(_close(ours_sockets))
+        loop.run(_close([*bare_sockets, control]))
+        loop.run(client.aclose())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        loop.close()
+    expected = len(delivered["ours"]) * sockets
+    got = sum(delivered["ours"])
+    report.gate(
+        "fanout: 100 % delivered",
+        got == expected,
+        f"{got} of {expected} deliveries (ours); bare {sum(delivered['bare'])} of {len(delivered['bare']) * sockets}",
     )

@@ -13,7 +13,9 @@ import time
 
 import httpx
 
+from bench.ceilings import ratio_figure
 from bench.harness import Figure, Repeated, Report, Server, hammer, percentile
+from bench.pairs import alternate
 
 SECRET = "whsec_bench_only"
 
@@ -114,28 +116,45 @@ def ledger_check(events: list[dict[str, object]]) -> dict[str, object]:
     }
 
 
-def measure(report: Report, server: Server, *, count: int, repeats: int) -> None:
-    rates, p99s, ceilings, checks = [], [], [], []
-    for batch in range(repeats):
-        events = gifts(count, batch)
+def measure(report: Report, server: Server, *, count: int, pairs: int) -> None:
+    checks: list[dict[str, object]] = []
+    p99s: list[float] = []
+
+    def ping() -> dict[str, float]:
+        # The same Python client as the webhooks', so the ratio compares server work only.
+        load = asyncio.run(hammer(server.url, ["/__bench__/ping"] * (2 * count), concurrency=8))
+        return {"ping.rps": load.throughput}
+
+    def webhooks() -> dict[str, float]:
+        events = gifts(count, len(checks))
         latencies, statuses, seconds = asyncio.run(deliver(server, events, concurrency=8))
-        rates.append(len(latencies) / seconds)
         p99s.append(percentile(latencies, 99))
-        ceilings.append(asyncio.run(hammer(server.url, ["/__bench__/ping"] * len(latencies), concurrency=8)).throughput)
         check = ledger_check(events)
         check["non_2xx"] = sum(n for status, n in statuses.items() if status >= 300)
         check["each_counted_once"] = check["gifts_paid"] == check["ledger_entries"] == count
         checks.append(check)
+        return {"webhooks.rps": len(latencies) / seconds}
+
+    rounds = alternate([("ping", ping), ("webhooks", webhooks)], pairs=pairs, ratios=[("webhooks.rps", "ping.rps")])
+    report.pair_sets["webhooks"] = rounds.as_dict()
     report.checks["webhooks"] = checks
     report.add(
-        Figure(
+        ratio_figure(
+            rounds,
             "webhooks",
             "signed events processed (half are replays)",
             "events/s",
-            Repeated(rates),
-            Repeated(ceilings),
-            "bare JSON view req/s",
+            "webhooks.rps",
+            "ping.rps",
+            notes="ceiling: /__bench__/ping through the same Python client",
         )
     )
     report.add(Figure("webhooks", "webhook p99", "ms", Repeated(p99s)))
-    assert all(check["each_counted_once"] and check["balanced"] for check in checks), checks
+    counted = all(check["each_counted_once"] for check in checks)
+    balanced = all(check["balanced"] for check in checks)
+    errors = sum(int(check["non_2xx"]) for check in checks)  # type: ignore[call-overload]
+    report.gate(
+        "webhooks: every gift counted once", counted, f"{len(checks)} batches of {count} events, each sent twice"
+    )
+    report.gate("webhooks: ledger balances", balanced, "ledger total == paid gifts total")
+    report.gate("webhooks: 0 errors", errors == 0, f"{errors} non-2xx answers")

@@ -1,0 +1,257 @@
+"""The pure parts of ``python -m bench``: pairs and their spread, the Procfile
+command line, the report, the plan checker. No server, no load: quick."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bench.harness import Figure, Repeated, Report
+from bench.pairs import alternate, spread
+from bench.plans import seq_scans
+from bench.procfile import command_for, expand, procfile_lines
+from bench.profiles import summarise
+from bench.wrk import parse
+
+PROCFILE = """\
+release: python manage.py migrate --noinput
+# the web process
+web: uvicorn tremma.asgi:application --host 0.0.0.0 --port ${PORT:-8000} --workers ${WEB_CONCURRENCY:-4} \
+--forwarded-allow-ips ${FORWARDED_ALLOW_IPS:-127.0.0.1}
+worker: python manage.py worker
+"""
+
+
+def sequence(*values: float) -> Callable[[], float]:
+    """A step that returns the next value each time it is called."""
+    remaining = list(values)
+
+    def step() -> float:
+        return remaining.pop(0)
+
+    return step
+
+
+def test_ceiling_and_scenario_alternate_and_the_ratio_is_taken_per_pair() -> None:
+    calls: list[str] = []
+    ceiling, scenario = sequence(100, 200, 100), sequence(50, 100, 50)
+
+    def a() -> dict[str, float]:
+        calls.append("A")
+        return {"c": ceiling()}
+
+    def b() -> dict[str, float]:
+        calls.append("B")
+        return {"s": scenario()}
+
+    loads = sequence(1.5, 2.5, 3.5)
+    rounds = alternate([("A", a), ("B", b)], pairs=3, ratios=[("s", "c")], loadavg=loads, say=lambda _: None)
+    assert calls == ["A", "B", "A", "B", "A", "B"]
+    assert rounds.ratios("s", "c") == [0.5, 0.5, 0.5]
+    assert rounds.loads() == [1.5, 2.5, 3.5]
+    assert len(rounds.attempts) == 1
+    assert rounds.noisy is False
+
+
+def test_a_pair_set_spread_over_15_percent_is_measured_again_then_flagged_noisy() -> None:
+    # ratios 0.5, 1.0, 0.5 every time: spread (1.0 - 0.5) / 0.5 = 100 %
+    values = iter([100.0, 50.0, 100.0, 100.0, 100.0, 50.0] * 3)
+    said: list[str] = []
+    rounds = alternate(
+        [("A", lambda: {"c": next(values)}), ("B", lambda: {"s": next(values)})],
+        pairs=3,
+        ratios=[("s", "c")],
+        loadavg=lambda: 1.0,
+        say=said.append,
+    )
+    assert len(rounds.attempts) == 3  # the first set and two reruns
+    assert rounds.noisy is True
+    assert "reported as noisy" in said[-1]
+    assert rounds.as_dict()["noisy"] is True
+    assert rounds.as_dict()["attempts"][0]["spreads"]["s/c"] == pytest.approx(1.0)
+
+
+def test_a_rerun_that_comes_out_steady_is_the_one_reported() -> None:
+    noisy_set = [100.0, 50.0, 100.0, 100.0, 100.0, 50.0]
+    steady_set = [100.0, 50.0, 100.0, 52.0, 100.0, 51.0]
+    values = iter([*noisy_set, *steady_set])
+    rounds = alternate(
+        [("A", lambda: {"c": next(values)}), ("B", lambda: {"s": next(values)})],
+        pairs=3,
+        ratios=[("s", "c")],
+        loadavg=lambda: 0.5,
+        say=lambda _: None,
+    )
+    assert len(rounds.attempts) == 2
+    assert rounds.noisy is False
+    assert rounds.ratios("s", "c") == [0.5, 0.52, 0.51]
+
+
+def test_spread_is_the_range_over_the_median() -> None:
+    assert spread([1.0, 1.1, 0.9]) == pytest.approx(0.2)
+    assert spread([2.0]) == 0.0
+
+
+def test_the_procfile_web_line_becomes_one_worker_on_the_given_loopback_port(tmp_path: Path) -> None:
+    (tmp_path / "uvicorn").write_text("")
+    argv = command_for("web", port=4321, env={}, text=PROCFILE, bin_dir=tmp_path)
+    assert argv[0] == str(tmp_path / "uvicorn")
+    assert argv[1:] == [
+        "tremma.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "4321",
+        "--workers",
+        "1",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
+    ]
+
+
+def test_procfile_parsing_skips_comments_and_keeps_every_process() -> None:
+    lines = procfile_lines(PROCFILE)
+    assert set(lines) == {"release", "web", "worker"}
+    assert lines["worker"] == "python manage.py worker"
+    with pytest.raises(KeyError):
+        command_for("clock", port=1, env={}, text=PROCFILE)
+
+
+def test_variables_expand_as_a_shell_would() -> None:
+    env = {"A": "x", "EMPTY": ""}
+    assert expand("$A ${A} ${A:-d} ${B:-d} ${EMPTY:-d} $B.", env) == "x x x d d ."
+    assert expand("gunicorn --bind 0.0.0.0:$PORT", {"PORT": "9"}) == "gunicorn --bind 0.0.0.0:9"
+
+
+def test_the_report_writes_dated_and_latest_json_and_prints_ratios_targets_and_gates(tmp_path: Path) -> None:
+    report = Report(environment={"database": "sqlite", "channel_layer": "in-memory", "server": "uvicorn x"})
+    report.results = tmp_path
+    report.add(
+        Figure(
+            "flash",
+            "checkout throughput",
+            "req/s",
+            Repeated([40.0, 60.0, 50.0]),
+            Repeated([100.0, 100.0, 100.0]),
+            "bare",
+            target=0.5,
+            pair_ratios=[0.4, 0.6, 0.5],
+            loads=[1.0, 1.2, 0.8],
+        )
+    )
+    report.add(Figure("catalogue", "p99", "ms", Repeated([70.0]), target=50, target_kind="max"))
+    report.gate("flash: 0 oversells", True, "0 items sold twice")
+    report.gate("catalogue: ≤ 3 queries per request", False, "max 7")
+    written = report.write()
+    body = json.loads(written.read_text())
+    assert (tmp_path / "latest.json").read_text() == written.read_text()
+    checkout = body["figures"][0]
+    assert checkout["ratio"] == 0.5
+    assert checkout["ratio_min_max"] == [0.4, 0.6]
+    assert checkout["load1_per_pair"] == [1.0, 1.2, 0.8]
+    assert checkout["met"] is True
+    assert body["figures"][1]["met"] is False
+    assert body["gates"]["catalogue: ≤ 3 queries per request"] == {"passed": False, "detail": "max 7"}
+    assert report.failed_gates == ["catalogue: ≤ 3 queries per request"]
+    table = report.table()
+    assert "0.40–0.60" in table
+    assert "MISSED" in table
+    assert "1.0,1.2,0.8" in table
+    assert "server (Procfile web, 1 worker): uvicorn x" in table
+
+
+SEQ_PLAN = [
+    {
+        "Plan": {
+            "Node Type": "Limit",
+            "Plans": [
+                {
+                    "Node Type": "Hash Join",
+                    "Plans": [
+                        {"Node Type": "Seq Scan", "Relation Name": "donations_item"},
+                        {
+                            "Node Type": "Hash",
+                            "Plans": [{"Node Type": "Seq Scan", "Relation Name": "campaigns_campaign"}],
+                        },
+                    ],
+                }
+            ],
+        }
+    }
+]
+INDEX_PLAN = [
+    {
+        "Plan": {
+            "Node Type": "Aggregate",
+            "Plans": [
+                {
+                    "Node Type": "Bitmap Heap Scan",
+                    "Relation Name": "donations_item",
+                    "Plans": [{"Node Type": "Bitmap Index Scan", "Index Name": "item_title_upper_trgm"}],
+                },
+                {"Node Type": "Seq Scan", "Relation Name": "campaigns_campaign"},
+            ],
+        }
+    }
+]
+
+
+def test_the_plan_checker_finds_a_seq_scan_on_a_big_table_at_any_depth() -> None:
+    assert seq_scans(SEQ_PLAN, {"donations_item"}) == ["donations_item"]
+    assert seq_scans(json.dumps(SEQ_PLAN), {"donations_item"}) == ["donations_item"]
+
+
+def test_the_plan_checker_accepts_index_scans_and_seq_scans_of_small_tables() -> None:
+    assert seq_scans(INDEX_PLAN, {"donations_item"}) == []
+    assert seq_scans(SEQ_PLAN, set()) == []
+
+
+def test_wrk_figures_are_read_from_the_scripts_json_line() -> None:
+    output = (
+        "Running 2s test\n"
+        'WRK_JSON {"requests": 500, "duration_us": 2000000, "non_2xx_3xx": 3, "connect_errors": 0, '
+        '"read_errors": 1, "timeouts": 0, "p50_us": 1500, "p99_us": 9000, "max_us": 12000, '
+        '"server_errors": 0, "created": 497}\n'
+    )
+    result = parse(output)
+    assert result.throughput == 250
+    assert (result.p50_ms, result.p99_ms, result.socket_errors, result.created) == (1.5, 9.0, 1, 497)
+
+
+def test_a_profile_summary_sets_waits_apart_and_gives_each_sample_to_its_innermost_layer(tmp_path: Path) -> None:
+    profile = tmp_path / "p.txt"
+    profile.write_text(
+        "process 1;thread (0x1);run (uvicorn/main.py:1);__call__ (django/middleware/csrf.py:1);"
+        "get (rest_framework/views.py:1);execute (django/db/backends/utils.py:1) 3\n"
+        "process 1;thread (0x2);thread_handler (asgiref/sync.py:1);__call__ (django/middleware/csrf.py:1) 1\n"
+        "process 1;thread (0x3);_worker (concurrent/futures/thread.py:81) 4\n"
+    )
+    summary = summarise(profile)
+    assert "8 samples over all threads, 4 of them running Python" in summary
+    assert "50.0 % of all  threads parked" in summary
+    assert "75.0 %  database driver" in summary
+    assert "25.0 %  Django middleware" in summary
+
+
+def test_the_idle_worker_loads_neither_twisted_nor_the_openapi_machinery_nor_weasyprint() -> None:
+    # What kept the idle worker over 80 MiB (bench/footprint.py): daphne's Twisted as an installed
+    # app, the OpenAPI extension imported at start-up, and the system checks importing every view.
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, django; django.setup(); "
+        "from realtime.management.commands.worker import Command; "
+        "from django.conf import settings; from django.utils.module_loading import import_string; "
+        "[import_string(path) for path, _every in settings.PERIODIC_JOBS]; "
+        "print(Command.requires_system_checks, sorted(m for m in ('twisted', 'drf_spectacular.plumbing', 'weasyprint') "
+        "if m in sys.modules))"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DEBUG"}
+    env.update(DJANGO_SETTINGS_MODULE="tremma.settings", SECRET_KEY="test-only-" + "x" * 50)
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[]", "[]"]
