@@ -361,9 +361,10 @@ def base_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SITE_URL="http://127.0.0.1",
         LOG_LEVEL="WARNING",
-        # DB_CONN_MAX_AGE keeps the production default (0). Under ASGI each request runs in a
-        # thread of its own, so persistent connections were never reused and piled up until
-        # PostgreSQL answered "too many clients" (seen with 60).
+        # DB_CONN_MAX_AGE keeps the production default. (When Django's ASGI handler served
+        # HTTP, each request ran in a thread of its own, so kept connections were never reused
+        # and piled up until PostgreSQL answered "too many clients"; the WEB_THREADS pool of
+        # tremma/asgi.py bounds them.)
         DJANGO_SETTINGS_MODULE="tremma.settings",
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -9,3 +9,8 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-5b
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SITE_URL", "http://testserver")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# A connection per request in the test process: threads of the concurrency and
+# async tests would otherwise keep theirs, and PostgreSQL refuses to drop a test
+# database someone is still connected to. (Kept connections are Django's own
+# code; the servers started by tests/support/servers.py run with the default.)
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")

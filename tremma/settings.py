@@ -96,7 +96,12 @@ TEMPLATES = [
 _default_sqlite = f"sqlite:///{VAR_DIR / 'tremma.sqlite3'}"
 DATABASE_URL = env_url("DATABASE_URL", _default_sqlite, schemes=("sqlite", "postgres", "postgresql"))
 DATABASES: dict[str, Any] = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
+    # Kept connections: each web process has at most WEB_THREADS of them (plus the
+    # websockets' one thread), so they are bounded; opening one per request cost
+    # about a tenth of a checkout's server time on PostgreSQL (make bench --profile).
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default keeps its files under var/ (not in git): make sure it exists.

@@ -28,7 +28,7 @@ def database_url() -> str:
 
 
 def _env(debug: bool, redis: bool = True) -> dict[str, str]:
-    skip = {"DJANGO_ALLOW_ASYNC_UNSAFE", "REDIS_URL"}
+    skip = {"DJANGO_ALLOW_ASYNC_UNSAFE", "REDIS_URL", "DB_CONN_MAX_AGE"}  # servers keep connections, as in production
     env = {key: value for key, value in os.environ.items() if key not in skip}
     if redis:
         env["REDIS_URL"] = redis_url()
