@@ -43,9 +43,11 @@ def event_emit(
         + [s.window_stream(pk) for pk in windows]
         + [s.organisation_stream(pk) for pk in organisations]
     )
+    unique_names = list(dict.fromkeys(names))
     event = RealtimeEvent.objects.create(type=type, at=timezone.now(), public=public, private=private or {})
-    EventStream.objects.bulk_create([EventStream(event=event, stream=name) for name in dict.fromkeys(names)])
-    transaction.on_commit(lambda: event_publish(event_ids=[event.pk]))
+    EventStream.objects.bulk_create([EventStream(event=event, stream=name) for name in unique_names])
+    # What to send is known now: after commit, send it without reading it back.
+    transaction.on_commit(lambda: _publish(event, unique_names))
     return event
 
 
@@ -62,19 +64,18 @@ def event_publish(*, event_ids: list[int]) -> int:
     """Send events to the channel layer; mark those sent. Returns how many were sent.
 
     A failure (layer down) is logged and leaves the event unpublished for the relay."""
-    layer = get_channel_layer()
-    sent = 0
     events = RealtimeEvent.objects.filter(pk__in=event_ids, published_at__isnull=True).prefetch_related("streams")
-    for event in events:
-        messages = event_messages(event, [row.stream for row in event.streams.all()])
-        try:
-            run_in_server_loop(_send_all, layer, event.pk, messages)
-        except Exception:
-            logger.warning("realtime: event %s not published, the relay will retry", event.pk, exc_info=True)
-            continue
-        RealtimeEvent.objects.filter(pk=event.pk, published_at__isnull=True).update(published_at=timezone.now())
-        sent += 1
-    return sent
+    return sum(_publish(event, [row.stream for row in event.streams.all()]) for event in events)
+
+
+def _publish(event: RealtimeEvent, stream_names: list[str]) -> bool:
+    try:
+        run_in_server_loop(_send_all, get_channel_layer(), event.pk, event_messages(event, stream_names))
+    except Exception:
+        logger.warning("realtime: event %s not published, the relay will retry", event.pk, exc_info=True)
+        return False
+    RealtimeEvent.objects.filter(pk=event.pk, published_at__isnull=True).update(published_at=timezone.now())
+    return True
 
 
 async def _send_all(layer: Any, event_id: int, messages: list[tuple[str, str]]) -> None:
