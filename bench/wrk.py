@@ -51,7 +51,11 @@ function request()
     local body = string.format('{"email": "wrk%d@example.org"}', n)
     local headers = {
       ["Content-Type"] = "application/json",
-      ["X-Forwarded-For"] = string.format("198.51.100.%d", n % 250 + 1),
+      -- One client address per request, across rounds too: 250 addresses reached the
+      -- per-client hold cap (HOLDS_MAX_PER_CLIENT) after a few rounds, and 429s are cheap.
+      ["X-Forwarded-For"] = string.format(
+        "10.%d.%d.%d", thread_id % 256, math.floor(counter / 250) % 250, counter % 250 + 1
+      ),
     }
     return wrk.format("POST", path, headers, body)
   end
