@@ -43,7 +43,10 @@ demo: $(STAMP)
 	@echo "  Managers:      http://127.0.0.1:$(PORT)/manage/  (live dashboard; sign in as a manager below)"
 	@echo "  Admin:         http://127.0.0.1:$(PORT)/admin/"
 	@echo "  Health:        http://127.0.0.1:$(PORT)/healthz"
+	@echo "  (the worker runs beside it: expired holds, tax receipts, transfers, as the Procfile's worker does)"
 	@echo ""
+	$(BIN)/python manage.py worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/uvicorn tremma.asgi:application --ws wsproto --host 127.0.0.1 --port $(PORT) --no-access-log
 
 lint: $(STAMP)
