@@ -107,6 +107,8 @@ def test_every_page_of_the_journey_has_no_serious_accessibility_violation(
     page.wait_for_url("**/payments/merci/**")
     assert page.locator(".claim-code").is_visible()
     check(page, "checkout success with the claim code")
+    claim = path_of(page.locator("a[href*='/retrait/']").first.get_attribute("href") or "")
+    visit(page, claim, "claim page with its QR code")
     visitor.close()
 
     signed_in = browser.new_context(locale=locale)
@@ -126,6 +128,7 @@ def test_every_page_of_the_journey_has_no_serious_accessibility_violation(
     visit(page, f"/gestion/vitrines/{window.pk}/", "window editing")
     visit(page, f"/gestion/vitrines/{window.pk}/entonnoir/", "window funnel")
     visit(page, "/gestion/recus/", "tax receipts")
+    visit(page, f"{claim}remise/", "hand-over page (the claim QR, scanned by the organisation)")
     signed_in.close()
     (artefacts / f"accessibility-{lang}.txt").write_text(
         f"axe-core violations of any impact, {len(every)} pages checked\n" + axe.describe(every) + "\n"
