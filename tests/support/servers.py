@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 from django.db import connection
 
+from bench.procfile import command_for
 from tests.components import free_port, redis_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -45,24 +45,17 @@ def _env(debug: bool, redis: bool = True) -> dict[str, str]:
 def start_server(
     port: int, *, debug: bool = False, redis: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """One uvicorn process on ``port``, answering /healthz before this returns; ``env`` adds variables.
+    """One web process (the Procfile's ``web`` line) on ``port``, answering /healthz
+    before this returns; ``env`` adds variables.
 
     Without ``redis`` it runs on the in-memory channel layer (one process only)."""
+    # SITE_URL: the links it makes point at itself.
+    server_env = {**_env(debug, redis), "SITE_URL": f"http://127.0.0.1:{port}", **(env or {})}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tremma.asgi:application",
-            "--ws",
-            "wsproto",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        # The Procfile's own web line (one worker, this port): the tests' servers run as production's do.
+        command_for("web", port=port, env=server_env),
         cwd=ROOT,
-        env={**_env(debug, redis), "SITE_URL": f"http://127.0.0.1:{port}", **(env or {})},  # links point at itself
+        env=server_env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
