@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,10 +197,6 @@ def fmt(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.2f}"
-
-
-def repeat(times: int, measure: Callable[[], float]) -> Repeated:
-    return Repeated([measure() for _ in range(times)])
 
 
 # --- the server -----------------------------------------------------------
@@ -423,7 +419,3 @@ async def hammer(
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
     return Load(latencies, statuses, seconds)
-
-
-def run(coroutine: Awaitable[Any]) -> Any:
-    return asyncio.run(coroutine)  # type: ignore[arg-type]

@@ -146,10 +146,14 @@ def reservations_in_progress(*, user: User, now: datetime) -> QuerySet[Reservati
 # --- The buyer's claim page and the hand-over ------------------------------------------------------
 
 
+def _claimed(token: str) -> QuerySet[Order]:
+    return Order.objects.select_related("item", "campaign__organisation").filter(claim_token=token)
+
+
 def order_for_claim(*, token: str) -> Order | None:
     """The order behind a claim page. The random token is the only key: the
     buyer has no account, and the page is theirs as long as they keep the link."""
-    return Order.objects.select_related("item", "campaign__organisation").filter(claim_token=token).first()
+    return _claimed(token).first()
 
 
 def order_claim_url(order: Order) -> str:
@@ -165,7 +169,7 @@ def order_hand_over_url(order: Order) -> str:
 def order_for_hand_over(*, token: str, user: User) -> Order | None:
     """The order behind a scanned claim QR, for a manager of its campaign's
     organisation only: anybody else gets nothing, as if the token did not exist."""
-    orders = Order.objects.select_related("item", "campaign__organisation").filter(claim_token=token)
+    orders = _claimed(token)
     if not user.is_superuser:
         orders = orders.filter(campaign__organisation__in=organisations_managed_by(user))
     return orders.first()

@@ -7,13 +7,6 @@ CURRENCY = "EUR"
 _SYMBOLS = {"EUR": "€"}
 
 
-def split_cents(cents: int) -> tuple[int, int]:
-    """Whole units and remaining cents, the sign carried by the units."""
-    sign = -1 if cents < 0 else 1
-    units, rest = divmod(abs(cents), 100)
-    return sign * units, rest
-
-
 def format_money(cents: int, currency: str = CURRENCY, language: str = "fr") -> str:
     """``12,50 €`` in French, ``€12.50`` in English; whole amounts keep their cents."""
     if not isinstance(cents, int) or isinstance(cents, bool):
