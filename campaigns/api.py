@@ -6,7 +6,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,6 +15,7 @@ from campaigns.services import campaign_create, campaign_transition, campaign_up
 from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from payments.api import GiftInputSerializer, GiftOutputSerializer
 from qr.fields import ShortCodeListSerializer, short_url_of
+from tremma.parsers import FormParser, JSONParser, MultiPartParser
 
 
 class OrganisationRefSerializer(serializers.ModelSerializer):

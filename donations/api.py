@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +37,7 @@ from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
 from tremma.errors import NotFound
 from tremma.net import client_key
+from tremma.parsers import FormParser, JSONParser, MultiPartParser
 
 MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
 
@@ -248,6 +248,8 @@ class ItemViewSet(viewsets.ModelViewSet):
     """Public catalogue, donors' own objects and managers' review."""
 
     serializer_class = ItemSerializer
+    # An id is digits (at most 18, inside PostgreSQL's bigint): "/api/items/false/…" is a 404, not a crash.
+    lookup_value_regex = r"[0-9]{1,18}"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 

@@ -263,6 +263,12 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PAGINATION_CLASS": "tremma.api.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The stock parsers, refusing NUL characters with a field-level error (PostgreSQL text cannot hold them).
+    "DEFAULT_PARSER_CLASSES": [
+        "tremma.parsers.JSONParser",
+        "tremma.parsers.FormParser",
+        "tremma.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tremma.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
