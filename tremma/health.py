@@ -4,8 +4,10 @@ the channel layer answer, 503 (with which one failed) otherwise."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
+from typing import Any
 
 from channels.layers import get_channel_layer
 from django.db import connection
@@ -32,9 +34,27 @@ async def _layer_round_trip(timeout: float) -> bool:
         return False
     channel = await layer.new_channel("healthz.")
     token = uuid.uuid4().hex
-    await asyncio.wait_for(layer.send(channel, {"type": "health.ping", "token": token}), timeout)
+    try:
+        await asyncio.wait_for(layer.send(channel, {"type": "health.ping", "token": token}), timeout)
+    except BaseException:
+        await _channel_forget(layer, channel)
+        raise
+    # A receive that times out is cancelled, and the layer drops the channel itself.
     message = await asyncio.wait_for(layer.receive(channel), timeout)
+    await _channel_forget(layer, channel)
     return bool(message.get("token") == token)
+
+
+async def _channel_forget(layer: Any, channel: str) -> None:
+    """Let the layer drop ``channel``. Channels has no "delete channel" call: a
+    consumer's channel is dropped when its ``receive`` is cancelled (Redis pub/sub
+    then unsubscribes it, the in-memory layer forgets its queue). Without this,
+    every check left one subscription on the web process's Redis connection."""
+    waiting = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)  # let the receive start waiting, so that cancelling it runs the layer's clean-up
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await waiting
 
 
 def _channel_layer_ok(timeout: float = 2.0) -> bool:
