@@ -85,3 +85,19 @@ def test_with_the_layer_down_a_sale_completes_and_its_event_reaches_a_client_tha
     received = async_to_sync(resume)()
     assert received["item.sold"]["id"] == str(sold.pk)
     assert "item.reserved" in received
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://testserver",  # the right host over another scheme
+        "http://testserver:8080",  # the right host on another port
+        "http://testserver.evil.example",
+        "http://evil-testserver",
+        "null",
+    ],
+)
+async def test_an_origin_is_ours_only_with_the_same_scheme_host_and_port(origin: str) -> None:
+    item = await sync_to_async(ItemFactory)()
+    _communicator, connected = await connect(f"/ws/items/{item.pk}/", origin=origin)
+    assert not connected

@@ -22,7 +22,7 @@ django_wsgi_app = get_wsgi_application()
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from realtime.loop import server_loop_set  # noqa: E402
@@ -44,6 +44,12 @@ class HttpInWorkerThreads:
 application = ProtocolTypeRouter(
     {
         "http": HttpInWorkerThreads(settings.WEB_THREADS),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # A browser's Origin must be one of ours in scheme, host AND port (SITE_URL and
+        # CSRF_TRUSTED_ORIGINS): checking the host alone, as AllowedHostsOriginValidator does,
+        # would let a page served over plain http, or on another port of the same host, open
+        # a manager's dashboard socket with their cookies.
+        "websocket": OriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), settings.WEBSOCKET_ALLOWED_ORIGINS
+        ),
     }
 )
