@@ -29,7 +29,7 @@ from donations.models import (
 from donations.selectors import item_streams
 from donations.services.items import TransitionRefused, item_transition
 from realtime.services import event_emit
-from tremma.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tremma.errors import Conflict, DomainError, NotFound
 
 # --- Checkout: reservations, orders and gifts -------------------------------------------------
 
@@ -277,7 +277,8 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
             raise NotFound(f"order {order.pk}")
         organisation_id = locked.campaign.organisation_id
         if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
-            raise PermissionDenied(f"user {actor.pk} is not a manager of organisation {organisation_id}")
+            # The same answer as for a missing one: another organisation's ids are not a hint.
+            raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
         if not secrets.compare_digest(locked.claim_code, claim_code.strip().upper()):
             raise ClaimCodeInvalid(f"order {order.pk}")
         if locked.status != PaymentStatus.PAID:

@@ -17,7 +17,7 @@ from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
 from donations.services import PaymentUnavailable
 from payments.gateways import GatewayError, PaymentEvent, gateway
 from payments.services.events import _ref, _target_kwargs, event_receive
-from tremma.errors import Conflict, DomainError, NotFound, PermissionDenied
+from tremma.errors import Conflict, DomainError, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,8 @@ def payment_refund(
             raise NotFound(f"{model.__name__} {pk}")
         organisation_id = Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
         if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
-            raise PermissionDenied(f"user {actor.pk} is not a manager of organisation {organisation_id}")
+            # The same answer as for a missing one: another organisation's ids are not a hint.
+            raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
         if target.status != PaymentStatus.PAID or not target.provider_payment_id:
             raise RefundRefused(f"{_ref(target)} is {target.status}")
         asked = Refund.objects.filter(**_target_kwargs(target)).exclude(status=Refund.Status.FAILED)
