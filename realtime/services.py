@@ -61,14 +61,34 @@ def event_messages(event: RealtimeEvent, stream_names: Iterable[str]) -> list[tu
 
 
 def event_publish(*, event_ids: list[int]) -> int:
-    """Send events to the channel layer; mark those sent. Returns how many were sent.
+    """Send events to the channel layer in id order; mark those sent. Returns how many were sent.
 
-    A failure (layer down) is logged and leaves the event unpublished for the relay."""
-    events = RealtimeEvent.objects.filter(pk__in=event_ids, published_at__isnull=True).prefetch_related("streams")
+    A failure (layer down) is logged and leaves the event unpublished for the
+    relay; a later event of the same stream then waits for it (``_publish``)."""
+    events = (
+        RealtimeEvent.objects.filter(pk__in=event_ids, published_at__isnull=True)
+        .order_by("id")
+        .prefetch_related("streams")
+    )
     return sum(_publish(event, [row.stream for row in event.streams.all()]) for event in events)
 
 
+def _earlier_unpublished(event: RealtimeEvent, stream_names: list[str]) -> bool:
+    """Is an event older than ``event`` in one of its streams still unpublished?
+    Unpublished events are few (the ``event_unpublished`` index finds them), so
+    this stays one short query whatever the length of the streams' history."""
+    return RealtimeEvent.objects.filter(
+        published_at__isnull=True, id__lt=event.pk, streams__stream__in=stream_names
+    ).exists()
+
+
 def _publish(event: RealtimeEvent, stream_names: list[str]) -> bool:
+    if _earlier_unpublished(event, stream_names):
+        # An earlier event of one of these streams is still waiting (the layer was
+        # down when it was published): sending this one now would deliver it first.
+        # The relay sends them all, in order.
+        logger.info("realtime: event %s waits for an earlier event of its streams", event.pk)
+        return False
     try:
         run_in_server_loop(_send_all, get_channel_layer(), event.pk, event_messages(event, stream_names))
     except Exception:

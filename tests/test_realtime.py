@@ -183,3 +183,48 @@ def test_every_periodic_job_of_the_worker_can_be_imported_and_run_once(settings:
         assert callable(import_string(path)), path
         assert every > 0
     call_command("worker", "--once")  # each job runs once; a failing job would be logged, not raised
+
+
+def sent_event_ids(send: Any) -> list[int]:
+    return [call.args[1] for call in send.call_args_list]
+
+
+def test_a_later_event_of_a_stream_waits_for_an_earlier_one_that_could_not_be_published() -> None:
+    item = ItemFactory()
+    other = ItemFactory()
+    with mock.patch("realtime.services._send_all", side_effect=ConnectionError("redis down")), transaction.atomic():
+        reserved = event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+    with mock.patch("realtime.services._send_all") as send:
+        sold = emit_sale(item)  # Redis is back: but item.reserved has not reached anyone yet
+        with transaction.atomic():
+            elsewhere = event_emit(type="item.reserved", public={"item": other.pk}, items=[other.pk])
+    assert sent_event_ids(send) == [elsewhere.pk]  # another stream is not held back
+    assert not RealtimeEvent.objects.filter(pk__in=[reserved.pk, sold.pk], published_at__isnull=False).exists()
+
+    RealtimeEvent.objects.update(at=timezone.now() - timedelta(seconds=10))
+    with mock.patch("realtime.services._send_all") as send:
+        assert events_relay() == 2
+    assert sent_event_ids(send) == [reserved.pk, sold.pk]
+
+
+def test_the_relay_stops_a_stream_at_its_first_event_that_fails_again() -> None:
+    item = ItemFactory()
+    with mock.patch("realtime.services._send_all", side_effect=ConnectionError("redis down")):
+        with transaction.atomic():
+            reserved = event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+        sold = emit_sale(item)
+    RealtimeEvent.objects.update(at=timezone.now() - timedelta(seconds=10))
+
+    calls: list[int] = []
+
+    def down_for_the_first(layer: Any, event_id: int, messages: Any) -> None:
+        calls.append(event_id)
+        if event_id == reserved.pk:
+            raise ConnectionError("redis down again")
+
+    with mock.patch("realtime.services._send_all", side_effect=down_for_the_first):
+        assert events_relay() == 0
+    assert calls == [reserved.pk]  # item.sold was not sent ahead of it
+    with mock.patch("realtime.services._send_all") as send:
+        assert events_relay() == 2
+    assert sent_event_ids(send) == [reserved.pk, sold.pk]
