@@ -137,7 +137,14 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis down or slow must not fail a checkout: short timeouts, then the process's own cache (tremma/cache.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "tremma.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
 else:
     # The process's hub (realtime/hub.py) reads every live event through one
     # channel: room for a burst of them (the default is 100, then drops).

@@ -1,0 +1,85 @@
+"""The shared cache (Redis in production) that never takes a request down with it.
+
+What Trëmma keeps in the cache can be lost or kept per process for a while:
+payment-attempt counters, rendered QR images, the scan log's daily salt. So
+when Redis is down or too slow, each call is answered by a local-memory cache
+of the process instead of failing the checkout, gift or page that made it: the
+attempt limits still hold, per process (fail safe), QR images are drawn again.
+A warning is logged (at most once a minute per process) and Redis is tried
+again on the next call."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+WARN_EVERY_SECONDS = 60.0
+
+
+class ResilientRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._fallback = LocMemCache(f"tremma-fallback-{id(self)}", {"OPTIONS": {"MAX_ENTRIES": 10000}})
+        self._warned_at = 0.0
+        self._lock = threading.Lock()
+
+    def _either(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(super(), name)(*args, **kwargs)
+        except REDIS_DOWN:
+            self._warn(name)
+            method: Callable[..., Any] = getattr(self._fallback, name)
+            return method(*args, **kwargs)
+
+    def _warn(self, name: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._warned_at < WARN_EVERY_SECONDS:
+                return
+            self._warned_at = now
+        logger.warning("cache: Redis unavailable (%s); this process uses its local cache meanwhile", name, exc_info=True)
+
+    def add(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("add", *args, **kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("get", *args, **kwargs)
+
+    def set(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("set", *args, **kwargs)
+
+    def touch(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("touch", *args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("delete", *args, **kwargs)
+
+    def get_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("get_many", *args, **kwargs)
+
+    def has_key(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("has_key", *args, **kwargs)
+
+    def incr(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("incr", *args, **kwargs)
+
+    def set_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("set_many", *args, **kwargs)
+
+    def delete_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._either("delete_many", *args, **kwargs)
+
+    def clear(self) -> Any:
+        self._fallback.clear()
+        return self._either("clear")
