@@ -48,7 +48,7 @@ class ResilientRedisCache(RedisCache):
             if now - self._warned_at < WARN_EVERY_SECONDS:
                 return
             self._warned_at = now
-        logger.warning("cache: Redis unavailable (%s); this process uses its local cache meanwhile", name, exc_info=True)
+        logger.warning("cache: Redis unavailable (%s); this process uses its own cache meanwhile", name, exc_info=True)
 
     def add(self, *args: Any, **kwargs: Any) -> Any:
         return self._either("add", *args, **kwargs)
