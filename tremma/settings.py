@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from our static files: /api/docs/ works offline
     "channels",
     "accounts",
     "campaigns",
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -219,6 +221,41 @@ STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# --- Content-Security-Policy (django-csp) -----------------------------------
+# No inline script or style runs: every script is a file of ours. Media may live on S3.
+def _origin(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+_media_origins: list[str] = []
+if MEDIA_ON_S3:
+    _s3 = _media_storage["OPTIONS"]
+    if _s3["custom_domain"]:
+        _media_origins = [f"https://{_s3['custom_domain']}"]
+    elif _s3["endpoint_url"]:
+        _media_origins = [_origin(_s3["endpoint_url"])]
+    else:
+        _media_origins = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{_s3['region_name']}.amazonaws.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the small SVG icons of the API docs (Swagger UI).
+        "img-src": ["'self'", "data:", *_media_origins],
+        "font-src": ["'self'"],
+        # 'self' covers ws:/wss: on the same host (CSP level 3): the live updates.
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        # Buy and give forms post here, then redirect to Stripe's hosted checkout (browsers check redirects too).
+        "form-action": ["'self'", "https://checkout.stripe.com"],
+    }
+}
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -296,6 +333,9 @@ REST_FRAMEWORK: dict[str, Any] = {
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 SPECTACULAR_SETTINGS = {
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "Trëmma API",
     "DESCRIPTION": "Solidarity sales and crowdfunding for the social economy. Money is integer cents.",
     "VERSION": "0.1.0",
