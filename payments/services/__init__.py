@@ -1,6 +1,7 @@
-"""Writes of payments, in two modules: ``events`` (recording and applying the
-provider's events, the same for Stripe and the demo gateway) and ``payouts``
-(money going out: refunds and transfers). Import from here."""
+"""Writes of payments, in three modules: ``events`` (recording and applying the
+provider's events, the same for Stripe and the demo gateway), ``payouts``
+(money going out: refunds and transfers) and ``connect`` (the organisations'
+connected accounts: onboarding and ``account.updated``). Import from here."""
 
 from payments.services.events import (
     AFTER_PAYMENT_TYPES,
@@ -8,6 +9,15 @@ from payments.services.events import (
     gift_mark_paid,
     order_mark_paid,
     provider_events_retry,
+)
+from payments.services.connect import (
+    ConnectUnavailable,
+    connect_event_receive,
+    demo_onboarding_complete,
+    organisation_connect_refresh,
+    organisation_connect_start,
+    organisation_connect_state_apply,
+    organisation_transfers_pay,
 )
 from payments.services.payouts import (
     RefundRefused,
@@ -22,13 +32,20 @@ from payments.services.payouts import (
 
 __all__ = [
     "AFTER_PAYMENT_TYPES",
+    "ConnectUnavailable",
     "RefundRefused",
     "RefundTooLarge",
+    "connect_event_receive",
+    "demo_onboarding_complete",
     "demo_refund",
     "event_receive",
     "gift_mark_paid",
     "gift_transfer",
     "order_mark_paid",
+    "organisation_connect_refresh",
+    "organisation_connect_start",
+    "organisation_connect_state_apply",
+    "organisation_transfers_pay",
     "order_refund_late",
     "order_transfer",
     "payment_refund",
