@@ -83,7 +83,9 @@ class Organisation(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(siren="") | ~Q(rna=""), name="organisation_has_siren_or_rna"),
             models.UniqueConstraint(
-                fields=["stripe_account_id"], condition=~Q(stripe_account_id=""), name="organisation_stripe_account_once"
+                fields=["stripe_account_id"],
+                condition=~Q(stripe_account_id=""),
+                name="organisation_stripe_account_once",
             ),
         ]
 

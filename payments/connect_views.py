@@ -48,7 +48,9 @@ def stripe_connect_webhook(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-def _payments_page(request: HttpRequest, organisation: Organisation, *, error: str = "", status: int = 200) -> HttpResponse:
+def _payments_page(
+    request: HttpRequest, organisation: Organisation, *, error: str = "", status: int = 200
+) -> HttpResponse:
     context: dict[str, Any] = {
         "organisation": organisation,
         "summary": connect_summary(organisation),

@@ -88,7 +88,9 @@ class DemoGateway:
         )
 
     def connect_onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
-        token = signing.dumps({"account": account_id, "refresh": refresh_url, "return": return_url}, salt=ONBOARDING_SALT)
+        token = signing.dumps(
+            {"account": account_id, "refresh": refresh_url, "return": return_url}, salt=ONBOARDING_SALT
+        )
         return settings.SITE_URL + reverse("payments:demo-onboarding", kwargs={"token": token})
 
     def connect_account_state(self, account_id: str) -> ConnectAccountState | None:

@@ -165,7 +165,12 @@ class StripeGateway:
     def connect_onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
         try:
             link = stripe_client().v1.account_links.create(
-                {"account": account_id, "type": "account_onboarding", "refresh_url": refresh_url, "return_url": return_url}
+                {
+                    "account": account_id,
+                    "type": "account_onboarding",
+                    "refresh_url": refresh_url,
+                    "return_url": return_url,
+                }
             )
         except stripe.StripeError as error:
             raise GatewayError(f"onboarding link of {account_id} not created: {error.__class__.__name__}") from error

@@ -3,13 +3,6 @@ provider's events, the same for Stripe and the demo gateway), ``payouts``
 (money going out: refunds and transfers) and ``connect`` (the organisations'
 connected accounts: onboarding and ``account.updated``). Import from here."""
 
-from payments.services.events import (
-    AFTER_PAYMENT_TYPES,
-    event_receive,
-    gift_mark_paid,
-    order_mark_paid,
-    provider_events_retry,
-)
 from payments.services.connect import (
     ConnectUnavailable,
     connect_event_receive,
@@ -18,6 +11,13 @@ from payments.services.connect import (
     organisation_connect_start,
     organisation_connect_state_apply,
     organisation_transfers_pay,
+)
+from payments.services.events import (
+    AFTER_PAYMENT_TYPES,
+    event_receive,
+    gift_mark_paid,
+    order_mark_paid,
+    provider_events_retry,
 )
 from payments.services.payouts import (
     RefundRefused,
@@ -42,12 +42,12 @@ __all__ = [
     "gift_mark_paid",
     "gift_transfer",
     "order_mark_paid",
+    "order_refund_late",
+    "order_transfer",
     "organisation_connect_refresh",
     "organisation_connect_start",
     "organisation_connect_state_apply",
     "organisation_transfers_pay",
-    "order_refund_late",
-    "order_transfer",
     "payment_refund",
     "provider_events_retry",
     "transfers_pay",

@@ -65,7 +65,9 @@ def post_connect_event(client: Client, event: dict[str, Any], *, secret: str | N
     """Post an event to the Connect endpoint, signed with its own secret unless told otherwise."""
     payload = json.dumps(event).encode()
     signature = sign(payload, secret=secret or settings.STRIPE_CONNECT_WEBHOOK_SECRET, **sign_options)
-    return client.post(CONNECT_WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+    return client.post(
+        CONNECT_WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
 
 
 def onboard_account(account_id: str) -> dict[str, Any]:
