@@ -395,3 +395,14 @@ def test_the_demo_onboarding_page_is_only_for_the_organisations_admins_and_signe
 
 def test_the_connect_webhook_does_not_exist_without_stripe() -> None:
     assert Client().post(CONNECT_WEBHOOK_URL, data=b"{}", content_type="application/json").status_code == 404
+
+
+def test_the_payments_page_reads_in_english_and_is_linked_from_the_receipts_page() -> None:
+    organisation = new_organisation()
+    client = admin_client(organisation)
+
+    english = client.get(page_of(organisation), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    receipts = client.get("/gestion/recus/").content.decode()
+
+    assert "Connect the Stripe account" in english and "No Stripe account is connected" in english
+    assert f'href="{page_of(organisation)}"' in receipts
