@@ -406,3 +406,23 @@ def test_the_payments_page_reads_in_english_and_is_linked_from_the_receipts_page
 
     assert "Connect the Stripe account" in english and "No Stripe account is connected" in english
     assert f'href="{page_of(organisation)}"' in receipts
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("stripe_settings")
+def test_clicks_at_the_same_instant_create_one_account_on_postgresql() -> None:
+    from django.db import connection
+
+    from tests.components import require
+    from tests.test_checkout_concurrency import race
+
+    require("postgres", connection.vendor == "postgresql", f"database is {connection.vendor}")
+    organisation = new_organisation()
+    clients = [admin_client(organisation) for _ in range(4)]
+
+    results = race(4, lambda n: clients[n].post(page_of(organisation)).status_code)
+
+    assert results == [303] * 4
+    organisation.refresh_from_db()
+    [account] = accounts_of(organisation)
+    assert organisation.stripe_account_id == account["id"]

@@ -30,7 +30,7 @@ from tremma.errors import DomainError, PermissionDenied
 logger = logging.getLogger(__name__)
 
 # Stripe's business_type for our legal forms; "" leaves the choice to the onboarding form.
-BUSINESS_TYPES = {
+BUSINESS_TYPES: dict[str, str] = {
     Organisation.LegalForm.ASSOCIATION: "non_profit",
     Organisation.LegalForm.FOUNDATION: "non_profit",
     Organisation.LegalForm.ENTERPRISE: "company",
