@@ -288,6 +288,29 @@ def test_an_older_account_updated_delivered_late_never_overwrites_a_newer_state(
     assert organisation.stripe_transfers_active and organisation.stripe_requirements_due == []
 
 
+@pytest.mark.usefixtures("stripe_settings")
+def test_a_submitted_account_under_review_is_shown_as_being_verified_and_holds_transfers() -> None:
+    organisation = new_organisation()
+    client = admin_client(organisation)
+    connect(client, organisation)
+    account = stripe_call("GET", f"/v1/accounts/{organisation.stripe_account_id}")
+    account.update(details_submitted=True, capabilities={"transfers": "pending"})
+    account["requirements"].update(
+        currently_due=[],
+        past_due=[],
+        pending_verification=["company.tax_id"],
+        disabled_reason="requirements.pending_verification",
+    )
+
+    assert post_connect_event(Client(), event("account.updated", account, id="evt_review")).status_code == 200
+
+    page = client.get(page_of(organisation)).content.decode()
+    assert "En cours de vérification par Stripe." in page
+    organisation.refresh_from_db()
+    assert organisation.stripe_details_submitted and not organisation.stripe_transfers_active
+    assert organisation.stripe_disabled_reason == "requirements.pending_verification"
+
+
 # --- Who may connect ------------------------------------------------------------------------
 
 
