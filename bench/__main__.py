@@ -160,6 +160,7 @@ def main() -> int:
             **env,
             "STRIPE_SECRET_KEY": "sk_test_bench_only",
             "STRIPE_WEBHOOK_SECRET": webhooks.SECRET,
+            "STRIPE_CONNECT_WEBHOOK_SECRET": webhooks.SECRET + "_connect",
             # no provider call leaves this machine: the API base is a closed local port
             "STRIPE_API_BASE": "http://127.0.0.1:9",
         }

@@ -11,8 +11,18 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("name", "legal_form", "siren", "rna", "city", "stripe_account_id")
-    search_fields = ("name", "legal_name", "siren", "rna")
+    list_display = ("name", "legal_form", "siren", "rna", "city", "stripe_account_id", "stripe_transfers_active")
+    search_fields = ("name", "legal_name", "siren", "rna", "stripe_account_id")
+    # The account is created from the organisation's payments page, and its state comes from Stripe.
+    readonly_fields = (
+        "stripe_account_id",
+        "stripe_transfers_active",
+        "stripe_payouts_enabled",
+        "stripe_details_submitted",
+        "stripe_requirements_due",
+        "stripe_disabled_reason",
+        "stripe_state_at",
+    )
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
 

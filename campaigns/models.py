@@ -36,7 +36,16 @@ class Organisation(models.Model):
     contact_email = models.EmailField(_("e-mail de contact"))
     contact_phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     website = models.URLField(_("site web"), blank=True)
+    # The Stripe Connect account, created from the organisation's payments page
+    # (payments.services.connect); its state comes from Stripe's account.updated events.
     stripe_account_id = models.CharField(_("compte Stripe Connect"), max_length=64, blank=True)
+    stripe_transfers_active = models.BooleanField(_("virements possibles"), default=False)
+    stripe_payouts_enabled = models.BooleanField(_("versements bancaires possibles"), default=False)
+    stripe_details_submitted = models.BooleanField(_("dossier Stripe envoyé"), default=False)
+    stripe_requirements_due = models.JSONField(_("informations demandées par Stripe"), default=list, blank=True)
+    stripe_disabled_reason = models.CharField(_("motif de blocage Stripe"), max_length=80, blank=True)
+    # When Stripe said so (the event's creation time): an older event never overwrites a newer state.
+    stripe_state_at = models.DateTimeField(_("état Stripe au"), null=True, blank=True)
 
     class TaxRegime(models.TextChoices):
         """Which reduction its gifts open (article 200 of the CGI): the organisation declares it."""
@@ -73,6 +82,11 @@ class Organisation(models.Model):
         verbose_name_plural = _("organisations")
         constraints = [
             models.CheckConstraint(condition=~Q(siren="") | ~Q(rna=""), name="organisation_has_siren_or_rna"),
+            models.UniqueConstraint(
+                fields=["stripe_account_id"],
+                condition=~Q(stripe_account_id=""),
+                name="organisation_stripe_account_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,15 +5,30 @@ processing (payments.services.event_receive). No real money moves."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from donations.models import Order
-from payments.gateways import CheckoutRequest, CheckoutSession, PaymentEvent
+from payments.gateways import (
+    CheckoutRequest,
+    CheckoutSession,
+    ConnectAccountRequest,
+    ConnectAccountState,
+    PaymentEvent,
+)
 
 PROVIDER = "demo"
 SESSION_PREFIX = "demo_cs_"
+ACCOUNT_PREFIX = "demo_acct_"
+ONBOARDING_SALT = "tremma.demo-onboarding"
+ONBOARDING_LINK_SECONDS = 3600
+# What a new account still has to give, as Stripe lists it (requirements.currently_due).
+DEMO_REQUIREMENTS = ("external_account", "representative.first_name", "tos_acceptance.date")
 
 
 def session_token(idempotency_key: str) -> str:
@@ -57,6 +72,38 @@ class DemoGateway:
         self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
     ) -> str:
         return f"demo_tr_{transfer_group}"
+
+    # --- Connect onboarding: our own page (payments.connect_views.demo_onboarding) stands for Stripe's form ---
+
+    def connect_account_create(self, request: ConnectAccountRequest) -> ConnectAccountState:
+        token = salted_hmac("tremma.demo-account", request.idempotency_key).hexdigest()[:24]
+        return ConnectAccountState(
+            account_id=ACCOUNT_PREFIX + token,
+            transfers_active=False,
+            payouts_enabled=False,
+            details_submitted=False,
+            requirements_due=DEMO_REQUIREMENTS,
+            disabled_reason="requirements.past_due",
+            as_of=timezone.now(),
+        )
+
+    def connect_onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        token = signing.dumps(
+            {"account": account_id, "refresh": refresh_url, "return": return_url}, salt=ONBOARDING_SALT
+        )
+        return settings.SITE_URL + reverse("payments:demo-onboarding", kwargs={"token": token})
+
+    def connect_account_state(self, account_id: str) -> ConnectAccountState | None:
+        return None  # the demo page processes its event before it redirects
+
+
+def onboarding_link_data(token: str) -> dict[str, Any] | None:
+    """The account and return addresses of a demo onboarding link; None if forged or expired."""
+    try:
+        data = signing.loads(token, salt=ONBOARDING_SALT, max_age=ONBOARDING_LINK_SECONDS)
+    except signing.BadSignature:
+        return None
+    return data if isinstance(data, dict) and str(data.get("account", "")).startswith(ACCOUNT_PREFIX) else None
 
 
 def expired_event(*, order: Order) -> PaymentEvent:

@@ -68,6 +68,43 @@ class PaymentEvent:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+# --- Connect: the organisations' connected accounts -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectAccountRequest:
+    organisation_id: int
+    country: str
+    email: str
+    business_type: str  # "non_profit", "company", or "" to leave it to the onboarding form
+    # Derived from our own row: a retry (or a double click) gets the same account back.
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ConnectAccountState:
+    """What the provider says a connected account can do, and when it said so."""
+
+    account_id: str
+    transfers_active: bool  # Stripe: capabilities.transfers == "active"
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements_due: tuple[str, ...]  # Stripe: requirements.past_due + currently_due
+    disabled_reason: str
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class ConnectEvent:
+    """One event of the Connect endpoint, normalised (Stripe's vocabulary: account.updated)."""
+
+    provider: str
+    id: str
+    type: str
+    account: ConnectAccountState | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
 class Gateway(Protocol):
     name: str
 
@@ -88,6 +125,18 @@ class Gateway(Protocol):
     def transfer_create(
         self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
     ) -> str: ...
+
+    # Connect onboarding: the organisation's connected account.
+
+    def connect_account_create(self, request: ConnectAccountRequest) -> ConnectAccountState: ...
+
+    def connect_onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        """A short-lived, single-use address of the provider's onboarding form: redirect to it, never store it."""
+        ...
+
+    def connect_account_state(self, account_id: str) -> ConnectAccountState | None:
+        """The account refetched, or None when the provider has nothing to refetch (the demo)."""
+        ...
 
 
 def gateway() -> Gateway:

@@ -4,11 +4,17 @@ provider, and a campaign's ledger for export."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign, LedgerEntry, Membership
+from accounts.models import User
+from campaigns.models import Campaign, LedgerEntry, Membership, Organisation
+from campaigns.selectors import organisation_balance_cents
 from donations.models import Gift, Order, PaymentStatus
+from donations.selectors import organisations_administered
 from payments.gateways import GatewayError, gateway
 
 
@@ -60,3 +66,54 @@ def campaign_ledger_for_manager(*, user_id: int, is_superuser: bool, slug: str) 
     ):
         return None
     return LedgerEntry.objects.filter(campaign=campaign).select_related("order", "gift").order_by("id")
+
+
+# --- Connect: an organisation's connected account, as its admins see it --------------------------
+
+
+def organisation_for_payments_admin(*, user: User, slug: str) -> Organisation | None:
+    """The organisation whose payments page ``user`` may see: its admins (the
+    most trusted role: they connect the bank account), and superusers."""
+    administered = Organisation.objects.all() if user.is_superuser else organisations_administered(user=user)
+    return administered.filter(slug=slug).first()
+
+
+# Stripe's names of what an account still has to give (requirements.currently_due), by prefix.
+REQUIREMENT_LABELS: list[tuple[str, Promise]] = [
+    ("external_account", _("coordonnées bancaires (IBAN)")),
+    ("tos_acceptance", _("acceptation des conditions de Stripe")),
+    ("business_profile", _("description de l'activité")),
+    ("company", _("informations sur la structure")),
+    ("representative", _("représentant légal")),
+    ("owners", _("propriétaires ou dirigeants")),
+    ("directors", _("propriétaires ou dirigeants")),
+    ("executives", _("propriétaires ou dirigeants")),
+    ("person_", _("représentant légal")),
+    ("individual", _("identité")),
+    ("documents", _("justificatifs")),
+]
+
+
+@dataclass(frozen=True)
+class ConnectSummary:
+    status: str  # "none", "pending", "restricted" or "ready"
+    requirements: list[str]
+    balance_cents: int
+
+
+def connect_summary(organisation: Organisation) -> ConnectSummary:
+    if not organisation.stripe_account_id:
+        status = "none"
+    elif organisation.stripe_transfers_active:
+        status = "ready"
+    elif organisation.stripe_disabled_reason.startswith("rejected"):
+        status = "restricted"
+    else:
+        status = "pending"
+    labels: list[str] = []
+    for name in organisation.stripe_requirements_due or []:
+        label = next((str(text) for prefix, text in REQUIREMENT_LABELS if str(name).startswith(prefix)), str(name))
+        if label not in labels:
+            labels.append(label)
+    balance = organisation_balance_cents(organisation_id=organisation.pk)
+    return ConnectSummary(status=status, requirements=labels, balance_cents=balance)

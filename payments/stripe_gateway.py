@@ -9,7 +9,15 @@ from typing import Any
 import stripe
 from django.conf import settings
 
-from payments.gateways import CheckoutRequest, CheckoutSession, GatewayError, PaymentEvent
+from payments.gateways import (
+    CheckoutRequest,
+    CheckoutSession,
+    ConnectAccountRequest,
+    ConnectAccountState,
+    ConnectEvent,
+    GatewayError,
+    PaymentEvent,
+)
 
 PROVIDER = "stripe"
 
@@ -131,18 +139,102 @@ class StripeGateway:
             raise GatewayError(f"transfer {transfer_group} failed: {error.__class__.__name__}") from error
         return str(transfer.id)
 
+    # --- Connect onboarding (Express accounts, Account Links) ---
+
+    def connect_account_create(self, request: ConnectAccountRequest) -> ConnectAccountState:
+        params: dict[str, Any] = {
+            "type": "express",
+            "country": request.country,
+            "email": request.email,
+            # Separate charges and transfers: the account only receives transfers.
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"tremma_organisation": str(request.organisation_id)},
+        }
+        if request.business_type:
+            params["business_type"] = request.business_type
+        try:
+            account = stripe_client().v1.accounts.create(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": request.idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(f"connected account not created: {error.__class__.__name__}") from error
+        data = account.to_dict()
+        return account_state(data, as_of=datetime.fromtimestamp(int(data.get("created") or 0), tz=UTC))
+
+    def connect_onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        try:
+            link = stripe_client().v1.account_links.create(
+                {
+                    "account": account_id,
+                    "type": "account_onboarding",
+                    "refresh_url": refresh_url,
+                    "return_url": return_url,
+                }
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(f"onboarding link of {account_id} not created: {error.__class__.__name__}") from error
+        return str(link.url)
+
+    def connect_account_state(self, account_id: str) -> ConnectAccountState | None:
+        read_at = datetime.now(tz=UTC)
+        try:
+            account = stripe_client().v1.accounts.retrieve(account_id)
+        except stripe.StripeError as error:
+            raise GatewayError(f"connected account {account_id} not read: {error.__class__.__name__}") from error
+        return account_state(account.to_dict(), as_of=read_at)
+
+
+def account_state(account: dict[str, Any], *, as_of: datetime) -> ConnectAccountState:
+    """Our view of a Stripe Account object."""
+    capabilities = account.get("capabilities") or {}
+    requirements = account.get("requirements") or {}
+    due = [*(requirements.get("past_due") or []), *(requirements.get("currently_due") or [])]
+    return ConnectAccountState(
+        account_id=str(account.get("id") or ""),
+        transfers_active=capabilities.get("transfers") == "active",
+        payouts_enabled=bool(account.get("payouts_enabled")),
+        details_submitted=bool(account.get("details_submitted")),
+        requirements_due=tuple(dict.fromkeys(str(name) for name in due))[:50],
+        disabled_reason=str(requirements.get("disabled_reason") or "")[:80],
+        as_of=as_of,
+    )
+
 
 class InvalidWebhook(Exception):
     """Unsigned, forged, altered or stale payload."""
 
 
-def webhook_event(*, payload: bytes, signature: str) -> PaymentEvent:
-    """Verify the signature (raw body, default tolerance of 300 s) and normalise the event."""
+def _verified(*, payload: bytes, signature: str, secret: str) -> dict[str, Any]:
+    """Verify the signature (raw body, default tolerance of 300 s) with one endpoint's secret."""
     try:
-        event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+        event = stripe.Webhook.construct_event(payload, signature, secret)
     except (ValueError, stripe.SignatureVerificationError) as error:
         raise InvalidWebhook(str(error.__class__.__name__)) from error
-    return event_from_dict(event.to_dict())
+    data: dict[str, Any] = event.to_dict()
+    return data
+
+
+def webhook_event(*, payload: bytes, signature: str) -> PaymentEvent:
+    """The platform endpoint's event, verified and normalised."""
+    return event_from_dict(_verified(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET))
+
+
+def connect_webhook_event(*, payload: bytes, signature: str) -> ConnectEvent:
+    """The Connect endpoint's event (events of the connected accounts), verified
+    with that endpoint's own secret, and normalised."""
+    event = _verified(payload=payload, signature=signature, secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET)
+    try:
+        obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
+        account = None
+        if event["type"] == "account.updated" and obj.get("object") == "account" and obj.get("id"):
+            account = account_state(obj, as_of=datetime.fromtimestamp(int(event["created"]), tz=UTC))
+        return ConnectEvent(
+            provider=PROVIDER, id=str(event["id"]), type=str(event["type"]), account=account, payload=event
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        # Signed by Stripe but not the shape we know: refused, so it shows in Stripe's delivery log.
+        raise InvalidWebhook(f"unexpected event shape: {error.__class__.__name__}") from error
 
 
 def _metadata_ref(obj: dict[str, Any]) -> tuple[str, int | None]:

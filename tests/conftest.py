@@ -78,6 +78,7 @@ def stripe_settings(settings: Any, stripe_server: str) -> Any:
     """Point the app at the local Stripe-compatible server with test keys."""
     settings.STRIPE_SECRET_KEY = "sk_test_tremma_local"
     settings.STRIPE_WEBHOOK_SECRET = "whsec_tremma_local"
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_tremma_local_connect"
     settings.STRIPE_API_BASE = stripe_server
     settings.PAYMENT_GATEWAY = "stripe"
     return settings

@@ -52,6 +52,9 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     postal_code = "75002"
     city = "Paris"
     contact_email = "contact@example.org"
+    stripe_account_id = ""
+    # An account given here can receive transfers, unless the test says otherwise.
+    stripe_transfers_active = factory.LazyAttribute(lambda o: bool(o.stripe_account_id))
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -65,3 +66,22 @@ def test_seed_demo_shows_money_raised_from_gifts_paid_through_the_demo_gateway()
     raised = {campaign.slug: campaign.raised_cents for campaign in campaign_public_queryset()}
     assert raised == {"un-toit-pour-l-hiver": 19_500, "atelier-velo-solidaire": 10_500, "camion-de-collecte": 21_500}
     assert LedgerEntry.objects.count() == 7
+
+
+def test_seed_demo_connects_one_organisation_and_leaves_the_other_for_its_admin_to_connect(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from donations.models import Gift
+
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=out)
+
+    connected = Organisation.objects.get(slug="emmaus-lescar-pau")
+    assert connected.stripe_account_id.startswith("demo_acct_") and connected.stripe_transfers_active
+    # Its paid gifts went out to its demo account, through the same transfer path.
+    paid = Gift.objects.filter(campaign__organisation=connected, status="paid")
+    assert paid.exists() and not paid.filter(transfer_id="").exists()
+    waiting = Organisation.objects.get(slug="ressourcerie-la-boucle")
+    assert waiting.stripe_account_id == "" and not waiting.stripe_transfers_active
+    assert "/gestion/organisations/ressourcerie-la-boucle/paiements/" in out.getvalue()

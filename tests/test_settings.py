@@ -75,6 +75,39 @@ def test_stripe_key_without_webhook_secret_is_refused() -> None:
     assert "STRIPE_WEBHOOK_SECRET" in result.stderr
 
 
+def test_stripe_key_without_connect_webhook_secret_is_refused() -> None:
+    result = _load_settings(
+        SECRET_KEY="x" * 60,
+        STRIPE_SECRET_KEY="sk_test_x",
+        STRIPE_WEBHOOK_SECRET="whsec_platform",
+        STRIPE_CONNECT_WEBHOOK_SECRET="",
+    )
+    assert result.returncode != 0
+    assert "STRIPE_CONNECT_WEBHOOK_SECRET must be set" in result.stderr
+
+
+def test_the_connect_endpoint_secret_must_differ_from_the_platform_endpoints() -> None:
+    result = _load_settings(
+        SECRET_KEY="x" * 60,
+        STRIPE_SECRET_KEY="sk_test_x",
+        STRIPE_WEBHOOK_SECRET="whsec_same",
+        STRIPE_CONNECT_WEBHOOK_SECRET="whsec_same",
+    )
+    assert result.returncode != 0
+    assert "STRIPE_CONNECT_WEBHOOK_SECRET must differ" in result.stderr
+
+
+def test_stripe_starts_with_both_endpoint_secrets() -> None:
+    result = _load_settings(
+        SECRET_KEY="x" * 60,
+        STRIPE_SECRET_KEY="sk_test_x",
+        STRIPE_WEBHOOK_SECRET="whsec_platform",
+        STRIPE_CONNECT_WEBHOOK_SECRET="whsec_connect",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "stripe"]
+
+
 def test_deploy_check_is_clean_with_production_settings() -> None:
     env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(

@@ -299,6 +299,9 @@ def test_the_worker_transfers_gifts_once_the_organisation_connects_its_account(
     account = stripe_call("POST", "/v1/accounts", {"type": "express", "country": "FR"})
     campaign.organisation.stripe_account_id = account["id"]
     campaign.organisation.save(update_fields=["stripe_account_id"])
+    assert transfers_pay() == 0  # connected, but Stripe has not said it can receive transfers yet
+    campaign.organisation.stripe_transfers_active = True
+    campaign.organisation.save(update_fields=["stripe_transfers_active"])
     assert transfers_pay() == 1
     assert transfers_pay() == 0
 

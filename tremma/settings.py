@@ -265,6 +265,12 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com")
 if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
     raise ImproperEnvironment("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
+# The Connect endpoint (events of the organisations' connected accounts) has its own signing secret.
+STRIPE_CONNECT_WEBHOOK_SECRET = env_str("STRIPE_CONNECT_WEBHOOK_SECRET")
+if STRIPE_SECRET_KEY and not STRIPE_CONNECT_WEBHOOK_SECRET:
+    raise ImproperEnvironment("STRIPE_CONNECT_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
+if STRIPE_CONNECT_WEBHOOK_SECRET and STRIPE_CONNECT_WEBHOOK_SECRET == STRIPE_WEBHOOK_SECRET:
+    raise ImproperEnvironment("STRIPE_CONNECT_WEBHOOK_SECRET must differ from STRIPE_WEBHOOK_SECRET (two endpoints)")
 PAYMENT_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "demo"
 # How long an item stays held for a buyer (Stripe Checkout Sessions live 30 minutes at least).
 CHECKOUT_HOLD_MINUTES = env_int("CHECKOUT_HOLD_MINUTES", 30, minimum=30, maximum=1440)

@@ -51,6 +51,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),
+    path("", include("payments.manage_urls")),
     path("", include("frontend.urls")),
 ]
 

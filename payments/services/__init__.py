@@ -1,7 +1,17 @@
-"""Writes of payments, in two modules: ``events`` (recording and applying the
-provider's events, the same for Stripe and the demo gateway) and ``payouts``
-(money going out: refunds and transfers). Import from here."""
+"""Writes of payments, in three modules: ``events`` (recording and applying the
+provider's events, the same for Stripe and the demo gateway), ``payouts``
+(money going out: refunds and transfers) and ``connect`` (the organisations'
+connected accounts: onboarding and ``account.updated``). Import from here."""
 
+from payments.services.connect import (
+    ConnectUnavailable,
+    connect_event_receive,
+    demo_onboarding_complete,
+    organisation_connect_refresh,
+    organisation_connect_start,
+    organisation_connect_state_apply,
+    organisation_transfers_pay,
+)
 from payments.services.events import (
     AFTER_PAYMENT_TYPES,
     event_receive,
@@ -22,8 +32,11 @@ from payments.services.payouts import (
 
 __all__ = [
     "AFTER_PAYMENT_TYPES",
+    "ConnectUnavailable",
     "RefundRefused",
     "RefundTooLarge",
+    "connect_event_receive",
+    "demo_onboarding_complete",
     "demo_refund",
     "event_receive",
     "gift_mark_paid",
@@ -31,6 +44,10 @@ __all__ = [
     "order_mark_paid",
     "order_refund_late",
     "order_transfer",
+    "organisation_connect_refresh",
+    "organisation_connect_start",
+    "organisation_connect_state_apply",
+    "organisation_transfers_pay",
     "payment_refund",
     "provider_events_retry",
     "transfers_pay",

@@ -57,11 +57,13 @@ def order_transfer(*, order_id: int) -> None:
 
 
 def _transferable(target: Order | Gift) -> bool:
-    """Paid, not transferred yet, something left after refunds, and a connected account to pay."""
+    """Paid, not transferred yet, something left after refunds, and a connected
+    account that can receive transfers (Stripe said so: payments.services.connect)."""
     return (
         target.status == PaymentStatus.PAID
         and not target.transfer_id
         and bool(target.campaign.organisation.stripe_account_id)
+        and target.campaign.organisation.stripe_transfers_active
         and target.amount_cents - target.refunded_cents > 0
     )
 
@@ -85,14 +87,17 @@ def _transfer_send(target: Order | Gift, *, kind: str) -> None:
 def transfers_pay(*, limit: int = 100) -> int:
     """Periodic job: transfers and late refunds not done yet (provider down, account connected since)."""
     done = 0
-    gifts = Gift.objects.filter(status=PaymentStatus.PAID, transfer_id="").exclude(
-        campaign__organisation__stripe_account_id=""
-    )
+    gifts = Gift.objects.filter(
+        status=PaymentStatus.PAID, transfer_id="", campaign__organisation__stripe_transfers_active=True
+    ).exclude(campaign__organisation__stripe_account_id="")
     for gift_id in gifts.order_by("id").values_list("id", flat=True)[:limit]:
         gift_transfer(gift_id=gift_id)
         done += 1
     orders = Order.objects.filter(
-        status=PaymentStatus.PAID, transfer_id="", item__status=ItemStatus.HANDED_OVER
+        status=PaymentStatus.PAID,
+        transfer_id="",
+        item__status=ItemStatus.HANDED_OVER,
+        campaign__organisation__stripe_transfers_active=True,
     ).exclude(campaign__organisation__stripe_account_id="")
     for order_id in orders.order_by("id").values_list("id", flat=True)[:limit]:
         order_transfer(order_id=order_id)

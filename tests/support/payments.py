@@ -13,6 +13,7 @@ from django.conf import settings
 from django.test import Client
 
 WEBHOOK_URL = "/payments/stripe/webhook/"
+CONNECT_WEBHOOK_URL = "/payments/stripe/connect/webhook/"
 
 
 def sign(payload: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
@@ -58,3 +59,17 @@ def stripe_call(method: str, path: str, data: dict[str, Any] | None = None) -> d
 def complete_session(session_id: str) -> dict[str, Any]:
     """The buyer pays on the hosted page; returns the checkout.session.completed event."""
     return stripe_call("POST", f"/v1/checkout/sessions/{session_id}/_complete")
+
+
+def post_connect_event(client: Client, event: dict[str, Any], *, secret: str | None = None, **sign_options: Any) -> Any:
+    """Post an event to the Connect endpoint, signed with its own secret unless told otherwise."""
+    payload = json.dumps(event).encode()
+    signature = sign(payload, secret=secret or settings.STRIPE_CONNECT_WEBHOOK_SECRET, **sign_options)
+    return client.post(
+        CONNECT_WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+
+
+def onboard_account(account_id: str) -> dict[str, Any]:
+    """The account's representative completes Stripe's onboarding; returns the account.updated event."""
+    return stripe_call("POST", f"/v1/accounts/{account_id}/_onboard")

@@ -10,18 +10,39 @@ in Stripe's documented shapes (see TOOLING.md, "Stripe without the internet"):
   test-only ``/{id}/_complete`` that pays the session with a real localstripe
   PaymentIntent (so refunds work) and returns the ``checkout.session.completed``
   event, which the test signs and posts to our webhook;
-- ``/v1/accounts`` and ``/v1/transfers``: create, retrieve, list."""
+- ``/v1/accounts``: create (honouring ``Idempotency-Key``, as Stripe does: the
+  same key gives the same account back), retrieve, update, list; a new
+  account has its requested capabilities ``inactive`` and its requirements
+  ``currently_due``, and the test-only ``/{id}/_onboard`` completes its
+  onboarding (capabilities ``active``, nothing due) and returns the Connect
+  ``account.updated`` event (with its top-level ``account``), which the test
+  signs with the Connect endpoint's secret and posts;
+- ``/v1/account_links``: create (``account_onboarding`` / ``account_update``)
+  gives a short-lived ``url``; the test-only ``GET /_test/account_links`` lists
+  the parameters of the links created (Stripe has no such list);
+- ``/v1/transfers``: create, retrieve, list (capabilities are not enforced:
+  Trëmma's own rule holds transfers until the account can receive them)."""
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import time
 from typing import Any
 
 from aiohttp import web
 from localstripe.errors import UserError
 from localstripe.resources import Event, PaymentIntent, StripeObject
-from localstripe.server import api_create, api_extra, api_list_all, api_retrieve, app
+from localstripe.server import (
+    api_create,
+    api_extra,
+    api_list_all,
+    api_retrieve,
+    api_update,
+    app,
+    get_post_data,
+    json_response,
+)
 from localstripe.webhooks import schedule_webhook
 
 
@@ -118,18 +139,113 @@ class CheckoutSession(StripeObject):
         return event
 
 
+# Stripe's requirements of a new Express account in France (a sample of requirements.currently_due).
+NEW_ACCOUNT_DUE = ["business_profile.url", "external_account", "representative.first_name", "tos_acceptance.date"]
+
+
 class Account(StripeObject):
     object = "account"
     _id_prefix = "acct_"
 
-    def __init__(self, type: str = "express", country: str = "FR", email: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        type: str = "express",
+        country: str = "FR",
+        email: str | None = None,
+        business_type: str | None = None,
+        capabilities: dict[str, Any] | None = None,
+        metadata: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__()
         self.type = type
         self.country = country
         self.email = email
-        self.charges_enabled = True
-        self.payouts_enabled = True
-        self.metadata = kwargs.get("metadata") or {}
+        self.business_type = business_type
+        requested = [
+            name for name, options in (capabilities or {}).items() if str((options or {}).get("requested")) == "true"
+        ]
+        self.capabilities = dict.fromkeys(requested or ["transfers"], "inactive")
+        self.charges_enabled = False
+        self.payouts_enabled = False
+        self.details_submitted = False
+        self.requirements = {
+            "currently_due": list(NEW_ACCOUNT_DUE),
+            "eventually_due": list(NEW_ACCOUNT_DUE),
+            "past_due": list(NEW_ACCOUNT_DUE),
+            "pending_verification": [],
+            "disabled_reason": "requirements.past_due",
+            "current_deadline": None,
+            "errors": [],
+        }
+        self.metadata = metadata or {}
+
+    @classmethod
+    def _api_onboard(cls, id: str, **kwargs: Any) -> Event:
+        """Test only: the account's representative completes Stripe's onboarding form."""
+        account = cls._api_retrieve(id)
+        account.capabilities = dict.fromkeys(account.capabilities, "active")
+        account.charges_enabled = True
+        account.payouts_enabled = True
+        account.details_submitted = True
+        account.requirements = {
+            **account.requirements,
+            "currently_due": [],
+            "eventually_due": [],
+            "past_due": [],
+            "disabled_reason": None,
+        }
+        event = Event("account.updated", account)
+        event.account = account.id  # Connect events name the connected account
+        schedule_webhook(event)
+        return event
+
+
+# Idempotency-Key -> account id (Stripe keeps keys 24 hours; this process, as long as it runs).
+_account_keys: dict[str, str] = {}
+_account_links: list[dict[str, Any]] = []
+
+
+async def account_create(request: web.Request) -> web.Response:
+    data = await get_post_data(request) or {}
+    data.pop("expand", None)
+    # Nothing awaited from here on: two requests with one key cannot both create.
+    key = request.headers.get("Idempotency-Key", "")
+    if key in _account_keys:
+        try:
+            return json_response(Account._api_retrieve(_account_keys[key])._export())
+        except UserError:
+            pass  # the data was reset since
+    account = Account._api_create(**data)
+    if key:
+        _account_keys[key] = account.id
+    return json_response(account._export())
+
+
+async def account_link_create(request: web.Request) -> web.Response:
+    data = await get_post_data(request) or {}
+    account = str(data.get("account") or "")
+    if data.get("type") not in {"account_onboarding", "account_update"}:
+        raise UserError(400, "Invalid type: must be one of account_onboarding, account_update")
+    if not data.get("refresh_url") or not data.get("return_url"):
+        raise UserError(400, "Missing required param: refresh_url and return_url")
+    Account._api_retrieve(account)  # 404 for an unknown account, as Stripe does
+    now = int(time.time())
+    _account_links.append({key: data.get(key) for key in ("account", "type", "refresh_url", "return_url")})
+    return json_response(
+        {
+            "object": "account_link",
+            "created": now,
+            "expires_at": now + 300,
+            "url": f"https://connect.stripe.com/setup/e/{account}/{secrets.token_urlsafe(12)}",
+        }
+    )
+
+
+def account_links_list(request: web.Request) -> web.Response:
+    """Test only: the parameters of the links created, for one account."""
+    account = request.query.get("account", "")
+    return json_response({"data": [link for link in _account_links if link["account"] == account]})
 
 
 class Transfer(StripeObject):
@@ -165,8 +281,15 @@ def _register() -> None:
     # Extra routes first, so ".../{id}/expire" is not taken for an id.
     app.router.add_route("POST", sessions + "/{id}/expire", api_extra(CheckoutSession._api_expire, sessions))
     app.router.add_route("POST", sessions + "/{id}/_complete", api_extra(CheckoutSession._api_complete, sessions))
-    for cls, url in ((CheckoutSession, sessions), (Account, "/v1/accounts"), (Transfer, "/v1/transfers")):
-        app.router.add_route("POST", url, api_create(cls, url))
+    accounts = "/v1/accounts"
+    app.router.add_route("POST", accounts + "/{id}/_onboard", api_extra(Account._api_onboard, accounts))
+    app.router.add_route("POST", accounts, account_create)
+    app.router.add_route("POST", accounts + "/{id}", api_update(Account, accounts))
+    app.router.add_route("POST", "/v1/account_links", account_link_create)
+    app.router.add_route("GET", "/_test/account_links", account_links_list)
+    for cls, url in ((CheckoutSession, sessions), (Account, accounts), (Transfer, "/v1/transfers")):
+        if cls is not Account:
+            app.router.add_route("POST", url, api_create(cls, url))
         app.router.add_route("GET", url + "/{id}", api_retrieve(cls, url))
         app.router.add_route("GET", url, api_list_all(cls, url))
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
@@ -43,6 +44,8 @@ ORGANISATIONS: list[dict[str, Any]] = [
         "signatory_name": "Claire Dupuis",
         "signatory_title": "Présidente",
         "manager": ("Claire", "Dupuis", "claire@emmaus-lescar.example"),
+        # Its Stripe account is connected (demo gateway); La Boucle's admin sees the button to connect one.
+        "connected": True,
     },
     {
         "slug": "ressourcerie-la-boucle",
@@ -214,6 +217,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  Donor:    {accounts['donor'].email} / {password}")
         for organisation in ORGANISATIONS:
             self.stdout.write(f"  Manager ({organisation['name']}): {organisation['manager'][2]} / {password}")
+            if not organisation.get("connected"):
+                page = reverse("payments_manage:organisation-payments", kwargs={"slug": organisation["slug"]})
+                self.stdout.write(f"  Connect its Stripe account (demo): {settings.SITE_URL}{page}")
         for window in windows:
             self.stdout.write(
                 f"  Window screen ({window.organisation.name}): {settings.SITE_URL}/windows/{window.pk}/screen/"
@@ -239,7 +245,7 @@ class Command(BaseCommand):
         password = demo_password()
         result = {}
         for data in ORGANISATIONS:
-            fields = {key: value for key, value in data.items() if key not in {"slug", "manager"}}
+            fields = {key: value for key, value in data.items() if key not in {"slug", "manager", "connected"}}
             organisation, _created = Organisation.objects.update_or_create(slug=data["slug"], defaults=fields)
             first, last, email = data["manager"]
             manager, _created = User.objects.get_or_create(
@@ -250,8 +256,23 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 user=manager, organisation=organisation, defaults={"role": Membership.Role.ADMIN}
             )
+            if data.get("connected"):
+                self._connect(organisation)
             result[data["slug"]] = organisation
         return result
+
+    def _connect(self, organisation: Organisation) -> None:
+        """A demo connected account, onboarded through the same account.updated
+        processing as the demo onboarding page. Only with the demo gateway."""
+        from payments.demo_gateway import ACCOUNT_PREFIX
+        from payments.services import demo_onboarding_complete
+
+        if settings.PAYMENT_GATEWAY != "demo" or organisation.stripe_account_id:
+            return
+        account_id = ACCOUNT_PREFIX + organisation.slug
+        Organisation.objects.filter(pk=organisation.pk, stripe_account_id="").update(stripe_account_id=account_id)
+        organisation.stripe_account_id = account_id
+        demo_onboarding_complete(account_id=account_id)
 
     def _campaigns(self, organisations: dict[str, Organisation]) -> list[Campaign]:
         now = timezone.now()
