@@ -251,8 +251,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],
-        # Buy and give forms post here, then redirect to Stripe's hosted checkout (browsers check redirects too).
-        "form-action": ["'self'", "https://checkout.stripe.com"],
+        # Buy and give forms post here, then redirect to Stripe's hosted checkout, and the "connect the Stripe
+        # account" button to Stripe's onboarding (browsers check redirects too).
+        "form-action": ["'self'", "https://checkout.stripe.com", "https://connect.stripe.com"],
     }
 }
 
