@@ -2,8 +2,8 @@
 organisation get distinct numbers with no gap, and one payment is receipted
 once however many workers race for it; and, step by step, that a second issuer
 waits for the counter's row lock rather than read the number the first one is
-taking. (SQLite serialises writers and ignores
-row locks, so these run in CI's PostgreSQL job.)"""
+taking. (SQLite serialises writers and ignores row locks, so these run in CI's
+PostgreSQL job.)"""
 
 from __future__ import annotations
 
