@@ -258,9 +258,20 @@ def _issue(
                 ]
             )
     except IntegrityError:
-        # A source is already covered by an issued receipt (the partial unique
-        # constraints on lines): the savepoint gives the number back.
-        logger.info("receipts: %s already receipted", [*gift_ids, *order_ids])
+        # The savepoint gives the number back. Expected: a source already covered by an
+        # issued receipt (the partial unique constraints on lines). Not expected: the
+        # number itself already taken (a counter behind its receipts), which would
+        # otherwise leave every later payment of the year unreceipted without a word.
+        if TaxReceiptLine.objects.filter(covered, active=True).exists():
+            logger.info("receipts: %s already receipted", [*gift_ids, *order_ids])
+        else:
+            logger.error(
+                "receipts: a number of organisation %s in %s is already taken (counter behind its receipts?); "
+                "%s not receipted",
+                organisation.pk,
+                year,
+                [*gift_ids, *order_ids],
+            )
         return None
     ReceiptWait.objects.filter(covered).delete()
     transaction.on_commit(lambda: receipt_deliver(receipt_id=receipt.pk), robust=True)

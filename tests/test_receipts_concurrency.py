@@ -1,15 +1,20 @@
 """On PostgreSQL, with real threads: receipts issued at the same instant for one
 organisation get distinct numbers with no gap, and one payment is receipted
-once however many workers race for it. (SQLite serialises writers and ignores
-row locks, so these run in CI's PostgreSQL job.)"""
+once however many workers race for it; and, step by step, that a second issuer
+waits for the counter's row lock rather than read the number the first one is
+taking. (SQLite serialises writers and ignores row locks, so these run in CI's
+PostgreSQL job.)"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
+from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from donations.models import ReceiptCounter, TaxReceipt
@@ -62,3 +67,65 @@ def test_workers_racing_to_receipt_one_gift_issue_one_receipt_and_leave_no_gap()
     assert Counter(type(result).__name__ for result in results) == Counter({"TaxReceipt": 1, "NoneType": 7})
     later = receipt_issue_for_gift(gift_id=paid_gift(campaign, 3000, user=giver()).pk)
     assert later is not None and later.sequence == 2
+
+
+def waiting_on_a_lock() -> int:
+    """Connections to this test database that wait for a row lock right now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_a_second_issuer_waits_for_the_counter_lock_instead_of_reading_the_same_number() -> None:
+    # Deterministic, unlike a crowd of threads: the first issuer has read the counter and
+    # stops right before writing it; only then does the second one start. With the counter
+    # row locked, the second waits and takes the next number. Without the lock it reads the
+    # same number, and one of the two receipts dies on the unique number (not issued).
+    campaign = ready_campaign()
+    # The year's counter row exists already (an earlier receipt): the very first receipt of a
+    # year is serialised anyway, by the INSERT … ON CONFLICT that creates the row.
+    earlier = receipt_issue_for_gift(gift_id=paid_gift(campaign, 500, user=giver()).pk)
+    assert earlier is not None and earlier.sequence == 1
+    first_gift, second_gift = paid_gift(campaign, 1000, user=giver()), paid_gift(campaign, 2000, user=giver())
+    counter_read, first_may_write = threading.Event(), threading.Event()
+    counter_update = f'UPDATE "{ReceiptCounter._meta.db_table}"'
+    results: dict[str, Any] = {}
+
+    def pause_before_writing_the_counter(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith(counter_update):
+            counter_read.set()
+            first_may_write.wait(timeout=30)
+        return execute(sql, params, many, context)
+
+    def issue(name: str, gift_id: int) -> None:
+        try:
+            if name == "first":
+                with connection.execute_wrapper(pause_before_writing_the_counter):
+                    results[name] = receipt_issue_for_gift(gift_id=gift_id)
+            else:
+                results[name] = receipt_issue_for_gift(gift_id=gift_id)
+        except Exception as error:  # the outcome under test
+            results[name] = error
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=issue, args=("first", first_gift.pk))
+    first.start()
+    assert counter_read.wait(timeout=30)
+    second = threading.Thread(target=issue, args=("second", second_gift.pk))
+    second.start()
+    # Let the second issuer go as far as it can: to the first one's lock, or to its end.
+    deadline = time.monotonic() + 30
+    while second.is_alive() and not waiting_on_a_lock() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first_may_write.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+
+    assert isinstance(results["first"], TaxReceipt), results["first"]
+    assert isinstance(results["second"], TaxReceipt), results["second"]
+    assert (results["first"].sequence, results["second"].sequence) == (2, 3)
+    year = timezone.localtime().year
+    assert ReceiptCounter.objects.get(organisation=campaign.organisation, year=year).last_sequence == 3

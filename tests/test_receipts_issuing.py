@@ -14,7 +14,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from donations.models import Gift, PaymentStatus, ReceiptWait, TaxReceipt, TaxReceiptLine
+from donations.models import Gift, PaymentStatus, ReceiptCounter, ReceiptWait, TaxReceipt, TaxReceiptLine
 from donations.receipt_delivery import receipt_deliver
 from donations.receipts import receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
 from payments.services import event_receive
@@ -263,3 +263,23 @@ def test_a_failing_receipt_never_fails_the_payment_and_the_worker_issues_it_late
     assert not TaxReceipt.objects.exists()
     assert receipts_issue_due() == 1
     assert TaxReceipt.objects.get().giver == person
+
+
+def test_a_receipt_number_already_taken_is_logged_as_an_error_not_as_already_receipted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A counter behind its receipts (restored data, a hand-made fix) must not fail quietly:
+    # the payment is not receipted, and that is an operator's problem, said loudly.
+    campaign = ready_campaign()
+    first = receipt_issue_for_gift(gift_id=paid_gift(campaign, 1000, user=giver()).pk)
+    assert first is not None
+    ReceiptCounter.objects.filter(organisation=campaign.organisation).update(last_sequence=0)
+    gift = paid_gift(campaign, 2000, user=giver())
+
+    with caplog.at_level("INFO", logger="donations.receipts"):
+        assert receipt_issue_for_gift(gift_id=gift.pk) is None
+
+    assert not TaxReceiptLine.objects.filter(gift=gift).exists()
+    [record] = [record for record in caplog.records if record.name == "donations.receipts"]
+    assert record.levelname == "ERROR" and "already taken" in record.getMessage()
+    assert "already receipted" not in record.getMessage()

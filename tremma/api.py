@@ -1,5 +1,6 @@
 """What every API view shares: pagination and the one error shape of API.md:
-``{"code": ..., "detail": ..., "fields": {...}}`` (fields for validation errors only)."""
+``{"code": ..., "detail": ..., "fields": {...}}`` (fields for validation errors only, and
+for a domain error about one input field)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = Non
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(error_body(exc.code, str(exc.detail)), status=exc.status_code)
+        fields = {exc.field: [str(exc.detail)]} if exc.field else None
+        return Response(error_body(exc.code, str(exc.detail), fields), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

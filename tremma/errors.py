@@ -13,6 +13,8 @@ class DomainError(Exception):
     status_code = 400
     code = "invalid"
     default_detail: str | Promise = _("La demande n'a pas pu être traitée.")
+    # The input field the error is about, if one: the API then names it in ``fields``.
+    field: str | None = None
 
     def __init__(self, internal: str = "", *, detail: str | Promise | None = None) -> None:
         # ``internal`` is for logs only; ``detail`` is what the user reads.

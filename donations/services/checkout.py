@@ -256,12 +256,27 @@ def gift_start(
 
 class ClaimCodeInvalid(DomainError):
     code = "claim_code_invalid"
+    field = "claim_code"
     default_detail = _("Ce code de retrait ne correspond pas à cette commande.")
 
 
 class NotHandable(Conflict):
     code = "not_handable"
     default_detail = _("Cet objet ne peut pas être remis : la commande n'est pas payée ou l'objet est déjà remis.")
+
+
+def _claim_code_matches(*, expected: str, typed: str) -> bool:
+    """Whether ``typed`` (read aloud, typed or scanned at the counter) is the order's claim code.
+
+    Only what cannot turn one code into another is forgiven: ASCII case, and the
+    spaces and dashes a person adds to read a code in groups (the alphabet has
+    neither). Unicode case mapping is not forgiven: ``"ſ".upper()`` is ``"S"`` and
+    ``"ﬆ".upper()`` is ``"ST"``, so anything outside ASCII is refused as typed."""
+    cleaned = "".join(typed.split()).replace("-", "")
+    if not expected or not cleaned.isascii():
+        return False
+    # Constant time, on bytes: compare_digest raises TypeError on a non-ASCII str.
+    return secrets.compare_digest(expected.encode(), cleaned.upper().encode())
 
 
 def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
@@ -279,7 +294,7 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
         if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
             # The same answer as for a missing one: another organisation's ids are not a hint.
             raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
-        if not secrets.compare_digest(locked.claim_code, claim_code.strip().upper()):
+        if not _claim_code_matches(expected=locked.claim_code, typed=claim_code):
             raise ClaimCodeInvalid(f"order {order.pk}")
         if locked.status != PaymentStatus.PAID:
             raise NotHandable(f"order {order.pk} is {locked.status}")

@@ -1,0 +1,147 @@
+"""Near misses of the return period: a sale is receipted (to its seller) only once
+``RECEIPT_RETURN_PERIOD_DAYS`` have passed since the hand-over, by whichever path
+asks: a direct call, the periodic job, or the yearly consolidated run. Two guards
+back each other up, and each is shown necessary on its own: the selector
+``orders_due_receipt`` (what the job and the yearly run look at, so they never
+even lock a sale still in its return period) and the service's own check
+(``_order_source``, what a direct call relies on)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from donations import receipts
+from donations.models import Order, TaxReceipt
+from donations.selectors import orders_due_receipt
+from tests.receipts_support import giver, handed_over, ready_campaign, ready_organisation, sale
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """One instant for the whole test: every "now" the code asks for is this one."""
+    instant = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: instant)
+    return instant
+
+
+def final_sale(*, handed_over_at: datetime, consolidated: bool = False) -> Order:
+    """A paid sale of a seller with every mention a receipt needs, handed over at ``handed_over_at``."""
+    organisation = ready_organisation(receipts_consolidated=consolidated)
+    order = handed_over(sale(4500, seller=giver(), campaign=ready_campaign(organisation)))
+    # Time passing, not a shortcut: only the hand-over date moves back.
+    Order.objects.filter(pk=order.pk).update(handed_over_at=handed_over_at)
+    return Order.objects.get(pk=order.pk)
+
+
+def issue_directly(order: Order, now: datetime) -> None:
+    receipts.receipt_issue_for_order(order_id=order.pk)
+
+
+def issue_by_the_periodic_job(order: Order, now: datetime) -> None:
+    receipts.receipts_issue_due()
+
+
+def issue_yearly(order: Order, now: datetime) -> None:
+    receipts.receipts_issue_consolidated(year=timezone.localtime(now).year)
+
+
+PATHS: dict[str, tuple[Callable[[Order, datetime], None], bool]] = {
+    "direct call": (issue_directly, False),
+    "periodic job": (issue_by_the_periodic_job, False),
+    "yearly consolidated run": (issue_yearly, True),
+}
+
+# How long before "now" the object was handed over, for a return period of ``days``.
+NOT_YET = {
+    "on its last day but one": lambda days: timedelta(days=days - 1),
+    "one second before it ends": lambda days: timedelta(days=days) - timedelta(seconds=1),
+    "one microsecond before it ends": lambda days: timedelta(days=days) - timedelta(microseconds=1),
+}
+
+
+@pytest.mark.parametrize("days", [14, 30])
+@pytest.mark.parametrize("moment", NOT_YET.values(), ids=NOT_YET.keys())
+@pytest.mark.parametrize("path", PATHS.values(), ids=PATHS.keys())
+def test_no_path_receipts_a_sale_before_its_return_period_is_over(
+    settings: Any, now: datetime, days: int, moment: Callable[[int], timedelta], path: tuple[Any, bool]
+) -> None:
+    settings.RECEIPT_RETURN_PERIOD_DAYS = days
+    issue, consolidated = path
+    order = final_sale(handed_over_at=now - moment(days), consolidated=consolidated)
+
+    issue(order, now)
+
+    assert not TaxReceipt.objects.exists()
+    # The same sale, once its period is over, is receipted by the very same path: the refusal was the period's.
+    Order.objects.filter(pk=order.pk).update(handed_over_at=now - timedelta(days=days))
+    issue(order, now)
+    assert TaxReceipt.objects.get().lines.get().order_id == order.pk
+
+
+@pytest.mark.parametrize("days", [14, 30])
+@pytest.mark.parametrize("path", PATHS.values(), ids=PATHS.keys())
+def test_every_path_receipts_a_sale_exactly_when_its_return_period_ends(
+    settings: Any, now: datetime, days: int, path: tuple[Any, bool]
+) -> None:
+    settings.RECEIPT_RETURN_PERIOD_DAYS = days
+    issue, consolidated = path
+    seller_order = final_sale(handed_over_at=now - timedelta(days=days), consolidated=consolidated)
+
+    issue(seller_order, now)
+
+    receipt = TaxReceipt.objects.get()
+    assert receipt.amount_cents == 4500 and receipt.consolidated is consolidated
+    assert receipt.giver == seller_order.item.owner
+
+
+@pytest.mark.parametrize("days", [14, 30])
+def test_the_selector_lists_a_sale_only_from_the_end_of_its_return_period(
+    settings: Any, now: datetime, days: int
+) -> None:
+    # The guard the periodic job and the yearly run stand on (the service's own check is the other).
+    settings.RECEIPT_RETURN_PERIOD_DAYS = days
+    day_before = final_sale(handed_over_at=now - timedelta(days=days - 1))
+    second_before = final_sale(handed_over_at=now - timedelta(days=days) + timedelta(seconds=1))
+    at_the_end = final_sale(handed_over_at=now - timedelta(days=days))
+    after = final_sale(handed_over_at=now - timedelta(days=days + 1))
+
+    due = set(orders_due_receipt(now=now).values_list("pk", flat=True))
+
+    assert due == {at_the_end.pk, after.pk}
+    assert not due & {day_before.pk, second_before.pk}
+
+
+def test_the_periodic_job_and_the_yearly_run_never_even_lock_a_sale_in_its_return_period(
+    settings: Any, now: datetime
+) -> None:
+    # Locking it would make a refund or a dispute on it wait for the job; the selector keeps it out.
+    settings.RECEIPT_RETURN_PERIOD_DAYS = 14
+    final_sale(handed_over_at=now - timedelta(days=13))
+    final_sale(handed_over_at=now - timedelta(days=13), consolidated=True)
+
+    with (
+        mock.patch.object(receipts, "receipt_issue_for_order", wraps=receipts.receipt_issue_for_order) as one_by_one,
+        mock.patch.object(receipts, "_issue_consolidated", wraps=receipts._issue_consolidated) as yearly,
+    ):
+        assert receipts.receipts_issue_due() == 0
+        assert receipts.receipts_issue_consolidated(year=timezone.localtime(now).year) == []
+
+    assert not one_by_one.called and not yearly.called
+    assert not TaxReceipt.objects.exists()
+
+
+def test_a_direct_call_on_day_thirteen_is_refused_by_the_service_itself(settings: Any, now: datetime) -> None:
+    # The guard a direct call stands on: nothing selected it, the service checks the period again.
+    settings.RECEIPT_RETURN_PERIOD_DAYS = 14
+    order = final_sale(handed_over_at=now - timedelta(days=13))
+
+    assert receipts.receipt_issue_for_order(order_id=order.pk) is None
+    assert receipts.receipt_issue_for_order(order_id=order.pk, now=now + timedelta(days=1)) is not None
