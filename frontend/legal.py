@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 
 # Settings the legal pages need; OPERATOR_CAPITAL and OPERATOR_VAT_NUMBER are left
 # out because only some operators have them (a company's capital, a VAT number).
@@ -52,6 +53,7 @@ class LegalDetails:
     session_cookie: str
     csrf_cookie: str
     language_cookie: str
+    messages_cookie: str
 
 
 def legal_details() -> LegalDetails:
@@ -76,6 +78,8 @@ def legal_details() -> LegalDetails:
         session_cookie=settings.SESSION_COOKIE_NAME,
         csrf_cookie=settings.CSRF_COOKIE_NAME,
         language_cookie=settings.LANGUAGE_COOKIE_NAME,
+        # The default message storage keeps a one-off message in a cookie until the next page shows it.
+        messages_cookie=CookieStorage.cookie_name,
     )
 
 

@@ -187,6 +187,30 @@ def test_the_terms_give_the_hold_and_the_return_period_in_force_with_their_plura
         assert "final 14 days after the item is handed over" in english
 
 
+def test_every_cookie_the_site_sets_is_listed_in_the_privacy_notice(client: Client) -> None:
+    set_by_the_site: set[str] = set()
+    responses = [
+        client.get("/"),  # the language switch's form: the CSRF cookie
+        client.post("/i18n/setlang/", {"language": "fr", "next": "/"}),
+        client.post(  # signed in, with a welcome message kept for the next page
+            "/comptes/inscription/",
+            {
+                "email": "cookies@example.org",
+                "first_name": "Lou",
+                "last_name": "Martin",
+                "password": "Tr3s-l0ng-et-rare!",
+            },
+        ),
+        client.get("/comptes/profil/"),
+    ]
+    assert responses[2].status_code == 302
+    for response in responses:
+        set_by_the_site |= set(response.cookies)
+    html = client.get("/confidentialite/").content.decode()
+    listed = set(re.findall(r"<li><code>([^<]+)</code>", html))
+    assert len(set_by_the_site) >= 4 and set_by_the_site <= listed
+
+
 def test_the_terms_have_an_anchor_for_each_section_and_a_table_of_contents_in_their_order(client: Client) -> None:
     html = client.get("/conditions/").content.decode()
     sections = re.findall(r'<h2 id="([a-z-]+)">', html)
