@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 from campaigns.selectors import campaign_public_queryset
 from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
+from frontend.legal import legal_details
 from realtime.selectors import last_event_id
 from tremma.api import api_not_found, api_server_error
 
@@ -45,6 +46,21 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # A sold (or reserved) item's card may still hang in a shop window: offer what is still for sale.
         context["similar"] = list(item_similar(item=item))
     return render(request, "frontend/item.html", context)
+
+
+@require_safe
+def legal_notice(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/legal/notice.html", {"legal": legal_details()})
+
+
+@require_safe
+def terms(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/legal/terms.html", {"legal": legal_details()})
+
+
+@require_safe
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/legal/privacy.html", {"legal": legal_details()})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

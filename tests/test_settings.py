@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.legal import LEGAL_ENV
 from tremma.env import ImproperEnvironment, env_bool, env_int, env_list, env_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +117,7 @@ def test_deploy_check_is_clean_with_production_settings() -> None:
         ALLOWED_HOSTS="tremma.example",
         CSRF_TRUSTED_ORIGINS="https://tremma.example",
         SECURE_HSTS_PRELOAD="true",
+        **LEGAL_ENV,  # the operator's legal details: unset, the deploy check warns (tests/test_legal_pages.py)
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

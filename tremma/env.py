@@ -80,3 +80,19 @@ def env_url(
     if parsed.scheme not in schemes or not (parsed.netloc or (parsed.path and parsed.scheme == "sqlite")):
         raise ImproperEnvironment(f"{name} must be a URL with scheme {'/'.join(schemes)}, not {raw!r}")
     return raw.rstrip("/")
+
+
+def env_email(name: str, default: str = "", environ: Mapping[str, str] | None = None) -> str:
+    """An email address (or empty): a typo here would publish a contact nobody reads."""
+    raw = env_str(name, default, environ)
+    if raw == "":
+        return ""
+    # Django's own validator, so the check matches the one on every form.
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(raw)
+    except ValidationError:
+        raise ImproperEnvironment(f"{name} must be an email address, not {raw!r}") from None
+    return raw

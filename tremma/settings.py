@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import dj_database_url
 
-from tremma.env import ImproperEnvironment, env_bool, env_int, env_list, env_str, env_url
+from tremma.env import ImproperEnvironment, env_bool, env_email, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TREMMA_VAR_DIR", str(BASE_DIR / "var")))
@@ -300,6 +300,26 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=bool(EMAIL_HOST))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Trëmma <bonjour@tremma.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Legal pages ----------------------------------------------------------
+# Who runs this site, for the legal notice, the terms and the privacy notice
+# (/mentions-legales/, /conditions/, /confidentialite/). No default on purpose:
+# an unset value shows on those pages as "to be provided by the operator",
+# never as a made-up identity, and `manage.py check --deploy` warns about it.
+OPERATOR_NAME = env_str("OPERATOR_NAME")  # company or association name
+OPERATOR_LEGAL_FORM = env_str("OPERATOR_LEGAL_FORM")  # "SAS", "association loi 1901"…
+OPERATOR_ADDRESS = env_str("OPERATOR_ADDRESS")  # registered office
+OPERATOR_REGISTRATION = env_str("OPERATOR_REGISTRATION")  # RCS + SIREN, or RNA number
+OPERATOR_CAPITAL = env_str("OPERATOR_CAPITAL")  # share capital, companies only (optional)
+OPERATOR_VAT_NUMBER = env_str("OPERATOR_VAT_NUMBER")  # intra-EU VAT number, if liable (optional)
+OPERATOR_EMAIL = env_email("OPERATOR_EMAIL")
+OPERATOR_PHONE = env_str("OPERATOR_PHONE")
+OPERATOR_PUBLICATION_DIRECTOR = env_str("OPERATOR_PUBLICATION_DIRECTOR")
+HOST_NAME = env_str("HOST_NAME")  # the web host (LCEN art. 6 III)
+HOST_ADDRESS = env_str("HOST_ADDRESS")
+HOST_PHONE = env_str("HOST_PHONE")
+MEDIATOR_NAME = env_str("MEDIATOR_NAME")  # consumer mediator (Code de la consommation L612-1)
+MEDIATOR_URL = env_url("MEDIATOR_URL")
 
 # --- Security -------------------------------------------------------------
 _https = SITE_URL.startswith("https://")
