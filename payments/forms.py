@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from donations.receipt_details import FIELDS, receipt_details_clean
 from tremma.money import format_money
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 _EUROS = re.compile(r"^\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*(?:€)?\s*$")
 
@@ -28,7 +31,7 @@ class BuyForm(forms.Form):
     email = forms.EmailField(label=_("Votre e-mail (pour le reçu et le code de retrait)"), max_length=254)
 
 
-def _receipt_field(label: str, max_length: int, autocomplete: str, **attrs: str) -> forms.CharField:
+def _receipt_field(label: _StrOrPromise, max_length: int, autocomplete: str, **attrs: str) -> forms.CharField:
     """Optional for the form itself: donations.receipt_details checks them (lengths included, with
     the API's rules and words) only when a receipt is asked for."""
     widget = forms.TextInput(attrs={"maxlength": str(max_length), "autocomplete": autocomplete, **attrs})
