@@ -174,13 +174,17 @@ class ReceiptOutlook:
 
     DETAILS = "details"  # issued to the details typed with the gift, sent by email
     ACCOUNT = "account"  # issued to the account's name and address, sent by email
+    YEARLY = "yearly"  # one receipt for the year (the organisation's or the giver's choice), sent in January
     NONE = "none"  # a guest who did not ask for one: nothing is promised
 
 
 def gift_receipt_outlook(*, gift: Gift) -> str:
-    if gift.receipt_requested:
-        return ReceiptOutlook.DETAILS
-    return ReceiptOutlook.ACCOUNT if _giver_of_gift(gift) is not None else ReceiptOutlook.NONE
+    giver = _giver_of_gift(gift)
+    if not gift.receipt_requested and giver is None:
+        return ReceiptOutlook.NONE
+    if _wants_consolidated(giver=giver, organisation=gift.campaign.organisation):
+        return ReceiptOutlook.YEARLY
+    return ReceiptOutlook.DETAILS if gift.receipt_requested else ReceiptOutlook.ACCOUNT
 
 
 def _wants_consolidated(*, giver: User | None, organisation: Organisation) -> bool:

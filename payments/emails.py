@@ -66,6 +66,10 @@ RECEIPT_OUTLOOK_SENTENCES = {
         "Votre reçu fiscal sera établi aux nom et adresse de votre compte Trëmma, et vous sera envoyé par e-mail "
         "une fois le paiement confirmé. S'il y manque une information, nous vous dirons laquelle par e-mail."
     ),
+    ReceiptOutlook.YEARLY: gettext_lazy(
+        "Votre reçu fiscal récapitulera vos dons de l'année à cette organisation : "
+        "il vous sera envoyé par e-mail au début de l'année prochaine."
+    ),
     ReceiptOutlook.NONE: gettext_lazy("Vous n'avez pas demandé de reçu fiscal pour ce don."),
 }
 

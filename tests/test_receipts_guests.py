@@ -46,6 +46,7 @@ DETAILS = {
 }
 DETAILS_SENTENCE = "Votre reçu fiscal sera établi aux nom et adresse que vous avez indiqués"
 ACCOUNT_SENTENCE = "Votre reçu fiscal sera établi aux nom et adresse de votre compte Trëmma"
+YEARLY_SENTENCE = "Votre reçu fiscal récapitulera vos dons de l'année à cette organisation"
 NONE_SENTENCE = "Vous n'avez pas demandé de reçu fiscal pour ce don."
 
 
@@ -272,11 +273,12 @@ def test_a_guest_without_receipt_details_is_promised_nothing_and_written_to_only
         assert "vous sera envoyé" not in text and "Télécharger mon reçu" not in text
 
 
-@pytest.mark.parametrize("kind", ["details", "account"])
+@pytest.mark.parametrize("kind", ["details", "account", "yearly"])
 def test_the_success_page_and_the_thanks_email_say_the_same_about_the_receipt(
     client: Client, django_capture_on_commit_callbacks: Any, kind: str
 ) -> None:
-    organisation = ready_organisation(signatory_name="")  # receipts wait: the page cannot link to one yet
+    # Receipts wait (no signatory), so the page cannot link to one yet and says what will come.
+    organisation = ready_organisation(signatory_name="", receipts_consolidated=kind == "yearly")
     campaign = ready_campaign(organisation)
     if kind == "account":
         giver(email="louise@example.org")
@@ -286,7 +288,7 @@ def test_the_success_page_and_the_thanks_email_say_the_same_about_the_receipt(
         gift = gift_start(
             campaign_slug=campaign.slug, amount_cents=3000, email="ines@example.org", receipt=details_of(DETAILS)
         )
-        expected = DETAILS_SENTENCE
+        expected = YEARLY_SENTENCE if kind == "yearly" else DETAILS_SENTENCE
     with django_capture_on_commit_callbacks(execute=True):
         pay(gift)
 
