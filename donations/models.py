@@ -324,12 +324,35 @@ class Gift(Payment):
     name = models.CharField(_("nom"), max_length=120, blank=True)
     anonymous = models.BooleanField(_("anonyme"), default=False)
     message = models.TextField(_("message"), max_length=1000, blank=True)
+    # "Je souhaite un reçu fiscal": the name and postal address the receipt is issued
+    # to (donations.receipt_details validates them), with or without an account.
+    receipt_requested = models.BooleanField(_("reçu fiscal demandé"), default=False)
+    receipt_first_name = models.CharField(_("prénoms (reçu)"), max_length=150, blank=True)
+    receipt_last_name = models.CharField(_("nom (reçu)"), max_length=150, blank=True)
+    receipt_address_line1 = models.CharField(_("adresse (reçu)"), max_length=200, blank=True)
+    receipt_address_line2 = models.CharField(_("complément d'adresse (reçu)"), max_length=200, blank=True)
+    receipt_postal_code = models.CharField(_("code postal (reçu)"), max_length=20, blank=True)
+    receipt_city = models.CharField(_("ville (reçu)"), max_length=100, blank=True)
+    receipt_country = models.CharField(_("pays (reçu)"), max_length=2, blank=True)
 
     class Meta(Payment.Meta):
         verbose_name = _("don")
         verbose_name_plural = _("dons")
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gte=100), name="gift_amount_at_least_one_euro"),
+            # A requested receipt always has every mention Cerfa 11580*05 needs of the giver.
+            models.CheckConstraint(
+                condition=Q(receipt_requested=False)
+                | (
+                    ~Q(receipt_first_name="")
+                    & ~Q(receipt_last_name="")
+                    & ~Q(receipt_address_line1="")
+                    & ~Q(receipt_postal_code="")
+                    & ~Q(receipt_city="")
+                    & ~Q(receipt_country="")
+                ),
+                name="gift_receipt_details_complete",
+            ),
             *Payment.Meta.constraints,
         ]
 
@@ -445,6 +468,9 @@ class TaxReceipt(models.Model):
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     payment_method = models.CharField(_("mode de versement"), max_length=60)
+    # What was given, as the form states it (donations.receipts.NATURES): money, or a seller's
+    # renounced sale price. Receipts issued before this field existed said "numéraire".
+    nature = models.CharField(_("nature du don"), max_length=20, default="cash")
     consolidated = models.BooleanField(_("récapitulatif"), default=False)
     replaces = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections")
     cancellation_reason = models.CharField(_("motif d'annulation"), max_length=300, blank=True)

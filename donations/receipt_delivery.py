@@ -21,7 +21,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from donations.models import ReceiptWait, TaxReceipt
-from donations.receipt_document import Beneficiary, Party, ReceiptDocument, render_receipt_pdf
+from donations.receipt_document import (
+    GIFT_NATURES,
+    NATURE_CASH,
+    Beneficiary,
+    Party,
+    ReceiptDocument,
+    render_receipt_pdf,
+)
 from tremma.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -43,6 +50,7 @@ def receipt_document(receipt: TaxReceipt) -> ReceiptDocument:
         except OSError:
             logger.warning("receipts: signature %s of receipt %s is missing", receipt.signature, receipt.pk)
     period = (receipt.period_start, receipt.period_end) if receipt.period_start and receipt.period_end else None
+    form, nature, nature_detail = GIFT_NATURES.get(receipt.nature, GIFT_NATURES[NATURE_CASH])
     return ReceiptDocument(
         number=receipt.number,
         beneficiary=Beneficiary(
@@ -74,6 +82,9 @@ def receipt_document(receipt: TaxReceipt) -> ReceiptDocument:
         period=period,  # type: ignore[arg-type]
         payment_method=receipt.payment_method,
         issued_on=local_date(receipt.issued_at),
+        form=form,
+        nature=nature,
+        nature_detail=nature_detail,
     )
 
 

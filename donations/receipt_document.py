@@ -16,6 +16,58 @@ from django.utils import translation
 from tremma.money import format_money
 from tremma.words import amount_in_words_fr
 
+# --- What the form says was given, and how ---------------------------------------------------
+#
+# Cerfa n° 11580*05 asks three things about a gift: its form ("Acte authentique",
+# "Acte sous seing privé", "Déclaration de don manuel", "Autres"), its nature
+# ("Numéraire", "Titres de sociétés cotés", "Autres": the notice names the
+# abandonment of income or proceeds and the expenses volunteers renounce being
+# repaid), and, for a gift in money only, its means of payment (cash, cheque,
+# "virement, prélèvement, carte bancaire").
+#
+# - A money gift is a manual gift of money made by card: form "Déclaration de don
+#   manuel", nature "Numéraire", means "Carte bancaire".
+# - A seller who lists an object for the organisation does not hand over money: the
+#   buyer pays the price, and the seller expressly renounces that price, which they
+#   would otherwise be owed, in favour of the organisation. Article 200, 1 of the
+#   code général des impôts counts among the gifts that open the tax reduction
+#   "les dons et versements, y compris l'abandon exprès de revenus ou produits",
+#   and the tax administration's guidance on gifts by individuals (BOFiP, series
+#   BOI-IR-RICI-250, versements ouvrant droit à la réduction: abandon de revenus
+#   ou de produits, "abandon de recettes") treats a renunciation made expressly,
+#   before the sum is collected, in favour of an eligible organisation, as a gift
+#   of the sum renounced. So the seller's receipt states nature "Autres", detailed
+#   as "abandon exprès de revenus ou produits" (the sale price of the object);
+#   form "Autres" (a renunciation the seller accepted in writing online when
+#   listing the object: neither a notarial deed, nor a signed private deed, nor a
+#   manual gift of money or goods handed over); and no means of payment, which
+#   the form asks for a gift "en numéraire" only: the card that paid the price was
+#   the BUYER's, and describing it would describe the purchase, not the gift.
+# - A gift's amount stays the sum renounced or given: a purchase is never a gift
+#   (the buyer is never receipted).
+NATURE_CASH = "cash"
+NATURE_WAIVED_PROCEEDS = "waived_proceeds"
+
+# Printed as is on the French legal form: every online payment is by card (Apple Pay and Google Pay are cards too).
+PAYMENT_METHOD_CARD = "Carte bancaire (paiement en ligne)"
+# A renounced sale price is not a gift "en numéraire": the form's means of payment does not apply.
+PAYMENT_METHOD_NONE = "Sans objet (abandon de produits)"
+
+# What the document prints for each nature: (form, nature, detail of "Autres").
+GIFT_NATURES: dict[str, tuple[str, str, str]] = {
+    NATURE_CASH: ("Déclaration de don manuel", "Numéraire", ""),
+    NATURE_WAIVED_PROCEEDS: (
+        "Autres",
+        "Autres",
+        "abandon exprès de revenus ou produits (article 200, 1 du CGI) : "
+        "renonciation au prix de vente de l'objet, au profit du bénéficiaire",
+    ),
+}
+
+# The boxes of Cerfa n° 11580*05, in its order.
+FORMS = ("Acte authentique", "Acte sous seing privé", "Déclaration de don manuel", "Autres")
+NATURES = ("Numéraire", "Titres de sociétés cotés", "Autres")
+
 
 @dataclass(frozen=True)
 class Party:
@@ -50,6 +102,11 @@ class ReceiptDocument:
     period: tuple[date, date] | None
     payment_method: str  # "carte bancaire", "virement"…
     issued_on: date
+    # The boxes of the form (donations.receipts.NATURES): "Déclaration de don manuel" / "Numéraire"
+    # for money; "Autres" / "Autres" with its detail for a seller's renounced sale price.
+    form: str = "Déclaration de don manuel"
+    nature: str = "Numéraire"
+    nature_detail: str = ""
     article: str = "200"
     cancelled: bool = False
 
@@ -69,6 +126,8 @@ def render_receipt_pdf(document: ReceiptDocument) -> bytes:
                 "amount": format_money(document.amount_cents, language="fr"),
                 "amount_words": amount_in_words_fr(document.amount_cents),
                 "signature": signature,
+                "forms": FORMS,
+                "natures": NATURES,
             },
         )
     return bytes(HTML(string=html).write_pdf())

@@ -46,12 +46,15 @@ from donations.receipt_delivery import (
     receipt_deliver,
     receipt_missing_notify,
 )
+from donations.receipt_document import (
+    NATURE_CASH,
+    NATURE_WAIVED_PROCEEDS,
+    PAYMENT_METHOD_CARD,
+    PAYMENT_METHOD_NONE,
+)
 from donations.selectors import gifts_due_receipt, orders_due_receipt, payment_receiptable_cents
 
 logger = logging.getLogger(__name__)
-
-# Printed as is on the French legal form: every online payment is by card (Apple Pay and Google Pay are cards too).
-PAYMENT_METHOD_CARD = "Carte bancaire (paiement en ligne)"
 
 REGIME_SENTENCES = {
     Organisation.TaxRegime.GENERAL_INTEREST: (
@@ -88,11 +91,56 @@ class _Source:
     organisation_id: int
 
 
+@dataclass(frozen=True)
+class GiverIdentity:
+    """Who a receipt is issued to, as it will be printed: an account's profile,
+    or the details typed with a gift ("Je souhaite un reçu fiscal"), no account needed."""
+
+    email: str
+    first_name: str
+    last_name: str
+    address_line1: str
+    address_line2: str
+    postal_code: str
+    city: str
+    country: str
+
+
+def _identity_of_user(user: User) -> GiverIdentity:
+    return GiverIdentity(
+        email=user.email,
+        first_name=user.first_name.strip(),
+        last_name=user.last_name.strip(),
+        address_line1=user.address_line1.strip(),
+        address_line2=user.address_line2.strip(),
+        postal_code=user.postal_code.strip(),
+        city=user.city.strip(),
+        country=user.country or "FR",
+    )
+
+
+def _identity_of_gift(gift: Gift) -> GiverIdentity:
+    return GiverIdentity(
+        email=gift.email,
+        first_name=gift.receipt_first_name,
+        last_name=gift.receipt_last_name,
+        address_line1=gift.receipt_address_line1,
+        address_line2=gift.receipt_address_line2,
+        postal_code=gift.receipt_postal_code,
+        city=gift.receipt_city,
+        country=gift.receipt_country or "FR",
+    )
+
+
 def giver_missing(user: User | None) -> list[str]:
     """The mandatory mentions ``user`` lacks ("account" when the gift has no person behind it)."""
-    if user is None:
+    return _identity_missing(_identity_of_user(user) if user is not None else None)
+
+
+def _identity_missing(identity: GiverIdentity | None) -> list[str]:
+    if identity is None:
         return ["account"]
-    return [name for name in GIVER_REQUIRED if not str(getattr(user, name) or "").strip()]
+    return [name for name in GIVER_REQUIRED if not str(getattr(identity, name) or "").strip()]
 
 
 def organisation_missing(organisation: Organisation) -> list[str]:
@@ -109,6 +157,34 @@ def _giver_of_gift(gift: Gift) -> User | None:
     if gift.user is not None:
         return gift.user
     return User.objects.filter(email__iexact=gift.email).first()
+
+
+def _identity_for_gift(gift: Gift, giver: User | None) -> GiverIdentity | None:
+    """The details typed with the gift win over any account (they are what the giver
+    asked the receipt to say); else the account's profile; else nobody (a guest who
+    did not ask for a receipt)."""
+    if gift.receipt_requested:
+        return _identity_of_gift(gift)
+    return _identity_of_user(giver) if giver is not None else None
+
+
+class ReceiptOutlook:
+    """What a giver may be told about the receipt of a gift, the same on the
+    success page and in the thanks email (gift_receipt_outlook)."""
+
+    DETAILS = "details"  # issued to the details typed with the gift, sent by email
+    ACCOUNT = "account"  # issued to the account's name and address, sent by email
+    YEARLY = "yearly"  # one receipt for the year (the organisation's or the giver's choice), sent in January
+    NONE = "none"  # a guest who did not ask for one: nothing is promised
+
+
+def gift_receipt_outlook(*, gift: Gift) -> str:
+    giver = _giver_of_gift(gift)
+    if not gift.receipt_requested and giver is None:
+        return ReceiptOutlook.NONE
+    if _wants_consolidated(giver=giver, organisation=gift.campaign.organisation):
+        return ReceiptOutlook.YEARLY
+    return ReceiptOutlook.DETAILS if gift.receipt_requested else ReceiptOutlook.ACCOUNT
 
 
 def _wants_consolidated(*, giver: User | None, organisation: Organisation) -> bool:
@@ -174,26 +250,34 @@ def _beneficiary_snapshot(organisation: Organisation) -> dict[str, str]:
     }
 
 
-def _giver_snapshot(giver: User) -> dict[str, str]:
+def _giver_snapshot(identity: GiverIdentity) -> dict[str, str]:
     return {
-        "giver_email": giver.email,
-        "giver_last_name": giver.last_name.strip(),
-        "giver_first_names": giver.first_name.strip(),
-        "giver_address_line1": giver.address_line1.strip(),
-        "giver_address_line2": giver.address_line2.strip(),
-        "giver_postal_code": giver.postal_code.strip(),
-        "giver_city": giver.city.strip(),
-        "giver_country": giver.country or "FR",
+        "giver_email": identity.email,
+        "giver_last_name": identity.last_name,
+        "giver_first_names": identity.first_name,
+        "giver_address_line1": identity.address_line1,
+        "giver_address_line2": identity.address_line2,
+        "giver_postal_code": identity.postal_code,
+        "giver_city": identity.city,
+        "giver_country": identity.country,
     }
 
 
 def _wait(*, sources: Sequence[_Source], giver: User | None, email: str, missing: list[str]) -> None:
-    """Record what the receipt waits for, and tell the giver once (after commit)."""
+    """Record what the receipt waits for, and tell the giver once (after commit).
+
+    A guest who gave without asking for a receipt and holds no account ("account"
+    missing) is not written to: they asked for nothing, and the success page and
+    the thanks email promised nothing. The row is still recorded, so that the
+    periodic job retries it after the others; if an account with that email comes
+    later without the details, its holder is told then."""
     now = timezone.now()
     for source in sources:
         wait, _created = ReceiptWait.objects.update_or_create(
             gift=source.gift, order=source.order, defaults={"giver": giver, "email": email, "missing": missing}
         )
+        if missing == ["account"]:
+            continue  # nobody to write to about a receipt they did not ask for (see above)
         if ReceiptWait.objects.filter(pk=wait.pk, notified_at__isnull=True).update(notified_at=now):
             transaction.on_commit(partial(receipt_missing_notify, wait_id=wait.pk), robust=True)
 
@@ -203,19 +287,22 @@ def _issue(
     sources: Sequence[_Source],
     organisation: Organisation,
     giver: User | None,
+    identity: GiverIdentity | None,
     email: str,
+    nature: str,
     period: tuple[date, date] | None = None,
 ) -> TaxReceipt | None:
     """Number and record one receipt covering ``sources``, inside the caller's
-    transaction (the sources' rows locked by the caller). ``None`` when the
-    giver lacks a mandatory mention (the receipt waits) or when a source is
-    already covered by an issued receipt."""
+    transaction (the sources' rows locked by the caller), issued to ``identity``
+    (printed) and belonging to ``giver`` (the account, if any). ``None`` when
+    the identity lacks a mandatory mention (the receipt waits) or when a source
+    is already covered by an issued receipt."""
     if organisation_missing(organisation):
         # Checked first: a giver is never asked for details a receipt could not carry anyway.
         logger.warning("receipts: organisation %s lacks legal details; receipts wait", organisation.pk)
         return None
-    missing = giver_missing(giver)
-    if missing or giver is None:
+    missing = _identity_missing(identity)
+    if missing or identity is None:
         _wait(sources=sources, giver=giver, email=email, missing=missing)
         return None
     gift_ids = [source.gift.pk for source in sources if source.gift is not None]
@@ -238,11 +325,12 @@ def _issue(
                 payment_date=None if period else sources[0].paid_on,
                 period_start=period[0] if period else None,
                 period_end=period[1] if period else None,
-                payment_method=PAYMENT_METHOD_CARD,
+                payment_method=PAYMENT_METHOD_CARD if nature == NATURE_CASH else PAYMENT_METHOD_NONE,
+                nature=nature,
                 consolidated=period is not None,
                 replaces_id=replaces_id,
                 issued_at=now,
-                **_giver_snapshot(giver),
+                **_giver_snapshot(identity),
                 **_beneficiary_snapshot(organisation),
             )
             TaxReceiptLine.objects.bulk_create(
@@ -294,7 +382,14 @@ def receipt_issue_for_gift(*, gift_id: int) -> TaxReceipt | None:
         organisation = gift.campaign.organisation
         if _wants_consolidated(giver=giver, organisation=organisation):
             return None
-        return _issue(sources=[source], organisation=organisation, giver=giver, email=gift.email)
+        return _issue(
+            sources=[source],
+            organisation=organisation,
+            giver=giver,
+            identity=_identity_for_gift(gift, giver),
+            email=gift.email,
+            nature=NATURE_CASH,
+        )
 
 
 def receipt_issue_for_order(*, order_id: int, now: datetime | None = None) -> TaxReceipt | None:
@@ -313,7 +408,14 @@ def receipt_issue_for_order(*, order_id: int, now: datetime | None = None) -> Ta
         organisation = order.campaign.organisation
         if _wants_consolidated(giver=seller, organisation=organisation):
             return None
-        return _issue(sources=[source], organisation=organisation, giver=seller, email=seller.email if seller else "")
+        return _issue(
+            sources=[source],
+            organisation=organisation,
+            giver=seller,
+            identity=_identity_of_user(seller) if seller else None,
+            email=seller.email if seller else "",
+            nature=NATURE_WAIVED_PROCEEDS,
+        )
 
 
 def receipts_issue_due(*, limit: int = 200) -> int:
@@ -363,35 +465,48 @@ def receipts_issue_consolidated(*, year: int, organisation_id: int | None = None
     if organisation_id is not None:
         gifts = gifts.filter(campaign__organisation_id=organisation_id)
         orders = orders.filter(campaign__organisation_id=organisation_id)
-    groups: dict[tuple[int, int | None, str], list[tuple[str, int]]] = {}
+    # One receipt per organisation, giver, email, nature, and typed details: the gifts a
+    # guest made with the same email AND the same details are summed on one receipt;
+    # different details (another name or address) mean another receipt, since one
+    # receipt is issued to one identity. Money gifts and renounced sale prices are
+    # never summed together: each receipt states one nature (donations.receipt_document.GIFT_NATURES).
+    groups: dict[_Group, list[tuple[str, int]]] = {}
     for gift in gifts.select_related("campaign__organisation", "user").order_by("id"):
         giver = _giver_of_gift(gift)
         if not _wants_consolidated(giver=giver, organisation=gift.campaign.organisation):
             continue
-        key = (gift.campaign.organisation_id, giver.pk if giver else None, gift.email.lower())
+        details = _identity_of_gift(gift) if gift.receipt_requested else None
+        giver_id = giver.pk if giver else None
+        key = _Group(gift.campaign.organisation_id, giver_id, gift.email.lower(), NATURE_CASH, details)
         groups.setdefault(key, []).append(("gift", gift.pk))
     for order in orders.select_related("campaign__organisation", "item__owner").order_by("id"):
         seller = order.item.owner
         if seller is None or not _wants_consolidated(giver=seller, organisation=order.campaign.organisation):
             continue
-        groups.setdefault((order.campaign.organisation_id, seller.pk, seller.email.lower()), []).append(
-            ("order", order.pk)
-        )
+        key = _Group(order.campaign.organisation_id, seller.pk, seller.email.lower(), NATURE_WAIVED_PROCEEDS, None)
+        groups.setdefault(key, []).append(("order", order.pk))
     receipts = []
-    for (org_id, giver_id, email), refs in groups.items():
-        receipt = _issue_consolidated(
-            organisation_id=org_id, giver_id=giver_id, email=email, refs=refs, period=(start, end), now=now
-        )
+    for group, refs in groups.items():
+        receipt = _issue_consolidated(group=group, refs=refs, period=(start, end), now=now)
         if receipt is not None:
             receipts.append(receipt)
     return receipts
 
 
+@dataclass(frozen=True)
+class _Group:
+    """The payments one consolidated receipt covers: one organisation, giver, nature and identity."""
+
+    organisation_id: int
+    giver_id: int | None
+    email: str
+    nature: str
+    details: GiverIdentity | None  # typed with the gifts; None: the account's profile at issuing
+
+
 def _issue_consolidated(
     *,
-    organisation_id: int,
-    giver_id: int | None,
-    email: str,
+    group: _Group,
     refs: Iterable[tuple[str, int]],
     period: tuple[date, date],
     now: datetime,
@@ -413,6 +528,15 @@ def _issue_consolidated(
         sources += [source for order in orders.order_by("pk") if (source := _order_source(order, now=now))]
         if not sources:
             return None
-        organisation = Organisation.objects.get(pk=organisation_id)
-        giver = User.objects.filter(pk=giver_id).first() if giver_id else None
-        return _issue(sources=sources, organisation=organisation, giver=giver, email=email, period=period)
+        organisation = Organisation.objects.get(pk=group.organisation_id)
+        giver = User.objects.filter(pk=group.giver_id).first() if group.giver_id else None
+        identity = group.details or (_identity_of_user(giver) if giver is not None else None)
+        return _issue(
+            sources=sources,
+            organisation=organisation,
+            giver=giver,
+            identity=identity,
+            email=group.email,
+            nature=group.nature,
+            period=period,
+        )

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from donations.receipt_details import ReceiptDetails, receipt_details_clean
 
 
 class CheckoutInputSerializer(serializers.Serializer):
@@ -27,12 +28,36 @@ class CheckoutOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class GiftReceiptSerializer(serializers.Serializer):
+    """``receipt``: the name and postal address the tax receipt is issued to (no account needed).
+    The fields are declared for the schema; donations.receipt_details validates them, as on the page."""
+
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    address_line1 = serializers.CharField(max_length=200)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=12)
+    city = serializers.CharField(max_length=100)
+    country = serializers.CharField(max_length=2, required=False, default="FR")
+
+    def to_internal_value(self, data: Any) -> ReceiptDetails:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                [_("Indiquez les nom, prénoms et adresse du reçu fiscal, champ par champ.")]
+            )
+        details, errors = receipt_details_clean(data)
+        if details is None:
+            raise serializers.ValidationError(errors)
+        return details
+
+
 class GiftInputSerializer(serializers.Serializer):
     amount_cents = serializers.IntegerField()
     email = serializers.EmailField(max_length=254)
     name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     anonymous = serializers.BooleanField(required=False, default=False)
     message = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    receipt = GiftReceiptSerializer(required=False, allow_null=True, default=None)
 
     def validate_amount_cents(self, value: int) -> int:
         if value < settings.GIFT_MIN_CENTS:

@@ -10,8 +10,10 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from donations.models import Gift, Order
+from donations.receipts import ReceiptOutlook, gift_receipt_outlook
 from donations.selectors import order_claim_url
 from tremma.money import format_money
 
@@ -53,6 +55,30 @@ def seller_sold_send(*, order_id: int) -> None:
         )
 
 
+# What a giver is told about the tax receipt of a gift: the same sentence on the
+# success page and in the thanks email (donations.receipts.gift_receipt_outlook).
+RECEIPT_OUTLOOK_SENTENCES = {
+    ReceiptOutlook.DETAILS: gettext_lazy(
+        "Votre reçu fiscal sera établi aux nom et adresse que vous avez indiqués, "
+        "et vous sera envoyé par e-mail une fois le paiement confirmé."
+    ),
+    ReceiptOutlook.ACCOUNT: gettext_lazy(
+        "Votre reçu fiscal sera établi aux nom et adresse de votre compte Trëmma, et vous sera envoyé par e-mail "
+        "une fois le paiement confirmé. S'il y manque une information, nous vous dirons laquelle par e-mail."
+    ),
+    ReceiptOutlook.YEARLY: gettext_lazy(
+        "Votre reçu fiscal récapitulera vos dons de l'année à cette organisation : "
+        "il vous sera envoyé par e-mail au début de l'année prochaine."
+    ),
+    ReceiptOutlook.NONE: gettext_lazy("Vous n'avez pas demandé de reçu fiscal pour ce don."),
+}
+
+
+def gift_receipt_sentence(*, gift: Gift) -> str:
+    """In the active language."""
+    return str(RECEIPT_OUTLOOK_SENTENCES[gift_receipt_outlook(gift=gift)])
+
+
 def gift_thanks_send(*, gift_id: int) -> None:
     gift = Gift.objects.select_related("campaign__organisation").get(pk=gift_id)
     with translation.override(gift.language):
@@ -60,6 +86,7 @@ def gift_thanks_send(*, gift_id: int) -> None:
             "gift": gift,
             "amount": format_money(gift.amount_cents, gift.currency, gift.language),
             "campaign_url": settings.SITE_URL + gift.campaign.get_absolute_url(),
+            "receipt_sentence": gift_receipt_sentence(gift=gift),
         }
         send_mail(
             _("Merci pour votre don à « %(title)s »") % {"title": gift.campaign.title},

@@ -22,12 +22,13 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from campaigns.models import LedgerEntry
+from campaigns.models import Campaign, LedgerEntry
 from donations.models import Gift, Order, PaymentStatus
 from donations.receipt_delivery import receipt_pdf_link
 from donations.selectors import gift_receipt, order_claim_url
 from donations.services import gift_start, order_start
 from payments import demo_gateway
+from payments.emails import gift_receipt_sentence
 from payments.forms import BuyForm, GiveForm
 from payments.gateways import GatewayError, gateway
 from payments.selectors import campaign_ledger_for_manager
@@ -167,6 +168,8 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         # A gift's tax receipt may already be issued (the giver's details were complete).
         receipt = gift_receipt(gift=target)
         context["receipt_url"] = receipt_pdf_link(receipt=receipt) if receipt else ""
+        # Else what the thanks email says too, word for word.
+        context["receipt_sentence"] = gift_receipt_sentence(gift=target)
     response = render(request, "payments/success.html", context)
     # It shows the claim code: no shared cache may keep it.
     patch_cache_control(response, private=True, no_store=True)
@@ -210,7 +213,11 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
     back = reverse("frontend:campaign", kwargs={"slug": slug})
     form = GiveForm(request.POST)
     if not form.is_valid():
-        return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
+        # The form again, as typed, each error beside its field; nothing is recorded.
+        campaign = Campaign.objects.filter(slug=slug, status=Campaign.Status.LIVE).first()
+        if campaign is None:
+            return _problem(request, form.error_messages_labelled(), back, 400)
+        return render(request, "payments/give.html", {"campaign": campaign, "form": form}, status=400)
     user = request.user if request.user.is_authenticated else None
     data = form.cleaned_data
     try:
@@ -223,6 +230,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
             anonymous=data["anonymous"],
             message=data["message"],
             user=user,  # type: ignore[arg-type]
+            receipt=data["receipt_details"],
         )
     except DomainError as error:
         return _problem(request, [str(error.detail)], back, error.status_code)

@@ -35,9 +35,16 @@ def _flatten(detail: Any) -> list[str]:
 
 
 def _fields(detail: Any) -> dict[str, list[str]]:
+    """Errors per field; a nested object's fields are named with a dot (``receipt.city``)."""
     if not isinstance(detail, dict):
         return {"non_field_errors": _flatten(detail)}
-    return {str(name): _flatten(value) for name, value in detail.items()}
+    fields: dict[str, list[str]] = {}
+    for name, value in detail.items():
+        if isinstance(value, dict):
+            fields.update({f"{name}.{inner}": messages for inner, messages in _fields(value).items()})
+        else:
+            fields[str(name)] = _flatten(value)
+    return fields
 
 
 def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ from donations.models import (
     PaymentStatus,
     Reservation,
 )
+from donations.receipt_details import ReceiptDetails
 from donations.selectors import item_streams
 from donations.services.items import TransitionRefused, item_transition
 from realtime.services import event_emit
@@ -196,6 +198,12 @@ def reservations_release_expired(*, limit: int = 200) -> int:
     return sum(reservation_release(order_id=order_id, to=PaymentStatus.EXPIRED) for order_id in order_ids)
 
 
+def _receipt_fields(receipt: ReceiptDetails | None) -> dict[str, object]:
+    if receipt is None:
+        return {"receipt_requested": False}
+    return {"receipt_requested": True, **{f"receipt_{name}": value for name, value in asdict(receipt).items()}}
+
+
 def gift_start(
     *,
     campaign_slug: str,
@@ -205,8 +213,11 @@ def gift_start(
     anonymous: bool = False,
     message: str = "",
     user: User | None = None,
+    receipt: ReceiptDetails | None = None,
 ) -> Gift:
     """Record a pending gift and open the provider checkout. It counts only once paid.
+    With ``receipt`` (validated by donations.receipt_details), the tax receipt is
+    issued to those details, account or not.
     If the provider fails, the gift is marked failed and ``PaymentUnavailable`` is raised."""
     from payments.gateways import CheckoutRequest, GatewayError, gateway
 
@@ -226,6 +237,7 @@ def gift_start(
         amount_cents=amount_cents,
         provider=provider.name,
         language=_language(),
+        **_receipt_fields(receipt),
     )
     success_url, cancel_url = _return_urls(kind="gift", pk=gift.pk)
     request = CheckoutRequest(
