@@ -222,6 +222,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+
 # --- Content-Security-Policy (django-csp) -----------------------------------
 # No inline script or style runs: every script is a file of ours. Media may live on S3.
 def _origin(url: str) -> str:
