@@ -18,29 +18,30 @@ from rest_framework import parsers, serializers
 NUL_MESSAGE = _("Les caractères nuls (\\x00) ne sont pas acceptés.")
 
 
-def _carries_nul(value: Any) -> bool:
+def _nul_paths(value: Any, path: str) -> list[str]:
+    """Where NUL characters sit in ``value``: dotted paths, as the API names fields of nested objects."""
     if isinstance(value, str):
-        return "\x00" in value
+        return [path or "non_field_errors"] if "\x00" in value else []
     if isinstance(value, Mapping):
-        return any(_carries_nul(key) or _carries_nul(item) for key, item in value.items())
+        getlist = getattr(value, "getlist", None)  # a QueryDict keeps every value of a repeated field
+        found: list[str] = []
+        for key in value:
+            name = str(key).replace("\x00", "")
+            inner = f"{path}.{name}" if path else name
+            if "\x00" in str(key):
+                found.append(inner)
+            found += _nul_paths(getlist(key) if getlist else value[key], inner)
+        return found
     if isinstance(value, list | tuple):
-        return any(_carries_nul(item) for item in value)
-    return False
+        return [found for item in value for found in _nul_paths(item, path)]
+    return []
 
 
 def refuse_nul(data: Any) -> None:
-    """Raise a field-level ``ValidationError`` naming each top-level field whose value holds a NUL."""
-    if isinstance(data, Mapping):
-        names = [str(name) for name in data if _carries_nul(name) or _carries_nul(_values(data, name))]
-        if names:
-            raise serializers.ValidationError({name.replace("\x00", ""): [NUL_MESSAGE] for name in names})
-    elif _carries_nul(data):
-        raise serializers.ValidationError({"non_field_errors": [NUL_MESSAGE]})
-
-
-def _values(data: Mapping[str, Any], name: str) -> Any:
-    getlist = getattr(data, "getlist", None)  # a QueryDict keeps every value of a repeated field
-    return getlist(name) if getlist else data[name]
+    """Raise a field-level ``ValidationError`` naming each field whose value holds a NUL."""
+    paths = list(dict.fromkeys(_nul_paths(data, "")))
+    if paths:
+        raise serializers.ValidationError({path: [NUL_MESSAGE] for path in paths})
 
 
 class JSONParser(parsers.JSONParser):
