@@ -211,7 +211,7 @@ class TokenView(APIView):
                 {"non_field_errors": [_("Adresse e-mail ou mot de passe incorrect.")]}, code="invalid_credentials"
             )
         token = services.user_api_token(user=user)  # type: ignore[arg-type]
-        return Response({"token": token.key, "expires_at": token_expires_at(token)})
+        return Response(TokenResponseSerializer({"token": token.key, "expires_at": token_expires_at(token)}).data)
 
 
 class LogoutView(APIView):
