@@ -36,7 +36,10 @@ class EmailAuthenticationForm(_LockedSignInMessage, AuthenticationForm):
 
 
 class AdminEmailAuthenticationForm(_LockedSignInMessage, AdminAuthenticationForm):
-    """The admin's sign-in, under the same limits."""
+    """The admin's sign-in, under the same limits, with the email in any case."""
+
+    def clean_username(self) -> str:
+        return services.normalise_email(self.cleaned_data.get("username") or "")
 
 
 class AnyAccountPasswordResetForm(PasswordResetForm):

@@ -22,11 +22,11 @@ from accounts import services
 from accounts.backends import sign_in_locked
 from accounts.forms import DeleteAccountForm, ProfileForm, SignUpForm, VerifyForm
 from accounts.models import User
+from accounts.selectors import user_data_export
 from accounts.throttles import RESET, VERIFY, TooManyAttempts, attempt_check_and_count
+from campaigns.selectors import memberships_of
 
 BACKEND = "accounts.backends.ThrottledModelBackend"
-from accounts.selectors import user_data_export
-from campaigns.selectors import memberships_of
 
 
 @require_http_methods(["GET", "POST"])
@@ -39,7 +39,10 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         login(request, user, backend=BACKEND)
         messages.success(
             request,
-            _("Bienvenue ! Votre compte est créé. Regardez vos e-mails : un lien vous attend pour confirmer votre adresse."),
+            _(
+                "Bienvenue ! Votre compte est créé. "
+                "Regardez vos e-mails : un lien vous attend pour confirmer votre adresse."
+            ),
         )
         return redirect("accounts:profile")
     return render(request, "frontend/accounts/sign_up.html", {"form": form}, status=400 if form.errors else 200)
