@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.serializers.json import DjangoJSONEncoder
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -51,7 +52,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 class SignInView(auth_views.LoginView):
     """Django's sign-in page; past the limits it says so, with status 429."""
 
-    def form_invalid(self, form: Form) -> HttpResponse:
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         if sign_in_locked(self.request):
             response.status_code = 429
