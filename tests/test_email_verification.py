@@ -322,3 +322,13 @@ def test_the_sign_up_page_says_to_check_the_email(client: Client, django_capture
     html = response.content.decode()
     assert "Regardez vos e-mails" in html and "/comptes/verifier/renvoyer/" in html
     assert verification_path(mail.outbox[0])
+
+
+def test_the_data_export_says_when_the_address_was_verified(api: APIClient) -> None:
+    person = UserFactory(email_verified_at=None)
+    api.force_authenticate(person)
+    assert api.get("/api/me/export/").json()["profile"]["email_verified_at"] is None
+    verified = UserFactory()
+    api.force_authenticate(verified)
+    exported = api.get("/api/me/export/").json()["profile"]["email_verified_at"]
+    assert exported is not None and exported.startswith(str(verified.email_verified_at.year))

@@ -7,8 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 import accounts.schema  # noqa: F401  (registers our session authentication with drf-spectacular)
-from accounts.views import admin_sign_in
 from accounts.urls import api_urlpatterns as accounts_api
+from accounts.views import admin_sign_in
 from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
 from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, OrderHandOverView, ReceiptCancelView
 from payments.api import GiftRefundView, OrderRefundView
