@@ -39,6 +39,12 @@ class User(AbstractUser):
     postal_code = models.CharField(_("code postal"), max_length=20, blank=True)
     city = models.CharField(_("ville"), max_length=100, blank=True)
     country = models.CharField(_("pays"), max_length=2, default="FR")
+    # When the person proved they receive mail at ``email`` (the link of the
+    # verification email, or a password reset). Until then nothing is attached
+    # to the account by its address (gifts, receipts, receipts waiting for an
+    # address). Accounts that existed before this field start unverified: the
+    # address was never proved, so that is the only safe reading of them.
+    email_verified_at = models.DateTimeField(_("adresse e-mail vérifiée le"), null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -51,3 +57,7 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None

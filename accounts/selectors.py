@@ -41,6 +41,7 @@ def user_data_export(*, user: User) -> dict[str, Any]:
         "profile": {
             "id": user.pk,
             "email": user.email,
+            "email_verified_at": user.email_verified_at.isoformat() if user.email_verified_at else None,
             "first_name": user.first_name,
             "last_name": user.last_name,
             "address_line1": user.address_line1,

@@ -1,14 +1,37 @@
-"""Writes on people's accounts: sign-up, profile, deletion."""
+"""Writes on people's accounts: sign-up, email verification, passwords, profile, deletion.
+
+Email verification, and why an unverified account can be wiped: anyone can
+sign up with someone else's address. Until the address is proved (the link
+of the verification email, or a password reset, both received at that
+address), nothing is attached to the account by its email. When the owner of
+the address proves it on an account they did not sign in to (another
+device, or a squatter's sign-up), the account is treated as theirs from
+scratch: name, postal address, API tokens and sessions are wiped and the
+password is replaced (chosen by them, or unusable until they choose one), so
+nothing the person who signed up typed or knows survives. Verifying while
+signed in to the same account keeps everything: it is the same person.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
+from accounts.authentication import token_expires_at
 from accounts.models import User
 from tremma.errors import Conflict, DomainError
 
@@ -29,20 +52,178 @@ class AccountBusy(Conflict):
     )
 
 
+class InvalidVerificationLink(DomainError):
+    code = "invalid_token"
+    default_detail = _("Ce lien de vérification n'est pas valable ou a expiré. Demandez-en un nouveau.")
+
+
+class VerificationLinkOfAnotherAccount(InvalidVerificationLink):
+    default_detail = _("Ce lien de vérification concerne un autre compte que celui avec lequel vous êtes connecté.")
+
+
+class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
+    """Signed, time-limited (PASSWORD_RESET_TIMEOUT, 3 days by default) and
+    single-use: the hash covers the address and its verification state, so
+    a link stops working once the address is verified or changes."""
+
+    key_salt = "tremma.accounts.EmailVerificationTokenGenerator"
+
+    def _make_hash_value(self, user: Any, timestamp: int) -> str:
+        return f"{user.pk}|{user.email}|{user.email_verified_at}|{timestamp}"
+
+
+email_verification_tokens = EmailVerificationTokenGenerator()
+
+
 def normalise_email(email: str) -> str:
     return User.objects.normalize_email(email.strip()).lower()
 
 
 def user_sign_up(*, email: str, password: str, first_name: str, last_name: str) -> User:
-    """Create a donor account. The password has passed the validators already
+    """Create a donor account, unverified, and send the verification email
+    (after commit). The password has passed the validators already
     (``user_password_problems``); the unique email is the database's to enforce."""
     try:
         with transaction.atomic():
-            return User.objects.create_user(
+            user = User.objects.create_user(
                 email=normalise_email(email), password=password, first_name=first_name, last_name=last_name
             )
+            user_email_verification_send(user=user)
+            return user
     except IntegrityError as error:
         raise EmailTaken(email) from error
+
+
+def email_verification_token(user: User) -> str:
+    """``<uid>.<token>``: the account and a token only valid for its current state."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return f"{uid}.{email_verification_tokens.make_token(user)}"
+
+
+def user_for_verification_token(token: str) -> User:
+    """The account a verification token was made for, if still valid; else ``InvalidVerificationLink``."""
+    uid, _dot, secret = str(token).partition(".")
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
+        raise InvalidVerificationLink("token: unreadable") from None
+    if not 0 < pk < 2**63:  # what a database key can hold; anything else is forged
+        raise InvalidVerificationLink("token: impossible id")
+    user = User.objects.filter(pk=pk, is_active=True).first()
+    if user is None or user.email_verified or not email_verification_tokens.check_token(user, secret):
+        raise InvalidVerificationLink(f"token: not valid for user {pk}")
+    return user
+
+
+def user_email_verification_send(*, user: User) -> None:
+    """Send the verification link to ``user``'s address, after commit, in the current language."""
+    if user.email_verified:
+        return
+    transaction.on_commit(
+        partial(_verification_email_send, user_id=user.pk, language=translation.get_language() or "fr"),
+        robust=True,
+    )
+
+
+def _verification_email_send(*, user_id: int, language: str) -> None:
+    user = User.objects.filter(pk=user_id, email_verified_at__isnull=True, is_active=True).first()
+    if user is None:
+        return
+    with translation.override(language):
+        path = reverse("accounts:verify", kwargs={"token": email_verification_token(user)})
+        context = {"user": user, "link": f"{settings.SITE_URL}{path}"}
+        EmailMessage(
+            gettext("Trëmma : confirmez votre adresse e-mail"),
+            render_to_string("frontend/accounts/verify_email.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        ).send()
+
+
+def _identity_wipe(user: User) -> None:
+    """Forget what the person who signed up typed (in memory; the caller saves)."""
+    user.first_name = ""
+    user.last_name = ""
+    user.address_line1 = ""
+    user.address_line2 = ""
+    user.postal_code = ""
+    user.city = ""
+    user.country = "FR"
+
+
+def _credentials_revoke(user: User) -> None:
+    """Every API token goes now; every session goes with the password's change
+    (Django checks a hash of the password on each request of a session)."""
+    Token.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def user_email_verify(*, token: str, signed_in: User | None = None, new_password: str | None = None) -> User:
+    """Mark the address of the token's account as verified.
+
+    ``signed_in`` is who clicked, if anyone. The same account: it is the
+    person who signed up, everything is kept. Anyone else would be refused
+    (``VerificationLinkOfAnotherAccount``). Nobody signed in: the owner of the
+    address, maybe not the person who signed up; the account is wiped
+    (module docstring) and takes ``new_password`` (already validated), or an
+    unusable password until they choose one through the password reset."""
+    user = user_for_verification_token(token)
+    if signed_in is not None and signed_in.pk != user.pk:
+        raise VerificationLinkOfAnotherAccount(f"token of user {user.pk} used by {signed_in.pk}")
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    # Checked again under the lock: of two clicks at once, one verifies, the other is refused.
+    if locked.email_verified:
+        raise InvalidVerificationLink(f"user {user.pk} verified meanwhile")
+    if signed_in is None:
+        _identity_wipe(locked)
+        if new_password:
+            locked.set_password(new_password)
+        else:
+            locked.set_unusable_password()
+        _credentials_revoke(locked)
+    locked.email_verified_at = timezone.now()
+    locked.save()
+    return locked
+
+
+def user_api_token(*, user: User) -> Token:
+    """The person's API token: the current one while it is valid, else a fresh one."""
+    with transaction.atomic():
+        token, _created = Token.objects.select_for_update().get_or_create(user=user)
+        if token_expires_at(token) <= timezone.now():
+            token.delete()
+            token = Token.objects.create(user=user)
+    return token
+
+
+def token_revoke(*, token: Token) -> None:
+    """Sign an API client out: its token stops working."""
+    Token.objects.filter(pk=token.pk).delete()
+
+
+@transaction.atomic
+def user_password_change(*, user: User, new_password: str) -> User:
+    """Set a new password (validated by the caller) and revoke every token and session."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked.set_password(new_password)
+    locked.save(update_fields=["password"])
+    _credentials_revoke(locked)
+    return locked
+
+
+@transaction.atomic
+def user_password_reset(*, user: User, new_password: str) -> User:
+    """The password-reset link was followed: the person reads mail at the
+    address, so it is verified; an account not verified before is wiped
+    first (module docstring). Every token and session is revoked."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if not locked.email_verified:
+        _identity_wipe(locked)
+        locked.email_verified_at = timezone.now()
+    locked.set_password(new_password)
+    locked.save()
+    _credentials_revoke(locked)
+    return locked
 
 
 def user_password_problems(*, password: str, email: str, first_name: str = "", last_name: str = "") -> list[str]:

@@ -2,13 +2,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts import api, views
-from accounts.forms import EmailAuthenticationForm
+from accounts.forms import AnyAccountPasswordResetForm, EmailAuthenticationForm, ResetSetPasswordForm
 
 # Mounted under /api/ by tremma/urls.py.
 api_urlpatterns = [
     path("accounts/", api.SignUpView.as_view(), name="api-sign-up"),
+    path("accounts/verify/", api.VerifyView.as_view(), name="api-verify"),
+    path("accounts/verify/resend/", api.VerifyResendView.as_view(), name="api-verify-resend"),
     path("auth/token/", api.TokenView.as_view(), name="api-token"),
+    path("auth/logout/", api.LogoutView.as_view(), name="api-logout"),
     path("me/", api.MeView.as_view(), name="api-me"),
+    path("me/password/", api.MePasswordView.as_view(), name="api-me-password"),
     path("me/export/", api.MeExportView.as_view(), name="api-me-export"),
 ]
 
@@ -20,13 +24,14 @@ _reset = {
     "subject_template_name": "frontend/accounts/password_reset_subject.txt",
     "template_name": "frontend/accounts/password_reset.html",
     "success_url": reverse_lazy("accounts:password_reset_done"),
+    "form_class": AnyAccountPasswordResetForm,
 }
 
 urlpatterns = [
     path("inscription/", views.sign_up, name="sign_up"),
     path(
         "connexion/",
-        auth_views.LoginView.as_view(
+        views.SignInView.as_view(
             template_name="frontend/accounts/sign_in.html",
             authentication_form=EmailAuthenticationForm,
             redirect_authenticated_user=True,
@@ -34,7 +39,7 @@ urlpatterns = [
         name="sign_in",
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="sign_out"),
-    path("mot-de-passe/", auth_views.PasswordResetView.as_view(**_reset), name="password_reset"),
+    path("mot-de-passe/", views.PasswordResetView.as_view(**_reset), name="password_reset"),
     path(
         "mot-de-passe/envoye/",
         auth_views.PasswordResetDoneView.as_view(template_name="frontend/accounts/password_reset_done.html"),
@@ -44,6 +49,7 @@ urlpatterns = [
         "mot-de-passe/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
             template_name="frontend/accounts/password_reset_confirm.html",
+            form_class=ResetSetPasswordForm,
             success_url=reverse_lazy("accounts:password_reset_complete"),
         ),
         name="password_reset_confirm",
@@ -53,6 +59,8 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(template_name="frontend/accounts/password_reset_complete.html"),
         name="password_reset_complete",
     ),
+    path("verifier/renvoyer/", views.verify_resend, name="verify_resend"),
+    path("verifier/<str:token>/", views.verify, name="verify"),
     path("profil/", views.profile, name="profile"),
     path("profil/export.json", views.export, name="export"),
     path("profil/supprimer/", views.delete, name="delete"),

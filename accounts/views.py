@@ -1,24 +1,33 @@
-"""Account pages: sign-up, profile, data export, deletion. Sign-in, sign-out
-and password reset are Django's own views with our templates (accounts/urls.py)."""
+"""Account pages: sign-up, email verification, profile, data export, deletion.
+Sign-in, sign-out and password reset are Django's own views with our
+templates and forms (accounts/urls.py), answering 429 past the limits."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.serializers.json import DjangoJSONEncoder
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import services
-from accounts.forms import DeleteAccountForm, ProfileForm, SignUpForm
+from accounts.backends import sign_in_locked
+from accounts.forms import DeleteAccountForm, ProfileForm, SignUpForm, VerifyForm
 from accounts.models import User
 from accounts.selectors import user_data_export
+from accounts.throttles import RESET, VERIFY, TooManyAttempts, attempt_check_and_count
 from campaigns.selectors import memberships_of
+
+BACKEND = "accounts.backends.ThrottledModelBackend"
 
 
 @require_http_methods(["GET", "POST"])
@@ -28,10 +37,90 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = services.user_sign_up(**form.cleaned_data)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, _("Bienvenue ! Votre compte est créé."))
+        login(request, user, backend=BACKEND)
+        messages.success(
+            request,
+            _(
+                "Bienvenue ! Votre compte est créé. "
+                "Regardez vos e-mails : un lien vous attend pour confirmer votre adresse."
+            ),
+        )
         return redirect("accounts:profile")
     return render(request, "frontend/accounts/sign_up.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page; past the limits it says so, with status 429."""
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if sign_in_locked(self.request):
+            response.status_code = 429
+        return response
+
+
+def admin_sign_in(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    """The admin's sign-in page (same form rules as ours), answering 429 past the limits."""
+    response = admin.site.login(request)
+    if sign_in_locked(request):
+        response.status_code = 429
+    return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page; the emails it sends are limited per address and per client."""
+
+    def form_valid(self, form: Form) -> HttpResponse:
+        try:
+            attempt_check_and_count(scope=RESET, request=self.request, email=form.cleaned_data["email"])
+        except TooManyAttempts as refused:
+            form.add_error("email", str(refused.detail))
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().form_valid(form)
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of the verification email. Signed in to its account: one
+    button, nothing else changes. Otherwise the owner of the address takes
+    the account over from scratch and chooses its password
+    (``services.user_email_verify``)."""
+    signed_in: User | None = request.user if request.user.is_authenticated else None  # type: ignore[assignment]
+    try:
+        user = services.user_for_verification_token(token)
+        if signed_in is not None and signed_in.pk != user.pk:
+            raise services.VerificationLinkOfAnotherAccount()
+    except services.InvalidVerificationLink as error:
+        return render(request, "frontend/accounts/verify.html", {"problem": error.detail}, status=400)
+    form = VerifyForm(request.POST or None, user=user) if signed_in is None else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        new_password = form.cleaned_data["new_password1"] if form is not None else None
+        try:
+            user = services.user_email_verify(token=token, signed_in=signed_in, new_password=new_password)
+        except services.InvalidVerificationLink as error:
+            return render(request, "frontend/accounts/verify.html", {"problem": error.detail}, status=400)
+        if signed_in is None:
+            login(request, user, backend=BACKEND)
+        messages.success(request, _("Merci : votre adresse e-mail est confirmée."))
+        return redirect("accounts:profile")
+    context = {"form": form, "account": user}
+    return render(request, "frontend/accounts/verify.html", context, status=400 if form and form.errors else 200)
+
+
+@login_required
+@require_POST
+def verify_resend(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not user.email_verified:
+        try:
+            attempt_check_and_count(scope=VERIFY, request=request, email=user.email)
+        except TooManyAttempts as refused:
+            return render(request, "frontend/accounts/too_many_attempts.html", {"problem": refused.detail}, status=429)
+        services.user_email_verification_send(user=user)
+        messages.success(request, _("Un nouveau lien vient de partir vers %(email)s.") % {"email": user.email})
+    return redirect("accounts:profile")
 
 
 @login_required

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.permissions import EmailVerified
 from campaigns.api import OrganisationRefSerializer, absolute
 from campaigns.models import Campaign
 from donations import services
@@ -426,9 +427,10 @@ class MyReceiptSerializer(serializers.ModelSerializer):
 
 
 class MyReceiptsView(generics.ListAPIView):
-    """``GET /api/me/receipts/``: the person's tax receipts, issued and cancelled."""
+    """``GET /api/me/receipts/``: the person's tax receipts, issued and cancelled
+    (``403 {"code": "email_unverified"}`` until the person's address is verified)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, EmailVerified]
     serializer_class = MyReceiptSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]

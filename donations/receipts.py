@@ -153,10 +153,12 @@ def organisation_missing(organisation: Organisation) -> list[str]:
 
 
 def _giver_of_gift(gift: Gift) -> User | None:
-    """The person who gave: the signed-in giver, else the account holding the gift's email."""
+    """The person who gave: the signed-in giver, else the account holding the
+    gift's email once that address is verified (anyone can sign up with a
+    donor's address; only its owner may get their receipts)."""
     if gift.user is not None:
         return gift.user
-    return User.objects.filter(email__iexact=gift.email).first()
+    return User.objects.filter(email__iexact=gift.email, email_verified_at__isnull=False).first()
 
 
 def _identity_for_gift(gift: Gift, giver: User | None) -> GiverIdentity | None:

@@ -253,8 +253,10 @@ def receipts_of(*, user: User) -> QuerySet[TaxReceipt]:
 
 
 def receipts_waiting_for(*, user: User) -> dict[str, Any]:
-    """What the person's pending receipts wait for, as their account shows it."""
-    waits = ReceiptWait.objects.filter(Q(giver=user) | Q(email__iexact=user.email))
+    """What the person's pending receipts wait for, as their account shows it
+    (those waiting at their address only once the address is verified)."""
+    by_email = Q(email__iexact=user.email) if user.email_verified else Q(pk__in=[])
+    waits = ReceiptWait.objects.filter(Q(giver=user) | by_email)
     missing: list[str] = []
     for wait in waits:
         missing += [name for name in wait.missing if name not in missing]

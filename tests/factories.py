@@ -31,6 +31,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"personne{n}@example.org")
     first_name = "Camille"
     last_name = "Durand"
+    # Verified, as most people in our tests are; ``UserFactory(email_verified_at=None)`` for a fresh sign-up.
+    email_verified_at = factory.LazyFunction(timezone.now)
 
     @classmethod
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:

@@ -45,8 +45,10 @@ def test_seed_demo_loads_believable_data_once(monkeypatch: pytest.MonkeyPatch) -
         assert organisation.siren or organisation.rna
         manager = organisation.memberships.get().user
         assert manager.check_password("un-mot-de-passe-de-demo")
+        assert manager.email_verified  # demo accounts can see their receipts at once
         assert manager.email in out.getvalue()
     assert "un-mot-de-passe-de-demo" in out.getvalue()
+    assert User.objects.get(email="donatrice@tremma.example").email_verified
     photo = ItemPhoto.objects.first()
     assert photo is not None and photo.width == 800 and photo.image.read(4) == b"RIFF"
 

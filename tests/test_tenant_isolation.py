@@ -58,6 +58,10 @@ def rule(
 RULES: dict[tuple[str, str], Rule] = {
     ("post", "/api/accounts/"): rule("open"),
     ("post", "/api/auth/token/"): rule("open"),
+    ("post", "/api/accounts/verify/"): rule("open", body={"token": "forged"}),
+    ("post", "/api/accounts/verify/resend/"): rule("self"),
+    ("post", "/api/auth/logout/"): rule("self"),
+    ("post", "/api/me/password/"): rule("self", body={"old_password": "not-the-password", "new_password": "x"}),
     ("get", "/api/campaigns/"): rule("list"),  # A's draft campaign is listed for nobody
     ("get", "/api/campaigns/{slug}/"): rule("object"),  # … nor shown
     ("get", "/api/items/"): rule("list", "manager_a", "owner"),
