@@ -132,6 +132,24 @@ def test_with_debug_off_a_missing_page_is_our_404_with_the_banner(settings: Any,
     assert "URLconf" not in html  # Django's debug page lists the URL patterns
 
 
+@pytest.mark.django_db
+def test_with_debug_off_a_server_error_is_our_500_with_the_banner(
+    settings: Any, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("frontend.views.campaign_public_queryset", broken)
+    client.raise_request_exception = False
+
+    response = client.get("/")
+
+    html = response.content.decode()
+    assert settings.DEBUG is False and response.status_code == 500
+    assert "Une erreur est survenue" in html and BANNER_FR in html
+    assert "database went away" not in html and "Traceback" not in html
+
+
 # --- make demo --------------------------------------------------------------------
 
 # Stands for the virtualenv's python, pip and uvicorn: records how it was called
