@@ -150,6 +150,22 @@ def test_with_debug_off_a_server_error_is_our_500_with_the_banner(
     assert "database went away" not in html and "Traceback" not in html
 
 
+def test_with_debug_off_static_files_are_served_from_collectstatics_output(
+    settings: Any, client: Client, tmp_path: Path
+) -> None:
+    # WhiteNoise without DEBUG serves STATIC_ROOT only (no finders), as the demo and production run.
+    settings.STATIC_ROOT = tmp_path
+    css = (ROOT / "frontend" / "static" / "frontend" / "site.css").read_bytes()
+    (tmp_path / "frontend").mkdir()
+    (tmp_path / "frontend" / "site.css").write_bytes(css)
+
+    response = client.get("/static/frontend/site.css")
+
+    assert settings.DEBUG is False
+    assert response.status_code == 200 and b"".join(response.streaming_content) == css  # type: ignore[attr-defined]
+    assert client.get("/static/frontend/absent.css").status_code == 404
+
+
 # --- make demo --------------------------------------------------------------------
 
 # Stands for the virtualenv's python, pip and uvicorn: records how it was called
