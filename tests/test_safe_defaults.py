@@ -20,7 +20,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from payments.checks import DEMO_GATEWAY_ON
-from tests.factories import ItemFactory
+from tests.factories import ItemFactory, WindowFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 BANNER_FR = "Démonstration : aucun paiement réel"
@@ -104,8 +104,9 @@ def test_on_the_demo_gateway_every_page_says_no_payment_is_real(settings: Any, c
     item = ItemFactory(title="Lampe en laiton")
     checkout = api.post(f"/api/items/{item.pk}/checkout/", {"email": "passant@example.org"}, format="json")
     demo_page = checkout.json()["checkout_url"].removeprefix("http://testserver")
+    window_screen = f"/windows/{WindowFactory().pk}/screen/"  # shown in shop windows, outside base.html
 
-    for path in ("/", item.get_absolute_url(), item.campaign.get_absolute_url(), demo_page):
+    for path in ("/", item.get_absolute_url(), item.campaign.get_absolute_url(), demo_page, window_screen):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.content.decode().count(BANNER_FR) == 1, path
@@ -117,7 +118,7 @@ def test_with_stripe_no_page_carries_the_demo_banner(settings: Any, client: Clie
     settings.PAYMENT_GATEWAY = "stripe"
     item = ItemFactory()
 
-    for path in ("/", item.get_absolute_url(), "/nulle-part/"):
+    for path in ("/", item.get_absolute_url(), "/nulle-part/", f"/windows/{WindowFactory().pk}/screen/"):
         assert BANNER_FR not in client.get(path).content.decode(), path
 
 
