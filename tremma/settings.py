@@ -76,7 +76,7 @@ ASGI_APPLICATION = "tremma.asgi.application"
 # may hold a database connection.
 WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1, maximum=64)
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
