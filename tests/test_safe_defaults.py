@@ -171,10 +171,16 @@ def test_with_debug_off_static_files_are_served_from_collectstatics_output(
 
 # Stands for the virtualenv's python, pip and uvicorn: records how it was called
 # and with which settings, and runs real Python for ``-c`` (the key's creation).
+# The worker starts in the background and is stopped when uvicorn ends: the fake
+# uvicorn waits (at most 10 s) for the worker's record.
 FAKE = """#!{python}
-import json, os, sys
+import json, os, sys, time
 if sys.argv[1:2] == ["-c"]:
     os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+if os.path.basename(sys.argv[0]) == "uvicorn":
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and '"worker"' not in (open({log!r}).read() if os.path.exists({log!r}) else ""):
+        time.sleep(0.05)
 keys = ("DEBUG", "PAYMENTS_DEMO", "SECRET_KEY", "SITE_URL")
 with open({log!r}, "a") as log:
     call = [os.path.basename(sys.argv[0]), *sys.argv[1:]]
@@ -219,8 +225,9 @@ def test_make_demo_runs_without_debug_on_the_demo_gateway_with_a_kept_secret_key
     assert pip[-2:] == ["-e", "."]
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and len(key) >= 50
     run = [call for call in calls if call["argv"][0] != "pip"]
-    assert [call["argv"][1] for call in run] == ["manage.py"] * 4 + ["tremma.asgi:application"]
-    assert {call["argv"][2] for call in run[:4]} == {"migrate", "collectstatic", "seed_demo", "worker"}
+    commands = [" ".join(call["argv"][:3]) for call in run]
+    assert commands[:3] == ["python manage.py migrate", "python manage.py collectstatic", "python manage.py seed_demo"]
+    assert sorted(commands[3:]) == ["python manage.py worker", "uvicorn tremma.asgi:application --ws"]
     for call in run:
         assert call["env"] == {
             "DEBUG": "false",
