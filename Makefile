@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-STAMP := $(VENV)/.installed
+# Two installs: the runtime dependencies for `make demo`, the dev extras for the rest.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+# The demo's own SECRET_KEY: made once, kept (sessions survive a restart), readable by its owner only.
+DEMO_SECRET_KEY := var/secret_key
 NODE_STAMP := node_modules/.installed
 
 .PHONY: demo test lint typecheck install bench clean
@@ -13,9 +17,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(RUNTIME_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV_STAMP) $(RUNTIME_STAMP)
+
+$(DEMO_SECRET_KEY): | $(BIN)/python
+	mkdir -p $(@D)
+	$(BIN)/python -c 'import os, secrets; fd = os.open("$@", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600); os.write(fd, secrets.token_urlsafe(50).encode()); os.close(fd)'
 
 # Test-only JavaScript (axe-core, for the accessibility checks of the browser
 # tests), exactly as package-lock.json pins it.
@@ -24,13 +36,17 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(DEV_STAMP) $(NODE_STAMP)
 
 # The product on embedded defaults: SQLite, in-memory channel layer, local
-# media, console email, demo payment gateway, demo data.
-demo: export DEBUG ?= true
+# media, console email, demo payment gateway (asked for by name: every page says
+# no payment is real), demo data. DEBUG off, as in production: our own error
+# pages, static files served by WhiteNoise from collectstatic's output.
+demo: export DEBUG = false
+demo: export PAYMENTS_DEMO = true
+demo: export SECRET_KEY ?= $(file < $(DEMO_SECRET_KEY))
 demo: export SITE_URL ?= http://127.0.0.1:$(PORT)
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP) $(DEMO_SECRET_KEY)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py collectstatic --noinput -v 0
@@ -49,23 +65,23 @@ demo: $(STAMP)
 	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/uvicorn tremma.asgi:application --ws wsproto --host 127.0.0.1 --port $(PORT) --no-access-log
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy .
 
 # The whole suite: lint, then pytest (unit and integration), then the browser
 # tests in their own invocation (pytest-playwright's loop must not leak).
-test: $(STAMP) $(NODE_STAMP)
+test: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -m "not browser"
 	$(BIN)/python -m pytest -m browser tests/browser
 	@echo "Browser screenshots and the item page's budget report: build/screenshots/"
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 clean:

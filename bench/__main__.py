@@ -48,7 +48,9 @@ def main() -> int:
     database_url, database = bench_database_url()
     redis_url = os.environ.get("REDIS_URL", "")
     env = base_env(database_url, redis_url or None)
-    os.environ.update({key: env[key] for key in ("SECRET_KEY", "DATABASE_URL", "TREMMA_BENCH", "ALLOWED_HOSTS")})
+    os.environ.update(
+        {key: env[key] for key in ("SECRET_KEY", "DATABASE_URL", "TREMMA_BENCH", "ALLOWED_HOSTS", "PAYMENTS_DEMO")}
+    )
     if not redis_url:
         os.environ.pop("REDIS_URL", None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "tremma.settings"
@@ -158,6 +160,7 @@ def main() -> int:
 
         stripe_env = {
             **env,
+            "PAYMENTS_DEMO": "false",
             "STRIPE_SECRET_KEY": "sk_test_bench_only",
             "STRIPE_WEBHOOK_SECRET": webhooks.SECRET,
             "STRIPE_CONNECT_WEBHOOK_SECRET": webhooks.SECRET + "_connect",

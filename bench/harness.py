@@ -357,6 +357,8 @@ def base_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SITE_URL="http://127.0.0.1",
         LOG_LEVEL="WARNING",
+        # Payments through the demo gateway, asked for by name (the webhooks scenario switches to Stripe).
+        PAYMENTS_DEMO="true",
         # DB_CONN_MAX_AGE keeps the production default. (When Django's ASGI handler served
         # HTTP, each request ran in a thread of its own, so kept connections were never reused
         # and piled up until PostgreSQL answered "too many clients"; the WEB_THREADS pool of

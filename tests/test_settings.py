@@ -40,7 +40,8 @@ def test_env_list_and_url() -> None:
 
 
 def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DEBUG"}}
+    ours = {"SECRET_KEY", "DEBUG", "PAYMENTS_DEMO", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
+    clean = {key: value for key, value in os.environ.items() if key not in ours}
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import tremma.settings as s; print(s.DEBUG, s.PAYMENT_GATEWAY)"],
@@ -59,7 +60,7 @@ def test_settings_refuse_to_start_without_secret_key_outside_debug() -> None:
 
 
 def test_debug_is_off_unless_asked_for() -> None:
-    result = _load_settings(SECRET_KEY="x" * 60)
+    result = _load_settings(SECRET_KEY="x" * 60, PAYMENTS_DEMO="true")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "demo"]
 
@@ -110,9 +111,12 @@ def test_stripe_starts_with_both_endpoint_secrets() -> None:
 
 
 def test_deploy_check_is_clean_with_production_settings() -> None:
-    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    skip = {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "PAYMENTS_DEMO"}
+    env = {key: value for key, value in os.environ.items() if key not in skip}
     env.update(
         SECRET_KEY="a-long-random-production-like-secret-key-4f8e2b1c9d7a6e5f3b2a1c0d",
+        STRIPE_SECRET_KEY="sk_test_deploy_check",
+        STRIPE_WEBHOOK_SECRET="whsec_deploy_check",
         SITE_URL="https://tremma.example",
         ALLOWED_HOSTS="tremma.example",
         CSRF_TRUSTED_ORIGINS="https://tremma.example",

@@ -91,7 +91,7 @@ ASGI_APPLICATION = "tremma.asgi.application"
 # may hold a database connection.
 WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1, maximum=64)
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
@@ -281,7 +281,18 @@ if STRIPE_SECRET_KEY and not STRIPE_CONNECT_WEBHOOK_SECRET:
     raise ImproperEnvironment("STRIPE_CONNECT_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
 if STRIPE_CONNECT_WEBHOOK_SECRET and STRIPE_CONNECT_WEBHOOK_SECRET == STRIPE_WEBHOOK_SECRET:
     raise ImproperEnvironment("STRIPE_CONNECT_WEBHOOK_SECRET must differ from STRIPE_WEBHOOK_SECRET (two endpoints)")
+# The demo gateway takes no real payment: outside DEBUG it runs only when asked for by name, never because
+# a deployment forgot its Stripe keys; then every page says so (payments.context_processors) and
+# `check --deploy` fails (payments/checks.py).
+PAYMENTS_DEMO = env_bool("PAYMENTS_DEMO", default=False)
+if PAYMENTS_DEMO and STRIPE_SECRET_KEY:
+    raise ImproperEnvironment("PAYMENTS_DEMO=true and STRIPE_SECRET_KEY are both set: keep one (demo or real payments)")
+if not (STRIPE_SECRET_KEY or PAYMENTS_DEMO or DEBUG):
+    raise ImproperEnvironment(
+        "STRIPE_SECRET_KEY must be set (real payments), or PAYMENTS_DEMO=true for a demonstration without real payment"
+    )
 PAYMENT_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "demo"
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("payments.context_processors.demo_gateway")
 # How long an item stays held for a buyer (Stripe Checkout Sessions live 30 minutes at least).
 CHECKOUT_HOLD_MINUTES = env_int("CHECKOUT_HOLD_MINUTES", 30, minimum=30, maximum=1440)
 # At most this many items held at once per email and per client address.
