@@ -32,14 +32,18 @@ SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 # Websockets accept browsers whose Origin is one of these, scheme, host and port compared (tremma/asgi.py):
-# the site's own origin and the trusted ones; in a local DEBUG run, the same port on localhost too.
+# the site's own origin and the trusted ones; a site on the loopback (make demo) answers to both of its names.
 _site = urlparse(SITE_URL)
 WEBSOCKET_ALLOWED_ORIGINS = list(
     dict.fromkeys(
         [
             f"{_site.scheme}://{_site.netloc}",
             *CSRF_TRUSTED_ORIGINS,
-            *([f"http://{host}:{_site.port or 80}" for host in ("127.0.0.1", "localhost")] if DEBUG else []),
+            *(
+                [f"{_site.scheme}://{host}:{_site.port or 80}" for host in ("127.0.0.1", "localhost")]
+                if _site.hostname in ("127.0.0.1", "localhost")
+                else []
+            ),
         ]
     )
 )
