@@ -10,7 +10,13 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
 from donations.models import Order
-from payments.gateways import CheckoutRequest, CheckoutSession, PaymentEvent
+from payments.gateways import (
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentEvent,
+    PaymentFeeCharged,
+    TransferReversalDone,
+)
 
 PROVIDER = "demo"
 SESSION_PREFIX = "demo_cs_"
@@ -19,6 +25,11 @@ SESSION_PREFIX = "demo_cs_"
 def session_token(idempotency_key: str) -> str:
     # Derived from our row (not random), like Stripe's idempotency: a retry gives the same session.
     return salted_hmac("tremma.demo-checkout", idempotency_key).hexdigest()[:32]
+
+
+def demo_fee_cents(amount_cents: int) -> int:
+    """A plausible card fee, like Stripe's European cards: 1.5 % (rounded half up) plus 25 cents."""
+    return (amount_cents * 15 + 500) // 1000 + 25
 
 
 def payment_id_for(session_id: str) -> str:
@@ -57,6 +68,24 @@ class DemoGateway:
         self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
     ) -> str:
         return f"demo_tr_{transfer_group}"
+
+    def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> TransferReversalDone:
+        # Derived from the key, as Stripe's idempotency would: a retry gives the same reversal.
+        return TransferReversalDone(
+            id=f"demo_trr_{idempotency_key}", transfer_id=transfer_id, amount_cents=amount_cents
+        )
+
+    def payment_fee(self, payment_id: str) -> PaymentFeeCharged | None:
+        from donations.models import Gift, Order
+
+        target = Order.objects.filter(provider_payment_id=payment_id).first() or (
+            Gift.objects.filter(provider_payment_id=payment_id).first()
+        )
+        if target is None:
+            return None
+        return PaymentFeeCharged(
+            balance_id=f"demo_txn_{payment_id}", amount_cents=demo_fee_cents(target.amount_cents), currency="EUR"
+        )
 
 
 def expired_event(*, order: Order) -> PaymentEvent:

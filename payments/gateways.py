@@ -68,6 +68,24 @@ class PaymentEvent:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TransferReversalDone:
+    """A transfer reversal the provider made (Stripe ``transfer_reversal``)."""
+
+    id: str
+    transfer_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class PaymentFeeCharged:
+    """The provider's fee on one payment, read from its balance transaction."""
+
+    balance_id: str
+    amount_cents: int
+    currency: str
+
+
 class Gateway(Protocol):
     name: str
 
@@ -88,6 +106,14 @@ class Gateway(Protocol):
     def transfer_create(
         self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
     ) -> str: ...
+
+    def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> TransferReversalDone:
+        """Take ``amount_cents`` of a transfer back from the connected account."""
+        ...
+
+    def payment_fee(self, payment_id: str) -> PaymentFeeCharged | None:
+        """The fee of a payment, or None while the provider has not settled it yet."""
+        ...
 
 
 def gateway() -> Gateway:

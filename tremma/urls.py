@@ -46,6 +46,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),
+    path("gestion/releves/", include("payments.statement_urls")),
     path("", include("frontend.urls")),
 ]
 

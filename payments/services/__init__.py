@@ -1,6 +1,7 @@
-"""Writes of payments, in two modules: ``events`` (recording and applying the
-provider's events, the same for Stripe and the demo gateway) and ``payouts``
-(money going out: refunds and transfers). Import from here."""
+"""Writes of payments, in three modules: ``events`` (recording and applying the
+provider's events, the same for Stripe and the demo gateway), ``payouts``
+(money going out: refunds and transfers) and ``settlements`` (records of
+transfers and their reversals, provider fees). Import from here."""
 
 from payments.services.events import (
     AFTER_PAYMENT_TYPES,
@@ -19,6 +20,12 @@ from payments.services.payouts import (
     payment_refund,
     transfers_pay,
 )
+from payments.services.settlements import (
+    payment_fee_record,
+    payment_fees_record,
+    transfer_reversals_pay,
+    transfer_reverse_due,
+)
 
 __all__ = [
     "AFTER_PAYMENT_TYPES",
@@ -31,7 +38,11 @@ __all__ = [
     "order_mark_paid",
     "order_refund_late",
     "order_transfer",
+    "payment_fee_record",
+    "payment_fees_record",
     "payment_refund",
     "provider_events_retry",
+    "transfer_reversals_pay",
+    "transfer_reverse_due",
     "transfers_pay",
 ]
