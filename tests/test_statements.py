@@ -143,6 +143,16 @@ def test_managers_see_their_statement_with_its_totals_and_a_month_picker(
     assert url(month_of_activity, year, month, ".csv") in page
 
 
+def test_the_statement_speaks_english_to_an_english_reader(client: Client, month_of_activity: Organisation) -> None:
+    client.force_login(MembershipFactory(organisation=month_of_activity).user)
+
+    page = client.get(url(month_of_activity, *this_month()), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    bad = client.get(f"/gestion/releves/{month_of_activity.slug}/", {"mois": "x"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert "Balance owed at the end of the month" in page and "€40.00" in page and "Transfer reversal" in page
+    assert "Choose a month, for example 2026-11." in bad.content.decode()
+
+
 def test_the_month_picker_goes_to_the_chosen_month_and_explains_a_bad_one(
     client: Client, month_of_activity: Organisation
 ) -> None:
