@@ -224,3 +224,8 @@ def test_two_workers_reversing_at_once_record_one_reversal() -> None:
         TransferReversal.objects.create(
             transfer=reversal.transfer, provider_reversal_id=reversal.provider_reversal_id, key="x", amount_cents=500
         )
+
+
+def test_the_worker_retries_reversals_and_fees(settings: Any) -> None:
+    assert ("payments.services.transfer_reversals_pay", 300) in settings.PERIODIC_JOBS
+    assert ("payments.services.payment_fees_record", 600) in settings.PERIODIC_JOBS
