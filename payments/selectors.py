@@ -51,6 +51,12 @@ def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
                 continue
             if (received, refunded) != (target.amount_cents, target.refunded_cents):
                 yield f"{name}: provider says received {received}, refunded {refunded}"
+    # A transfer made before transfers were recorded (or whose record failed) is missing from statements.
+    for model in (Order, Gift):
+        for pk, transfer_id in (
+            model.objects.exclude(transfer_id="").filter(transfers__isnull=True).values_list("pk", "transfer_id")
+        ):
+            yield f"{model.__name__.lower()} {pk}: transfer {transfer_id} is not recorded (payments.Transfer)"
     orphans = LedgerEntry.objects.filter(
         Q(order__status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED])
         | Q(gift__status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED])

@@ -229,3 +229,19 @@ def test_two_workers_reversing_at_once_record_one_reversal() -> None:
 def test_the_worker_retries_reversals_and_fees(settings: Any) -> None:
     assert ("payments.services.transfer_reversals_pay", 300) in settings.PERIODIC_JOBS
     assert ("payments.services.payment_fees_record", 600) in settings.PERIODIC_JOBS
+
+
+def test_reconcile_reports_a_transfer_that_is_not_recorded(django_capture_on_commit_callbacks: Any) -> None:
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gift = paid_gift(connected_campaign(), 1000)
+    call_command("reconcile", stdout=io.StringIO())  # recorded: it agrees
+
+    Transfer.objects.all().delete()
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("reconcile", stdout=out)
+    assert f"gift {gift.pk}: transfer demo_tr_gift-{gift.pk} is not recorded" in out.getvalue()
