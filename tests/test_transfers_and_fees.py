@@ -245,3 +245,21 @@ def test_reconcile_reports_a_transfer_that_is_not_recorded(django_capture_on_com
     with pytest.raises(CommandError):
         call_command("reconcile", stdout=out)
     assert f"gift {gift.pk}: transfer demo_tr_gift-{gift.pk} is not recorded" in out.getvalue()
+
+
+def test_the_admin_shows_transfers_reversals_and_fees_read_only(django_capture_on_commit_callbacks: Any) -> None:
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gift = paid_gift(connected_campaign(), 1000)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund(gift, 1000)
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    for path in ("payments/transfer", "payments/transferreversal", "payments/paymentfee"):
+        assert client.get(f"/admin/{path}/").status_code == 200
+        assert client.get(f"/admin/{path}/add/").status_code == 403
+    assert "demo_trr_tremma-transfer-" in client.get("/admin/payments/transferreversal/").content.decode()
