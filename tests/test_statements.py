@@ -186,6 +186,12 @@ def test_another_organisations_statement_is_not_found_like_a_missing_one(
     assert client.get(url(month_of_activity, year, month, suffix)).status_code == 200
 
 
+def test_a_managers_profile_links_to_the_statements(client: Client, month_of_activity: Organisation) -> None:
+    client.force_login(MembershipFactory(organisation=month_of_activity).user)
+
+    assert 'href="/gestion/releves/"' in client.get("/comptes/profil/").content.decode()
+
+
 def test_the_index_lists_only_the_organisations_the_user_manages(
     client: Client, month_of_activity: Organisation
 ) -> None:
