@@ -187,7 +187,9 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
     fees = list(PaymentFee.objects.filter(window, organisation=organisation).select_related(*related))
     refunded_orders = {e.order_id for e in entries if e.reason == LedgerEntry.Reason.REFUND and e.order_id}
     refunded_gifts = {e.gift_id for e in entries if e.reason == LedgerEntry.Reason.REFUND and e.gift_id}
-    kept = PaymentFee.objects.filter(Q(order_id__in=refunded_orders) | Q(gift_id__in=refunded_gifts)).aggregate(
+    # Payments refunded this month, and late payments refunded at once (never credited): Stripe kept their fee.
+    late = Q(window, organisation=organisation, order__refund_reason="item_unavailable")
+    kept = PaymentFee.objects.filter(Q(order_id__in=refunded_orders) | Q(gift_id__in=refunded_gifts) | late).aggregate(
         total=Coalesce(Sum("amount_cents"), Value(0))
     )["total"]
 

@@ -255,3 +255,38 @@ def test_a_hostile_campaign_title_is_text_in_the_csv_never_a_formula(client: Cli
 
     assert rows[1][2] == "'=cmd()|' /C calc'!A0"
     assert rows[1][5] == "12,00"  # a number stays a number
+
+
+def test_the_fee_of_a_late_payment_refunded_at_once_is_counted_as_kept(django_capture_on_commit_callbacks: Any) -> None:
+    from donations.models import Reservation
+    from donations.services import order_start, reservations_release_expired
+    from payments import demo_gateway
+    from tests.factories import ItemFactory
+
+    def pay(order: Order) -> None:
+        event_receive(
+            event=demo_gateway.completed_event(
+                kind="order",
+                object_id=order.pk,
+                session_id=order.provider_session_id or "",
+                amount_cents=order.amount_cents,
+                currency="EUR",
+            )
+        )
+
+    item = ItemFactory(price_cents=2000)
+    late = order_start(item_id=item.pk, email="lent@example.org")
+    Reservation.objects.filter(order=late).update(expires_at=late.created_at)
+    reservations_release_expired()
+    winner = order_start(item_id=item.pk, email="rapide@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(winner)
+        pay(late)
+    assert Order.objects.get(pk=late.pk).refund_reason == "item_unavailable"
+
+    statement = organisation_statement(
+        organisation=item.campaign.organisation, year=this_month()[0], month=this_month()[1]
+    )
+
+    assert (statement.credits_cents, statement.refunds_cents, statement.closing_cents) == (2000, 0, 2000)
+    assert (statement.fees_cents, statement.fees_kept_on_refunds_cents) == (55 + 55, 55)
