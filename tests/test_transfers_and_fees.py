@@ -263,3 +263,16 @@ def test_the_admin_shows_transfers_reversals_and_fees_read_only(django_capture_o
         assert client.get(f"/admin/{path}/").status_code == 200
         assert client.get(f"/admin/{path}/add/").status_code == 403
     assert "demo_trr_tremma-transfer-" in client.get("/admin/payments/transferreversal/").content.decode()
+
+
+def test_a_transfer_made_by_another_provider_is_never_reversed_through_this_one(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        gift = paid_gift(connected_campaign(), 2000)
+    Transfer.objects.update(provider="stripe")  # made while Stripe was configured; the demo gateway runs now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund(gift, 2000)
+
+    assert transfer_reversals_pay() == 0 and not TransferReversal.objects.exists()

@@ -91,8 +91,12 @@ def transfer_reverse_due(*, kind: str, object_id: int) -> int:
     organisation keeps of it (after commit, and from the worker). Returns the
     cents reversed now."""
     target = _MODELS[kind].objects.select_related("campaign").get(pk=object_id)
+    provider = gateway()
+    # Only the configured provider can reverse its own transfers (never a demo transfer at Stripe).
     transfers = list(
-        Transfer.objects.filter(**_of(target)).annotate(reversed_cents=Sum("reversals__amount_cents")).order_by("-id")
+        Transfer.objects.filter(provider=provider.name, **_of(target))
+        .annotate(reversed_cents=Sum("reversals__amount_cents"))
+        .order_by("-id")
     )
     outstanding = sum(t.amount_cents - (t.reversed_cents or 0) for t in transfers)
     due = outstanding - _kept_cents(target)
@@ -104,7 +108,7 @@ def transfer_reverse_due(*, kind: str, object_id: int) -> int:
             continue
         key = f"tremma-transfer-{transfer.pk}-reversed-{already + part}"
         try:
-            reversal = gateway().transfer_reverse(
+            reversal = provider.transfer_reverse(
                 transfer_id=transfer.provider_transfer_id, amount_cents=part, idempotency_key=key
             )
         except GatewayError:
