@@ -3,7 +3,7 @@ from django.http import HttpRequest
 
 from campaigns.models import LedgerEntry
 from donations.models import Gift, Order, Refund, Reservation
-from payments.models import ProviderEvent
+from payments.models import PaymentFee, ProviderEvent, Transfer, TransferReversal
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,3 +57,23 @@ class ReservationAdmin(ReadOnlyAdmin):
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ("pk", "order", "gift", "amount_cents", "status", "actor", "created_at")
     list_filter = ("status",)
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "organisation", "provider_transfer_id", "amount_cents", "order", "gift")
+    list_filter = ("provider", "organisation")
+    search_fields = ("provider_transfer_id",)
+
+
+@admin.register(TransferReversal)
+class TransferReversalAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "transfer", "provider_reversal_id", "amount_cents", "key")
+    search_fields = ("provider_reversal_id", "key", "transfer__provider_transfer_id")
+
+
+@admin.register(PaymentFee)
+class PaymentFeeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "organisation", "provider_balance_id", "amount_cents", "order", "gift")
+    list_filter = ("provider", "organisation")
+    search_fields = ("provider_balance_id",)

@@ -20,6 +20,8 @@ from payments.gateways import (
     ConnectAccountRequest,
     ConnectAccountState,
     PaymentEvent,
+    PaymentFeeCharged,
+    TransferReversalDone,
 )
 
 PROVIDER = "demo"
@@ -34,6 +36,11 @@ DEMO_REQUIREMENTS = ("external_account", "representative.first_name", "tos_accep
 def session_token(idempotency_key: str) -> str:
     # Derived from our row (not random), like Stripe's idempotency: a retry gives the same session.
     return salted_hmac("tremma.demo-checkout", idempotency_key).hexdigest()[:32]
+
+
+def demo_fee_cents(amount_cents: int) -> int:
+    """A plausible card fee, like Stripe's European cards: 1.5 % (rounded half up) plus 25 cents."""
+    return (amount_cents * 15 + 500) // 1000 + 25
 
 
 def payment_id_for(session_id: str) -> str:
@@ -95,6 +102,24 @@ class DemoGateway:
 
     def connect_account_state(self, account_id: str) -> ConnectAccountState | None:
         return None  # the demo page processes its event before it redirects
+
+    def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> TransferReversalDone:
+        # Derived from the key, as Stripe's idempotency would: a retry gives the same reversal.
+        return TransferReversalDone(
+            id=f"demo_trr_{idempotency_key}", transfer_id=transfer_id, amount_cents=amount_cents
+        )
+
+    def payment_fee(self, payment_id: str) -> PaymentFeeCharged | None:
+        from donations.models import Gift, Order
+
+        target = Order.objects.filter(provider_payment_id=payment_id).first() or (
+            Gift.objects.filter(provider_payment_id=payment_id).first()
+        )
+        if target is None:
+            return None
+        return PaymentFeeCharged(
+            balance_id=f"demo_txn_{payment_id}", amount_cents=demo_fee_cents(target.amount_cents), currency="EUR"
+        )
 
 
 def onboarding_link_data(token: str) -> dict[str, Any] | None:

@@ -105,6 +105,24 @@ class ConnectEvent:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TransferReversalDone:
+    """A transfer reversal the provider made (Stripe ``transfer_reversal``)."""
+
+    id: str
+    transfer_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class PaymentFeeCharged:
+    """The provider's fee on one payment, read from its balance transaction."""
+
+    balance_id: str
+    amount_cents: int
+    currency: str
+
+
 class Gateway(Protocol):
     name: str
 
@@ -136,6 +154,13 @@ class Gateway(Protocol):
 
     def connect_account_state(self, account_id: str) -> ConnectAccountState | None:
         """The account refetched, or None when the provider has nothing to refetch (the demo)."""
+
+    def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> TransferReversalDone:
+        """Take ``amount_cents`` of a transfer back from the connected account."""
+        ...
+
+    def payment_fee(self, payment_id: str) -> PaymentFeeCharged | None:
+        """The fee of a payment, or None while the provider has not settled it yet."""
         ...
 
 

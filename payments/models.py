@@ -25,3 +25,92 @@ class ProviderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_id} {self.type}"
+
+
+class Transfer(models.Model):
+    """Money sent to an organisation's connected account for one paid order or
+    gift (Connect "separate charges and transfers"), recorded once: the
+    provider's id is unique, so a retried send can never count twice."""
+
+    organisation = models.ForeignKey("campaigns.Organisation", on_delete=models.PROTECT, related_name="transfers")
+    order = models.ForeignKey(
+        "donations.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="transfers"
+    )
+    gift = models.ForeignKey(
+        "donations.Gift", on_delete=models.PROTECT, null=True, blank=True, related_name="transfers"
+    )
+    provider = models.CharField(max_length=10)
+    provider_transfer_id = models.CharField(max_length=255, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="EUR", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(
+                condition=(models.Q(order__isnull=False) & models.Q(gift__isnull=True))
+                | (models.Q(order__isnull=True) & models.Q(gift__isnull=False)),
+                name="transfer_for_order_or_gift",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"transfer {self.provider_transfer_id} {self.amount_cents}"
+
+
+class TransferReversal(models.Model):
+    """Part of a transfer taken back from the organisation after a refund or a
+    lost dispute. ``key`` is the idempotency key sent to the provider (it names
+    the cumulative amount reversed), and both it and the provider's id are
+    unique: a replayed event or a second worker can never reverse twice."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="reversals")
+    provider_reversal_id = models.CharField(max_length=255, unique=True)
+    key = models.CharField(max_length=120, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="transfer_reversal_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reversal {self.provider_reversal_id} {self.amount_cents}"
+
+
+class PaymentFee(models.Model):
+    """The provider's fee on one payment, from its balance transaction. The
+    platform bears it (see payments.services.fees); it is recorded for the
+    treasurer, never taken from the organisation. Stripe keeps it when the
+    payment is refunded, so the row stays whatever happens to the payment."""
+
+    organisation = models.ForeignKey("campaigns.Organisation", on_delete=models.PROTECT, related_name="payment_fees")
+    order = models.OneToOneField(
+        "donations.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="provider_fee"
+    )
+    gift = models.OneToOneField(
+        "donations.Gift", on_delete=models.PROTECT, null=True, blank=True, related_name="provider_fee"
+    )
+    provider = models.CharField(max_length=10)
+    # The balance transaction the fee was read from (Stripe txn_…).
+    provider_balance_id = models.CharField(max_length=255, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="EUR", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(order__isnull=False) & models.Q(gift__isnull=True))
+                | (models.Q(order__isnull=True) & models.Q(gift__isnull=False)),
+                name="payment_fee_for_order_or_gift",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"fee {self.amount_cents} ({self.provider_balance_id})"

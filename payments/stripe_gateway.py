@@ -17,6 +17,8 @@ from payments.gateways import (
     ConnectEvent,
     GatewayError,
     PaymentEvent,
+    PaymentFeeCharged,
+    TransferReversalDone,
 )
 
 PROVIDER = "stripe"
@@ -183,6 +185,33 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise GatewayError(f"connected account {account_id} not read: {error.__class__.__name__}") from error
         return account_state(account.to_dict(), as_of=read_at)
+
+    def transfer_reverse(self, *, transfer_id: str, amount_cents: int, idempotency_key: str) -> TransferReversalDone:
+        try:
+            reversal = stripe_client().v1.transfers.reversals.create(
+                transfer_id, {"amount": amount_cents}, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(f"reversal of {transfer_id} failed: {error.__class__.__name__}") from error
+        return TransferReversalDone(id=str(reversal.id), transfer_id=transfer_id, amount_cents=int(reversal.amount))
+
+    def payment_fee(self, payment_id: str) -> PaymentFeeCharged | None:
+        # The fee is on the charge's balance transaction, which exists once the charge has settled.
+        try:
+            intent = stripe_client().v1.payment_intents.retrieve(payment_id)
+            latest = intent.latest_charge
+            charge_id = latest if isinstance(latest, str) else getattr(latest, "id", "")
+            if not charge_id:
+                return None
+            charge = stripe_client().v1.charges.retrieve(str(charge_id), {"expand": ["balance_transaction"]})
+        except (stripe.StripeError, AttributeError) as error:
+            raise GatewayError(f"fee of {payment_id} not read: {error.__class__.__name__}") from error
+        balance = charge.to_dict().get("balance_transaction")
+        if not isinstance(balance, dict):
+            return None
+        return PaymentFeeCharged(
+            balance_id=str(balance["id"]), amount_cents=int(balance["fee"]), currency=str(balance["currency"]).upper()
+        )
 
 
 def account_state(account: dict[str, Any], *, as_of: datetime) -> ConnectAccountState:

@@ -168,6 +168,8 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("payments.services.transfers_pay", 300),
     ("donations.receipts.receipts_issue_due", 600),
     ("payments.services.provider_events_retry", 60),
+    ("payments.services.transfer_reversals_pay", 300),
+    ("payments.services.payment_fees_record", 600),
 ]
 
 # --- Auth -----------------------------------------------------------------

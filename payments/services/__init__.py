@@ -1,7 +1,9 @@
-"""Writes of payments, in three modules: ``events`` (recording and applying the
+"""Writes of payments, in four modules: ``events`` (recording and applying the
 provider's events, the same for Stripe and the demo gateway), ``payouts``
-(money going out: refunds and transfers) and ``connect`` (the organisations'
-connected accounts: onboarding and ``account.updated``). Import from here."""
+(money going out: refunds and transfers), ``settlements`` (records of
+transfers and their reversals, provider fees) and ``connect`` (the
+organisations' connected accounts: onboarding and ``account.updated``).
+Import from here."""
 
 from payments.services.connect import (
     ConnectUnavailable,
@@ -29,6 +31,12 @@ from payments.services.payouts import (
     payment_refund,
     transfers_pay,
 )
+from payments.services.settlements import (
+    payment_fee_record,
+    payment_fees_record,
+    transfer_reversals_pay,
+    transfer_reverse_due,
+)
 
 __all__ = [
     "AFTER_PAYMENT_TYPES",
@@ -48,7 +56,11 @@ __all__ = [
     "organisation_connect_start",
     "organisation_connect_state_apply",
     "organisation_transfers_pay",
+    "payment_fee_record",
+    "payment_fees_record",
     "payment_refund",
     "provider_events_retry",
+    "transfer_reversals_pay",
+    "transfer_reverse_due",
     "transfers_pay",
 ]

@@ -30,6 +30,7 @@ from donations.services import TransitionRefused, item_transition, reservation_r
 from payments import emails
 from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
+from payments.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
 from realtime.services import event_emit
 
 logger = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ def _payment_received(event: PaymentEvent) -> None:
         order_mark_paid(order=target, event=event)
     else:
         gift_mark_paid(gift=target, event=event)
+    payment_fee_after_commit(target)
     _apply_waiting(payment_id=event.payment_id)
 
 
@@ -296,6 +298,7 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
             _item_back_after_refund(target)
     if amount > 0:
         _progress(target.campaign)
+    transfer_reverse_after_commit(target)
     return True
 
 
@@ -335,7 +338,10 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
 
 def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
     """A won dispute gives the money back: credit what its opening debited. A
-    lost one changes nothing. A close that comes before its opening waits for it."""
+    lost one changes nothing here, but the organisation's transfer is reversed.
+    A won close that comes before its opening waits for it."""
+    if event.dispute_status == "lost":
+        transfer_reverse_after_commit(target)
     if event.dispute_status != "won":
         return True
     opening = ProviderEvent.objects.filter(

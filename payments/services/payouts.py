@@ -17,6 +17,7 @@ from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
 from donations.services import PaymentUnavailable
 from payments.gateways import GatewayError, PaymentEvent, gateway
 from payments.services.events import _ref, _target_kwargs, event_receive
+from payments.services.settlements import transfer_record
 from tremma.errors import Conflict, DomainError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,10 @@ def _transferable(target: Order | Gift) -> bool:
 
 def _transfer_send(target: Order | Gift, *, kind: str) -> None:
     """One Transfer of what remains of ``target`` (idempotency key and group from our row), recorded once."""
+    amount = target.amount_cents - target.refunded_cents
     try:
         transfer_id = gateway().transfer_create(
-            amount_cents=target.amount_cents - target.refunded_cents,
+            amount_cents=amount,
             currency=target.currency,
             destination=target.campaign.organisation.stripe_account_id,
             transfer_group=f"{kind}-{target.pk}",
@@ -81,7 +83,9 @@ def _transfer_send(target: Order | Gift, *, kind: str) -> None:
     except GatewayError:
         logger.exception("payments: transfer of %s %s failed; transfers_pay retries it", kind, target.pk)
         return
-    type(target).objects.filter(pk=target.pk, transfer_id="").update(transfer_id=transfer_id)
+    with transaction.atomic():
+        type(target).objects.filter(pk=target.pk, transfer_id="").update(transfer_id=transfer_id)
+        transfer_record(target=target, provider_transfer_id=transfer_id, amount_cents=amount)
 
 
 def transfers_pay(*, limit: int = 100) -> int:

@@ -21,7 +21,12 @@ in Stripe's documented shapes (see TOOLING.md, "Stripe without the internet"):
   gives a short-lived ``url``; the test-only ``GET /_test/account_links`` lists
   the parameters of the links created (Stripe has no such list);
 - ``/v1/transfers``: create, retrieve, list (capabilities are not enforced:
-  Trëmma's own rule holds transfers until the account can receive them)."""
+  Trëmma's own rule holds transfers until the account can receive them);
+- ``/v1/transfers/{id}/reversals``: create (honouring ``Idempotency-Key`` as
+  Stripe does: the same key gives the same reversal), list;
+- a card fee on each paid session's charge, in its balance transaction
+  (``fee``, ``fee_details``), as Stripe's European card pricing would
+  (1.5 % + 25 cents; localstripe itself says 0)."""
 
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ from typing import Any
 
 from aiohttp import web
 from localstripe.errors import UserError
-from localstripe.resources import Event, PaymentIntent, StripeObject
+from localstripe.resources import BalanceTransaction, Event, PaymentIntent, StripeObject, store
 from localstripe.server import (
     api_create,
     api_extra,
@@ -131,6 +136,7 @@ class CheckoutSession(StripeObject):
             confirm=True,
         )
         session.payment_intent = intent.id
+        _charge_fee(intent.latest_charge.balance_transaction)
         session.status = "complete"
         session.payment_status = "paid"
         session.url = None
@@ -274,6 +280,69 @@ class Transfer(StripeObject):
         self.transfer_group = transfer_group
         self.metadata = metadata or {}
         self.reversed = False
+        self.amount_reversed = 0
+
+
+class TransferReversal(StripeObject):
+    object = "transfer_reversal"
+    _id_prefix = "trr_"
+
+    def __init__(self, transfer: str = "", amount: Any = None, metadata: dict[str, str] | None = None, **kwargs: Any):
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs))
+        parent = Transfer._api_retrieve(transfer)
+        remaining = parent.amount - parent.amount_reversed
+        amount = remaining if amount is None else _int(amount, "amount")
+        if amount <= 0 or amount > remaining:
+            # Stripe refuses to reverse more than what is left of the transfer.
+            raise UserError(400, "Amount exceeds the unreversed amount of the transfer")
+        super().__init__()
+        self.amount = amount
+        self.currency = parent.currency
+        self.transfer = parent.id
+        self.metadata = metadata or {}
+        self.balance_transaction = None
+        self.destination_payment_refund = None
+        self.source_refund = None
+        parent.amount_reversed += amount
+        parent.reversed = parent.amount_reversed == parent.amount
+
+
+def _charge_fee(balance_transaction_id: str) -> None:
+    """Stripe's European card fee on a charge's balance transaction (localstripe records none)."""
+    txn = BalanceTransaction._api_retrieve(balance_transaction_id)
+    txn.fee = (txn.amount * 15 + 500) // 1000 + 25
+    txn.fee_details = [
+        {
+            "amount": txn.fee,
+            "application": None,
+            "currency": txn.currency,
+            "description": "Stripe processing fees",
+            "type": "stripe_fee",
+        }
+    ]
+
+
+_reversal_keys: dict[str, str] = {}
+
+
+async def _reversal_create(request: web.Request) -> web.Response:
+    key = request.headers.get("Idempotency-Key")
+    if key and key in _reversal_keys:
+        return json_response(TransferReversal._api_retrieve(_reversal_keys[key])._export())
+    data = await get_post_data(request) or {}
+    reversal = TransferReversal(transfer=request.match_info["id"], **data)
+    if key:
+        _reversal_keys[key] = reversal.id
+    return json_response(reversal._export())
+
+
+def _reversal_list(request: web.Request) -> web.Response:
+    transfer = Transfer._api_retrieve(request.match_info["id"])
+    reversals = [obj for key, obj in store.items() if key.startswith("transfer_reversal:")]
+    found = [obj._export() for obj in reversals if obj.transfer == transfer.id]
+    url = f"/v1/transfers/{transfer.id}/reversals"
+    return json_response({"object": "list", "data": found, "has_more": False, "url": url})
 
 
 def _register() -> None:
@@ -287,6 +356,8 @@ def _register() -> None:
     app.router.add_route("POST", accounts + "/{id}", api_update(Account, accounts))
     app.router.add_route("POST", "/v1/account_links", account_link_create)
     app.router.add_route("GET", "/_test/account_links", account_links_list)
+    app.router.add_route("POST", "/v1/transfers/{id}/reversals", _reversal_create)
+    app.router.add_route("GET", "/v1/transfers/{id}/reversals", _reversal_list)
     for cls, url in ((CheckoutSession, sessions), (Account, accounts), (Transfer, "/v1/transfers")):
         if cls is not Account:
             app.router.add_route("POST", url, api_create(cls, url))

@@ -1,0 +1,161 @@
+"""The treasurer's monthly statement of an organisation, for its managers:
+a page with a month picker, and the same as a CSV for a French spreadsheet.
+Another organisation's statement is a 404, the same as a missing one."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+from django.views.decorators.http import require_safe
+
+from campaigns.models import Organisation
+from campaigns.selectors import organisations_managed_by
+from payments.selectors import Statement, organisation_statement, statement_organisation
+from tremma.spreadsheet import Cell, Euros, csv_response
+
+FIRST_YEAR = 2000
+# Literal, so makemessages finds them; translated when the file is written.
+STATEMENT_COLUMNS = [
+    gettext_noop("date"),
+    gettext_noop("opération"),
+    gettext_noop("campagne"),
+    gettext_noop("référence"),
+    gettext_noop("identifiant du prestataire"),
+    gettext_noop("montant dû à l'organisation (€)"),
+    gettext_noop("frais du prestataire, à la charge de la plateforme (€)"),
+]
+
+
+class MonthForm(forms.Form):
+    mois = forms.RegexField(
+        label=gettext_lazy("Mois"),
+        regex=re.compile(r"^\d{4}-\d{2}$"),
+        error_messages={"invalid": gettext_lazy("Choisissez un mois, par exemple 2026-11.")},
+    )
+
+    def clean_mois(self) -> tuple[int, int]:
+        year, month = (int(part) for part in self.cleaned_data["mois"].split("-"))
+        if not (FIRST_YEAR <= year <= timezone.localdate().year + 1 and 1 <= month <= 12):
+            raise forms.ValidationError(_("Choisissez un mois, par exemple 2026-11."), code="invalid")
+        return year, month
+
+
+def _organisation(request: HttpRequest, slug: str) -> Organisation:
+    organisation = statement_organisation(user=request.user, slug=slug)
+    if organisation is None:
+        raise Http404
+    return organisation
+
+
+def _month(year: str, month: str) -> tuple[int, int]:
+    """The month in the address, or a 404 (like an address that does not exist)."""
+    form = MonthForm({"mois": f"{year}-{month}"})
+    if not form.is_valid():
+        raise Http404
+    return form.cleaned_data["mois"]  # type: ignore[no-any-return]
+
+
+def _this_month() -> tuple[int, int]:
+    today = timezone.localdate()
+    return today.year, today.month
+
+
+def _month_url(slug: str, year: int, month: int) -> str:
+    return reverse("statements:month", kwargs={"slug": slug, "year": f"{year:04d}", "month": f"{month:02d}"})
+
+
+@login_required
+@require_safe
+def statement_index(request: HttpRequest) -> HttpResponse:
+    """The organisations the user manages, each with a link to this month's statement."""
+    year, month = _this_month()
+    organisations = [
+        (organisation, _month_url(organisation.slug, year, month))
+        for organisation in organisations_managed_by(request.user).order_by("name")
+    ]
+    return render(request, "payments/statement_index.html", {"organisations": organisations})
+
+
+@login_required
+@require_safe
+def statement_pick(request: HttpRequest, slug: str) -> HttpResponse:
+    """The month picker's target: on to the chosen month (this month when none is chosen)."""
+    organisation = _organisation(request, slug)
+    if "mois" not in request.GET:
+        return redirect(_month_url(slug, *_this_month()))
+    form = MonthForm(request.GET)
+    if form.is_valid():
+        return redirect(_month_url(slug, *form.cleaned_data["mois"]))
+    statement = organisation_statement(organisation=organisation, year=_this_month()[0], month=_this_month()[1])
+    return _page(request, statement, form, status=400)
+
+
+@login_required
+@require_safe
+def statement_month(request: HttpRequest, slug: str, year: str, month: str) -> HttpResponse:
+    organisation = _organisation(request, slug)
+    chosen_year, chosen_month = _month(year, month)
+    statement = organisation_statement(organisation=organisation, year=chosen_year, month=chosen_month)
+    form = MonthForm(initial={"mois": f"{chosen_year:04d}-{chosen_month:02d}"})
+    return _page(request, statement, form)
+
+
+def _page(request: HttpRequest, statement: Statement, form: MonthForm, status: int = 200) -> HttpResponse:
+    slug = statement.organisation.slug
+    context = {
+        "statement": statement,
+        "form": form,
+        "month_value": f"{statement.year:04d}-{statement.month:02d}",
+        "month_start": statement.start.date(),
+        "csv_url": reverse(
+            "statements:month-csv",
+            kwargs={"slug": slug, "year": f"{statement.year:04d}", "month": f"{statement.month:02d}"},
+        ),
+        "pick_url": reverse("statements:pick", kwargs={"slug": slug}),
+    }
+    return render(request, "payments/statement.html", context, status=status)
+
+
+@login_required
+@require_safe
+def statement_month_csv(request: HttpRequest, slug: str, year: str, month: str) -> HttpResponse:
+    organisation = _organisation(request, slug)
+    chosen_year, chosen_month = _month(year, month)
+    statement = organisation_statement(organisation=organisation, year=chosen_year, month=chosen_month)
+    rows: list[list[Cell]] = [
+        [
+            line.at,
+            line.label,
+            line.campaign,
+            line.reference,
+            line.provider_id,
+            Euros(line.amount_cents),
+            Euros(line.fee_cents),
+        ]
+        for line in statement.lines
+    ]
+    # The totals, after the lines: each one a label and its amount, in the same columns.
+    summary = [
+        (_("Solde dû au début du mois"), statement.opening_cents, 0),
+        (_("Paiements reçus"), statement.credits_cents, 0),
+        (_("Litiges gagnés"), statement.disputes_won_cents, 0),
+        (_("Remboursements"), -statement.refunds_cents, 0),
+        (_("Litiges"), -statement.disputes_cents, 0),
+        (_("Virements envoyés"), -statement.transfers_cents, 0),
+        (_("Annulations de virements"), statement.reversals_cents, 0),
+        (_("Solde dû à la fin du mois"), statement.closing_cents, 0),
+        (_("Frais du prestataire (à la charge de la plateforme)"), 0, statement.fees_cents),
+        (_("dont frais conservés sur les paiements remboursés"), 0, statement.fees_kept_on_refunds_cents),
+    ]
+    rows.append([])
+    rows += [[None, label, None, None, None, Euros(amount), Euros(fee)] for label, amount, fee in summary]
+    filename = f"releve-{slug}-{chosen_year:04d}-{chosen_month:02d}.csv"
+    return csv_response(filename=filename, header=[_(column) for column in STATEMENT_COLUMNS], rows=rows)
