@@ -33,12 +33,23 @@ PRODUCTION = {
     "CSRF_TRUSTED_ORIGINS": "https://tremma.example",
     "SECURE_HSTS_PRELOAD": "true",
 }
-STRIPE = {"STRIPE_SECRET_KEY": "sk_test_safe_defaults", "STRIPE_WEBHOOK_SECRET": "whsec_safe_defaults"}
+STRIPE = {
+    "STRIPE_SECRET_KEY": "sk_test_safe_defaults",
+    "STRIPE_WEBHOOK_SECRET": "whsec_safe_defaults",
+    "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_safe_defaults_connect",
+}
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``python *args`` in a fresh process whose payment and debug settings are exactly ``env``."""
-    ours = {"DEBUG", "PAYMENTS_DEMO", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    ours = {
+        "DEBUG",
+        "PAYMENTS_DEMO",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_CONNECT_WEBHOOK_SECRET",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }
     clean = {key: value for key, value in os.environ.items() if key not in ours}
     return subprocess.run(
         [sys.executable, *args],

@@ -40,7 +40,14 @@ def test_env_list_and_url() -> None:
 
 
 def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    ours = {"SECRET_KEY", "DEBUG", "PAYMENTS_DEMO", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
+    ours = {
+        "SECRET_KEY",
+        "DEBUG",
+        "PAYMENTS_DEMO",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_CONNECT_WEBHOOK_SECRET",
+    }
     clean = {key: value for key, value in os.environ.items() if key not in ours}
     clean.update(env)
     return subprocess.run(
@@ -117,6 +124,7 @@ def test_deploy_check_is_clean_with_production_settings() -> None:
         SECRET_KEY="a-long-random-production-like-secret-key-4f8e2b1c9d7a6e5f3b2a1c0d",
         STRIPE_SECRET_KEY="sk_test_deploy_check",
         STRIPE_WEBHOOK_SECRET="whsec_deploy_check",
+        STRIPE_CONNECT_WEBHOOK_SECRET="whsec_deploy_check_connect",
         SITE_URL="https://tremma.example",
         ALLOWED_HOSTS="tremma.example",
         CSRF_TRUSTED_ORIGINS="https://tremma.example",

@@ -69,8 +69,10 @@ def test_a_paid_gift_records_its_transfer_of_the_whole_amount_and_its_fee(
 def test_a_sale_handed_over_records_its_transfer_and_its_fee(django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         order = paid_order(4000)
+    # The organisation connects its account (and Stripe says it can receive transfers) after the payment.
     order.campaign.organisation.stripe_account_id = "acct_demo_2"
-    order.campaign.organisation.save(update_fields=["stripe_account_id"])
+    order.campaign.organisation.stripe_transfers_active = True
+    order.campaign.organisation.save(update_fields=["stripe_account_id", "stripe_transfers_active"])
     manager = MembershipFactory(organisation=order.campaign.organisation).user
     with django_capture_on_commit_callbacks(execute=True):
         order_hand_over(order=order, claim_code=order.claim_code, actor=manager)
@@ -125,8 +127,10 @@ def test_a_refund_before_the_transfer_makes_a_smaller_transfer_and_no_reversal(
         refund(gift, 1200)
     assert not Transfer.objects.exists()
 
+    # The organisation connects its account (and Stripe says it can receive transfers) after the payment.
     campaign.organisation.stripe_account_id = "acct_demo_3"
-    campaign.organisation.save(update_fields=["stripe_account_id"])
+    campaign.organisation.stripe_transfers_active = True
+    campaign.organisation.save(update_fields=["stripe_account_id", "stripe_transfers_active"])
     transfers_pay()
 
     assert list(Transfer.objects.values_list("amount_cents", flat=True)) == [1800]
