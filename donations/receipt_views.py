@@ -4,7 +4,6 @@ selector or service, shape the answer."""
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django import forms
@@ -22,6 +21,7 @@ from donations import receipt_changes, receipts, selectors
 from donations import receipt_delivery as delivery
 from donations.models import TaxReceipt
 from tremma.errors import DomainError
+from tremma.spreadsheet import Euros, csv_response
 
 
 @require_safe
@@ -46,64 +46,58 @@ class ReceiptFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Numéro, nom ou e-mail"))
 
 
+# French spreadsheet columns (tremma.spreadsheet): the treasurer's file, in French like the receipts themselves.
 CSV_COLUMNS = [
-    "number",
+    "numéro",
     "organisation",
-    "year",
-    "status",
-    "issued_at",
-    "amount_cents",
-    "payment_date",
-    "period_start",
-    "period_end",
-    "consolidated",
-    "giver_last_name",
-    "giver_first_names",
-    "giver_email",
-    "giver_address",
-    "cancelled_at",
-    "cancellation_reason",
-    "replaces",
+    "année",
+    "statut",
+    "émis le",
+    "montant (€)",
+    "date du don",
+    "début de période",
+    "fin de période",
+    "récapitulatif annuel",
+    "nom",
+    "prénoms",
+    "e-mail",
+    "adresse",
+    "annulé le",
+    "motif d'annulation",
+    "remplace",
 ]
 
 
-def _csv(filename: str) -> tuple[HttpResponse, Any]:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response, csv.writer(response)
-
-
 def _receipts_csv(receipts: Any) -> HttpResponse:
-    response, writer = _csv("recus-fiscaux.csv")
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for r in receipts.select_related("replaces"):
         address = ", ".join(
             part
             for part in [r.giver_address_line1, r.giver_address_line2, f"{r.giver_postal_code} {r.giver_city}"]
             if part
         )
-        writer.writerow(
+        rows.append(
             [
                 r.number,
                 r.organisation.slug,
                 r.year,
-                r.status,
-                r.issued_at.isoformat(),
-                r.amount_cents,
-                r.payment_date or "",
-                r.period_start or "",
-                r.period_end or "",
-                int(r.consolidated),
+                r.get_status_display(),
+                r.issued_at,
+                Euros(r.amount_cents),
+                r.payment_date,
+                r.period_start,
+                r.period_end,
+                "oui" if r.consolidated else "non",
                 r.giver_last_name,
                 r.giver_first_names,
                 r.giver_email,
                 address,
-                r.cancelled_at.isoformat() if r.cancelled_at else "",
+                r.cancelled_at,
                 r.cancellation_reason,
                 r.replaces.number if r.replaces else "",
             ]
         )
-    return response
+    return csv_response(filename="recus-fiscaux.csv", header=CSV_COLUMNS, rows=rows)
 
 
 class ReceiptCancelForm(forms.Form):
@@ -161,19 +155,20 @@ def manage_declaration(request: HttpRequest, slug: str, year: int) -> HttpRespon
     organisation = _managed_organisation(request, slug)
     declaration = selectors.receipts_declaration(organisation=organisation, year=year)
     if request.GET.get("format") == "csv":
-        response, writer = _csv(f"declaration-{organisation.slug}-{year}.csv")
-        writer.writerow(["organisation", "siren", "rna", "year", "receipts_count", "total_cents"])
-        writer.writerow(
-            [
-                organisation.legal_name,
-                organisation.siren,
-                organisation.rna,
-                year,
-                declaration.receipts_count,
-                declaration.total_cents,
-            ]
+        return csv_response(
+            filename=f"declaration-{organisation.slug}-{year}.csv",
+            header=["organisation", "SIREN", "RNA", "année", "nombre de reçus", "montant total (€)"],
+            rows=[
+                [
+                    organisation.legal_name,
+                    organisation.siren,
+                    organisation.rna,
+                    year,
+                    declaration.receipts_count,
+                    Euros(declaration.total_cents),
+                ]
+            ],
         )
-        return response
     return render(request, "donations/manage_declaration.html", {"declaration": declaration})
 
 

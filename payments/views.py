@@ -3,7 +3,6 @@ and the return pages (success / cancel)."""
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from typing import Any
@@ -35,8 +34,8 @@ from payments.selectors import campaign_ledger_for_manager
 from payments.services import event_receive
 from payments.throttles import payment_attempt_check
 from tremma.errors import DomainError
-from tremma.money import format_money
 from tremma.net import client_key
+from tremma.spreadsheet import Euros, csv_response
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +46,7 @@ LEDGER_COLUMNS = [
     gettext_noop("date"),
     gettext_noop("sens"),
     gettext_noop("motif"),
-    gettext_noop("montant (centimes)"),
-    gettext_noop("montant"),
+    gettext_noop("montant (€)"),
     gettext_noop("commande"),
     gettext_noop("don"),
     gettext_noop("événement"),
@@ -245,22 +243,18 @@ def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
     entries = campaign_ledger_for_manager(user_id=request.user.pk, is_superuser=request.user.is_superuser, slug=slug)
     if entries is None:
         raise Http404
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="ecritures-{slug}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([_(column) for column in LEDGER_COLUMNS])
+    rows = []
     for entry in entries:
         signed = entry.amount_cents if entry.kind == LedgerEntry.Kind.CREDIT else -entry.amount_cents
-        writer.writerow(
+        rows.append(
             [
-                timezone.localtime(entry.created_at).isoformat(),
+                entry.created_at,
                 entry.get_kind_display(),
                 entry.get_reason_display(),
-                signed,
-                format_money(signed, entry.currency),
-                entry.order_id or "",
-                entry.gift_id or "",
+                Euros(signed),
+                entry.order_id,
+                entry.gift_id,
                 entry.provider_event_id,
             ]
         )
-    return response
+    return csv_response(filename=f"ecritures-{slug}.csv", header=[_(c) for c in LEDGER_COLUMNS], rows=rows)

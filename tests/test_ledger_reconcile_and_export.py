@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -41,10 +42,13 @@ def test_managers_export_their_campaigns_ledger_as_csv(client: Client) -> None:
     response = client.get(f"/payments/campagnes/{campaign.slug}/ecritures.csv")
 
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    header, row = list(csv.reader(io.StringIO(response.content.decode())))
-    assert header[:4] == ["date", "sens", "motif", "montant (centimes)"]
-    assert row[1:4] == ["Crédit", "Paiement", "2350"] and row[4] == "23,50\u00a0€" and row[6] == str(gift.pk)
-    assert row[7] == LedgerEntry.objects.get().provider_event_id
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")  # a BOM, so that a French Excel reads the accents
+    header, row = list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
+    assert header[:4] == ["date", "sens", "motif", "montant (€)"]
+    assert row[1:4] == ["Crédit", "Paiement", "23,50"] and row[5] == str(gift.pk)
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}", row[0])  # local time, French order
+    assert row[6] == LedgerEntry.objects.get().provider_event_id
 
 
 def test_the_ledger_export_is_hidden_from_everyone_else(client: Client) -> None:

@@ -135,9 +135,10 @@ def test_the_yearly_declaration_equals_the_receipts_of_the_year_minus_cancellati
     html = page.content.decode()
     assert "43,27" in html and 'id="receipts-count">3<' in html
     assert "Martin" not in html  # no identities
-    rows = list(csv.reader(io.StringIO(client.get(page.request["PATH_INFO"] + "?format=csv").content.decode())))
-    assert rows[0] == ["organisation", "siren", "rna", "year", "receipts_count", "total_cents"]
-    assert rows[1][3:] == [str(year), "3", "4327"]
+    exported = client.get(page.request["PATH_INFO"] + "?format=csv").content.decode().removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(exported), delimiter=";"))
+    assert rows[0] == ["organisation", "SIREN", "RNA", "année", "nombre de reçus", "montant total (€)"]
+    assert rows[1][3:] == [str(year), "3", "43,27"]
 
 
 def test_managers_see_and_export_only_their_organisations_receipts_with_filters(client: Client) -> None:
@@ -152,11 +153,11 @@ def test_managers_see_and_export_only_their_organisations_receipts_with_filters(
     assert issued[1].number in page.content.decode() and "30,00" not in page.content.decode()
 
     exported = client.get("/gestion/recus/?format=csv&status=cancelled")
-    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
-    assert [(row["number"], row["status"], row["cancellation_reason"]) for row in rows] == [
-        (issued[0].number, "cancelled", "Erreur")
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode().removeprefix("\ufeff")), delimiter=";"))
+    assert [(row["numéro"], row["statut"], row["motif d'annulation"]) for row in rows] == [
+        (issued[0].number, "Annulé", "Erreur")
     ]
-    assert rows[0]["organisation"] == mine.slug and rows[0]["giver_last_name"] == "Martin"
+    assert rows[0]["organisation"] == mine.slug and rows[0]["nom"] == "Martin"
 
     assert client.get(f"/gestion/recus/{other.slug}/declaration/2026/").status_code == 404
     assert client.get("/gestion/recus/?year=abc").status_code == 400
@@ -222,3 +223,19 @@ def test_an_admin_cancels_a_receipt_from_the_managers_page_and_a_manager_cannot(
     assert done.status_code == 302
     receipt.refresh_from_db()
     assert receipt.status == TaxReceipt.Status.CANCELLED and receipt.cancellation_reason == "Nom mal orthographié"
+
+
+def test_the_receipts_export_never_lets_a_cell_start_a_formula(client: Client) -> None:
+    organisation = ready_organisation()
+    (receipt,) = receipts_for(organisation, [1000])
+    # What a giver typed as their name ends up in the treasurer's spreadsheet.
+    TaxReceipt.objects.filter(pk=receipt.pk).update(
+        giver_last_name='=HYPERLINK("http://evil.example","x")', giver_first_names="+33 6", giver_city="@SUM(1)"
+    )
+    client.force_login(manager(organisation))
+    exported = client.get("/gestion/recus/?format=csv").content.decode().removeprefix("\ufeff")
+    (row,) = list(csv.DictReader(io.StringIO(exported), delimiter=";"))
+    assert row["nom"] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert row["prénoms"] == "'+33 6"
+    assert row["adresse"].endswith("@SUM(1)")  # not at the start of the cell: left alone
+    assert row["montant (€)"] == "10,00"  # numbers stay numbers
