@@ -6,10 +6,12 @@ on the demo path and on the Stripe path."""
 
 from __future__ import annotations
 
+import io
 import itertools
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 from rest_framework.test import APIClient
@@ -241,3 +243,10 @@ def test_a_managers_two_partial_refunds_at_stripe_add_up_when_their_webhooks_com
     assert_refunded(order, 3000)
     assert campaign_progress(campaign_id=item.campaign_id) == (2000, 1)
     assert Item.objects.get(pk=item.pk).status == ItemStatus.SOLD
+    assert sorted(Refund.objects.filter(order=order).values_list("amount_cents", "status")) == [
+        (1000, Refund.Status.SENT),
+        (2000, Refund.Status.SENT),
+    ]
+    out = io.StringIO()
+    call_command("reconcile", "--provider", stdout=out)
+    assert "agrees" in out.getvalue()
