@@ -11,6 +11,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -23,6 +24,7 @@ from payments import demo_gateway
 from payments.gateways import PaymentEvent
 from payments.services import event_receive
 from realtime.models import RealtimeEvent
+from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory
 from tests.support.payments import complete_session, post_event, stripe_call
 
@@ -48,12 +50,11 @@ def assert_sold_once(order: Order) -> None:
     assert order.status == PaymentStatus.PAID
     assert order.refunded_cents == 0 and order.refund_reason == "" and order.refund_id == ""
     assert Item.objects.get(pk=order.item_id).status == ItemStatus.SOLD
-    assert list(LedgerEntry.objects.values_list("key", "amount_cents")) == [
-        (f"order:{order.pk}:credit", order.amount_cents)
-    ]
+    credits = list(LedgerEntry.objects.filter(order=order).values_list("key", "amount_cents"))
+    assert credits == [(f"order:{order.pk}:credit", order.amount_cents)]
     assert campaign_progress(campaign_id=order.campaign_id) == (order.amount_cents, 1)
-    assert RealtimeEvent.objects.filter(type="item.sold").count() == 1
-    assert not Refund.objects.exists()
+    assert RealtimeEvent.objects.filter(type="item.sold", public__item=order.item_id).count() == 1
+    assert not Refund.objects.filter(order=order).exists()
 
 
 def assert_credited_once(gift: Gift) -> None:
@@ -115,6 +116,22 @@ def test_a_second_paid_event_is_recognised_by_the_status_even_without_a_payment_
     event_receive(event=async_succeeded(first))
 
     assert_sold_once(order)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_different_paid_events_for_one_order_arriving_together_sell_once_and_refund_nothing() -> None:
+    from tests.test_checkout_concurrency import race
+
+    require("postgres", connection.vendor == "postgresql", f"database is {connection.vendor}")
+    for _round in range(3):
+        order = order_start(item_id=ItemFactory(price_cents=2200).pk, email="buyer@example.org")
+        first = completed(order)
+        second = async_succeeded(first)
+
+        results = race(2, lambda n, pair=(first, second): event_receive(event=pair[n]))
+
+        assert results == [True, True]
+        assert_sold_once(order)
 
 
 # --- Stripe path -------------------------------------------------------------------------------
