@@ -235,7 +235,7 @@ def test_the_receipts_export_never_lets_a_cell_start_a_formula(client: Client) -
     client.force_login(manager(organisation))
     exported = client.get("/gestion/recus/?format=csv").content.decode().removeprefix("\ufeff")
     (row,) = list(csv.DictReader(io.StringIO(exported), delimiter=";"))
-    assert row["nom"] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert row["nom"] == '\'=HYPERLINK("http://evil.example","x")'
     assert row["prénoms"] == "'+33 6"
     assert row["adresse"].endswith("@SUM(1)")  # not at the start of the cell: left alone
     assert row["montant (€)"] == "10,00"  # numbers stay numbers

@@ -160,8 +160,12 @@ def _payment_received(event: PaymentEvent) -> None:
     target = _locked_target(event)
     if target is None or not _matches(target, event):
         return
-    if target.provider_payment_id:
-        return  # already handled: states only move forward
+    if target.provider_payment_id or target.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+        # Already handled: a second paid event for the same payment (the success page's
+        # refetch then the webhook, or completed then async_payment_succeeded) changes
+        # nothing. Checked on the status too, so that it never depends on the provider
+        # having named its payment: a second pass would find the item sold and refund.
+        return
     if isinstance(target, Order):
         order_mark_paid(order=target, event=event)
     else:
@@ -269,35 +273,43 @@ def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:
 
 
 def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
-    """``charge.refunded`` carries the cumulative amount refunded: debit only
-    what the ledger has not debited yet, never more than was credited."""
+    """``charge.refunded`` carries the charge's cumulative ``amount_refunded``,
+    and the provider may deliver the events of several partial refunds in any
+    order, or twice. So the payment's refunded total is the largest cumulative
+    amount seen (never more than was paid): a smaller one arriving late is an
+    older snapshot and changes nothing. The ledger debits what that total adds
+    to the refunds already debited, never more than remains credited; the
+    entry's key names the total it brings the refunds to, so it is written once.
+    Caller holds the payment's lock, so ``target`` is current."""
+    model = type(target)
+    before = target.refunded_cents
+    refunded = max(before, min(event.refunded_cents, target.amount_cents))
+    if refunded > before:
+        model.objects.filter(pk=target.pk).update(
+            refunded_cents=Least(Greatest(F("refunded_cents"), refunded), F("amount_cents"))
+        )
+        target.refunded_cents = refunded
     totals = ledger_totals_for(**_target_kwargs(target))
-    wanted = min(event.refunded_cents, totals["credit"]) - totals["refund"]
-    amount = min(wanted, totals["credit"] - totals["debit"])
-    ref = _ref(target)
-    ledger_record(
+    wanted = min(refunded, totals["credit"]) - totals["refund"]
+    entry = ledger_record(
         kind=LedgerEntry.Kind.DEBIT,
         reason=LedgerEntry.Reason.REFUND,
-        amount_cents=amount,
+        amount_cents=min(wanted, totals["credit"] - totals["debit"]),
         campaign=target.campaign,
-        key=f"{ref}:refund:{event.refunded_cents}",
+        key=f"{_ref(target)}:refund:{refunded}",
         provider_event_id=event.id,
         **_target_kwargs(target),
     )
-    model = type(target)
-    model.objects.filter(pk=target.pk).update(
-        refunded_cents=Least(Greatest(F("refunded_cents"), event.refunded_cents), F("amount_cents"))
-    )
-    if amount > 0:
-        # An issued tax receipt no longer says the truth: cancel it, in this transaction.
-        receipts_cancel_for_payment(reason=refund_reason(event.refunded_cents), **_target_kwargs(target))
-    whole = event.refunded_cents >= target.amount_cents
-    if whole and target.status == PaymentStatus.PAID:
+    if entry is None and refunded == before:
+        return True  # an older snapshot, or nothing was ever credited (a late payment refunded at once)
+    # An issued tax receipt no longer says the truth: cancel it, in this transaction
+    # (the receipts job issues a corrected one for what the organisation kept).
+    receipts_cancel_for_payment(reason=refund_reason(refunded), **_target_kwargs(target))
+    if refunded >= target.amount_cents and target.status == PaymentStatus.PAID:
         model.objects.filter(pk=target.pk, status=PaymentStatus.PAID).update(status=PaymentStatus.REFUNDED)
         if isinstance(target, Order):
             _item_back_after_refund(target)
-    if amount > 0:
-        _progress(target.campaign)
+    _progress(target.campaign)
     transfer_reverse_after_commit(target)
     return True
 
@@ -332,17 +344,19 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
     )
     if entry is not None:
         receipts_cancel_for_payment(reason=dispute_reason(), **_target_kwargs(target))
-        _progress(target.campaign)
+    _progress(target.campaign)
     return True
 
 
 def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
     """A won dispute gives the money back: credit what its opening debited. A
-    lost one changes nothing here, but the organisation's transfer is reversed.
-    A won close that comes before its opening waits for it."""
+    lost one changes no total (its opening took the money), but the
+    organisation's transfer is reversed. A won close that comes before its
+    opening waits for it. Either way, screens hear how the campaign stands."""
     if event.dispute_status == "lost":
         transfer_reverse_after_commit(target)
     if event.dispute_status != "won":
+        _progress(target.campaign)
         return True
     opening = ProviderEvent.objects.filter(
         type="charge.dispute.created", event__dispute_id=event.dispute_id, processed_at__isnull=False
@@ -351,19 +365,17 @@ def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
         return False
     ref = _ref(target)
     opened = LedgerEntry.objects.filter(key=f"{ref}:dispute:{event.dispute_id}").first()
-    if opened is None:
-        return True  # the opening debited nothing (nothing was left to take)
-    entry = ledger_record(
-        kind=LedgerEntry.Kind.CREDIT,
-        reason=LedgerEntry.Reason.DISPUTE_WON,
-        amount_cents=opened.amount_cents,
-        campaign=target.campaign,
-        key=f"{ref}:dispute_won:{event.dispute_id}",
-        provider_event_id=event.id,
-        **_target_kwargs(target),
-    )
-    if entry is not None:
-        _progress(target.campaign)
+    if opened is not None:  # else the opening debited nothing (nothing was left to take)
+        ledger_record(
+            kind=LedgerEntry.Kind.CREDIT,
+            reason=LedgerEntry.Reason.DISPUTE_WON,
+            amount_cents=opened.amount_cents,
+            campaign=target.campaign,
+            key=f"{ref}:dispute_won:{event.dispute_id}",
+            provider_event_id=event.id,
+            **_target_kwargs(target),
+        )
+    _progress(target.campaign)
     return True
 
 

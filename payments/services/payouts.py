@@ -118,27 +118,36 @@ def transfers_pay(*, limit: int = 100) -> int:
 
 def demo_refund(*, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
     """What Stripe does on a refund, for the demo gateway: the refund is
-    immediate, and the same ``charge.refunded`` event goes through ``event_receive``."""
-    target: Order | Gift | None = Order.objects.filter(provider_payment_id=payment_id).first()
-    if target is None:
-        target = Gift.objects.filter(provider_payment_id=payment_id).first()
-    if target is None:
-        raise GatewayError(f"demo: no payment {payment_id}")
-    already = 0 if isinstance(target, Order) and target.refund_reason else target.refunded_cents
-    cumulative = min(target.amount_cents, already + (amount_cents or target.amount_cents))
-    refund_id = f"demo_re_{idempotency_key}"
-    event_receive(
-        event=PaymentEvent(
-            provider="demo",
-            id=f"demo_evt_refunded_{payment_id}_{cumulative}",
-            type="charge.refunded",
-            payment_id=payment_id,
-            amount_cents=target.amount_cents,
-            currency=target.currency,
-            refunded_cents=cumulative,
+    immediate, and the same ``charge.refunded`` event (the charge with its
+    cumulative amount refunded) goes through ``event_receive``.
+
+    The demo "provider" keeps its books in our rows, so the payment's row is
+    locked while the cumulative amount is computed and the event applied:
+    refunds sent at the same moment add up instead of each starting from the
+    same total. The event's id comes from the idempotency key, as Stripe
+    answers a retried key with the refund it already made: a retry refunds
+    nothing more, and two refunds of the same amount stay two."""
+    with transaction.atomic():
+        target: Order | Gift | None = Order.objects.select_for_update().filter(provider_payment_id=payment_id).first()
+        if target is None:
+            target = Gift.objects.select_for_update().filter(provider_payment_id=payment_id).first()
+        if target is None:
+            raise GatewayError(f"demo: no payment {payment_id}")
+        # A late payment refunded at once has its refunded_cents set before the provider refunded anything.
+        already = 0 if isinstance(target, Order) and target.refund_reason else target.refunded_cents
+        cumulative = min(target.amount_cents, already + (amount_cents or target.amount_cents))
+        event_receive(
+            event=PaymentEvent(
+                provider="demo",
+                id=f"demo_evt_refunded_{payment_id}_{idempotency_key}",
+                type="charge.refunded",
+                payment_id=payment_id,
+                amount_cents=target.amount_cents,
+                currency=target.currency,
+                refunded_cents=cumulative,
+            )
         )
-    )
-    return refund_id
+    return f"demo_re_{idempotency_key}"
 
 
 # --- Refunds asked by a manager ----------------------------------------------------------------
