@@ -16,7 +16,7 @@ from donations.models import Gift
 from donations.services import order_hand_over
 from payments.demo_gateway import DemoGateway, demo_fee_cents
 from payments.gateways import GatewayError, PaymentEvent
-from payments.models import PaymentFee, Transfer, TransferReversal
+from payments.models import PaymentFee, ProviderEvent, Transfer, TransferReversal
 from payments.services import event_receive, payment_fees_record, transfer_reversals_pay, transfers_pay
 from tests.factories import CampaignFactory, MembershipFactory, OrganisationFactory
 from tests.test_payments_refunds import paid_gift, paid_order
@@ -96,9 +96,10 @@ def test_a_partial_refund_after_the_transfer_reverses_that_amount_once_even_when
     assert reversal.key == f"tremma-transfer-{reversal.transfer_id}-reversed-1000"
 
     # The provider's event delivered again, and the worker: nothing more is reversed.
+    delivered = ProviderEvent.objects.get(type="charge.refunded", payment_id=gift.provider_payment_id)
     replay = PaymentEvent(
         provider="demo",
-        id=f"demo_evt_refunded_{gift.provider_payment_id}_1000",
+        id=delivered.event_id,
         type="charge.refunded",
         payment_id=gift.provider_payment_id,
         amount_cents=3000,
