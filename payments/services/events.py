@@ -196,7 +196,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
         logger.warning("payments: order %s paid after item %s was taken; refunding", order.pk, item.pk)
         from payments.services.payouts import order_refund_late
 
-        transaction.on_commit(lambda: order_refund_late(order_id=order.pk))
+        transaction.on_commit(lambda: order_refund_late(order_id=order.pk), robust=True)
         return
     now = timezone.now()
     Order.objects.filter(pk=order.pk).update(status=PaymentStatus.PAID, paid_at=now)
@@ -218,8 +218,8 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
         **streams,
     )
     _progress(order.campaign)
-    transaction.on_commit(lambda: emails.order_receipt_send(order_id=order.pk))
-    transaction.on_commit(lambda: emails.seller_sold_send(order_id=order.pk))
+    transaction.on_commit(lambda: emails.order_receipt_send(order_id=order.pk), robust=True)
+    transaction.on_commit(lambda: emails.seller_sold_send(order_id=order.pk), robust=True)
 
 
 def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
@@ -254,10 +254,10 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
         organisations=[gift.campaign.organisation_id],
     )
     _progress(gift.campaign)
-    transaction.on_commit(lambda: emails.gift_thanks_send(gift_id=gift.pk))
+    transaction.on_commit(lambda: emails.gift_thanks_send(gift_id=gift.pk), robust=True)
     from payments.services.payouts import gift_transfer
 
-    transaction.on_commit(lambda: gift_transfer(gift_id=gift.pk))
+    transaction.on_commit(lambda: gift_transfer(gift_id=gift.pk), robust=True)
     # Robust: a receipt that cannot be issued now never fails the payment; the worker retries.
     transaction.on_commit(lambda: receipt_issue_for_gift(gift_id=gift.pk), robust=True)
 
