@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -216,8 +217,8 @@ def _balance_until(organisation: Organisation, moment: datetime) -> int:
 
 def _reference(order_id: int | None, gift_id: int | None) -> str:
     if order_id is not None:
-        return _("commande %(number)s") % {"number": order_id}
-    return _("don %(number)s") % {"number": gift_id}
+        return gettext("commande %(number)s") % {"number": order_id}
+    return gettext("don %(number)s") % {"number": gift_id}
 
 
 def _campaign_title(row: LedgerEntry | Transfer | PaymentFee) -> str:
@@ -267,7 +268,7 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
             StatementLine(
                 at=transfer.created_at,
                 kind="transfer",
-                label=_("Virement à l'organisation"),
+                label=gettext("Virement à l'organisation"),
                 campaign=_campaign_title(transfer),
                 reference=_reference(transfer.order_id, transfer.gift_id),
                 provider_id=transfer.provider_transfer_id,
@@ -279,7 +280,7 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
             StatementLine(
                 at=reversal.created_at,
                 kind="reversal",
-                label=_("Annulation de virement"),
+                label=gettext("Annulation de virement"),
                 campaign=_campaign_title(reversal.transfer),
                 reference=_reference(reversal.transfer.order_id, reversal.transfer.gift_id),
                 provider_id=reversal.provider_reversal_id,
@@ -291,7 +292,7 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
             StatementLine(
                 at=fee.created_at,
                 kind="fee",
-                label=_("Frais du prestataire de paiement (à la charge de la plateforme)"),
+                label=gettext("Frais du prestataire de paiement (à la charge de la plateforme)"),
                 campaign=_campaign_title(fee),
                 reference=_reference(fee.order_id, fee.gift_id),
                 provider_id=fee.provider_balance_id,

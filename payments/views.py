@@ -35,7 +35,7 @@ from payments.services import event_receive
 from payments.throttles import payment_attempt_check
 from tremma.errors import DomainError
 from tremma.net import client_key
-from tremma.spreadsheet import Euros, csv_response
+from tremma.spreadsheet import Cell, Euros, csv_response
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
     entries = campaign_ledger_for_manager(user_id=request.user.pk, is_superuser=request.user.is_superuser, slug=slug)
     if entries is None:
         raise Http404
-    rows = []
+    rows: list[list[Cell]] = []
     for entry in entries:
         signed = entry.amount_cents if entry.kind == LedgerEntry.Kind.CREDIT else -entry.amount_cents
         rows.append(
