@@ -279,12 +279,7 @@ def user_delete(*, user: User) -> User:
     Token.objects.filter(user=locked).delete()
     locked.memberships.all().delete()
     locked.email = f"supprime-{locked.pk}@anonyme.invalid"
-    locked.first_name = ""
-    locked.last_name = ""
-    locked.address_line1 = ""
-    locked.address_line2 = ""
-    locked.postal_code = ""
-    locked.city = ""
+    _identity_wipe(locked)
     locked.is_active = False
     locked.is_staff = False
     locked.is_superuser = False
