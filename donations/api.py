@@ -33,6 +33,7 @@ from donations.selectors import (
     receipts_waiting_for,
 )
 from donations.services import order_hand_over, order_start
+from donations.throttles import upload_count
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
 from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
@@ -303,6 +304,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         return Response(ManagedItemSerializer(fresh, context=self.get_serializer_context()).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        upload_count(user_id=request.user.pk, images=len(request.FILES.getlist("photos")))
         data = ItemCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         item = services.item_create(owner=request.user, **data.validated_data)  # type: ignore[arg-type]
