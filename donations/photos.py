@@ -262,7 +262,9 @@ def _decode(upload: IO[bytes], limits: _Limits) -> tuple[Image.Image, tuple[int,
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(limits) from error
     except UnidentifiedImageError as error:
-        raise PhotoRefused(_("Ce fichier n'est pas une photo JPEG, PNG ou WebP.")) from error
+        if limits is PHOTO_LIMITS:
+            raise PhotoRefused(_("Ce fichier n'est pas une photo JPEG, PNG ou WebP.")) from error
+        raise PhotoRefused(_("Ce fichier n'est pas une image PNG, JPEG ou WebP.")) from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         # Truncated or corrupt data: Pillow raises one of these while decoding.
         raise PhotoRefused(_("Cette image est endommagée ou incomplète.")) from error
@@ -270,9 +272,8 @@ def _decode(upload: IO[bytes], limits: _Limits) -> tuple[Image.Image, tuple[int,
     target_width, target_height = _sensor_frame(limits.target, orientation)
     factor = min(image.width // (2 * target_width), image.height // (2 * target_height))
     if factor >= 2:
-        # Whole-pixel box reduction (as Image.thumbnail's reducing_gap does), then the
-        # full-size pixels go at once: they are most of the memory an upload takes.
-        reduced = image.reduce(factor)
+        reduced = _reduced(image, factor)
+        # The full-size pixels go at once: they are most of the memory an upload takes.
         image.close()
         image = reduced
     if orientation in _UPRIGHT:
@@ -280,6 +281,39 @@ def _decode(upload: IO[bytes], limits: _Limits) -> tuple[Image.Image, tuple[int,
         image.close()
         image = upright
     return image, _sensor_frame((width, height), orientation)
+
+
+def _working_mode(image: Image.Image) -> str:
+    """RGBA for an image with any transparency, RGB otherwise."""
+    has_alpha = image.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in image.info
+    return "RGBA" if has_alpha else "RGB"
+
+
+# Rows of the original converted at a time by ``_reduced``: a few megabytes whatever its width.
+_STRIP_ROWS = 256
+
+
+def _reduced(image: Image.Image, factor: int) -> Image.Image:
+    """``image`` in its working mode, box-reduced by ``factor`` (as Image.thumbnail's
+    reducing_gap does), one strip of rows at a time.
+
+    Strips, because Pillow converts the whole image before reducing it when it has
+    transparency (to premultiplied alpha) or a mode it cannot reduce (palette, 1-bit,
+    16-bit): one more full-size copy, as big as the decoded image itself. Strips whose
+    height is a multiple of ``factor`` give the same pixels as one reduction of the whole."""
+    mode = _working_mode(image)
+    width, height = image.size
+    result = Image.new(mode, (-(-width // factor), -(-height // factor)))
+    step = _STRIP_ROWS * factor
+    for top in range(0, height, step):
+        strip = image.crop((0, top, width, min(height, top + step)))
+        converted = strip.convert(mode)
+        strip.close()
+        reduced = converted.reduce(factor)
+        converted.close()
+        result.paste(reduced, (0, top // factor))
+        reduced.close()
+    return result
 
 
 def prepare_photo(upload: IO[bytes]) -> PreparedPhoto:
@@ -335,8 +369,7 @@ def prepare_signature(upload: IO[bytes]) -> bytes:
     with _decoding():
         image, _size = _decode(upload, SIGNATURE_LIMITS)
         try:
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            converted = image.convert("RGBA" if has_alpha else "RGB")
+            converted = image.convert(_working_mode(image))
             converted.thumbnail(SIGNATURE_BOX, Image.Resampling.LANCZOS)
             clean = Image.new(converted.mode, converted.size)
             clean.paste(converted)  # without a mask, alpha is copied as it is

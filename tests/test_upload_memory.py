@@ -1,0 +1,110 @@
+"""The web process's memory stays bounded through a maximal upload: eight
+40-megapixel PNGs posted to the real server (the Procfile's ``web`` line), its
+resident memory read from /proc before and after. Before the fix the same
+upload took a web process from about 143 to 647 MiB, and kept it.
+
+A memory bound, not a timing: it holds on a busy machine as on an idle one."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from rest_framework.authtoken.models import Token
+
+from donations import photos
+from donations.models import ItemPhoto
+from tests.factories import CampaignFactory, UserFactory, image_bytes, item_post_data
+from tests.support.servers import asgi_servers
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/status"),
+]
+
+MIB = 1024 * 1024
+# What the process may keep after the upload (Python's own caches, modules a first
+# upload imports are loaded by a warm-up before the first reading).
+KEPT_MARGIN = 48 * MIB
+# What it may use while decoding: one 40-megapixel RGBA image (160 MB) and its reduction,
+# never eight of them.
+PEAK_MARGIN = 300 * MIB
+
+
+def maximal_png() -> bytes:
+    """A 40-megapixel RGBA PNG (the most pixels a photo may have) under the 12 MB file cap."""
+    width = 7_740
+    height = photos.MAX_PIXELS // width
+    gradient = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge("RGBA", (gradient, gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT), gradient, gradient))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    assert width * height <= photos.MAX_PIXELS and buffer.tell() <= photos.MAX_UPLOAD_BYTES
+    return buffer.getvalue()
+
+
+def memory_of(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak), in bytes, of process ``pid``."""
+    figures = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _sep, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            figures[name] = int(value.split()[0]) * 1024
+    return figures
+
+
+def server_pid(base_url: str) -> int:
+    """The pid of the uvicorn process listening on ``base_url``'s port (its own process, no reloader)."""
+    port = int(base_url.rsplit(":", 1)[1])
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                inode = fields[9]
+    assert inode is not None, f"nothing listens on {port}"
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if fd.readlink().name == f"socket:[{inode}]":
+                    return int(proc.name)
+        except OSError:
+            continue
+    raise AssertionError(f"no process holds the socket on port {port}")
+
+
+def test_eight_maximal_pngs_leave_the_web_process_memory_bounded() -> None:
+    campaign = CampaignFactory()
+    token = Token.objects.create(user=UserFactory()).key
+    png = maximal_png()
+    with asgi_servers(1, redis=False) as (server,):
+        pid = server_pid(server)
+        with httpx.Client(base_url=server, headers={"Authorization": f"Token {token}"}, timeout=300) as api:
+
+            def post(files: list[tuple[str, bytes]]) -> httpx.Response:
+                data = item_post_data(campaign)
+                data.pop("photos")
+                return api.post(
+                    "/api/items/", data=data, files=[("photos", (name, body, "image/png")) for name, body in files]
+                )
+
+            # A warm-up: the modules a first upload imports are not what this measures.
+            assert post([("small.png", image_bytes((800, 600), "PNG"))]).status_code == 201
+            before = memory_of(pid)
+            response = post([(f"big{n}.png", png) for n in range(photos.MAX_PHOTOS)])
+            after = memory_of(pid)
+
+    assert response.status_code == 201, response.text
+    assert ItemPhoto.objects.count() == 1 + photos.MAX_PHOTOS
+    figures = ", ".join(
+        f"{label} {value / MIB:.0f} MiB"
+        for label, value in (("before", before["VmRSS"]), ("after", after["VmRSS"]), ("peak", after["VmHWM"]))
+    )
+    assert after["VmRSS"] <= before["VmRSS"] + KEPT_MARGIN, figures
+    assert after["VmHWM"] <= before["VmRSS"] + PEAK_MARGIN, figures
