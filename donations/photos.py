@@ -238,7 +238,7 @@ def _decode(upload: IO[bytes], limits: _Limits) -> tuple[Image.Image, tuple[int,
     try:
         with _bomb_guard():
             # ``open`` reads the header only: the size is known before any pixel is decoded.
-            image = Image.open(upload, formats=ACCEPTED_FORMATS)
+            image: Image.Image = Image.open(upload, formats=ACCEPTED_FORMATS)
             width, height = image.size
             if width * height > limits.max_pixels or max(width, height) > limits.max_side:
                 raise _too_many_pixels(limits)

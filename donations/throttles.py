@@ -24,9 +24,10 @@ class TooManyUploads(DomainError):
     default_detail = _("Trop d'images envoyées en une heure. Réessayez un peu plus tard.")
 
 
-def upload_count(*, user_id: int, images: int) -> None:
+def upload_count(*, user_id: int | None, images: int) -> None:
     """Count ``images`` about to be decoded for ``user_id``; raise ``TooManyUploads``
-    when this hour's count goes past the limit (nothing is decoded then)."""
+    when this hour's count goes past the limit (nothing is decoded then). Every
+    upload needs a signed-in account: ``None`` (never expected) shares one count."""
     if images <= 0:
         return
     key = f"tremma:uploads:{user_id}:{int(time.time()) // WINDOW_SECONDS}"

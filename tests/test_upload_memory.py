@@ -18,8 +18,9 @@ from rest_framework.authtoken.models import Token
 
 from donations import photos
 from donations.models import ItemPhoto
+from tests.components import free_port
 from tests.factories import CampaignFactory, UserFactory, image_bytes, item_post_data
-from tests.support.servers import asgi_servers
+from tests.support.servers import start_server, stop_server
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -57,34 +58,15 @@ def memory_of(pid: int) -> dict[str, int]:
     return figures
 
 
-def server_pid(base_url: str) -> int:
-    """The pid of the uvicorn process listening on ``base_url``'s port (its own process, no reloader)."""
-    port = int(base_url.rsplit(":", 1)[1])
-    inode = None
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
-                inode = fields[9]
-    assert inode is not None, f"nothing listens on {port}"
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            for fd in (proc / "fd").iterdir():
-                if fd.readlink().name == f"socket:[{inode}]":
-                    return int(proc.name)
-        except OSError:
-            continue
-    raise AssertionError(f"no process holds the socket on port {port}")
-
-
 def test_eight_maximal_pngs_leave_the_web_process_memory_bounded() -> None:
     campaign = CampaignFactory()
     token = Token.objects.create(user=UserFactory()).key
     png = maximal_png()
-    with asgi_servers(1, redis=False) as (server,):
-        pid = server_pid(server)
+    # The Procfile's web line with one worker: uvicorn serves in the process it starts as.
+    port = free_port()
+    process = start_server(port, redis=False)
+    server = f"http://127.0.0.1:{port}"
+    try:
         with httpx.Client(base_url=server, headers={"Authorization": f"Token {token}"}, timeout=300) as api:
 
             def post(files: list[tuple[str, bytes]]) -> httpx.Response:
@@ -96,9 +78,11 @@ def test_eight_maximal_pngs_leave_the_web_process_memory_bounded() -> None:
 
             # A warm-up: the modules a first upload imports are not what this measures.
             assert post([("small.png", image_bytes((800, 600), "PNG"))]).status_code == 201
-            before = memory_of(pid)
+            before = memory_of(process.pid)
             response = post([(f"big{n}.png", png) for n in range(photos.MAX_PHOTOS)])
-            after = memory_of(pid)
+            after = memory_of(process.pid)
+    finally:
+        stop_server(process)
 
     assert response.status_code == 201, response.text
     assert ItemPhoto.objects.count() == 1 + photos.MAX_PHOTOS
