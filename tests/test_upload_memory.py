@@ -1,13 +1,17 @@
-"""The web process's memory stays bounded through a maximal upload: eight
+"""The web process (the Procfile's ``web`` line) against big uploads.
+
+Its memory stays bounded through a maximal upload: eight
 40-megapixel PNGs posted to the real server (the Procfile's ``web`` line), its
 resident memory read from /proc before and after. Before the fix the same
 upload took a web process from about 143 to 647 MiB, and kept it.
 
-A memory bound, not a timing: it holds on a busy machine as on an idle one."""
+A memory bound, not a timing: it holds on a busy machine as on an idle one.
+And a body declared over its cap is answered at once, with the connection closed."""
 
 from __future__ import annotations
 
 import io
+import socket
 import sys
 from pathlib import Path
 
@@ -92,3 +96,25 @@ def test_eight_maximal_pngs_leave_the_web_process_memory_bounded() -> None:
     )
     assert after["VmRSS"] <= before["VmRSS"] + KEPT_MARGIN, figures
     assert after["VmHWM"] <= before["VmRSS"] + PEAK_MARGIN, figures
+
+
+def test_the_web_process_answers_413_to_a_huge_declared_body_without_waiting_for_it() -> None:
+    port = free_port()
+    process = start_server(port, redis=False)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(
+                b"POST /api/items/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: multipart/form-data; boundary=xyz\r\n"
+                + f"Content-Length: {200 * MIB}\r\n\r\n".encode()
+                + b"--xyz\r\n"  # and nothing more: a 413 must not wait for the rest
+            )
+            answer = b""
+            while chunk := client.recv(65536):  # the server closes the connection after its answer
+                answer += chunk
+    finally:
+        stop_server(process)
+    head, _sep, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"connection: close" in head.lower()
+    assert b'"code": "request_too_large"' in body  # within the chunked encoding of the answer
