@@ -242,7 +242,14 @@ class ItemRejectSerializer(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(parameters=[ItemFilterSerializer]),
-    create=extend_schema(request={"multipart/form-data": ItemCreateSerializer}, responses={201: OwnItemSerializer}),
+    create=extend_schema(
+        request={"multipart/form-data": ItemCreateSerializer},
+        responses={
+            201: OwnItemSerializer,
+            413: OpenApiResponse(description="request_too_large: the body is over UPLOAD_MAX_BODY_BYTES"),
+            429: OpenApiResponse(description="too_many_uploads: over UPLOAD_IMAGES_PER_HOUR images this hour"),
+        },
+    ),
     partial_update=extend_schema(request=ItemEditSerializer, responses=OwnItemSerializer),
     destroy=extend_schema(responses={204: OpenApiResponse(description="Withdrawn")}),
 )
