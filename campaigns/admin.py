@@ -22,6 +22,8 @@ class OrganisationAdmin(admin.ModelAdmin):
         "stripe_requirements_due",
         "stripe_disabled_reason",
         "stripe_state_at",
+        # Uploaded from the legal details page only, through the image pipeline.
+        "signature",
     )
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
@@ -33,3 +35,5 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ("status", "organisation")
     search_fields = ("title", "summary")
     prepopulated_fields = {"slug": ("title",)}
+    # Uploaded from the campaign's pages or API only, through the image pipeline.
+    readonly_fields = ("cover",)

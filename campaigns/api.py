@@ -13,6 +13,7 @@ from campaigns.models import Campaign, Organisation
 from campaigns.selectors import campaign_public_queryset, campaigns_managed_by, organisations_managed_by
 from campaigns.services import campaign_create, campaign_transition, campaign_update
 from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
+from donations.throttles import upload_count
 from payments.api import GiftInputSerializer, GiftOutputSerializer
 from qr.fields import ShortCodeListSerializer, short_url_of
 from tremma.parsers import FormParser, JSONParser, MultiPartParser
@@ -157,6 +158,7 @@ class ManagedCampaignViewSet(viewsets.ModelViewSet):
         return Response(ManagedCampaignSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        upload_count(user_id=request.user.pk, images=len(request.FILES.getlist("cover")))
         data = CampaignCreateSerializer(data=request.data, user=request.user)
         data.is_valid(raise_exception=True)
         campaign = campaign_create(actor=request.user, **data.validated_data)  # type: ignore[arg-type]
@@ -164,6 +166,7 @@ class ManagedCampaignViewSet(viewsets.ModelViewSet):
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         campaign = self.get_object()
+        upload_count(user_id=request.user.pk, images=len(request.FILES.getlist("cover")))
         data = CampaignWriteSerializer(campaign, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)

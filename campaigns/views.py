@@ -16,7 +16,18 @@ from campaigns import services
 from campaigns.forms import CampaignForm, NewCampaignForm
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_managed_by
+from donations.throttles import TooManyUploads, upload_count
 from tremma.errors import DomainError
+
+
+def _upload_allowed(request: HttpRequest) -> bool:
+    """Counts the cover sent, if any (donations/throttles.py); False, with a message, past the limit."""
+    try:
+        upload_count(user_id=request.user.pk, images=len(request.FILES.getlist("cover")))
+    except TooManyUploads as error:
+        messages.error(request, str(error.detail))
+        return False
+    return True
 
 
 @login_required
@@ -30,6 +41,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 def campaign_new(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = NewCampaignForm(request.POST or None, request.FILES or None, user=user)
+    if request.method == "POST" and not _upload_allowed(request):
+        form = NewCampaignForm(initial=request.POST.dict(), user=user)
+        return render(request, "frontend/campaigns/edit.html", {"form": form, "campaign": None}, status=429)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
@@ -57,6 +71,9 @@ def campaign_edit(request: HttpRequest, slug: str) -> HttpResponse:
         "ends_at": campaign.ends_at,
     }
     form = CampaignForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and not _upload_allowed(request):
+        form = CampaignForm(initial={**initial, **request.POST.dict()})
+        return render(request, "frontend/campaigns/edit.html", {"form": form, "campaign": campaign}, status=429)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "cover"}
         try:

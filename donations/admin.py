@@ -6,6 +6,11 @@ from donations.models import Item, ItemPhoto, ItemTransition, TaxReceipt, TaxRec
 class ItemPhotoInline(admin.TabularInline):
     model = ItemPhoto
     extra = 0
+    # Photos come through the image pipeline only (the item pages and API).
+    readonly_fields = ("image", "fallback")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
 
 class ItemTransitionInline(admin.TabularInline):

@@ -33,6 +33,7 @@ from donations.selectors import (
     receipts_waiting_for,
 )
 from donations.services import order_hand_over, order_start
+from donations.throttles import upload_count
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
 from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
@@ -241,7 +242,14 @@ class ItemRejectSerializer(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(parameters=[ItemFilterSerializer]),
-    create=extend_schema(request={"multipart/form-data": ItemCreateSerializer}, responses={201: OwnItemSerializer}),
+    create=extend_schema(
+        request={"multipart/form-data": ItemCreateSerializer},
+        responses={
+            201: OwnItemSerializer,
+            413: OpenApiResponse(description="request_too_large: the body is over UPLOAD_MAX_BODY_BYTES"),
+            429: OpenApiResponse(description="too_many_uploads: over UPLOAD_IMAGES_PER_HOUR images this hour"),
+        },
+    ),
     partial_update=extend_schema(request=ItemEditSerializer, responses=OwnItemSerializer),
     destroy=extend_schema(responses={204: OpenApiResponse(description="Withdrawn")}),
 )
@@ -303,6 +311,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         return Response(ManagedItemSerializer(fresh, context=self.get_serializer_context()).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        upload_count(user_id=request.user.pk, images=len(request.FILES.getlist("photos")))
         data = ItemCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         item = services.item_create(owner=request.user, **data.validated_data)  # type: ignore[arg-type]

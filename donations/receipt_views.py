@@ -4,10 +4,14 @@ selector or service, shape the answer."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,6 +24,8 @@ from campaigns.models import Organisation
 from donations import receipt_changes, receipts, selectors
 from donations import receipt_delivery as delivery
 from donations.models import TaxReceipt
+from donations.photos import PhotoRefused, prepare_signature
+from donations.throttles import TooManyUploads, upload_count
 from tremma.errors import DomainError
 from tremma.spreadsheet import Euros, csv_response
 
@@ -176,6 +182,21 @@ class LegalDetailsForm(forms.ModelForm):
     class Meta:
         model = Organisation
         fields = list(receipts.LEGAL_DETAILS)
+        # A plain file field: the signature goes through the image pipeline (clean_signature),
+        # not through Django's ImageField check, which accepts any format Pillow reads, as sent.
+        field_classes = {"signature": forms.FileField}
+        widgets = {"signature": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"})}
+
+    def clean_signature(self) -> Any:
+        value = self.cleaned_data.get("signature")
+        if not isinstance(value, UploadedFile):
+            return value  # the current file, or False when cleared
+        try:
+            png = prepare_signature(value)
+        except PhotoRefused as refused:
+            raise forms.ValidationError(refused.message) from refused
+        # Re-encoded, under a random name: nothing of the sent file (name, metadata) is kept.
+        return ContentFile(png, name=f"{secrets.token_urlsafe(18)}.png")
 
 
 @login_required
@@ -189,6 +210,12 @@ def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     form = LegalDetailsForm(request.POST or None, request.FILES or None, instance=organisation)
     if request.method == "POST":
+        try:
+            upload_count(user_id=user.pk, images=len(request.FILES.getlist("signature")))
+        except TooManyUploads as error:
+            messages.error(request, str(error.detail))
+            context = {"form": LegalDetailsForm(instance=organisation), "organisation": organisation}
+            return render(request, "donations/manage_legal_details.html", context, status=error.status_code)
         if form.is_valid():
             receipt_changes.organisation_legal_details_update(
                 organisation=Organisation.objects.get(pk=organisation.pk), actor=user, **form.cleaned_data

@@ -26,6 +26,7 @@ from donations.selectors import (
     order_for_hand_over,
     order_hand_over_url,
 )
+from donations.throttles import TooManyUploads, upload_count
 from qr.rendering import render_qr
 from tremma.errors import DomainError
 
@@ -45,6 +46,14 @@ def my_items(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def post_item(request: HttpRequest) -> HttpResponse:
     form = ItemForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        try:
+            upload_count(user_id=request.user.pk, images=len(request.FILES.getlist("photos")))
+        except TooManyUploads as error:
+            # Nothing decoded: the form comes back with what was typed, without the photos.
+            messages.error(request, str(error.detail))
+            form = ItemForm(initial=request.POST.dict())
+            return render(request, "frontend/donations/post_item.html", {"form": form}, status=error.status_code)
     if request.method == "POST" and form.is_valid():
         try:
             services.item_create(owner=request.user, **form.cleaned_data)  # type: ignore[arg-type]

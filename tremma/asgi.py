@@ -27,6 +27,7 @@ from django.conf import settings  # noqa: E402
 
 from realtime.loop import server_loop_set  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from tremma.body import ChunkedBodyLimit  # noqa: E402
 
 
 class HttpInWorkerThreads:
@@ -43,7 +44,8 @@ class HttpInWorkerThreads:
 
 application = ProtocolTypeRouter(
     {
-        "http": HttpInWorkerThreads(settings.WEB_THREADS),
+        # A body without Content-Length gets one (or a 413 past its cap) before Django sees it.
+        "http": ChunkedBodyLimit(HttpInWorkerThreads(settings.WEB_THREADS)),
         # A browser's Origin must be one of ours in scheme, host AND port (SITE_URL and
         # CSRF_TRUSTED_ORIGINS): checking the host alone, as AllowedHostsOriginValidator does,
         # would let a page served over plain http, or on another port of the same host, open

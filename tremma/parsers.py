@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers, serializers
 
@@ -44,6 +47,17 @@ def refuse_nul(data: Any) -> None:
         raise serializers.ValidationError({path: [NUL_MESSAGE] for path in paths})
 
 
+def _too_many(error: TooManyFieldsSent | TooManyFilesSent) -> serializers.ValidationError:
+    """Django's caps on fields and files, as a validation error of the API (not Django's bare 400 page)."""
+    if isinstance(error, TooManyFilesSent):
+        message = gettext("Trop de fichiers envoyés (%(max)d au plus).") % {
+            "max": settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        }
+    else:
+        message = gettext("Trop de champs envoyés (%(max)d au plus).") % {"max": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    return serializers.ValidationError({"non_field_errors": [message]})
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         data = super().parse(stream, media_type, parser_context)
@@ -53,13 +67,19 @@ class JSONParser(parsers.JSONParser):
 
 class FormParser(parsers.FormParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except TooManyFieldsSent as error:
+            raise _too_many(error) from error
         refuse_nul(data)
         return data
 
 
 class MultiPartParser(parsers.MultiPartParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        result = super().parse(stream, media_type, parser_context)
+        try:
+            result = super().parse(stream, media_type, parser_context)
+        except (TooManyFieldsSent, TooManyFilesSent) as error:
+            raise _too_many(error) from error
         refuse_nul(result.data)  # file names are cleaned by Django's storage; the fields are checked here
         return result

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over its cap is refused before anything (CSRF reads POST) starts reading it.
+    "tremma.body.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -202,6 +204,24 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True
+
+# --- Request bodies and uploads --------------------------------------------
+# A body over its cap is refused with 413 before any of it is read (tremma/body.py), also when it
+# comes without a Content-Length (chunked): multipart bodies (photos, covers, signatures) up to
+# UPLOAD_MAX_BODY_BYTES, any other body (JSON, forms, webhooks) up to DATA_UPLOAD_MAX_MEMORY_SIZE.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=64 * 1024, maximum=64 * 1024 * 1024
+)
+# Eight photos of 12 MiB each (donations/photos.py) and the form's other fields.
+UPLOAD_MAX_BODY_BYTES = env_int(
+    "UPLOAD_MAX_BODY_BYTES", 97 * 1024 * 1024, minimum=1024 * 1024, maximum=512 * 1024 * 1024
+)
+# An uploaded file over this size waits in a temporary file on disk, not in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# No form takes more than eight files (an item's photos); a few more get a field-level error.
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Images (photos, covers, signatures) one account may upload per hour (donations/throttles.py).
+UPLOAD_IMAGES_PER_HOUR = env_int("UPLOAD_IMAGES_PER_HOUR", 100, minimum=1, maximum=10_000)
 
 # --- Static and media -----------------------------------------------------
 STATIC_URL = "/static/"

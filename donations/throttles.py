@@ -1,0 +1,43 @@
+"""Uploads per account: every image sent (item photos, campaign covers, the
+signature of tax receipts) is decoded by the web process, so each account may
+send ``UPLOAD_IMAGES_PER_HOUR`` of them per hour, counted before any is
+decoded, refused ones included. Counters live in the shared cache (Redis in
+production, so every worker counts together; tremma/cache.py falls back to the
+process's own cache when Redis is down, so the limit then holds per process)."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+
+from tremma.errors import DomainError
+
+WINDOW_SECONDS = 3600
+
+
+class TooManyUploads(DomainError):
+    status_code = 429
+    code = "too_many_uploads"
+    default_detail = _("Trop d'images envoyées en une heure. Réessayez un peu plus tard.")
+
+
+def upload_count(*, user_id: int | None, images: int) -> None:
+    """Count ``images`` about to be decoded for ``user_id``; raise ``TooManyUploads``
+    when this hour's count goes past the limit (nothing is decoded then). Every
+    upload needs a signed-in account: ``None`` (never expected) shares one count."""
+    if images <= 0:
+        return
+    key = f"tremma:uploads:{user_id}:{int(time.time()) // WINDOW_SECONDS}"
+    # add + incr are atomic in Redis and in the local-memory cache: no read-modify-write.
+    cache.add(key, 0, timeout=WINDOW_SECONDS)
+    try:
+        count = int(cache.incr(key, images))
+    except ValueError:  # expired between add and incr
+        cache.add(key, images, timeout=WINDOW_SECONDS)
+        count = images
+    limit = settings.UPLOAD_IMAGES_PER_HOUR
+    if count > limit:
+        raise TooManyUploads(f"user {user_id}: {count} images this hour, over {limit}")
