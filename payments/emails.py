@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +27,8 @@ def order_receipt_send(*, order_id: int) -> None:
             "amount": format_money(order.amount_cents, order.currency, order.language),
             "organisation": order.campaign.organisation,
             "claim_url": order_claim_url(order),
+            # The withdrawal right and its model form, on a durable medium (Code de la consommation L221-13).
+            "terms_url": settings.SITE_URL + reverse("frontend:terms") + "#retractation",
         }
         send_mail(
             _("Votre achat sur Trëmma : %(title)s") % {"title": order.item.title},
