@@ -170,7 +170,7 @@ def receipt_missing_notify(*, wait_id: int) -> None:
         return
     with translation.override(settings.LANGUAGE_CODE):
         labels = {
-            "account": gettext("un compte Trëmma à cette adresse e-mail"),
+            "account": gettext("un compte Trëmma à cette adresse e-mail, adresse confirmée"),
             "last_name": gettext("votre nom"),
             "first_name": gettext("votre prénom"),
             "address_line1": gettext("votre adresse postale"),
