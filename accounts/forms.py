@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import services
 from accounts.backends import sign_in_locked
 from accounts.models import User
-from accounts.throttles import TooManyAttempts
+from accounts.throttles import too_many_attempts_message
 
 
 class _LockedSignInMessage:
@@ -24,7 +24,7 @@ class _LockedSignInMessage:
             return super().clean()  # type: ignore[misc,no-any-return]
         except forms.ValidationError:
             if sign_in_locked(self.request):
-                raise forms.ValidationError(TooManyAttempts.default_detail, code="too_many_attempts") from None
+                raise forms.ValidationError(too_many_attempts_message(), code="too_many_attempts") from None
             raise
 
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from tremma.errors import DomainError
 from tremma.net import client_key
@@ -30,10 +30,22 @@ RESET = "reset"
 VERIFY = "verify"
 
 
+def too_many_attempts_message() -> str:
+    """What a refused person reads: how long to wait, from the configured window."""
+    minutes = settings.SIGN_IN_WINDOW_MINUTES
+    return ngettext(
+        "Trop de tentatives. Réessayez dans %(minutes)d minute.",
+        "Trop de tentatives. Réessayez dans %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 class TooManyAttempts(DomainError):
     status_code = 429
     code = "too_many_attempts"
-    default_detail = _("Trop de tentatives. Réessayez dans un quart d'heure.")
+
+    def __init__(self, internal: str = "", *, detail: str | None = None) -> None:
+        super().__init__(internal, detail=detail if detail is not None else too_many_attempts_message())
 
 
 def _window_seconds() -> int:

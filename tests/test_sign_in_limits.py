@@ -128,3 +128,15 @@ def test_password_reset_emails_are_limited_per_client(client: Client, settings: 
     for n in range(3):
         client.post("/comptes/mot-de-passe/", {"email": f"someone{n}@example.org"})
     assert client.post("/comptes/mot-de-passe/", {"email": "another@example.org"}).status_code == 429
+
+
+def test_the_refusal_says_how_long_to_wait_from_the_configured_window(api: APIClient, settings: Any) -> None:
+    settings.SIGN_IN_WINDOW_MINUTES = 30
+    settings.SIGN_IN_FAILURES_PER_EMAIL = 2
+    UserFactory(email="lea@example.org")
+    for _ in range(2):
+        token_attempt(api, "lea@example.org", WRONG)
+    refused = token_attempt(api, "lea@example.org", PASSWORD)
+    assert refused.status_code == 429 and "30 minutes" in refused.json()["detail"]
+    english = token_attempt(api, "lea@example.org", PASSWORD, HTTP_ACCEPT_LANGUAGE="en")
+    assert "try again in 30 minutes" in english.json()["detail"]
