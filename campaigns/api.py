@@ -16,6 +16,7 @@ from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from payments.api import GiftInputSerializer, GiftOutputSerializer
 from qr.fields import ShortCodeListSerializer, short_url_of
 from tremma.parsers import FormParser, JSONParser, MultiPartParser
+from tremma.schema import errors
 
 
 class OrganisationRefSerializer(serializers.ModelSerializer):
@@ -79,7 +80,7 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return campaign_public_queryset().select_related("short_code")
 
-    @extend_schema(request=GiftInputSerializer, responses={201: GiftOutputSerializer})
+    @extend_schema(request=GiftInputSerializer, responses={201: GiftOutputSerializer, **errors(429, 503)})
     @action(detail=True, methods=["post"])
     def gifts(self, request: Request, slug: str | None = None) -> Response:
         """Give money to the campaign; the gift counts once the payment is confirmed."""
@@ -137,8 +138,10 @@ class CampaignCreateSerializer(CampaignWriteSerializer):
 
 
 @extend_schema_view(
-    create=extend_schema(request=CampaignCreateSerializer, responses={201: ManagedCampaignSerializer}),
-    partial_update=extend_schema(request=CampaignWriteSerializer, responses=ManagedCampaignSerializer),
+    create=extend_schema(request=CampaignCreateSerializer, responses={201: ManagedCampaignSerializer, **errors(409)}),
+    partial_update=extend_schema(
+        request=CampaignWriteSerializer, responses={200: ManagedCampaignSerializer, **errors(409)}
+    ),
 )
 class ManagedCampaignViewSet(viewsets.ModelViewSet):
     """The campaigns of the organisations the caller manages, in any status."""
@@ -171,14 +174,14 @@ class ManagedCampaignViewSet(viewsets.ModelViewSet):
         campaign_update(campaign=campaign, actor=request.user, changes=changes, cover=cover)  # type: ignore[arg-type]
         return self._out(campaign)
 
-    @extend_schema(request=None, responses=ManagedCampaignSerializer)
+    @extend_schema(request=None, responses={200: ManagedCampaignSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, slug: str | None = None) -> Response:
         campaign = self.get_object()
         campaign_transition(campaign=campaign, actor=request.user, to=Campaign.Status.LIVE)  # type: ignore[arg-type]
         return self._out(campaign)
 
-    @extend_schema(request=None, responses=ManagedCampaignSerializer)
+    @extend_schema(request=None, responses={200: ManagedCampaignSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def close(self, request: Request, slug: str | None = None) -> Response:
         campaign = self.get_object()

@@ -74,3 +74,20 @@ def test_nul_byte_in_the_organisation_of_the_new_campaign_page_is_a_form_error(c
     client.force_login(manager_of(organisation))
     response = client.post("/gestion/campagnes/nouvelle/", {"organisation": "x\x00", "title": "Vélos"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/api/items/", "/api/items/managed/"])
+def test_a_window_filter_beyond_the_id_range_is_a_field_error(api: APIClient, path: str) -> None:
+    organisation = OrganisationFactory()
+    ItemFactory(campaign=CampaignFactory(organisation=organisation))
+    api.force_authenticate(manager_of(organisation))
+    response = api.get(f"{path}?window=99999999999999999999")
+    assert response.status_code == 400, response.content
+    assert "window" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("query", ["page=99999999999999999999", "page=0", "page=-1", "page_size=99999999999999999999"])
+def test_a_page_out_of_range_is_a_404_or_a_capped_page(api: APIClient, query: str) -> None:
+    ItemFactory()
+    response = api.get(f"/api/items/?{query}")
+    assert response.status_code in (200, 404), response.content

@@ -20,10 +20,21 @@ from tremma.errors import DomainError
 logger = logging.getLogger(__name__)
 
 
+# The largest id a row can have (PostgreSQL's bigint): a larger number names nothing.
+MAX_ID = 2**63 - 1
+
+
 class Pagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            maximum = self.max_page_size if parameter["name"] == self.page_size_query_param else MAX_ID
+            parameter["schema"].update(minimum=1, maximum=maximum)
+        return parameters
 
 
 def _flatten(detail: Any) -> list[str]:
