@@ -91,3 +91,18 @@ def test_a_page_out_of_range_is_a_404_or_a_capped_page(api: APIClient, query: st
     ItemFactory()
     response = api.get(f"/api/items/?{query}")
     assert response.status_code in (200, 404), response.content
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", '{"email": "' + "a" * 3_000_000 + '"}'),
+        ("application/x-www-form-urlencoded", "email=" + "a" * 3_000_000),
+        ("application/x-www-form-urlencoded", "&".join(f"f{n}=x" for n in range(2000))),
+    ],
+)
+def test_a_body_too_large_is_a_413_with_the_error_shape(api: APIClient, content_type: str, body: str) -> None:
+    response = api.post("/api/auth/token/", data=body, content_type=content_type)
+    assert response.status_code == 413, response.content[:200]
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "too_large"

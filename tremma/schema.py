@@ -8,7 +8,8 @@ is, so no view repeats them:
 - 400 ``invalid``: it takes a request body or filters (``fields`` names the wrong ones);
 - 401: a token was sent and refused (unknown, revoked, expired): any operation;
 - 403: it needs a signed-in caller, or it writes (a browser's CSRF check);
-- 404: its path names something (an id, a slug), or it is a paginated list (a page past the end).
+- 404: its path names something (an id, a slug), or it is a paginated list (a page past the end);
+- 413 ``too_large``, 415: it takes a request body.
 
 Failures of one operation only (409 ``item_unavailable``, 429 ``too_many_attempts``,
 503 ``payment_unavailable``…) are declared where they happen, with ``errors(...)``.
@@ -41,14 +42,15 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
-# The usual meaning of each failure; an operation may say more (``errors(409, description=…)``).
+# The usual meaning of each failure; an operation may say more (``errors(409, e409=…)``).
 ERRORS: dict[int, str] = {
     400: "invalid: a field or a filter is wrong (see fields)",
     401: "authentication_failed: the token sent is unknown, revoked or expired (sign in again)",
     403: "not_authenticated, permission_denied, email_unverified or csrf_failed",
     404: "not_found: no such thing, or not one the caller may see",
     409: "conflict: not possible in the current state",
-    413: "too large",
+    413: "too_large: the body is over the size or number of fields allowed",
+    415: "unsupported_media_type: send the body as one of the content types listed",
     429: "too_many_attempts: wait before trying again (Retry-After)",
     503: "payment_unavailable: the payment provider did not answer; try again",
 }
@@ -107,13 +109,16 @@ class AutoSchema(openapi.AutoSchema):
 
     def _common_failures(self) -> list[int]:
         codes = [401]
-        if self._get_request_body() or self._filters():
+        body = bool(self._get_request_body())
+        if body or self._filters():
             codes.append(400)
         anonymous = any(isinstance(p, permissions.AllowAny) for p in self.view.get_permissions())
         if not anonymous or self.method not in permissions.SAFE_METHODS:
             codes.append(403)
         if "{" in self.path or (self.method == "GET" and self._is_list_view() and self._get_paginator()):
             codes.append(404)
+        if body:
+            codes += [413, 415]
         return codes
 
     def _filters(self) -> bool:
