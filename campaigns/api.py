@@ -73,9 +73,15 @@ def absolute(context: dict[str, Any], url: str) -> str:
     return request.build_absolute_uri(url) if request is not None else url
 
 
+# A slug as campaign_create makes them (at most the model's 80 characters): anything else, a NUL
+# byte included (which PostgreSQL would refuse with an error), is a 404 before any query.
+SLUG_IN_URL = r"[-a-zA-Z0-9_]{1,80}"
+
+
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CampaignSerializer
     lookup_field = "slug"
+    lookup_value_regex = SLUG_IN_URL
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return campaign_public_queryset().select_related("short_code")
@@ -148,6 +154,7 @@ class ManagedCampaignViewSet(viewsets.ModelViewSet):
 
     serializer_class = ManagedCampaignSerializer
     lookup_field = "slug"
+    lookup_value_regex = SLUG_IN_URL
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "head", "options"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
