@@ -32,7 +32,8 @@ DIGITS_ID = "^[0-9]{1,18}$"
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="machine code: invalid, not_found, item_unavailable, too_many_attempts…")
     detail = serializers.CharField(help_text="human text, in the request's language")
-    fields = serializers.DictField(
+    # The API's own name for it; it shadows Serializer.fields only on the class, as DRF collects it.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="validation errors only: messages per field; a nested object's fields are named with a dot",
@@ -72,9 +73,9 @@ class AutoSchema(openapi.AutoSchema):
             # A failure declared with a description only still has the error shape.
             if code >= "400" and "content" not in response:
                 responses[code] = self._get_response_for_code(error(int(code), response.get("description")), code)
-        for code in self._common_failures():
-            if str(code) not in responses:
-                responses[str(code)] = self._get_response_for_code(error(code), str(code))
+        for failure in self._common_failures():
+            if str(failure) not in responses:
+                responses[str(failure)] = self._get_response_for_code(error(failure), str(failure))
         return dict(sorted(responses.items()))
 
     def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
@@ -82,8 +83,9 @@ class AutoSchema(openapi.AutoSchema):
             return {"type": "string", "format": "binary"}  # an upload, not the URL it is later served at
         schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
         # A slug naming a row (an organisation, a campaign) is bounded as the model's slug is.
-        if isinstance(field, serializers.SlugRelatedField) and getattr(field, "queryset", None) is not None:
-            model_field = field.queryset.model._meta.get_field(field.slug_field)
+        queryset = getattr(field, "queryset", None)
+        if isinstance(field, serializers.SlugRelatedField) and queryset is not None:
+            model_field = queryset.model._meta.get_field(field.slug_field)
             if model_field.max_length and schema.get("type") == "string":
                 schema.setdefault("maxLength", model_field.max_length)
         return schema
