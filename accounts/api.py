@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.selectors import user_data_export
 from accounts.throttles import VERIFY, TooManyAttempts, attempt_check_and_count
 from campaigns.selectors import memberships_of
+from tremma.schema import errors
 
 
 class SignUpSerializer(serializers.Serializer):
@@ -54,8 +55,8 @@ class AccountCreatedSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
 class TokenResponseSerializer(serializers.Serializer):
@@ -161,13 +162,14 @@ class ProfileChangeSerializer(serializers.Serializer):
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
     country = serializers.RegexField(
         r"^[A-Za-z]{2}$",
+        max_length=2,
         required=False,
         error_messages={"invalid": gettext_lazy("Un code pays à deux lettres, par exemple FR.")},
     )
 
 
 class DeleteAccountSerializer(serializers.Serializer):
-    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
 class SignUpView(APIView):
@@ -295,7 +297,11 @@ class MeView(APIView):
 
     @extend_schema(
         request=DeleteAccountSerializer,
-        responses={204: OpenApiResponse(description="Account deleted; what the law requires is kept, anonymised.")},
+        responses={
+            204: OpenApiResponse(description="Account deleted; what the law requires is kept, anonymised."),
+            # OpenAPI 3.0 gives DELETE no request body: the password is described here.
+            **errors(400, 409, e400="fields.password: the body {password} is missing or wrong"),
+        },
     )
     def delete(self, request: Request) -> Response:
         data = DeleteAccountSerializer(data=request.data)

@@ -17,6 +17,7 @@ from donations.throttles import upload_count
 from payments.api import GiftInputSerializer, GiftOutputSerializer
 from qr.fields import ShortCodeListSerializer, short_url_of
 from tremma.parsers import FormParser, JSONParser, MultiPartParser
+from tremma.schema import errors
 
 
 class OrganisationRefSerializer(serializers.ModelSerializer):
@@ -73,14 +74,20 @@ def absolute(context: dict[str, Any], url: str) -> str:
     return request.build_absolute_uri(url) if request is not None else url
 
 
+# A slug as campaign_create makes them (at most the model's 80 characters): anything else, a NUL
+# byte included (which PostgreSQL would refuse with an error), is a 404 before any query.
+SLUG_IN_URL = r"[-a-zA-Z0-9_]{1,80}"
+
+
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CampaignSerializer
     lookup_field = "slug"
+    lookup_value_regex = SLUG_IN_URL
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return campaign_public_queryset().select_related("short_code")
 
-    @extend_schema(request=GiftInputSerializer, responses={201: GiftOutputSerializer})
+    @extend_schema(request=GiftInputSerializer, responses={201: GiftOutputSerializer, **errors(429, 503)})
     @action(detail=True, methods=["post"])
     def gifts(self, request: Request, slug: str | None = None) -> Response:
         """Give money to the campaign; the gift counts once the payment is confirmed."""
@@ -138,14 +145,17 @@ class CampaignCreateSerializer(CampaignWriteSerializer):
 
 
 @extend_schema_view(
-    create=extend_schema(request=CampaignCreateSerializer, responses={201: ManagedCampaignSerializer}),
-    partial_update=extend_schema(request=CampaignWriteSerializer, responses=ManagedCampaignSerializer),
+    create=extend_schema(request=CampaignCreateSerializer, responses={201: ManagedCampaignSerializer, **errors(409)}),
+    partial_update=extend_schema(
+        request=CampaignWriteSerializer, responses={200: ManagedCampaignSerializer, **errors(409)}
+    ),
 )
 class ManagedCampaignViewSet(viewsets.ModelViewSet):
     """The campaigns of the organisations the caller manages, in any status."""
 
     serializer_class = ManagedCampaignSerializer
     lookup_field = "slug"
+    lookup_value_regex = SLUG_IN_URL
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "head", "options"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -174,14 +184,14 @@ class ManagedCampaignViewSet(viewsets.ModelViewSet):
         campaign_update(campaign=campaign, actor=request.user, changes=changes, cover=cover)  # type: ignore[arg-type]
         return self._out(campaign)
 
-    @extend_schema(request=None, responses=ManagedCampaignSerializer)
+    @extend_schema(request=None, responses={200: ManagedCampaignSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, slug: str | None = None) -> Response:
         campaign = self.get_object()
         campaign_transition(campaign=campaign, actor=request.user, to=Campaign.Status.LIVE)  # type: ignore[arg-type]
         return self._out(campaign)
 
-    @extend_schema(request=None, responses=ManagedCampaignSerializer)
+    @extend_schema(request=None, responses={200: ManagedCampaignSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def close(self, request: Request, slug: str | None = None) -> Response:
         campaign = self.get_object()

@@ -37,9 +37,11 @@ from donations.throttles import upload_count
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
 from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
+from tremma.api import MAX_ID
 from tremma.errors import NotFound
 from tremma.net import client_key
 from tremma.parsers import FormParser, JSONParser, MultiPartParser
+from tremma.schema import errors
 
 MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
 
@@ -155,10 +157,10 @@ class ManagedItemSerializer(OwnItemSerializer):
 
 
 class ItemFilterSerializer(serializers.Serializer):
-    campaign = serializers.SlugField(required=False)
+    campaign = serializers.SlugField(required=False, max_length=80)
     status = serializers.ChoiceField(choices=ItemStatus.choices, required=False)
     q = serializers.CharField(required=False, max_length=100, trim_whitespace=True)
-    window = serializers.IntegerField(required=False, min_value=1)
+    window = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
     default_error_messages = {"invalid": gettext_lazy("Filtre invalide.")}
 
@@ -250,8 +252,8 @@ class ItemRejectSerializer(serializers.Serializer):
             429: OpenApiResponse(description="too_many_uploads: over UPLOAD_IMAGES_PER_HOUR images this hour"),
         },
     ),
-    partial_update=extend_schema(request=ItemEditSerializer, responses=OwnItemSerializer),
-    destroy=extend_schema(responses={204: OpenApiResponse(description="Withdrawn")}),
+    partial_update=extend_schema(request=ItemEditSerializer, responses={200: OwnItemSerializer, **errors(409)}),
+    destroy=extend_schema(responses={204: OpenApiResponse(description="Withdrawn"), **errors(409)}),
 )
 class ItemViewSet(viewsets.ModelViewSet):
     """Public catalogue, donors' own objects and managers' review."""
@@ -285,7 +287,13 @@ class ItemViewSet(viewsets.ModelViewSet):
             queryset = item_search(queryset, **filters.validated_data)
         return queryset
 
-    @extend_schema(request=CheckoutInputSerializer, responses={201: CheckoutOutputSerializer})
+    @extend_schema(
+        request=CheckoutInputSerializer,
+        responses={
+            201: CheckoutOutputSerializer,
+            **errors(409, 429, 503, e409="item_unavailable: the item is reserved or sold"),
+        },
+    )
     @action(detail=True, methods=["post"])
     def checkout(self, request: Request, pk: str | None = None) -> Response:
         """Reserve the item for the buyer and open the payment; 409 item_unavailable when taken."""
@@ -328,13 +336,13 @@ class ItemViewSet(viewsets.ModelViewSet):
         services.item_withdraw(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses=OwnItemSerializer)
+    @extend_schema(request=None, responses={200: OwnItemSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         item = services.item_withdraw(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
         return self._own(item)
 
-    @extend_schema(request=ItemReviewSerializer, responses=ManagedItemSerializer)
+    @extend_schema(request=ItemReviewSerializer, responses={200: ManagedItemSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         data = ItemReviewSerializer(data=request.data)
@@ -346,7 +354,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         )
         return self._managed(item)
 
-    @extend_schema(request=ItemRejectSerializer, responses=ManagedItemSerializer)
+    @extend_schema(request=ItemRejectSerializer, responses={200: ManagedItemSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         data = ItemRejectSerializer(data=request.data)
@@ -364,21 +372,21 @@ class ItemViewSet(viewsets.ModelViewSet):
         """The signed-in donor's own objects, any status, with their history."""
         return self._page(OwnItemSerializer)
 
-    @extend_schema(request=None, responses=ManagedItemSerializer)
+    @extend_schema(request=None, responses={200: ManagedItemSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
         """Accept a gift in kind (the organisation will receive it)."""
         item = services.item_accept(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
         return self._managed(item)
 
-    @extend_schema(request=None, responses=ManagedItemSerializer)
+    @extend_schema(request=None, responses={200: ManagedItemSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def receive(self, request: Request, pk: str | None = None) -> Response:
         """Record the hand-over of an accepted gift in kind; the organisation now owns it."""
         item = services.item_receive(item=self.get_object(), actor=request.user)  # type: ignore[arg-type]
         return self._managed(item)
 
-    @extend_schema(request=ItemListForSaleSerializer, responses=ManagedItemSerializer)
+    @extend_schema(request=ItemListForSaleSerializer, responses={200: ManagedItemSerializer, **errors(409)})
     @action(detail=True, methods=["post"], url_path="list")
     def list_for_sale(self, request: Request, pk: str | None = None) -> Response:
         """List a received gift in kind for sale, at the organisation's price."""
@@ -493,7 +501,7 @@ class OrderHandOverView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=HandOverInputSerializer, responses=HandOverOutputSerializer)
+    @extend_schema(request=HandOverInputSerializer, responses={200: HandOverOutputSerializer, **errors(409)})
     def post(self, request: Request, pk: int) -> Response:
         data = HandOverInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -520,7 +528,7 @@ class ReceiptCancelView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ReceiptCancelInputSerializer, responses=ReceiptCancelOutputSerializer)
+    @extend_schema(request=ReceiptCancelInputSerializer, responses={200: ReceiptCancelOutputSerializer, **errors(409)})
     def post(self, request: Request, pk: int) -> Response:
         data = ReceiptCancelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from donations.receipt_details import ReceiptDetails, receipt_details_clean
+from tremma.schema import errors
 
 
 class CheckoutInputSerializer(serializers.Serializer):
@@ -52,7 +53,15 @@ class GiftReceiptSerializer(serializers.Serializer):
 
 
 class GiftInputSerializer(serializers.Serializer):
-    amount_cents = serializers.IntegerField()
+    # The bounds in force at start-up, for the schema; validate_amount_cents reads them at each request.
+    amount_cents = serializers.IntegerField(
+        min_value=settings.GIFT_MIN_CENTS,
+        max_value=settings.GIFT_MAX_CENTS,
+        error_messages={
+            "min_value": _("Le don minimum est de 1 €."),
+            "max_value": _("Ce montant dépasse le maximum autorisé pour un don en ligne."),
+        },
+    )
     email = serializers.EmailField(max_length=254)
     name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     anonymous = serializers.BooleanField(required=False, default=False)
@@ -77,8 +86,13 @@ def signed_in(request: Any) -> User | None:
     return user if user.is_authenticated else None
 
 
+MAX_REFUND_CENTS = 1_000_000_000  # never more than was paid; beyond 10 M€ it is not even a typo
+
+
 class RefundInputSerializer(serializers.Serializer):
-    amount_cents = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
+    amount_cents = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_REFUND_CENTS, allow_null=True, default=None
+    )
     reason = serializers.CharField(max_length=300)
 
 
@@ -94,7 +108,7 @@ class _RefundView(APIView):
     permission_classes = [IsAuthenticated]
     target = "order"
 
-    @extend_schema(request=RefundInputSerializer, responses={201: RefundOutputSerializer})
+    @extend_schema(request=RefundInputSerializer, responses={201: RefundOutputSerializer, **errors(409, 503)})
     def post(self, request: Request, pk: int) -> Response:
         from payments.services import payment_refund
 

@@ -16,6 +16,17 @@ from tests.components import free_port, port_open, require
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fuzzing tests (minutes each) run only when asked for by marker (``-m fuzz``):
+    CI runs them once, in their own invocation, not in each run of the suite."""
+    if "fuzz" in (config.getoption("markexpr") or ""):
+        return
+    fuzzing = [item for item in items if item.get_closest_marker("fuzz")]
+    if fuzzing:
+        config.hook.pytest_deselected(items=fuzzing)
+        items[:] = [item for item in items if not item.get_closest_marker("fuzz")]
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     """Every test writes local media to its own folder, never to var/media."""

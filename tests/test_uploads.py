@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image, ImageFile
 from rest_framework.test import APIClient
@@ -97,8 +98,9 @@ def test_a_json_body_over_data_upload_max_memory_size_gets_413(api: APIClient, s
     response = api.post("/api/auth/token/", {"email": "a@example.org", "password": "x" * 2000}, format="json")
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
-    # A multipart body of the same size is under its own, larger cap.
-    response = api.post("/api/auth/token/", {"email": "a@example.org", "password": "x" * 2000}, format="multipart")
+    # A multipart body of the same size, its bytes in a file, is under its own, larger cap.
+    upload = SimpleUploadedFile("photo.jpg", b"x" * 2000, content_type="image/jpeg")
+    response = api.post("/api/auth/token/", {"email": "a@example.org", "photo": upload}, format="multipart")
     assert response.status_code != 413
 
 

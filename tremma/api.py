@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -20,10 +21,21 @@ from tremma.errors import DomainError
 logger = logging.getLogger(__name__)
 
 
+# The largest id a row can have (PostgreSQL's bigint): a larger number names nothing.
+MAX_ID = 2**63 - 1
+
+
 class Pagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            maximum = self.max_page_size if parameter["name"] == self.page_size_query_param else MAX_ID
+            parameter["schema"].update(minimum=1, maximum=maximum)
+        return parameters
 
 
 def _flatten(detail: Any) -> list[str]:
@@ -59,6 +71,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         set_rollback()
         fields = {exc.field: [str(exc.detail)]} if exc.field else None
         return Response(error_body(exc.code, str(exc.detail), fields), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        # Django's own limits on a body (DATA_UPLOAD_MAX_*): an answer in our shape, not its HTML 400 page.
+        set_rollback()
+        return Response(
+            error_body("request_too_large", _("La demande est trop volumineuse.")),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

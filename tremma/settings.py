@@ -400,7 +400,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "tremma.parsers.FormParser",
         "tremma.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents the failures of each operation as well (tremma/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "tremma.schema.AutoSchema",
     "EXCEPTION_HANDLER": "tremma.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
