@@ -27,6 +27,7 @@ from rest_framework import permissions, serializers
 from tremma.api import MAX_ID
 
 DIGITS_ID = "^[0-9]{1,18}$"
+TOO_MANY_UPLOADS = "too_many_uploads: over UPLOAD_IMAGES_PER_HOUR images this hour"
 
 
 class ErrorSerializer(serializers.Serializer):
