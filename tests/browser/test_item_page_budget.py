@@ -97,7 +97,7 @@ def test_the_item_page_fits_its_budget_on_a_throttled_phone(
     path = f"/objets/{item.pk}/"
     queries = off_the_loop(lambda: server_queries(path))
 
-    context = browser.new_context(locale="fr-FR", **PHONE)
+    context = browser.new_context(locale="fr-FR", bypass_csp=True, **PHONE)
     page = context.new_page()
     page.add_init_script(USABLE_PROBE)
     throttle(context, page)

@@ -70,7 +70,7 @@ def test_the_qr_codes_shown_on_the_window_screen_read_back_to_each_placement(liv
     placements = place_items(window, 4)
 
     def look(browser: Any) -> tuple[str | None, bytes]:
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
         page.goto(f"{live_server.url}/windows/{window.pk}/screen/")
         page.wait_for_function("[...document.images].every(img => img.complete && img.naturalWidth > 0)")
         return page.locator("body").get_attribute("data-stream"), page.screenshot(full_page=True)
