@@ -1,4 +1,4 @@
-"""The accounts part of the JSON API (API.md, "Accounts")."""
+"""The accounts part of the JSON API: sign-up, tokens, verification, the person's own data."""
 
 from __future__ import annotations
 

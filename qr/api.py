@@ -1,4 +1,4 @@
-"""The windows of API.md: ``GET /api/windows/`` (on display now) and ``GET /api/windows/{id}/``."""
+"""The public windows API: ``GET /api/windows/`` (on display now) and ``GET /api/windows/{id}/``."""
 
 from __future__ import annotations
 

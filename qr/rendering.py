@@ -1,6 +1,6 @@
 """QR images of short URLs, rendered once and kept in the cache.
 
-Choosing the mask pattern is most of the cost of a code (TOOLING.md), so an
+Choosing the mask pattern is most of the cost of a code (`make bench`, qr), so an
 image is rendered once per (URL, format, size) and reused by every process
 that shares the cache; HTTP caches keep it too (it never changes: the code is
 stable and the URL is part of the key and of the ETag).

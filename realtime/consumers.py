@@ -1,4 +1,4 @@
-"""Websocket streams (API.md "Live updates"). Consumers authenticate,
+"""Websocket streams of live updates (README, "Live updates across processes"). Consumers authenticate,
 subscribe, replay what a client missed, and forward: nothing else. The group
 handler never touches the database (it runs once per socket)."""
 

@@ -1,4 +1,4 @@
-"""Websocket routes under /ws/ (API.md "Live updates")."""
+"""Websocket routes under /ws/: the live-update streams."""
 
 from __future__ import annotations
 

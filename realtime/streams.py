@@ -51,5 +51,5 @@ def group_name(name: str) -> str:
 
 
 def wire(*, event_id: int, type: str, at: str, data: dict[str, Any]) -> str:
-    """The JSON text a client receives (API.md "Live updates"), serialised once by the publisher."""
+    """The JSON text a client receives (the live-updates event shape), serialised once by the publisher."""
     return json.dumps({"id": str(event_id), "type": type, "at": at, "data": data}, cls=DjangoJSONEncoder)

@@ -1,4 +1,4 @@
-"""The live streams of API.md: who may watch what, the Origin check, one
+"""The public live streams: who may watch what, the Origin check, one
 publication per stream, and no lost sale when the channel layer is down."""
 
 from __future__ import annotations

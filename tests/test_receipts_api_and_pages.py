@@ -1,4 +1,4 @@
-"""The giver's receipts in the API (API.md shape), what their pending receipts
+"""The giver's receipts in the API (the public API's shape), what their pending receipts
 wait for, the hand-over of a sold object, and the managers' pages: list with
 filters and CSV, the yearly declaration, legal details for admins only."""
 

@@ -1,4 +1,4 @@
-"""What every API view shares: pagination and the one error shape of API.md:
+"""What every API view shares: pagination and the one error shape of the API:
 ``{"code": ..., "detail": ..., "fields": {...}}`` (fields for validation errors only, and
 for a domain error about one input field)."""
 

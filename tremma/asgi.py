@@ -4,7 +4,7 @@ worker threads.
 
 Why WSGI for HTTP: Django's ASGI handler hops between the loop and a thread
 for the request signals, each sync middleware and the view — about 2 ms of CPU
-per request here, several times the cost of the view itself (TOOLING.md; the
+per request here, several times the cost of the view itself (measured here; the
 ``flash`` benchmark shows the difference). One hop per request into a thread
 that runs the whole sync stack keeps the product's behaviour (same
 middleware, same views) at WSGI speed, on the same port as the websockets."""

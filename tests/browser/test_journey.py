@@ -1,5 +1,5 @@
 """Browser tests: a real Chromium against a live server. Run in their own
-pytest invocation (``-m browser``), see TOOLING.md. ``browser`` is in conftest.py."""
+pytest invocation (``-m browser``): pytest-playwright leaves an event loop running. ``browser`` is in conftest.py."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 every interface; this one does not.
 
 localstripe lacks Checkout Sessions and Connect; we add the little we use,
-in Stripe's documented shapes (see TOOLING.md, "Stripe without the internet"):
+in Stripe's documented shapes:
 
 - ``/v1/checkout/sessions``: create, retrieve, list, ``/{id}/expire``, and the
   test-only ``/{id}/_complete`` that pays the session with a real localstripe
