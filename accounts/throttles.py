@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 from django.utils.translation import ngettext
 
+from tremma.counters import count_in_window
 from tremma.errors import DomainError
 from tremma.net import client_key
 
@@ -73,14 +74,7 @@ def attempt_count(*, scope: str, request: HttpRequest, email: str) -> None:
     """Count one attempt (a failure for ``sign_in``, an email for the others)."""
     window = _window_seconds()
     for key, limit in _keys(scope, request, email):
-        # add + incr are atomic in Redis and in the local-memory cache: no read-modify-write.
-        cache.add(key, 0, timeout=window)
-        try:
-            count = int(cache.incr(key))
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window)
-            count = 1
-        if count >= limit:
+        if count_in_window(key, seconds=window) >= limit:
             cache.set(f"{key}:locked", True, timeout=window)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from tremma.counters import count_in_window
 from tremma.errors import DomainError
 
 WINDOW_SECONDS = 3600
@@ -31,13 +31,7 @@ def upload_count(*, user_id: int | None, images: int) -> None:
     if images <= 0:
         return
     key = f"tremma:uploads:{user_id}:{int(time.time()) // WINDOW_SECONDS}"
-    # add + incr are atomic in Redis and in the local-memory cache: no read-modify-write.
-    cache.add(key, 0, timeout=WINDOW_SECONDS)
-    try:
-        count = int(cache.incr(key, images))
-    except ValueError:  # expired between add and incr
-        cache.add(key, images, timeout=WINDOW_SECONDS)
-        count = images
+    count = count_in_window(key, seconds=WINDOW_SECONDS, by=images)
     limit = settings.UPLOAD_IMAGES_PER_HOUR
     if count > limit:
         raise TooManyUploads(f"user {user_id}: {count} images this hour, over {limit}")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from tremma.counters import count_in_window
 from tremma.errors import DomainError
 
 WINDOW_SECONDS = 3600
@@ -22,16 +22,6 @@ class TooManyAttempts(DomainError):
     default_detail = _("Trop de tentatives de paiement. Réessayez dans une heure.")
 
 
-def _count(key: str) -> int:
-    # add + incr are atomic in Redis and in the local-memory cache: no read-modify-write.
-    cache.add(key, 0, timeout=WINDOW_SECONDS)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=WINDOW_SECONDS)
-        return 1
-
-
 def payment_attempt_check(*, client_key: str, email: str) -> None:
     """Count one attempt; raise ``TooManyAttempts`` past the configured limits."""
     window = int(time.time()) // WINDOW_SECONDS
@@ -40,5 +30,5 @@ def payment_attempt_check(*, client_key: str, email: str) -> None:
     if client_key:
         limits.append((f"tremma:pay:client:{client_key}:{window}", settings.PAYMENT_ATTEMPTS_PER_CLIENT))
     for key, limit in limits:
-        if _count(key) > limit:
+        if count_in_window(key, seconds=WINDOW_SECONDS) > limit:
             raise TooManyAttempts(f"payment attempts over {limit}/h ({key.split(':')[2]})")
