@@ -27,6 +27,15 @@ class ProviderEvent(models.Model):
         return f"{self.provider} {self.event_id} {self.type}"
 
 
+def _for_order_or_gift(name: str) -> models.CheckConstraint:
+    """A row about exactly one payment: an order or a gift, never both, never neither."""
+    return models.CheckConstraint(
+        condition=(models.Q(order__isnull=False) & models.Q(gift__isnull=True))
+        | (models.Q(order__isnull=True) & models.Q(gift__isnull=False)),
+        name=name,
+    )
+
+
 class Transfer(models.Model):
     """Money sent to an organisation's connected account for one paid order or
     gift (Connect "separate charges and transfers"), recorded once: the
@@ -49,11 +58,7 @@ class Transfer(models.Model):
         ordering = ("id",)
         constraints = [
             models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="transfer_amount_positive"),
-            models.CheckConstraint(
-                condition=(models.Q(order__isnull=False) & models.Q(gift__isnull=True))
-                | (models.Q(order__isnull=True) & models.Q(gift__isnull=False)),
-                name="transfer_for_order_or_gift",
-            ),
+            _for_order_or_gift("transfer_for_order_or_gift"),
         ]
 
     def __str__(self) -> str:
@@ -84,7 +89,7 @@ class TransferReversal(models.Model):
 
 class PaymentFee(models.Model):
     """The provider's fee on one payment, from its balance transaction. The
-    platform bears it (see payments.services.fees); it is recorded for the
+    platform bears it (see payments.services.settlements); it is recorded for the
     treasurer, never taken from the organisation. Stripe keeps it when the
     payment is refunded, so the row stays whatever happens to the payment."""
 
@@ -105,11 +110,7 @@ class PaymentFee(models.Model):
     class Meta:
         ordering = ("id",)
         constraints = [
-            models.CheckConstraint(
-                condition=(models.Q(order__isnull=False) & models.Q(gift__isnull=True))
-                | (models.Q(order__isnull=True) & models.Q(gift__isnull=False)),
-                name="payment_fee_for_order_or_gift",
-            ),
+            _for_order_or_gift("payment_fee_for_order_or_gift"),
         ]
 
     def __str__(self) -> str:
