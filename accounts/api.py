@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.selectors import user_data_export
 from accounts.throttles import VERIFY, TooManyAttempts, attempt_check_and_count
 from campaigns.selectors import memberships_of
-from tremma.schema import errors
+from tremma.schema import error, errors
 
 
 class SignUpSerializer(serializers.Serializer):
@@ -117,10 +117,6 @@ class PasswordChangeSerializer(serializers.Serializer):
         return password
 
 
-def _error(code: str, description: str) -> OpenApiResponse:
-    return OpenApiResponse(description=f'{{"code": "{code}", "detail", ...}}: {description}')
-
-
 class MembershipSerializer(serializers.Serializer):
     slug = serializers.CharField(source="organisation.slug")
     name = serializers.CharField(source="organisation.name")
@@ -177,7 +173,7 @@ class SignUpView(APIView):
 
     @extend_schema(
         request=SignUpSerializer,
-        responses={201: AccountCreatedSerializer, 400: _error("invalid", "a field is wrong; see fields")},
+        responses={201: AccountCreatedSerializer, 400: error(400, "invalid: a field is wrong; see fields")},
         description="Creates the account and sends the verification email (link to /comptes/verifier/<token>/).",
     )
     def post(self, request: Request) -> Response:
@@ -194,8 +190,8 @@ class TokenView(APIView):
         request=TokenRequestSerializer,
         responses={
             200: TokenResponseSerializer,
-            400: _error("invalid", "wrong email or password"),
-            429: _error("too_many_attempts", "too many failed sign-ins for this email or this client"),
+            400: error(400, "invalid: wrong email or password"),
+            429: error(429, "too_many_attempts: too many failed sign-ins for this email or this client"),
         },
     )
     def post(self, request: Request) -> Response:
@@ -238,7 +234,7 @@ class VerifyView(APIView):
         request=VerifySerializer,
         responses={
             200: VerifiedSerializer,
-            400: _error("invalid", "fields.token: the link is garbled, expired, used or another account's"),
+            400: error(400, "invalid: fields.token: the link is garbled, expired, used or another account's"),
         },
         description=(
             "Verifies the address with the token of the verification email. Signed in to the same account: "
@@ -270,7 +266,7 @@ class VerifyResendView(APIView):
         request=None,
         responses={
             204: OpenApiResponse(description="A new verification email is on its way (nothing if already verified)."),
-            429: _error("too_many_attempts", "too many emails asked for"),
+            429: error(429, "too_many_attempts: too many emails asked for"),
         },
     )
     def post(self, request: Request) -> Response:
@@ -319,7 +315,7 @@ class MePasswordView(APIView):
         request=PasswordChangeSerializer,
         responses={
             204: OpenApiResponse(description="Password changed; every token and session of the person is revoked."),
-            400: _error("invalid", "fields.old_password is wrong or fields.new_password too weak"),
+            400: error(400, "invalid: fields.old_password is wrong or fields.new_password too weak"),
         },
     )
     def post(self, request: Request) -> Response:
