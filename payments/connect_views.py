@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +25,7 @@ from payments.services import (
     organisation_connect_refresh,
     organisation_connect_start,
 )
+from payments.views import stripe_signed_event_receive
 from tremma.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -33,19 +34,14 @@ logger = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def stripe_connect_webhook(request: HttpRequest) -> HttpResponse:
-    """The Connect endpoint: events of the connected accounts, signed with its
-    own secret. Verify first, then record and apply once; 2xx only once recorded."""
-    if settings.PAYMENT_GATEWAY != "stripe" or not settings.STRIPE_CONNECT_WEBHOOK_SECRET:
-        raise Http404
-    from payments.stripe_gateway import InvalidWebhook, connect_webhook_event
-
-    try:
-        event = connect_webhook_event(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
-    except InvalidWebhook as error:
-        logger.warning("connect webhook: rejected (%s)", error)
-        return HttpResponseBadRequest("invalid signature", content_type="text/plain")
-    connect_event_receive(event=event)
-    return HttpResponse("ok", content_type="text/plain")
+    """The Connect endpoint: events of the connected accounts, signed with its own secret."""
+    return stripe_signed_event_receive(
+        request,
+        secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET,
+        parse="connect_webhook_event",
+        receive=connect_event_receive,
+        label="connect webhook",
+    )
 
 
 def _payments_page(
