@@ -54,8 +54,12 @@ def accounts_of(organisation: Organisation) -> list[dict[str, Any]]:
     return [account for account in listed if account["email"] == organisation.contact_email]
 
 
-def transfers_of(group: str) -> list[dict[str, Any]]:
-    return [t for t in stripe_call("GET", "/v1/transfers?limit=100")["data"] if t["transfer_group"] == group]
+def transfers_of(organisation: Organisation, group: str) -> list[dict[str, Any]]:
+    """The transfers of ``group`` to ``organisation``'s account. The local Stripe server lives for the whole
+    session while our ids start again in each test: ``gift-1`` alone may name another test's gift."""
+    account = Organisation.objects.get(pk=organisation.pk).stripe_account_id
+    transfers = stripe_call("GET", "/v1/transfers?limit=100")["data"]
+    return [t for t in transfers if t["transfer_group"] == group and t["destination"] == account]
 
 
 def paid_gift(campaign: Campaign, capture: Any, amount_cents: int = 2600) -> Gift:
@@ -196,7 +200,7 @@ def test_transfers_wait_while_the_account_cannot_receive_them_and_go_out_once_st
     # Connected, onboarding not finished: nothing is sent, neither after the payment nor by the worker.
     assert gift.transfer_id == ""
     assert transfers_pay() == 0
-    assert transfers_of(f"gift-{gift.pk}") == []
+    assert transfers_of(organisation, f"gift-{gift.pk}") == []
 
     updated = onboard_account(organisation.stripe_account_id)
     assert updated["type"] == "account.updated" and updated["account"] == organisation.stripe_account_id
@@ -206,7 +210,7 @@ def test_transfers_wait_while_the_account_cannot_receive_them_and_go_out_once_st
     organisation.refresh_from_db()
     assert organisation.stripe_transfers_active and organisation.stripe_details_submitted
     gift.refresh_from_db()
-    [transfer] = transfers_of(f"gift-{gift.pk}")
+    [transfer] = transfers_of(organisation, f"gift-{gift.pk}")
     assert gift.transfer_id == transfer["id"]
     assert transfer["amount"] == 2600 and transfer["destination"] == organisation.stripe_account_id
 
@@ -215,7 +219,7 @@ def test_transfers_wait_while_the_account_cannot_receive_them_and_go_out_once_st
         with django_capture_on_commit_callbacks(execute=True):
             assert post_connect_event(Client(), updated).status_code == 200
     assert ProviderEvent.objects.filter(event_id=updated["id"]).count() == 1
-    assert len(transfers_of(f"gift-{gift.pk}")) == 1
+    assert len(transfers_of(organisation, f"gift-{gift.pk}")) == 1
     assert transfers_pay() == 0
 
 
