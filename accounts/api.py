@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.selectors import user_data_export
 from accounts.throttles import VERIFY, TooManyAttempts, attempt_check_and_count
 from campaigns.selectors import memberships_of
-from tremma.schema import error, errors
+from kernel.schema import error, errors
 
 
 class SignUpSerializer(serializers.Serializer):

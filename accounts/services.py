@@ -33,7 +33,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.authentication import token_expires_at
 from accounts.models import User
-from tremma.errors import Conflict, DomainError
+from kernel.errors import Conflict, DomainError
 
 PROFILE_FIELDS = frozenset(
     {"first_name", "last_name", "address_line1", "address_line2", "postal_code", "city", "country"}

@@ -2,7 +2,7 @@
 
 Counters live in the shared cache (Redis in production, so every worker
 counts together) and are keyed by a keyed hash of the email and of the client
-address as ``tremma.net.client_address`` computes it (never a raw
+address as ``kernel.net.client_address`` computes it (never a raw
 X-Forwarded-For). A counter starts with its first attempt and lasts
 ``SIGN_IN_WINDOW_MINUTES``; once it reaches its limit, a lock of the same
 length starts from that moment, so no window of that length ever sees more
@@ -22,9 +22,9 @@ from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 from django.utils.translation import ngettext
 
-from tremma.counters import count_in_window
-from tremma.errors import DomainError
-from tremma.net import client_key
+from kernel.counters import count_in_window
+from kernel.errors import DomainError
+from kernel.net import client_key
 
 SIGN_IN = "sign_in"
 RESET = "reset"

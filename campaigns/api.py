@@ -16,8 +16,8 @@ from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from donations.throttles import upload_count
 from payments.api import GiftInputSerializer, GiftOutputSerializer
 from qr.fields import ShortCodeListSerializer, short_url_of
-from tremma.parsers import FormParser, JSONParser, MultiPartParser
-from tremma.schema import TOO_MANY_UPLOADS, errors
+from kernel.parsers import FormParser, JSONParser, MultiPartParser
+from kernel.schema import TOO_MANY_UPLOADS, errors
 
 
 class OrganisationRefSerializer(serializers.ModelSerializer):
@@ -94,7 +94,7 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         from donations.services import gift_start
         from payments.api import signed_in
         from payments.throttles import payment_attempt_check
-        from tremma.net import client_key
+        from kernel.net import client_key
 
         data = GiftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

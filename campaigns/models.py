@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from tremma.money import CURRENCY
+from kernel.money import CURRENCY
 
 
 class Organisation(models.Model):

@@ -21,7 +21,7 @@ from accounts.models import User
 from campaigns.models import Campaign, LedgerEntry, Organisation
 from donations.models import Gift, Order
 from donations.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
-from tremma.errors import Conflict, DomainError
+from kernel.errors import Conflict, DomainError
 
 # The campaign state machine, as data: draft → live → closed.
 CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -17,7 +17,7 @@ from campaigns.forms import CampaignForm, NewCampaignForm
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_managed_by
 from donations.throttles import TooManyUploads, upload_count
-from tremma.errors import DomainError
+from kernel.errors import DomainError
 
 
 def _upload_allowed(request: HttpRequest) -> bool:

@@ -37,11 +37,11 @@ from donations.throttles import upload_count
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
 from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
-from tremma.api import MAX_ID
-from tremma.errors import NotFound
-from tremma.net import client_key
-from tremma.parsers import FormParser, JSONParser, MultiPartParser
-from tremma.schema import errors
+from kernel.api import MAX_ID
+from kernel.errors import NotFound
+from kernel.net import client_key
+from kernel.parsers import FormParser, JSONParser, MultiPartParser
+from kernel.schema import errors
 
 MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
 

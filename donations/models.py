@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from campaigns.models import Campaign
-from tremma.money import CURRENCY
+from kernel.money import CURRENCY
 
 
 class ItemStatus(models.TextChoices):

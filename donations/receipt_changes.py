@@ -18,7 +18,7 @@ from campaigns.models import Membership, Organisation
 from donations.models import Gift, Order, ReceiptPreference, TaxReceipt, TaxReceiptLine
 from donations.receipt_delivery import receipt_cancelled_notify
 from donations.receipts import LEGAL_DETAILS
-from tremma.errors import Conflict, NotFound, PermissionDenied
+from kernel.errors import Conflict, NotFound, PermissionDenied
 
 
 class ReceiptNotCancellable(Conflict):
@@ -47,7 +47,7 @@ def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order:
 
 
 def refund_reason(refunded_cents: int) -> str:
-    from tremma.money import format_money
+    from kernel.money import format_money
 
     with translation.override("fr"):
         return gettext("Remboursement (%(amount)s remboursés en tout)") % {"amount": format_money(refunded_cents)}

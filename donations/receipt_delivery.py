@@ -29,7 +29,7 @@ from donations.receipt_document import (
     ReceiptDocument,
     render_receipt_pdf,
 )
-from tremma.errors import NotFound
+from kernel.errors import NotFound
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from datetime import date
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from tremma.money import format_money
-from tremma.words import amount_in_words_fr
+from kernel.money import format_money
+from kernel.words import amount_in_words_fr
 
 # --- What the form says was given, and how ---------------------------------------------------
 #

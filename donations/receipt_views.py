@@ -26,8 +26,8 @@ from donations import receipt_delivery as delivery
 from donations.models import TaxReceipt
 from donations.photos import PhotoRefused, prepare_signature
 from donations.throttles import TooManyUploads, upload_count
-from tremma.errors import DomainError
-from tremma.spreadsheet import Euros, csv_response
+from kernel.errors import DomainError
+from kernel.spreadsheet import Euros, csv_response
 
 
 @require_safe
@@ -52,7 +52,7 @@ class ReceiptFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label=gettext_lazy("Numéro, nom ou e-mail"))
 
 
-# French spreadsheet columns (tremma.spreadsheet): the treasurer's file, in French like the receipts themselves.
+# French spreadsheet columns (kernel.spreadsheet): the treasurer's file, in French like the receipts themselves.
 CSV_COLUMNS = [
     "numéro",
     "organisation",

@@ -2,7 +2,7 @@
 signature of tax receipts) is decoded by the web process, so each account may
 send ``UPLOAD_IMAGES_PER_HOUR`` of them per hour, counted before any is
 decoded, refused ones included. Counters live in the shared cache (Redis in
-production, so every worker counts together; tremma/cache.py falls back to the
+production, so every worker counts together; kernel/cache.py falls back to the
 process's own cache when Redis is down, so the limit then holds per process)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import time
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from tremma.counters import count_in_window
-from tremma.errors import DomainError
+from kernel.counters import count_in_window
+from kernel.errors import DomainError
 
 WINDOW_SECONDS = 3600
 

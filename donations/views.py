@@ -28,7 +28,7 @@ from donations.selectors import (
 )
 from donations.throttles import TooManyUploads, upload_count
 from qr.rendering import render_qr
-from tremma.errors import DomainError
+from kernel.errors import DomainError
 
 
 @login_required

@@ -18,7 +18,7 @@ from campaigns.selectors import campaigns_managed_by, dashboard_feed, dashboard_
 from donations.selectors import reservations_in_progress
 from qr.selectors import window_managed_queryset
 from realtime.selectors import last_event_id
-from tremma.money import percent
+from kernel.money import percent
 
 CHART_DAYS = 30
 CHART_WIDTH = 300

@@ -9,7 +9,7 @@ from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
 from frontend.legal import legal_details
 from realtime.selectors import last_event_id
-from tremma.api import api_not_found, api_server_error
+from kernel.api import api_not_found, api_server_error
 
 
 def _is_api(request: HttpRequest) -> bool:

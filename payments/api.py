@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from donations.receipt_details import ReceiptDetails, receipt_details_clean
-from tremma.schema import errors
+from kernel.schema import errors
 
 
 class CheckoutInputSerializer(serializers.Serializer):

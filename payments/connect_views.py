@@ -26,7 +26,7 @@ from payments.services import (
     organisation_connect_start,
 )
 from payments.views import stripe_signed_event_receive
-from tremma.errors import DomainError
+from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from donations.models import Gift, Order
 from donations.receipts import ReceiptOutlook, gift_receipt_outlook
 from donations.selectors import order_claim_url
-from tremma.money import format_money
+from kernel.money import format_money
 
 
 def order_receipt_send(*, order_id: int) -> None:

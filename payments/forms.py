@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from donations.receipt_details import FIELDS, receipt_details_clean
-from tremma.money import format_money
+from kernel.money import format_money
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from tremma.counters import count_in_window
-from tremma.errors import DomainError
+from kernel.counters import count_in_window
+from kernel.errors import DomainError
 
 WINDOW_SECONDS = 3600
 

@@ -34,9 +34,9 @@ from payments.gateways import GatewayError, gateway
 from payments.selectors import campaign_ledger_for_manager
 from payments.services import event_receive
 from payments.throttles import payment_attempt_check
-from tremma.errors import DomainError
-from tremma.net import client_key
-from tremma.spreadsheet import Cell, Euros, csv_response
+from kernel.errors import DomainError
+from kernel.net import client_key
+from kernel.spreadsheet import Cell, Euros, csv_response
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from qr import selectors
 from qr.models import Placement, Window
 from qr.selectors import FUNNEL_DAYS, Funnel, short_url, window_managed_queryset, window_public_queryset
 from qr.services import short_codes_ensure
-from tremma.money import CURRENCY
+from kernel.money import CURRENCY
 
 
 class PlacementSerializer(serializers.ModelSerializer):

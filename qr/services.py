@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Campaign, Organisation
 from donations.models import Item, ItemStatus
 from qr.models import CODE_ALPHABET, CODE_LENGTH, Placement, Scan, ScanSalt, ShortCode, Window
-from tremma.errors import Conflict, DomainError
+from kernel.errors import Conflict, DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from qr import selectors
 from qr.models import Placement, Window
 from qr.rendering import render_qr
 from qr.services import short_codes_ensure
-from tremma.money import format_money, percent
+from kernel.money import format_money, percent
 
 logger = logging.getLogger(__name__)
 

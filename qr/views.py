@@ -20,8 +20,8 @@ from qr import forms, selectors, services, sheets
 from qr.models import Placement, Window
 from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
 from realtime.selectors import last_event_id
-from tremma.api import error_body
-from tremma.errors import DomainError
+from kernel.api import error_body
+from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

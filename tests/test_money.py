@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tremma.money import format_money, percent
+from kernel.money import format_money, percent
 
 
 def test_money_reads_as_french_and_english_people_write_it() -> None:

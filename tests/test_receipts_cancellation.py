@@ -25,7 +25,7 @@ from tests.receipts_support import (
     refund_event,
     sale,
 )
-from tremma.errors import PermissionDenied
+from kernel.errors import PermissionDenied
 
 pytestmark = pytest.mark.django_db
 

@@ -65,7 +65,7 @@ def own_redis(settings: Any) -> Iterator[OwnRedis]:
     redis.start()
     settings.CACHES = {
         "default": {
-            "BACKEND": "tremma.cache.ResilientRedisCache",
+            "BACKEND": "kernel.cache.ResilientRedisCache",
             "LOCATION": redis.url,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }

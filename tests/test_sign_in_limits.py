@@ -2,7 +2,7 @@
 email and SIGN_IN_FAILURES_PER_CLIENT per client address in
 SIGN_IN_WINDOW_MINUTES, on the sign-in page, the admin and the API alike
 (429 too_many_attempts, in the user's language); password-reset emails are
-limited the same way. The client is the address tremma.net computes: a
+limited the same way. The client is the address kernel.net computes: a
 forged X-Forwarded-For changes nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The CSV writer for French spreadsheets (tremma.spreadsheet)."""
+"""The CSV writer for French spreadsheets (kernel.spreadsheet)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tremma.spreadsheet import Euros, cell, csv_response, euros
+from kernel.spreadsheet import Euros, cell, csv_response, euros
 
 
 @pytest.mark.parametrize("hostile", ["=1+1", "+33 6 12", "-2+3", "@SUM(A1)", "\tx", "\rx", "=cmd()|' /C calc'!A0"])

@@ -33,7 +33,7 @@ from tests.factories import (
 )
 from tests.receipts_support import manager, ready_organisation
 from tests.test_settings import _load_settings
-from tremma.body import ChunkedBodyLimit
+from kernel.body import ChunkedBodyLimit
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tremma.words import amount_in_words_fr
+from kernel.words import amount_in_words_fr
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: a body over its cap is refused before anything (CSRF reads POST) starts reading it.
-    "tremma.body.RequestBodyLimitMiddleware",
+    "kernel.body.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -145,10 +145,10 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
-    # Redis down or slow must not fail a checkout: short timeouts, then the process's own cache (tremma/cache.py).
+    # Redis down or slow must not fail a checkout: short timeouts, then the process's own cache (kernel/cache.py).
     CACHES = {
         "default": {
-            "BACKEND": "tremma.cache.ResilientRedisCache",
+            "BACKEND": "kernel.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
@@ -206,7 +206,7 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Request bodies and uploads --------------------------------------------
-# A body over its cap is refused with 413 before any of it is read (tremma/body.py), also when it
+# A body over its cap is refused with 413 before any of it is read (kernel/body.py), also when it
 # comes without a Content-Length (chunked): multipart bodies (photos, covers, signatures) up to
 # UPLOAD_MAX_BODY_BYTES, any other body (JSON, forms, webhooks) up to DATA_UPLOAD_MAX_MEMORY_SIZE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
@@ -391,18 +391,18 @@ REST_FRAMEWORK: dict[str, Any] = {
         "accounts.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "tremma.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "kernel.api.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # The stock parsers, refusing NUL characters with a field-level error (PostgreSQL text cannot hold them).
     "DEFAULT_PARSER_CLASSES": [
-        "tremma.parsers.JSONParser",
-        "tremma.parsers.FormParser",
-        "tremma.parsers.MultiPartParser",
+        "kernel.parsers.JSONParser",
+        "kernel.parsers.FormParser",
+        "kernel.parsers.MultiPartParser",
     ],
-    # Documents the failures of each operation as well (tremma/schema.py).
-    "DEFAULT_SCHEMA_CLASS": "tremma.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "tremma.api.exception_handler",
+    # Documents the failures of each operation as well (kernel/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "kernel.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "kernel.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:

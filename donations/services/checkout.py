@@ -31,7 +31,7 @@ from donations.receipt_details import ReceiptDetails
 from donations.selectors import item_streams
 from donations.services.items import TransitionRefused, item_transition
 from realtime.services import event_emit
-from tremma.errors import Conflict, DomainError, NotFound
+from kernel.errors import Conflict, DomainError, NotFound
 
 # --- Checkout: reservations, orders and gifts -------------------------------------------------
 

@@ -21,7 +21,7 @@ from donations.models import (
     ItemTransition,
 )
 from donations.photos import PreparedPhoto, delete_stored, store_photos
-from tremma.errors import Conflict, DomainError, PermissionDenied
+from kernel.errors import Conflict, DomainError, PermissionDenied
 
 
 class TransitionRefused(Conflict):

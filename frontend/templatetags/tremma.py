@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.translation import get_language, ngettext, pgettext
 
-from tremma.money import format_money, percent
+from kernel.money import format_money, percent
 
 register = template.Library()
 

@@ -25,7 +25,7 @@ from donations.selectors import organisations_administered
 from payments.gateways import ConnectAccountRequest, ConnectAccountState, ConnectEvent, GatewayError, gateway
 from payments.models import ProviderEvent
 from payments.services.payouts import gift_transfer, order_transfer
-from tremma.errors import DomainError, PermissionDenied
+from kernel.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
 

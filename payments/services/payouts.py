@@ -18,7 +18,7 @@ from donations.services import PaymentUnavailable
 from payments.gateways import GatewayError, PaymentEvent, gateway
 from payments.services.events import _ref, _target_kwargs, event_receive
 from payments.services.settlements import transfer_record
-from tremma.errors import Conflict, DomainError, NotFound
+from kernel.errors import Conflict, DomainError, NotFound
 
 logger = logging.getLogger(__name__)
 

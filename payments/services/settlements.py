@@ -32,7 +32,7 @@ from campaigns.models import LedgerEntry
 from donations.models import Gift, Order
 from payments.gateways import GatewayError, gateway
 from payments.models import PaymentFee, ProviderEvent, Transfer, TransferReversal
-from tremma.money import CURRENCY
+from kernel.money import CURRENCY
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from tremma.errors import DomainError
+from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""Our own domain errors. One handler (tremma.api.exception_handler) turns
-them into the one JSON error shape (tremma.api.error_body); users never see a stack trace."""
+"""Our own domain errors. One handler (kernel.api.exception_handler) turns
+them into the one JSON error shape (kernel.api.error_body); users never see a stack trace."""
 
 from __future__ import annotations
 

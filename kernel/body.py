@@ -26,7 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from tremma.api import error_body
+from kernel.api import error_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,6 +1,6 @@
 """The OpenAPI schema tells the truth about failures too.
 
-Every answer other than a success has the one error shape of ``tremma.api.error_body``
+Every answer other than a success has the one error shape of ``kernel.api.error_body``
 (``{code, detail, fields?}``), declared once here as ``Error``. ``AutoSchema`` attaches to
 each operation the failures any operation of its kind can answer, from what the operation
 is, so no view repeats them:
@@ -24,7 +24,7 @@ from drf_spectacular.plumbing import get_view_model
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
-from tremma.api import MAX_ID
+from kernel.api import MAX_ID
 
 DIGITS_ID = "^[0-9]{1,18}$"
 TOO_MANY_UPLOADS = "too_many_uploads: over UPLOAD_IMAGES_PER_HOUR images this hour"
