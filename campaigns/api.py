@@ -14,10 +14,10 @@ from campaigns.selectors import campaign_public_queryset, campaigns_managed_by, 
 from campaigns.services import campaign_create, campaign_transition, campaign_update
 from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from donations.throttles import upload_count
-from payments.api import GiftInputSerializer, GiftOutputSerializer
-from qr.fields import ShortCodeListSerializer, short_url_of
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import TOO_MANY_UPLOADS, errors
+from payments.api import GiftInputSerializer, GiftOutputSerializer
+from qr.fields import ShortCodeListSerializer, short_url_of
 
 
 class OrganisationRefSerializer(serializers.ModelSerializer):
@@ -92,9 +92,9 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     def gifts(self, request: Request, slug: str | None = None) -> Response:
         """Give money to the campaign; the gift counts once the payment is confirmed."""
         from donations.services import gift_start
+        from kernel.net import client_key
         from payments.api import signed_in
         from payments.throttles import payment_attempt_check
-        from kernel.net import client_key
 
         data = GiftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -34,14 +34,14 @@ from donations.selectors import (
 )
 from donations.services import order_hand_over, order_start
 from donations.throttles import upload_count
-from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
-from payments.throttles import payment_attempt_check
-from qr.fields import ShortCodeListSerializer, short_url_of
 from kernel.api import MAX_ID
 from kernel.errors import NotFound
 from kernel.net import client_key
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import errors
+from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
+from payments.throttles import payment_attempt_check
+from qr.fields import ShortCodeListSerializer, short_url_of
 
 MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
 

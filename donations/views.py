@@ -27,8 +27,8 @@ from donations.selectors import (
     order_hand_over_url,
 )
 from donations.throttles import TooManyUploads, upload_count
-from qr.rendering import render_qr
 from kernel.errors import DomainError
+from qr.rendering import render_qr
 
 
 @login_required

@@ -8,8 +8,8 @@ from campaigns.selectors import campaign_public_queryset
 from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
 from frontend.legal import legal_details
-from realtime.selectors import last_event_id
 from kernel.api import api_not_found, api_server_error
+from realtime.selectors import last_event_id
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from campaigns.models import Organisation
+from kernel.errors import DomainError
 from payments import demo_gateway
 from payments.selectors import connect_summary, organisation_for_payments_admin
 from payments.services import (
@@ -26,7 +27,6 @@ from payments.services import (
     organisation_connect_start,
 )
 from payments.views import stripe_signed_event_receive
-from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_safe
 
 from campaigns.models import Organisation
 from campaigns.selectors import organisations_managed_by
-from payments.selectors import Statement, organisation_statement, statement_organisation
 from kernel.spreadsheet import Cell, Euros, csv_response
+from payments.selectors import Statement, organisation_statement, statement_organisation
 
 FIRST_YEAR = 2000
 # Literal, so makemessages finds them; translated when the file is written.

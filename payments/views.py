@@ -27,6 +27,9 @@ from donations.models import Gift, Order, PaymentStatus
 from donations.receipt_delivery import receipt_pdf_link
 from donations.selectors import gift_receipt, order_claim_url
 from donations.services import gift_start, order_start
+from kernel.errors import DomainError
+from kernel.net import client_key
+from kernel.spreadsheet import Cell, Euros, csv_response
 from payments import demo_gateway
 from payments.emails import gift_receipt_sentence
 from payments.forms import BuyForm, GiveForm
@@ -34,9 +37,6 @@ from payments.gateways import GatewayError, gateway
 from payments.selectors import campaign_ledger_for_manager
 from payments.services import event_receive
 from payments.throttles import payment_attempt_check
-from kernel.errors import DomainError
-from kernel.net import client_key
-from kernel.spreadsheet import Cell, Euros, csv_response
 
 logger = logging.getLogger(__name__)
 

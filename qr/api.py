@@ -16,11 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.api import OrganisationRefSerializer, absolute
+from kernel.money import CURRENCY
 from qr import selectors
 from qr.models import Placement, Window
 from qr.selectors import FUNNEL_DAYS, Funnel, short_url, window_managed_queryset, window_public_queryset
 from qr.services import short_codes_ensure
-from kernel.money import CURRENCY
 
 
 class PlacementSerializer(serializers.ModelSerializer):

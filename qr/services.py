@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Organisation
 from donations.models import Item, ItemStatus
-from qr.models import CODE_ALPHABET, CODE_LENGTH, Placement, Scan, ScanSalt, ShortCode, Window
 from kernel.errors import Conflict, DomainError
+from qr.models import CODE_ALPHABET, CODE_LENGTH, Placement, Scan, ScanSalt, ShortCode, Window
 
 logger = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from django.utils import translation
 from weasyprint import HTML
 
 from donations.models import Item, ItemPhoto
+from kernel.money import format_money, percent
 from qr import selectors
 from qr.models import Placement, Window
 from qr.rendering import render_qr
 from qr.services import short_codes_ensure
-from kernel.money import format_money, percent
 
 logger = logging.getLogger(__name__)
 

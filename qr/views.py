@@ -16,12 +16,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
+from kernel.api import error_body
+from kernel.errors import DomainError
 from qr import forms, selectors, services, sheets
 from qr.models import Placement, Window
 from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
 from realtime.selectors import last_event_id
-from kernel.api import error_body
-from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from campaigns.models import Membership
 from donations.models import TaxReceipt, TaxReceiptLine
 from donations.receipt_changes import receipt_cancel
 from donations.receipts import receipt_issue_for_gift, receipts_issue_due
+from kernel.errors import PermissionDenied
 from payments.services import event_receive
 from tests.receipts_support import (
     dispute_event,
@@ -25,7 +26,6 @@ from tests.receipts_support import (
     refund_event,
     sale,
 )
-from kernel.errors import PermissionDenied
 
 pytestmark = pytest.mark.django_db
 

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from campaigns.models import Membership, Organisation
 from donations import photos
 from donations.models import Item
+from kernel.body import ChunkedBodyLimit
 from tests.factories import (
     SVG_WITH_SCRIPT,
     CampaignFactory,
@@ -33,7 +34,6 @@ from tests.factories import (
 )
 from tests.receipts_support import manager, ready_organisation
 from tests.test_settings import _load_settings
-from kernel.body import ChunkedBodyLimit
 
 pytestmark = pytest.mark.django_db
 

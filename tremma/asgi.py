@@ -25,9 +25,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from kernel.body import ChunkedBodyLimit  # noqa: E402
 from realtime.loop import server_loop_set  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
-from kernel.body import ChunkedBodyLimit  # noqa: E402
 
 
 class HttpInWorkerThreads:

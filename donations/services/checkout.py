@@ -30,8 +30,8 @@ from donations.models import (
 from donations.receipt_details import ReceiptDetails
 from donations.selectors import item_streams
 from donations.services.items import TransitionRefused, item_transition
-from realtime.services import event_emit
 from kernel.errors import Conflict, DomainError, NotFound
+from realtime.services import event_emit
 
 # --- Checkout: reservations, orders and gifts -------------------------------------------------
 

@@ -22,10 +22,10 @@ from accounts.models import User
 from campaigns.models import Organisation
 from donations.models import Gift, ItemStatus, Order, PaymentStatus
 from donations.selectors import organisations_administered
+from kernel.errors import DomainError, PermissionDenied
 from payments.gateways import ConnectAccountRequest, ConnectAccountState, ConnectEvent, GatewayError, gateway
 from payments.models import ProviderEvent
 from payments.services.payouts import gift_transfer, order_transfer
-from kernel.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from accounts.models import User
 from campaigns.models import Campaign, Membership
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
 from donations.services import PaymentUnavailable
+from kernel.errors import Conflict, DomainError, NotFound
 from payments.gateways import GatewayError, PaymentEvent, gateway
 from payments.services.events import _ref, _target_kwargs, event_receive
 from payments.services.settlements import transfer_record
-from kernel.errors import Conflict, DomainError, NotFound
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from django.utils import timezone
 
 from campaigns.models import LedgerEntry
 from donations.models import Gift, Order
+from kernel.money import CURRENCY
 from payments.gateways import GatewayError, gateway
 from payments.models import PaymentFee, ProviderEvent, Transfer, TransferReversal
-from kernel.money import CURRENCY
 
 logger = logging.getLogger(__name__)
 
