@@ -14,9 +14,9 @@ from campaigns.selectors import campaign_public_queryset, campaigns_managed_by, 
 from campaigns.services import campaign_create, campaign_transition, campaign_update
 from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from donations.throttles import upload_count
+from kernel.api import SLUG_IN_URL
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import TOO_MANY_UPLOADS, errors
-from payments.api import GiftInputSerializer, GiftOutputSerializer
 from qr.fields import ShortCodeListSerializer, short_url_of
 
 
@@ -76,7 +76,6 @@ def absolute(context: dict[str, Any], url: str) -> str:
 
 # A slug as campaign_create makes them (at most the model's 80 characters): anything else, a NUL
 # byte included (which PostgreSQL would refuse with an error), is a 404 before any query.
-SLUG_IN_URL = r"[-a-zA-Z0-9_]{1,80}"
 
 
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
@@ -86,22 +85,6 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return campaign_public_queryset().select_related("short_code")
-
-    @extend_schema(request=GiftInputSerializer, responses={201: GiftOutputSerializer, **errors(429, 503)})
-    @action(detail=True, methods=["post"])
-    def gifts(self, request: Request, slug: str | None = None) -> Response:
-        """Give money to the campaign; the gift counts once the payment is confirmed."""
-        from donations.services import gift_start
-        from kernel.net import client_key
-        from payments.api import signed_in
-        from payments.throttles import payment_attempt_check
-
-        data = GiftInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payment_attempt_check(client_key=client_key(request), email=data.validated_data["email"])
-        gift = gift_start(campaign_slug=slug or "", user=signed_in(request), **data.validated_data)
-        body = {"gift_id": gift.pk, "checkout_url": gift.checkout_url}
-        return Response(GiftOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 # --- Campaign management (managers of the campaign's organisation) -------

@@ -107,6 +107,14 @@ def campaigns_managed_by(user: User | AnonymousUser | None) -> QuerySet[Campaign
     )
 
 
+def organisations_administered(*, user: User) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(memberships__user=user, memberships__role=Membership.Role.ADMIN).distinct()
+
+
+def organisations_member_of(*, user: User) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(memberships__user=user).distinct()
+
+
 def memberships_of(user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__name")
 

@@ -18,7 +18,7 @@ from accounts.permissions import EmailVerified
 from campaigns.api import OrganisationRefSerializer, absolute
 from campaigns.models import Campaign
 from donations import services
-from donations.models import Item, ItemPhoto, ItemStatus, ItemTransition, Order, ReceiptPreference, TaxReceipt
+from donations.models import Item, ItemPhoto, ItemStatus, ItemTransition, ReceiptPreference, TaxReceipt
 from donations.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
 from donations.receipt_changes import receipt_cancel, receipt_preference_set
 from donations.receipt_delivery import receipt_pdf_link
@@ -32,15 +32,10 @@ from donations.selectors import (
     receipts_of,
     receipts_waiting_for,
 )
-from donations.services import order_hand_over, order_start
 from donations.throttles import upload_count
-from kernel.api import MAX_ID
-from kernel.errors import NotFound
-from kernel.net import client_key
+from kernel.api import ID_IN_URL, MAX_ID
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import errors
-from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
-from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
 
 MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
@@ -260,13 +255,13 @@ class ItemViewSet(viewsets.ModelViewSet):
 
     serializer_class = ItemSerializer
     # An id is digits (at most 18, inside PostgreSQL's bigint): "/api/items/false/…" is a 404, not a crash.
-    lookup_value_regex = r"[0-9]{1,18}"
+    lookup_value_regex = ID_IN_URL
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_permissions(self) -> list[Any]:
         # Passers-by read and buy without an account.
-        if self.action in {"list", "retrieve", "checkout"}:
+        if self.action in {"list", "retrieve"}:
             return [permissions.AllowAny()]
         return [permissions.IsAuthenticated()]
 
@@ -286,28 +281,6 @@ class ItemViewSet(viewsets.ModelViewSet):
             filters.is_valid(raise_exception=True)
             queryset = item_search(queryset, **filters.validated_data)
         return queryset
-
-    @extend_schema(
-        request=CheckoutInputSerializer,
-        responses={
-            201: CheckoutOutputSerializer,
-            **errors(409, 429, 503, e409="item_unavailable: the item is reserved or sold"),
-        },
-    )
-    @action(detail=True, methods=["post"])
-    def checkout(self, request: Request, pk: str | None = None) -> Response:
-        """Reserve the item for the buyer and open the payment; 409 item_unavailable when taken."""
-        data = CheckoutInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payment_attempt_check(client_key=client_key(request), email=data.validated_data["email"])
-        order = order_start(
-            item_id=int(pk or 0),
-            email=data.validated_data["email"],
-            user=signed_in(request),
-            client_key=client_key(request),
-        )
-        body = {"order_id": order.pk, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
-        return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
     def _own(self, item: Item, code: int = status.HTTP_200_OK) -> Response:
         # The caller reached ``item`` through a scoped selector: re-read it with its history.
@@ -484,32 +457,6 @@ class MyReceiptsStatusView(APIView):
         data.is_valid(raise_exception=True)
         receipt_preference_set(user=request.user, consolidated=data.validated_data["consolidated"])  # type: ignore[arg-type]
         return Response(ReceiptsWaitingSerializer(self._body(request.user)).data)  # type: ignore[arg-type]
-
-
-class HandOverInputSerializer(serializers.Serializer):
-    claim_code = serializers.CharField(max_length=20)
-
-
-class HandOverOutputSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(source="pk")
-    item = serializers.IntegerField(source="item_id")
-    handed_over_at = serializers.DateTimeField()
-
-
-class OrderHandOverView(APIView):
-    """``POST /api/orders/{id}/hand-over/`` with the buyer's ``claim_code``: managers of the organisation."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=HandOverInputSerializer, responses={200: HandOverOutputSerializer, **errors(409)})
-    def post(self, request: Request, pk: int) -> Response:
-        data = HandOverInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        order = Order.objects.filter(pk=pk).first()
-        if order is None:
-            raise NotFound(f"order {pk}")
-        order = order_hand_over(order=order, claim_code=data.validated_data["claim_code"], actor=request.user)  # type: ignore[arg-type]
-        return Response(HandOverOutputSerializer(order).data)
 
 
 class ReceiptCancelInputSerializer(serializers.Serializer):

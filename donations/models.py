@@ -236,19 +236,42 @@ class Reservation(models.Model):
         return f"{self.item_id} → {self.email} ({self.status})"
 
 
+# A hold ends once: paid (converted) or released (expired, failed, abandoned).
+RESERVATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    Reservation.Status.HELD: frozenset({Reservation.Status.CONVERTED, Reservation.Status.RELEASED}),
+    Reservation.Status.CONVERTED: frozenset(),
+    Reservation.Status.RELEASED: frozenset(),
+}
+
+
 def new_claim_token() -> str:
     """128 random bits, URL-safe: the claim page cannot be guessed from anything else."""
     return secrets.token_urlsafe(16)
 
 
 class PaymentStatus(models.TextChoices):
-    """Status of an order or a gift; moves only forward (see donations.services)."""
+    """Status of an order or a gift; moves only as PAYMENT_TRANSITIONS says (checkout.services.states)."""
 
     PENDING = "pending", _("En attente de paiement")
     PAID = "paid", _("Payé")
     FAILED = "failed", _("Échoué")
     EXPIRED = "expired", _("Expiré")
     REFUNDED = "refunded", _("Remboursé")
+
+
+# The moves an order's or a gift's status may make, applied only by
+# checkout.services.states.payment_transition (one conditional UPDATE). A payment
+# may arrive after its checkout expired or failed: it is then received (a gift,
+# or an item still free) or refunded at once (an item someone else bought).
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.PENDING: frozenset(
+        {PaymentStatus.PAID, PaymentStatus.FAILED, PaymentStatus.EXPIRED, PaymentStatus.REFUNDED}
+    ),
+    PaymentStatus.EXPIRED: frozenset({PaymentStatus.PAID, PaymentStatus.REFUNDED}),
+    PaymentStatus.FAILED: frozenset({PaymentStatus.PAID, PaymentStatus.REFUNDED}),
+    PaymentStatus.PAID: frozenset({PaymentStatus.REFUNDED}),
+    PaymentStatus.REFUNDED: frozenset(),
+}
 
 
 class Payment(models.Model):
@@ -394,6 +417,13 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"remboursement {self.pk} ({self.amount_cents})"
+
+
+REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    Refund.Status.REQUESTED: frozenset({Refund.Status.SENT, Refund.Status.FAILED}),
+    Refund.Status.SENT: frozenset(),
+    Refund.Status.FAILED: frozenset(),
+}
 
 
 # --- Tax receipts (reçus fiscaux) ---------------------------------------------------------------

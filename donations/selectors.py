@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from accounts.models import User
-from campaigns.models import LedgerEntry, Membership, Organisation
+from campaigns.models import LedgerEntry, Organisation
 from campaigns.selectors import organisations_managed_by
 from donations.models import (
     PUBLIC_STATUSES,
@@ -158,12 +158,12 @@ def order_for_claim(*, token: str) -> Order | None:
 
 def order_claim_url(order: Order) -> str:
     """The absolute address of the buyer's claim page (sent by email, shown after paying)."""
-    return settings.SITE_URL + reverse("donations:claim", kwargs={"token": order.claim_token})
+    return settings.SITE_URL + reverse("checkout:claim", kwargs={"token": order.claim_token})
 
 
 def order_hand_over_url(order: Order) -> str:
     """The absolute address the claim QR encodes: the organisation scans it to hand the object over."""
-    return settings.SITE_URL + reverse("donations:hand-over", kwargs={"token": order.claim_token})
+    return settings.SITE_URL + reverse("checkout:hand-over", kwargs={"token": order.claim_token})
 
 
 def order_for_hand_over(*, token: str, user: User) -> Order | None:
@@ -309,14 +309,6 @@ def receipts_declaration(*, organisation: Organisation, year: int) -> Declaratio
     issued = by_status.get(TaxReceipt.Status.ISSUED, (0, 0))
     cancelled = by_status.get(TaxReceipt.Status.CANCELLED, (0, 0))
     return Declaration(organisation, year, issued[0], issued[1], cancelled[0], cancelled[1])
-
-
-def organisations_administered(*, user: User) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(memberships__user=user, memberships__role=Membership.Role.ADMIN).distinct()
-
-
-def organisations_member_of(*, user: User) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(memberships__user=user).distinct()
 
 
 def item_streams(item: Item) -> dict[str, Any]:

@@ -13,9 +13,6 @@ urlpatterns = [
     path("gestion/relecture/<int:pk>/refuser/", views.review_item, {"decision": "reject"}, name="reject_item"),
     path("gestion/dons/<int:pk>/accepter/", views.review_item, {"decision": "accept"}, name="accept_gift"),
     path("gestion/dons/<int:pk>/recu/", views.review_item, {"decision": "receive"}, name="receive_gift"),
-    path("retrait/<slug:token>/", views.claim, name="claim"),
-    path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
-    path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),
     path("recus/<str:token>.pdf", receipt_views.receipt_pdf, name="receipt-pdf"),
     path("gestion/recus/", receipt_views.manage_receipts, name="manage-receipts"),
     path(

@@ -160,7 +160,7 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
         "paid": order.status == PaymentStatus.PAID,
         "claim_url": order_claim_url(order),
     }
-    return _private(render(request, "frontend/donations/claim.html", context))
+    return _private(render(request, "checkout/claim.html", context))
 
 
 @require_safe
@@ -195,6 +195,6 @@ def hand_over(request: HttpRequest, token: str) -> HttpResponse:
             error, status = str(refused.detail), refused.status_code
         else:
             messages.success(request, _("Remise enregistrée : « %(title)s » est remis.") % {"title": order.item.title})
-            return redirect("donations:hand-over", token=token)
+            return redirect("checkout:hand-over", token=token)
     context = {"order": order, "organisation": order.campaign.organisation, "error": error}
-    return _private(render(request, "frontend/donations/hand_over.html", context, status=status))
+    return _private(render(request, "checkout/hand_over.html", context, status=status))

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 # The largest id a row can have (PostgreSQL's bigint): a larger number names nothing.
 MAX_ID = 2**63 - 1
+# What an id or a slug may look like in an API path: "/api/items/false/…" is a 404, not a crash.
+ID_IN_URL = r"[0-9]{1,18}"
+SLUG_IN_URL = r"[-a-zA-Z0-9_]{1,80}"
 
 
 class Pagination(PageNumberPagination):

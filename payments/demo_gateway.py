@@ -1,7 +1,10 @@
 """The demo gateway, used when no Stripe key is configured: the checkout is
 our own page (payments.views.demo_checkout), and paying there builds the same
 ``PaymentEvent`` objects as the Stripe webhook and hands them to the very same
-processing (payments.services.event_receive). No real money moves."""
+processing (payments.events.event_receive). No real money moves.
+
+Like Stripe, it keeps its own books (``DemoSession``: each checkout it opened;
+the refund events it sent) and never reads or calls the rooms above it."""
 
 from __future__ import annotations
 
@@ -9,23 +12,28 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from donations.models import Order
+from payments import gateways as gw
+from payments.events import event_receive
 from payments.gateways import (
     CheckoutRequest,
     CheckoutSession,
     ConnectAccountRequest,
     ConnectAccountState,
+    GatewayError,
     PaymentEvent,
     PaymentFeeCharged,
     TransferReversalDone,
 )
+from payments.models import DemoSession, ProviderEvent
 
 PROVIDER = "demo"
 SESSION_PREFIX = "demo_cs_"
+PAYMENT_PREFIX = "demo_pi_"
 ACCOUNT_PREFIX = "demo_acct_"
 ONBOARDING_SALT = "tremma.demo-onboarding"
 ONBOARDING_LINK_SECONDS = 3600
@@ -44,7 +52,24 @@ def demo_fee_cents(amount_cents: int) -> int:
 
 
 def payment_id_for(session_id: str) -> str:
-    return "demo_pi_" + session_id.removeprefix(SESSION_PREFIX)
+    return PAYMENT_PREFIX + session_id.removeprefix(SESSION_PREFIX)
+
+
+def session_id_for(payment_id: str) -> str:
+    return SESSION_PREFIX + payment_id.removeprefix(PAYMENT_PREFIX)
+
+
+def _refunded_cents(payment_id: str) -> int:
+    """What the demo provider has refunded of a payment: the largest cumulative
+    amount of the refund events it sent (they are its record, as Stripe's charge is)."""
+    sent = ProviderEvent.objects.filter(provider=PROVIDER, type=gw.PAYMENT_REFUNDED, payment_id=payment_id)
+    return max((int(value or 0) for value in sent.values_list("event__refunded_cents", flat=True)), default=0)
+
+
+def _paid_session(payment_id: str, *, lock: bool = False) -> DemoSession | None:
+    """The session a payment was made in (the demo payment's id is derived from its session's)."""
+    sessions = DemoSession.objects.select_for_update() if lock else DemoSession.objects
+    return sessions.filter(session_id=session_id_for(payment_id)).first()
 
 
 class DemoGateway:
@@ -52,8 +77,23 @@ class DemoGateway:
 
     def checkout_create(self, request: CheckoutRequest) -> CheckoutSession:
         token = session_token(request.idempotency_key)
+        # A retry with the same key gets the same session back, as at Stripe.
+        session, _created = DemoSession.objects.get_or_create(
+            session_id=SESSION_PREFIX + token,
+            defaults={
+                "kind": request.kind,
+                "object_id": request.object_id,
+                "amount_cents": request.amount_cents,
+                "currency": request.currency,
+                "description": request.description[:300],
+                "email": request.email,
+                "success_url": request.success_url,
+                "cancel_url": request.cancel_url,
+                "expires_at": request.expires_at,
+            },
+        )
         url = settings.SITE_URL + reverse("payments:demo-checkout", kwargs={"token": token})
-        return CheckoutSession(id=SESSION_PREFIX + token, url=url, expires_at=request.expires_at)
+        return CheckoutSession(id=session.session_id, url=url, expires_at=session.expires_at)
 
     def checkout_expire(self, session_id: str) -> None:
         """Nothing to tell anyone: the demo page reads our own rows."""
@@ -62,18 +102,39 @@ class DemoGateway:
         return None  # the demo page processes its payment before it redirects
 
     def payment_amounts(self, payment_id: str) -> tuple[int, int]:
-        from donations.models import Gift, Order
-
-        # The demo "provider" keeps its books in our rows.
-        target = Order.objects.filter(provider_payment_id=payment_id).first() or (
-            Gift.objects.filter(provider_payment_id=payment_id).first()
-        )
-        return (target.amount_cents, target.refunded_cents) if target is not None else (0, 0)
+        session = _paid_session(payment_id)
+        return (session.amount_cents, _refunded_cents(payment_id)) if session is not None else (0, 0)
 
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
-        from payments.services import demo_refund
+        """What Stripe does on a refund: the refund is immediate, and the same
+        ``payment.refunded`` event (the payment with its cumulative amount
+        refunded) goes through ``event_receive``.
 
-        return demo_refund(payment_id=payment_id, amount_cents=amount_cents, idempotency_key=idempotency_key)
+        The session's row is locked while the cumulative amount is computed and
+        the event applied: refunds sent at the same moment add up instead of each
+        starting from the same total. The event's id comes from the idempotency
+        key, as Stripe answers a retried key with the refund it already made: a
+        retry refunds nothing more, and two refunds of the same amount stay two."""
+        with transaction.atomic():
+            session = _paid_session(payment_id, lock=True)
+            if session is None:
+                raise GatewayError(f"demo: no payment {payment_id}")
+            already = _refunded_cents(payment_id)
+            cumulative = min(session.amount_cents, already + (amount_cents or session.amount_cents))
+            event_receive(
+                event=PaymentEvent(
+                    provider=PROVIDER,
+                    id=f"demo_evt_refunded_{payment_id}_{idempotency_key}",
+                    type=gw.PAYMENT_REFUNDED,
+                    kind=session.kind,
+                    object_id=session.object_id,
+                    payment_id=payment_id,
+                    amount_cents=session.amount_cents,
+                    currency=session.currency,
+                    refunded_cents=cumulative,
+                )
+            )
+        return f"demo_re_{idempotency_key}"
 
     def transfer_create(
         self, *, amount_cents: int, currency: str, destination: str, transfer_group: str, idempotency_key: str
@@ -110,15 +171,11 @@ class DemoGateway:
         )
 
     def payment_fee(self, payment_id: str) -> PaymentFeeCharged | None:
-        from donations.models import Gift, Order
-
-        target = Order.objects.filter(provider_payment_id=payment_id).first() or (
-            Gift.objects.filter(provider_payment_id=payment_id).first()
-        )
-        if target is None:
+        session = _paid_session(payment_id)
+        if session is None:
             return None
         return PaymentFeeCharged(
-            balance_id=f"demo_txn_{payment_id}", amount_cents=demo_fee_cents(target.amount_cents), currency="EUR"
+            balance_id=f"demo_txn_{payment_id}", amount_cents=demo_fee_cents(session.amount_cents), currency="EUR"
         )
 
 
@@ -131,16 +188,15 @@ def onboarding_link_data(token: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and str(data.get("account", "")).startswith(ACCOUNT_PREFIX) else None
 
 
-def expired_event(*, order: Order) -> PaymentEvent:
-    """What Stripe would send when the session of ``order`` expires."""
-    session_id = order.provider_session_id or ""
+def expired_event(session: DemoSession) -> PaymentEvent:
+    """What Stripe would send when ``session`` expires."""
     return PaymentEvent(
         provider=PROVIDER,
-        id=f"demo_evt_expired_{session_id}",
-        type="checkout.session.expired",
-        kind="order",
-        object_id=order.pk,
-        session_id=session_id,
+        id=f"demo_evt_expired_{session.session_id}",
+        type=gw.CHECKOUT_EXPIRED,
+        kind=session.kind,
+        object_id=session.object_id,
+        session_id=session.session_id,
     )
 
 
@@ -150,12 +206,42 @@ def completed_event(*, kind: str, object_id: int, session_id: str, amount_cents:
         provider=PROVIDER,
         # One id per session: paying twice on the page is a replay, not a second payment.
         id=f"demo_evt_completed_{session_id}",
-        type="checkout.session.completed",
+        type=gw.PAYMENT_SUCCEEDED,
         kind=kind,
         object_id=object_id,
         session_id=session_id,
         payment_id=payment_id_for(session_id),
-        payment_status="paid",
         amount_cents=amount_cents,
         currency=currency,
     )
+
+
+def session_pay(session_id: str) -> bool:
+    """The demo card is accepted: the session is complete and the payment event
+    goes through the same processing as Stripe's. False if it was not open."""
+    with transaction.atomic():
+        session = DemoSession.objects.select_for_update().filter(session_id=session_id).first()
+        if session is None or session.status != DemoSession.Status.OPEN:
+            return False
+        DemoSession.objects.filter(pk=session.pk).update(status=DemoSession.Status.COMPLETE)
+        event_receive(
+            event=completed_event(
+                kind=session.kind,
+                object_id=session.object_id,
+                session_id=session.session_id,
+                amount_cents=session.amount_cents,
+                currency=session.currency,
+            )
+        )
+    return True
+
+
+def session_expire(session_id: str) -> bool:
+    """The session's time is over: Stripe's expired event, through the same processing. False if it was not open."""
+    with transaction.atomic():
+        session = DemoSession.objects.select_for_update().filter(session_id=session_id).first()
+        if session is None or session.status != DemoSession.Status.OPEN:
+            return False
+        DemoSession.objects.filter(pk=session.pk).update(status=DemoSession.Status.EXPIRED)
+        event_receive(event=expired_event(session))
+    return True

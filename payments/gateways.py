@@ -1,8 +1,8 @@
 """The payment gateway interface: our own small dataclasses, whatever the
 provider. ``gateway()`` returns the configured one (Stripe, or the demo
-gateway when no Stripe key is set). Event processing (payments.services)
-only ever sees ``PaymentEvent``: the Stripe webhook and the demo page build
-the same objects and hand them to the same function."""
+gateway when no Stripe key is set). Event processing (payments.events, then
+checkout) only ever sees ``PaymentEvent``: the Stripe webhook and the demo page
+build the same objects, in our own vocabulary, and hand them to the same function."""
 
 from __future__ import annotations
 
@@ -43,14 +43,38 @@ class CheckoutSession:
     expires_at: datetime
 
 
+# --- What a payment provider tells us, in Trëmma's own words ------------------------------------
+# Each adapter (payments.stripe_gateway, payments.demo_gateway) translates its
+# provider's event names into these; nothing above the adapter sees a provider's name.
+
+PAYMENT_SUCCEEDED = "payment.succeeded"  # the money is received (Stripe: a checkout completed and paid, or later)
+PAYMENT_PROCESSING = "payment.processing"  # the checkout is complete, the money not there yet (a bank debit)
+PAYMENT_FAILED = "payment.failed"  # a payment that was processing failed
+CHECKOUT_EXPIRED = "checkout.expired"  # the buyer never paid: the checkout is closed
+PAYMENT_REFUNDED = "payment.refunded"  # money given back; ``refunded_cents`` is the payment's cumulative refunded total
+DISPUTE_OPENED = "dispute.opened"  # the payer's bank took the money back pending a dispute
+DISPUTE_CLOSED = "dispute.closed"  # ``dispute_status`` "won" (money back) or "lost"
+OTHER = "other"  # anything else the provider sends: recorded, not applied
+PAYMENT_EVENT_TYPES = frozenset(
+    {
+        PAYMENT_SUCCEEDED,
+        PAYMENT_PROCESSING,
+        PAYMENT_FAILED,
+        CHECKOUT_EXPIRED,
+        PAYMENT_REFUNDED,
+        DISPUTE_OPENED,
+        DISPUTE_CLOSED,
+        OTHER,
+    }
+)
+# Events about money already received: they wait (ProviderEvent.processed_at empty) until it is.
+AFTER_PAYMENT = frozenset({PAYMENT_REFUNDED, DISPUTE_OPENED, DISPUTE_CLOSED})
+
+
 @dataclass(frozen=True)
 class PaymentEvent:
-    """One thing the provider tells us, normalised.
-
-    ``type`` keeps the provider's vocabulary (Stripe's event types), which the
-    demo gateway reuses: checkout.session.completed, checkout.session.expired,
-    checkout.session.async_payment_succeeded / _failed, charge.refunded,
-    charge.dispute.created / closed."""
+    """One thing the provider tells us, normalised: ``type`` is one of the
+    names above (never the provider's own), ``payload`` the provider's event as sent."""
 
     provider: str
     id: str
@@ -59,13 +83,16 @@ class PaymentEvent:
     object_id: int | None = None
     session_id: str = ""
     payment_id: str = ""  # the provider's payment (Stripe PaymentIntent id)
-    payment_status: str = ""  # "paid", "unpaid", "no_payment_required"
     amount_cents: int = 0
     currency: str = ""
-    refunded_cents: int = 0  # cumulative, for charge.refunded
+    refunded_cents: int = 0  # cumulative, for payment.refunded
     dispute_id: str = ""
     dispute_status: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.type not in PAYMENT_EVENT_TYPES:
+            raise ValueError(f"{self.type!r} is not a payment event type of ours (payments.gateways)")
 
 
 # --- Connect: the organisations' connected accounts -------------------------------------------

@@ -27,6 +27,33 @@ class ProviderEvent(models.Model):
         return f"{self.provider} {self.event_id} {self.type}"
 
 
+class DemoSession(models.Model):
+    """The demo gateway's own books: each checkout it opened, as Stripe keeps
+    its sessions. The demo payment page, refunds and fees read these rows,
+    never our orders or gifts: the demo provider knows only what it was told."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        COMPLETE = "complete", "complete"
+        EXPIRED = "expired", "expired"
+
+    session_id = models.CharField(max_length=80, unique=True)
+    kind = models.CharField(max_length=10)  # our metadata, as Stripe carries it: "order" or "gift"
+    object_id = models.BigIntegerField()
+    amount_cents = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=300)
+    email = models.EmailField(max_length=254)
+    success_url = models.URLField(max_length=2000)
+    cancel_url = models.URLField(max_length=2000)
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.kind} {self.object_id} {self.status}"
+
+
 def _for_order_or_gift(name: str) -> models.CheckConstraint:
     """A row about exactly one payment: an order or a gift, never both, never neither."""
     return models.CheckConstraint(
@@ -89,7 +116,7 @@ class TransferReversal(models.Model):
 
 class PaymentFee(models.Model):
     """The provider's fee on one payment, from its balance transaction. The
-    platform bears it (see payments.services.settlements); it is recorded for the
+    platform bears it (see checkout.services.settlements); it is recorded for the
     treasurer, never taken from the organisation. Stripe keeps it when the
     payment is refunded, so the row stays whatever happens to the payment."""
 

@@ -18,9 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign, LedgerEntry, Membership, Organisation
-from campaigns.selectors import organisation_balance_cents, organisations_managed_by
+from campaigns.selectors import organisation_balance_cents, organisations_administered, organisations_managed_by
 from donations.models import Gift, Order, PaymentStatus
-from donations.selectors import organisations_administered
 from payments.gateways import GatewayError, gateway
 from payments.models import PaymentFee, Transfer, TransferReversal
 

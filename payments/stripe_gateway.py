@@ -9,6 +9,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 
+from payments import gateways as gw
 from payments.gateways import (
     CheckoutRequest,
     CheckoutSession,
@@ -273,13 +274,32 @@ def _metadata_ref(obj: dict[str, Any]) -> tuple[str, int | None]:
     return (kind, int(raw)) if kind in {"order", "gift"} and raw.isdigit() else ("", None)
 
 
+def _type(event: dict[str, Any], obj: dict[str, Any]) -> str:
+    """Stripe's event name in our words (payments.gateways): the only place that knows Stripe's names."""
+    name = str(event["type"])
+    if name == "checkout.session.completed":
+        # Cards are paid at once; a bank debit completes the session unpaid, then succeeds or fails.
+        return gw.PAYMENT_SUCCEEDED if obj.get("payment_status") == "paid" else gw.PAYMENT_PROCESSING
+    return STRIPE_TYPES.get(name, gw.OTHER)
+
+
+STRIPE_TYPES = {
+    "checkout.session.async_payment_succeeded": gw.PAYMENT_SUCCEEDED,
+    "checkout.session.async_payment_failed": gw.PAYMENT_FAILED,
+    "checkout.session.expired": gw.CHECKOUT_EXPIRED,
+    "charge.refunded": gw.PAYMENT_REFUNDED,
+    "charge.dispute.created": gw.DISPUTE_OPENED,
+    "charge.dispute.closed": gw.DISPUTE_CLOSED,
+}
+
+
 def event_from_dict(event: dict[str, Any]) -> PaymentEvent:
     obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
     kind, object_id = _metadata_ref(obj)
     common: dict[str, Any] = {
         "provider": PROVIDER,
         "id": str(event["id"]),
-        "type": str(event["type"]),
+        "type": _type(event, obj),
         "payload": event,
     }
     if str(event["type"]).startswith("checkout.session."):
@@ -289,7 +309,6 @@ def event_from_dict(event: dict[str, Any]) -> PaymentEvent:
             object_id=object_id,
             session_id=str(obj.get("id", "")),
             payment_id=str(obj.get("payment_intent") or ""),
-            payment_status=str(obj.get("payment_status", "")),
             amount_cents=int(obj.get("amount_total") or 0),
             currency=str(obj.get("currency", "")).upper(),
         )

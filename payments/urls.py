@@ -9,9 +9,5 @@ urlpatterns = [
     path("stripe/connect/webhook/", connect_views.stripe_connect_webhook, name="stripe-connect-webhook"),
     path("demo/inscription/<str:token>/", connect_views.demo_onboarding, name="demo-onboarding"),
     path("demo/<str:token>/", views.demo_checkout, name="demo-checkout"),
-    path("merci/", views.checkout_success, name="success"),
-    path("annule/", views.checkout_cancel, name="cancel"),
-    path("objets/<int:pk>/acheter/", views.item_buy, name="item-buy"),
-    path("campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
     path("campagnes/<slug:slug>/ecritures.csv", views.campaign_ledger_csv, name="campaign-ledger-csv"),
 ]

@@ -12,11 +12,11 @@ from pypdf import PdfReader
 
 from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
+from checkout.services import gift_start, order_hand_over, order_start
 from donations.models import Gift, Item, Order
-from donations.services import gift_start, order_hand_over, order_start
 from payments import demo_gateway
+from payments.events import event_receive
 from payments.gateways import PaymentEvent
-from payments.services import event_receive
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 
@@ -96,7 +96,7 @@ def refund_event(target: Order | Gift, cumulative: int) -> PaymentEvent:
     return PaymentEvent(
         provider="demo",
         id=f"evt_refund_{target.pk}_{cumulative}_{target.provider_payment_id}",
-        type="charge.refunded",
+        type="payment.refunded",
         payment_id=target.provider_payment_id,
         amount_cents=target.amount_cents,
         currency="EUR",
@@ -108,7 +108,7 @@ def dispute_event(target: Order | Gift, status: str) -> PaymentEvent:
     return PaymentEvent(
         provider="demo",
         id=f"evt_dispute_{target.provider_payment_id}_{status}",
-        type="charge.dispute.created" if status == "needs_response" else "charge.dispute.closed",
+        type="dispute.opened" if status == "needs_response" else "dispute.closed",
         payment_id=target.provider_payment_id,
         amount_cents=target.amount_cents,
         currency="EUR",

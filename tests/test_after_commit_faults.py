@@ -28,7 +28,7 @@ def test_a_sale_paid_while_smtp_is_down_is_not_a_500(
     item = ItemFactory(price_cents=3200)
     body = api.post(f"/api/items/{item.pk}/checkout/", {"email": "passant@example.org"}, format="json").json()
     refused = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-    with mock.patch("payments.emails.send_mail", side_effect=refused), caplog.at_level(logging.ERROR):
+    with mock.patch("checkout.emails.send_mail", side_effect=refused), caplog.at_level(logging.ERROR):
         response = client.post(demo_path(body["checkout_url"]), {"card_number": "4242 4242 4242 4242"})
     assert response.status_code == 302, response.content
     assert Order.objects.get(pk=body["order_id"]).status == PaymentStatus.PAID
@@ -44,8 +44,8 @@ def test_a_gift_paid_while_the_transfer_and_the_email_fail_is_not_a_500(api: API
         format="json",
     ).json()
     with (
-        mock.patch("payments.emails.send_mail", side_effect=smtplib.SMTPException("down")),
-        mock.patch("payments.services.payouts.gift_transfer", side_effect=RuntimeError("provider down")),
+        mock.patch("checkout.emails.send_mail", side_effect=smtplib.SMTPException("down")),
+        mock.patch("checkout.services.events.gift_transfer", side_effect=RuntimeError("provider down")),
     ):
         response = client.post(demo_path(body["checkout_url"]), {"card_number": "4242 4242 4242 4242"})
     assert response.status_code == 302, response.content

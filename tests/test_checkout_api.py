@@ -9,8 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from checkout.services import reservations_release_expired
 from donations.models import Item, ItemStatus, Order, PaymentStatus, Reservation
-from donations.services import reservations_release_expired
 from payments.gateways import GatewayError
 from realtime.models import RealtimeEvent
 from tests.factories import ItemFactory, UserFactory
@@ -73,7 +73,7 @@ def test_an_expired_hold_is_void_when_the_next_buyer_asks(api: APIClient) -> Non
 
 
 def test_the_periodic_job_releases_expired_holds_and_tells_watchers(api: APIClient) -> None:
-    assert ("donations.services.reservations_release_expired", 30) in settings.PERIODIC_JOBS
+    assert ("checkout.services.reservations_release_expired", 30) in settings.PERIODIC_JOBS
     item, fresh = ItemFactory(), ItemFactory()
     old = Order.objects.get(pk=checkout(api, item).json()["order_id"])
     checkout(api, fresh, email="b@example.org")

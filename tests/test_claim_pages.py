@@ -103,7 +103,7 @@ def test_a_made_up_token_or_another_orders_token_shows_nothing_of_this_order(cli
 
 
 def test_an_unpaid_order_has_no_code_and_no_qr_yet(client: Client) -> None:
-    from donations.services import order_start
+    from checkout.services import order_start
 
     pending = order_start(item_id=ItemFactory().pk, email="a@example.org")
 

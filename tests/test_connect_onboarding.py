@@ -16,9 +16,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign, Membership, Organisation
+from checkout.services import transfers_pay
 from donations.models import Gift, PaymentStatus
 from payments.models import ProviderEvent
-from payments.services import transfers_pay
 from tests.factories import CampaignFactory, OrganisationFactory, UserFactory, manager_of
 from tests.support.payments import (
     CONNECT_WEBHOOK_URL,

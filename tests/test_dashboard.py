@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from campaigns.models import LedgerEntry
 from campaigns.selectors import dashboard_series
-from donations.services import gift_start, order_start
-from payments.services import event_receive
+from checkout.services import gift_start, order_start
+from payments.events import event_receive
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, UserFactory
 from tests.test_ledger_totals import paid
 

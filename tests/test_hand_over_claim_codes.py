@@ -34,7 +34,7 @@ def order() -> Order:
 @pytest.fixture
 def transfers() -> Iterator[mock.MagicMock]:
     """The organisation's payout, as the hand-over asks for it after commit."""
-    with mock.patch("payments.services.order_transfer") as order_transfer:
+    with mock.patch("checkout.services.orders.order_transfer") as order_transfer:
         yield order_transfer
 
 

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from checkout.services import TooManyHolds, order_start
 from donations.models import Item, ItemStatus, Order, Reservation
-from donations.services import TooManyHolds, order_start
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from donations.models import TRANSITIONS, Item, ItemStatus, ItemTransition
-from donations.services import TransitionRefused, item_transition
+from donations.services import item_transition
+from kernel.states import TransitionRefused
 from tests.factories import ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from django.core import signing
 from django.test import Client
 
 from accounts.models import User
+from checkout.services import order_start
 from donations.models import ItemStatus, Order
-from donations.services import order_start
 from tests.factories import ItemFactory, UserFactory, add_photo, manager_of
 from tests.receipts_support import paid_gift, paid_order, ready_campaign
 

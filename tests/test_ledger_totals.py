@@ -19,10 +19,10 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Campaign, LedgerEntry
 from campaigns.selectors import campaign_progress
+from checkout.services import gift_start, order_start
 from donations.models import Gift, Order, PaymentStatus
-from donations.services import gift_start, order_start
+from payments.events import event_receive
 from payments.gateways import PaymentEvent
-from payments.services import event_receive
 from tests.factories import CampaignFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,12 +46,11 @@ def paid(target: Order | Gift, suffix: str = "") -> PaymentEvent:
     return PaymentEvent(
         provider="demo",
         id=f"evt_paid_{kind}_{target.pk}{suffix}",
-        type="checkout.session.completed" if not suffix else "checkout.session.async_payment_succeeded",
+        type="payment.succeeded",
         kind=kind,
         object_id=target.pk,
         session_id=target.provider_session_id or "",
         payment_id=f"pi_{kind}_{target.pk}",
-        payment_status="paid",
         amount_cents=target.amount_cents,
         currency="EUR",
     )
@@ -62,7 +61,7 @@ def refunded(target: Order | Gift, cumulative: int) -> PaymentEvent:
     return PaymentEvent(
         provider="demo",
         id=f"evt_refund_{kind}_{target.pk}_{cumulative}",
-        type="charge.refunded",
+        type="payment.refunded",
         payment_id=f"pi_{kind}_{target.pk}",
         amount_cents=target.amount_cents,
         currency="EUR",
@@ -75,7 +74,7 @@ def dispute(target: Order | Gift, number: int, amount: int, status: str) -> Paym
     return PaymentEvent(
         provider="demo",
         id=f"evt_dispute_{kind}_{target.pk}_{number}_{status}",
-        type="charge.dispute.created" if status == "needs_response" else "charge.dispute.closed",
+        type="dispute.opened" if status == "needs_response" else "dispute.closed",
         payment_id=f"pi_{kind}_{target.pk}",
         amount_cents=amount,
         currency="EUR",
@@ -131,14 +130,14 @@ def test_any_sequence_of_payments_refunds_and_disputes_keeps_totals_consistent(
         assert event_receive(event=delivered) is False
     assert list(LedgerEntry.objects.filter(campaign=campaign).values_list("key", "amount_cents")) == before
 
-    got_paid = any(e.type in {"checkout.session.completed", "checkout.session.async_payment_succeeded"} for e in events)
-    refunds = [e.refunded_cents for e in events if e.type == "charge.refunded"]
+    got_paid = any(e.type == "payment.succeeded" for e in events)
+    refunds = [e.refunded_cents for e in events if e.type == "payment.refunded"]
     gift.refresh_from_db()
     if got_paid:
         # Whatever came with them, the refunded total is the largest cumulative amount seen.
         assert gift.refunded_cents == min(max(refunds, default=0), amount)
     assert refunds_debited(gift) <= gift.refunded_cents
-    without_disputes = [e for e in events if not e.type.startswith("charge.dispute")]
+    without_disputes = [e for e in events if not e.type.startswith("dispute.")]
     if without_disputes == events:
         expected = amount - min(max(refunds, default=0), amount) if got_paid else 0
         assert campaign_progress(campaign_id=campaign.pk)[0] == expected
@@ -194,7 +193,7 @@ def test_a_scripted_day_delivered_one_to_five_times_shuffled_gives_the_exact_led
         PaymentEvent(
             provider="demo",
             id="evt_expired_order",
-            type="checkout.session.expired",
+            type="checkout.expired",
             kind="order",
             object_id=expired_order.pk,
             session_id=expired_order.provider_session_id or "",
@@ -204,7 +203,7 @@ def test_a_scripted_day_delivered_one_to_five_times_shuffled_gives_the_exact_led
         PaymentEvent(
             provider="demo",
             id="evt_expired_gift",
-            type="checkout.session.expired",
+            type="checkout.expired",
             kind="gift",
             object_id=expired_gift.pk,
             session_id=expired_gift.provider_session_id or "",
@@ -217,7 +216,7 @@ def test_a_scripted_day_delivered_one_to_five_times_shuffled_gives_the_exact_led
 
     # Effects of a refund or dispute need the payment first (Stripe sends them later);
     # within that, every event arrives 1 to 5 times, shuffled.
-    payments_first = [e for e in day if e.type == "checkout.session.completed" or "expired" in e.type]
+    payments_first = [e for e in day if e.type == "payment.succeeded" or "expired" in e.type]
     later = [e for e in day if e not in payments_first]
     deliveries: list[PaymentEvent] = []
     for group in (payments_first, later):
@@ -289,10 +288,10 @@ def test_a_won_dispute_closed_before_its_opening_waits_and_the_worker_applies_it
     from django.conf import settings as django_settings
     from django.utils import timezone
 
+    from payments.events import provider_events_retry
     from payments.models import ProviderEvent
-    from payments.services import provider_events_retry
 
-    assert ("payments.services.provider_events_retry", 60) in django_settings.PERIODIC_JOBS
+    assert ("payments.events.provider_events_retry", 60) in django_settings.PERIODIC_JOBS
     campaign = CampaignFactory()
     gift = gift_start(campaign_slug=campaign.slug, amount_cents=2000, email="d@example.org")
     event_receive(event=paid(gift))

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from campaigns.models import LedgerEntry
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
-from payments.models import ProviderEvent
+from payments.models import DemoSession, ProviderEvent
 from realtime.models import RealtimeEvent
 from tests.factories import CampaignFactory, ItemFactory
 
@@ -60,7 +60,7 @@ def test_paying_with_the_test_card_sells_the_item_and_counts_once(
     assert raised(api, item.campaign.slug) == (3200, 1)
     (entry,) = LedgerEntry.objects.all()
     assert (entry.kind, entry.amount_cents, entry.order_id) == ("credit", 3200, order.pk)
-    assert ProviderEvent.objects.get().type == "checkout.session.completed"
+    assert ProviderEvent.objects.get().type == "payment.succeeded"
     types = list(RealtimeEvent.objects.values_list("type", flat=True))
     assert types == ["item.reserved", "item.sold", "campaign.progress"]
     assert RealtimeEvent.objects.get(type="campaign.progress").public["raised_cents"] == 3200
@@ -118,7 +118,7 @@ def test_a_gift_paid_on_the_demo_page_raises_the_campaign_and_thanks_the_giver(
 def test_the_success_page_says_processing_until_the_payment_is_confirmed(api: APIClient, client: Client) -> None:
     body = start_order(api, ItemFactory())
     order = Order.objects.get(pk=body["order_id"])
-    from donations.services import _return_urls
+    from checkout.services.orders import _return_urls
 
     success, cancel = _return_urls(kind="order", pk=order.pk)
     page = client.get(path_of(success)).content.decode()
@@ -154,11 +154,13 @@ def test_an_expired_demo_checkout_releases_the_item_like_stripes_expired_event(a
 
     item = ItemFactory()
     body = start_order(api, item)
+    # The hold and its checkout session end at the same instant (the provider was given our expiry).
     Order.objects.filter(pk=body["order_id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    DemoSession.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
     page = client.get(path_of(body["checkout_url"])).content.decode()
 
     assert "Le délai de paiement est dépassé" in page and 'name="card_number"' not in page
     assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED
     assert Order.objects.get(pk=body["order_id"]).status == PaymentStatus.EXPIRED
-    assert ProviderEvent.objects.get().type == "checkout.session.expired"
+    assert ProviderEvent.objects.get().type == "checkout.expired"

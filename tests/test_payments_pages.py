@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from campaigns.selectors import campaign_progress
+from checkout.forms import euros_to_cents
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
-from payments.forms import euros_to_cents
 from tests.factories import CampaignFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -18,11 +18,11 @@ from rest_framework.test import APIClient
 
 from campaigns.models import LedgerEntry
 from campaigns.selectors import campaign_progress
+from checkout.services import gift_start, order_start
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
-from donations.services import gift_start, order_start
 from payments import demo_gateway
+from payments.events import event_receive
 from payments.gateways import PaymentEvent
-from payments.services import event_receive
 from realtime.models import RealtimeEvent
 from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory
@@ -42,7 +42,7 @@ def completed(target: Order | Gift) -> PaymentEvent:
 
 
 def async_succeeded(first: PaymentEvent) -> PaymentEvent:
-    return replace(first, id=f"{first.id}_async", type="checkout.session.async_payment_succeeded")
+    return replace(first, id=f"{first.id}_async", type="payment.succeeded")
 
 
 def assert_sold_once(order: Order) -> None:
@@ -85,7 +85,7 @@ def test_a_demo_gift_told_paid_then_async_paid_is_credited_once(django_capture_o
     gift = gift_start(campaign_slug=CampaignFactory().slug, amount_cents=1800, email="d@example.org")
     first = completed(gift)
 
-    with mock.patch("payments.emails.gift_thanks_send") as thanks, django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("checkout.emails.gift_thanks_send") as thanks, django_capture_on_commit_callbacks(execute=True):
         event_receive(event=first)
         event_receive(event=async_succeeded(first))
 
@@ -165,7 +165,7 @@ def test_a_stripe_order_completed_then_async_succeeded_is_sold_once_and_never_re
 def test_a_stripe_gift_refetched_by_the_success_page_then_told_by_both_webhooks_is_credited_once(
     api: APIClient, client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from donations.services import _return_urls
+    from checkout.services.orders import _return_urls
 
     campaign = CampaignFactory()
     response = api.post(

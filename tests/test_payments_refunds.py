@@ -10,10 +10,10 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_progress
+from checkout.services import gift_start, order_start
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
-from donations.services import gift_start, order_start
 from payments import demo_gateway
-from payments.services import event_receive
+from payments.events import event_receive
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

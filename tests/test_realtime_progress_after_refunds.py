@@ -15,8 +15,8 @@ from channels.testing import WebsocketCommunicator
 
 from campaigns.models import Campaign
 from donations.models import Gift
+from payments.events import event_receive
 from payments.gateways import PaymentEvent
-from payments.services import event_receive
 from realtime.models import RealtimeEvent
 from realtime.routing import websocket_urlpatterns
 from tests.factories import CampaignFactory

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from donations.services import order_start
+from checkout.services import order_start
 from realtime.models import EventStream
 from realtime.streams import window_stream
 from tests.factories import WindowFactory, place_items

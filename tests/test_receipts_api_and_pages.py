@@ -20,7 +20,7 @@ from donations.models import Item, ItemStatus, Order, TaxReceipt
 from donations.receipt_changes import receipt_cancel
 from donations.receipts import receipt_issue_for_gift
 from donations.selectors import receipts_declaration
-from payments.services import event_receive
+from payments.events import event_receive
 from tests.factories import ItemFactory, UserFactory
 from tests.receipts_support import (
     giver,

@@ -15,7 +15,7 @@ from donations.models import TaxReceipt, TaxReceiptLine
 from donations.receipt_changes import receipt_cancel
 from donations.receipts import receipt_issue_for_gift, receipts_issue_due
 from kernel.errors import PermissionDenied
-from payments.services import event_receive
+from payments.events import event_receive
 from tests.receipts_support import (
     dispute_event,
     giver,

@@ -37,7 +37,7 @@ def _no_delivery() -> object:
     # Payments are made without their after-commit receipt: the tests issue them.
     with (
         mock.patch("donations.receipts.receipt_deliver"),
-        mock.patch("payments.services.events.receipt_issue_for_gift"),
+        mock.patch("checkout.services.events.receipt_issue_for_gift"),
     ):
         yield
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
+from checkout.services import gift_start
 from donations.models import Gift, PaymentStatus, ReceiptWait, TaxReceipt
 from donations.receipts import receipt_issue_for_gift, receipts_issue_consolidated, receipts_issue_due
-from donations.services import gift_start
 from tests.receipts_support import (
     giver,
     handed_over,
@@ -244,7 +244,7 @@ def test_wrong_receipt_details_on_the_page_are_shown_beside_their_fields_and_rec
 
 
 def success_page(client: Client, gift: Gift) -> str:
-    from donations.services.checkout import _return_urls
+    from checkout.services.orders import _return_urls
 
     success, _cancel = _return_urls(kind="gift", pk=gift.pk)
     return html.unescape(client.get(local(success)).content.decode())

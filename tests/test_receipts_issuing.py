@@ -17,7 +17,7 @@ from django.utils import timezone
 from donations.models import Gift, PaymentStatus, ReceiptCounter, ReceiptWait, TaxReceipt, TaxReceiptLine
 from donations.receipt_delivery import receipt_deliver
 from donations.receipts import receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
-from payments.services import event_receive
+from payments.events import event_receive
 from tests.factories import ItemFactory, UserFactory
 from tests.receipts_support import (
     dispute_event,

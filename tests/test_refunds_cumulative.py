@@ -21,9 +21,9 @@ from campaigns.selectors import campaign_progress
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund, TaxReceipt
 from donations.receipts import receipt_issue_for_gift, receipts_issue_due
 from donations.selectors import payment_receiptable_cents
+from payments.events import event_receive
 from payments.gateways import gateway
 from payments.selectors import ledger_differences
-from payments.services import event_receive
 from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory
 from tests.receipts_support import giver, ready_campaign, refund_event
@@ -180,7 +180,7 @@ def test_two_partial_refunds_sent_at_the_same_moment_add_up() -> None:
         managers = [MembershipFactory(organisation=campaign.organisation).user for _n in range(2)]
 
         def send(n: int, gift: Gift = gift, managers: list[Any] = managers) -> Refund:
-            from payments.services import payment_refund
+            from checkout.services import payment_refund
 
             return payment_refund(actor=managers[n], reason="x", gift_id=gift.pk, amount_cents=(1000, 2000)[n])
 

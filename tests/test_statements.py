@@ -16,10 +16,10 @@ from django.utils import timezone
 from campaigns.models import LedgerEntry, Organisation
 from campaigns.selectors import organisation_balance_cents
 from donations.models import Gift, Order
+from payments.events import event_receive
 from payments.gateways import PaymentEvent
 from payments.models import PaymentFee
 from payments.selectors import month_bounds, organisation_statement
-from payments.services import event_receive
 from tests.factories import CampaignFactory, MembershipFactory, OrganisationFactory, UserFactory
 from tests.test_payments_refunds import paid_gift, paid_order
 from tests.test_transfers_and_fees import refund
@@ -37,7 +37,7 @@ def url(organisation: Organisation, year: int, month: int, suffix: str = "/") ->
 
 
 def lost_dispute(gift: Gift) -> None:
-    for type, status in (("charge.dispute.created", "needs_response"), ("charge.dispute.closed", "lost")):
+    for type, status in (("dispute.opened", "needs_response"), ("dispute.closed", "lost")):
         event_receive(
             event=PaymentEvent(
                 provider="demo",
@@ -258,8 +258,8 @@ def test_a_hostile_campaign_title_is_text_in_the_csv_never_a_formula(client: Cli
 
 
 def test_the_fee_of_a_late_payment_refunded_at_once_is_counted_as_kept(django_capture_on_commit_callbacks: Any) -> None:
+    from checkout.services import order_start, reservations_release_expired
     from donations.models import Reservation
-    from donations.services import order_start, reservations_release_expired
     from payments import demo_gateway
     from tests.factories import ItemFactory
 

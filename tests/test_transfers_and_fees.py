@@ -12,12 +12,12 @@ from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
+from checkout.services import order_hand_over, payment_fees_record, transfer_reversals_pay, transfers_pay
 from donations.models import Gift
-from donations.services import order_hand_over
 from payments.demo_gateway import DemoGateway, demo_fee_cents
+from payments.events import event_receive
 from payments.gateways import GatewayError, PaymentEvent
 from payments.models import PaymentFee, ProviderEvent, Transfer, TransferReversal
-from payments.services import event_receive, payment_fees_record, transfer_reversals_pay, transfers_pay
 from tests.factories import CampaignFactory, MembershipFactory, OrganisationFactory
 from tests.test_payments_refunds import paid_gift, paid_order
 
@@ -96,11 +96,11 @@ def test_a_partial_refund_after_the_transfer_reverses_that_amount_once_even_when
     assert reversal.key == f"tremma-transfer-{reversal.transfer_id}-reversed-1000"
 
     # The provider's event delivered again, and the worker: nothing more is reversed.
-    delivered = ProviderEvent.objects.get(type="charge.refunded", payment_id=gift.provider_payment_id)
+    delivered = ProviderEvent.objects.get(type="payment.refunded", payment_id=gift.provider_payment_id)
     replay = PaymentEvent(
         provider="demo",
         id=delivered.event_id,
-        type="charge.refunded",
+        type="payment.refunded",
         payment_id=gift.provider_payment_id,
         amount_cents=3000,
         currency="EUR",
@@ -172,12 +172,12 @@ def test_a_lost_dispute_after_the_transfer_reverses_it_and_an_open_one_does_not_
     with django_capture_on_commit_callbacks(execute=True):
         gift = paid_gift(connected_campaign(), 4000)
     with django_capture_on_commit_callbacks(execute=True):
-        event_receive(event=dispute(gift, "charge.dispute.created", "needs_response", "evt_dp_open"))
+        event_receive(event=dispute(gift, "dispute.opened", "needs_response", "evt_dp_open"))
     assert transfer_reversals_pay() == 0 and not TransferReversal.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        event_receive(event=dispute(gift, "charge.dispute.closed", "lost", "evt_dp_lost"))
-        event_receive(event=dispute(gift, "charge.dispute.closed", "lost", "evt_dp_lost"))
+        event_receive(event=dispute(gift, "dispute.closed", "lost", "evt_dp_lost"))
+        event_receive(event=dispute(gift, "dispute.closed", "lost", "evt_dp_lost"))
 
     assert reversed_amounts(gift) == [4000]
     assert transfer_reversals_pay() == 0
@@ -186,8 +186,8 @@ def test_a_lost_dispute_after_the_transfer_reverses_it_and_an_open_one_does_not_
 def test_a_won_dispute_reverses_nothing(django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         gift = paid_gift(connected_campaign(), 4000)
-        event_receive(event=dispute(gift, "charge.dispute.created", "needs_response", "evt_dp_open"))
-        event_receive(event=dispute(gift, "charge.dispute.closed", "won", "evt_dp_won"))
+        event_receive(event=dispute(gift, "dispute.opened", "needs_response", "evt_dp_open"))
+        event_receive(event=dispute(gift, "dispute.closed", "won", "evt_dp_won"))
 
     assert transfer_reversals_pay() == 0 and not TransferReversal.objects.exists()
 
@@ -219,7 +219,7 @@ def test_two_workers_reversing_at_once_record_one_reversal() -> None:
     gift = paid_gift(connected_campaign(), 2000)
     transfers_pay()
     refund(gift, 500)
-    from payments.services import transfer_reverse_due
+    from checkout.services import transfer_reverse_due
 
     # The second call finds the first one's row; and a duplicate insert is refused by the unique key.
     assert transfer_reverse_due(kind="gift", object_id=gift.pk) == 500
@@ -232,8 +232,8 @@ def test_two_workers_reversing_at_once_record_one_reversal() -> None:
 
 
 def test_the_worker_retries_reversals_and_fees(settings: Any) -> None:
-    assert ("payments.services.transfer_reversals_pay", 300) in settings.PERIODIC_JOBS
-    assert ("payments.services.payment_fees_record", 600) in settings.PERIODIC_JOBS
+    assert ("checkout.services.transfer_reversals_pay", 300) in settings.PERIODIC_JOBS
+    assert ("checkout.services.payment_fees_record", 600) in settings.PERIODIC_JOBS
 
 
 def test_reconcile_reports_a_transfer_that_is_not_recorded(django_capture_on_commit_callbacks: Any) -> None:

@@ -10,11 +10,11 @@ from unittest import mock
 import pytest
 from django.db import connection
 
+from checkout.services import payment_fee_record, payment_refund, transfer_reverse_due, transfers_pay
 from donations.models import Gift
 from payments.demo_gateway import DemoGateway
 from payments.gateways import GatewayError
 from payments.models import PaymentFee, Transfer, TransferReversal
-from payments.services import payment_fee_record, payment_refund, transfer_reverse_due, transfers_pay
 from tests.components import require
 from tests.factories import CampaignFactory, MembershipFactory, OrganisationFactory
 from tests.test_checkout_concurrency import race

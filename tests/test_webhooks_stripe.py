@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from campaigns.models import LedgerEntry
 from campaigns.selectors import campaign_progress
+from checkout.services import reservations_release_expired
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Reservation
-from donations.services import reservations_release_expired
 from payments.models import ProviderEvent
 from realtime.models import RealtimeEvent
 from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory
@@ -258,7 +258,7 @@ def test_an_organisation_without_a_connected_account_accrues_a_balance(
 def test_the_success_page_refetches_the_session_and_the_later_webhook_counts_nothing_more(
     api: APIClient, client: Client
 ) -> None:
-    from donations.services import _return_urls
+    from checkout.services.orders import _return_urls
 
     item = ItemFactory(price_cents=1900)
     order = buy(api, item)
@@ -288,7 +288,7 @@ def test_an_unreachable_stripe_answers_503_and_leaves_the_item_on_sale(api: APIC
 def test_the_worker_transfers_gifts_once_the_organisation_connects_its_account(
     api: APIClient, client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from payments.services import transfers_pay
+    from checkout.services import transfers_pay
 
     campaign = CampaignFactory()
     gift = give(api, campaign.slug, amount_cents=4100)

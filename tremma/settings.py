@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "donations",
     "payments",
     "qr",
+    "checkout",
     "realtime",
     "frontend",
 ]
@@ -166,12 +167,12 @@ REALTIME_EVENT_RETENTION_DAYS = env_int("REALTIME_EVENT_RETENTION_DAYS", 7, mini
 PERIODIC_JOBS: list[tuple[str, int]] = [
     ("realtime.services.events_relay", 5),
     ("realtime.services.events_prune", 3600),
-    ("donations.services.reservations_release_expired", 30),
-    ("payments.services.transfers_pay", 300),
+    ("checkout.services.reservations_release_expired", 30),
+    ("checkout.services.transfers_pay", 300),
     ("donations.receipts.receipts_issue_due", 600),
-    ("payments.services.provider_events_retry", 60),
-    ("payments.services.transfer_reversals_pay", 300),
-    ("payments.services.payment_fees_record", 600),
+    ("payments.events.provider_events_retry", 60),
+    ("checkout.services.transfer_reversals_pay", 300),
+    ("checkout.services.payment_fees_record", 600),
 ]
 
 # --- Auth -----------------------------------------------------------------

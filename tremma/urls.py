@@ -10,8 +10,8 @@ import accounts.schema  # noqa: F401  (registers our session authentication with
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
 from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
-from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, OrderHandOverView, ReceiptCancelView
-from payments.api import GiftRefundView, OrderRefundView
+from checkout.urls import api_urlpatterns as checkout_api
+from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, ReceiptCancelView
 from qr.api import WindowViewSet
 from tremma.health import healthz
 
@@ -42,17 +42,16 @@ urlpatterns = [
     ),
     path("api/", include(accounts_api)),
     path("api/", include(router.urls)),
-    path("api/orders/<int:pk>/refund/", OrderRefundView.as_view(), name="order-refund"),
-    path("api/gifts/<int:pk>/refund/", GiftRefundView.as_view(), name="gift-refund"),
+    path("api/", include(checkout_api)),
     path("comptes/", include("accounts.urls")),
     path("", include("donations.urls")),
     path("", include("campaigns.urls")),
-    path("api/orders/<int:pk>/hand-over/", OrderHandOverView.as_view(), name="order-hand-over"),
     path("api/me/receipts/", MyReceiptsView.as_view(), name="me-receipts"),
     path("api/me/receipts/status/", MyReceiptsStatusView.as_view(), name="me-receipts-status"),
     path("api/receipts/<int:pk>/cancel/", ReceiptCancelView.as_view(), name="receipt-cancel"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
+    path("", include("checkout.urls")),
     path("payments/", include("payments.urls")),
     path("", include("payments.manage_urls")),
     path("gestion/releves/", include("payments.statement_urls")),

@@ -1,21 +1,7 @@
-"""Writes on items, holds, orders and gifts, in two modules: ``items`` (the
-item's life: ``item_transition`` is the only code that changes an item's
-status; posting, review, gifts in kind) and ``checkout`` (holds, orders,
-gifts, hand-over). Import from here."""
+"""Writes on objects: ``items`` (the item's life: ``item_transition`` is the
+only code that changes an item's status; posting, review, gifts in kind).
+Holds, orders and gifts are written by checkout. Import from here."""
 
-from donations.services.checkout import (
-    ClaimCodeInvalid,
-    ItemUnavailable,
-    NotHandable,
-    PaymentUnavailable,
-    TooManyHolds,
-    _return_urls,
-    gift_start,
-    order_hand_over,
-    order_start,
-    reservation_release,
-    reservations_release_expired,
-)
 from donations.services.items import (
     OWNER_EDITABLE_FIELDS,
     OWNER_EDITABLE_STATUSES,
@@ -25,7 +11,6 @@ from donations.services.items import (
     ItemNotEditable,
     ItemNotWithdrawable,
     OwnItemReview,
-    TransitionRefused,
     WrongKind,
     item_accept,
     item_approve,
@@ -44,18 +29,10 @@ __all__ = [
     "OWNER_WITHDRAWABLE_STATUSES",
     "REVIEWER_EDITABLE_FIELDS",
     "CampaignClosed",
-    "ClaimCodeInvalid",
     "ItemNotEditable",
     "ItemNotWithdrawable",
-    "ItemUnavailable",
-    "NotHandable",
     "OwnItemReview",
-    "PaymentUnavailable",
-    "TooManyHolds",
-    "TransitionRefused",
     "WrongKind",
-    "_return_urls",
-    "gift_start",
     "item_accept",
     "item_approve",
     "item_create",
@@ -65,8 +42,4 @@ __all__ = [
     "item_transition",
     "item_update",
     "item_withdraw",
-    "order_hand_over",
-    "order_start",
-    "reservation_release",
-    "reservations_release_expired",
 ]

@@ -22,10 +22,7 @@ from donations.models import (
 )
 from donations.photos import PreparedPhoto, delete_stored, store_photos
 from kernel.errors import Conflict, DomainError, PermissionDenied
-
-
-class TransitionRefused(Conflict):
-    code = "transition_refused"
+from kernel.states import transition_apply
 
 
 @transaction.atomic
@@ -45,11 +42,9 @@ def item_transition(
     ``fields`` are written in the same UPDATE (e.g. ``rejection_reason``).
     """
     current = ItemStatus(expected or item.status)
-    if to not in TRANSITIONS[current]:
-        raise TransitionRefused(f"{current} → {to}")
-    updated = Item.objects.filter(pk=item.pk, status=current).update(status=to, updated_at=timezone.now(), **fields)
-    if updated != 1:
-        raise TransitionRefused(f"{current} → {to}")
+    transition_apply(
+        model=Item, pk=item.pk, table=TRANSITIONS, current=current, to=to, updated_at=timezone.now(), **fields
+    )
     ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
     if to == ItemStatus.LISTED and current != ItemStatus.RESERVED:
         # A newly listed item gets its printed code now, so catalogue reads never write.

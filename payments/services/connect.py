@@ -3,7 +3,8 @@ our pages (the provider's hosted onboarding form), and the provider tells us
 what the account can do through ``account.updated`` events on the Connect
 endpoint. Transfers wait until the account can receive them
 (``Organisation.stripe_transfers_active``); the moment it can, the pending
-ones go out after commit, and the periodic ``transfers_pay`` catches the rest.
+ones go out after commit (``payments.signals.transfers_enabled``, which checkout
+answers), and the periodic ``transfers_pay`` catches the rest.
 
 The demo gateway drives the same ``connect_event_receive`` with a synthetic event."""
 
@@ -20,12 +21,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Organisation
-from donations.models import Gift, ItemStatus, Order, PaymentStatus
-from donations.selectors import organisations_administered
+from campaigns.selectors import organisations_administered
 from kernel.errors import DomainError, PermissionDenied
+from payments import signals
 from payments.gateways import ConnectAccountRequest, ConnectAccountState, ConnectEvent, GatewayError, gateway
 from payments.models import ProviderEvent
-from payments.services.payouts import gift_transfer, order_transfer
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,6 @@ BUSINESS_TYPES: dict[str, str] = {
     Organisation.LegalForm.FOUNDATION: "non_profit",
     Organisation.LegalForm.ENTERPRISE: "company",
 }
-# Transfers sent right after the account becomes able to receive them; the periodic job sends the rest.
-TRANSFERS_AT_ONCE = 25
 
 
 class ConnectUnavailable(DomainError):
@@ -144,8 +142,11 @@ def organisation_connect_state_apply(*, state: ConnectAccountState) -> bool:
         Organisation.objects.filter(pk=organisation.pk).update(**_state_fields(state))
         if state.transfers_active and not organisation.stripe_transfers_active:
             organisation_id = organisation.pk
-            # Robust: a provider error here never undoes the recorded state; the periodic job retries.
-            transaction.on_commit(lambda: organisation_transfers_pay(organisation_id=organisation_id), robust=True)
+            # Whoever pays what waited (checkout) hears it after commit; robust: a provider error there
+            # never undoes the recorded state, and the periodic job retries.
+            transaction.on_commit(
+                lambda: signals.transfers_enabled.send_robust(sender=Organisation, organisation_id=organisation_id)
+            )
     return True
 
 
@@ -162,26 +163,6 @@ def organisation_connect_refresh(*, organisation_id: int) -> None:
         return
     if state is not None and state.account_id == organisation.stripe_account_id:
         organisation_connect_state_apply(state=state)
-
-
-def organisation_transfers_pay(*, organisation_id: int, limit: int = TRANSFERS_AT_ONCE) -> int:
-    """Send the organisation's pending transfers (the same functions as the
-    periodic ``transfers_pay``, which sends what is left)."""
-    gifts = Gift.objects.filter(status=PaymentStatus.PAID, transfer_id="", campaign__organisation_id=organisation_id)
-    orders = Order.objects.filter(
-        status=PaymentStatus.PAID,
-        transfer_id="",
-        item__status=ItemStatus.HANDED_OVER,
-        campaign__organisation_id=organisation_id,
-    )
-    done = 0
-    for gift_id in gifts.order_by("id").values_list("id", flat=True)[:limit]:
-        gift_transfer(gift_id=gift_id)
-        done += 1
-    for order_id in orders.order_by("id").values_list("id", flat=True)[: max(limit - done, 0)]:
-        order_transfer(order_id=order_id)
-        done += 1
-    return done
 
 
 def demo_onboarding_complete(*, account_id: str) -> bool:

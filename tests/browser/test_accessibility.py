@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import signing
 
+from checkout.services import order_start
 from donations.models import ItemStatus
-from donations.services import order_start
 from payments.views import RETURN_SALT
 from tests.browser import axe
 from tests.browser.conftest import Site, off_the_loop, sign_in

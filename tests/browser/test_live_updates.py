@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from donations.services import order_start
+from checkout.services import order_start
 from tests.browser.test_windows_screen_live import in_chromium
 from tests.components import redis_available, redis_url, require
 from tests.factories import WindowFactory, place_items

@@ -211,7 +211,7 @@ def test_a_phone_on_a_slow_network_scans_buys_and_pays_while_the_screens_follow_
 def bought_not_yet_paid() -> dict[str, Any]:
     from django.core import signing
 
-    from donations.services import order_start
+    from checkout.services import order_start
     from payments.views import RETURN_SALT
     from tests.factories import ItemFactory
 

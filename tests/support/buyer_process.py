@@ -14,7 +14,7 @@ def buy(database_url: str, item_id: int, n: int, start_at: float) -> str:
     import django
 
     django.setup()
-    from donations.services import ItemUnavailable, order_start
+    from checkout.services import ItemUnavailable, order_start
 
     time.sleep(max(0.0, start_at - time.time()))
     try:

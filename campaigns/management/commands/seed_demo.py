@@ -378,10 +378,9 @@ class Command(BaseCommand):
         """A few gifts paid through the demo gateway and the real services, so campaigns show money raised."""
         from django.conf import settings
 
+        from checkout.services import gift_start
         from donations.models import Gift
-        from donations.services import gift_start
-        from payments.demo_gateway import completed_event
-        from payments.services import event_receive
+        from payments.demo_gateway import session_pay
 
         if settings.PAYMENT_GATEWAY != "demo":
             return  # never open real checkouts for demo data
@@ -390,12 +389,4 @@ class Command(BaseCommand):
                 continue  # seeding is idempotent: gifts seeded once are left as they are
             for amount_cents, name in amounts:
                 gift = gift_start(campaign_slug=campaign.slug, amount_cents=amount_cents, email=DEMO_GIVER, name=name)
-                event_receive(
-                    event=completed_event(
-                        kind="gift",
-                        object_id=gift.pk,
-                        session_id=gift.provider_session_id or "",
-                        amount_cents=amount_cents,
-                        currency=gift.currency,
-                    )
-                )
+                session_pay(gift.provider_session_id or "")

@@ -1,7 +1,8 @@
-"""Processing of payment events, the same for the Stripe webhook and the demo
-gateway: record each event once, then move our rows forward, write the
-ledger and the realtime events, all in one transaction. Side effects that
-talk to the outside (emails, refunds, transfers) run after commit.
+"""Applying payment events, the same for the Stripe webhook and the demo
+gateway: payments.events records each event once and hands it here, in its
+transaction; this moves our rows forward, writes the ledger and the realtime
+events. Side effects that talk to the outside (emails, refunds, transfers)
+run after commit.
 
 Lock order, everywhere: the order or gift row first, then its item (through
 ``item_transition``'s conditional UPDATE)."""
@@ -10,11 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
-from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
@@ -22,55 +21,38 @@ from django.utils import timezone
 from campaigns.models import Campaign, LedgerEntry
 from campaigns.selectors import campaign_progress
 from campaigns.services import ledger_record, ledger_totals_for
+from checkout import emails
+from checkout.services.orders import reservation_release
+from checkout.services.payouts import gift_transfer, order_refund_late
+from checkout.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
+from checkout.services.states import payment_transition, reservation_transition
+from checkout.services.targets import payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
 from donations.receipt_changes import dispute_reason, receipts_cancel_for_payment, refund_reason
 from donations.receipts import receipt_issue_for_gift
 from donations.selectors import item_streams
-from donations.services import TransitionRefused, item_transition, reservation_release
-from payments import emails
+from donations.services import item_transition
+from kernel.states import TransitionRefused
+from payments import gateways as gw
+from payments.events import events_waiting_apply
 from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
-from payments.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
 from realtime.services import event_emit
 
 logger = logging.getLogger(__name__)
 
-PAID_TYPES = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 CLOSED_TYPES = {
-    "checkout.session.expired": PaymentStatus.EXPIRED,
-    "checkout.session.async_payment_failed": PaymentStatus.FAILED,
+    gw.CHECKOUT_EXPIRED: PaymentStatus.EXPIRED,
+    gw.PAYMENT_FAILED: PaymentStatus.FAILED,
 }
 
 
-def event_receive(*, event: PaymentEvent) -> bool:
-    """Record ``event`` once and apply it, in one transaction.
-
-    Returns False for an event already recorded (a replay: nothing changes).
-    If applying fails, nothing is recorded, so the provider delivers it again."""
-    with transaction.atomic():
-        normalised = {name: value for name, value in asdict(event).items() if name != "payload"}
-        try:
-            with transaction.atomic():
-                record = ProviderEvent.objects.create(
-                    provider=event.provider,
-                    event_id=event.id,
-                    type=event.type,
-                    payload=event.payload,
-                    event=normalised,
-                    payment_id=event.payment_id,
-                )
-        except IntegrityError:
-            return False
-        if _apply(event):
-            ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
-    return True
-
-
-def _apply(event: PaymentEvent) -> bool:
-    """Apply one event; False when it must wait for its payment (a refund or dispute delivered first)."""
-    if event.type in PAID_TYPES:
-        if event.payment_status == "paid":
-            _payment_received(event)
+def payment_event_apply(event: PaymentEvent) -> bool:
+    """Apply one payment event (recorded once by payments.events, in this
+    transaction); False when it must wait for its payment (a refund or dispute
+    delivered first). Registered as the adapter's receiver in CheckoutConfig.ready."""
+    if event.type == gw.PAYMENT_SUCCEEDED:
+        _payment_received(event)
     elif event.type in CLOSED_TYPES:
         _checkout_closed(event, CLOSED_TYPES[event.type])
     elif event.type in AFTER_PAYMENT_TYPES:
@@ -78,39 +60,11 @@ def _apply(event: PaymentEvent) -> bool:
         if target is None or not target.provider_payment_id:
             return False
         if event.payment_id and event.payment_id != target.provider_payment_id:
-            logger.error("payments: event %s names another payment than %s; it waits", event.id, _ref(target))
+            logger.error("payments: event %s names another payment than %s; it waits", event.id, payment_ref(target))
             return False
         return AFTER_PAYMENT_TYPES[event.type](event, target)
-    # Any other type is recorded and ignored.
+    # Any other type (payment.processing, other) is recorded and ignored.
     return True
-
-
-def _apply_waiting(*, payment_id: str) -> None:
-    """Apply, in the order received, the refunds and disputes that arrived before their payment."""
-    waiting = ProviderEvent.objects.filter(
-        payment_id=payment_id, processed_at__isnull=True, type__in=list(AFTER_PAYMENT_TYPES)
-    ).order_by("id")
-    for record in waiting:
-        if _apply(PaymentEvent(**record.event)):
-            ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
-
-
-def provider_events_retry(*, older_than_seconds: int = 60, limit: int = 200) -> int:
-    """Periodic job: apply the recorded events still waiting (a refund or
-    dispute whose payment, or dispute opening, was being processed at the same
-    moment). Returns how many were applied."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    waiting = ProviderEvent.objects.filter(
-        processed_at__isnull=True, received_at__lte=cutoff, type__in=list(AFTER_PAYMENT_TYPES)
-    )
-    applied = 0
-    for pk in waiting.order_by("id").values_list("pk", flat=True)[:limit]:
-        with transaction.atomic():
-            record = ProviderEvent.objects.select_for_update().get(pk=pk)
-            if record.processed_at is None and _apply(PaymentEvent(**record.event)):
-                ProviderEvent.objects.filter(pk=pk).update(processed_at=timezone.now())
-                applied += 1
-    return applied
 
 
 def _locked_target(event: PaymentEvent) -> Order | Gift | None:
@@ -171,7 +125,7 @@ def _payment_received(event: PaymentEvent) -> None:
     else:
         gift_mark_paid(gift=target, event=event)
     payment_fee_after_commit(target)
-    _apply_waiting(payment_id=event.payment_id)
+    events_waiting_apply(payment_id=event.payment_id)
 
 
 def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
@@ -181,25 +135,21 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     Order.objects.filter(pk=order.pk).update(provider_payment_id=event.payment_id)
     order.provider_payment_id = event.payment_id
     item = order.item
-    held = Reservation.objects.filter(order=order, status=Reservation.Status.HELD).update(
-        status=Reservation.Status.CONVERTED
-    )
+    held = reservation_transition(order_id=order.pk, to=Reservation.Status.CONVERTED)
     try:
         if not held:
             # The hold is over (expired); the item may still be free: take it now.
             item_transition(item=item, to=ItemStatus.RESERVED, expected=ItemStatus.LISTED, note="late payment")
         item_transition(item=item, to=ItemStatus.SOLD, expected=ItemStatus.RESERVED, note=f"order {order.pk}")
     except TransitionRefused:
-        Order.objects.filter(pk=order.pk).update(
-            status=PaymentStatus.REFUNDED, refunded_cents=order.amount_cents, refund_reason="item_unavailable"
+        payment_transition(
+            order, to=PaymentStatus.REFUNDED, refunded_cents=order.amount_cents, refund_reason="item_unavailable"
         )
         logger.warning("payments: order %s paid after item %s was taken; refunding", order.pk, item.pk)
-        from payments.services.payouts import order_refund_late
-
         transaction.on_commit(lambda: order_refund_late(order_id=order.pk), robust=True)
         return
     now = timezone.now()
-    Order.objects.filter(pk=order.pk).update(status=PaymentStatus.PAID, paid_at=now)
+    payment_transition(order, to=PaymentStatus.PAID, paid_at=now)
     ledger_record(
         kind=LedgerEntry.Kind.CREDIT,
         reason=LedgerEntry.Reason.PAYMENT,
@@ -224,9 +174,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
 
 def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
     """The giver paid (even late: a gift never conflicts): credit the campaign. Caller holds the gift's lock."""
-    Gift.objects.filter(pk=gift.pk).update(
-        provider_payment_id=event.payment_id, status=PaymentStatus.PAID, paid_at=timezone.now()
-    )
+    payment_transition(gift, to=PaymentStatus.PAID, provider_payment_id=event.payment_id, paid_at=timezone.now())
     ledger_record(
         kind=LedgerEntry.Kind.CREDIT,
         reason=LedgerEntry.Reason.PAYMENT,
@@ -255,8 +203,6 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
     )
     _progress(gift.campaign)
     transaction.on_commit(lambda: emails.gift_thanks_send(gift_id=gift.pk), robust=True)
-    from payments.services.payouts import gift_transfer
-
     transaction.on_commit(lambda: gift_transfer(gift_id=gift.pk), robust=True)
     # Robust: a receipt that cannot be issued now never fails the payment; the worker retries.
     transaction.on_commit(lambda: receipt_issue_for_gift(gift_id=gift.pk), robust=True)
@@ -269,7 +215,8 @@ def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:
     if isinstance(target, Order):
         reservation_release(order_id=target.pk, to=status, note=event.type)
     else:
-        Gift.objects.filter(pk=target.pk, status=PaymentStatus.PENDING).update(status=status)
+        if target.status == PaymentStatus.PENDING:
+            payment_transition(target, to=status)
 
 
 def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
@@ -289,24 +236,24 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
             refunded_cents=Least(Greatest(F("refunded_cents"), refunded), F("amount_cents"))
         )
         target.refunded_cents = refunded
-    totals = ledger_totals_for(**_target_kwargs(target))
+    totals = ledger_totals_for(**payment_of(target))
     wanted = min(refunded, totals["credit"]) - totals["refund"]
     entry = ledger_record(
         kind=LedgerEntry.Kind.DEBIT,
         reason=LedgerEntry.Reason.REFUND,
         amount_cents=min(wanted, totals["credit"] - totals["debit"]),
         campaign=target.campaign,
-        key=f"{_ref(target)}:refund:{refunded}",
+        key=f"{payment_ref(target)}:refund:{refunded}",
         provider_event_id=event.id,
-        **_target_kwargs(target),
+        **payment_of(target),
     )
     if entry is None and refunded == before:
         return True  # an older snapshot, or nothing was ever credited (a late payment refunded at once)
     # An issued tax receipt no longer says the truth: cancel it, in this transaction
     # (the receipts job issues a corrected one for what the organisation kept).
-    receipts_cancel_for_payment(reason=refund_reason(refunded), **_target_kwargs(target))
+    receipts_cancel_for_payment(reason=refund_reason(refunded), **payment_of(target))
     if refunded >= target.amount_cents and target.status == PaymentStatus.PAID:
-        model.objects.filter(pk=target.pk, status=PaymentStatus.PAID).update(status=PaymentStatus.REFUNDED)
+        payment_transition(target, to=PaymentStatus.REFUNDED)
         if isinstance(target, Order):
             _item_back_after_refund(target)
     _progress(target.campaign)
@@ -332,18 +279,18 @@ def _item_back_after_refund(order: Order) -> None:
 
 def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
     """Stripe takes the disputed amount back when the dispute opens: debit it now."""
-    totals = ledger_totals_for(**_target_kwargs(target))
+    totals = ledger_totals_for(**payment_of(target))
     entry = ledger_record(
         kind=LedgerEntry.Kind.DEBIT,
         reason=LedgerEntry.Reason.DISPUTE,
         amount_cents=min(event.amount_cents, totals["credit"] - totals["debit"]),
         campaign=target.campaign,
-        key=f"{_ref(target)}:dispute:{event.dispute_id}",
+        key=f"{payment_ref(target)}:dispute:{event.dispute_id}",
         provider_event_id=event.id,
-        **_target_kwargs(target),
+        **payment_of(target),
     )
     if entry is not None:
-        receipts_cancel_for_payment(reason=dispute_reason(), **_target_kwargs(target))
+        receipts_cancel_for_payment(reason=dispute_reason(), **payment_of(target))
     _progress(target.campaign)
     return True
 
@@ -359,11 +306,11 @@ def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
         _progress(target.campaign)
         return True
     opening = ProviderEvent.objects.filter(
-        type="charge.dispute.created", event__dispute_id=event.dispute_id, processed_at__isnull=False
+        type=gw.DISPUTE_OPENED, event__dispute_id=event.dispute_id, processed_at__isnull=False
     )
     if not opening.exists():
         return False
-    ref = _ref(target)
+    ref = payment_ref(target)
     opened = LedgerEntry.objects.filter(key=f"{ref}:dispute:{event.dispute_id}").first()
     if opened is not None:  # else the opening debited nothing (nothing was left to take)
         ledger_record(
@@ -373,7 +320,7 @@ def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
             campaign=target.campaign,
             key=f"{ref}:dispute_won:{event.dispute_id}",
             provider_event_id=event.id,
-            **_target_kwargs(target),
+            **payment_of(target),
         )
     _progress(target.campaign)
     return True
@@ -381,15 +328,7 @@ def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
 
 # Events about money already received: they wait (ProviderEvent.processed_at empty) until it is.
 AFTER_PAYMENT_TYPES: dict[str, Callable[[PaymentEvent, Order | Gift], bool]] = {
-    "charge.refunded": _refunded,
-    "charge.dispute.created": _dispute_opened,
-    "charge.dispute.closed": _dispute_closed,
+    gw.PAYMENT_REFUNDED: _refunded,
+    gw.DISPUTE_OPENED: _dispute_opened,
+    gw.DISPUTE_CLOSED: _dispute_closed,
 }
-
-
-def _ref(target: Order | Gift) -> str:
-    return f"{'order' if isinstance(target, Order) else 'gift'}:{target.pk}"
-
-
-def _target_kwargs(target: Order | Gift) -> dict[str, Any]:
-    return {"order": target} if isinstance(target, Order) else {"gift": target}

@@ -1,5 +1,6 @@
-"""The JSON endpoints that start a payment: checkout of an item, gift to a
-campaign. Thin: validate, call one service, shape the answer."""
+"""The JSON endpoints of the order lifecycle: checkout of an item, gift to a
+campaign, hand-over of a sold object, refunds. Thin: validate, call one
+service, shape the answer."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from checkout.services import gift_start, order_hand_over, order_start, payment_refund
+from checkout.throttles import payment_attempt_check
+from donations.models import Order
 from donations.receipt_details import ReceiptDetails, receipt_details_clean
+from kernel.errors import NotFound
+from kernel.net import client_key
 from kernel.schema import errors
 
 
@@ -110,8 +116,6 @@ class _RefundView(APIView):
 
     @extend_schema(request=RefundInputSerializer, responses={201: RefundOutputSerializer, **errors(409, 503)})
     def post(self, request: Request, pk: int) -> Response:
-        from payments.services import payment_refund
-
         data = RefundInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         refund = payment_refund(
@@ -129,3 +133,77 @@ class OrderRefundView(_RefundView):
 
 class GiftRefundView(_RefundView):
     target = "gift"
+
+
+class ItemCheckoutView(APIView):
+    """``POST /api/items/{id}/checkout/``: anyone, no account needed."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="items_checkout_create",
+        request=CheckoutInputSerializer,
+        responses={
+            201: CheckoutOutputSerializer,
+            **errors(409, 429, 503, e409="item_unavailable: the item is reserved or sold"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Reserve the item for the buyer and open the payment; 409 item_unavailable when taken."""
+        data = CheckoutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment_attempt_check(client_key=client_key(request), email=data.validated_data["email"])
+        order = order_start(
+            item_id=pk,
+            email=data.validated_data["email"],
+            user=signed_in(request),
+            client_key=client_key(request),
+        )
+        body = {"order_id": order.pk, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
+        return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignGiftView(APIView):
+    """``POST /api/campaigns/{slug}/gifts/``: anyone, no account needed."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="campaigns_gifts_create",
+        request=GiftInputSerializer,
+        responses={201: GiftOutputSerializer, **errors(429, 503)},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        """Give money to the campaign; the gift counts once the payment is confirmed."""
+        data = GiftInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment_attempt_check(client_key=client_key(request), email=data.validated_data["email"])
+        gift = gift_start(campaign_slug=slug, user=signed_in(request), **data.validated_data)
+        body = {"gift_id": gift.pk, "checkout_url": gift.checkout_url}
+        return Response(GiftOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class HandOverInputSerializer(serializers.Serializer):
+    claim_code = serializers.CharField(max_length=20)
+
+
+class HandOverOutputSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField(source="pk")
+    item = serializers.IntegerField(source="item_id")
+    handed_over_at = serializers.DateTimeField()
+
+
+class OrderHandOverView(APIView):
+    """``POST /api/orders/{id}/hand-over/`` with the buyer's ``claim_code``: managers of the organisation."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=HandOverInputSerializer, responses={200: HandOverOutputSerializer, **errors(409)})
+    def post(self, request: Request, pk: int) -> Response:
+        data = HandOverInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = Order.objects.filter(pk=pk).first()
+        if order is None:
+            raise NotFound(f"order {pk}")
+        order = order_hand_over(order=order, claim_code=data.validated_data["claim_code"], actor=request.user)  # type: ignore[arg-type]
+        return Response(HandOverOutputSerializer(order).data)

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from campaigns.models import LedgerEntry
+from checkout.services.targets import PAYMENT_MODELS, payment_kind, payment_of
 from donations.models import Gift, Order
 from kernel.money import CURRENCY
+from payments import gateways as gw
 from payments.gateways import GatewayError, gateway
 from payments.models import PaymentFee, ProviderEvent, Transfer, TransferReversal
 
@@ -38,17 +39,6 @@ logger = logging.getLogger(__name__)
 
 # How long the worker keeps retrying a reversal or a fee that could not be done at once.
 RETRY_WINDOW = timedelta(days=90)
-_MODELS: dict[str, type[Order] | type[Gift]] = {"order": Order, "gift": Gift}
-
-
-def _kind(target: Order | Gift) -> str:
-    return "order" if isinstance(target, Order) else "gift"
-
-
-def _of(target: Order | Gift) -> dict[str, Any]:
-    return {_kind(target): target}
-
-
 # --- Transfers ----------------------------------------------------------------------------------
 
 
@@ -61,7 +51,7 @@ def transfer_record(*, target: Order | Gift, provider_transfer_id: str, amount_c
                 provider=gateway().name,
                 provider_transfer_id=provider_transfer_id,
                 amount_cents=amount_cents,
-                **_of(target),
+                **payment_of(target),
             )
     except IntegrityError:
         return None
@@ -70,10 +60,10 @@ def transfer_record(*, target: Order | Gift, provider_transfer_id: str, amount_c
 def _kept_cents(target: Order | Gift) -> int:
     """What the organisation keeps of a payment: its credit, less refunds and lost disputes.
     An open dispute is not counted yet: the transfer is reversed only if the dispute is lost."""
-    entries = LedgerEntry.objects.filter(**_of(target)).values_list("reason", "key", "amount_cents")
+    entries = LedgerEntry.objects.filter(**payment_of(target)).values_list("reason", "key", "amount_cents")
     lost = set(
         ProviderEvent.objects.filter(
-            type="charge.dispute.closed", payment_id=target.provider_payment_id, event__dispute_status="lost"
+            type=gw.DISPUTE_CLOSED, payment_id=target.provider_payment_id, event__dispute_status="lost"
         ).values_list("event__dispute_id", flat=True)
     )
     kept = 0
@@ -90,11 +80,11 @@ def transfer_reverse_due(*, kind: str, object_id: int) -> int:
     """Reverse what was transferred for an order or gift beyond what the
     organisation keeps of it (after commit, and from the worker). Returns the
     cents reversed now."""
-    target = _MODELS[kind].objects.select_related("campaign").get(pk=object_id)
+    target = PAYMENT_MODELS[kind].objects.select_related("campaign").get(pk=object_id)
     provider = gateway()
     # Only the configured provider can reverse its own transfers (never a demo transfer at Stripe).
     transfers = list(
-        Transfer.objects.filter(provider=provider.name, **_of(target))
+        Transfer.objects.filter(provider=provider.name, **payment_of(target))
         .annotate(reversed_cents=Sum("reversals__amount_cents"))
         .order_by("-id")
     )
@@ -128,7 +118,7 @@ def transfer_reverse_due(*, kind: str, object_id: int) -> int:
 
 def transfer_reverse_after_commit(target: Order | Gift) -> None:
     """Called by event processing (a refund, a lost dispute): reverse what is due once the ledger is committed."""
-    kind, object_id = _kind(target), target.pk
+    kind, object_id = payment_kind(target), target.pk
     # Robust: a provider that fails here never fails the event; the worker retries.
     transaction.on_commit(lambda: transfer_reverse_due(kind=kind, object_id=object_id), robust=True)
 
@@ -138,12 +128,12 @@ def transfer_reversals_pay(*, limit: int = 200) -> int:
     crossed its transfer). Looks at transferred payments with a recent debit
     or dispute closure. Returns the cents reversed."""
     cutoff = timezone.now() - RETRY_WINDOW
-    closed = ProviderEvent.objects.filter(type="charge.dispute.closed", received_at__gte=cutoff).values("payment_id")
+    closed = ProviderEvent.objects.filter(type=gw.DISPUTE_CLOSED, received_at__gte=cutoff).values("payment_id")
     recent = Q(ledger_entries__kind=LedgerEntry.Kind.DEBIT, ledger_entries__created_at__gte=cutoff) | Q(
         provider_payment_id__in=closed
     )
     reversed_cents = 0
-    for kind, model in _MODELS.items():
+    for kind, model in PAYMENT_MODELS.items():
         candidates = model.objects.filter(recent, transfers__isnull=False).distinct().order_by("-id")
         for object_id in candidates.values_list("id", flat=True)[:limit]:
             reversed_cents += transfer_reverse_due(kind=kind, object_id=object_id)
@@ -156,7 +146,7 @@ def transfer_reversals_pay(*, limit: int = 200) -> int:
 def payment_fee_record(*, kind: str, object_id: int) -> PaymentFee | None:
     """Read and record the provider's fee of a payment, once; None when it is
     not known yet (the worker retries) or was already recorded."""
-    target = _MODELS[kind].objects.select_related("campaign").get(pk=object_id)
+    target = PAYMENT_MODELS[kind].objects.select_related("campaign").get(pk=object_id)
     provider = gateway()
     if not target.provider_payment_id or target.provider != provider.name:
         return None
@@ -177,7 +167,7 @@ def payment_fee_record(*, kind: str, object_id: int) -> PaymentFee | None:
                 provider=provider.name,
                 provider_balance_id=fee.balance_id,
                 amount_cents=fee.amount_cents,
-                **_of(target),
+                **payment_of(target),
             )
     except IntegrityError:
         return None
@@ -185,7 +175,7 @@ def payment_fee_record(*, kind: str, object_id: int) -> PaymentFee | None:
 
 def payment_fee_after_commit(target: Order | Gift) -> None:
     """Called when a payment is received: its fee is read once the payment is committed."""
-    kind, object_id = _kind(target), target.pk
+    kind, object_id = payment_kind(target), target.pk
     transaction.on_commit(lambda: payment_fee_record(kind=kind, object_id=object_id), robust=True)
 
 
@@ -193,7 +183,7 @@ def payment_fees_record(*, limit: int = 200) -> int:
     """Periodic job: the fees of recent payments not recorded yet. Returns how many were recorded."""
     cutoff = timezone.now() - RETRY_WINDOW
     recorded = 0
-    for kind, model in _MODELS.items():
+    for kind, model in PAYMENT_MODELS.items():
         missing = model.objects.filter(
             provider=gateway().name, created_at__gte=cutoff, provider_fee__isnull=True
         ).exclude(provider_payment_id="")

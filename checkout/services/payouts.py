@@ -1,7 +1,7 @@
 """Money going out, through the gateway and after commit: automatic refunds
 of late payments, refunds asked by managers, Connect transfers to the
 organisations, and the demo gateway's refunds. The ledger follows each refund
-when the provider's ``charge.refunded`` event is processed (payments.services.events)."""
+when the provider's ``charge.refunded`` event is processed (checkout.services.events)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign, Membership
+from checkout.services.settlements import transfer_record
+from checkout.services.states import refund_transition
+from checkout.services.targets import PaymentUnavailable, payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
-from donations.services import PaymentUnavailable
 from kernel.errors import Conflict, DomainError, NotFound
-from payments.gateways import GatewayError, PaymentEvent, gateway
-from payments.services.events import _ref, _target_kwargs, event_receive
-from payments.services.settlements import transfer_record
+from payments.gateways import GatewayError, gateway
 
 logger = logging.getLogger(__name__)
 
@@ -113,43 +113,6 @@ def transfers_pay(*, limit: int = 100) -> int:
     return done
 
 
-# --- Demo gateway ------------------------------------------------------------------------------
-
-
-def demo_refund(*, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
-    """What Stripe does on a refund, for the demo gateway: the refund is
-    immediate, and the same ``charge.refunded`` event (the charge with its
-    cumulative amount refunded) goes through ``event_receive``.
-
-    The demo "provider" keeps its books in our rows, so the payment's row is
-    locked while the cumulative amount is computed and the event applied:
-    refunds sent at the same moment add up instead of each starting from the
-    same total. The event's id comes from the idempotency key, as Stripe
-    answers a retried key with the refund it already made: a retry refunds
-    nothing more, and two refunds of the same amount stay two."""
-    with transaction.atomic():
-        target: Order | Gift | None = Order.objects.select_for_update().filter(provider_payment_id=payment_id).first()
-        if target is None:
-            target = Gift.objects.select_for_update().filter(provider_payment_id=payment_id).first()
-        if target is None:
-            raise GatewayError(f"demo: no payment {payment_id}")
-        # A late payment refunded at once has its refunded_cents set before the provider refunded anything.
-        already = 0 if isinstance(target, Order) and target.refund_reason else target.refunded_cents
-        cumulative = min(target.amount_cents, already + (amount_cents or target.amount_cents))
-        event_receive(
-            event=PaymentEvent(
-                provider="demo",
-                id=f"demo_evt_refunded_{payment_id}_{idempotency_key}",
-                type="charge.refunded",
-                payment_id=payment_id,
-                amount_cents=target.amount_cents,
-                currency=target.currency,
-                refunded_cents=cumulative,
-            )
-        )
-    return f"demo_re_{idempotency_key}"
-
-
 # --- Refunds asked by a manager ----------------------------------------------------------------
 
 
@@ -188,14 +151,14 @@ def payment_refund(
             # The same answer as for a missing one: another organisation's ids are not a hint.
             raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
         if target.status != PaymentStatus.PAID or not target.provider_payment_id:
-            raise RefundRefused(f"{_ref(target)} is {target.status}")
-        asked = Refund.objects.filter(**_target_kwargs(target)).exclude(status=Refund.Status.FAILED)
+            raise RefundRefused(f"{payment_ref(target)} is {target.status}")
+        asked = Refund.objects.filter(**payment_of(target)).exclude(status=Refund.Status.FAILED)
         already = max(asked.aggregate(total=Sum("amount_cents"))["total"] or 0, target.refunded_cents)
         remaining = target.amount_cents - already
         amount = remaining if amount_cents is None else amount_cents
         if not 0 < amount <= remaining:
-            raise RefundTooLarge(f"{amount} of {remaining} for {_ref(target)}")
-        refund = Refund.objects.create(amount_cents=amount, reason=reason[:300], actor=actor, **_target_kwargs(target))
+            raise RefundTooLarge(f"{amount} of {remaining} for {payment_ref(target)}")
+        refund = Refund.objects.create(amount_cents=amount, reason=reason[:300], actor=actor, **payment_of(target))
     # After commit: the provider is never called while rows are locked, and
     # the recorded row gives the idempotency key of any retry.
     try:
@@ -204,8 +167,34 @@ def payment_refund(
         )
     except GatewayError:
         logger.warning("payments: refund %s failed at the provider", refund.pk, exc_info=True)
-        Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED)
+        refund_transition(refund, to=Refund.Status.FAILED)
         raise PaymentUnavailable(f"refund {refund.pk}") from None
-    Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.SENT, provider_refund_id=provider_refund_id)
+    refund_transition(refund, to=Refund.Status.SENT, provider_refund_id=provider_refund_id)
     refund.refresh_from_db()
     return refund
+
+
+# --- When an organisation's account can receive transfers ---------------------------------------
+
+# Transfers sent right after the account becomes able to receive them; the periodic job sends the rest.
+TRANSFERS_AT_ONCE = 25
+
+
+def organisation_transfers_pay(*, organisation_id: int, limit: int = TRANSFERS_AT_ONCE) -> int:
+    """Send the organisation's pending transfers (the same functions as the
+    periodic ``transfers_pay``, which sends what is left)."""
+    gifts = Gift.objects.filter(status=PaymentStatus.PAID, transfer_id="", campaign__organisation_id=organisation_id)
+    orders = Order.objects.filter(
+        status=PaymentStatus.PAID,
+        transfer_id="",
+        item__status=ItemStatus.HANDED_OVER,
+        campaign__organisation_id=organisation_id,
+    )
+    done = 0
+    for gift_id in gifts.order_by("id").values_list("id", flat=True)[:limit]:
+        gift_transfer(gift_id=gift_id)
+        done += 1
+    for order_id in orders.order_by("id").values_list("id", flat=True)[: max(limit - done, 0)]:
+        order_transfer(order_id=order_id)
+        done += 1
+    return done

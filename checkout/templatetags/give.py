@@ -7,11 +7,11 @@ from typing import Any
 
 from django import template
 
-from payments.forms import GiveForm
+from checkout.forms import GiveForm
 
 register = template.Library()
 
 
-@register.inclusion_tag("payments/_give_form.html", takes_context=True)
+@register.inclusion_tag("checkout/_give_form.html", takes_context=True)
 def give_form(context: template.Context, campaign: Any, form: GiveForm | None = None) -> dict[str, Any]:
     return {"campaign": campaign, "form": form or GiveForm(), "csrf_token": context.get("csrf_token")}

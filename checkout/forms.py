@@ -1,4 +1,4 @@
-"""Forms of the payment pages (the API has its own serializers in payments.api)."""
+"""Forms of the payment pages (the API has its own serializers in checkout.api)."""
 
 from __future__ import annotations
 

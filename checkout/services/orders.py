@@ -18,6 +18,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign, Membership
+from checkout.services.payouts import order_transfer
+from checkout.services.states import payment_transition, reservation_transition
+from checkout.services.targets import PaymentUnavailable
 from donations.models import (
     PUBLIC_STATUSES,
     Gift,
@@ -29,8 +32,10 @@ from donations.models import (
 )
 from donations.receipt_details import ReceiptDetails
 from donations.selectors import item_streams
-from donations.services.items import TransitionRefused, item_transition
+from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
+from kernel.states import TransitionRefused
+from payments.gateways import CheckoutRequest, GatewayError, gateway
 from realtime.services import event_emit
 
 # --- Checkout: reservations, orders and gifts -------------------------------------------------
@@ -38,6 +43,8 @@ from realtime.services import event_emit
 logger = logging.getLogger(__name__)
 
 # Letters and digits a person reads aloud without confusion (no 0/O, 1/I/L).
+# The signed reference of the return pages (success / cancel) to their order or gift.
+RETURN_SALT = "tremma.payment-return"
 _CLAIM_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
@@ -54,12 +61,6 @@ class TooManyHolds(DomainError):
     )
 
 
-class PaymentUnavailable(DomainError):
-    status_code = 503
-    code = "payment_unavailable"
-    default_detail = _("Le paiement est momentanément indisponible. Réessayez dans un instant.")
-
-
 def _language() -> str:
     """The active language (the request's), among ours: emails about this payment are written in it."""
     language = (translation.get_language() or settings.LANGUAGE_CODE)[:2]
@@ -71,11 +72,11 @@ def _claim_code() -> str:
 
 
 def _return_urls(*, kind: str, pk: int) -> tuple[str, str]:
-    ref = signing.dumps({"kind": kind, "id": pk}, salt="tremma.payment-return")
+    ref = signing.dumps({"kind": kind, "id": pk}, salt=RETURN_SALT)
     query = urlencode({"ref": ref})
     return (
-        f"{settings.SITE_URL}{reverse('payments:success')}?{query}",
-        f"{settings.SITE_URL}{reverse('payments:cancel')}?{query}",
+        f"{settings.SITE_URL}{reverse('checkout:success')}?{query}",
+        f"{settings.SITE_URL}{reverse('checkout:cancel')}?{query}",
     )
 
 
@@ -95,8 +96,6 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
     Three short transactions on purpose: the provider is never called while
     the database is locked. If the provider fails, the order is marked failed
     and the item released (item.released), then ``PaymentUnavailable`` is raised."""
-    from payments.gateways import CheckoutRequest, GatewayError, gateway
-
     now = timezone.now()
     hold_until = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     provider = gateway()
@@ -172,12 +171,10 @@ def reservation_release(*, order_id: int, to: PaymentStatus, note: str = "") -> 
     status ``to``, the item goes back to listed, watchers get item.released.
     Returns False when the hold was already over (idempotent)."""
     order = Order.objects.select_for_update().select_related("item__campaign").get(pk=order_id)
-    released = Reservation.objects.filter(order_id=order_id, status=Reservation.Status.HELD).update(
-        status=Reservation.Status.RELEASED, released_at=timezone.now()
-    )
-    if not released:
+    if not reservation_transition(order_id=order_id, to=Reservation.Status.RELEASED, released_at=timezone.now()):
         return False
-    Order.objects.filter(pk=order_id, status=PaymentStatus.PENDING).update(status=to)
+    if order.status == PaymentStatus.PENDING:
+        payment_transition(order, to=to)
     item = order.item
     item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.RESERVED, note=note or f"hold {to}")
     event_emit(type="item.released", public={"item": item.pk, "status": ItemStatus.LISTED}, **item_streams(item))
@@ -219,8 +216,6 @@ def gift_start(
     With ``receipt`` (validated by donations.receipt_details), the tax receipt is
     issued to those details, account or not.
     If the provider fails, the gift is marked failed and ``PaymentUnavailable`` is raised."""
-    from payments.gateways import CheckoutRequest, GatewayError, gateway
-
     if not settings.GIFT_MIN_CENTS <= amount_cents <= settings.GIFT_MAX_CENTS:
         raise DomainError(f"gift amount {amount_cents} out of bounds")
     campaign = Campaign.objects.filter(slug=campaign_slug, status=Campaign.Status.LIVE).first()
@@ -256,7 +251,7 @@ def gift_start(
         session = provider.checkout_create(request)
     except GatewayError:
         logger.warning("gift: provider failed for gift %s", gift.pk, exc_info=True)
-        Gift.objects.filter(pk=gift.pk, status=PaymentStatus.PENDING).update(status=PaymentStatus.FAILED)
+        payment_transition(gift, to=PaymentStatus.FAILED, expected=PaymentStatus.PENDING)
         raise PaymentUnavailable(f"gift {gift.pk}") from None
     Gift.objects.filter(pk=gift.pk).update(provider_session_id=session.id, checkout_url=session.url)
     gift.provider_session_id, gift.checkout_url = session.id, session.url
@@ -296,8 +291,6 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
     shows their claim code: the item goes sold → handed_over, ``handed_over_at``
     starts the return period (then the seller's tax receipt), and the
     organisation is paid by transfer after commit."""
-    from payments.services import order_transfer
-
     with transaction.atomic():
         locked = Order.objects.select_for_update().select_related("item", "campaign").filter(pk=order.pk).first()
         if locked is None:

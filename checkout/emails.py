@@ -32,7 +32,7 @@ def order_receipt_send(*, order_id: int) -> None:
         }
         send_mail(
             _("Votre achat sur Trëmma : %(title)s") % {"title": order.item.title},
-            render_to_string("payments/email/order_receipt.txt", context),
+            render_to_string("checkout/email/order_receipt.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [order.email],
         )
@@ -52,7 +52,7 @@ def seller_sold_send(*, order_id: int) -> None:
         }
         send_mail(
             _("Votre objet « %(title)s » a été vendu") % {"title": order.item.title},
-            render_to_string("payments/email/seller_sold.txt", context),
+            render_to_string("checkout/email/seller_sold.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [owner.email],
         )
@@ -93,7 +93,7 @@ def gift_thanks_send(*, gift_id: int) -> None:
         }
         send_mail(
             _("Merci pour votre don à « %(title)s »") % {"title": gift.campaign.title},
-            render_to_string("payments/email/gift_thanks.txt", context),
+            render_to_string("checkout/email/gift_thanks.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [gift.email],
         )

@@ -1,0 +1,69 @@
+"""The order lifecycle's use cases — the only code that changes an order's, a
+reservation's or a gift's state — in four modules: ``orders`` (holds, orders,
+gifts, hand-over), ``events`` (applying the payment provider's events),
+``payouts`` (money going out: refunds and transfers) and ``settlements``
+(transfer reversals and provider fees). Import from here."""
+
+from checkout.services.events import (
+    AFTER_PAYMENT_TYPES,
+    gift_mark_paid,
+    order_mark_paid,
+    payment_event_apply,
+)
+from checkout.services.orders import (
+    ClaimCodeInvalid,
+    ItemUnavailable,
+    NotHandable,
+    TooManyHolds,
+    gift_start,
+    order_hand_over,
+    order_start,
+    reservation_release,
+    reservations_release_expired,
+)
+from checkout.services.payouts import (
+    RefundRefused,
+    RefundTooLarge,
+    gift_transfer,
+    order_refund_late,
+    order_transfer,
+    organisation_transfers_pay,
+    payment_refund,
+    transfers_pay,
+)
+from checkout.services.settlements import (
+    payment_fee_record,
+    payment_fees_record,
+    transfer_reversals_pay,
+    transfer_reverse_due,
+)
+from checkout.services.targets import PaymentUnavailable
+
+__all__ = [
+    "AFTER_PAYMENT_TYPES",
+    "ClaimCodeInvalid",
+    "ItemUnavailable",
+    "NotHandable",
+    "PaymentUnavailable",
+    "RefundRefused",
+    "RefundTooLarge",
+    "TooManyHolds",
+    "gift_mark_paid",
+    "gift_start",
+    "gift_transfer",
+    "order_hand_over",
+    "order_mark_paid",
+    "order_refund_late",
+    "order_start",
+    "order_transfer",
+    "organisation_transfers_pay",
+    "payment_event_apply",
+    "payment_fee_record",
+    "payment_fees_record",
+    "payment_refund",
+    "reservation_release",
+    "reservations_release_expired",
+    "transfer_reversals_pay",
+    "transfer_reverse_due",
+    "transfers_pay",
+]

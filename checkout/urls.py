@@ -1,0 +1,25 @@
+from django.urls import path, re_path
+
+from checkout import api, views
+from kernel.api import ID_IN_URL, SLUG_IN_URL
+
+app_name = "checkout"
+
+urlpatterns = [
+    path("payments/merci/", views.checkout_success, name="success"),
+    path("payments/annule/", views.checkout_cancel, name="cancel"),
+    path("payments/objets/<int:pk>/acheter/", views.item_buy, name="item-buy"),
+    path("payments/campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
+    path("retrait/<slug:token>/", views.claim, name="claim"),
+    path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
+    path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),
+]
+
+# The JSON endpoints, mounted under /api/ by tremma/urls.py (outside the "checkout" namespace, as the API's names are).
+api_urlpatterns = [
+    re_path(rf"^items/(?P<pk>{ID_IN_URL})/checkout/$", api.ItemCheckoutView.as_view(), name="item-checkout"),
+    re_path(rf"^campaigns/(?P<slug>{SLUG_IN_URL})/gifts/$", api.CampaignGiftView.as_view(), name="campaign-gifts"),
+    path("orders/<int:pk>/hand-over/", api.OrderHandOverView.as_view(), name="order-hand-over"),
+    path("orders/<int:pk>/refund/", api.OrderRefundView.as_view(), name="order-refund"),
+    path("gifts/<int:pk>/refund/", api.GiftRefundView.as_view(), name="gift-refund"),
+]

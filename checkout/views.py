@@ -1,0 +1,205 @@
+"""The buyer's and giver's pages of the order lifecycle: the item page's "buy"
+form and the campaign page's gift form (reserve or record, then the provider's
+checkout), the return pages (success / cancel), the buyer's claim page with its
+QR code, and the hand-over a manager records when the buyer collects the object."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.models import User
+from campaigns.models import Campaign
+from checkout.emails import gift_receipt_sentence
+from checkout.forms import BuyForm, GiveForm
+from checkout.services import gift_start, order_hand_over, order_start
+from checkout.services.orders import RETURN_SALT
+from checkout.throttles import payment_attempt_check
+from donations.models import Gift, Order, PaymentStatus
+from donations.receipt_delivery import receipt_pdf_link
+from donations.selectors import gift_receipt, order_claim_url, order_for_claim, order_for_hand_over, order_hand_over_url
+from kernel.errors import DomainError
+from kernel.net import client_key
+from payments.events import event_receive
+from payments.gateways import GatewayError, gateway
+from qr.rendering import render_qr
+
+logger = logging.getLogger(__name__)
+
+
+def _return_target(request: HttpRequest) -> Order | Gift:
+    try:
+        ref = signing.loads(request.GET.get("ref", ""), salt=RETURN_SALT, max_age=7 * 24 * 3600)
+    except signing.BadSignature:
+        raise Http404 from None
+    model = Order if ref.get("kind") == "order" else Gift
+    related = ("item", "campaign__organisation") if model is Order else ("campaign__organisation",)
+    target = model.objects.select_related(*related).filter(pk=ref.get("id")).first()  # type: ignore[attr-defined]
+    if target is None:
+        raise Http404
+    return target  # type: ignore[no-any-return]
+
+
+@require_safe
+def checkout_success(request: HttpRequest) -> HttpResponse:
+    """Shows "processing" until the payment is confirmed (the webhook), then the receipt."""
+    target = _return_target(request)
+    if target.status == PaymentStatus.PENDING and target.provider_session_id:
+        # The buyer may be back before the webhook: refetch the session and fulfil
+        # through the same idempotent processing.
+        try:
+            event = gateway().checkout_paid_event(target.provider_session_id)
+        except GatewayError:
+            logger.warning("success page: session of %s not refetched", target, exc_info=True)
+            event = None
+        if event is not None and event.provider == target.provider:
+            event_receive(event=event)
+            target.refresh_from_db()
+    paid = target.status == PaymentStatus.PAID
+    context: dict[str, Any] = {"target": target, "is_order": isinstance(target, Order), "paid": paid}
+    if isinstance(target, Order):
+        # The claim page is the lasting copy of this one: its address goes in the email too.
+        context.update(order=target, organisation=target.campaign.organisation, claim_url=order_claim_url(target))
+    elif paid:
+        # A gift's tax receipt may already be issued (the giver's details were complete).
+        receipt = gift_receipt(gift=target)
+        context["receipt_url"] = receipt_pdf_link(receipt=receipt) if receipt else ""
+        # Else what the thanks email says too, word for word.
+        context["receipt_sentence"] = gift_receipt_sentence(gift=target)
+    response = render(request, "checkout/success.html", context)
+    # It shows the claim code: no shared cache may keep it.
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_safe
+def checkout_cancel(request: HttpRequest) -> HttpResponse:
+    target = _return_target(request)
+    return render(request, "checkout/cancel.html", {"target": target, "is_order": isinstance(target, Order)})
+
+
+def _problem(request: HttpRequest, messages: list[str], back_url: str, status: int) -> HttpResponse:
+    return render(request, "checkout/problem.html", {"messages_list": messages, "back_url": back_url}, status=status)
+
+
+@require_POST
+def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
+    """The item page's "buy" form: reserve, then go to the provider's checkout."""
+    back = reverse("frontend:item", kwargs={"pk": pk})
+    form = BuyForm(request.POST)
+    if not form.is_valid():
+        return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
+    user = request.user if request.user.is_authenticated else None
+    try:
+        payment_attempt_check(client_key=client_key(request), email=form.cleaned_data["email"])
+        order = order_start(
+            item_id=pk,
+            email=form.cleaned_data["email"],
+            user=user,  # type: ignore[arg-type]
+            client_key=client_key(request),
+        )
+    except DomainError as error:
+        return _problem(request, [str(error.detail)], back, error.status_code)
+    return HttpResponseRedirect(order.checkout_url, status=303)
+
+
+@require_POST
+def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
+    """The campaign page's gift form: record the gift, then go to the provider's checkout."""
+    back = reverse("frontend:campaign", kwargs={"slug": slug})
+    form = GiveForm(request.POST)
+    if not form.is_valid():
+        # The form again, as typed, each error beside its field; nothing is recorded.
+        campaign = Campaign.objects.filter(slug=slug, status=Campaign.Status.LIVE).first()
+        if campaign is None:
+            return _problem(request, form.error_messages_labelled(), back, 400)
+        return render(request, "checkout/give.html", {"campaign": campaign, "form": form}, status=400)
+    user = request.user if request.user.is_authenticated else None
+    data = form.cleaned_data
+    try:
+        payment_attempt_check(client_key=client_key(request), email=data["email"])
+        gift = gift_start(
+            campaign_slug=slug,
+            amount_cents=data["amount"],
+            email=data["email"],
+            name=data["name"],
+            anonymous=data["anonymous"],
+            message=data["message"],
+            user=user,  # type: ignore[arg-type]
+            receipt=data["receipt_details"],
+        )
+    except DomainError as error:
+        return _problem(request, [str(error.detail)], back, error.status_code)
+    return HttpResponseRedirect(gift.checkout_url, status=303)
+
+
+# --- The buyer's claim page and the organisation's hand-over ------------------------------------
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The address is the secret: no shared cache keeps the page, no search engine lists it.
+    patch_cache_control(response, private=True, no_store=True)
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_safe
+def claim(request: HttpRequest, token: str) -> HttpResponse:
+    """The buyer's page: what they bought, the claim code, the QR the organisation scans, and where to go."""
+    order = order_for_claim(token=token)
+    if order is None:
+        raise Http404
+    context = {
+        "order": order,
+        "organisation": order.campaign.organisation,
+        "paid": order.status == PaymentStatus.PAID,
+        "claim_url": order_claim_url(order),
+    }
+    return _private(render(request, "checkout/claim.html", context))
+
+
+@require_safe
+def claim_qr(request: HttpRequest, token: str) -> HttpResponse:
+    """The claim QR as SVG, drawn once by the qr app's renderer and then taken from the cache."""
+    order = order_for_claim(token=token)
+    if order is None or order.status != PaymentStatus.PAID:
+        raise Http404
+    image = render_qr(order_hand_over_url(order), fmt="svg")
+    response = HttpResponse(image.content, content_type=image.content_type)
+    response["ETag"] = image.etag
+    return _private(response)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def hand_over(request: HttpRequest, token: str) -> HttpResponse:
+    """What the claim QR opens on a manager's phone: the order, and one button
+    that records the hand-over (the same service as the API)."""
+    user: User = request.user  # type: ignore[assignment]
+    order = order_for_hand_over(token=token, user=user)
+    if order is None:
+        # Not the organisation's order, or no such token: the same answer, so nothing leaks.
+        raise Http404
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            # The QR stands for the claim code: whoever shows it holds the buyer's page.
+            order_hand_over(order=order, claim_code=order.claim_code, actor=user)
+        except DomainError as refused:
+            # Already handed over (a second scan, a double tap) or not paid: said plainly, nothing changes.
+            error, status = str(refused.detail), refused.status_code
+        else:
+            messages.success(request, _("Remise enregistrée : « %(title)s » est remis.") % {"title": order.item.title})
+            return redirect("checkout:hand-over", token=token)
+    context = {"order": order, "organisation": order.campaign.organisation, "error": error}
+    return _private(render(request, "checkout/hand_over.html", context, status=status))
