@@ -13,8 +13,8 @@ import pytest
 from django.core import signing
 
 from checkout.services import order_start
+from checkout.services.orders import RETURN_SALT
 from donations.models import ItemStatus
-from payments.views import RETURN_SALT
 from tests.browser import axe
 from tests.browser.conftest import Site, off_the_loop, sign_in
 from tests.factories import CampaignFactory, ItemFactory, WindowFactory, add_photo, manager_of, place_items

@@ -212,7 +212,7 @@ def bought_not_yet_paid() -> dict[str, Any]:
     from django.core import signing
 
     from checkout.services import order_start
-    from payments.views import RETURN_SALT
+    from checkout.services.orders import RETURN_SALT
     from tests.factories import ItemFactory
 
     item = ItemFactory(title="Lampe de bureau", price_cents=1250)
