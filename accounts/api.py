@@ -18,9 +18,8 @@ from accounts import services
 from accounts.authentication import token_expires_at
 from accounts.backends import sign_in_locked
 from accounts.models import User
-from accounts.selectors import user_data_export
+from accounts.selectors import memberships_of, user_data_export
 from accounts.throttles import VERIFY, TooManyAttempts, attempt_check_and_count
-from campaigns.selectors import memberships_of
 from kernel.schema import error, errors
 
 

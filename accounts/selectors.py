@@ -4,39 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.selectors import memberships_of
+from accounts.signals import account_exporting
 
 
 def user_data_export(*, user: User) -> dict[str, Any]:
-    """Everything Trëmma holds about ``user``, as JSON-ready data (RGPD art. 15 and 20)."""
-    from donations.selectors import items_owned_by
-
-    items = [
-        {
-            "id": item.pk,
-            "kind": item.kind,
-            "title": item.title,
-            "description": item.description,
-            "condition": item.condition,
-            "category": item.category,
-            "price_cents": item.price_cents,
-            "currency": item.currency,
-            "status": item.status,
-            "campaign": item.campaign.slug,
-            "rejection_reason": item.rejection_reason,
-            "created_at": item.created_at.isoformat(),
-            "photos": [photo.image.name for photo in item.photos.all()],
-            "history": [
-                {"from": t.from_status, "to": t.to_status, "at": t.at.isoformat(), "note": t.note}
-                for t in item.transitions.all()
-            ],
-        }
-        for item in items_owned_by(user).order_by("pk")
-    ]
-    return {
+    """Everything Trëmma holds about ``user``, as JSON-ready data (RGPD art. 15 and 20):
+    the profile, then each room's own section (accounts.signals.account_exporting)."""
+    export: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
         "profile": {
             "id": user.pk,
@@ -52,8 +30,12 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "date_joined": user.date_joined.isoformat(),
             "last_login": user.last_login.isoformat() if user.last_login else None,
         },
-        "organisations": [
-            {"slug": m.organisation.slug, "name": m.organisation.name, "role": m.role} for m in memberships_of(user)
-        ],
-        "items": items,
     }
+    for _receiver, sections in account_exporting.send(sender=User, user=user):
+        export.update(sections)
+    return export
+
+
+def memberships_of(user: User) -> QuerySet[Any]:
+    """The person's memberships (the organisations they belong to, with their role), by organisation name."""
+    return user.memberships.select_related("organisation").order_by("organisation__name")

@@ -33,6 +33,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.authentication import token_expires_at
 from accounts.models import User
+from accounts.signals import account_deleting
 from kernel.errors import Conflict, DomainError
 
 PROFILE_FIELDS = frozenset(
@@ -261,23 +262,10 @@ def user_delete(*, user: User) -> User:
     sold ones stay in the books. Tax receipts already issued are kept as
     issued: French tax law requires organisations to keep them for six years.
     """
-    # Imported here: donations depends on accounts, not the other way round.
-    from donations.models import ItemPhoto, ItemStatus
-    from donations.photos import delete_stored
-    from donations.services import OWNER_WITHDRAWABLE_STATUSES, item_withdraw
-
     locked = User.objects.select_for_update().get(pk=user.pk)
-    if locked.items.filter(status=ItemStatus.RESERVED).exists():
-        raise AccountBusy(str(locked.pk))
-    for item in locked.items.filter(status__in=OWNER_WITHDRAWABLE_STATUSES).order_by("pk"):
-        item_withdraw(item=item, actor=locked)
-    # Photos of objects no longer on offer are the person's own: they go too, files after commit.
-    photos = ItemPhoto.objects.filter(item__owner=locked, item__status__in=[ItemStatus.WITHDRAWN, ItemStatus.REJECTED])
-    names = [name for photo in photos for name in _photo_files(photo)]
-    photos.delete()
-    transaction.on_commit(lambda: delete_stored(names))
+    # Each room withdraws or erases what is the person's (accounts.signals); any may refuse.
+    account_deleting.send(sender=User, user=locked)
     Token.objects.filter(user=locked).delete()
-    locked.memberships.all().delete()
     locked.email = f"supprime-{locked.pk}@anonyme.invalid"
     _identity_wipe(locked)
     locked.is_active = False
@@ -286,8 +274,3 @@ def user_delete(*, user: User) -> User:
     locked.set_unusable_password()
     locked.save()
     return locked
-
-
-def _photo_files(photo: Any) -> list[str]:
-    names = {photo.image.name, photo.fallback.name, *(r.get("name", "") for r in photo.renditions)}
-    return sorted(name for name in names if name)

@@ -23,9 +23,8 @@ from accounts import services
 from accounts.backends import sign_in_locked
 from accounts.forms import DeleteAccountForm, ProfileForm, SignUpForm, VerifyForm
 from accounts.models import User
-from accounts.selectors import user_data_export
+from accounts.selectors import memberships_of, user_data_export
 from accounts.throttles import RESET, VERIFY, TooManyAttempts, attempt_check_and_count
-from campaigns.selectors import memberships_of
 
 BACKEND = "accounts.backends.ThrottledModelBackend"
 

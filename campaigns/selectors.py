@@ -115,10 +115,6 @@ def organisations_member_of(*, user: User) -> QuerySet[Organisation]:
     return Organisation.objects.filter(memberships__user=user).distinct()
 
 
-def memberships_of(user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__name")
-
-
 # --- The managers' live dashboard ---------------------------------------------
 
 

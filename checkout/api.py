@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from checkout.services import gift_start, order_hand_over, order_start, payment_
 from checkout.throttles import payment_attempt_check
 from donations.models import Order
 from donations.receipt_details import ReceiptDetails, receipt_details_clean
+from kernel.api import SLUG_IN_URL
 from kernel.errors import NotFound
 from kernel.net import client_key
 from kernel.schema import errors
@@ -170,6 +171,11 @@ class CampaignGiftView(APIView):
 
     @extend_schema(
         operation_id="campaigns_gifts_create",
+        parameters=[
+            OpenApiParameter(
+                "slug", {"type": "string", "maxLength": 80, "pattern": f"^{SLUG_IN_URL}$"}, OpenApiParameter.PATH
+            )
+        ],
         request=GiftInputSerializer,
         responses={201: GiftOutputSerializer, **errors(429, 503)},
     )

@@ -13,9 +13,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from checkout.selectors import order_claim_url
 from donations.models import Gift, Order
 from donations.receipts import ReceiptOutlook, gift_receipt_outlook
-from donations.selectors import order_claim_url
 from kernel.money import format_money
 
 

@@ -22,12 +22,13 @@ from accounts.models import User
 from campaigns.models import Campaign
 from checkout.emails import gift_receipt_sentence
 from checkout.forms import BuyForm, GiveForm
+from checkout.selectors import order_claim_url, order_for_claim, order_for_hand_over, order_hand_over_url
 from checkout.services import gift_start, order_hand_over, order_start
 from checkout.services.orders import RETURN_SALT
 from checkout.throttles import payment_attempt_check
 from donations.models import Gift, Order, PaymentStatus
 from donations.receipt_delivery import receipt_pdf_link
-from donations.selectors import gift_receipt, order_claim_url, order_for_claim, order_for_hand_over, order_hand_over_url
+from donations.selectors import gift_receipt
 from kernel.errors import DomainError
 from kernel.net import client_key
 from payments.events import event_receive

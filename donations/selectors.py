@@ -23,7 +23,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 
 from accounts.models import User
 from campaigns.models import LedgerEntry, Organisation
@@ -141,38 +140,6 @@ def reservations_in_progress(*, user: User, now: datetime) -> QuerySet[Reservati
         .select_related("item", "item__campaign")
         .order_by("expires_at")
     )
-
-
-# --- The buyer's claim page and the hand-over ------------------------------------------------------
-
-
-def _claimed(token: str) -> QuerySet[Order]:
-    return Order.objects.select_related("item", "campaign__organisation").filter(claim_token=token)
-
-
-def order_for_claim(*, token: str) -> Order | None:
-    """The order behind a claim page. The random token is the only key: the
-    buyer has no account, and the page is theirs as long as they keep the link."""
-    return _claimed(token).first()
-
-
-def order_claim_url(order: Order) -> str:
-    """The absolute address of the buyer's claim page (sent by email, shown after paying)."""
-    return settings.SITE_URL + reverse("checkout:claim", kwargs={"token": order.claim_token})
-
-
-def order_hand_over_url(order: Order) -> str:
-    """The absolute address the claim QR encodes: the organisation scans it to hand the object over."""
-    return settings.SITE_URL + reverse("checkout:hand-over", kwargs={"token": order.claim_token})
-
-
-def order_for_hand_over(*, token: str, user: User) -> Order | None:
-    """The order behind a scanned claim QR, for a manager of its campaign's
-    organisation only: anybody else gets nothing, as if the token did not exist."""
-    orders = _claimed(token)
-    if not user.is_superuser:
-        orders = orders.filter(campaign__organisation__in=organisations_managed_by(user))
-    return orders.first()
 
 
 def gift_receipt(*, gift: Gift) -> TaxReceipt | None:
@@ -309,16 +276,3 @@ def receipts_declaration(*, organisation: Organisation, year: int) -> Declaratio
     issued = by_status.get(TaxReceipt.Status.ISSUED, (0, 0))
     cancelled = by_status.get(TaxReceipt.Status.CANCELLED, (0, 0))
     return Declaration(organisation, year, issued[0], issued[1], cancelled[0], cancelled[1])
-
-
-def item_streams(item: Item) -> dict[str, Any]:
-    """The live streams an item's events go to: the item, its campaign, its
-    organisation (managers) and every window it stands in now."""
-    from qr.selectors import windows_showing
-
-    return {
-        "items": [item.pk],
-        "campaigns": [item.campaign_id],
-        "organisations": [item.campaign.organisation_id],
-        "windows": windows_showing(item_id=item.pk),
-    }

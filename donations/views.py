@@ -7,28 +7,22 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import User
 from donations import services
 from donations.forms import ItemForm, RejectForm, ReviewForm
-from donations.models import ItemStatus, PaymentStatus
+from donations.models import ItemStatus
 from donations.selectors import (
     items_managed_by,
     items_owned_by,
     items_to_review,
-    order_claim_url,
-    order_for_claim,
-    order_for_hand_over,
-    order_hand_over_url,
 )
 from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
-from qr.rendering import render_qr
 
 
 @login_required
@@ -136,65 +130,3 @@ def review_item(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     except DomainError as error:
         messages.error(request, str(error.detail))
     return redirect("donations:review_queue")
-
-
-# --- The buyer's claim page and the organisation's hand-over ------------------------------------
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    # The address is the secret: no shared cache keeps the page, no search engine lists it.
-    patch_cache_control(response, private=True, no_store=True)
-    response["X-Robots-Tag"] = "noindex"
-    return response
-
-
-@require_safe
-def claim(request: HttpRequest, token: str) -> HttpResponse:
-    """The buyer's page: what they bought, the claim code, the QR the organisation scans, and where to go."""
-    order = order_for_claim(token=token)
-    if order is None:
-        raise Http404
-    context = {
-        "order": order,
-        "organisation": order.campaign.organisation,
-        "paid": order.status == PaymentStatus.PAID,
-        "claim_url": order_claim_url(order),
-    }
-    return _private(render(request, "checkout/claim.html", context))
-
-
-@require_safe
-def claim_qr(request: HttpRequest, token: str) -> HttpResponse:
-    """The claim QR as SVG, drawn once by the qr app's renderer and then taken from the cache."""
-    order = order_for_claim(token=token)
-    if order is None or order.status != PaymentStatus.PAID:
-        raise Http404
-    image = render_qr(order_hand_over_url(order), fmt="svg")
-    response = HttpResponse(image.content, content_type=image.content_type)
-    response["ETag"] = image.etag
-    return _private(response)
-
-
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def hand_over(request: HttpRequest, token: str) -> HttpResponse:
-    """What the claim QR opens on a manager's phone: the order, and one button
-    that records the hand-over (the same service as the API)."""
-    user: User = request.user  # type: ignore[assignment]
-    order = order_for_hand_over(token=token, user=user)
-    if order is None:
-        # Not the organisation's order, or no such token: the same answer, so nothing leaks.
-        raise Http404
-    error, status = "", 200
-    if request.method == "POST":
-        try:
-            # The QR stands for the claim code: whoever shows it holds the buyer's page.
-            services.order_hand_over(order=order, claim_code=order.claim_code, actor=user)
-        except DomainError as refused:
-            # Already handed over (a second scan, a double tap) or not paid: said plainly, nothing changes.
-            error, status = str(refused.detail), refused.status_code
-        else:
-            messages.success(request, _("Remise enregistrée : « %(title)s » est remis.") % {"title": order.item.title})
-            return redirect("checkout:hand-over", token=token)
-    context = {"order": order, "organisation": order.campaign.organisation, "error": error}
-    return _private(render(request, "checkout/hand_over.html", context, status=status))

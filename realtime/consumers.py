@@ -1,11 +1,14 @@
 """Websocket streams of live updates (README, "Live updates across processes"). Consumers authenticate,
 subscribe, replay what a client missed, and forward: nothing else. The group
-handler never touches the database (it runs once per socket)."""
+handler never touches the database (it runs once per socket).
+
+``StreamConsumer`` knows no domain: each room says who may watch its streams
+with its own subclass (campaigns.live, donations.live, qr.live), and
+tremma/routing.py gives them their paths."""
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -108,66 +111,3 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 texts = event_messages(event, mine)
                 replay[event.pk] = max(texts, key=lambda pair: s.is_private(pair[0].removeprefix("tremma.")))[1]
         return sorted(replay.items())
-
-
-class ItemStreamConsumer(StreamConsumer):
-    async def resolve_streams(self) -> list[str] | int:
-        pk = int(self.scope["url_route"]["kwargs"]["pk"])
-        return [s.item_stream(pk)] if await _public_item_exists(pk) else CLOSE_NOT_FOUND
-
-
-class CampaignStreamConsumer(StreamConsumer):
-    async def resolve_streams(self) -> list[str] | int:
-        pk = await _public_campaign_id(self.scope["url_route"]["kwargs"]["slug"])
-        return [s.campaign_stream(pk)] if pk is not None else CLOSE_NOT_FOUND
-
-
-class WindowStreamConsumer(StreamConsumer):
-    async def resolve_streams(self) -> list[str] | int:
-        pk = int(self.scope["url_route"]["kwargs"]["pk"])
-        return [s.window_stream(pk)] if await _window_exists(pk) else CLOSE_NOT_FOUND
-
-
-class DashboardConsumer(StreamConsumer):
-    """Managers only, and only the streams of their own organisations."""
-
-    async def resolve_streams(self) -> list[str] | int:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            return CLOSE_UNAUTHORISED
-        organisation_ids = await _managed_organisation_ids(user)
-        if not organisation_ids:
-            return CLOSE_FORBIDDEN
-        return [s.organisation_stream(pk) for pk in organisation_ids]
-
-
-@database_sync_to_async
-def _public_item_exists(pk: int) -> bool:
-    from donations.models import PUBLIC_STATUSES, Item
-
-    return Item.objects.filter(pk=pk, status__in=PUBLIC_STATUSES).exists()
-
-
-@database_sync_to_async
-def _public_campaign_id(slug: str) -> int | None:
-    from campaigns.selectors import campaign_public_queryset
-
-    return campaign_public_queryset().filter(slug=slug).values_list("id", flat=True).first()
-
-
-@database_sync_to_async
-def _window_exists(pk: int) -> bool:
-    from django.apps import apps
-
-    try:
-        window_model = apps.get_model("qr", "Window")
-    except LookupError:
-        return False
-    return bool(window_model.objects.filter(pk=pk).exists())
-
-
-@database_sync_to_async
-def _managed_organisation_ids(user: Any) -> list[int]:
-    from campaigns.models import Membership
-
-    return sorted(Membership.objects.filter(user=user).values_list("organisation_id", flat=True))

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from realtime.models import RealtimeEvent
-from realtime.routing import websocket_urlpatterns
 from realtime.services import event_emit, events_prune, events_relay
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory
+from tremma.routing import websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

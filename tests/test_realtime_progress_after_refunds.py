@@ -18,10 +18,10 @@ from donations.models import Gift
 from payments.events import event_receive
 from payments.gateways import PaymentEvent
 from realtime.models import RealtimeEvent
-from realtime.routing import websocket_urlpatterns
 from tests.factories import CampaignFactory
 from tests.receipts_support import dispute_event, refund_event
 from tests.test_payments_refunds import paid_gift, paid_order
+from tremma.routing import websocket_urlpatterns
 
 app = URLRouter(websocket_urlpatterns)
 

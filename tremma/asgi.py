@@ -27,7 +27,7 @@ from django.conf import settings  # noqa: E402
 
 from kernel.body import ChunkedBodyLimit  # noqa: E402
 from realtime.loop import server_loop_set  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from tremma.routing import websocket_urlpatterns  # noqa: E402
 
 
 class HttpInWorkerThreads:

@@ -22,6 +22,7 @@ from campaigns.models import Campaign, LedgerEntry
 from campaigns.selectors import campaign_progress
 from campaigns.services import ledger_record, ledger_totals_for
 from checkout import emails
+from checkout.selectors import item_streams
 from checkout.services.orders import reservation_release
 from checkout.services.payouts import gift_transfer, order_refund_late
 from checkout.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
@@ -30,7 +31,6 @@ from checkout.services.targets import payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
 from donations.receipt_changes import dispute_reason, receipts_cancel_for_payment, refund_reason
 from donations.receipts import receipt_issue_for_gift
-from donations.selectors import item_streams
 from donations.services import item_transition
 from kernel.states import TransitionRefused
 from payments import gateways as gw

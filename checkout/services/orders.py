@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign, Membership
+from checkout.selectors import item_streams
 from checkout.services.payouts import order_transfer
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import PaymentUnavailable
@@ -31,7 +32,6 @@ from donations.models import (
     Reservation,
 )
 from donations.receipt_details import ReceiptDetails
-from donations.selectors import item_streams
 from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.states import TransitionRefused

@@ -21,6 +21,7 @@ from donations.models import (
     ItemTransition,
 )
 from donations.photos import PreparedPhoto, delete_stored, store_photos
+from donations.signals import item_listed
 from kernel.errors import Conflict, DomainError, PermissionDenied
 from kernel.states import transition_apply
 
@@ -46,14 +47,11 @@ def item_transition(
         model=Item, pk=item.pk, table=TRANSITIONS, current=current, to=to, updated_at=timezone.now(), **fields
     )
     ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
-    if to == ItemStatus.LISTED and current != ItemStatus.RESERVED:
-        # A newly listed item gets its printed code now, so catalogue reads never write.
-        from qr.services import short_code_for
-
-        short_code_for(target=item)
     item.status = to
     for name, value in fields.items():
         setattr(item, name, value)
+    if to == ItemStatus.LISTED and current != ItemStatus.RESERVED:
+        item_listed.send(sender=Item, item=item)
     return item
 
 

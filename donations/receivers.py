@@ -1,0 +1,64 @@
+"""Donations' answers to the signals of the rooms below it (accounts.signals)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from accounts.models import User
+from accounts.services import AccountBusy
+from accounts.signals import account_deleting, account_exporting
+from donations.models import ItemPhoto, ItemStatus
+from donations.photos import delete_stored
+from donations.selectors import items_owned_by
+from donations.services import OWNER_WITHDRAWABLE_STATUSES, item_withdraw
+
+
+@receiver(account_deleting, dispatch_uid="donations.account_deleting")
+def _account_deleting(sender: Any, *, user: User, **kwargs: Any) -> None:
+    """Objects not yet sold are withdrawn, sold ones stay in the books; an object
+    held for a buyer makes the deletion wait (AccountBusy)."""
+    if user.items.filter(status=ItemStatus.RESERVED).exists():
+        raise AccountBusy(str(user.pk))
+    for item in user.items.filter(status__in=OWNER_WITHDRAWABLE_STATUSES).order_by("pk"):
+        item_withdraw(item=item, actor=user)
+    # Photos of objects no longer on offer are the person's own: they go too, files after commit.
+    photos = ItemPhoto.objects.filter(item__owner=user, item__status__in=[ItemStatus.WITHDRAWN, ItemStatus.REJECTED])
+    names = [name for photo in photos for name in _photo_files(photo)]
+    photos.delete()
+    transaction.on_commit(lambda: delete_stored(names))
+
+
+def _photo_files(photo: ItemPhoto) -> list[str]:
+    names = {photo.image.name, photo.fallback.name, *(r.get("name", "") for r in photo.renditions)}
+    return sorted(name for name in names if name)
+
+
+@receiver(account_exporting, dispatch_uid="donations.account_exporting")
+def _account_exporting(sender: Any, *, user: User, **kwargs: Any) -> dict[str, Any]:
+    """The person's objects, with their photos and history."""
+    items = [
+        {
+            "id": item.pk,
+            "kind": item.kind,
+            "title": item.title,
+            "description": item.description,
+            "condition": item.condition,
+            "category": item.category,
+            "price_cents": item.price_cents,
+            "currency": item.currency,
+            "status": item.status,
+            "campaign": item.campaign.slug,
+            "rejection_reason": item.rejection_reason,
+            "created_at": item.created_at.isoformat(),
+            "photos": [photo.image.name for photo in item.photos.all()],
+            "history": [
+                {"from": t.from_status, "to": t.to_status, "at": t.at.isoformat(), "note": t.note}
+                for t in item.transitions.all()
+            ],
+        }
+        for item in items_owned_by(user).order_by("pk")
+    ]
+    return {"items": items}
