@@ -1,6 +1,6 @@
 from django.urls import path
 
-from donations import receipt_views, views
+from donations import views
 
 app_name = "donations"
 
@@ -16,16 +16,4 @@ urlpatterns = [
     path("retrait/<slug:token>/", views.claim, name="claim"),
     path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
     path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),
-    path("recus/<str:token>.pdf", receipt_views.receipt_pdf, name="receipt-pdf"),
-    path("gestion/recus/", receipt_views.manage_receipts, name="manage-receipts"),
-    path(
-        "gestion/recus/<slug:slug>/declaration/<int:year>/",
-        receipt_views.manage_declaration,
-        name="manage-declaration",
-    ),
-    path(
-        "gestion/organisations/<slug:slug>/mentions-legales/",
-        receipt_views.manage_legal_details,
-        name="manage-legal-details",
-    ),
 ]

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from donations.receipt_details import ReceiptDetails, receipt_details_clean
 from kernel.schema import errors
+from receipts.details import ReceiptDetails, receipt_details_clean
 
 
 class CheckoutInputSerializer(serializers.Serializer):
@@ -31,7 +31,7 @@ class CheckoutOutputSerializer(serializers.Serializer):
 
 class GiftReceiptSerializer(serializers.Serializer):
     """``receipt``: the name and postal address the tax receipt is issued to (no account needed).
-    The fields are declared for the schema; donations.receipt_details validates them, as on the page."""
+    The fields are declared for the schema; receipts.details validates them, as on the page."""
 
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)

@@ -24,8 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from campaigns.models import Campaign, LedgerEntry
 from donations.models import Gift, Order, PaymentStatus
-from donations.receipt_delivery import receipt_pdf_link
-from donations.selectors import gift_receipt, order_claim_url
+from donations.selectors import order_claim_url
 from donations.services import gift_start, order_start
 from kernel.errors import DomainError
 from kernel.net import client_key
@@ -37,6 +36,8 @@ from payments.gateways import GatewayError, gateway
 from payments.selectors import campaign_ledger_for_manager
 from payments.services import event_receive
 from payments.throttles import payment_attempt_check
+from receipts.delivery import receipt_pdf_link
+from receipts.selectors import gift_receipt
 
 logger = logging.getLogger(__name__)
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "donations",
     "payments",
     "qr",
+    "receipts",
     "realtime",
     "frontend",
 ]
@@ -168,7 +169,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("realtime.services.events_prune", 3600),
     ("donations.services.reservations_release_expired", 30),
     ("payments.services.transfers_pay", 300),
-    ("donations.receipts.receipts_issue_due", 600),
+    ("receipts.issuing.receipts_issue_due", 600),
     ("payments.services.provider_events_retry", 60),
     ("payments.services.transfer_reversals_pay", 300),
     ("payments.services.payment_fees_record", 600),

@@ -10,9 +10,10 @@ import accounts.schema  # noqa: F401  (registers our session authentication with
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
 from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
-from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, OrderHandOverView, ReceiptCancelView
+from donations.api import ItemViewSet, OrderHandOverView
 from payments.api import GiftRefundView, OrderRefundView
 from qr.api import WindowViewSet
+from receipts.urls import api_urlpatterns as receipts_api
 from tremma.health import healthz
 
 
@@ -46,11 +47,10 @@ urlpatterns = [
     path("api/gifts/<int:pk>/refund/", GiftRefundView.as_view(), name="gift-refund"),
     path("comptes/", include("accounts.urls")),
     path("", include("donations.urls")),
+    path("", include("receipts.urls")),
     path("", include("campaigns.urls")),
     path("api/orders/<int:pk>/hand-over/", OrderHandOverView.as_view(), name="order-hand-over"),
-    path("api/me/receipts/", MyReceiptsView.as_view(), name="me-receipts"),
-    path("api/me/receipts/status/", MyReceiptsStatusView.as_view(), name="me-receipts-status"),
-    path("api/receipts/<int:pk>/cancel/", ReceiptCancelView.as_view(), name="receipt-cancel"),
+    path("api/", include(receipts_api)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),

@@ -23,8 +23,6 @@ from campaigns.models import Campaign, LedgerEntry
 from campaigns.selectors import campaign_progress
 from campaigns.services import ledger_record, ledger_totals_for
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
-from donations.receipt_changes import dispute_reason, receipts_cancel_for_payment, refund_reason
-from donations.receipts import receipt_issue_for_gift
 from donations.selectors import item_streams
 from donations.services import TransitionRefused, item_transition, reservation_release
 from payments import emails
@@ -32,6 +30,8 @@ from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
 from payments.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
 from realtime.services import event_emit
+from receipts.changes import dispute_reason, receipts_cancel_for_payment, refund_reason
+from receipts.issuing import receipt_issue_for_gift
 
 logger = logging.getLogger(__name__)
 
