@@ -47,7 +47,17 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "whitenoise/",
     ),
     "templates": ("django/template/", "django/templatetags/"),
-    "our code": ("tremma/", "donations/", "payments/", "campaigns/", "qr/", "realtime/", "frontend/", "accounts/"),
+    "our code": (
+        "tremma/",
+        "donations/",
+        "payments/",
+        "campaigns/",
+        "qr/",
+        "receipts/",
+        "realtime/",
+        "frontend/",
+        "accounts/",
+    ),
     "Channels": ("channels/", "daphne/"),
     "other Django (handlers, URL resolving, signals, i18n)": ("django/",),
     "server protocol and event loop (uvicorn, gunicorn, asyncio)": (

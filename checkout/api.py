@@ -19,11 +19,11 @@ from accounts.models import User
 from checkout.services import gift_start, order_hand_over, order_start, payment_refund
 from checkout.throttles import payment_attempt_check
 from donations.models import Order
-from donations.receipt_details import ReceiptDetails, receipt_details_clean
 from kernel.api import SLUG_IN_URL
 from kernel.errors import NotFound
 from kernel.net import client_key
 from kernel.schema import errors
+from receipts.details import ReceiptDetails, receipt_details_clean
 
 
 class CheckoutInputSerializer(serializers.Serializer):
@@ -38,7 +38,7 @@ class CheckoutOutputSerializer(serializers.Serializer):
 
 class GiftReceiptSerializer(serializers.Serializer):
     """``receipt``: the name and postal address the tax receipt is issued to (no account needed).
-    The fields are declared for the schema; donations.receipt_details validates them, as on the page."""
+    The fields are declared for the schema; receipts.details validates them, as on the page."""
 
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from checkout.selectors import order_claim_url
 from donations.models import Gift, Order
-from donations.receipts import ReceiptOutlook, gift_receipt_outlook
 from kernel.money import format_money
+from receipts.issuing import ReceiptOutlook, gift_receipt_outlook
 
 
 def order_receipt_send(*, order_id: int) -> None:
@@ -59,7 +59,7 @@ def seller_sold_send(*, order_id: int) -> None:
 
 
 # What a giver is told about the tax receipt of a gift: the same sentence on the
-# success page and in the thanks email (donations.receipts.gift_receipt_outlook).
+# success page and in the thanks email (receipts.issuing.gift_receipt_outlook).
 RECEIPT_OUTLOOK_SENTENCES = {
     ReceiptOutlook.DETAILS: gettext_lazy(
         "Votre reçu fiscal sera établi aux nom et adresse que vous avez indiqués, "

@@ -9,8 +9,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from donations.receipt_details import FIELDS, receipt_details_clean
 from kernel.money import format_money
+from receipts.details import FIELDS, receipt_details_clean
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
@@ -32,7 +32,7 @@ class BuyForm(forms.Form):
 
 
 def _receipt_field(label: _StrOrPromise, max_length: int, autocomplete: str, **attrs: str) -> forms.CharField:
-    """Optional for the form itself: donations.receipt_details checks them (lengths included, with
+    """Optional for the form itself: receipts.details checks them (lengths included, with
     the API's rules and words) only when a receipt is asked for."""
     widget = forms.TextInput(attrs={"maxlength": str(max_length), "autocomplete": autocomplete, **attrs})
     return forms.CharField(label=label, required=False, strip=False, widget=widget)

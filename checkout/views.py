@@ -27,13 +27,13 @@ from checkout.services import gift_start, order_hand_over, order_start
 from checkout.services.orders import RETURN_SALT
 from checkout.throttles import payment_attempt_check
 from donations.models import Gift, Order, PaymentStatus
-from donations.receipt_delivery import receipt_pdf_link
-from donations.selectors import gift_receipt
 from kernel.errors import DomainError
 from kernel.net import client_key
 from payments.events import event_receive
 from payments.gateways import GatewayError, gateway
 from qr.rendering import render_qr
+from receipts.delivery import receipt_pdf_link
+from receipts.selectors import gift_receipt
 
 logger = logging.getLogger(__name__)
 

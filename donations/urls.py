@@ -1,6 +1,6 @@
 from django.urls import path
 
-from donations import receipt_views, views
+from donations import views
 
 app_name = "donations"
 
@@ -13,16 +13,4 @@ urlpatterns = [
     path("gestion/relecture/<int:pk>/refuser/", views.review_item, {"decision": "reject"}, name="reject_item"),
     path("gestion/dons/<int:pk>/accepter/", views.review_item, {"decision": "accept"}, name="accept_gift"),
     path("gestion/dons/<int:pk>/recu/", views.review_item, {"decision": "receive"}, name="receive_gift"),
-    path("recus/<str:token>.pdf", receipt_views.receipt_pdf, name="receipt-pdf"),
-    path("gestion/recus/", receipt_views.manage_receipts, name="manage-receipts"),
-    path(
-        "gestion/recus/<slug:slug>/declaration/<int:year>/",
-        receipt_views.manage_declaration,
-        name="manage-declaration",
-    ),
-    path(
-        "gestion/organisations/<slug:slug>/mentions-legales/",
-        receipt_views.manage_legal_details,
-        name="manage-legal-details",
-    ),
 ]

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core import mail, signing
 from django.test import Client
 
-from donations.models import Item, ItemStatus, ItemTransition, Order, TaxReceipt
+from donations.models import Item, ItemStatus, ItemTransition, Order
+from receipts.models import TaxReceipt
 from tests.factories import ItemFactory, UserFactory, manager_of
 from tests.receipts_support import giver, paid_gift, paid_order, ready_campaign
 from tests.support.decoding import decode, svg_to_image

@@ -19,8 +19,8 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
-from donations.models import ReceiptWait, TaxReceipt
-from donations.receipts import receipt_issue_for_gift
+from receipts.issuing import receipt_issue_for_gift
+from receipts.models import ReceiptWait, TaxReceipt
 from tests.factories import PASSWORD, UserFactory
 from tests.receipts_support import paid_gift, ready_campaign
 

@@ -6,7 +6,7 @@ from datetime import date
 from PIL import Image
 from pypdf import PdfReader
 
-from donations.receipt_document import Beneficiary, Party, ReceiptDocument, render_receipt_pdf
+from receipts.document import Beneficiary, Party, ReceiptDocument, render_receipt_pdf
 
 
 def document(**overrides: object) -> ReceiptDocument:

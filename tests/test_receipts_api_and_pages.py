@@ -16,11 +16,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.models import Membership, Organisation
-from donations.models import Item, ItemStatus, Order, TaxReceipt
-from donations.receipt_changes import receipt_cancel
-from donations.receipts import receipt_issue_for_gift
-from donations.selectors import receipts_declaration
+from donations.models import Item, ItemStatus, Order
 from payments.events import event_receive
+from receipts.changes import receipt_cancel
+from receipts.issuing import receipt_issue_for_gift
+from receipts.models import TaxReceipt
+from receipts.selectors import receipts_declaration
 from tests.factories import ItemFactory, UserFactory
 from tests.receipts_support import (
     giver,

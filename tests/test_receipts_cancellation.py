@@ -11,11 +11,11 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from campaigns.models import Membership
-from donations.models import TaxReceipt, TaxReceiptLine
-from donations.receipt_changes import receipt_cancel
-from donations.receipts import receipt_issue_for_gift, receipts_issue_due
 from kernel.errors import PermissionDenied
 from payments.events import event_receive
+from receipts.changes import receipt_cancel
+from receipts.issuing import receipt_issue_for_gift, receipts_issue_due
+from receipts.models import TaxReceipt, TaxReceiptLine
 from tests.receipts_support import (
     dispute_event,
     giver,

@@ -17,8 +17,8 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from donations.models import ReceiptCounter, TaxReceipt
-from donations.receipts import receipt_issue_for_gift
+from receipts.issuing import receipt_issue_for_gift
+from receipts.models import ReceiptCounter, TaxReceipt
 from tests.components import require
 from tests.receipts_support import giver, paid_gift, ready_campaign
 from tests.test_checkout_concurrency import race
@@ -36,7 +36,7 @@ def _no_delivery() -> object:
     # The PDF and the email come after commit and are not what these tests measure.
     # Payments are made without their after-commit receipt: the tests issue them.
     with (
-        mock.patch("donations.receipts.receipt_deliver"),
+        mock.patch("receipts.issuing.receipt_deliver"),
         mock.patch("checkout.services.events.receipt_issue_for_gift"),
     ):
         yield

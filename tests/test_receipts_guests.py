@@ -19,8 +19,9 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from checkout.services import gift_start
-from donations.models import Gift, PaymentStatus, ReceiptWait, TaxReceipt
-from donations.receipts import receipt_issue_for_gift, receipts_issue_consolidated, receipts_issue_due
+from donations.models import Gift, PaymentStatus
+from receipts.issuing import receipt_issue_for_gift, receipts_issue_consolidated, receipts_issue_due
+from receipts.models import ReceiptWait, TaxReceipt
 from tests.receipts_support import (
     giver,
     handed_over,
@@ -156,7 +157,7 @@ def test_details_typed_with_a_gift_win_over_the_account_holding_its_email() -> N
 
 
 def details_of(values: dict[str, str]) -> Any:
-    from donations.receipt_details import ReceiptDetails
+    from receipts.details import ReceiptDetails
 
     return ReceiptDetails(**values)
 

@@ -14,10 +14,11 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from donations.models import Gift, PaymentStatus, ReceiptCounter, ReceiptWait, TaxReceipt, TaxReceiptLine
-from donations.receipt_delivery import receipt_deliver
-from donations.receipts import receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
+from donations.models import Gift, PaymentStatus
 from payments.events import event_receive
+from receipts.delivery import receipt_deliver
+from receipts.issuing import receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
+from receipts.models import ReceiptCounter, ReceiptWait, TaxReceipt, TaxReceiptLine
 from tests.factories import ItemFactory, UserFactory
 from tests.receipts_support import (
     dispute_event,
@@ -254,7 +255,7 @@ def test_a_failing_receipt_never_fails_the_payment_and_the_worker_issues_it_late
 ) -> None:
     person = giver()
     with (
-        mock.patch("donations.receipts._number_take", side_effect=RuntimeError("database hiccup")),
+        mock.patch("receipts.issuing._number_take", side_effect=RuntimeError("database hiccup")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         gift = paid_gift(ready_campaign(), user=person)
@@ -276,10 +277,10 @@ def test_a_receipt_number_already_taken_is_logged_as_an_error_not_as_already_rec
     ReceiptCounter.objects.filter(organisation=campaign.organisation).update(last_sequence=0)
     gift = paid_gift(campaign, 2000, user=giver())
 
-    with caplog.at_level("INFO", logger="donations.receipts"):
+    with caplog.at_level("INFO", logger="receipts.issuing"):
         assert receipt_issue_for_gift(gift_id=gift.pk) is None
 
     assert not TaxReceiptLine.objects.filter(gift=gift).exists()
-    [record] = [record for record in caplog.records if record.name == "donations.receipts"]
+    [record] = [record for record in caplog.records if record.name == "receipts.issuing"]
     assert record.levelname == "ERROR" and "already taken" in record.getMessage()
     assert "already receipted" not in record.getMessage()

@@ -17,9 +17,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from campaigns.models import Organisation
-from donations.models import TaxReceipt
-from donations.receipt_delivery import receipt_pdf_link
-from donations.receipts import receipts_issue_consolidated, receipts_issue_due
+from receipts.delivery import receipt_pdf_link
+from receipts.issuing import receipts_issue_consolidated, receipts_issue_due
+from receipts.models import TaxReceipt
 from tests.factories import image_bytes
 from tests.receipts_support import (
     giver,

@@ -16,9 +16,10 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from donations import receipts
-from donations.models import Order, TaxReceipt
-from donations.selectors import orders_due_receipt
+from donations.models import Order
+from receipts import issuing
+from receipts.models import TaxReceipt
+from receipts.selectors import orders_due_receipt
 from tests.receipts_support import giver, handed_over, ready_campaign, ready_organisation, sale
 
 pytestmark = pytest.mark.django_db
@@ -42,15 +43,15 @@ def final_sale(*, handed_over_at: datetime, consolidated: bool = False) -> Order
 
 
 def issue_directly(order: Order, now: datetime) -> None:
-    receipts.receipt_issue_for_order(order_id=order.pk)
+    issuing.receipt_issue_for_order(order_id=order.pk)
 
 
 def issue_by_the_periodic_job(order: Order, now: datetime) -> None:
-    receipts.receipts_issue_due()
+    issuing.receipts_issue_due()
 
 
 def issue_yearly(order: Order, now: datetime) -> None:
-    receipts.receipts_issue_consolidated(year=timezone.localtime(now).year)
+    issuing.receipts_issue_consolidated(year=timezone.localtime(now).year)
 
 
 PATHS: dict[str, tuple[Callable[[Order, datetime], None], bool]] = {
@@ -128,11 +129,11 @@ def test_the_periodic_job_and_the_yearly_run_never_even_lock_a_sale_in_its_retur
     final_sale(handed_over_at=now - timedelta(days=13), consolidated=True)
 
     with (
-        mock.patch.object(receipts, "receipt_issue_for_order", wraps=receipts.receipt_issue_for_order) as one_by_one,
-        mock.patch.object(receipts, "_issue_consolidated", wraps=receipts._issue_consolidated) as yearly,
+        mock.patch.object(issuing, "receipt_issue_for_order", wraps=issuing.receipt_issue_for_order) as one_by_one,
+        mock.patch.object(issuing, "_issue_consolidated", wraps=issuing._issue_consolidated) as yearly,
     ):
-        assert receipts.receipts_issue_due() == 0
-        assert receipts.receipts_issue_consolidated(year=timezone.localtime(now).year) == []
+        assert issuing.receipts_issue_due() == 0
+        assert issuing.receipts_issue_consolidated(year=timezone.localtime(now).year) == []
 
     assert not one_by_one.called and not yearly.called
     assert not TaxReceipt.objects.exists()
@@ -143,5 +144,5 @@ def test_a_direct_call_on_day_thirteen_is_refused_by_the_service_itself(settings
     settings.RECEIPT_RETURN_PERIOD_DAYS = 14
     order = final_sale(handed_over_at=now - timedelta(days=13))
 
-    assert receipts.receipt_issue_for_order(order_id=order.pk) is None
-    assert receipts.receipt_issue_for_order(order_id=order.pk, now=now + timedelta(days=1)) is not None
+    assert issuing.receipt_issue_for_order(order_id=order.pk) is None
+    assert issuing.receipt_issue_for_order(order_id=order.pk, now=now + timedelta(days=1)) is not None

@@ -18,12 +18,13 @@ from rest_framework.test import APIClient
 
 from campaigns.models import LedgerEntry
 from campaigns.selectors import campaign_progress
-from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund, TaxReceipt
-from donations.receipts import receipt_issue_for_gift, receipts_issue_due
-from donations.selectors import payment_receiptable_cents
+from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
 from payments.events import event_receive
 from payments.gateways import gateway
 from payments.selectors import ledger_differences
+from receipts.issuing import receipt_issue_for_gift, receipts_issue_due
+from receipts.models import TaxReceipt
+from receipts.selectors import payment_receiptable_cents
 from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory
 from tests.receipts_support import giver, ready_campaign, refund_event

@@ -11,8 +11,9 @@ from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
 from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
 from checkout.urls import api_urlpatterns as checkout_api
-from donations.api import ItemViewSet, MyReceiptsStatusView, MyReceiptsView, ReceiptCancelView
+from donations.api import ItemViewSet
 from qr.api import WindowViewSet
+from receipts.urls import api_urlpatterns as receipts_api
 from tremma.health import healthz
 
 
@@ -45,10 +46,9 @@ urlpatterns = [
     path("api/", include(checkout_api)),
     path("comptes/", include("accounts.urls")),
     path("", include("donations.urls")),
+    path("", include("receipts.urls")),
     path("", include("campaigns.urls")),
-    path("api/me/receipts/", MyReceiptsView.as_view(), name="me-receipts"),
-    path("api/me/receipts/status/", MyReceiptsStatusView.as_view(), name="me-receipts-status"),
-    path("api/receipts/<int:pk>/cancel/", ReceiptCancelView.as_view(), name="receipt-cancel"),
+    path("api/", include(receipts_api)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("", include("checkout.urls")),

@@ -29,8 +29,6 @@ from checkout.services.settlements import payment_fee_after_commit, transfer_rev
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
-from donations.receipt_changes import dispute_reason, receipts_cancel_for_payment, refund_reason
-from donations.receipts import receipt_issue_for_gift
 from donations.services import item_transition
 from kernel.states import TransitionRefused
 from payments import gateways as gw
@@ -38,6 +36,8 @@ from payments.events import events_waiting_apply
 from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
 from realtime.services import event_emit
+from receipts.changes import dispute_reason, receipts_cancel_for_payment, refund_reason
+from receipts.issuing import receipt_issue_for_gift
 
 logger = logging.getLogger(__name__)
 

@@ -31,12 +31,12 @@ from donations.models import (
     PaymentStatus,
     Reservation,
 )
-from donations.receipt_details import ReceiptDetails
 from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.states import TransitionRefused
 from payments.gateways import CheckoutRequest, GatewayError, gateway
 from realtime.services import event_emit
+from receipts.details import ReceiptDetails
 
 # --- Checkout: reservations, orders and gifts -------------------------------------------------
 
@@ -213,7 +213,7 @@ def gift_start(
     receipt: ReceiptDetails | None = None,
 ) -> Gift:
     """Record a pending gift and open the provider checkout. It counts only once paid.
-    With ``receipt`` (validated by donations.receipt_details), the tax receipt is
+    With ``receipt`` (validated by receipts.details), the tax receipt is
     issued to those details, account or not.
     If the provider fails, the gift is marked failed and ``PaymentUnavailable`` is raised."""
     if not settings.GIFT_MIN_CENTS <= amount_cents <= settings.GIFT_MAX_CENTS:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from donations.models import Gift, TaxReceipt
+from donations.models import Gift
+from receipts.models import TaxReceipt
 from tests.browser import axe
 from tests.browser.conftest import Site, off_the_loop
 from tests.receipts_support import ready_campaign

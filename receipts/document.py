@@ -102,7 +102,7 @@ class ReceiptDocument:
     period: tuple[date, date] | None
     payment_method: str  # "carte bancaire", "virement"…
     issued_on: date
-    # The boxes of the form (donations.receipts.NATURES): "Déclaration de don manuel" / "Numéraire"
+    # The boxes of the form (receipts.issuing.NATURES): "Déclaration de don manuel" / "Numéraire"
     # for money; "Autres" / "Autres" with its detail for a seller's renounced sale price.
     form: str = "Déclaration de don manuel"
     nature: str = "Numéraire"
@@ -120,7 +120,7 @@ def render_receipt_pdf(document: ReceiptDocument) -> bytes:
         signature = "data:image/png;base64," + base64.b64encode(document.beneficiary.signature_png).decode()
     with translation.override("fr"):
         html = render_to_string(
-            "donations/receipt.html",
+            "receipts/receipt.html",
             {
                 "r": document,
                 "amount": format_money(document.amount_cents, language="fr"),

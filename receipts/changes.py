@@ -1,7 +1,7 @@
 """Changes to receipts once issued, and their settings: cancellations (a
 refund, a dispute, an admin's correction: never an edit, a later receipt
 ``replaces`` it), givers' yearly preference, organisations' legal details.
-Issuing is in donations.receipts."""
+Issuing is in receipts.issuing."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Membership, Organisation
-from donations.models import Gift, Order, ReceiptPreference, TaxReceipt, TaxReceiptLine
-from donations.receipt_delivery import receipt_cancelled_notify
-from donations.receipts import LEGAL_DETAILS
+from donations.models import Gift, Order
 from kernel.errors import Conflict, NotFound, PermissionDenied
+from receipts.delivery import receipt_cancelled_notify
+from receipts.issuing import LEGAL_DETAILS
+from receipts.models import ReceiptPreference, TaxReceipt, TaxReceiptLine
 
 
 class ReceiptNotCancellable(Conflict):

@@ -20,15 +20,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
-from campaigns import selectors as campaign_selectors
 from campaigns.models import Organisation
-from donations import receipt_changes, receipts, selectors
-from donations import receipt_delivery as delivery
-from donations.models import TaxReceipt
+from campaigns.selectors import organisations_administered, organisations_member_of
 from donations.photos import PhotoRefused, prepare_signature
 from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
 from kernel.spreadsheet import Euros, csv_response
+from receipts import changes, delivery, issuing, selectors
+from receipts.models import TaxReceipt
 
 
 @require_safe
@@ -125,12 +124,12 @@ def manage_receipts(request: HttpRequest) -> HttpResponse:
                 _("Indiquez le motif de l'annulation."), status=400, content_type="text/plain; charset=utf-8"
             )
         try:
-            receipt_changes.receipt_cancel(
+            changes.receipt_cancel(
                 receipt_id=cancel.cleaned_data["receipt"], actor=user, reason=cancel.cleaned_data["reason"]
             )
         except DomainError as error:
             return HttpResponse(str(error.detail), status=error.status_code, content_type="text/plain; charset=utf-8")
-        return redirect("donations:manage-receipts")
+        return redirect("receipts:manage-receipts")
     form = ReceiptFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponse(_("Filtre invalide."), status=400, content_type="text/plain; charset=utf-8")
@@ -141,15 +140,15 @@ def manage_receipts(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "receipts": receipts[:500],
-        "organisations": campaign_selectors.organisations_member_of(user=user),
-        "administered": set(campaign_selectors.organisations_administered(user=user).values_list("pk", flat=True)),
+        "organisations": organisations_member_of(user=user),
+        "administered": set(organisations_administered(user=user).values_list("pk", flat=True)),
         "year": timezone.localtime().year,
     }
-    return render(request, "donations/manage_receipts.html", context)
+    return render(request, "receipts/manage_receipts.html", context)
 
 
 def _managed_organisation(request: HttpRequest, slug: str) -> Organisation:
-    organisation = campaign_selectors.organisations_member_of(user=request.user).filter(slug=slug).first()  # type: ignore[arg-type]
+    organisation = organisations_member_of(user=request.user).filter(slug=slug).first()  # type: ignore[arg-type]
     if organisation is None:
         raise Http404
     return organisation
@@ -176,13 +175,13 @@ def manage_declaration(request: HttpRequest, slug: str, year: int) -> HttpRespon
                 ]
             ],
         )
-    return render(request, "donations/manage_declaration.html", {"declaration": declaration})
+    return render(request, "receipts/manage_declaration.html", {"declaration": declaration})
 
 
 class LegalDetailsForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = list(receipts.LEGAL_DETAILS)
+        fields = list(issuing.LEGAL_DETAILS)
         # A plain file field: the signature goes through the image pipeline (clean_signature),
         # not through Django's ImageField check, which accepts any format Pillow reads, as sent.
         field_classes = {"signature": forms.FileField}
@@ -205,9 +204,7 @@ class LegalDetailsForm(forms.ModelForm):
 def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
     """The organisation's legal details and signatory: its admins only."""
     user: User = request.user  # type: ignore[assignment]
-    administered = (
-        Organisation.objects.all() if user.is_superuser else campaign_selectors.organisations_administered(user=user)
-    )
+    administered = Organisation.objects.all() if user.is_superuser else organisations_administered(user=user)
     organisation = administered.filter(slug=slug).first()
     if organisation is None:
         raise Http404
@@ -218,18 +215,18 @@ def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
         except TooManyUploads as error:
             messages.error(request, str(error.detail))
             context = {"form": LegalDetailsForm(instance=organisation), "organisation": organisation}
-            return render(request, "donations/manage_legal_details.html", context, status=error.status_code)
+            return render(request, "receipts/manage_legal_details.html", context, status=error.status_code)
         if form.is_valid():
-            receipt_changes.organisation_legal_details_update(
+            changes.organisation_legal_details_update(
                 organisation=Organisation.objects.get(pk=organisation.pk), actor=user, **form.cleaned_data
             )
-            return redirect("donations:manage-legal-details", slug=organisation.slug)
+            return redirect("receipts:manage-legal-details", slug=organisation.slug)
         return render(
-            request, "donations/manage_legal_details.html", {"form": form, "organisation": organisation}, status=400
+            request, "receipts/manage_legal_details.html", {"form": form, "organisation": organisation}, status=400
         )
     missing = [
         str(getattr(Organisation._meta.get_field(name), "verbose_name", name))
-        for name in receipts.organisation_missing(organisation)
+        for name in issuing.organisation_missing(organisation)
     ]
     context = {"form": form, "organisation": organisation, "missing": missing}
-    return render(request, "donations/manage_legal_details.html", context)
+    return render(request, "receipts/manage_legal_details.html", context)

@@ -1,6 +1,6 @@
 """Tax receipts (reçus fiscaux): who gets one, when, under which number.
-Cancellations and corrections are in donations.receipt_changes; the document,
-its PDF and the emails in donations.receipt_delivery (after commit).
+Cancellations and corrections are in receipts.changes; the document,
+its PDF and the emails in receipts.delivery (after commit).
 
 - A money gift is receipted once paid; a sale once final (the object handed
   over and ``RECEIPT_RETURN_PERIOD_DAYS`` passed), to the SELLER who gave the
@@ -31,28 +31,20 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Organisation
-from donations.models import (
-    Gift,
-    Item,
-    Order,
-    ReceiptCounter,
-    ReceiptPreference,
-    ReceiptWait,
-    TaxReceipt,
-    TaxReceiptLine,
-)
-from donations.receipt_delivery import (
+from donations.models import Gift, Item, Order
+from receipts.delivery import (
     local_date,
     receipt_deliver,
     receipt_missing_notify,
 )
-from donations.receipt_document import (
+from receipts.document import (
     NATURE_CASH,
     NATURE_WAIVED_PROCEEDS,
     PAYMENT_METHOD_CARD,
     PAYMENT_METHOD_NONE,
 )
-from donations.selectors import gifts_due_receipt, orders_due_receipt, payment_receiptable_cents
+from receipts.models import ReceiptCounter, ReceiptPreference, ReceiptWait, TaxReceipt, TaxReceiptLine
+from receipts.selectors import gifts_due_receipt, orders_due_receipt, payment_receiptable_cents
 
 logger = logging.getLogger(__name__)
 
@@ -471,7 +463,7 @@ def receipts_issue_consolidated(*, year: int, organisation_id: int | None = None
     # guest made with the same email AND the same details are summed on one receipt;
     # different details (another name or address) mean another receipt, since one
     # receipt is issued to one identity. Money gifts and renounced sale prices are
-    # never summed together: each receipt states one nature (donations.receipt_document.GIFT_NATURES).
+    # never summed together: each receipt states one nature (receipts.document.GIFT_NATURES).
     groups: dict[_Group, list[tuple[str, int]]] = {}
     for gift in gifts.select_related("campaign__organisation", "user").order_by("id"):
         giver = _giver_of_gift(gift)

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.models import Organisation
-from donations.receipts import receipts_issue_consolidated
+from receipts.issuing import receipts_issue_consolidated
 
 
 class Command(BaseCommand):

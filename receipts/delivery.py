@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from donations.models import ReceiptWait, TaxReceipt
-from donations.receipt_document import (
+from kernel.errors import NotFound
+from receipts.document import (
     GIFT_NATURES,
     NATURE_CASH,
     Beneficiary,
@@ -29,7 +29,7 @@ from donations.receipt_document import (
     ReceiptDocument,
     render_receipt_pdf,
 )
-from kernel.errors import NotFound
+from receipts.models import ReceiptWait, TaxReceipt
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def receipt_pdf_content(*, receipt: TaxReceipt) -> bytes:
 def receipt_pdf_link(*, receipt: TaxReceipt) -> str:
     """An absolute, signed and time-limited (RECEIPT_LINK_MAX_AGE_DAYS) link to the PDF."""
     token = signing.dumps({"receipt": receipt.pk}, salt=PDF_LINK_SALT, compress=True)
-    return settings.SITE_URL + reverse("donations:receipt-pdf", kwargs={"token": token})
+    return settings.SITE_URL + reverse("receipts:receipt-pdf", kwargs={"token": token})
 
 
 def receipt_from_link(*, token: str) -> TaxReceipt:
@@ -151,7 +151,7 @@ def receipt_deliver(*, receipt_id: int) -> None:
             message = EmailMessage(
                 gettext("Votre reçu fiscal n° %(number)s — %(organisation)s")
                 % {"number": receipt.number, "organisation": receipt.beneficiary_name},
-                render_to_string("donations/email/receipt.txt", context),
+                render_to_string("receipts/email/receipt.txt", context),
                 settings.DEFAULT_FROM_EMAIL,
                 [receipt.giver_email],
             )
@@ -180,7 +180,7 @@ def receipt_missing_notify(*, wait_id: int) -> None:
         context = {"missing": [labels.get(name, name) for name in wait.missing], "site_url": settings.SITE_URL}
         EmailMessage(
             gettext("Votre reçu fiscal attend quelques informations"),
-            render_to_string("donations/email/receipt_missing.txt", context),
+            render_to_string("receipts/email/receipt_missing.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [wait.email],
         ).send()
@@ -194,7 +194,7 @@ def receipt_cancelled_notify(*, receipt_id: int) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         EmailMessage(
             gettext("Votre reçu fiscal n° %(number)s est annulé") % {"number": receipt.number},
-            render_to_string("donations/email/receipt_cancelled.txt", {"receipt": receipt}),
+            render_to_string("receipts/email/receipt_cancelled.txt", {"receipt": receipt}),
             settings.DEFAULT_FROM_EMAIL,
             [receipt.giver_email],
         ).send()
