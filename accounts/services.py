@@ -135,7 +135,7 @@ def _verification_email_send(*, user_id: int, language: str) -> None:
         context = {"user": user, "link": f"{settings.SITE_URL}{path}"}
         EmailMessage(
             gettext("Trëmma : confirmez votre adresse e-mail"),
-            render_to_string("frontend/accounts/verify_email.txt", context),
+            render_to_string("accounts/verify_email.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [user.email],
         ).send()

@@ -20,9 +20,9 @@ api_urlpatterns = [
 app_name = "accounts"
 
 _reset = {
-    "email_template_name": "frontend/accounts/password_reset_email.txt",
-    "subject_template_name": "frontend/accounts/password_reset_subject.txt",
-    "template_name": "frontend/accounts/password_reset.html",
+    "email_template_name": "accounts/password_reset_email.txt",
+    "subject_template_name": "accounts/password_reset_subject.txt",
+    "template_name": "accounts/password_reset.html",
     "success_url": reverse_lazy("accounts:password_reset_done"),
     "form_class": AnyAccountPasswordResetForm,
 }
@@ -32,7 +32,7 @@ urlpatterns = [
     path(
         "connexion/",
         views.SignInView.as_view(
-            template_name="frontend/accounts/sign_in.html",
+            template_name="accounts/sign_in.html",
             authentication_form=EmailAuthenticationForm,
             redirect_authenticated_user=True,
         ),
@@ -42,13 +42,13 @@ urlpatterns = [
     path("mot-de-passe/", views.PasswordResetView.as_view(**_reset), name="password_reset"),
     path(
         "mot-de-passe/envoye/",
-        auth_views.PasswordResetDoneView.as_view(template_name="frontend/accounts/password_reset_done.html"),
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
         name="password_reset_done",
     ),
     path(
         "mot-de-passe/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
-            template_name="frontend/accounts/password_reset_confirm.html",
+            template_name="accounts/password_reset_confirm.html",
             form_class=ResetSetPasswordForm,
             success_url=reverse_lazy("accounts:password_reset_complete"),
         ),
@@ -56,7 +56,7 @@ urlpatterns = [
     ),
     path(
         "mot-de-passe/termine/",
-        auth_views.PasswordResetCompleteView.as_view(template_name="frontend/accounts/password_reset_complete.html"),
+        auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),
         name="password_reset_complete",
     ),
     path("verifier/renvoyer/", views.verify_resend, name="verify_resend"),

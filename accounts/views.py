@@ -45,7 +45,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             ),
         )
         return redirect("accounts:profile")
-    return render(request, "frontend/accounts/sign_up.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "accounts/sign_up.html", {"form": form}, status=400 if form.errors else 200)
 
 
 class SignInView(auth_views.LoginView):
@@ -92,20 +92,20 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         if signed_in is not None and signed_in.pk != user.pk:
             raise services.VerificationLinkOfAnotherAccount()
     except services.InvalidVerificationLink as error:
-        return render(request, "frontend/accounts/verify.html", {"problem": error.detail}, status=400)
+        return render(request, "accounts/verify.html", {"problem": error.detail}, status=400)
     form = VerifyForm(request.POST or None, user=user) if signed_in is None else None
     if request.method == "POST" and (form is None or form.is_valid()):
         new_password = form.cleaned_data["new_password1"] if form is not None else None
         try:
             user = services.user_email_verify(token=token, signed_in=signed_in, new_password=new_password)
         except services.InvalidVerificationLink as error:
-            return render(request, "frontend/accounts/verify.html", {"problem": error.detail}, status=400)
+            return render(request, "accounts/verify.html", {"problem": error.detail}, status=400)
         if signed_in is None:
             login(request, user, backend=BACKEND)
         messages.success(request, _("Merci : votre adresse e-mail est confirmée."))
         return redirect("accounts:profile")
     context = {"form": form, "account": user}
-    return render(request, "frontend/accounts/verify.html", context, status=400 if form and form.errors else 200)
+    return render(request, "accounts/verify.html", context, status=400 if form and form.errors else 200)
 
 
 @login_required
@@ -116,7 +116,7 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
         try:
             attempt_check_and_count(scope=VERIFY, request=request, email=user.email)
         except TooManyAttempts as refused:
-            return render(request, "frontend/accounts/too_many_attempts.html", {"problem": refused.detail}, status=429)
+            return render(request, "accounts/too_many_attempts.html", {"problem": refused.detail}, status=429)
         services.user_email_verification_send(user=user)
         messages.success(request, _("Un nouveau lien vient de partir vers %(email)s.") % {"email": user.email})
     return redirect("accounts:profile")
@@ -133,7 +133,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Votre profil est enregistré."))
         return redirect("accounts:profile")
     context = {"form": form, "memberships": memberships_of(user)}
-    return render(request, "frontend/accounts/profile.html", context, status=400 if form.errors else 200)
+    return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -157,9 +157,9 @@ def delete(request: HttpRequest) -> HttpResponse:
         services.user_delete(user=user)
         logout(request)
         return redirect("accounts:deleted")
-    return render(request, "frontend/accounts/delete.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "accounts/delete.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @require_safe
 def deleted(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/accounts/deleted.html")
+    return render(request, "accounts/deleted.html")

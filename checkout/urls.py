@@ -2,14 +2,15 @@ from django.urls import path, re_path
 
 from checkout import api, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
+from kernel.urls import moved
 
 app_name = "checkout"
 
 urlpatterns = [
-    path("payments/merci/", views.checkout_success, name="success"),
-    path("payments/annule/", views.checkout_cancel, name="cancel"),
-    path("payments/objets/<int:pk>/acheter/", views.item_buy, name="item-buy"),
-    path("payments/campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
+    path("paiement/merci/", views.checkout_success, name="success"),
+    path("paiement/annule/", views.checkout_cancel, name="cancel"),
+    path("objets/<int:pk>/acheter/", views.item_buy, name="item-buy"),
+    path("campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
     path("retrait/<slug:token>/", views.claim, name="claim"),
     path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
     path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),
@@ -22,4 +23,13 @@ api_urlpatterns = [
     path("orders/<int:pk>/hand-over/", api.OrderHandOverView.as_view(), name="order-hand-over"),
     path("orders/<int:pk>/refund/", api.OrderRefundView.as_view(), name="order-refund"),
     path("gifts/<int:pk>/refund/", api.GiftRefundView.as_view(), name="gift-refund"),
+]
+
+# Where these pages were before (issue 15 gave every public page a French path): links in
+# sent emails, a provider's pending return address or a page left open still arrive.
+moved_urlpatterns = [
+    path("payments/merci/", moved("checkout:success")),
+    path("payments/annule/", moved("checkout:cancel")),
+    path("payments/objets/<int:pk>/acheter/", moved("checkout:item-buy")),
+    path("payments/campagnes/<slug:slug>/donner/", moved("checkout:campaign-give")),
 ]

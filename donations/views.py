@@ -31,7 +31,7 @@ def my_items(request: HttpRequest) -> HttpResponse:
     items = items_owned_by(request.user).order_by("-created_at", "-id")
     return render(
         request,
-        "frontend/donations/my_items.html",
+        "donations/my_items.html",
         {"items": items, "withdrawable": services.OWNER_WITHDRAWABLE_STATUSES},
     )
 
@@ -47,7 +47,7 @@ def post_item(request: HttpRequest) -> HttpResponse:
             # Nothing decoded: the form comes back with what was typed, without the photos.
             messages.error(request, str(error.detail))
             form = ItemForm(initial=request.POST.dict())
-            return render(request, "frontend/donations/post_item.html", {"form": form}, status=error.status_code)
+            return render(request, "donations/post_item.html", {"form": form}, status=error.status_code)
     if request.method == "POST" and form.is_valid():
         try:
             services.item_create(owner=request.user, **form.cleaned_data)  # type: ignore[arg-type]
@@ -56,7 +56,7 @@ def post_item(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Merci ! Votre objet est envoyé en relecture."))
             return redirect("donations:my_items")
-    return render(request, "frontend/donations/post_item.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "donations/post_item.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
@@ -94,7 +94,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         for item in items_to_review(request.user)[:50]
     ]
     to_receive = items_managed_by(request.user).filter(status=ItemStatus.ACCEPTED).select_related("donor")[:50]
-    return render(request, "frontend/donations/review_queue.html", {"entries": entries, "to_receive": to_receive})
+    return render(request, "donations/review_queue.html", {"entries": entries, "to_receive": to_receive})
 
 
 @login_required

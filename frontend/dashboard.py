@@ -1,4 +1,4 @@
-"""The managers' live dashboard (``/manage/``): server-rendered with the
+"""The managers' live dashboard (``/gestion/tableau-de-bord/``): server-rendered with the
 figures of the moment, then kept fresh by /ws/dashboard/ (frontend/static/frontend/dashboard.js)."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def test_paying_on_the_demo_page_lands_on_a_success_page_with_the_claim_code_qr_
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     item = ItemFactory(title="Lampe de bureau", price_cents=2450)
-    checkout = client.post(f"/payments/objets/{item.pk}/acheter/", {"email": "passant@example.org"})
+    checkout = client.post(f"/objets/{item.pk}/acheter/", {"email": "passant@example.org"})
     with django_capture_on_commit_callbacks(execute=True):
         paid = client.post(checkout["Location"].removeprefix("http://testserver"), {"card_number": "4242424242424242"})
 
@@ -193,7 +193,7 @@ def test_a_giver_back_from_paying_finds_the_link_to_their_tax_receipt(
     assert TaxReceipt.objects.filter(lines__gift=gift).exists()
     ref = signing.dumps({"kind": "gift", "id": gift.pk}, salt="tremma.payment-return")
 
-    html = client.get(f"/payments/merci/?{urlencode({'ref': ref})}").content.decode()
+    html = client.get(f"/paiement/merci/?{urlencode({'ref': ref})}").content.decode()
 
     link = re.search(r'href="http://testserver(/recus/[^"]+\.pdf)"', html)
     assert link is not None and "reçu fiscal" in html

@@ -24,13 +24,13 @@ def signed_in(client: Client, user: object) -> Client:
 
 
 def test_the_dashboard_asks_anonymous_visitors_to_sign_in(client: Client) -> None:
-    response = client.get("/manage/")
+    response = client.get("/gestion/tableau-de-bord/")
     assert response.status_code == 302
     assert response["Location"].startswith("/comptes/connexion/")
 
 
 def test_a_person_who_manages_nothing_is_refused(client: Client) -> None:
-    assert signed_in(client, UserFactory()).get("/manage/").status_code == 403
+    assert signed_in(client, UserFactory()).get("/gestion/tableau-de-bord/").status_code == 403
 
 
 def test_a_manager_sees_totals_feed_and_holds_of_their_organisations_only(client: Client) -> None:
@@ -44,7 +44,7 @@ def test_a_manager_sees_totals_feed_and_holds_of_their_organisations_only(client
     held = ItemFactory(campaign=mine, title="Buffet en chêne")
     order_start(item_id=held.pk, email="buyer@example.org")
 
-    html = signed_in(client, membership.user).get("/manage/").content.decode()
+    html = signed_in(client, membership.user).get("/gestion/tableau-de-bord/").content.decode()
 
     assert "Un toit pour l&#x27;hiver" in html
     assert "Camion de collecte" not in html and "Secret" not in html
@@ -63,9 +63,9 @@ def test_the_dashboard_costs_the_same_number_of_queries_whatever_the_activity(cl
         for n in range(gifts):
             gift = gift_start(campaign_slug=campaign.slug, amount_cents=100 + n, email=f"g{n}@example.org")
             event_receive(event=paid(gift))
-        client.get("/manage/")  # warm-up: sessions, short codes
+        client.get("/gestion/tableau-de-bord/")  # warm-up: sessions, short codes
         with CaptureQueriesContext(connection) as queries:
-            assert client.get("/manage/").status_code == 200
+            assert client.get("/gestion/tableau-de-bord/").status_code == 200
         return len(queries)
 
     assert queries_with(1) == queries_with(6)

@@ -92,7 +92,7 @@ def test_a_listed_item_shows_everything_a_passer_by_needs_and_one_buy_button(cli
     assert item.campaign.title in html and "<progress" in html
     assert organisation.name in html and organisation.city in html  # where to collect
     assert html.count('type="submit"') == 1 and "Acheter cet objet" in html
-    (form,) = [f for f in tags(html, "form") if f.get("action") == f"/payments/objets/{item.pk}/acheter/"]
+    (form,) = [f for f in tags(html, "form") if f.get("action") == f"/objets/{item.pk}/acheter/"]
     assert form["method"] == "post"  # works before (and without) JavaScript
     assert re.search(r'<label for="buy-email">', html) and 'id="buy-email"' in html
     assert "Encore en vente pour ce projet" not in html

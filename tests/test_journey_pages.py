@@ -93,7 +93,7 @@ def test_the_page_checks_catch_an_unlabelled_field_and_a_second_h1() -> None:
 
 def return_url(kind: str, pk: int, page: str = "merci") -> str:
     ref = signing.dumps({"kind": kind, "id": pk}, salt="tremma.payment-return")
-    return f"/payments/{page}/?{urlencode({'ref': ref})}"
+    return f"/paiement/{page}/?{urlencode({'ref': ref})}"
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def pages(journey: dict[str, Any]) -> list[tuple[str, User | None]]:
         ("/comptes/profil/", donor),
         ("/mes-objets/", donor),
         ("/mes-objets/nouveau/", donor),
-        ("/manage/", manager),
+        ("/gestion/tableau-de-bord/", manager),
         ("/gestion/relecture/", manager),
         ("/gestion/campagnes/", manager),
         (f"/retrait/{order.claim_token}/remise/", manager),
@@ -231,3 +231,23 @@ def test_the_number_of_backers_takes_the_plural_of_the_language(language: str, c
             assert f">{text}</span>" in html
             # both words for live.js, which picks one with Intl.PluralRules when the number changes
             assert ('data-one="soutien" data-other="soutiens"' if language == "fr" else 'data-one="backer"') in html
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/payments/merci/?ref=abc", "/paiement/merci/?ref=abc"),
+        ("/payments/annule/?ref=abc", "/paiement/annule/?ref=abc"),
+        ("/payments/objets/12/acheter/", "/objets/12/acheter/"),
+        ("/payments/campagnes/velos/donner/", "/campagnes/velos/donner/"),
+        ("/manage/", "/gestion/tableau-de-bord/"),
+        ("/gestion/", "/gestion/tableau-de-bord/"),
+    ],
+)
+def test_pages_that_moved_to_french_paths_redirect_permanently_keeping_method_and_query(
+    client: Client, old: str, new: str
+) -> None:
+    for method in (client.get, client.post):
+        response = method(old)
+        assert response.status_code == 308
+        assert response["Location"] == new

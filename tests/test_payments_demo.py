@@ -53,7 +53,7 @@ def test_paying_with_the_test_card_sells_the_item_and_counts_once(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(path_of(body["checkout_url"]), {"card_number": "4242 4242 4242 4242"})
 
-    assert response.status_code == 302 and response["Location"].startswith("/payments/merci/?ref=")
+    assert response.status_code == 302 and response["Location"].startswith("/paiement/merci/?ref=")
     order = Order.objects.get(pk=body["order_id"])
     assert order.status == PaymentStatus.PAID and order.paid_at is not None
     assert Item.objects.get(pk=item.pk).status == ItemStatus.SOLD
@@ -124,7 +124,7 @@ def test_the_success_page_says_processing_until_the_payment_is_confirmed(api: AP
     page = client.get(path_of(success)).content.decode()
     assert "Paiement en cours de confirmation" in page and order.claim_code not in page
     assert "Paiement annulé" in client.get(path_of(cancel)).content.decode()
-    assert client.get("/payments/merci/?ref=forged").status_code == 404
+    assert client.get("/paiement/merci/?ref=forged").status_code == 404
 
 
 def test_the_stripe_webhook_does_not_exist_with_the_demo_gateway(client: Client) -> None:

@@ -30,7 +30,7 @@ def test_buying_from_the_item_page_reserves_then_pays_on_the_demo_page(
     page = client.get(item.get_absolute_url()).content.decode()
     assert "Acheter cet objet" in page
 
-    response = client.post(f"/payments/objets/{item.pk}/acheter/", {"email": "passant@example.org"})
+    response = client.post(f"/objets/{item.pk}/acheter/", {"email": "passant@example.org"})
 
     assert response.status_code == 303 and "/payments/demo/" in response["Location"]
     assert Item.objects.get(pk=item.pk).status == ItemStatus.RESERVED
@@ -45,9 +45,9 @@ def test_buying_from_the_item_page_reserves_then_pays_on_the_demo_page(
 
 def test_a_second_buyer_on_the_page_is_told_the_item_is_taken(client: Client) -> None:
     item = ItemFactory()
-    client.post(f"/payments/objets/{item.pk}/acheter/", {"email": "a@example.org"})
+    client.post(f"/objets/{item.pk}/acheter/", {"email": "a@example.org"})
 
-    response = client.post(f"/payments/objets/{item.pk}/acheter/", {"email": "b@example.org"})
+    response = client.post(f"/objets/{item.pk}/acheter/", {"email": "b@example.org"})
 
     assert response.status_code == 409 and "plus disponible" in response.content.decode()
 
@@ -59,7 +59,7 @@ def test_giving_from_the_campaign_page_raises_the_campaign_by_exactly_the_amount
     assert "Faire un don" in client.get(campaign.get_absolute_url()).content.decode()
 
     response = client.post(
-        f"/payments/campagnes/{campaign.slug}/donner/",
+        f"/campagnes/{campaign.slug}/donner/",
         {"amount": "12,50", "email": "don@example.org", "name": "Zoé", "anonymous": "on"},
     )
     assert response.status_code == 303
@@ -74,6 +74,6 @@ def test_giving_from_the_campaign_page_raises_the_campaign_by_exactly_the_amount
 
 def test_a_gift_of_less_than_one_euro_from_the_page_is_explained(client: Client) -> None:
     campaign = CampaignFactory()
-    response = client.post(f"/payments/campagnes/{campaign.slug}/donner/", {"amount": "0,50", "email": "d@example.org"})
+    response = client.post(f"/campagnes/{campaign.slug}/donner/", {"amount": "0,50", "email": "d@example.org"})
     assert response.status_code == 400 and "Le don minimum est de 1 €." in response.content.decode()
     assert not Gift.objects.exists()

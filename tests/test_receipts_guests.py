@@ -117,7 +117,7 @@ def test_a_guest_gift_with_receipt_details_from_the_page_is_receipted_to_them(
 
     fields = {f"receipt_{name}": value for name, value in DETAILS.items()}
     response = client.post(
-        f"/payments/campagnes/{campaign.slug}/donner/",
+        f"/campagnes/{campaign.slug}/donner/",
         {"amount": "25", "email": "ines@example.org", "receipt": "on", **fields},
     )
     assert response.status_code == 303
@@ -133,9 +133,7 @@ def test_a_guest_gift_with_receipt_details_from_the_page_is_receipted_to_them(
 def test_receipt_fields_count_only_when_the_receipt_is_asked_for_on_the_page(client: Client) -> None:
     campaign = ready_campaign()
     junk = {"receipt_postal_code": "not a postal code", "receipt_city": "x" * 500}
-    response = client.post(
-        f"/payments/campagnes/{campaign.slug}/donner/", {"amount": "10", "email": "d@example.org", **junk}
-    )
+    response = client.post(f"/campagnes/{campaign.slug}/donner/", {"amount": "10", "email": "d@example.org", **junk})
     assert response.status_code == 303
     gift = Gift.objects.get()
     assert not gift.receipt_requested and gift.receipt_city == "" and gift.receipt_postal_code == ""
@@ -221,7 +219,7 @@ def test_a_receipt_abroad_takes_that_countrys_postal_code_and_null_means_no_rece
 def test_wrong_receipt_details_on_the_page_are_shown_beside_their_fields_and_record_nothing(client: Client) -> None:
     campaign = ready_campaign()
     response = client.post(
-        f"/payments/campagnes/{campaign.slug}/donner/",
+        f"/campagnes/{campaign.slug}/donner/",
         {
             "amount": "25",
             "email": "ines@example.org",

@@ -27,7 +27,19 @@ from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("kernel", "accounts", "campaigns", "donations", "payments", "qr", "receipts", "checkout", "realtime", "frontend", "tremma")
+APPS = (
+    "kernel",
+    "accounts",
+    "campaigns",
+    "donations",
+    "payments",
+    "qr",
+    "receipts",
+    "checkout",
+    "realtime",
+    "frontend",
+    "tremma",
+)
 SKIPPED_DIRS = {".venv", "var", "node_modules", ".git", "tests", "bench"}
 MAKEMESSAGES_IGNORES = ("--ignore=.venv", "--ignore=var", "--ignore=tests", "--ignore=bench")
 

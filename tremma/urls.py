@@ -11,6 +11,7 @@ from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
 from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
 from checkout.urls import api_urlpatterns as checkout_api
+from checkout.urls import moved_urlpatterns as checkout_moved
 from donations.api import ItemViewSet
 from qr.api import WindowViewSet
 from receipts.urls import api_urlpatterns as receipts_api
@@ -52,6 +53,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("", include("checkout.urls")),
+    path("", include(checkout_moved)),
     path("payments/", include("payments.urls")),
     path("", include("payments.manage_urls")),
     path("gestion/releves/", include("payments.statement_urls")),

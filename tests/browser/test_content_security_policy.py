@@ -76,7 +76,7 @@ def test_the_managers_dashboard_works_under_the_policy(browser: Any, site: Site)
     context = browser.new_context(locale="fr-FR")
     context.add_init_script(LISTEN)
     sign_in(context, manager, site.url)
-    page = open_live_page(context, f"{site.url}/manage/")
+    page = open_live_page(context, f"{site.url}/gestion/tableau-de-bord/")
     assert violations(page) == []
     context.close()
 

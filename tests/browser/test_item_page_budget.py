@@ -194,7 +194,7 @@ def test_the_buy_button_works_without_javascript_down_to_the_claim_code(
     page.wait_for_url("**/payments/demo/**")
     page.get_by_label("Numéro de carte").fill("4242 4242 4242 4242")
     page.get_by_role("button", name="Payer 95,00\u00a0€").click()
-    page.wait_for_url("**/payments/merci/**")
+    page.wait_for_url("**/paiement/merci/**")
     assert page.locator(".claim-code").inner_text()
     page.screenshot(path=str(artefacts / "budget-no-javascript-paid.png"), full_page=True)
     context.close()

@@ -115,7 +115,7 @@ def test_a_phone_on_a_slow_network_scans_buys_and_pays_while_the_screens_follow_
     office = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}, bypass_csp=True)
     sign_in(office, data["manager"], site.url)
     dashboard = office.new_page()
-    dashboard.goto(f"{site.url}/manage/")
+    dashboard.goto(f"{site.url}/gestion/tableau-de-bord/")
     dashboard.wait_for_selector("[data-live-status][data-state=live]", timeout=SETTLE_MS)
     raised = dashboard.locator(f'[data-campaign="{data["campaign"].slug}"] [data-raised]')
     assert (
@@ -167,7 +167,7 @@ def test_a_phone_on_a_slow_network_scans_buys_and_pays_while_the_screens_follow_
 
     phone.get_by_label(words["card"]).fill("4242 4242 4242 4242")
     phone.get_by_role("button", name=words["pay"]).click()
-    phone.wait_for_url("**/payments/merci/**")
+    phone.wait_for_url("**/paiement/merci/**")
     assert phone.get_by_role("heading", level=1).inner_text() == words["thanks"]
     claim_code = phone.locator(".claim-code").inner_text()
     assert words["claim"] in phone.locator("main").inner_text()
@@ -229,7 +229,7 @@ def test_a_buyer_back_before_the_payment_is_confirmed_sees_the_receipt_appear_wi
     order = off_the_loop(bought_not_yet_paid)
     context = browser.new_context(locale="fr-FR", **PHONE)
     back = context.new_page()
-    back.goto(f"{site.url}/payments/merci/?ref={order['ref']}")
+    back.goto(f"{site.url}/paiement/merci/?ref={order['ref']}")
     assert back.get_by_role("heading", level=1).inner_text() == "Paiement en cours de confirmation…"
     seen = watch_navigations(back)
     back.screenshot(path=str(artefacts / "return-fr-1-pending.png"), full_page=True)
@@ -239,7 +239,7 @@ def test_a_buyer_back_before_the_payment_is_confirmed_sees_the_receipt_appear_wi
     paying.goto(site.url + order["demo"])
     paying.get_by_label("Numéro de carte").fill("4242 4242 4242 4242")
     paying.get_by_role("button", name="Payer 12,50\u00a0€").click()
-    paying.wait_for_url("**/payments/merci/**")
+    paying.wait_for_url("**/paiement/merci/**")
 
     back.wait_for_selector(".claim-code", timeout=SETTLE_MS)
     assert back.get_by_role("heading", level=1).inner_text() == "Merci !"
