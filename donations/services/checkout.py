@@ -31,6 +31,7 @@ from donations.receipt_details import ReceiptDetails
 from donations.selectors import item_streams
 from donations.services.items import TransitionRefused, item_transition
 from kernel.errors import Conflict, DomainError, NotFound
+from realtime.events import ITEM_HANDED_OVER, ITEM_RELEASED, ITEM_RESERVED
 from realtime.services import event_emit
 
 # --- Checkout: reservations, orders and gifts -------------------------------------------------
@@ -130,7 +131,7 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
         )
         Reservation.objects.create(item=item, order=order, email=email, client_key=client_key, expires_at=hold_until)
         event_emit(
-            type="item.reserved",
+            type=ITEM_RESERVED,
             public={"item": item.pk, "status": ItemStatus.RESERVED, "until": hold_until.isoformat()},
             **item_streams(item),
         )
@@ -180,7 +181,7 @@ def reservation_release(*, order_id: int, to: PaymentStatus, note: str = "") -> 
     Order.objects.filter(pk=order_id, status=PaymentStatus.PENDING).update(status=to)
     item = order.item
     item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.RESERVED, note=note or f"hold {to}")
-    event_emit(type="item.released", public={"item": item.pk, "status": ItemStatus.LISTED}, **item_streams(item))
+    event_emit(type=ITEM_RELEASED, public={"item": item.pk, "status": ItemStatus.LISTED}, **item_streams(item))
     return True
 
 
@@ -318,7 +319,7 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
         Order.objects.filter(pk=locked.pk).update(handed_over_at=now)
         locked.handed_over_at = now
         event_emit(
-            type="item.handed_over",
+            type=ITEM_HANDED_OVER,
             public={"item": locked.item_id, "status": ItemStatus.HANDED_OVER},
             private={"order": locked.pk},
             **item_streams(locked.item),

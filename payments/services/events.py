@@ -31,6 +31,7 @@ from payments import emails
 from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
 from payments.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
+from realtime.events import CAMPAIGN_PROGRESS, GIFT_RECEIVED, ITEM_RELEASED, ITEM_SOLD
 from realtime.services import event_emit
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def _matches(target: Order | Gift, event: PaymentEvent) -> bool:
 def _progress(campaign: Campaign) -> None:
     raised, backers = campaign_progress(campaign_id=campaign.pk)
     event_emit(
-        type="campaign.progress",
+        type=CAMPAIGN_PROGRESS,
         public={
             "campaign": campaign.slug,
             "raised_cents": raised,
@@ -211,7 +212,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     )
     streams: dict[str, Any] = item_streams(item)
     event_emit(
-        type="item.sold",
+        type=ITEM_SOLD,
         public={"item": item.pk, "status": ItemStatus.SOLD, "price_cents": order.amount_cents},
         # The dashboard's feed says what sold, for which campaign (organisation streams only).
         private={"order": order.pk, "email": order.email, "title": item.title, "campaign_title": order.campaign.title},
@@ -237,7 +238,7 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
         provider_event_id=event.id,
     )
     event_emit(
-        type="gift.received",
+        type=GIFT_RECEIVED,
         public={
             "campaign": gift.campaign.slug,
             "amount_cents": gift.amount_cents,
@@ -322,7 +323,7 @@ def _item_back_after_refund(order: Order) -> None:
     if item.status == ItemStatus.SOLD:
         item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.SOLD, note=f"order {order.pk} refunded")
         event_emit(
-            type="item.released",
+            type=ITEM_RELEASED,
             public={"item": item.pk, "status": ItemStatus.LISTED},
             **item_streams(item),
         )
