@@ -379,3 +379,19 @@ def test_the_pages_scripts_read_only_declared_fields_of_declared_events() -> Non
     assert problems == {}
     read = set().union(*(field_reads(path.read_text()) for path in scripts))
     assert {"item", "status", "price_cents", "raised_cents", "goal_cents", "title", "campaign_title"} <= read
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["item", "window", "campaign"])
+def test_the_bench_emits_its_declared_event(kind: str) -> None:
+    from django.test import RequestFactory
+
+    from tremma.bench import emit
+
+    with mock.patch("realtime.services._send_all") as send:
+        response = emit(RequestFactory().post(f"/__bench__/emit?stream={kind}&ids=1,2&sent_ns=123"))
+    assert response.status_code == 200
+    event = RealtimeEvent.objects.get()
+    assert (event.type, event.public) == (e.BENCH_PING, {"bench": True, "sent_ns": "123"})
+    assert set(EventStream.objects.values_list("stream", flat=True)) == {f"{kind}.1", f"{kind}.2"}
+    assert send.call_count == 1
