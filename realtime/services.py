@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from realtime import streams as s
+from realtime.events import event_check
 from realtime.hub import EVENTS_GROUP
 from realtime.loop import run_in_server_loop
 from realtime.models import EventStream, RealtimeEvent
@@ -36,15 +37,22 @@ def event_emit(
 
     ``public`` goes to every watcher of the item/campaign/window streams and must
     hold no personal data; managers' organisation streams get ``public`` merged
-    with ``private``."""
-    names = (
-        [s.item_stream(pk) for pk in items]
-        + [s.campaign_stream(pk) for pk in campaigns]
-        + [s.window_stream(pk) for pk in windows]
-        + [s.organisation_stream(pk) for pk in organisations]
-    )
+    with ``private``.
+
+    ``type`` is one of realtime/events.py's constants; the fields and the kinds
+    of stream must match its declaration, or this raises (UndeclaredEvent,
+    EventFieldsInvalid, EventStreamsInvalid) before anything is written."""
+    by_kind = {
+        s.ITEM: list(items),
+        s.CAMPAIGN: list(campaigns),
+        s.WINDOW: list(windows),
+        s.ORGANISATION: list(organisations),
+    }
+    private = private or {}
+    event_check(type=type, public=public, private=private, kinds=[kind for kind, pks in by_kind.items() if pks])
+    names = [s.stream(kind, pk) for kind, pks in by_kind.items() for pk in pks]
     unique_names = list(dict.fromkeys(names))
-    event = RealtimeEvent.objects.create(type=type, at=timezone.now(), public=public, private=private or {})
+    event = RealtimeEvent.objects.create(type=type, at=timezone.now(), public=public, private=private)
     EventStream.objects.bulk_create([EventStream(event=event, stream=name) for name in unique_names])
     # What to send is known now: after commit, send it without reading it back.
     transaction.on_commit(lambda: _publish(event, unique_names))

@@ -40,10 +40,14 @@ def test_an_item_in_review_is_not_public(client: Client) -> None:
 
 
 def test_live_pages_name_their_streams_and_resume_point(client: Client) -> None:
+    from django.utils import timezone
+
+    from realtime.events import ITEM_RESERVED
     from realtime.services import event_emit
 
     item = ItemFactory()
-    event = event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+    public = {"item": item.pk, "status": "reserved", "until": timezone.now().isoformat()}
+    event = event_emit(type=ITEM_RESERVED, public=public, items=[item.pk])
     item_html = client.get(item.get_absolute_url()).content.decode()
     campaign_html = client.get(item.campaign.get_absolute_url()).content.decode()
     assert f'data-item-stream="/ws/items/{item.pk}/"' in item_html

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.utils import timezone
 
+from realtime.events import ITEM_RESERVED, ITEM_SOLD
 from realtime.models import RealtimeEvent
 from realtime.services import event_emit, events_prune, events_relay
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory
@@ -21,16 +22,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 app = URLRouter(websocket_urlpatterns)
 
 
-def emit_sale(item: Any, **private: Any) -> RealtimeEvent:
+def emit_sale(item: Any, email: str = "acheteur@example.org") -> RealtimeEvent:
     with transaction.atomic():
         return event_emit(
-            type="item.sold",
-            public={"item": item.pk, "status": "sold"},
-            private=private,
+            type=ITEM_SOLD,
+            public={"item": item.pk, "status": "sold", "price_cents": 1500},
+            private={"order": 1, "email": email, "title": item.title, "campaign_title": item.campaign.title},
             items=[item.pk],
             campaigns=[item.campaign_id],
             organisations=[item.campaign.organisation_id],
         )
+
+
+def emit_reserved(item: Any) -> RealtimeEvent:
+    """item.reserved, as checkout sends it (declared fields: realtime/events.py)."""
+    public = {"item": item.pk, "status": "reserved", "until": timezone.now().isoformat()}
+    return event_emit(type=ITEM_RESERVED, public=public, items=[item.pk])
 
 
 async def connect(path: str, user: Any = None) -> tuple[WebsocketCommunicator, bool]:
@@ -44,7 +51,7 @@ async def connect(path: str, user: Any = None) -> tuple[WebsocketCommunicator, b
 def test_an_event_is_published_only_after_commit() -> None:
     item = ItemFactory()
     with mock.patch("realtime.services._send_all") as send, transaction.atomic():
-        event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+        emit_reserved(item)
         assert send.call_count == 0
     assert send.call_count == 1
     assert RealtimeEvent.objects.get().published_at is not None
@@ -55,7 +62,7 @@ def test_nothing_is_written_when_the_change_rolls_back() -> None:
 
     def change_that_fails() -> None:
         with transaction.atomic():
-            event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+            emit_reserved(item)
             raise RuntimeError("the change failed")
 
     with pytest.raises(RuntimeError):
@@ -92,10 +99,10 @@ async def test_an_item_stream_delivers_public_events_without_personal_data() -> 
     item = await _create_item()
     communicator, connected = await connect(f"/ws/items/{item.pk}/")
     assert connected
-    await _emit_async(item, buyer_email="acheteur@example.org")
+    await _emit_async(item, email="acheteur@example.org")
     message = json.loads(await communicator.receive_from(timeout=3))
     assert message["type"] == "item.sold"
-    assert message["data"] == {"item": item.pk, "status": "sold"}
+    assert message["data"] == {"item": item.pk, "status": "sold", "price_cents": 1500}
     assert set(message) == {"id", "type", "at", "data"}
     await communicator.disconnect()
 
@@ -143,9 +150,9 @@ async def test_the_dashboard_is_for_signed_in_managers_and_carries_private_data(
     other, connected = await connect("/ws/dashboard/", user=outsider.user)
     assert connected
 
-    await _emit_async(item, buyer_email="acheteur@example.org")
+    await _emit_async(item, email="acheteur@example.org")
     message = json.loads(await mine.receive_from(timeout=3))
-    assert message["data"]["buyer_email"] == "acheteur@example.org"
+    assert message["data"]["email"] == "acheteur@example.org"
     assert await other.receive_nothing(timeout=0.3)
     await mine.disconnect()
     await other.disconnect()
@@ -169,10 +176,10 @@ async def _create_item() -> Any:
     return await sync_to_async(ItemFactory)()
 
 
-async def _emit_async(item: Any, **private: Any) -> RealtimeEvent:
+async def _emit_async(item: Any, email: str = "acheteur@example.org") -> RealtimeEvent:
     from asgiref.sync import sync_to_async
 
-    return await sync_to_async(emit_sale)(item, **private)
+    return await sync_to_async(emit_sale)(item, email)
 
 
 def test_every_periodic_job_of_the_worker_can_be_imported_and_run_once(settings: Any) -> None:
@@ -193,11 +200,11 @@ def test_a_later_event_of_a_stream_waits_for_an_earlier_one_that_could_not_be_pu
     item = ItemFactory()
     other = ItemFactory()
     with mock.patch("realtime.services._send_all", side_effect=ConnectionError("redis down")), transaction.atomic():
-        reserved = event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+        reserved = emit_reserved(item)
     with mock.patch("realtime.services._send_all") as send:
         sold = emit_sale(item)  # Redis is back: but item.reserved has not reached anyone yet
         with transaction.atomic():
-            elsewhere = event_emit(type="item.reserved", public={"item": other.pk}, items=[other.pk])
+            elsewhere = emit_reserved(other)
     assert sent_event_ids(send) == [elsewhere.pk]  # another stream is not held back
     assert not RealtimeEvent.objects.filter(pk__in=[reserved.pk, sold.pk], published_at__isnull=False).exists()
 
@@ -211,7 +218,7 @@ def test_the_relay_stops_a_stream_at_its_first_event_that_fails_again() -> None:
     item = ItemFactory()
     with mock.patch("realtime.services._send_all", side_effect=ConnectionError("redis down")):
         with transaction.atomic():
-            reserved = event_emit(type="item.reserved", public={"item": item.pk}, items=[item.pk])
+            reserved = emit_reserved(item)
         sold = emit_sale(item)
     RealtimeEvent.objects.update(at=timezone.now() - timedelta(seconds=10))
 

@@ -12,6 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from realtime.events import BENCH_PING
 from realtime.services import event_emit
 
 
@@ -26,7 +27,7 @@ def emit(request: HttpRequest) -> JsonResponse:
     ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk]
     with transaction.atomic():
         event = event_emit(
-            type="item.sold",
+            type=BENCH_PING,
             public={"bench": True, "sent_ns": request.GET.get("sent_ns", "")},
             items=ids if kind == "item" else (),
             windows=ids if kind == "window" else (),

@@ -422,6 +422,8 @@ SPECTACULAR_SETTINGS = {
         "ItemStatusEnum": "donations.models.ItemStatus",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
     },
+    # The websocket part of the docs, rendered from the live events' declarations (realtime/events.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "realtime.docs.schema_add_live_events"],
 }
 
 # Benchmark-only routes (bench/): never on in production.

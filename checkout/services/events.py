@@ -35,6 +35,7 @@ from payments import gateways as gw
 from payments.events import events_waiting_apply
 from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
+from realtime.events import CAMPAIGN_PROGRESS, GIFT_RECEIVED, ITEM_RELEASED, ITEM_SOLD
 from realtime.services import event_emit
 from receipts.changes import dispute_reason, receipts_cancel_for_payment, refund_reason
 from receipts.issuing import receipt_issue_for_gift
@@ -97,7 +98,7 @@ def _matches(target: Order | Gift, event: PaymentEvent) -> bool:
 def _progress(campaign: Campaign) -> None:
     raised, backers = campaign_progress(campaign_id=campaign.pk)
     event_emit(
-        type="campaign.progress",
+        type=CAMPAIGN_PROGRESS,
         public={
             "campaign": campaign.slug,
             "raised_cents": raised,
@@ -161,7 +162,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     )
     streams: dict[str, Any] = item_streams(item)
     event_emit(
-        type="item.sold",
+        type=ITEM_SOLD,
         public={"item": item.pk, "status": ItemStatus.SOLD, "price_cents": order.amount_cents},
         # The dashboard's feed says what sold, for which campaign (organisation streams only).
         private={"order": order.pk, "email": order.email, "title": item.title, "campaign_title": order.campaign.title},
@@ -185,7 +186,7 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
         provider_event_id=event.id,
     )
     event_emit(
-        type="gift.received",
+        type=GIFT_RECEIVED,
         public={
             "campaign": gift.campaign.slug,
             "amount_cents": gift.amount_cents,
@@ -269,7 +270,7 @@ def _item_back_after_refund(order: Order) -> None:
     if item.status == ItemStatus.SOLD:
         item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.SOLD, note=f"order {order.pk} refunded")
         event_emit(
-            type="item.released",
+            type=ITEM_RELEASED,
             public={"item": item.pk, "status": ItemStatus.LISTED},
             **item_streams(item),
         )

@@ -35,6 +35,7 @@ from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.states import TransitionRefused
 from payments.gateways import CheckoutRequest, GatewayError, gateway
+from realtime.events import ITEM_HANDED_OVER, ITEM_RELEASED, ITEM_RESERVED
 from realtime.services import event_emit
 from receipts.details import ReceiptDetails
 
@@ -129,7 +130,7 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
         )
         Reservation.objects.create(item=item, order=order, email=email, client_key=client_key, expires_at=hold_until)
         event_emit(
-            type="item.reserved",
+            type=ITEM_RESERVED,
             public={"item": item.pk, "status": ItemStatus.RESERVED, "until": hold_until.isoformat()},
             **item_streams(item),
         )
@@ -177,7 +178,7 @@ def reservation_release(*, order_id: int, to: PaymentStatus, note: str = "") -> 
         payment_transition(order, to=to)
     item = order.item
     item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.RESERVED, note=note or f"hold {to}")
-    event_emit(type="item.released", public={"item": item.pk, "status": ItemStatus.LISTED}, **item_streams(item))
+    event_emit(type=ITEM_RELEASED, public={"item": item.pk, "status": ItemStatus.LISTED}, **item_streams(item))
     return True
 
 
@@ -311,7 +312,7 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
         Order.objects.filter(pk=locked.pk).update(handed_over_at=now)
         locked.handed_over_at = now
         event_emit(
-            type="item.handed_over",
+            type=ITEM_HANDED_OVER,
             public={"item": locked.item_id, "status": ItemStatus.HANDED_OVER},
             private={"order": locked.pk},
             **item_streams(locked.item),
