@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from accounts.models import User
-from campaigns.models import LedgerEntry, Membership, Organisation
+from campaigns.models import Membership, Organisation
 from campaigns.selectors import organisations_managed_by
 from donations.models import (
     PUBLIC_STATUSES,
@@ -42,6 +42,7 @@ from donations.models import (
     TaxReceipt,
     TaxReceiptLine,
 )
+from ledger.models import LedgerEntry
 
 
 def _with_relations(queryset: QuerySet[Item]) -> QuerySet[Item]:

@@ -13,5 +13,4 @@ urlpatterns = [
     path("annule/", views.checkout_cancel, name="cancel"),
     path("objets/<int:pk>/acheter/", views.item_buy, name="item-buy"),
     path("campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
-    path("campagnes/<slug:slug>/ecritures.csv", views.campaign_ledger_csv, name="campaign-ledger-csv"),
 ]

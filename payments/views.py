@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
@@ -18,23 +17,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from campaigns.models import Campaign, LedgerEntry
+from campaigns.models import Campaign
 from donations.models import Gift, Order, PaymentStatus
 from donations.receipt_delivery import receipt_pdf_link
 from donations.selectors import gift_receipt, order_claim_url
 from donations.services import gift_start, order_start
 from kernel.errors import DomainError
 from kernel.net import client_key
-from kernel.spreadsheet import Cell, Euros, csv_response
 from payments import demo_gateway
 from payments.emails import gift_receipt_sentence
 from payments.forms import BuyForm, GiveForm
 from payments.gateways import GatewayError, gateway
-from payments.selectors import campaign_ledger_for_manager
 from payments.services import event_receive
 from payments.throttles import payment_attempt_check
 
@@ -43,15 +39,6 @@ logger = logging.getLogger(__name__)
 DEMO_PAYS = "4242424242424242"
 DEMO_DECLINED = "4000000000000002"
 # Literal, so makemessages finds them; translated when the file is written.
-LEDGER_COLUMNS = [
-    gettext_noop("date"),
-    gettext_noop("sens"),
-    gettext_noop("motif"),
-    gettext_noop("montant (€)"),
-    gettext_noop("commande"),
-    gettext_noop("don"),
-    gettext_noop("événement"),
-]
 RETURN_SALT = "tremma.payment-return"  # the same salt as donations.services.checkout._return_urls
 
 
@@ -246,28 +233,3 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
     except DomainError as error:
         return _problem(request, [str(error.detail)], back, error.status_code)
     return HttpResponseRedirect(gift.checkout_url, status=303)
-
-
-@require_safe
-def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    """A campaign's ledger as CSV, for the managers of its organisation."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    entries = campaign_ledger_for_manager(user_id=request.user.pk, is_superuser=request.user.is_superuser, slug=slug)
-    if entries is None:
-        raise Http404
-    rows: list[list[Cell]] = []
-    for entry in entries:
-        signed = entry.amount_cents if entry.kind == LedgerEntry.Kind.CREDIT else -entry.amount_cents
-        rows.append(
-            [
-                entry.created_at,
-                entry.get_kind_display(),
-                entry.get_reason_display(),
-                Euros(signed),
-                entry.order_id,
-                entry.gift_id,
-                entry.provider_event_id,
-            ]
-        )
-    return csv_response(filename=f"ecritures-{slug}.csv", header=[_(c) for c in LEDGER_COLUMNS], rows=rows)

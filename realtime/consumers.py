@@ -150,9 +150,9 @@ def _public_item_exists(pk: int) -> bool:
 
 @database_sync_to_async
 def _public_campaign_id(slug: str) -> int | None:
-    from campaigns.selectors import campaign_public_queryset
+    from campaigns.selectors import public_campaigns
 
-    return campaign_public_queryset().filter(slug=slug).values_list("id", flat=True).first()
+    return public_campaigns().filter(slug=slug).values_list("id", flat=True).first()
 
 
 @database_sync_to_async

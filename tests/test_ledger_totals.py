@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from campaigns.models import Campaign, LedgerEntry
-from campaigns.selectors import campaign_progress
+from campaigns.models import Campaign
 from donations.models import Gift, Order, PaymentStatus
 from donations.services import gift_start, order_start
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress
 from payments.gateways import PaymentEvent
 from payments.services import event_receive
 from tests.factories import CampaignFactory, ItemFactory

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from campaigns.selectors import campaign_progress
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
+from ledger.selectors import campaign_progress
 from payments.forms import euros_to_cents
 from tests.factories import CampaignFactory, ItemFactory
 

@@ -9,9 +9,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_progress
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
 from donations.services import gift_start, order_start
+from ledger.selectors import campaign_progress
 from payments import demo_gateway
 from payments.services import event_receive
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, UserFactory

@@ -16,13 +16,12 @@ from django.db import connection
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from campaigns.models import LedgerEntry
-from campaigns.selectors import campaign_progress
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund, TaxReceipt
 from donations.receipts import receipt_issue_for_gift, receipts_issue_due
 from donations.selectors import payment_receiptable_cents
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress, ledger_differences
 from payments.gateways import gateway
-from payments.selectors import ledger_differences
 from payments.services import event_receive
 from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory

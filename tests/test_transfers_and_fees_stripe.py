@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from donations.models import Gift
-from payments.models import PaymentFee, Transfer, TransferReversal
+from ledger.models import PaymentFee, Transfer, TransferReversal
 from payments.services import transfer_reversals_pay
 from tests.factories import CampaignFactory, OrganisationFactory
 from tests.support.payments import complete_session, event, post_event, stripe_call

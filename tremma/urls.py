@@ -55,7 +55,7 @@ urlpatterns = [
     path("", include("qr.urls")),
     path("payments/", include("payments.urls")),
     path("", include("payments.manage_urls")),
-    path("gestion/releves/", include("payments.statement_urls")),
+    path("", include("ledger.urls")),
     path("", include("frontend.urls")),
 ]
 

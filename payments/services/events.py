@@ -19,14 +19,15 @@ from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
-from campaigns.models import Campaign, LedgerEntry
-from campaigns.selectors import campaign_progress
-from campaigns.services import ledger_record, ledger_totals_for
+from campaigns.models import Campaign
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
 from donations.receipt_changes import dispute_reason, receipts_cancel_for_payment, refund_reason
 from donations.receipts import receipt_issue_for_gift
 from donations.selectors import item_streams
 from donations.services import TransitionRefused, item_transition, reservation_release
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress
+from ledger.services import ledger_record, ledger_totals_for
 from payments import emails
 from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent

@@ -16,9 +16,9 @@ from campaigns.models import Campaign, Membership
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
 from donations.services import PaymentUnavailable
 from kernel.errors import Conflict, DomainError, NotFound
+from ledger.services import transfer_record
 from payments.gateways import GatewayError, PaymentEvent, gateway
 from payments.services.events import _ref, _target_kwargs, event_receive
-from payments.services.settlements import transfer_record
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def _transfer_send(target: Order | Gift, *, kind: str) -> None:
         return
     with transaction.atomic():
         type(target).objects.filter(pk=target.pk, transfer_id="").update(transfer_id=transfer_id)
-        transfer_record(target=target, provider_transfer_id=transfer_id, amount_cents=amount)
+        transfer_record(target=target, provider=gateway().name, provider_transfer_id=transfer_id, amount_cents=amount)
 
 
 def transfers_pay(*, limit: int = 100) -> int:
