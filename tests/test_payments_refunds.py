@@ -118,7 +118,7 @@ def test_the_admin_shows_money_records_read_only(client: Client) -> None:
     order = paid_order(1200)
     admin = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
-    for path in ("donations/order", "donations/gift", "campaigns/ledgerentry", "payments/providerevent"):
+    for path in ("donations/order", "donations/gift", "ledger/ledgerentry", "payments/providerevent"):
         assert client.get(f"/admin/{path}/").status_code == 200
     assert client.get("/admin/donations/order/add/").status_code == 403
     assert client.get(f"/admin/donations/order/{order.pk}/change/").status_code == 200  # view only
