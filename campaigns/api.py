@@ -10,13 +10,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.models import Campaign, Organisation
-from campaigns.selectors import campaign_public_queryset, campaigns_managed_by, organisations_managed_by
+from campaigns.selectors import organisations_managed_by
 from campaigns.services import campaign_create, campaign_transition, campaign_update
 from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from donations.throttles import upload_count
 from kernel.api import SLUG_IN_URL
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import TOO_MANY_UPLOADS, errors
+from ledger.selectors import campaign_public_queryset, campaigns_managed_by
 from qr.fields import ShortCodeListSerializer, short_url_of
 
 

@@ -1,10 +1,8 @@
-"""Writes on campaigns and on their ledger.
+"""Writes on campaigns.
 
 Managers create, edit, publish and close the campaigns of their own
 organisation (the caller found the organisation or the campaign through
-``organisations_managed_by`` / ``campaigns_managed_by``). The ledger is
-append-only, each entry unique by its key and by the provider event that
-caused it, so the database itself refuses a double count."""
+``organisations_managed_by`` / ``campaigns_managed_by``)."""
 
 from __future__ import annotations
 
@@ -13,13 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Campaign, LedgerEntry, Organisation
-from donations.models import Gift, Order
+from campaigns.models import Campaign, Organisation
 from donations.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
 from kernel.errors import Conflict, DomainError
 
@@ -153,47 +150,3 @@ def campaign_transition(*, campaign: Campaign, actor: User, to: Campaign.Status)
         raise CampaignTransitionRefused(f"{current} → {to}")
     campaign.status = to
     return campaign
-
-
-def ledger_record(
-    *,
-    kind: LedgerEntry.Kind,
-    reason: LedgerEntry.Reason,
-    amount_cents: int,
-    campaign: Campaign,
-    key: str,
-    provider_event_id: str,
-    order: Order | None = None,
-    gift: Gift | None = None,
-) -> LedgerEntry | None:
-    """Append one entry; ``None`` when there is nothing to write (zero) or when
-    the same key or event was already counted (the unique constraints say no)."""
-    if amount_cents <= 0:
-        return None
-    try:
-        with transaction.atomic():
-            return LedgerEntry.objects.create(
-                kind=kind,
-                reason=reason,
-                amount_cents=amount_cents,
-                campaign=campaign,
-                organisation_id=campaign.organisation_id,
-                order=order,
-                gift=gift,
-                key=key,
-                provider_event_id=provider_event_id,
-            )
-    except IntegrityError:
-        return None
-
-
-def ledger_totals_for(*, order: Order | None = None, gift: Gift | None = None) -> dict[str, int]:
-    """Credited and debited cents of one order or gift, by reason."""
-    target = Q(order=order) if order is not None else Q(gift=gift)
-    rows = LedgerEntry.objects.filter(target).values("kind", "reason").annotate(total=Sum("amount_cents"))
-    totals = {"credit": 0, "debit": 0, "refund": 0}
-    for row in rows:
-        totals[row["kind"]] += row["total"]
-        if row["kind"] == LedgerEntry.Kind.DEBIT and row["reason"] == LedgerEntry.Reason.REFUND:
-            totals["refund"] += row["total"]
-    return totals

@@ -15,9 +15,9 @@ from accounts.models import User
 from campaigns import services
 from campaigns.forms import CampaignForm, NewCampaignForm
 from campaigns.models import Campaign
-from campaigns.selectors import campaigns_managed_by
 from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
+from ledger.selectors import campaigns_managed_by
 
 
 def _upload_allowed(request: HttpRequest) -> bool:

@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import User
-from campaigns.selectors import campaigns_managed_by, dashboard_feed, dashboard_series, organisations_managed_by
+from campaigns.selectors import organisations_managed_by
 from donations.selectors import reservations_in_progress
 from kernel.money import percent
+from ledger.selectors import campaigns_managed_by, dashboard_feed, dashboard_series
 from qr.selectors import window_managed_queryset
 from realtime.selectors import last_event_id
 

@@ -4,11 +4,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from campaigns.selectors import campaign_public_queryset
 from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
 from frontend.legal import legal_details
 from kernel.api import api_not_found, api_server_error
+from ledger.selectors import campaign_public_queryset
 from realtime.selectors import last_event_id
 
 

@@ -9,5 +9,4 @@ urlpatterns = [
     path("stripe/connect/webhook/", connect_views.stripe_connect_webhook, name="stripe-connect-webhook"),
     path("demo/inscription/<str:token>/", connect_views.demo_onboarding, name="demo-onboarding"),
     path("demo/<str:token>/", views.demo_checkout, name="demo-checkout"),
-    path("campagnes/<slug:slug>/ecritures.csv", views.campaign_ledger_csv, name="campaign-ledger-csv"),
 ]

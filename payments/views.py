@@ -10,36 +10,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST
 
-from campaigns.models import LedgerEntry
-from kernel.spreadsheet import Cell, Euros, csv_response
 from payments import demo_gateway
 from payments.events import event_receive
 from payments.models import DemoSession
-from payments.selectors import campaign_ledger_for_manager
 
 logger = logging.getLogger(__name__)
 
 DEMO_PAYS = "4242424242424242"
 DEMO_DECLINED = "4000000000000002"
 # Literal, so makemessages finds them; translated when the file is written.
-LEDGER_COLUMNS = [
-    gettext_noop("date"),
-    gettext_noop("sens"),
-    gettext_noop("motif"),
-    gettext_noop("montant (€)"),
-    gettext_noop("commande"),
-    gettext_noop("don"),
-    gettext_noop("événement"),
-]
 
 
 def stripe_signed_event_receive(
@@ -104,28 +90,3 @@ def demo_checkout(request: HttpRequest, token: str) -> HttpResponse:
             )
     status = 400 if request.method == "POST" and context["error"] else 200
     return render(request, "payments/demo_checkout.html", context, status=status)
-
-
-@require_safe
-def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    """A campaign's ledger as CSV, for the managers of its organisation."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    entries = campaign_ledger_for_manager(user_id=request.user.pk, is_superuser=request.user.is_superuser, slug=slug)
-    if entries is None:
-        raise Http404
-    rows: list[list[Cell]] = []
-    for entry in entries:
-        signed = entry.amount_cents if entry.kind == LedgerEntry.Kind.CREDIT else -entry.amount_cents
-        rows.append(
-            [
-                entry.created_at,
-                entry.get_kind_display(),
-                entry.get_reason_display(),
-                Euros(signed),
-                entry.order_id,
-                entry.gift_id,
-                entry.provider_event_id,
-            ]
-        )
-    return csv_response(filename=f"ecritures-{slug}.csv", header=[_(c) for c in LEDGER_COLUMNS], rows=rows)

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Campaign, Organisation
-from campaigns.selectors import campaign_public_queryset, organisations_managed_by
+from campaigns.selectors import organisations_managed_by
 from donations.models import PUBLIC_STATUSES, Item, ItemPhoto, ItemStatus, ItemTransition
+from ledger.selectors import campaign_public_queryset
 from qr.models import CODE_ALPHABET, Placement, Scan, ShortCode, Window
 
 

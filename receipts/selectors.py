@@ -12,8 +12,9 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from campaigns.models import LedgerEntry, Organisation
+from campaigns.models import Organisation
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
+from ledger.models import LedgerEntry
 from receipts.models import ReceiptWait, TaxReceipt, TaxReceiptLine
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from django.db import OperationalError, close_old_connections, connection, connections
 
-from campaigns.models import LedgerEntry
-from campaigns.selectors import campaign_progress
 from checkout.services import ItemUnavailable, gift_start, order_start
 from donations.models import Item, ItemStatus, Order, PaymentStatus, Reservation
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress
 from payments import demo_gateway
 from payments.events import event_receive
 from tests.components import require

@@ -8,9 +8,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from campaigns.models import LedgerEntry
-from campaigns.selectors import dashboard_series
 from checkout.services import gift_start, order_start
+from ledger.models import LedgerEntry
+from ledger.selectors import dashboard_series
 from payments.events import event_receive
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, UserFactory
 from tests.test_ledger_totals import paid

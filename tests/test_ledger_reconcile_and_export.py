@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from campaigns.models import LedgerEntry
 from donations.models import Gift
+from ledger.models import LedgerEntry
 from tests.factories import CampaignFactory, MembershipFactory, UserFactory
 from tests.test_payments_refunds import paid_gift, paid_order
 

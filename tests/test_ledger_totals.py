@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from campaigns.models import Campaign, LedgerEntry
-from campaigns.selectors import campaign_progress
+from campaigns.models import Campaign
 from checkout.services import gift_start, order_start
 from donations.models import Gift, Order, PaymentStatus
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress
 from payments.events import event_receive
 from payments.gateways import PaymentEvent
 from tests.factories import CampaignFactory, ItemFactory

@@ -9,8 +9,8 @@ from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
 
-from campaigns.models import LedgerEntry
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
+from ledger.models import LedgerEntry
 from payments.models import DemoSession, ProviderEvent
 from realtime.models import RealtimeEvent
 from tests.factories import CampaignFactory, ItemFactory

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from campaigns.selectors import campaign_progress
 from checkout.forms import euros_to_cents
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
+from ledger.selectors import campaign_progress
 from tests.factories import CampaignFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db

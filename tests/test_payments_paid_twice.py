@@ -16,10 +16,10 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from campaigns.models import LedgerEntry
-from campaigns.selectors import campaign_progress
 from checkout.services import gift_start, order_start
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress
 from payments import demo_gateway
 from payments.events import event_receive
 from payments.gateways import PaymentEvent

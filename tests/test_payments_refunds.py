@@ -9,9 +9,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_progress
 from checkout.services import gift_start, order_start
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
+from ledger.selectors import campaign_progress
 from payments import demo_gateway
 from payments.events import event_receive
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, UserFactory
@@ -118,7 +118,7 @@ def test_the_admin_shows_money_records_read_only(client: Client) -> None:
     order = paid_order(1200)
     admin = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
-    for path in ("donations/order", "donations/gift", "campaigns/ledgerentry", "payments/providerevent"):
+    for path in ("donations/order", "donations/gift", "ledger/ledgerentry", "payments/providerevent"):
         assert client.get(f"/admin/{path}/").status_code == 200
     assert client.get("/admin/donations/order/add/").status_code == 403
     assert client.get(f"/admin/donations/order/{order.pk}/change/").status_code == 200  # view only

@@ -16,12 +16,11 @@ from django.db import connection
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from campaigns.models import LedgerEntry
-from campaigns.selectors import campaign_progress
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress, ledger_differences
 from payments.events import event_receive
 from payments.gateways import gateway
-from payments.selectors import ledger_differences
 from receipts.issuing import receipt_issue_for_gift, receipts_issue_due
 from receipts.models import TaxReceipt
 from receipts.selectors import payment_receiptable_cents

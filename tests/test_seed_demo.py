@@ -59,8 +59,8 @@ def test_money_check_constraints_hold_in_the_database() -> None:
 
 
 def test_seed_demo_shows_money_raised_from_gifts_paid_through_the_demo_gateway() -> None:
-    from campaigns.models import LedgerEntry
-    from campaigns.selectors import campaign_public_queryset
+    from ledger.models import LedgerEntry
+    from ledger.selectors import campaign_public_queryset
 
     call_command("seed_demo", stdout=io.StringIO())
     call_command("seed_demo", stdout=io.StringIO())

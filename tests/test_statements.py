@@ -13,13 +13,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from campaigns.models import LedgerEntry, Organisation
-from campaigns.selectors import organisation_balance_cents
+from campaigns.models import Organisation
 from donations.models import Gift, Order
+from ledger.models import LedgerEntry, PaymentFee
+from ledger.selectors import organisation_balance_cents
+from ledger.statements import month_bounds, organisation_statement
 from payments.events import event_receive
 from payments.gateways import PaymentEvent
-from payments.models import PaymentFee
-from payments.selectors import month_bounds, organisation_statement
 from tests.factories import CampaignFactory, MembershipFactory, OrganisationFactory, UserFactory
 from tests.test_payments_refunds import paid_gift, paid_order
 from tests.test_transfers_and_fees import refund

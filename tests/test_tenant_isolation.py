@@ -224,8 +224,9 @@ def test_only_the_right_people_reach_the_objects_of_organisation_a(
 
 
 def test_manager_selectors_scope_to_the_managers_organisations(world: dict[str, Any]) -> None:
-    from campaigns.selectors import campaigns_managed_by, organisations_managed_by
+    from campaigns.selectors import organisations_managed_by
     from donations.selectors import items_managed_by, items_to_review
+    from ledger.selectors import campaigns_managed_by
 
     item = secret_item(world)
     manager_a, manager_b = world["people"]["manager_a"], world["people"]["manager_b"]

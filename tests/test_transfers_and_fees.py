@@ -14,10 +14,11 @@ from rest_framework.test import APIClient
 from campaigns.models import Campaign
 from checkout.services import order_hand_over, payment_fees_record, transfer_reversals_pay, transfers_pay
 from donations.models import Gift
+from ledger.models import PaymentFee, Transfer, TransferReversal
 from payments.demo_gateway import DemoGateway, demo_fee_cents
 from payments.events import event_receive
 from payments.gateways import GatewayError, PaymentEvent
-from payments.models import PaymentFee, ProviderEvent, Transfer, TransferReversal
+from payments.models import ProviderEvent
 from tests.factories import CampaignFactory, MembershipFactory, OrganisationFactory
 from tests.test_payments_refunds import paid_gift, paid_order
 
@@ -264,10 +265,10 @@ def test_the_admin_shows_transfers_reversals_and_fees_read_only(django_capture_o
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
-    for path in ("payments/transfer", "payments/transferreversal", "payments/paymentfee"):
+    for path in ("ledger/transfer", "ledger/transferreversal", "ledger/paymentfee"):
         assert client.get(f"/admin/{path}/").status_code == 200
         assert client.get(f"/admin/{path}/add/").status_code == 403
-    assert "demo_trr_tremma-transfer-" in client.get("/admin/payments/transferreversal/").content.decode()
+    assert "demo_trr_tremma-transfer-" in client.get("/admin/ledger/transferreversal/").content.decode()
 
 
 def test_a_transfer_made_by_another_provider_is_never_reversed_through_this_one(

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from campaigns.models import Campaign
 from checkout.services import transfer_reversals_pay
 from donations.models import Gift
-from payments.models import PaymentFee, Transfer, TransferReversal
+from ledger.models import PaymentFee, Transfer, TransferReversal
 from tests.factories import CampaignFactory, OrganisationFactory
 from tests.support.payments import complete_session, event, post_event, stripe_call
 from tests.test_webhooks_stripe import charge_of, give

@@ -12,9 +12,9 @@ from django.db import connection
 
 from checkout.services import payment_fee_record, payment_refund, transfer_reverse_due, transfers_pay
 from donations.models import Gift
+from ledger.models import PaymentFee, Transfer, TransferReversal
 from payments.demo_gateway import DemoGateway
 from payments.gateways import GatewayError
-from payments.models import PaymentFee, Transfer, TransferReversal
 from tests.components import require
 from tests.factories import CampaignFactory, MembershipFactory, OrganisationFactory
 from tests.test_checkout_concurrency import race

@@ -32,6 +32,7 @@ APPS = (
     "accounts",
     "campaigns",
     "donations",
+    "ledger",
     "payments",
     "qr",
     "receipts",

@@ -11,10 +11,10 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from campaigns.models import LedgerEntry
-from campaigns.selectors import campaign_progress
 from checkout.services import reservations_release_expired
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Reservation
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress
 from payments.models import ProviderEvent
 from realtime.models import RealtimeEvent
 from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory
@@ -246,7 +246,7 @@ def test_a_paid_gift_is_transferred_to_the_organisations_connected_account(
 def test_an_organisation_without_a_connected_account_accrues_a_balance(
     api: APIClient, client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from campaigns.selectors import organisation_balance_cents
+    from ledger.selectors import organisation_balance_cents
 
     campaign = CampaignFactory()
     gift = give(api, campaign.slug, amount_cents=1200)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "accounts",
     "campaigns",
     "donations",
+    "ledger",
     "payments",
     "qr",
     "receipts",

@@ -56,7 +56,7 @@ urlpatterns = [
     path("", include(checkout_moved)),
     path("payments/", include("payments.urls")),
     path("", include("payments.manage_urls")),
-    path("gestion/releves/", include("payments.statement_urls")),
+    path("", include("ledger.urls")),
     path("", include("frontend.urls")),
 ]
 

@@ -141,8 +141,8 @@ async def crowd(server: Server, cards: list[tuple[str, int]], visitors: int, sec
 def database_check(item_ids: list[int]) -> dict[str, int]:
     from django.db.models import Count
 
-    from campaigns.models import LedgerEntry
     from donations.models import Item, ItemStatus, Order, PaymentStatus
+    from ledger.models import LedgerEntry
 
     paid = Order.objects.filter(item_id__in=item_ids, status=PaymentStatus.PAID)
     twice = paid.values("item_id").annotate(n=Count("id")).filter(n__gt=1).count()

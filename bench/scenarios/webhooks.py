@@ -102,8 +102,8 @@ async def deliver(
 def ledger_check(events: list[dict[str, object]]) -> dict[str, object]:
     from django.db.models import Sum
 
-    from campaigns.models import LedgerEntry
     from donations.models import Gift, PaymentStatus
+    from ledger.models import LedgerEntry
 
     ids = [int(e["data"]["object"]["metadata"]["tremma_id"]) for e in events]  # type: ignore[index]
     paid = Gift.objects.filter(pk__in=ids, status=PaymentStatus.PAID)

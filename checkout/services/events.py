@@ -18,9 +18,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
-from campaigns.models import Campaign, LedgerEntry
-from campaigns.selectors import campaign_progress
-from campaigns.services import ledger_record, ledger_totals_for
+from campaigns.models import Campaign
 from checkout import emails
 from checkout.selectors import item_streams
 from checkout.services.orders import reservation_release
@@ -31,6 +29,9 @@ from checkout.services.targets import payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
 from donations.services import item_transition
 from kernel.states import TransitionRefused
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress
+from ledger.services import ledger_record, ledger_totals_for
 from payments import gateways as gw
 from payments.events import events_waiting_apply
 from payments.gateways import PaymentEvent

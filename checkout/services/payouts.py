@@ -13,11 +13,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign, Membership
-from checkout.services.settlements import transfer_record
 from checkout.services.states import refund_transition
 from checkout.services.targets import PaymentUnavailable, payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
 from kernel.errors import Conflict, DomainError, NotFound
+from ledger.services import transfer_record
 from payments.gateways import GatewayError, gateway
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def _transfer_send(target: Order | Gift, *, kind: str) -> None:
         return
     with transaction.atomic():
         type(target).objects.filter(pk=target.pk, transfer_id="").update(transfer_id=transfer_id)
-        transfer_record(target=target, provider_transfer_id=transfer_id, amount_cents=amount)
+        transfer_record(target=target, provider=gateway().name, provider_transfer_id=transfer_id, amount_cents=amount)
 
 
 def transfers_pay(*, limit: int = 100) -> int:

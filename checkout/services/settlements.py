@@ -27,34 +27,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from campaigns.models import LedgerEntry
 from checkout.services.targets import PAYMENT_MODELS, payment_kind, payment_of
 from donations.models import Gift, Order
 from kernel.money import CURRENCY
+from ledger.models import LedgerEntry, PaymentFee, Transfer, TransferReversal
 from payments import gateways as gw
 from payments.gateways import GatewayError, gateway
-from payments.models import PaymentFee, ProviderEvent, Transfer, TransferReversal
+from payments.models import ProviderEvent
 
 logger = logging.getLogger(__name__)
 
 # How long the worker keeps retrying a reversal or a fee that could not be done at once.
 RETRY_WINDOW = timedelta(days=90)
 # --- Transfers ----------------------------------------------------------------------------------
-
-
-def transfer_record(*, target: Order | Gift, provider_transfer_id: str, amount_cents: int) -> Transfer | None:
-    """Record a transfer the provider made for ``target``; None if it was already recorded."""
-    try:
-        with transaction.atomic():
-            return Transfer.objects.create(
-                organisation_id=target.campaign.organisation_id,
-                provider=gateway().name,
-                provider_transfer_id=provider_transfer_id,
-                amount_cents=amount_cents,
-                **payment_of(target),
-            )
-    except IntegrityError:
-        return None
 
 
 def _kept_cents(target: Order | Gift) -> int:

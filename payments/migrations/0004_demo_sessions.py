@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_transfers_and_fees'),
+        ('payments', '0003_transfers_and_fees_move_to_ledger'),
     ]
 
     operations = [

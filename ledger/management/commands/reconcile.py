@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.selectors import ledger_differences
+from ledger.selectors import ledger_differences
 
 
 class Command(BaseCommand):

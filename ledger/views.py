@@ -1,6 +1,7 @@
-"""The treasurer's monthly statement of an organisation, for its managers:
-a page with a month picker, and the same as a CSV for a French spreadsheet.
-Another organisation's statement is a 404, the same as a missing one."""
+"""Pages of the money books, for the managers of an organisation: its
+treasurer's monthly statement (a page with a month picker, and the same as a
+CSV for a French spreadsheet) and a campaign's ledger as CSV. Another
+organisation's statement or ledger is a 404, the same as a missing one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +21,9 @@ from django.views.decorators.http import require_safe
 from campaigns.models import Organisation
 from campaigns.selectors import organisations_managed_by
 from kernel.spreadsheet import Cell, Euros, csv_response
-from payments.selectors import Statement, organisation_statement, statement_organisation
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_ledger_for_manager
+from ledger.statements import Statement, organisation_statement, statement_organisation
 
 FIRST_YEAR = 2000
 # Literal, so makemessages finds them; translated when the file is written.
@@ -31,6 +35,15 @@ STATEMENT_COLUMNS = [
     gettext_noop("identifiant du prestataire"),
     gettext_noop("montant dû à l'organisation (€)"),
     gettext_noop("frais du prestataire, à la charge de la plateforme (€)"),
+]
+LEDGER_COLUMNS = [
+    gettext_noop("date"),
+    gettext_noop("sens"),
+    gettext_noop("motif"),
+    gettext_noop("montant (€)"),
+    gettext_noop("commande"),
+    gettext_noop("don"),
+    gettext_noop("événement"),
 ]
 
 
@@ -69,7 +82,7 @@ def _this_month() -> tuple[int, int]:
 
 
 def _month_url(slug: str, year: int, month: int) -> str:
-    return reverse("statements:month", kwargs={"slug": slug, "year": f"{year:04d}", "month": f"{month:02d}"})
+    return reverse("ledger:statement-month", kwargs={"slug": slug, "year": f"{year:04d}", "month": f"{month:02d}"})
 
 
 @login_required
@@ -81,7 +94,7 @@ def statement_index(request: HttpRequest) -> HttpResponse:
         (organisation, _month_url(organisation.slug, year, month))
         for organisation in organisations_managed_by(request.user).order_by("name")
     ]
-    return render(request, "payments/statement_index.html", {"organisations": organisations})
+    return render(request, "ledger/statement_index.html", {"organisations": organisations})
 
 
 @login_required
@@ -116,12 +129,12 @@ def _page(request: HttpRequest, statement: Statement, form: MonthForm, status: i
         "month_value": f"{statement.year:04d}-{statement.month:02d}",
         "month_start": statement.start.date(),
         "csv_url": reverse(
-            "statements:month-csv",
+            "ledger:statement-month-csv",
             kwargs={"slug": slug, "year": f"{statement.year:04d}", "month": f"{statement.month:02d}"},
         ),
-        "pick_url": reverse("statements:pick", kwargs={"slug": slug}),
+        "pick_url": reverse("ledger:statement-pick", kwargs={"slug": slug}),
     }
-    return render(request, "payments/statement.html", context, status=status)
+    return render(request, "ledger/statement.html", context, status=status)
 
 
 @login_required
@@ -159,3 +172,28 @@ def statement_month_csv(request: HttpRequest, slug: str, year: str, month: str) 
     rows += [[None, label, None, None, None, Euros(amount), Euros(fee)] for label, amount, fee in summary]
     filename = f"releve-{slug}-{chosen_year:04d}-{chosen_month:02d}.csv"
     return csv_response(filename=filename, header=[_(column) for column in STATEMENT_COLUMNS], rows=rows)
+
+
+@require_safe
+def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """A campaign's ledger as CSV, for the managers of its organisation."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    entries = campaign_ledger_for_manager(user_id=request.user.pk, is_superuser=request.user.is_superuser, slug=slug)
+    if entries is None:
+        raise Http404
+    rows: list[list[Cell]] = []
+    for entry in entries:
+        signed = entry.amount_cents if entry.kind == LedgerEntry.Kind.CREDIT else -entry.amount_cents
+        rows.append(
+            [
+                entry.created_at,
+                entry.get_kind_display(),
+                entry.get_reason_display(),
+                Euros(signed),
+                entry.order_id,
+                entry.gift_id,
+                entry.provider_event_id,
+            ]
+        )
+    return csv_response(filename=f"ecritures-{slug}.csv", header=[_(c) for c in LEDGER_COLUMNS], rows=rows)

@@ -1,0 +1,207 @@
+"""The treasurer's monthly statement of an organisation: movements of the
+ledger (its campaigns' account), transfers and reversals, provider fees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from accounts.models import User
+from campaigns.models import Organisation
+from campaigns.selectors import organisations_managed_by
+from ledger.models import LedgerEntry, PaymentFee, Transfer, TransferReversal
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    at: datetime
+    kind: str  # a LedgerEntry.Reason, or "transfer", "reversal", "fee"
+    label: str
+    campaign: str
+    reference: str  # "commande 12", "don 3"
+    provider_id: str
+    # Its effect on the balance owed to the organisation (credits +, debits and transfers -, reversals +).
+    amount_cents: int
+    # The provider's fee, borne by the platform: for information, no effect on the balance.
+    fee_cents: int = 0
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One organisation's month: movements of the ledger, transfers and
+    reversals, provider fees. ``closing_cents`` is the opening balance moved
+    by the month's totals; ``recomputed_closing_cents`` is the balance computed
+    afresh from every row up to the month's end: they must agree."""
+
+    organisation: Organisation
+    year: int
+    month: int
+    start: datetime
+    end: datetime
+    opening_cents: int
+    credits_cents: int
+    disputes_won_cents: int
+    refunds_cents: int
+    disputes_cents: int
+    transfers_cents: int
+    reversals_cents: int
+    fees_cents: int
+    # Fees of the payments refunded this month (Stripe keeps them): part of the platform's cost.
+    fees_kept_on_refunds_cents: int
+    recomputed_closing_cents: int
+    lines: list[StatementLine]
+
+    @property
+    def debits_cents(self) -> int:
+        return self.refunds_cents + self.disputes_cents
+
+    @property
+    def closing_cents(self) -> int:
+        return self.opening_cents + self.credits_cents - self.debits_cents - self.transfers_cents + self.reversals_cents
+
+    @property
+    def reconciles(self) -> bool:
+        return self.closing_cents == self.recomputed_closing_cents
+
+
+def statement_organisation(*, user: User | AnonymousUser, slug: str) -> Organisation | None:
+    """The organisation ``slug`` if ``user`` manages it; None otherwise (the same for a missing one)."""
+    return organisations_managed_by(user).filter(slug=slug).first()
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """The first instant of the month and of the next, in the site's time zone (Europe/Paris)."""
+    zone = timezone.get_default_timezone()
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    return start, end
+
+
+def _balance_until(organisation: Organisation, moment: datetime) -> int:
+    """What the organisation is owed at ``moment``: ledger net, less transfers, plus reversals."""
+    ledger = LedgerEntry.objects.filter(
+        organisation=organisation, account=LedgerEntry.Account.CAMPAIGN, created_at__lt=moment
+    ).aggregate(
+        credit=Coalesce(Sum("amount_cents", filter=Q(kind=LedgerEntry.Kind.CREDIT)), Value(0)),
+        debit=Coalesce(Sum("amount_cents", filter=Q(kind=LedgerEntry.Kind.DEBIT)), Value(0)),
+    )
+    sent = Transfer.objects.filter(organisation=organisation, created_at__lt=moment).aggregate(
+        total=Coalesce(Sum("amount_cents"), Value(0))
+    )["total"]
+    back = TransferReversal.objects.filter(transfer__organisation=organisation, created_at__lt=moment).aggregate(
+        total=Coalesce(Sum("amount_cents"), Value(0))
+    )["total"]
+    return int(ledger["credit"] - ledger["debit"] - sent + back)
+
+
+def _reference(order_id: int | None, gift_id: int | None) -> str:
+    if order_id is not None:
+        return gettext("commande %(number)s") % {"number": order_id}
+    return gettext("don %(number)s") % {"number": gift_id}
+
+
+def _campaign_title(row: LedgerEntry | Transfer | PaymentFee) -> str:
+    target = row.order if row.order_id is not None else row.gift
+    return target.campaign.title if target is not None else ""
+
+
+def organisation_statement(*, organisation: Organisation, year: int, month: int) -> Statement:
+    """The month's statement of ``organisation``, in a fixed number of queries."""
+    start, end = month_bounds(year, month)
+    window = Q(created_at__gte=start, created_at__lt=end)
+    related = ("order__campaign", "gift__campaign")
+    campaign_money = LedgerEntry.objects.filter(window, organisation=organisation, account=LedgerEntry.Account.CAMPAIGN)
+    entries = list(campaign_money.select_related(*related))
+    transfers = list(Transfer.objects.filter(window, organisation=organisation).select_related(*related))
+    reversals = list(
+        TransferReversal.objects.filter(window, transfer__organisation=organisation).select_related(
+            *(f"transfer__{name}" for name in related)
+        )
+    )
+    fees = list(PaymentFee.objects.filter(window, organisation=organisation).select_related(*related))
+    refunded_orders = {e.order_id for e in entries if e.reason == LedgerEntry.Reason.REFUND and e.order_id}
+    refunded_gifts = {e.gift_id for e in entries if e.reason == LedgerEntry.Reason.REFUND and e.gift_id}
+    # Payments refunded this month, and late payments refunded at once (never credited): Stripe kept their fee.
+    late = Q(window, organisation=organisation, order__refund_reason="item_unavailable")
+    kept = PaymentFee.objects.filter(Q(order_id__in=refunded_orders) | Q(gift_id__in=refunded_gifts) | late).aggregate(
+        total=Coalesce(Sum("amount_cents"), Value(0))
+    )["total"]
+
+    lines: list[StatementLine] = []
+    totals = dict.fromkeys(LedgerEntry.Reason.values, 0)
+    for entry in entries:
+        signed = entry.amount_cents if entry.kind == LedgerEntry.Kind.CREDIT else -entry.amount_cents
+        totals[entry.reason] += entry.amount_cents
+        lines.append(
+            StatementLine(
+                at=entry.created_at,
+                kind=entry.reason,
+                label=entry.get_reason_display(),
+                campaign=_campaign_title(entry),
+                reference=_reference(entry.order_id, entry.gift_id),
+                provider_id=entry.provider_event_id,
+                amount_cents=signed,
+            )
+        )
+    for transfer in transfers:
+        lines.append(
+            StatementLine(
+                at=transfer.created_at,
+                kind="transfer",
+                label=gettext("Virement à l'organisation"),
+                campaign=_campaign_title(transfer),
+                reference=_reference(transfer.order_id, transfer.gift_id),
+                provider_id=transfer.provider_transfer_id,
+                amount_cents=-transfer.amount_cents,
+            )
+        )
+    for reversal in reversals:
+        lines.append(
+            StatementLine(
+                at=reversal.created_at,
+                kind="reversal",
+                label=gettext("Annulation de virement"),
+                campaign=_campaign_title(reversal.transfer),
+                reference=_reference(reversal.transfer.order_id, reversal.transfer.gift_id),
+                provider_id=reversal.provider_reversal_id,
+                amount_cents=reversal.amount_cents,
+            )
+        )
+    for fee in fees:
+        lines.append(
+            StatementLine(
+                at=fee.created_at,
+                kind="fee",
+                label=gettext("Frais du prestataire de paiement (à la charge de la plateforme)"),
+                campaign=_campaign_title(fee),
+                reference=_reference(fee.order_id, fee.gift_id),
+                provider_id=fee.provider_balance_id,
+                amount_cents=0,
+                fee_cents=fee.amount_cents,
+            )
+        )
+    lines.sort(key=lambda line: line.at)
+    return Statement(
+        organisation=organisation,
+        year=year,
+        month=month,
+        start=start,
+        end=end,
+        opening_cents=_balance_until(organisation, start),
+        credits_cents=totals[LedgerEntry.Reason.PAYMENT],
+        disputes_won_cents=totals[LedgerEntry.Reason.DISPUTE_WON],
+        refunds_cents=totals[LedgerEntry.Reason.REFUND],
+        disputes_cents=totals[LedgerEntry.Reason.DISPUTE],
+        transfers_cents=sum(t.amount_cents for t in transfers),
+        reversals_cents=sum(r.amount_cents for r in reversals),
+        fees_cents=sum(f.amount_cents for f in fees),
+        fees_kept_on_refunds_cents=int(kept),
+        recomputed_closing_cents=_balance_until(organisation, end),
+        lines=lines,
+    )

@@ -1,0 +1,19 @@
+from django.urls import path, re_path
+
+from ledger import views
+
+app_name = "ledger"
+
+MONTH = r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})"
+
+urlpatterns = [
+    path("gestion/releves/", views.statement_index, name="statement-index"),
+    path("gestion/releves/<slug:slug>/", views.statement_pick, name="statement-pick"),
+    re_path(rf"^gestion/releves/(?P<slug>[-a-zA-Z0-9_]+)/{MONTH}/$", views.statement_month, name="statement-month"),
+    re_path(
+        rf"^gestion/releves/(?P<slug>[-a-zA-Z0-9_]+)/{MONTH}\.csv$",
+        views.statement_month_csv,
+        name="statement-month-csv",
+    ),
+    path("payments/campagnes/<slug:slug>/ecritures.csv", views.campaign_ledger_csv, name="campaign-ledger-csv"),
+]
