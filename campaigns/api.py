@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.requests import signed_in
 from campaigns.models import Campaign, Organisation
 from campaigns.selectors import campaign_public_queryset, campaigns_managed_by, organisations_managed_by
 from campaigns.services import campaign_create, campaign_transition, campaign_update
@@ -93,7 +94,6 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         """Give money to the campaign; the gift counts once the payment is confirmed."""
         from donations.services import gift_start
         from kernel.net import client_key
-        from payments.api import signed_in
         from payments.throttles import payment_attempt_check
 
         data = GiftInputSerializer(data=request.data)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.permissions import EmailVerified
+from accounts.requests import signed_in
 from campaigns.api import OrganisationRefSerializer, absolute
 from campaigns.models import Campaign
 from donations import services
@@ -39,7 +40,7 @@ from kernel.errors import NotFound
 from kernel.net import client_key
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import errors
-from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer, signed_in
+from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer
 from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
 
@@ -280,7 +281,7 @@ class ItemViewSet(viewsets.ModelViewSet):
             return items_managed_by(user)
         if self.action == "review":
             return items_to_review(user)
-        queryset = item_visible_queryset(user=user if user.is_authenticated else None)  # type: ignore[arg-type]
+        queryset = item_visible_queryset(user=signed_in(self.request))
         if self.action == "list":
             filters = ItemFilterSerializer(data=self.request.query_params)
             filters.is_valid(raise_exception=True)

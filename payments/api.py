@@ -14,7 +14,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
 from donations.receipt_details import ReceiptDetails, receipt_details_clean
 from kernel.schema import errors
 
@@ -79,11 +78,6 @@ class GiftInputSerializer(serializers.Serializer):
 class GiftOutputSerializer(serializers.Serializer):
     gift_id = serializers.IntegerField()
     checkout_url = serializers.URLField()
-
-
-def signed_in(request: Any) -> User | None:
-    user = request.user
-    return user if user.is_authenticated else None
 
 
 MAX_REFUND_CENTS = 1_000_000_000  # never more than was paid; beyond 10 M€ it is not even a typo

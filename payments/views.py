@@ -22,6 +22,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.requests import signed_in
 from campaigns.models import Campaign, LedgerEntry
 from donations.models import Gift, Order, PaymentStatus
 from donations.receipt_delivery import receipt_pdf_link
@@ -204,7 +205,7 @@ def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
     form = BuyForm(request.POST)
     if not form.is_valid():
         return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
-    user = request.user if request.user.is_authenticated else None
+    user = signed_in(request)
     try:
         payment_attempt_check(client_key=client_key(request), email=form.cleaned_data["email"])
         order = order_start(
@@ -229,7 +230,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
         if campaign is None:
             return _problem(request, form.error_messages_labelled(), back, 400)
         return render(request, "payments/give.html", {"campaign": campaign, "form": form}, status=400)
-    user = request.user if request.user.is_authenticated else None
+    user = signed_in(request)
     data = form.cleaned_data
     try:
         payment_attempt_check(client_key=client_key(request), email=data["email"])
