@@ -94,6 +94,15 @@ def organisations_managed_by(user: User | AnonymousUser | None) -> QuerySet[Orga
     ).distinct()
 
 
+def user_manages(user: User | AnonymousUser | None, organisation_id: int) -> bool:
+    """May ``user`` act for the organisation (hand over, refund, read its ledger)?
+    Its managers and admins, and superusers; never anonymous or inactive users.
+    Lists stay scoped by ``organisations_managed_by``, which has no superuser rule."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or organisations_managed_by(user).filter(pk=organisation_id).exists()
+
+
 def campaigns_managed_by(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
     """Campaigns, in any status, of the organisations ``user`` manages."""
     return (

@@ -17,8 +17,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Campaign, LedgerEntry, Membership, Organisation
-from campaigns.selectors import organisation_balance_cents, organisations_managed_by
+from campaigns.models import Campaign, LedgerEntry, Organisation
+from campaigns.selectors import organisation_balance_cents, organisations_managed_by, user_manages
 from donations.models import Gift, Order, PaymentStatus
 from donations.selectors import organisations_administered
 from payments.gateways import GatewayError, gateway
@@ -68,15 +68,12 @@ def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
         yield f"ledger entry {entry.pk} ({entry.key}) belongs to an unpaid payment"
 
 
-def campaign_ledger_for_manager(*, user_id: int, is_superuser: bool, slug: str) -> QuerySet[LedgerEntry] | None:
-    """A campaign's ledger, oldest first, if ``user_id`` manages its organisation; None otherwise."""
+def campaign_ledger_for_manager(*, user: User, slug: str) -> QuerySet[LedgerEntry] | None:
+    """A campaign's ledger, oldest first, if ``user`` manages its organisation; None otherwise."""
     campaign = Campaign.objects.filter(slug=slug).first()
     if campaign is None:
         return None
-    if (
-        not is_superuser
-        and not Membership.objects.filter(user_id=user_id, organisation=campaign.organisation_id).exists()
-    ):
+    if not user_manages(user, campaign.organisation_id):
         return None
     return LedgerEntry.objects.filter(campaign=campaign).select_related("order", "gift").order_by("id")
 
