@@ -66,7 +66,7 @@ def campaign_edit(request: HttpRequest, slug: str) -> HttpResponse:
         "title": campaign.title,
         "summary": campaign.summary,
         "story": campaign.story,
-        "goal_cents": Decimal(campaign.goal_cents) / 100,  # euros for display; PriceField parses back to cents
+        "goal_cents": Decimal(campaign.goal_cents) / 100,  # euros for display; EurosField parses back to cents
         "starts_at": campaign.starts_at,
         "ends_at": campaign.ends_at,
     }

@@ -37,14 +37,14 @@ from donations.services import order_hand_over, order_start
 from donations.throttles import upload_count
 from kernel.api import MAX_ID
 from kernel.errors import NotFound
+from kernel.fields import CentsField
+from kernel.money import ITEM_PRICE
 from kernel.net import client_key
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import errors
 from payments.api import CheckoutInputSerializer, CheckoutOutputSerializer
 from payments.throttles import payment_attempt_check
 from qr.fields import ShortCodeListSerializer, short_url_of
-
-MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
 
 
 class CampaignRefSerializer(serializers.ModelSerializer):
@@ -191,12 +191,12 @@ class ItemEditSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=5000)
     condition = serializers.ChoiceField(choices=Item.Condition.choices)
     category = serializers.ChoiceField(choices=Item.Category.choices, default=Item.Category.OTHER)
-    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS)
+    price_cents = CentsField(limits=ITEM_PRICE)
 
 
 class ItemCreateSerializer(ItemEditSerializer):
     kind = serializers.ChoiceField(choices=Item.Kind.choices, default=Item.Kind.SALE)
-    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+    price_cents = CentsField(limits=ITEM_PRICE, required=False)
     handover = serializers.ChoiceField(choices=Item.Handover.choices, required=False)
     handover_note = serializers.CharField(max_length=300, required=False, allow_blank=True)
     campaign = serializers.SlugRelatedField(
@@ -232,11 +232,11 @@ class ItemReviewSerializer(serializers.Serializer):
 
     title = serializers.CharField(max_length=120, required=False)
     description = serializers.CharField(max_length=5000, required=False)
-    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+    price_cents = CentsField(limits=ITEM_PRICE, required=False)
 
 
 class ItemListForSaleSerializer(ItemReviewSerializer):
-    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS)
+    price_cents = CentsField(limits=ITEM_PRICE)
 
 
 class ItemRejectSerializer(serializers.Serializer):

@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from donations.receipt_details import ReceiptDetails, receipt_details_clean
+from kernel.fields import CentsField
+from kernel.money import CentsRange
 from kernel.schema import errors
 
 
@@ -53,9 +55,8 @@ class GiftReceiptSerializer(serializers.Serializer):
 
 class GiftInputSerializer(serializers.Serializer):
     # The bounds in force at start-up, for the schema; validate_amount_cents reads them at each request.
-    amount_cents = serializers.IntegerField(
-        min_value=settings.GIFT_MIN_CENTS,
-        max_value=settings.GIFT_MAX_CENTS,
+    amount_cents = CentsField(
+        limits=CentsRange(settings.GIFT_MIN_CENTS, settings.GIFT_MAX_CENTS),
         error_messages={
             "min_value": _("Le don minimum est de 1 €."),
             "max_value": _("Ce montant dépasse le maximum autorisé pour un don en ligne."),

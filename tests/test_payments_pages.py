@@ -9,7 +9,7 @@ from django.test import Client
 
 from campaigns.selectors import campaign_progress
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
-from payments.forms import euros_to_cents
+from kernel.money import euros_to_cents
 from tests.factories import CampaignFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
