@@ -103,6 +103,21 @@ def user_manages(user: User | AnonymousUser | None, organisation_id: int) -> boo
     return user.is_superuser or organisations_managed_by(user).filter(pk=organisation_id).exists()
 
 
+def organisations_administered_by(user: User | AnonymousUser | None) -> QuerySet[Organisation]:
+    """Organisations in which ``user`` is an admin, the most trusted role (none for anonymous or inactive users)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(memberships__user=user, memberships__role=Membership.Role.ADMIN).distinct()
+
+
+def user_administers(user: User | AnonymousUser | None, organisation_id: int) -> bool:
+    """May ``user`` do what only an organisation's admins do (its bank account, its tax receipts)?
+    Its admins, and superusers; never anonymous or inactive users."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or organisations_administered_by(user).filter(pk=organisation_id).exists()
+
+
 def campaigns_managed_by(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
     """Campaigns, in any status, of the organisations ``user`` manages."""
     return (

@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from accounts.models import User
-from campaigns.models import LedgerEntry, Membership, Organisation
+from campaigns.models import LedgerEntry, Organisation
 from campaigns.selectors import organisations_managed_by
 from donations.models import (
     PUBLIC_STATUSES,
@@ -309,14 +309,6 @@ def receipts_declaration(*, organisation: Organisation, year: int) -> Declaratio
     issued = by_status.get(TaxReceipt.Status.ISSUED, (0, 0))
     cancelled = by_status.get(TaxReceipt.Status.CANCELLED, (0, 0))
     return Declaration(organisation, year, issued[0], issued[1], cancelled[0], cancelled[1])
-
-
-def organisations_administered(*, user: User) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(memberships__user=user, memberships__role=Membership.Role.ADMIN).distinct()
-
-
-def organisations_member_of(*, user: User) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(memberships__user=user).distinct()
 
 
 def item_streams(item: Item) -> dict[str, Any]:

@@ -18,9 +18,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign, LedgerEntry, Organisation
-from campaigns.selectors import organisation_balance_cents, organisations_managed_by, user_manages
+from campaigns.selectors import (
+    organisation_balance_cents,
+    organisations_administered_by,
+    organisations_managed_by,
+    user_manages,
+)
 from donations.models import Gift, Order, PaymentStatus
-from donations.selectors import organisations_administered
 from payments.gateways import GatewayError, gateway
 from payments.models import PaymentFee, Transfer, TransferReversal
 
@@ -84,7 +88,7 @@ def campaign_ledger_for_manager(*, user: User, slug: str) -> QuerySet[LedgerEntr
 def organisation_for_payments_admin(*, user: User, slug: str) -> Organisation | None:
     """The organisation whose payments page ``user`` may see: its admins (the
     most trusted role: they connect the bank account), and superusers."""
-    administered = Organisation.objects.all() if user.is_superuser else organisations_administered(user=user)
+    administered = Organisation.objects.all() if user.is_superuser else organisations_administered_by(user)
     return administered.filter(slug=slug).first()
 
 

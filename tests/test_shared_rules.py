@@ -16,7 +16,7 @@ from accounts.requests import signed_in
 from campaigns.api import CampaignWriteSerializer
 from campaigns.forms import CampaignForm
 from campaigns.models import Membership
-from campaigns.selectors import user_manages
+from campaigns.selectors import user_administers, user_manages
 from donations.api import ItemEditSerializer
 from donations.forms import ItemForm
 from kernel import pdf
@@ -82,6 +82,18 @@ def test_managing_an_organisation_is_decided_in_one_place() -> None:
     assert not user_manages(AnonymousUser(), organisation.pk) and not user_manages(None, organisation.pk)
     # Superusers may act on any organisation's single objects (as every former copy let them)…
     assert user_manages(superuser, other.pk)
+
+
+def test_administering_an_organisation_is_decided_in_one_place() -> None:
+    organisation, other = OrganisationFactory(), OrganisationFactory()
+    admin = manager_of(organisation, role=Membership.Role.ADMIN)
+
+    assert user_administers(admin, organisation.pk)
+    assert not user_administers(admin, other.pk)
+    assert not user_administers(manager_of(organisation), organisation.pk)  # managers are not admins
+    assert not user_administers(manager_of(organisation, role=Membership.Role.ADMIN, is_active=False), organisation.pk)
+    assert not user_administers(AnonymousUser(), organisation.pk)
+    assert user_administers(UserFactory(is_superuser=True, is_staff=True), other.pk)
 
 
 def test_the_campaign_ledger_export_follows_the_same_rule(client: Client) -> None:
