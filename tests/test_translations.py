@@ -27,7 +27,7 @@ from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "campaigns", "donations", "payments", "qr", "realtime", "frontend", "tremma")
+APPS = ("accounts", "campaigns", "donations", "payments", "qr", "realtime", "frontend", "kernel", "tremma")
 SKIPPED_DIRS = {".venv", "var", "node_modules", ".git", "tests", "bench"}
 MAKEMESSAGES_IGNORES = ("--ignore=.venv", "--ignore=var", "--ignore=tests", "--ignore=bench")
 
