@@ -5,20 +5,15 @@ the same parsing (``kernel.money.euros_to_cents``) and the same limits
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.validators import DecimalValidator, MaxValueValidator, MinValueValidator
 from rest_framework import serializers
 
-from kernel.money import CentsRange, euros_to_cents
+from kernel.money import CentsRange, cents_to_euros, euros_to_cents
 
 _TOO_MANY_DECIMALS = re.compile(r"^\s*\d+[.,]\d{3,}\s*(?:€)?\s*$", re.ASCII)
-
-
-def _euros(cents: int) -> Decimal | int:
-    return cents // 100 if cents % 100 == 0 else Decimal(cents) / 100
 
 
 class EurosField(forms.Field):
@@ -49,17 +44,25 @@ class EurosField(forms.Field):
             return
         if value < self.limits.min_cents:
             raise forms.ValidationError(
-                MinValueValidator.message, code="min_value", params={"limit_value": _euros(self.limits.min_cents)}
+                MinValueValidator.message,
+                code="min_value",
+                params={"limit_value": cents_to_euros(self.limits.min_cents)},
             )
         if value > self.limits.max_cents:
             raise forms.ValidationError(
-                MaxValueValidator.message, code="max_value", params={"limit_value": _euros(self.limits.max_cents)}
+                MaxValueValidator.message,
+                code="max_value",
+                params={"limit_value": cents_to_euros(self.limits.max_cents)},
             )
 
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         attrs = super().widget_attrs(widget)
         if isinstance(widget, forms.NumberInput):
-            attrs.update(min=str(_euros(self.limits.min_cents)), max=str(_euros(self.limits.max_cents)), step="0.01")
+            attrs.update(
+                min=str(cents_to_euros(self.limits.min_cents)),
+                max=str(cents_to_euros(self.limits.max_cents)),
+                step="0.01",
+            )
         return attrs
 
 

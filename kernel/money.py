@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 CURRENCY = "EUR"
 _SYMBOLS = {"EUR": "€"}
@@ -46,6 +47,11 @@ def euros_to_cents(text: str) -> int | None:
         return None
     units, decimals = match.group(1), (match.group(2) or "").ljust(2, "0")
     return int(units) * 100 + int(decimals)
+
+
+def cents_to_euros(cents: int) -> Decimal:
+    """1250 → Decimal("12.5"): an amount as a page shows it in an input, for ``euros_to_cents`` to read back."""
+    return Decimal(cents) / 100
 
 
 @dataclass(frozen=True)
