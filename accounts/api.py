@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import requests, services
 from accounts.authentication import token_expires_at
 from accounts.backends import sign_in_locked
 from accounts.models import User
@@ -243,7 +243,7 @@ class VerifyView(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        signed_in = request.user if request.user.is_authenticated else None
+        signed_in = requests.signed_in(request)
         data = VerifySerializer(data=request.data, context={"signed_in": signed_in})
         data.is_valid(raise_exception=True)
         try:

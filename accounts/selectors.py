@@ -32,7 +32,7 @@ def user_data_export(*, user: User) -> dict[str, Any]:
         },
     }
     for _receiver, sections in account_exporting.send(sender=User, user=user):
-        export.update(sections)
+        export.update(dict(sections or {}))
     return export
 
 

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import services
+from accounts import requests, services
 from accounts.backends import sign_in_locked
 from accounts.forms import DeleteAccountForm, ProfileForm, SignUpForm, VerifyForm
 from accounts.models import User
@@ -86,7 +86,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     button, nothing else changes. Otherwise the owner of the address takes
     the account over from scratch and chooses its password
     (``services.user_email_verify``)."""
-    signed_in: User | None = request.user if request.user.is_authenticated else None  # type: ignore[assignment]
+    signed_in = requests.signed_in(request)
     try:
         user = services.user_for_verification_token(token)
         if signed_in is not None and signed_in.pk != user.pk:

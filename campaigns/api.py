@@ -15,6 +15,8 @@ from campaigns.services import campaign_create, campaign_transition, campaign_up
 from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from donations.throttles import upload_count
 from kernel.api import SLUG_IN_URL
+from kernel.fields import CentsField
+from kernel.money import CAMPAIGN_GOAL
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import TOO_MANY_UPLOADS, errors
 from ledger.selectors import campaign_public_queryset, campaigns_managed_by
@@ -100,7 +102,7 @@ class CampaignWriteSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     summary = serializers.CharField(max_length=300)
     story = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
-    goal_cents = serializers.IntegerField(min_value=100, max_value=1_000_000_000)
+    goal_cents = CentsField(limits=CAMPAIGN_GOAL)
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(required=False, allow_null=True)
     cover = serializers.FileField(required=False, allow_empty_file=False)

@@ -9,15 +9,16 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.selectors import organisations_managed_by
-from donations.forms import PriceField
 from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
+from kernel.fields import EurosField
+from kernel.money import CAMPAIGN_GOAL
 
 
 class CampaignForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Titre"), max_length=200)
     summary = forms.CharField(label=gettext_lazy("Résumé"), max_length=300)
     story = forms.CharField(label=gettext_lazy("Histoire"), widget=forms.Textarea, required=False, max_length=20_000)
-    goal_cents = PriceField(label=gettext_lazy("Objectif en euros"))
+    goal_cents = EurosField(limits=CAMPAIGN_GOAL, label=gettext_lazy("Objectif en euros"))
     starts_at = forms.DateTimeField(
         label=gettext_lazy("Début"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )

@@ -35,6 +35,30 @@ def organisations_managed_by(user: User | AnonymousUser | None) -> QuerySet[Orga
     ).distinct()
 
 
+def user_manages(user: User | AnonymousUser | None, organisation_id: int) -> bool:
+    """May ``user`` act for the organisation (hand over, refund, read its ledger)?
+    Its managers and admins, and superusers; never anonymous or inactive users.
+    Lists stay scoped by ``organisations_managed_by``, which has no superuser rule."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or organisations_managed_by(user).filter(pk=organisation_id).exists()
+
+
+def organisations_administered_by(user: User | AnonymousUser | None) -> QuerySet[Organisation]:
+    """Organisations in which ``user`` is an admin, the most trusted role (none for anonymous or inactive users)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(memberships__user=user, memberships__role=Membership.Role.ADMIN).distinct()
+
+
+def user_administers(user: User | AnonymousUser | None, organisation_id: int) -> bool:
+    """May ``user`` do what only an organisation's admins do (its bank account, its tax receipts)?
+    Its admins, and superusers; never anonymous or inactive users."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or organisations_administered_by(user).filter(pk=organisation_id).exists()
+
+
 def managed_campaigns(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
     """Campaigns, in any status, of the organisations ``user`` manages, without totals."""
     return (
@@ -42,11 +66,3 @@ def managed_campaigns(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
         .select_related("organisation")
         .order_by("-starts_at", "id")
     )
-
-
-def organisations_administered(*, user: User) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(memberships__user=user, memberships__role=Membership.Role.ADMIN).distinct()
-
-
-def organisations_member_of(*, user: User) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(memberships__user=user).distinct()

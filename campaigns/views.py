@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +15,7 @@ from campaigns.forms import CampaignForm, NewCampaignForm
 from campaigns.models import Campaign
 from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
+from kernel.money import cents_to_euros
 from ledger.selectors import campaigns_managed_by
 
 
@@ -66,7 +65,7 @@ def campaign_edit(request: HttpRequest, slug: str) -> HttpResponse:
         "title": campaign.title,
         "summary": campaign.summary,
         "story": campaign.story,
-        "goal_cents": Decimal(campaign.goal_cents) / 100,  # euros for display; PriceField parses back to cents
+        "goal_cents": cents_to_euros(campaign.goal_cents),  # EurosField parses it back to cents
         "starts_at": campaign.starts_at,
         "ends_at": campaign.ends_at,
     }

@@ -15,12 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.requests import signed_in
 from checkout.services import gift_start, order_hand_over, order_start, payment_refund
 from checkout.throttles import payment_attempt_check
 from donations.models import Order
 from kernel.api import SLUG_IN_URL
 from kernel.errors import NotFound
+from kernel.fields import CentsField
+from kernel.money import CentsRange
 from kernel.net import client_key
 from kernel.schema import errors
 from receipts.details import ReceiptDetails, receipt_details_clean
@@ -61,9 +63,8 @@ class GiftReceiptSerializer(serializers.Serializer):
 
 class GiftInputSerializer(serializers.Serializer):
     # The bounds in force at start-up, for the schema; validate_amount_cents reads them at each request.
-    amount_cents = serializers.IntegerField(
-        min_value=settings.GIFT_MIN_CENTS,
-        max_value=settings.GIFT_MAX_CENTS,
+    amount_cents = CentsField(
+        limits=CentsRange(settings.GIFT_MIN_CENTS, settings.GIFT_MAX_CENTS),
         error_messages={
             "min_value": _("Le don minimum est de 1 €."),
             "max_value": _("Ce montant dépasse le maximum autorisé pour un don en ligne."),
@@ -86,11 +87,6 @@ class GiftInputSerializer(serializers.Serializer):
 class GiftOutputSerializer(serializers.Serializer):
     gift_id = serializers.IntegerField()
     checkout_url = serializers.URLField()
-
-
-def signed_in(request: Any) -> User | None:
-    user = request.user
-    return user if user.is_authenticated else None
 
 
 MAX_REFUND_CENTS = 1_000_000_000  # never more than was paid; beyond 10 M€ it is not even a typo

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from kernel.money import format_money
+from kernel.money import euros_to_cents, format_money
 from receipts.details import FIELDS, receipt_details_clean
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
-
-_EUROS = re.compile(r"^\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*(?:€)?\s*$")
-
-
-def euros_to_cents(text: str) -> int | None:
-    """``"12"``, ``"12,5"`` or ``"12.50 €"`` → 1250; None when it is not an amount. No float on the way."""
-    match = _EUROS.match(text)
-    if match is None:
-        return None
-    units, decimals = match.group(1), (match.group(2) or "").ljust(2, "0")
-    return int(units) * 100 + int(decimals)
 
 
 class BuyForm(forms.Form):

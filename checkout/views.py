@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import User
+from accounts.requests import signed_in
 from campaigns.models import Campaign
 from checkout.emails import gift_receipt_sentence
 from checkout.forms import BuyForm, GiveForm
@@ -100,13 +101,13 @@ def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
     form = BuyForm(request.POST)
     if not form.is_valid():
         return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
-    user = request.user if request.user.is_authenticated else None
+    user = signed_in(request)
     try:
         payment_attempt_check(client_key=client_key(request), email=form.cleaned_data["email"])
         order = order_start(
             item_id=pk,
             email=form.cleaned_data["email"],
-            user=user,  # type: ignore[arg-type]
+            user=user,
             client_key=client_key(request),
         )
     except DomainError as error:
@@ -125,7 +126,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
         if campaign is None:
             return _problem(request, form.error_messages_labelled(), back, 400)
         return render(request, "checkout/give.html", {"campaign": campaign, "form": form}, status=400)
-    user = request.user if request.user.is_authenticated else None
+    user = signed_in(request)
     data = form.cleaned_data
     try:
         payment_attempt_check(client_key=client_key(request), email=data["email"])
@@ -136,7 +137,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
             name=data["name"],
             anonymous=data["anonymous"],
             message=data["message"],
-            user=user,  # type: ignore[arg-type]
+            user=user,
             receipt=data["receipt_details"],
         )
     except DomainError as error:

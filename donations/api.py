@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.requests import signed_in
 from campaigns.api import absolute
 from campaigns.models import Campaign
 from donations import services
@@ -26,11 +27,11 @@ from donations.selectors import (
 )
 from donations.throttles import upload_count
 from kernel.api import ID_IN_URL, MAX_ID
+from kernel.fields import CentsField
+from kernel.money import ITEM_PRICE
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.schema import errors
 from qr.fields import ShortCodeListSerializer, short_url_of
-
-MAX_PRICE_CENTS = 10_000_000  # 100 000 €: beyond that it is a typo, not an object
 
 
 class CampaignRefSerializer(serializers.ModelSerializer):
@@ -177,12 +178,12 @@ class ItemEditSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=5000)
     condition = serializers.ChoiceField(choices=Item.Condition.choices)
     category = serializers.ChoiceField(choices=Item.Category.choices, default=Item.Category.OTHER)
-    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS)
+    price_cents = CentsField(limits=ITEM_PRICE)
 
 
 class ItemCreateSerializer(ItemEditSerializer):
     kind = serializers.ChoiceField(choices=Item.Kind.choices, default=Item.Kind.SALE)
-    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+    price_cents = CentsField(limits=ITEM_PRICE, required=False)
     handover = serializers.ChoiceField(choices=Item.Handover.choices, required=False)
     handover_note = serializers.CharField(max_length=300, required=False, allow_blank=True)
     campaign = serializers.SlugRelatedField(
@@ -218,11 +219,11 @@ class ItemReviewSerializer(serializers.Serializer):
 
     title = serializers.CharField(max_length=120, required=False)
     description = serializers.CharField(max_length=5000, required=False)
-    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS, required=False)
+    price_cents = CentsField(limits=ITEM_PRICE, required=False)
 
 
 class ItemListForSaleSerializer(ItemReviewSerializer):
-    price_cents = serializers.IntegerField(min_value=100, max_value=MAX_PRICE_CENTS)
+    price_cents = CentsField(limits=ITEM_PRICE)
 
 
 class ItemRejectSerializer(serializers.Serializer):
@@ -267,7 +268,7 @@ class ItemViewSet(viewsets.ModelViewSet):
             return items_managed_by(user)
         if self.action == "review":
             return items_to_review(user)
-        queryset = item_visible_queryset(user=user if user.is_authenticated else None)  # type: ignore[arg-type]
+        queryset = item_visible_queryset(user=signed_in(self.request))
         if self.action == "list":
             filters = ItemFilterSerializer(data=self.request.query_params)
             filters.is_valid(raise_exception=True)

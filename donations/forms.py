@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy
 from campaigns.models import Campaign
 from donations.models import Item
 from donations.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
-
-MAX_PRICE_CENTS = 10_000_000
+from kernel.fields import EurosField
+from kernel.money import ITEM_PRICE
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -42,19 +42,6 @@ class MultiplePhotoField(forms.FileField):
         return prepared
 
 
-class PriceField(forms.DecimalField):
-    """A price typed in euros ("12,50"), returned as integer cents."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(min_value=1, max_value=MAX_PRICE_CENTS // 100, decimal_places=2, max_digits=9, **kwargs)
-
-    def clean(self, value: Any) -> int | None:
-        if isinstance(value, str):
-            value = value.replace(",", ".").replace("€", "").strip()
-        amount = super().clean(value)
-        return None if amount is None else int(amount * 100)
-
-
 class ItemForm(forms.Form):
     kind = forms.ChoiceField(
         label=gettext_lazy("Je souhaite"),
@@ -75,7 +62,8 @@ class ItemForm(forms.Form):
     description = forms.CharField(label=gettext_lazy("Description"), max_length=5000, widget=forms.Textarea)
     condition = forms.ChoiceField(label=gettext_lazy("État"), choices=Item.Condition.choices)
     category = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=Item.Category.choices)
-    price_cents = PriceField(
+    price_cents = EurosField(
+        limits=ITEM_PRICE,
         label=gettext_lazy("Prix en euros"),
         help_text=gettext_lazy("Par exemple 12,50 (pour une vente)"),
         required=False,
@@ -104,7 +92,7 @@ class ItemForm(forms.Form):
 class ReviewForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Titre"), max_length=120)
     description = forms.CharField(label=gettext_lazy("Description"), max_length=5000, widget=forms.Textarea)
-    price_cents = PriceField(label=gettext_lazy("Prix en euros"))
+    price_cents = EurosField(limits=ITEM_PRICE, label=gettext_lazy("Prix en euros"))
 
 
 class RejectForm(forms.Form):

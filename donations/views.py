@@ -3,8 +3,6 @@ the hand-over of a sold object) and buyers (the claim page with its QR code)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +21,7 @@ from donations.selectors import (
 )
 from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
+from kernel.money import cents_to_euros
 
 
 @login_required
@@ -86,7 +85,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
                 initial={
                     "title": item.title,
                     "description": item.description,
-                    "price_cents": Decimal(item.price_cents or 0) / 100,
+                    "price_cents": cents_to_euros(item.price_cents or 0),
                 },
             ),
             RejectForm(prefix=f"item{item.pk}"),

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
+from accounts.requests import signed_in
 from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
 from frontend.legal import legal_details
@@ -25,7 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = get_object_or_404(campaign_public_queryset(), slug=slug)
-    user = request.user if request.user.is_authenticated else None
+    user = signed_in(request)
     items = item_visible_queryset(
         user=user
     ).filter(  # type: ignore[arg-type]
@@ -37,7 +38,7 @@ def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user if request.user.is_authenticated else None
+    user = signed_in(request)
     item = get_object_or_404(item_visible_queryset(user=user), pk=pk)  # type: ignore[arg-type]
     # The campaign with its ledger totals (one query), for the live progress bar.
     campaign = campaign_public_queryset().get(pk=item.campaign_id)

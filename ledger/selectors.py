@@ -14,8 +14,8 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.models import Campaign, Membership
-from campaigns.selectors import managed_campaigns, organisations_managed_by, public_campaigns
+from campaigns.models import Campaign
+from campaigns.selectors import managed_campaigns, organisations_managed_by, public_campaigns, user_manages
 from donations.models import Gift, Order, PaymentStatus
 from ledger.models import LedgerEntry
 from payments.gateways import GatewayError, gateway
@@ -139,15 +139,12 @@ def dashboard_series(*, campaign_ids: list[int], days: int, now: datetime) -> di
 # --- A campaign's ledger, for its managers ---------------------------------------------------------
 
 
-def campaign_ledger_for_manager(*, user_id: int, is_superuser: bool, slug: str) -> QuerySet[LedgerEntry] | None:
-    """A campaign's ledger, oldest first, if ``user_id`` manages its organisation; None otherwise."""
+def campaign_ledger_for_manager(*, user: User, slug: str) -> QuerySet[LedgerEntry] | None:
+    """A campaign's ledger, oldest first, if ``user`` manages its organisation; None otherwise."""
     campaign = Campaign.objects.filter(slug=slug).first()
     if campaign is None:
         return None
-    if (
-        not is_superuser
-        and not Membership.objects.filter(user_id=user_id, organisation=campaign.organisation_id).exists()
-    ):
+    if not user_manages(user, campaign.organisation_id):
         return None
     return LedgerEntry.objects.filter(campaign=campaign).select_related("order", "gift").order_by("id")
 

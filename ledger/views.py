@@ -179,7 +179,7 @@ def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
     """A campaign's ledger as CSV, for the managers of its organisation."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    entries = campaign_ledger_for_manager(user_id=request.user.pk, is_superuser=request.user.is_superuser, slug=slug)
+    entries = campaign_ledger_for_manager(user=request.user, slug=slug)  # type: ignore[arg-type]
     if entries is None:
         raise Http404
     rows: list[list[Cell]] = []

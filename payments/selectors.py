@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import organisations_administered
+from campaigns.selectors import organisations_administered_by
 from ledger.selectors import organisation_balance_cents
 
 # --- Connect: an organisation's connected account, as its admins see it --------------------------
@@ -18,7 +18,7 @@ from ledger.selectors import organisation_balance_cents
 def organisation_for_payments_admin(*, user: User, slug: str) -> Organisation | None:
     """The organisation whose payments page ``user`` may see: its admins (the
     most trusted role: they connect the bank account), and superusers."""
-    administered = Organisation.objects.all() if user.is_superuser else organisations_administered(user=user)
+    administered = Organisation.objects.all() if user.is_superuser else organisations_administered_by(user)
     return administered.filter(slug=slug).first()
 
 

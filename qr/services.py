@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import cast
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -173,16 +172,6 @@ def scan_record(*, short_code: ShortCode, user_agent: str, address: str, at: dat
         client_class=client_class_from_user_agent(user_agent[:500]),
         visitor_hash=visitor_hash(address=address, user_agent=user_agent[:500], at=at),
     )
-
-
-def client_address(meta: dict[str, object]) -> str:
-    """The client's address, trusting X-Forwarded-For only for our own proxies."""
-    hops = settings.TRUSTED_PROXY_HOPS
-    if hops:
-        forwarded = [part.strip() for part in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return str(meta.get("REMOTE_ADDR", ""))
 
 
 # --- windows ----------------------------------------------------------------

@@ -15,16 +15,15 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import translation
-from weasyprint import HTML
 
 from donations.models import Item, ItemPhoto
 from kernel.money import format_money, percent
+from kernel.pdf import html_to_pdf
 from qr import selectors
 from qr.models import Placement, Window
 from qr.rendering import render_qr
@@ -105,23 +104,6 @@ def _cards(placements: Sequence[Placement]) -> list[Card]:
     return cards
 
 
-def _data_only_fetcher() -> Any:
-    """Everything is embedded as data: URLs; the renderer never fetches from the network or the disk."""
-    try:
-        from weasyprint.urls import URLFetcher  # WeasyPrint ≥ 70
-
-        return URLFetcher(allowed_protocols={"data"})
-    except ImportError:  # older WeasyPrint: a plain function
-        from weasyprint import default_url_fetcher  # type: ignore[attr-defined]
-
-        def fetch(url: str) -> Any:
-            if not url.startswith("data:"):
-                raise ValueError("only data: URLs are rendered")
-            return default_url_fetcher(url)
-
-        return fetch
-
-
 def _render(window: Window, placements: Sequence[Placement]) -> bytes:
     # French first: sheets are printed in the site's language, whoever asks.
     with translation.override(settings.LANGUAGE_CODE):
@@ -143,7 +125,7 @@ def _render(window: Window, placements: Sequence[Placement]) -> bytes:
         html = render_to_string(
             "qr/sheet.html", {"window": window, "pages": pages, "qr_mm": QR_PRINTED_MM, "empty": not cards}
         )
-    pdf: bytes = HTML(string=html, base_url=settings.SITE_URL, url_fetcher=_data_only_fetcher()).write_pdf()
+    pdf = html_to_pdf(html)
     cache.set(key, pdf, timeout=SHEET_CACHE_SECONDS)
     return pdf
 

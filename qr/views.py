@@ -16,8 +16,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
+from accounts.requests import signed_in
 from kernel.api import error_body
 from kernel.errors import DomainError
+from kernel.net import client_address
 from qr import forms, selectors, services, sheets
 from qr.models import Placement, Window
 from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
@@ -26,10 +28,6 @@ from realtime.selectors import last_event_id
 logger = logging.getLogger(__name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-def _user(request: HttpRequest) -> User | None:
-    return request.user if request.user.is_authenticated else None  # type: ignore[return-value]
 
 
 def _unknown_code(request: HttpRequest) -> HttpResponse:
@@ -47,7 +45,7 @@ def scan(request: HttpRequest, code: str) -> HttpResponse:
             services.scan_record(
                 short_code=short_code,
                 user_agent=request.headers.get("User-Agent", ""),
-                address=services.client_address(request.META),
+                address=client_address(request),
             )
     except Exception:
         # The passer-by comes first: a scan we fail to count still lands on its page.
@@ -84,7 +82,7 @@ def qr_image(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
 
 
 def _window_or_404(request: HttpRequest, pk: int) -> Window:
-    window = selectors.window_visible_to(user=_user(request), pk=pk)
+    window = selectors.window_visible_to(user=signed_in(request), pk=pk)
     if window is None:
         raise Http404
     return window
@@ -93,7 +91,7 @@ def _window_or_404(request: HttpRequest, pk: int) -> Window:
 @require_safe
 def window_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The window on a phone: what a scan of the window's own code shows."""
-    window = selectors.window_visible_to(user=_user(request), pk=pk)
+    window = selectors.window_visible_to(user=signed_in(request), pk=pk)
     if window is None:
         # An old sticker on the glass: say the window is over and show the organisation's projects.
         over = selectors.window_over(pk=pk)

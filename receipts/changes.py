@@ -14,7 +14,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Membership, Organisation
+from campaigns.models import Organisation
+from campaigns.selectors import user_administers
 from donations.models import Gift, Order
 from kernel.errors import Conflict, NotFound, PermissionDenied
 from receipts.delivery import receipt_cancelled_notify
@@ -60,11 +61,7 @@ def dispute_reason() -> str:
 
 
 def _admin_of(*, actor: User, organisation_id: int) -> None:
-    allowed = (
-        actor.is_superuser
-        or Membership.objects.filter(user=actor, organisation_id=organisation_id, role=Membership.Role.ADMIN).exists()
-    )
-    if not allowed:
+    if not user_administers(actor, organisation_id):
         raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
 
 

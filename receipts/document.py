@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from kernel.money import format_money
+from kernel.pdf import html_to_pdf
 from kernel.words import amount_in_words_fr
 
 # --- What the form says was given, and how ---------------------------------------------------
@@ -113,8 +114,6 @@ class ReceiptDocument:
 
 def render_receipt_pdf(document: ReceiptDocument) -> bytes:
     """The receipt as PDF bytes. Always French: it is a French legal form."""
-    from weasyprint import HTML
-
     signature = None
     if document.beneficiary.signature_png:
         signature = "data:image/png;base64," + base64.b64encode(document.beneficiary.signature_png).decode()
@@ -130,4 +129,4 @@ def render_receipt_pdf(document: ReceiptDocument) -> bytes:
                 "natures": NATURES,
             },
         )
-    return bytes(HTML(string=html).write_pdf())
+    return html_to_pdf(html)

@@ -21,7 +21,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import organisations_administered, organisations_member_of
+from campaigns.selectors import (
+    organisations_administered_by,
+    organisations_managed_by,
+)
 from donations.photos import PhotoRefused, prepare_signature
 from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
@@ -140,15 +143,15 @@ def manage_receipts(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "receipts": receipts[:500],
-        "organisations": organisations_member_of(user=user),
-        "administered": set(organisations_administered(user=user).values_list("pk", flat=True)),
+        "organisations": organisations_managed_by(user),
+        "administered": set(organisations_administered_by(user).values_list("pk", flat=True)),
         "year": timezone.localtime().year,
     }
     return render(request, "receipts/manage_receipts.html", context)
 
 
 def _managed_organisation(request: HttpRequest, slug: str) -> Organisation:
-    organisation = organisations_member_of(user=request.user).filter(slug=slug).first()  # type: ignore[arg-type]
+    organisation = organisations_managed_by(request.user).filter(slug=slug).first()
     if organisation is None:
         raise Http404
     return organisation
@@ -204,7 +207,7 @@ class LegalDetailsForm(forms.ModelForm):
 def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
     """The organisation's legal details and signatory: its admins only."""
     user: User = request.user  # type: ignore[assignment]
-    administered = Organisation.objects.all() if user.is_superuser else organisations_administered(user=user)
+    administered = Organisation.objects.all() if user.is_superuser else organisations_administered_by(user)
     organisation = administered.filter(slug=slug).first()
     if organisation is None:
         raise Http404

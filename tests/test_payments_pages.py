@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from checkout.forms import euros_to_cents
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
+from kernel.money import euros_to_cents
 from ledger.selectors import campaign_progress
 from tests.factories import CampaignFactory, ItemFactory
 

@@ -102,13 +102,13 @@ def test_a_sheet_is_drawn_once_until_one_of_its_cards_changes(client: Client, mo
     from qr import sheets
 
     drawn = []
-    real = sheets.HTML
+    real = sheets.html_to_pdf
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         drawn.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sheets, "HTML", counting)
+    monkeypatch.setattr(sheets, "html_to_pdf", counting)
     window = WindowFactory()
     (placement,) = place_items(window, 1, price_cents=1000)
 

@@ -17,7 +17,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Campaign, Membership
+from campaigns.models import Campaign
+from campaigns.selectors import user_manages
 from checkout.selectors import item_streams
 from checkout.services.payouts import order_transfer
 from checkout.services.states import payment_transition, reservation_transition
@@ -297,7 +298,7 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
         if locked is None:
             raise NotFound(f"order {order.pk}")
         organisation_id = locked.campaign.organisation_id
-        if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
+        if not user_manages(actor, organisation_id):
             # The same answer as for a missing one: another organisation's ids are not a hint.
             raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
         if not _claim_code_matches(expected=locked.claim_code, typed=claim_code):

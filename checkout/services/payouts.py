@@ -12,7 +12,8 @@ from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Campaign, Membership
+from campaigns.models import Campaign
+from campaigns.selectors import user_manages
 from checkout.services.states import refund_transition
 from checkout.services.targets import PaymentUnavailable, payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
@@ -147,7 +148,7 @@ def payment_refund(
         if target is None:
             raise NotFound(f"{model.__name__} {pk}")
         organisation_id = Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
-        if not (actor.is_superuser or Membership.objects.filter(user=actor, organisation_id=organisation_id).exists()):
+        if not user_manages(actor, organisation_id):
             # The same answer as for a missing one: another organisation's ids are not a hint.
             raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
         if target.status != PaymentStatus.PAID or not target.provider_payment_id:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import organisations_administered
+from campaigns.selectors import user_administers
 from kernel.errors import DomainError, PermissionDenied
 from payments import signals
 from payments.gateways import ConnectAccountRequest, ConnectAccountState, ConnectEvent, GatewayError, gateway
@@ -52,7 +52,7 @@ def organisation_connect_start(*, organisation_id: int, actor: User) -> str:
     connected account is created once (idempotency key from our row, so a
     double click or a retry gets the same account), then a fresh onboarding
     link is returned, to redirect to. The provider is never called inside a transaction."""
-    if not (actor.is_superuser or organisations_administered(user=actor).filter(pk=organisation_id).exists()):
+    if not user_administers(actor, organisation_id):
         raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
     organisation = Organisation.objects.get(pk=organisation_id)
     try:

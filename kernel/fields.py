@@ -1,0 +1,79 @@
+"""Input fields for amounts, for the page forms and the API serializers alike:
+the same parsing (``kernel.money.euros_to_cents``) and the same limits
+(``kernel.money.CentsRange``), with Django's and DRF's own translated messages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.core.validators import DecimalValidator, MaxValueValidator, MinValueValidator
+from rest_framework import serializers
+
+from kernel.money import CentsRange, cents_to_euros, euros_to_cents
+
+_TOO_MANY_DECIMALS = re.compile(r"^\s*\d+[.,]\d{3,}\s*(?:€)?\s*$", re.ASCII)
+
+
+class EurosField(forms.Field):
+    """An amount typed in euros ("12,50") on a page, cleaned to integer cents within ``limits``."""
+
+    widget = forms.NumberInput
+    default_error_messages = {"invalid": forms.DecimalField.default_error_messages["invalid"]}
+
+    def __init__(self, *, limits: CentsRange, **kwargs: Any) -> None:
+        self.limits = limits
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        cents = euros_to_cents(str(value))
+        if cents is None and _TOO_MANY_DECIMALS.match(str(value)):
+            raise forms.ValidationError(
+                DecimalValidator.messages["max_decimal_places"], code="max_decimal_places", params={"max": 2}
+            )
+        if cents is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return cents
+
+    def validate(self, value: int | None) -> None:
+        super().validate(value)
+        if value is None:
+            return
+        if value < self.limits.min_cents:
+            raise forms.ValidationError(
+                MinValueValidator.message,
+                code="min_value",
+                params={"limit_value": cents_to_euros(self.limits.min_cents)},
+            )
+        if value > self.limits.max_cents:
+            raise forms.ValidationError(
+                MaxValueValidator.message,
+                code="max_value",
+                params={"limit_value": cents_to_euros(self.limits.max_cents)},
+            )
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        if isinstance(widget, forms.NumberInput):
+            attrs.update(
+                min=str(cents_to_euros(self.limits.min_cents)),
+                max=str(cents_to_euros(self.limits.max_cents)),
+                step="0.01",
+            )
+        return attrs
+
+
+class CentsField(serializers.IntegerField):
+    """An amount in integer cents in the API, within ``limits``. Digits of other scripts
+    ("１２") are refused as the page refuses them (Python's int() would take them)."""
+
+    def __init__(self, *, limits: CentsRange, **kwargs: Any) -> None:
+        super().__init__(min_value=limits.min_cents, max_value=limits.max_cents, **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or (isinstance(data, str) and not data.isascii()):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
