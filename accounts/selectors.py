@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -32,7 +32,7 @@ def user_data_export(*, user: User) -> dict[str, Any]:
         },
     }
     for _receiver, sections in account_exporting.send(sender=User, user=user):
-        export.update(dict(sections or {}))
+        export.update(cast(dict[str, Any], sections))
     return export
 
 
