@@ -84,10 +84,10 @@ def bench_sheet(items: int) -> None:
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
-    from campaigns.management.commands.seed_demo import ITEMS, draw_photo
     from campaigns.models import Campaign, Organisation
     from donations.models import Item, ItemPhoto, ItemStatus
     from donations.services import item_transition
+    from pages.management.commands.seed_demo import ITEMS, draw_photo
     from qr.selectors import window_public_queryset
     from qr.services import placement_add, window_create
     from qr.sheets import window_sheet_pdf

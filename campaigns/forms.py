@@ -9,9 +9,9 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.selectors import organisations_managed_by
-from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from kernel.fields import EurosField
 from kernel.money import CAMPAIGN_GOAL
+from kernel.photos import PhotoRefused, PreparedPhoto, prepare_photo
 
 
 class CampaignForm(forms.Form):

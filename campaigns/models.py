@@ -152,4 +152,4 @@ class Campaign(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("frontend:campaign", kwargs={"slug": self.slug})
+        return reverse("pages:campaign", kwargs={"slug": self.slug})

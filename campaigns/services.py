@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign, Organisation
-from donations.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
 from kernel.errors import Conflict, DomainError
+from kernel.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
 
 # The campaign state machine, as data: draft → live → closed.
 CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -28,7 +28,7 @@ def order_receipt_send(*, order_id: int) -> None:
             "organisation": order.campaign.organisation,
             "claim_url": order_claim_url(order),
             # The withdrawal right and its model form, on a durable medium (Code de la consommation L221-13).
-            "terms_url": settings.SITE_URL + reverse("frontend:terms") + "#retractation",
+            "terms_url": settings.SITE_URL + reverse("pages:terms") + "#retractation",
         }
         send_mail(
             _("Votre achat sur Trëmma : %(title)s") % {"title": order.item.title},

@@ -97,7 +97,7 @@ def _problem(request: HttpRequest, messages: list[str], back_url: str, status: i
 @require_POST
 def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
     """The item page's "buy" form: reserve, then go to the provider's checkout."""
-    back = reverse("frontend:item", kwargs={"pk": pk})
+    back = reverse("pages:item", kwargs={"pk": pk})
     form = BuyForm(request.POST)
     if not form.is_valid():
         return _problem(request, [str(e) for errors in form.errors.values() for e in errors], back, 400)
@@ -118,7 +118,7 @@ def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
     """The campaign page's gift form: record the gift, then go to the provider's checkout."""
-    back = reverse("frontend:campaign", kwargs={"slug": slug})
+    back = reverse("pages:campaign", kwargs={"slug": slug})
     form = GiveForm(request.POST)
     if not form.is_valid():
         # The form again, as typed, each error beside its field; nothing is recorded.

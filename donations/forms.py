@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign
 from donations.models import Item
-from donations.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
 from kernel.fields import EurosField
 from kernel.money import ITEM_PRICE
+from kernel.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
 
 
 class MultipleFileInput(forms.ClearableFileInput):

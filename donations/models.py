@@ -143,12 +143,12 @@ class Item(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("frontend:item", kwargs={"pk": self.pk})
+        return reverse("pages:item", kwargs={"pk": self.pk})
 
 
 class ItemPhoto(models.Model):
     """One photo of an item. ``image`` is its largest WebP rendition; ``renditions``
-    lists every stored width (see donations.photos) and ``fallback`` is a JPEG."""
+    lists every stored width (see kernel.photos) and ``fallback`` is a JPEG."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(_("image"), upload_to="items/", max_length=200)

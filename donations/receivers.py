@@ -11,9 +11,9 @@ from accounts.models import User
 from accounts.services import AccountBusy
 from accounts.signals import account_deleting, account_exporting
 from donations.models import ItemPhoto, ItemStatus
-from donations.photos import delete_stored
 from donations.selectors import items_owned_by
 from donations.services import OWNER_WITHDRAWABLE_STATUSES, item_withdraw
+from kernel.photos import delete_stored
 
 
 @receiver(account_deleting, dispatch_uid="donations.account_deleting")

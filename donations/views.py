@@ -19,9 +19,9 @@ from donations.selectors import (
     items_owned_by,
     items_to_review,
 )
-from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
 from kernel.money import cents_to_euros
+from kernel.uploads import TooManyUploads, upload_count
 
 
 @login_required

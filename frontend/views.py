@@ -1,67 +1,15 @@
+"""The site shell's own views: the error pages (HTML, or the API's error shape under /api/)."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_safe
+from django.shortcuts import render
 
-from accounts.requests import signed_in
-from donations.models import ItemStatus
-from donations.selectors import item_similar, item_visible_queryset
-from frontend.legal import legal_details
 from kernel.api import api_not_found, api_server_error
-from ledger.selectors import campaign_public_queryset
-from realtime.selectors import last_event_id
 
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
-
-
-@require_safe
-def home(request: HttpRequest) -> HttpResponse:
-    campaigns = campaign_public_queryset().filter(status="live")
-    return render(request, "frontend/home.html", {"campaigns": campaigns})
-
-
-@require_safe
-def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    campaign = get_object_or_404(campaign_public_queryset(), slug=slug)
-    user = signed_in(request)
-    items = item_visible_queryset(
-        user=user
-    ).filter(  # type: ignore[arg-type]
-        campaign=campaign, status__in=[ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD]
-    )[:60]
-    context = {"campaign": campaign, "items": items, "last_event": last_event_id()}
-    return render(request, "frontend/campaign.html", context)
-
-
-@require_safe
-def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = signed_in(request)
-    item = get_object_or_404(item_visible_queryset(user=user), pk=pk)  # type: ignore[arg-type]
-    # The campaign with its ledger totals (one query), for the live progress bar.
-    campaign = campaign_public_queryset().get(pk=item.campaign_id)
-    context = {"item": item, "campaign": campaign, "similar": [], "last_event": last_event_id()}
-    if item.status != ItemStatus.LISTED:
-        # A sold (or reserved) item's card may still hang in a shop window: offer what is still for sale.
-        context["similar"] = list(item_similar(item=item))
-    return render(request, "frontend/item.html", context)
-
-
-@require_safe
-def legal_notice(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/legal/notice.html", {"legal": legal_details()})
-
-
-@require_safe
-def terms(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/legal/terms.html", {"legal": legal_details()})
-
-
-@require_safe
-def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/legal/privacy.html", {"legal": legal_details()})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

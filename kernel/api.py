@@ -111,3 +111,11 @@ def api_server_error(request: HttpRequest) -> JsonResponse:
         error_body("server_error", _("Une erreur interne est survenue. Réessayez dans un instant.")),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def absolute(context: dict[str, Any], url: str) -> str:
+    """An absolute URL: storage URLs on S3 already are; local ones get the request's host."""
+    if url.startswith(("http://", "https://")):
+        return url
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request is not None else url

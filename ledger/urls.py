@@ -15,5 +15,6 @@ urlpatterns = [
         views.statement_month_csv,
         name="statement-month-csv",
     ),
+    path("gestion/organisations/<slug:slug>/paiements/", views.organisation_payments, name="organisation-payments"),
     path("payments/campagnes/<slug:slug>/ecritures.csv", views.campaign_ledger_csv, name="campaign-ledger-csv"),
 ]

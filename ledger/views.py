@@ -6,24 +6,31 @@ organisation's statement or ledger is a 404, the same as a missing one."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
+from accounts.models import User
 from campaigns.models import Organisation
 from campaigns.selectors import organisations_managed_by
+from kernel.errors import DomainError
 from kernel.spreadsheet import Cell, Euros, csv_response
 from ledger.models import LedgerEntry
-from ledger.selectors import campaign_ledger_for_manager
+from ledger.selectors import campaign_ledger_for_manager, organisation_balance_cents
 from ledger.statements import Statement, organisation_statement, statement_organisation
+from payments.selectors import connect_summary, organisation_for_payments_admin
+from payments.services import organisation_connect_refresh, organisation_connect_start
 
 FIRST_YEAR = 2000
 # Literal, so makemessages finds them; translated when the file is written.
@@ -197,3 +204,47 @@ def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
             ]
         )
     return csv_response(filename=f"ecritures-{slug}.csv", header=[_(c) for c in LEDGER_COLUMNS], rows=rows)
+
+
+# --- The organisation's payments page: its Stripe account, and what awaits transfer ---------------
+
+
+def _payments_page(
+    request: HttpRequest, organisation: Organisation, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "organisation": organisation,
+        "summary": connect_summary(
+            organisation, balance_cents=organisation_balance_cents(organisation_id=organisation.pk)
+        ),
+        "error": error,
+        "link_expired": "lien" in request.GET,
+        "returned": "retour" in request.GET,
+        "demo": settings.PAYMENT_GATEWAY == "demo",
+    }
+    response = render(request, "ledger/organisation_payments.html", context, status=status)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def organisation_payments(request: HttpRequest, slug: str) -> HttpResponse:
+    """The organisation's payments page: the state of its Stripe account, and
+    the button that starts (or resumes) the onboarding. Its admins only."""
+    user: User = request.user  # type: ignore[assignment]
+    organisation = organisation_for_payments_admin(user=user, slug=slug)
+    if organisation is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            url = organisation_connect_start(organisation_id=organisation.pk, actor=user)
+        except DomainError as error:
+            organisation.refresh_from_db()
+            return _payments_page(request, organisation, error=str(error.detail), status=error.status_code)
+        return HttpResponseRedirect(url, status=303)
+    if "retour" in request.GET and organisation.stripe_account_id:
+        # Back from the onboarding form, maybe before the event: show the account as it is now.
+        organisation_connect_refresh(organisation_id=organisation.pk)
+        organisation.refresh_from_db()
+    return _payments_page(request, organisation)

@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from campaigns.models import Organisation
 from campaigns.selectors import organisations_administered_by
-from ledger.selectors import organisation_balance_cents
 
 # --- Connect: an organisation's connected account, as its admins see it --------------------------
 
@@ -45,7 +44,8 @@ class ConnectSummary:
     balance_cents: int
 
 
-def connect_summary(organisation: Organisation) -> ConnectSummary:
+def connect_summary(organisation: Organisation, *, balance_cents: int) -> ConnectSummary:
+    """The account's state as its admins see it, with ``balance_cents`` (what awaits transfer, from the ledger)."""
     if not organisation.stripe_account_id:
         status = "none"
     elif organisation.stripe_transfers_active:
@@ -59,5 +59,4 @@ def connect_summary(organisation: Organisation) -> ConnectSummary:
         label = next((str(text) for prefix, text in REQUIREMENT_LABELS if str(name).startswith(prefix)), str(name))
         if label not in labels:
             labels.append(label)
-    balance = organisation_balance_cents(organisation_id=organisation.pk)
-    return ConnectSummary(status=status, requirements=labels, balance_cents=balance)
+    return ConnectSummary(status=status, requirements=labels, balance_cents=balance_cents)

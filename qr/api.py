@@ -15,7 +15,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns.api import OrganisationRefSerializer, absolute
+from campaigns.serializers import OrganisationRefSerializer
+from kernel.api import absolute
 from kernel.money import CURRENCY
 from qr import selectors
 from qr.models import Placement, Window

@@ -13,15 +13,14 @@ from typing import Any
 from django.db.models import Manager, Model
 from rest_framework import serializers
 
+from campaigns.selectors import PUBLIC_CAMPAIGN_STATUSES
+from donations.models import PUBLIC_STATUSES, Item
 from qr.selectors import short_url
 from qr.services import short_code_for, short_codes_ensure
 
 
 def _public(target: Model) -> bool:
     """Only what passers-by may see gets a printed code: no code for a draft or an item in review."""
-    from campaigns.selectors import PUBLIC_CAMPAIGN_STATUSES
-    from donations.models import PUBLIC_STATUSES, Item
-
     if isinstance(target, Item):
         return target.status in PUBLIC_STATUSES
     status = getattr(target, "status", None)

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.permissions import EmailVerified
-from campaigns.api import OrganisationRefSerializer
+from campaigns.serializers import OrganisationRefSerializer
 from kernel.schema import errors
 from receipts.changes import receipt_cancel, receipt_preference_set
 from receipts.delivery import receipt_pdf_link

@@ -18,6 +18,7 @@ from campaigns.models import Organisation
 from campaigns.selectors import user_administers
 from donations.models import Gift, Order
 from kernel.errors import Conflict, NotFound, PermissionDenied
+from kernel.money import format_money
 from receipts.delivery import receipt_cancelled_notify
 from receipts.issuing import LEGAL_DETAILS
 from receipts.models import ReceiptPreference, TaxReceipt, TaxReceiptLine
@@ -49,8 +50,6 @@ def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order:
 
 
 def refund_reason(refunded_cents: int) -> str:
-    from kernel.money import format_money
-
     with translation.override("fr"):
         return gettext("Remboursement (%(amount)s remboursés en tout)") % {"amount": format_money(refunded_cents)}
 

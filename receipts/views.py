@@ -25,10 +25,10 @@ from campaigns.selectors import (
     organisations_administered_by,
     organisations_managed_by,
 )
-from donations.photos import PhotoRefused, prepare_signature
-from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
+from kernel.photos import PhotoRefused, prepare_signature
 from kernel.spreadsheet import Euros, csv_response
+from kernel.uploads import TooManyUploads, upload_count
 from receipts import changes, delivery, issuing, selectors
 from receipts.models import TaxReceipt
 

@@ -16,8 +16,8 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 from donations.models import Item, ItemStatus
-from donations.photos import prepare_photo
 from donations.services import item_approve, item_create
+from kernel.photos import prepare_photo
 from tests.factories import CampaignFactory, ItemFactory, UserFactory, add_photo, image_bytes, manager_of
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageFile
 from rest_framework.test import APIClient
 
-from donations import photos
 from donations.models import Item, ItemPhoto
+from kernel import photos
 from tests.factories import (
     SVG_WITH_SCRIPT,
     CampaignFactory,

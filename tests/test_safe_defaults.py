@@ -151,7 +151,7 @@ def test_with_debug_off_a_server_error_is_our_500_with_the_banner(
     def broken() -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("frontend.views.campaign_public_queryset", broken)
+    monkeypatch.setattr("pages.views.campaign_public_queryset", broken)
     client.raise_request_exception = False
 
     response = client.get("/")

@@ -13,15 +13,15 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
 
 from accounts.requests import signed_in
-from campaigns.api import CampaignWriteSerializer
 from campaigns.forms import CampaignForm
 from campaigns.models import Membership
 from campaigns.selectors import user_administers, user_manages
-from donations.api import ItemEditSerializer
 from donations.forms import ItemForm
 from kernel import pdf
 from kernel.money import CAMPAIGN_GOAL, ITEM_PRICE, euros_to_cents
 from kernel.net import client_address
+from pages.api.campaigns import CampaignWriteSerializer
+from pages.api.items import ItemEditSerializer
 from qr.models import Scan
 from qr.services import short_code_for, visitor_hash
 from tests.factories import (

@@ -37,6 +37,7 @@ APPS = (
     "qr",
     "receipts",
     "checkout",
+    "pages",
     "realtime",
     "frontend",
     "tremma",

@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 from rest_framework.authtoken.models import Token
 
-from donations import photos
 from donations.models import ItemPhoto
+from kernel import photos
 from tests.components import free_port
 from tests.factories import CampaignFactory, UserFactory, image_bytes, item_post_data
 from tests.support.servers import start_server, stop_server

@@ -19,8 +19,8 @@ from PIL import Image, ImageFile
 from rest_framework.test import APIClient
 
 from campaigns.models import Membership, Organisation
-from donations import photos
 from donations.models import Item
+from kernel import photos
 from kernel.body import ChunkedBodyLimit
 from tests.factories import (
     SVG_WITH_SCRIPT,

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "qr",
     "receipts",
     "checkout",
+    "pages",
     "realtime",
     "frontend",
 ]

@@ -9,10 +9,10 @@ from rest_framework.routers import DefaultRouter
 import accounts.schema  # noqa: F401  (registers our session authentication with drf-spectacular)
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
-from campaigns.api import CampaignViewSet, ManagedCampaignViewSet
 from checkout.urls import api_urlpatterns as checkout_api
 from checkout.urls import moved_urlpatterns as checkout_moved
-from donations.api import ItemViewSet
+from pages.api.campaigns import CampaignViewSet, ManagedCampaignViewSet
+from pages.api.items import ItemViewSet
 from qr.api import WindowViewSet
 from receipts.urls import api_urlpatterns as receipts_api
 from tremma.health import healthz
@@ -48,16 +48,15 @@ urlpatterns = [
     path("comptes/", include("accounts.urls")),
     path("", include("donations.urls")),
     path("", include("receipts.urls")),
-    path("", include("campaigns.urls")),
+    path("", include("pages.campaign_urls")),
     path("api/", include(receipts_api)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("", include("checkout.urls")),
     path("", include(checkout_moved)),
     path("payments/", include("payments.urls")),
-    path("", include("payments.manage_urls")),
     path("", include("ledger.urls")),
-    path("", include("frontend.urls")),
+    path("", include("pages.urls")),
 ]
 
 if not settings.MEDIA_ON_S3:

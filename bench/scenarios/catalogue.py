@@ -20,9 +20,9 @@ def seed_items(count: int) -> list[str]:
 
     Benchmark data only: rows are inserted listed in bulk, not walked through
     review one by one (the state machine is exercised by the test suite)."""
-    from campaigns.management.commands.seed_demo import ITEMS
     from campaigns.models import Campaign
     from donations.models import Item, ItemStatus
+    from pages.management.commands.seed_demo import ITEMS
 
     campaigns = list(Campaign.objects.order_by("id"))
     existing = Item.objects.count()

@@ -20,9 +20,9 @@ from donations.models import (
     ItemStatus,
     ItemTransition,
 )
-from donations.photos import PreparedPhoto, delete_stored, store_photos
 from donations.signals import item_listed
 from kernel.errors import Conflict, DomainError, PermissionDenied
+from kernel.photos import PreparedPhoto, delete_stored, store_photos
 from kernel.states import transition_apply
 
 

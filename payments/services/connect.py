@@ -44,7 +44,7 @@ class ConnectUnavailable(DomainError):
 
 
 def payments_page_url(organisation: Organisation) -> str:
-    return settings.SITE_URL + reverse("payments_manage:organisation-payments", kwargs={"slug": organisation.slug})
+    return settings.SITE_URL + reverse("ledger:organisation-payments", kwargs={"slug": organisation.slug})
 
 
 def organisation_connect_start(*, organisation_id: int, actor: User) -> str:

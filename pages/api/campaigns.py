@@ -11,22 +11,17 @@ from rest_framework.response import Response
 
 from campaigns.models import Campaign, Organisation
 from campaigns.selectors import organisations_managed_by
+from campaigns.serializers import OrganisationRefSerializer
 from campaigns.services import campaign_create, campaign_transition, campaign_update
-from donations.photos import PhotoRefused, PreparedPhoto, prepare_photo
-from donations.throttles import upload_count
-from kernel.api import SLUG_IN_URL
+from kernel.api import SLUG_IN_URL, absolute
 from kernel.fields import CentsField
 from kernel.money import CAMPAIGN_GOAL
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
+from kernel.photos import PhotoRefused, PreparedPhoto, prepare_photo
 from kernel.schema import TOO_MANY_UPLOADS, errors
+from kernel.uploads import upload_count
 from ledger.selectors import campaign_public_queryset, campaigns_managed_by
 from qr.fields import ShortCodeListSerializer, short_url_of
-
-
-class OrganisationRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Organisation
-        fields = ("slug", "name")
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -67,18 +62,6 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     def get_short_url(self, campaign: Campaign) -> str | None:
         return short_url_of(campaign)
-
-
-def absolute(context: dict[str, Any], url: str) -> str:
-    """An absolute URL: storage URLs on S3 already are; local ones get the request's host."""
-    if url.startswith(("http://", "https://")):
-        return url
-    request = context.get("request")
-    return request.build_absolute_uri(url) if request is not None else url
-
-
-# A slug as campaign_create makes them (at most the model's 80 characters): anything else, a NUL
-# byte included (which PostgreSQL would refuse with an error), is a 404 before any query.
 
 
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):

@@ -1,9 +1,9 @@
 from django.urls import path
 
-from frontend import dashboard, views
 from kernel.urls import moved
+from pages import dashboard, views
 
-app_name = "frontend"
+app_name = "pages"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,8 +11,8 @@ urlpatterns = [
     path("objets/<int:pk>/", views.item_detail, name="item"),
     path("gestion/tableau-de-bord/", dashboard.dashboard, name="dashboard"),
     # The managers' home is the live dashboard for now; /manage/ was its English address.
-    path("gestion/", moved("frontend:dashboard")),
-    path("manage/", moved("frontend:dashboard")),
+    path("gestion/", moved("pages:dashboard")),
+    path("manage/", moved("pages:dashboard")),
     path("mentions-legales/", views.legal_notice, name="legal-notice"),
     path("conditions/", views.terms, name="terms"),
     path("confidentialite/", views.privacy, name="privacy"),

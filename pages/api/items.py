@@ -12,11 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.requests import signed_in
-from campaigns.api import absolute
 from campaigns.models import Campaign
 from donations import services
 from donations.models import Item, ItemPhoto, ItemStatus, ItemTransition
-from donations.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
 from donations.selectors import (
     item_search,
     item_visible_queryset,
@@ -25,12 +23,13 @@ from donations.selectors import (
     items_owned_by,
     items_to_review,
 )
-from donations.throttles import upload_count
-from kernel.api import ID_IN_URL, MAX_ID
+from kernel.api import ID_IN_URL, MAX_ID, absolute
 from kernel.fields import CentsField
 from kernel.money import ITEM_PRICE
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
+from kernel.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
 from kernel.schema import errors
+from kernel.uploads import upload_count
 from qr.fields import ShortCodeListSerializer, short_url_of
 
 

@@ -1,5 +1,5 @@
 """The managers' live dashboard (``/gestion/tableau-de-bord/``): server-rendered with the
-figures of the moment, then kept fresh by /ws/dashboard/ (frontend/static/frontend/dashboard.js)."""
+figures of the moment, then kept fresh by /ws/dashboard/ (pages/static/pages/dashboard.js)."""
 
 from __future__ import annotations
 
@@ -68,4 +68,4 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart_days": CHART_DAYS,
         "since": now - timedelta(days=CHART_DAYS - 1),
     }
-    return render(request, "frontend/dashboard.html", context)
+    return render(request, "pages/dashboard.html", context)

@@ -13,9 +13,9 @@ from accounts.models import User
 from campaigns import services
 from campaigns.forms import CampaignForm, NewCampaignForm
 from campaigns.models import Campaign
-from donations.throttles import TooManyUploads, upload_count
 from kernel.errors import DomainError
 from kernel.money import cents_to_euros
+from kernel.uploads import TooManyUploads, upload_count
 from ledger.selectors import campaigns_managed_by
 
 
@@ -32,7 +32,7 @@ def _upload_allowed(request: HttpRequest) -> bool:
 @login_required
 @require_safe
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/campaigns/manage_list.html", {"campaigns": campaigns_managed_by(request.user)})
+    return render(request, "pages/campaigns/manage_list.html", {"campaigns": campaigns_managed_by(request.user)})
 
 
 @login_required
@@ -42,7 +42,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
     form = NewCampaignForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and not _upload_allowed(request):
         form = NewCampaignForm(initial=request.POST.dict(), user=user)
-        return render(request, "frontend/campaigns/edit.html", {"form": form, "campaign": None}, status=429)
+        return render(request, "pages/campaigns/edit.html", {"form": form, "campaign": None}, status=429)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
@@ -53,7 +53,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Campagne créée, en brouillon."))
             return redirect("campaigns:edit", slug=campaign.slug)
     status = 400 if form.errors else 200
-    return render(request, "frontend/campaigns/edit.html", {"form": form, "campaign": None}, status=status)
+    return render(request, "pages/campaigns/edit.html", {"form": form, "campaign": None}, status=status)
 
 
 @login_required
@@ -72,7 +72,7 @@ def campaign_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = CampaignForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and not _upload_allowed(request):
         form = CampaignForm(initial={**initial, **request.POST.dict()})
-        return render(request, "frontend/campaigns/edit.html", {"form": form, "campaign": campaign}, status=429)
+        return render(request, "pages/campaigns/edit.html", {"form": form, "campaign": campaign}, status=429)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "cover"}
         try:
@@ -83,7 +83,7 @@ def campaign_edit(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, _("Campagne enregistrée."))
             return redirect("campaigns:edit", slug=campaign.slug)
     status = 400 if form.errors else 200
-    return render(request, "frontend/campaigns/edit.html", {"form": form, "campaign": campaign}, status=status)
+    return render(request, "pages/campaigns/edit.html", {"form": form, "campaign": campaign}, status=status)
 
 
 @login_required

@@ -20,8 +20,11 @@ from PIL import Image, ImageDraw
 
 from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
-from donations.models import Item, ItemPhoto, ItemStatus
+from checkout.services import gift_start
+from donations.models import Gift, Item, ItemPhoto, ItemStatus
 from donations.services import item_transition
+from payments.demo_gateway import ACCOUNT_PREFIX, session_pay
+from payments.services import demo_onboarding_complete
 from qr.models import Window
 from qr.services import placement_add, scan_record, short_code_for, window_create
 
@@ -218,7 +221,7 @@ class Command(BaseCommand):
         for organisation in ORGANISATIONS:
             self.stdout.write(f"  Manager ({organisation['name']}): {organisation['manager'][2]} / {password}")
             if not organisation.get("connected"):
-                page = reverse("payments_manage:organisation-payments", kwargs={"slug": organisation["slug"]})
+                page = reverse("ledger:organisation-payments", kwargs={"slug": organisation["slug"]})
                 self.stdout.write(f"  Connect its Stripe account (demo): {settings.SITE_URL}{page}")
         for window in windows:
             self.stdout.write(
@@ -267,8 +270,6 @@ class Command(BaseCommand):
     def _connect(self, organisation: Organisation) -> None:
         """A demo connected account, onboarded through the same account.updated
         processing as the demo onboarding page. Only with the demo gateway."""
-        from payments.demo_gateway import ACCOUNT_PREFIX
-        from payments.services import demo_onboarding_complete
 
         if settings.PAYMENT_GATEWAY != "demo" or organisation.stripe_account_id:
             return
@@ -376,11 +377,6 @@ class Command(BaseCommand):
 
     def _gifts(self, campaigns: list[Campaign]) -> None:
         """A few gifts paid through the demo gateway and the real services, so campaigns show money raised."""
-        from django.conf import settings
-
-        from checkout.services import gift_start
-        from donations.models import Gift
-        from payments.demo_gateway import session_pay
 
         if settings.PAYMENT_GATEWAY != "demo":
             return  # never open real checkouts for demo data
