@@ -286,7 +286,7 @@ def test_the_window_sheet_renders_without_fetching_foreign_urls(
 def test_the_tax_receipt_renders_without_fetching_foreign_urls(
     monkeypatch: pytest.MonkeyPatch, listener: tuple[int, list[bytes]], refused: list[str]
 ) -> None:
-    from donations import receipt_document
+    from receipts import document as receipt_document
     from tests.test_receipt_document import document
 
     port, connections = listener
