@@ -68,15 +68,18 @@ demo: $(RUNTIME_STAMP) $(DEMO_SECRET_KEY)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy .
 
-# The whole suite: lint, then pytest (unit and integration), then the browser
-# tests in their own invocation (pytest-playwright's loop must not leak).
+# The whole suite: lint (ruff, and the rooms' layer order with import-linter),
+# then pytest (unit and integration), then the browser tests in their own
+# invocation (pytest-playwright's loop must not leak).
 test: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -m "not browser"
 	$(BIN)/python -m pytest -m browser tests/browser
 	@echo "Browser screenshots and the item page's budget report: build/screenshots/"
