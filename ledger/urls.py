@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from kernel.urls import moved
 from ledger import views
 
 app_name = "ledger"
@@ -16,5 +17,7 @@ urlpatterns = [
         name="statement-month-csv",
     ),
     path("gestion/organisations/<slug:slug>/paiements/", views.organisation_payments, name="organisation-payments"),
-    path("payments/campagnes/<slug:slug>/ecritures.csv", views.campaign_ledger_csv, name="campaign-ledger-csv"),
+    path("gestion/campagnes/<slug:slug>/ecritures.csv", views.campaign_ledger_csv, name="campaign-ledger-csv"),
+    # Its address until the public pages got French paths.
+    path("payments/campagnes/<slug:slug>/ecritures.csv", moved("ledger:campaign-ledger-csv")),
 ]

@@ -242,6 +242,7 @@ def test_the_number_of_backers_takes_the_plural_of_the_language(language: str, c
         ("/payments/campagnes/velos/donner/", "/campagnes/velos/donner/"),
         ("/manage/", "/gestion/tableau-de-bord/"),
         ("/gestion/", "/gestion/tableau-de-bord/"),
+        ("/payments/campagnes/velos/ecritures.csv", "/gestion/campagnes/velos/ecritures.csv"),
     ],
 )
 def test_pages_that_moved_to_french_paths_redirect_permanently_keeping_method_and_query(

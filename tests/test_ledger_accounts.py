@@ -92,7 +92,7 @@ def test_a_platform_entry_is_in_no_organisations_statement(gift_with_a_tip: Gift
     assert [line.kind for line in statement.lines if line.kind == "payment"] == ["payment"]
     assert statement.recomputed_closing_cents == 2000
     client.force_login(MembershipFactory(organisation=organisation).user)
-    csv = client.get(f"/payments/campagnes/{gift_with_a_tip.campaign.slug}/ecritures.csv").content.decode()
+    csv = client.get(f"/gestion/campagnes/{gift_with_a_tip.campaign.slug}/ecritures.csv").content.decode()
     assert "evt_platform_tips" not in csv
 
 

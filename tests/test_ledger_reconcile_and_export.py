@@ -39,7 +39,7 @@ def test_managers_export_their_campaigns_ledger_as_csv(client: Client) -> None:
     manager = MembershipFactory(organisation=campaign.organisation).user
     client.force_login(manager)
 
-    response = client.get(f"/payments/campagnes/{campaign.slug}/ecritures.csv")
+    response = client.get(f"/gestion/campagnes/{campaign.slug}/ecritures.csv")
 
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     text = response.content.decode("utf-8")
@@ -53,7 +53,7 @@ def test_managers_export_their_campaigns_ledger_as_csv(client: Client) -> None:
 
 def test_the_ledger_export_is_hidden_from_everyone_else(client: Client) -> None:
     campaign = CampaignFactory()
-    url = f"/payments/campagnes/{campaign.slug}/ecritures.csv"
+    url = f"/gestion/campagnes/{campaign.slug}/ecritures.csv"
     assert client.get(url).status_code == 302  # sign in first
     client.force_login(UserFactory())
     assert client.get(url).status_code == 404

@@ -101,11 +101,11 @@ def test_the_campaign_ledger_export_follows_the_same_rule(client: Client) -> Non
 
     campaign = CampaignFactory()
     client.force_login(manager_of(OrganisationFactory()))
-    assert client.get(f"/payments/campagnes/{campaign.slug}/ecritures.csv").status_code == 404
+    assert client.get(f"/gestion/campagnes/{campaign.slug}/ecritures.csv").status_code == 404
     client.force_login(manager_of(campaign.organisation))
-    assert client.get(f"/payments/campagnes/{campaign.slug}/ecritures.csv").status_code == 200
+    assert client.get(f"/gestion/campagnes/{campaign.slug}/ecritures.csv").status_code == 200
     client.force_login(UserFactory(is_superuser=True, is_staff=True))
-    assert client.get(f"/payments/campagnes/{campaign.slug}/ecritures.csv").status_code == 200
+    assert client.get(f"/gestion/campagnes/{campaign.slug}/ecritures.csv").status_code == 200
 
 
 # --- 3. Euros typed on a page, cents in the API: one parsing, one set of limits ----------------
