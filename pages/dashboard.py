@@ -1,5 +1,5 @@
 """The managers' live dashboard (``/gestion/tableau-de-bord/``): server-rendered with the
-figures of the moment, then kept fresh by /ws/dashboard/ (pages/static/pages/dashboard.js)."""
+figures of the moment, then kept fresh by /ws/dashboard/ (frontend/static/frontend/dashboard.js)."""
 
 from __future__ import annotations
 

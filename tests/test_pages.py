@@ -54,7 +54,7 @@ def test_live_pages_name_their_streams_and_resume_point(client: Client) -> None:
     assert f'data-campaign-stream="/ws/campaigns/{item.campaign.slug}/"' in item_html
     assert f'data-last-event="{event.pk}"' in item_html
     assert f'data-campaign-stream="/ws/campaigns/{item.campaign.slug}/"' in campaign_html
-    assert "pages/item.js" in item_html and "pages/campaign.js" in campaign_html
+    assert "frontend/item.js" in item_html and "frontend/campaign.js" in campaign_html
 
 
 def test_a_reserved_item_shows_who_is_paying_and_a_disabled_buy_button(client: Client) -> None:

@@ -368,7 +368,7 @@ def test_the_script_check_finds_undeclared_reads() -> None:
 def test_the_pages_scripts_read_only_declared_fields_of_declared_events() -> None:
     scripts = shipped_scripts()
     names = {path.relative_to(ROOT).as_posix() for path in scripts}
-    assert {"pages/static/pages/item.js", "qr/static/qr/screen.js"} <= names
+    assert {"frontend/static/frontend/item.js", "qr/static/qr/screen.js"} <= names
     private = dashboard_scripts()
     assert {path.name for path in private} == {"dashboard.js"}
     problems = {
