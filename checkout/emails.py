@@ -1,4 +1,4 @@
-"""Emails after a payment, sent after commit (payments.services schedules
+"""Emails after a payment, sent after commit (checkout.services schedules
 them with ``transaction.on_commit``), once per payment since the payment is
 processed once, in the language the person used. A buyer gets a receipt with
 the claim code, never a tax receipt: a purchase is not a gift."""

@@ -42,7 +42,7 @@ def _cancel(*, receipt_id: int, reason: str) -> bool:
 
 def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order: Order | None = None) -> int:
     """A refund or a dispute reached a receipted payment: cancel its receipt(s),
-    in the caller's transaction (payments.services holds the payment's lock).
+    in the caller's transaction (checkout.services holds the payment's lock).
     The job issues a corrected receipt later if something is still due."""
     target = Q(gift=gift) if gift is not None else Q(order=order)
     receipt_ids = list(TaxReceiptLine.objects.filter(target, active=True).values_list("receipt_id", flat=True))

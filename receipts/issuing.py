@@ -10,7 +10,7 @@ its PDF and the emails in receipts.delivery (after commit).
 - Numbers are gapless per organisation and year: the counter row is locked in
   the transaction that creates the receipt (see ``_number_take``).
 - Lock order: the gifts and orders (primary-key order), then the counter,
-  the same order as payments.services, which cancels receipts while holding
+  the same order as checkout.services, which cancels receipts while holding
   the payment's lock.
 - An issued receipt is never edited: a refund or dispute cancels it with a
   reason; a later receipt for the same payment ``replaces`` it.

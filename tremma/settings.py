@@ -216,7 +216,7 @@ USE_TZ = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
     "DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=64 * 1024, maximum=64 * 1024 * 1024
 )
-# Eight photos of 12 MiB each (donations/photos.py) and the form's other fields.
+# Eight photos of 12 MiB each (kernel/photos.py) and the form's other fields.
 UPLOAD_MAX_BODY_BYTES = env_int(
     "UPLOAD_MAX_BODY_BYTES", 97 * 1024 * 1024, minimum=1024 * 1024, maximum=512 * 1024 * 1024
 )
