@@ -141,3 +141,24 @@ def test_only_the_transition_functions_write_a_status_column() -> None:
                     if any(name in receiver for name in ("Order", "Gift", "Reservation", "Refund", "Item", "model")):
                         found[f"{path.relative_to(ROOT)}: {receiver}"] += 1
     assert not found, f"status written outside kernel.states.transition_apply: {sorted(found)}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_use_cases_that_call_the_provider_refuse_to_run_inside_a_callers_transaction() -> None:
+    """Their transactions are durable: nobody can call them while holding locks, so the
+    provider is never waited for under a lock. Nothing is written, the provider is not called."""
+    from unittest import mock
+
+    from django.db import transaction
+
+    item = ItemFactory()
+    campaign = CampaignFactory()
+    with mock.patch("payments.demo_gateway.DemoGateway.checkout_create") as checkout_create:
+        for start in (
+            lambda: order_start(item_id=item.pk, email="b@example.org"),
+            lambda: gift_start(campaign_slug=campaign.slug, amount_cents=2500, email="g@example.org"),
+        ):
+            with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+                start()
+    checkout_create.assert_not_called()
+    assert not Reservation.objects.exists() and not Gift.objects.exists()

@@ -95,13 +95,13 @@ def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
 def order_start(*, item_id: int, email: str, user: User | None = None, client_key: str = "") -> Order:
     """Reserve a listed item for one buyer, create the order and the provider checkout.
 
-    Three short transactions on purpose: the provider is never called while
-    the database is locked. If the provider fails, the order is marked failed
+    Three short transactions on purpose, each durable (never inside a caller's):
+    the provider is never called while the database is locked. If the provider fails, the order is marked failed
     and the item released (item.released), then ``PaymentUnavailable`` is raised."""
     now = timezone.now()
     hold_until = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     provider = gateway()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         item = Item.objects.select_related("campaign").filter(pk=item_id, status__in=PUBLIC_STATUSES).first()
         if item is None:
             raise NotFound(f"item {item_id}")
@@ -158,7 +158,7 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
         # A bug, not the provider: still never leave the item held by a dead order.
         reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
         raise
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Order.objects.filter(pk=order.pk).update(
             provider_session_id=session.id, checkout_url=session.url, expires_at=session.expires_at
         )
@@ -224,18 +224,20 @@ def gift_start(
     if campaign is None:
         raise NotFound(f"campaign {campaign_slug}")
     provider = gateway()
-    gift = Gift.objects.create(
-        campaign=campaign,
-        user=user,
-        email=email,
-        name=name,
-        anonymous=anonymous,
-        message=message,
-        amount_cents=amount_cents,
-        provider=provider.name,
-        language=_language(),
-        **_receipt_fields(receipt),
-    )
+    # Its own transaction, committed before the provider is called (never under a caller's locks).
+    with transaction.atomic(durable=True):
+        gift = Gift.objects.create(
+            campaign=campaign,
+            user=user,
+            email=email,
+            name=name,
+            anonymous=anonymous,
+            message=message,
+            amount_cents=amount_cents,
+            provider=provider.name,
+            language=_language(),
+            **_receipt_fields(receipt),
+        )
     success_url, cancel_url = _return_urls(kind="gift", pk=gift.pk)
     request = CheckoutRequest(
         kind="gift",

@@ -142,7 +142,7 @@ def payment_refund(
     pk = order_id if order_id is not None else gift_id
     if pk is None:
         raise ValueError("payment_refund needs order_id or gift_id")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         model: type[Order] | type[Gift] = Order if order_id is not None else Gift
         target = model.objects.select_for_update().filter(pk=pk).first()
         if target is None:

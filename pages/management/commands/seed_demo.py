@@ -214,8 +214,9 @@ class Command(BaseCommand):
             campaigns = self._campaigns(organisations)
             self._items(campaigns, owner=accounts["donor"])
             windows = self._windows(organisations)
-            self._gifts(campaigns)
             self._donor_items(campaigns, donor=accounts["donor"])
+        # Each gift in its own transactions, as a giver's: the provider is never called inside one.
+        self._gifts(campaigns)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Donor:    {accounts['donor'].email} / {password}")
         for organisation in ORGANISATIONS:
