@@ -162,3 +162,21 @@ def test_the_use_cases_that_call_the_provider_refuse_to_run_inside_a_callers_tra
                 start()
     checkout_create.assert_not_called()
     assert not Reservation.objects.exists() and not Gift.objects.exists()
+
+
+def test_checkout_applies_every_payment_event_the_adapter_makes_wait() -> None:
+    from checkout.services import AFTER_PAYMENT_TYPES
+    from checkout.services.events import payment_event_apply
+    from payments import events
+    from payments.gateways import AFTER_PAYMENT, PAYMENT_EVENT_TYPES
+
+    assert set(AFTER_PAYMENT_TYPES) == set(AFTER_PAYMENT) <= PAYMENT_EVENT_TYPES
+    # Registered at start-up by CheckoutConfig.ready: the adapter hands every recorded event to checkout.
+    assert events._receiver == [payment_event_apply]
+
+
+def test_a_provider_name_never_passes_the_adapter() -> None:
+    from payments.gateways import PaymentEvent
+
+    with pytest.raises(ValueError, match="not a payment event type"):
+        PaymentEvent(provider="stripe", id="evt_1", type="charge.refunded")
