@@ -10,7 +10,7 @@ from campaigns.models import Campaign
 from donations.models import Item
 from kernel.fields import EurosField
 from kernel.money import ITEM_PRICE
-from kernel.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
+from kernel.photos import MAX_PHOTOS, PreparedPhoto, prepare_photos
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -28,15 +28,7 @@ class MultiplePhotoField(forms.FileField):
             raise forms.ValidationError(_("Ajoutez au moins une photo."))
         if len(files) > MAX_PHOTOS:
             raise forms.ValidationError(_("%(max)d photos au plus.") % {"max": MAX_PHOTOS})
-        prepared, errors = [], []
-        for number, upload in enumerate(files, start=1):
-            try:
-                prepared.append(prepare_photo(upload))
-            except PhotoRefused as refused:
-                errors.append(
-                    _("Photo %(number)d (%(name)s) : %(reason)s")
-                    % {"number": number, "name": upload.name, "reason": refused.message}
-                )
+        prepared, errors = prepare_photos(files)
         if errors:
             raise forms.ValidationError(errors)
         return prepared

@@ -326,6 +326,22 @@ def prepare_photo(upload: IO[bytes]) -> PreparedPhoto:
             image.close()
 
 
+def prepare_photos(files: Sequence[IO[bytes]]) -> tuple[list[PreparedPhoto], list[str]]:
+    """Run every file through the pipeline: what passed, and one message per refused
+    file ("Photo 2 (name) : reason"), the same on the pages and in the API."""
+    prepared, errors = [], []
+    for number, upload in enumerate(files, start=1):
+        try:
+            prepared.append(prepare_photo(upload))
+        except PhotoRefused as refused:
+            name = getattr(upload, "name", None) or "?"
+            errors.append(
+                _("Photo %(number)d (%(name)s) : %(reason)s")
+                % {"number": number, "name": name, "reason": refused.message}
+            )
+    return prepared, errors
+
+
 def _render(image: Image.Image, *, width: int, height: int) -> PreparedPhoto:
     """Renditions of ``image``, a photo ``width`` × ``height`` pixels (upright) before any reduction."""
     if image.mode in ("RGBA", "LA", "P", "PA"):

@@ -27,7 +27,7 @@ from kernel.api import ID_IN_URL, MAX_ID, absolute
 from kernel.fields import CentsField
 from kernel.money import ITEM_PRICE
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
-from kernel.photos import MAX_PHOTOS, PhotoRefused, PreparedPhoto, prepare_photo
+from kernel.photos import MAX_PHOTOS, PreparedPhoto, prepare_photos
 from kernel.schema import errors
 from kernel.uploads import upload_count
 from qr.fields import ShortCodeListSerializer, short_url_of
@@ -154,19 +154,7 @@ class ItemFilterSerializer(serializers.Serializer):
 
 def validate_photo_files(files: list[Any]) -> list[PreparedPhoto]:
     """Run every file through the photo pipeline; one message per refused file."""
-    prepared, errors = [], []
-    for number, upload in enumerate(files, start=1):
-        try:
-            prepared.append(prepare_photo(upload))
-        except PhotoRefused as refused:
-            errors.append(
-                _("Photo %(number)d (%(name)s) : %(reason)s")
-                % {
-                    "number": number,
-                    "name": getattr(upload, "name", "?"),
-                    "reason": refused.message,
-                }
-            )
+    prepared, errors = prepare_photos(files)
     if errors:
         raise serializers.ValidationError(errors)
     return prepared
