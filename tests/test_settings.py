@@ -140,3 +140,13 @@ def test_deploy_check_is_clean_with_production_settings() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_body_limits_are_the_ones_the_environment_sets() -> None:
+    """DATA_UPLOAD_MAX_MEMORY_SIZE comes from the environment (README's settings table) and nothing overrides it."""
+    script = "import tremma.settings as s; print(s.DATA_UPLOAD_MAX_MEMORY_SIZE, s.FILE_UPLOAD_MAX_MEMORY_SIZE)"
+    env = {**os.environ, "DEBUG": "true", "DATA_UPLOAD_MAX_MEMORY_SIZE": "131072"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["131072", str(1024 * 1024)], result.stderr
