@@ -11,7 +11,7 @@ from typing import Any
 from realtime import streams as s
 from realtime.events import DECLARATIONS, EventType, FieldType, type_name
 
-# Where each kind of stream is watched (realtime/routing.py).
+# Where each kind of stream is watched (tremma/routing.py).
 STREAM_URLS = {
     s.ITEM: "/ws/items/{id}/",
     s.CAMPAIGN: "/ws/campaigns/{slug}/",
