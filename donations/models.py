@@ -1,3 +1,9 @@
+"""Objects given or sold (items, their photos and history) and the records of
+buying and giving (orders, gifts, holds, refunds). The latter live here because
+they point to items and campaigns, but only checkout writes them: their statuses
+move by the tables below (PAYMENT_TRANSITIONS, RESERVATION_TRANSITIONS,
+REFUND_TRANSITIONS) through checkout.services.states (docs/architecture.md)."""
+
 from __future__ import annotations
 
 import secrets
