@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import user_administers
+from campaigns.selectors import user_administers, user_manages
 from donations.models import Gift, Order
 from kernel.errors import Conflict, NotFound, PermissionDenied
 from kernel.money import format_money
@@ -60,8 +60,13 @@ def dispute_reason() -> str:
 
 
 def _admin_of(*, actor: User, organisation_id: int) -> None:
-    if not user_administers(actor, organisation_id):
+    """Only the organisation's admins; its managers are told they may not, anyone else
+    gets the same answer as for a missing receipt (another organisation's ids are not a hint)."""
+    if user_administers(actor, organisation_id):
+        return
+    if user_manages(actor, organisation_id):
         raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
+    raise NotFound(f"user {actor.pk} is not a member of organisation {organisation_id}")
 
 
 def receipt_cancel(*, receipt_id: int, actor: User, reason: str) -> TaxReceipt:

@@ -140,3 +140,19 @@ def test_a_giver_who_received_a_receipt_is_told_when_it_is_cancelled(django_capt
 
     [notice] = [m for m in mail.outbox if "annulé" in m.subject]
     assert notice.to == [person.email] and number in notice.subject and "Remboursement" in notice.body
+
+
+def test_another_organisations_admin_cannot_tell_a_receipt_exists(api: APIClient) -> None:
+    """The same answer as for a missing receipt, as for other organisations' orders and gifts."""
+    campaign = ready_campaign()
+    receipt = receipt_issue_for_gift(gift_id=paid_gift(campaign, user=giver()).pk)
+    assert receipt is not None
+    stranger = manager(ready_campaign().organisation, Membership.Role.ADMIN)
+    api.force_authenticate(stranger)
+
+    answered = api.post(f"/api/receipts/{receipt.pk}/cancel/", {"reason": "Piraté"}, format="json")
+    missing = api.post(f"/api/receipts/{receipt.pk + 1000}/cancel/", {"reason": "Piraté"}, format="json")
+
+    assert answered.status_code == missing.status_code == 404
+    assert answered.json() == missing.json()
+    assert TaxReceipt.objects.get().status == TaxReceipt.Status.ISSUED
