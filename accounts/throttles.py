@@ -47,6 +47,8 @@ class TooManyAttempts(DomainError):
 
     def __init__(self, internal: str = "", *, detail: str | None = None) -> None:
         super().__init__(internal, detail=detail if detail is not None else too_many_attempts_message())
+        # A counter lasts the window from its first failure: at most this long.
+        self.retry_after = _window_seconds()
 
 
 def _window_seconds() -> int:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from kernel.counters import count_in_window
+from kernel.counters import count_in_window, seconds_left_in_window
 from kernel.errors import DomainError
 
 WINDOW_SECONDS = 3600
@@ -31,4 +31,6 @@ def payment_attempt_check(*, client_key: str, email: str) -> None:
         limits.append((f"tremma:pay:client:{client_key}:{window}", settings.PAYMENT_ATTEMPTS_PER_CLIENT))
     for key, limit in limits:
         if count_in_window(key, seconds=WINDOW_SECONDS) > limit:
-            raise TooManyAttempts(f"payment attempts over {limit}/h ({key.split(':')[2]})")
+            refused = TooManyAttempts(f"payment attempts over {limit}/h ({key.split(':')[2]})")
+            refused.retry_after = seconds_left_in_window(WINDOW_SECONDS)
+            raise refused

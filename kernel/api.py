@@ -73,7 +73,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         set_rollback()
         fields = {exc.field: [str(exc.detail)]} if exc.field else None
-        return Response(error_body(exc.code, str(exc.detail), fields), status=exc.status_code)
+        waits = {"Retry-After": str(max(int(exc.retry_after), 1))} if exc.retry_after is not None else None
+        return Response(error_body(exc.code, str(exc.detail), fields), status=exc.status_code, headers=waits)
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         # Django's own limits on a body (DATA_UPLOAD_MAX_*): an answer in our shape, not its HTML 400 page.
         set_rollback()

@@ -3,6 +3,8 @@ together): payment attempts, sign-in failures, uploads."""
 
 from __future__ import annotations
 
+import time
+
 from django.core.cache import cache
 
 
@@ -16,3 +18,8 @@ def count_in_window(key: str, *, seconds: int, by: int = 1) -> int:
     except ValueError:  # expired between add and incr
         cache.add(key, by, timeout=seconds)
         return by
+
+
+def seconds_left_in_window(seconds: int) -> int:
+    """For counters keyed by fixed windows (``int(time.time()) // seconds``): how long until this one ends."""
+    return seconds - int(time.time()) % seconds

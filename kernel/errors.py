@@ -15,6 +15,9 @@ class DomainError(Exception):
     default_detail: str | Promise = _("La demande n'a pas pu être traitée.")
     # The input field the error is about, if one: the API then names it in ``fields``.
     field: str | None = None
+    # For a refusal that ends with time (a 429): the seconds after which trying again may succeed,
+    # sent as ``Retry-After``.
+    retry_after: int | None = None
 
     def __init__(self, internal: str = "", *, detail: str | Promise | None = None) -> None:
         # ``internal`` is for logs only; ``detail`` is what the user reads.

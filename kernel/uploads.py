@@ -12,7 +12,7 @@ import time
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from kernel.counters import count_in_window
+from kernel.counters import count_in_window, seconds_left_in_window
 from kernel.errors import DomainError
 
 WINDOW_SECONDS = 3600
@@ -34,4 +34,6 @@ def upload_count(*, user_id: int | None, images: int) -> None:
     count = count_in_window(key, seconds=WINDOW_SECONDS, by=images)
     limit = settings.UPLOAD_IMAGES_PER_HOUR
     if count > limit:
-        raise TooManyUploads(f"user {user_id}: {count} images this hour, over {limit}")
+        refused = TooManyUploads(f"user {user_id}: {count} images this hour, over {limit}")
+        refused.retry_after = seconds_left_in_window(WINDOW_SECONDS)
+        raise refused

@@ -86,18 +86,27 @@ def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
     # A cap is a count, not a uniqueness rule: two simultaneous requests of one
     # person may both pass; the cap only needs to stop hoarding, not be exact.
     active = Reservation.objects.filter(status=Reservation.Status.HELD, expires_at__gt=now)
-    if active.filter(email__iexact=email).count() >= settings.HOLDS_MAX_PER_EMAIL:
-        raise TooManyHolds(f"holds cap for email {email}")
-    if client_key and active.filter(client_key=client_key).count() >= settings.HOLDS_MAX_PER_CLIENT:
-        raise TooManyHolds("holds cap for client address")
+    caps = [(active.filter(email__iexact=email), settings.HOLDS_MAX_PER_EMAIL, f"holds cap for email {email}")]
+    if client_key:
+        caps.append(
+            (active.filter(client_key=client_key), settings.HOLDS_MAX_PER_CLIENT, "holds cap for client address")
+        )
+    for holds, cap, why in caps:
+        if holds.count() >= cap:
+            refused = TooManyHolds(why)
+            # The first of these holds to end frees a place.
+            first_end = holds.order_by("expires_at").values_list("expires_at", flat=True).first()
+            refused.retry_after = int((first_end - now).total_seconds()) + 1 if first_end else None
+            raise refused
 
 
 def order_start(*, item_id: int, email: str, user: User | None = None, client_key: str = "") -> Order:
     """Reserve a listed item for one buyer, create the order and the provider checkout.
 
     Three short transactions on purpose, each durable (never inside a caller's):
-    the provider is never called while the database is locked. If the provider fails, the order is marked failed
-    and the item released (item.released), then ``PaymentUnavailable`` is raised."""
+    the provider is never called while the database is locked. If the provider
+    fails, the order is marked failed and the item released (item.released),
+    then ``PaymentUnavailable`` is raised."""
     now = timezone.now()
     hold_until = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     provider = gateway()
