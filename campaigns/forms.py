@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.selectors import organisations_managed_by
-from kernel.fields import EurosField
+from kernel.fields import EurosField, LocalDateTimeInput
 from kernel.money import CAMPAIGN_GOAL
 from kernel.photos import PhotoRefused, PreparedPhoto, prepare_photo
 
@@ -19,12 +19,8 @@ class CampaignForm(forms.Form):
     summary = forms.CharField(label=gettext_lazy("Résumé"), max_length=300)
     story = forms.CharField(label=gettext_lazy("Histoire"), widget=forms.Textarea, required=False, max_length=20_000)
     goal_cents = EurosField(limits=CAMPAIGN_GOAL, label=gettext_lazy("Objectif en euros"))
-    starts_at = forms.DateTimeField(
-        label=gettext_lazy("Début"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    ends_at = forms.DateTimeField(
-        label=gettext_lazy("Fin"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    starts_at = forms.DateTimeField(label=gettext_lazy("Début"), widget=LocalDateTimeInput)
+    ends_at = forms.DateTimeField(label=gettext_lazy("Fin"), required=False, widget=LocalDateTimeInput)
     cover = forms.FileField(
         label=gettext_lazy("Image de couverture"),
         required=False,
@@ -39,6 +35,16 @@ class CampaignForm(forms.Form):
             return prepare_photo(upload)
         except PhotoRefused as refused:
             raise forms.ValidationError(refused.message) from refused
+
+    def clean_ends_at(self) -> Any:
+        """An end, once set, is moved but never erased: an empty end on a campaign that has one is refused."""
+        ends_at = self.cleaned_data.get("ends_at")
+        if ends_at is None and self.initial.get("ends_at") is not None:
+            raise forms.ValidationError(
+                _("Cette campagne a une date de fin : elle ne s'efface pas, vous pouvez la déplacer."),
+                code="ends_at_kept",
+            )
+        return ends_at
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

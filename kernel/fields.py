@@ -1,9 +1,11 @@
 """Input fields for amounts, for the page forms and the API serializers alike:
 the same parsing (``kernel.money.euros_to_cents``) and the same limits
-(``kernel.money.CentsRange``), with Django's and DRF's own translated messages."""
+(``kernel.money.CentsRange``), with Django's and DRF's own translated messages;
+and the date-time input of the page forms."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -14,6 +16,20 @@ from rest_framework import serializers
 from kernel.money import CentsRange, cents_to_euros, euros_to_cents
 
 _TOO_MANY_DECIMALS = re.compile(r"^\s*\d+[.,]\d{3,}\s*(?:€)?\s*$", re.ASCII)
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """``<input type="datetime-local">`` whose value is what browsers accept, whatever the language:
+    ISO 8601 in local time ("2026-11-30T14:05", seconds only when there are some). A localised
+    "30/11/2026 14:05:00" is dropped by the browser and the field then posts empty.
+    ``forms.DateTimeField`` reads the value back (it parses ISO 8601 first)."""
+
+    input_type = "datetime-local"
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, datetime.datetime):
+            return value.strftime("%Y-%m-%dT%H:%M:%S" if value.second else "%Y-%m-%dT%H:%M")
+        return super().format_value(value)  # a value posted back as typed, or nothing
 
 
 class EurosField(forms.Field):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -11,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Organisation
 from donations.models import Item
+from kernel.fields import LocalDateTimeInput
+
+
+def _this_minute() -> datetime:
+    return timezone.now().replace(second=0, microsecond=0)
 
 
 class WindowForm(forms.Form):
@@ -18,8 +24,8 @@ class WindowForm(forms.Form):
     name = forms.CharField(label=_("Nom de la vitrine"), max_length=120)
     place = forms.CharField(label=_("Lieu"), max_length=200)
     address = forms.CharField(label=_("Adresse"), max_length=300, required=False)
-    starts_at = forms.DateTimeField(label=_("Début"), initial=timezone.now)
-    ends_at = forms.DateTimeField(label=_("Fin"), required=False)
+    starts_at = forms.DateTimeField(label=_("Début"), initial=_this_minute, widget=LocalDateTimeInput)
+    ends_at = forms.DateTimeField(label=_("Fin"), required=False, widget=LocalDateTimeInput)
 
     def __init__(self, *args: Any, organisations: QuerySet[Organisation], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -77,3 +79,49 @@ def test_a_donor_cannot_create_a_campaign_for_any_organisation(client: Client) -
     )
     assert response.status_code == 400 and "organisation" in response.context["form"].errors
     assert not Campaign.objects.filter(organisation=organisation).exists()
+
+
+def date_inputs(page: str) -> dict[str, str]:
+    """The values the page puts in its date inputs, as a browser would post them: one a browser
+    rejects (not ISO 8601, as ``<input type="datetime-local">`` requires) posts empty."""
+    values = {}
+    for name, value in re.findall(r'<input type="datetime-local" name="(\w+)" value="([^"]*)"', page):
+        values[name] = value if ISO_LOCAL.fullmatch(value) else ""
+    return values
+
+
+ISO_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_saving_the_edit_page_as_a_browser_would_keeps_both_dates(client: Client, language: str) -> None:
+    campaign = CampaignFactory(goal_cents=100_000)
+    client.force_login(manager_of(campaign.organisation))
+    client.cookies["django_language"] = language
+    page = client.get(f"/gestion/campagnes/{campaign.slug}/").content.decode()
+    dates = date_inputs(page)
+    assert set(dates) == {"starts_at", "ends_at"} and all(dates.values()), dates
+
+    response = client.post(
+        f"/gestion/campagnes/{campaign.slug}/",
+        {"title": "Nouveau titre", "summary": campaign.summary, "goal_cents": "1000", **dates},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    saved = Campaign.objects.get(pk=campaign.pk)
+    assert (saved.title, saved.starts_at, saved.ends_at) == ("Nouveau titre", campaign.starts_at, campaign.ends_at)
+
+
+def test_an_end_date_posted_empty_is_refused_beside_it_not_erased(client: Client) -> None:
+    campaign = CampaignFactory(goal_cents=100_000)
+    client.force_login(manager_of(campaign.organisation))
+    dates = date_inputs(client.get(f"/gestion/campagnes/{campaign.slug}/").content.decode())
+
+    response = client.post(
+        f"/gestion/campagnes/{campaign.slug}/",
+        {"title": "Nouveau titre", "summary": campaign.summary, "goal_cents": "1000", **dates, "ends_at": ""},
+    )
+
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["ends_at"]
+    assert Campaign.objects.get(pk=campaign.pk).ends_at == campaign.ends_at

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from donations.models import ItemStatus
 from donations.services import item_transition
@@ -127,3 +130,18 @@ def test_the_admin_pages_of_windows_codes_and_scans_open(client: Client, window:
     ):
         assert client.get(path).status_code == 200, path
     assert client.get("/admin/qr/shortcode/add/").status_code == 403
+
+
+def test_the_new_window_form_has_date_inputs_a_browser_keeps_and_reads_back(manager: Client, window: Window) -> None:
+    page = manager.get("/gestion/vitrines/").content.decode()
+    starts = re.search(r'<input type="datetime-local" name="starts_at" value="([^"]*)"', page)
+    assert starts and re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", starts[1]), page
+    assert '<input type="datetime-local" name="ends_at"' in page
+
+    data = {"organisation": window.organisation.pk, "name": "Vitrine d'été", "place": "Boutique"}
+    manager.post("/gestion/vitrines/", {**data, "starts_at": starts[1], "ends_at": "2099-06-30T18:30"})
+
+    created = Window.objects.get(name="Vitrine d'été")
+    local = timezone.localtime(created.starts_at)
+    assert local.strftime("%Y-%m-%dT%H:%M") == starts[1]
+    assert timezone.localtime(created.ends_at).strftime("%Y-%m-%dT%H:%M") == "2099-06-30T18:30"
