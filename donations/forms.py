@@ -89,5 +89,8 @@ class ReviewForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label=gettext_lazy("Motif du refus (le donateur le lira)"), min_length=3, max_length=300, widget=forms.Textarea
+        label=gettext_lazy("Motif du refus (le donateur le lira)"),
+        min_length=3,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),  # a reason in a sentence or two (at most 300 characters)
     )

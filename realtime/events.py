@@ -103,9 +103,12 @@ _CAMPAIGN_STREAMS = frozenset({s.CAMPAIGN, s.ORGANISATION})
 DECLARATIONS: tuple[EventType, ...] = (
     EventType(
         name=ITEM_RESERVED,
-        description="Someone started paying for an item: it is held for them until `until` (ISO 8601).",
+        description=(
+            "Someone started paying for an item: it is held for them until `until` (ISO 8601);"
+            " managers also see its title."
+        ),
         public={"item": int, "status": str, "until": str},
-        private={},
+        private={"title": str},
         streams=_ITEM_STREAMS,
     ),
     EventType(

@@ -142,7 +142,8 @@ def manage_receipts(request: HttpRequest) -> HttpResponse:
         return _receipts_csv(receipts)
     context = {
         "form": form,
-        "receipts": receipts[:500],
+        # Each number links to its PDF, by the same signed link the giver gets.
+        "receipts": [(receipt, delivery.receipt_pdf_link(receipt=receipt)) for receipt in receipts[:500]],
         "organisations": organisations_managed_by(user),
         "administered": set(organisations_administered_by(user).values_list("pk", flat=True)),
         "year": timezone.localtime().year,

@@ -145,3 +145,41 @@ def test_the_queue_page_accepts_a_gift_then_records_its_hand_over(client: Client
     assert client.post(f"/gestion/dons/{gift.pk}/recu/").status_code == 302
     gift.refresh_from_db()
     assert gift.status == ItemStatus.RECEIVED and gift.owner is None
+
+
+def test_the_review_queue_shows_who_posted_when_and_asks_a_reason_only_to_refuse(client: Client) -> None:
+    from datetime import UTC, datetime
+
+    named = ItemFactory(
+        status=ItemStatus.IN_REVIEW, title="Lampe", owner=UserFactory(first_name="Jeanne", last_name="Martin")
+    )
+    unnamed = ItemFactory(campaign=named.campaign, status=ItemStatus.IN_REVIEW, title="Radio", owner=None)
+    # Late on 1 March in UTC is already 2 March in Paris.
+    Item.objects.filter(pk=named.pk).update(created_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    client.force_login(manager_of(named.campaign.organisation))
+
+    page = client.get("/gestion/relecture/").content.decode()
+    entries = dict(re.findall(r'<li id="item-(\d+)">(.*?)\n  </li>', page, re.DOTALL))
+    assert set(entries) == {str(named.pk), str(unnamed.pk)}
+    assert re.search(
+        r"Proposé par Jeanne Martin le <time datetime=\"[^\"]+\">2 mars 2026</time>", entries[str(named.pk)]
+    )
+    assert "Proposé par donateur anonyme le <time" in entries[str(unnamed.pk)]
+    for entry in entries.values():
+        # "Mettre en vente" is the primary action; "Refuser" opens its reason box only when chosen.
+        assert re.search(r'<button type="submit" class="primary">\s*Mettre en vente', entry)
+        assert 'class="danger"' not in entry
+        refuse = re.search(
+            r'<details class="refuse">\s*<summary class="button secondary">Refuser</summary>(.*?)</details>',
+            entry,
+            re.DOTALL,
+        )
+        assert (
+            refuse and re.search(r'<textarea name="item\d+-reason"', refuse.group(1)) and "/refuser/" in refuse.group(1)
+        )
+        outside = entry.replace(refuse.group(0), "")
+        assert "-reason" not in outside and "/refuser/" not in outside
+
+    english = client.get("/gestion/relecture/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r"Posted by Jeanne Martin on <time datetime=\"[^\"]+\">March 2, 2026</time>", english)
+    assert "Posted by anonymous donor on" in english and "Confirm the refusal" in english

@@ -47,7 +47,7 @@ def test_live_pages_name_their_streams_and_resume_point(client: Client) -> None:
 
     item = ItemFactory()
     public = {"item": item.pk, "status": "reserved", "until": timezone.now().isoformat()}
-    event = event_emit(type=ITEM_RESERVED, public=public, items=[item.pk])
+    event = event_emit(type=ITEM_RESERVED, public=public, private={"title": item.title}, items=[item.pk])
     item_html = client.get(item.get_absolute_url()).content.decode()
     campaign_html = client.get(item.campaign.get_absolute_url()).content.decode()
     assert f'data-item-stream="/ws/items/{item.pk}/"' in item_html

@@ -37,7 +37,7 @@ def emit_sale(item: Any, email: str = "acheteur@example.org") -> RealtimeEvent:
 def emit_reserved(item: Any) -> RealtimeEvent:
     """item.reserved, as checkout sends it (declared fields: realtime/events.py)."""
     public = {"item": item.pk, "status": "reserved", "until": timezone.now().isoformat()}
-    return event_emit(type=ITEM_RESERVED, public=public, items=[item.pk])
+    return event_emit(type=ITEM_RESERVED, public=public, private={"title": item.title}, items=[item.pk])
 
 
 async def connect(path: str, user: Any = None) -> tuple[WebsocketCommunicator, bool]:

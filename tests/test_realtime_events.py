@@ -381,6 +381,19 @@ def test_the_pages_scripts_read_only_declared_fields_of_declared_events() -> Non
     assert {"item", "status", "price_cents", "raised_cents", "goal_cents", "title", "campaign_title"} <= read
 
 
+def test_the_dashboard_follows_holds_with_the_fields_item_reserved_declares() -> None:
+    # A hold's row on the dashboard: added by item.reserved (its title is for managers only),
+    # removed when the item is sold or back on sale.
+    (script,) = dashboard_scripts()
+    code = script.read_text()
+    assert {e.ITEM_RESERVED, e.ITEM_RELEASED, e.ITEM_SOLD} <= event_types_named(code)
+    reserved = CATALOGUE[e.ITEM_RESERVED]
+    assert "title" in reserved.private and "title" not in reserved.public
+    scope = "".join(body for name, body in typed_scopes(code) if name == e.ITEM_RESERVED)
+    assert "title" in field_reads(scope)
+    assert {"until", "item"} <= field_reads(code)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("kind", ["item", "window", "campaign"])
 def test_the_bench_emits_its_declared_event(kind: str) -> None:

@@ -5,8 +5,11 @@ filters and CSV, the yearly declaration, legal details for admins only."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
@@ -152,6 +155,13 @@ def test_managers_see_and_export_only_their_organisations_receipts_with_filters(
     page = client.get("/gestion/recus/")
     assert page.status_code == 200
     assert issued[1].number in page.content.decode() and "30,00" not in page.content.decode()
+    # Each number opens its PDF, by the signed link the giver gets (the cancelled one too, marked as such).
+    links = dict(re.findall(r'<a href="([^"]+)" type="application/pdf">([^<]+)</a>', page.content.decode()))
+    assert sorted(links.values()) == sorted(receipt.number for receipt in issued)
+    for link, number in links.items():
+        pdf = client.get(urlsplit(html.unescape(link)).path)
+        assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf", number
+        assert pdf["Content-Disposition"] == f'inline; filename="recu-fiscal-{number}.pdf"'
 
     exported = client.get("/gestion/recus/?format=csv&status=cancelled")
     rows = list(csv.DictReader(io.StringIO(exported.content.decode().removeprefix("\ufeff")), delimiter=";"))

@@ -142,6 +142,7 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
         event_emit(
             type=ITEM_RESERVED,
             public={"item": item.pk, "status": ItemStatus.RESERVED, "until": hold_until.isoformat()},
+            private={"title": item.title},
             **item_streams(item),
         )
     success_url, cancel_url = _return_urls(kind="order", pk=order.pk)

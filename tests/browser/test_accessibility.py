@@ -125,6 +125,8 @@ def test_every_page_of_the_journey_has_no_serious_accessibility_violation(
     page.wait_for_selector("[data-live-status][data-state=live]")
     check(page, "managers' dashboard, live")
     visit(page, "/gestion/relecture/", "review queue")
+    page.locator("details.refuse summary").first.click()  # the reason box shows only once "Refuser" is chosen
+    check(page, "review queue, a refusal being written")
     visit(page, "/gestion/campagnes/", "managed campaigns")
     visit(page, f"/gestion/campagnes/{campaign.slug}/", "campaign editing")
     visit(page, "/gestion/vitrines/", "managed windows")

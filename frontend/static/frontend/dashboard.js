@@ -10,16 +10,45 @@ function card(slug) {
   return document.querySelector(`[data-campaign="${CSS.escape(slug)}"]`);
 }
 
-function addToFeed(text, kind) {
+// HH:MM in Europe/Paris, as the server writes it, whatever the browser's own time zone.
+const clock = new Intl.DateTimeFormat(document.documentElement.lang || "fr", {
+  timeZone: "Europe/Paris",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
+function parisTime(at) {
+  const parts = Object.fromEntries(clock.formatToParts(at).map((part) => [part.type, part.value]));
+  return `${parts.hour}:${parts.minute}`;
+}
+
+function addToFeed(text, kind, at) {
   feed.querySelector("[data-empty]")?.remove();
   const item = document.createElement("li");
   item.className = `feed-${kind} fresh`;
   const time = document.createElement("time");
-  const now = new Date();
-  time.dateTime = now.toISOString();
-  time.textContent = now.toTimeString().slice(0, 5);
+  const when = at ? new Date(at) : new Date();
+  time.dateTime = when.toISOString();
+  time.textContent = parisTime(when);
   item.append(time, ` ${text}`);
   feed.prepend(item);
+}
+
+// The "payments in progress" list: a row per hold, gone when the item is sold or back on sale.
+function holdStarted(data, title) {
+  holdEnded(data);
+  const row = document.createElement("li");
+  row.dataset.item = data.item;
+  const until = holds.dataset.held.replace("{time}", parisTime(new Date(data.until)));
+  row.textContent = `${title || `#${data.item}`} — ${until}`;
+  holds.querySelector("[data-empty]").before(row);
+  holds.querySelector("[data-empty]").hidden = true;
+}
+
+function holdEnded(data) {
+  holds.querySelector(`[data-item="${data.item}"]`)?.remove();
+  holds.querySelector("[data-empty]").hidden = holds.querySelector("[data-item]") !== null;
 }
 
 function progress(data) {
@@ -41,20 +70,21 @@ function progress(data) {
 
 const handlers = {
   "campaign.progress": progress,
-  "item.sold": (data) => {
+  "item.reserved": (data) => holdStarted(data, data.title),
+  "item.sold": (data, at) => {
     const what = feed.dataset.sale.replace("{title}", data.title || `#${data.item}`);
-    addToFeed(`${formatMoney(data.price_cents)} · ${what} · ${data.campaign_title || ""}`, "credit");
-    holds.querySelector(`[data-item="${data.item}"]`)?.remove();
+    addToFeed(`${formatMoney(data.price_cents)} · ${what} · ${data.campaign_title || ""}`, "credit", at);
+    holdEnded(data);
   },
-  "gift.received": (data) => {
+  "gift.received": (data, at) => {
     const what = feed.dataset.gift.replace("{name}", data.name || feed.dataset.anonymous);
-    addToFeed(`${formatMoney(data.amount_cents)} · ${what} · ${data.campaign_title || ""}`, "credit");
+    addToFeed(`${formatMoney(data.amount_cents)} · ${what} · ${data.campaign_title || ""}`, "credit", at);
   },
-  "item.released": (data) => holds.querySelector(`[data-item="${data.item}"]`)?.remove(),
+  "item.released": (data) => holdEnded(data),
 };
 
 if (root) {
-  connect(root.dataset.stream, (event) => handlers[event.type]?.(event.data), {
+  connect(root.dataset.stream, (event) => handlers[event.type]?.(event.data, event.at), {
     since: root.dataset.lastEvent,
     onStatus: (state) => {
       status.textContent = state === "live" ? status.dataset.live || "en direct" : status.dataset.offline || "hors ligne";
