@@ -12,6 +12,7 @@ from typing import cast
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,9 @@ from campaigns.models import Campaign, Organisation
 from donations.models import Item, ItemStatus
 from kernel.errors import Conflict, DomainError
 from qr.models import CODE_ALPHABET, CODE_LENGTH, Placement, Scan, ScanSalt, ShortCode, Window
+from qr.selectors import short_url
+from realtime.events import WINDOW_PLACEMENT_ADDED, WINDOW_PLACEMENT_REMOVED
+from realtime.services import event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -217,24 +221,58 @@ def placement_add(*, window: Window, item: Item, position: int | None = None) ->
         raise Conflict(
             f"item {item.pk} already in window {window.pk}", detail=_("Cet objet est déjà dans la vitrine.")
         ) from None
-    short_code_for(target=placement)
+    code = short_code_for(target=placement)
+    _placement_added_emit(placement, code)
     return placement
 
 
+def _placement_added_emit(placement: Placement, code: ShortCode) -> None:
+    """Tell the window's screen to draw the new card (public data only: what the screen shows)."""
+    item = placement.item
+    photo = item.photos.order_by("position", "id").first()
+    event_emit(
+        type=WINDOW_PLACEMENT_ADDED,
+        public={
+            "item": item.pk,
+            "status": item.status,
+            "title": item.title,
+            "price_cents": item.price_cents,
+            "photo": photo.image.url if photo else "",
+            "short_url": short_url(code),
+            "qr": reverse("qr:qr-svg", kwargs={"code": code.code}),
+            "position": placement.position,
+        },
+        windows=[placement.window_id],
+    )
+
+
+def _placements_removed_emit(*, window_id: int, item_ids: Iterable[int]) -> None:
+    for item_id in item_ids:
+        event_emit(type=WINDOW_PLACEMENT_REMOVED, public={"item": item_id}, windows=[window_id])
+
+
+@transaction.atomic
 def placement_remove(*, placement: Placement) -> Placement:
     """Take an item out of the window; its printed card keeps working (the row stays)."""
-    Placement.objects.filter(pk=placement.pk, removed_at__isnull=True).update(removed_at=timezone.now())
+    removed = Placement.objects.filter(pk=placement.pk, removed_at__isnull=True).update(removed_at=timezone.now())
     placement.refresh_from_db(fields=["removed_at"])
+    if removed:
+        _placements_removed_emit(window_id=placement.window_id, item_ids=[placement.item_id])
     return placement
 
 
+@transaction.atomic
 def window_remove_sold(*, window: Window) -> int:
     """Take every sold or handed-over item out of the window; returns how many."""
-    return Placement.objects.filter(
+    gone = Placement.objects.select_for_update(of=("self",)).filter(
         window=window,
         removed_at__isnull=True,
         item__status__in=[ItemStatus.SOLD, ItemStatus.HANDED_OVER, ItemStatus.WITHDRAWN],
-    ).update(removed_at=timezone.now())
+    )
+    removed = dict(gone.values_list("pk", "item_id"))
+    Placement.objects.filter(pk__in=removed).update(removed_at=timezone.now())
+    _placements_removed_emit(window_id=window.pk, item_ids=removed.values())
+    return len(removed)
 
 
 @transaction.atomic

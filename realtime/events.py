@@ -28,6 +28,8 @@ ITEM_SOLD = "item.sold"
 ITEM_HANDED_OVER = "item.handed_over"
 GIFT_RECEIVED = "gift.received"
 CAMPAIGN_PROGRESS = "campaign.progress"
+WINDOW_PLACEMENT_ADDED = "window.placement_added"
+WINDOW_PLACEMENT_REMOVED = "window.placement_removed"
 BENCH_PING = "bench.ping"
 
 FieldType = type | UnionType
@@ -145,6 +147,29 @@ DECLARATIONS: tuple[EventType, ...] = (
         public={"campaign": str, "raised_cents": int, "goal_cents": int, "backers_count": int, "currency": str},
         private={},
         streams=_CAMPAIGN_STREAMS,
+    ),
+    EventType(
+        name=WINDOW_PLACEMENT_ADDED,
+        description="A manager put item `item` in the window at `position`: what its screen needs to draw its card.",
+        public={
+            "item": int,
+            "status": str,
+            "title": str,
+            "price_cents": int,
+            "photo": str,
+            "short_url": str,
+            "qr": str,
+            "position": int,
+        },
+        private={},
+        streams=frozenset({s.WINDOW}),
+    ),
+    EventType(
+        name=WINDOW_PLACEMENT_REMOVED,
+        description="A manager took item `item` out of the window: its screen drops its card.",
+        public={"item": int},
+        private={},
+        streams=frozenset({s.WINDOW}),
     ),
     EventType(
         name=BENCH_PING,

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from checkout.services import order_start
+from tests.browser import axe
 from tests.browser.test_windows_screen_live import in_chromium
 from tests.components import redis_available, redis_url, require
 from tests.factories import WindowFactory, place_items
@@ -104,3 +105,65 @@ def test_the_window_screen_comes_back_after_the_server_restarts(redis_layer: Non
     finally:
         stop_server(server)
     assert untouched == "listed"
+
+
+def in_thread(work: Any) -> None:
+    """Run ``work`` outside Playwright's thread (it runs an event loop), as a manager's request would."""
+    from django.db import connection
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+
+def test_the_window_screen_draws_an_object_put_in_and_drops_one_taken_out_without_reloading(
+    redis_layer: None,
+) -> None:
+    from donations.models import Item
+    from qr.services import placement_add, placement_remove
+    from tests.factories import ItemFactory, add_photo
+
+    window = WindowFactory()
+    (first,) = place_items(window, 1)
+    item = ItemFactory(campaign=first.item.campaign, title="Buffet en chêne", price_cents=4250)
+    add_photo(item)
+    added: dict[str, Any] = {}
+
+    with asgi_servers(1, debug=True) as (server,):
+
+        def script(browser: Any) -> tuple[list[str | None], dict[str, Any], list[Any], list[str | None], bool]:
+            page = browser.new_page(bypass_csp=True)  # see the module docstring
+            page.goto(f"{server}/windows/{window.pk}/screen/")
+            page.evaluate("window.notReloaded = true")
+            page.wait_for_timeout(500)  # the screen is connected to its stream
+            in_thread(lambda: added.update(placement=placement_add(window=window, item=Item.objects.get(pk=item.pk))))
+            card = page.locator(f'ol.placements [data-item="{item.pk}"]')
+            card.wait_for(timeout=15_000)
+            shown = {
+                "title": card.locator(".title").inner_text(),
+                "price": card.locator(".price").inner_text(),
+                "qr": card.locator(".qr").get_attribute("src"),
+                "photo": card.locator(".photo").get_attribute("src"),
+            }
+            after_add = page.locator("ol.placements > li").evaluate_all("rows => rows.map(r => r.dataset.item)")
+            problems = axe.blocking(page)  # the drawn card is as accessible as the served ones
+            in_thread(lambda: placement_remove(placement=first))
+            page.locator(f'ol.placements [data-item="{first.item_id}"]').wait_for(state="detached", timeout=15_000)
+            after_remove = page.locator("ol.placements > li").evaluate_all("rows => rows.map(r => r.dataset.item)")
+            return after_add, shown, problems, after_remove, page.evaluate("window.notReloaded === true")
+
+        after_add, shown, problems, after_remove, not_reloaded = in_chromium(script)
+
+    code = added["placement"].short_code.code
+    assert after_add == [str(first.item_id), str(item.pk)]  # at its place, after the first
+    assert shown["title"] == "Buffet en chêne" and shown["price"] == "42,50\u00a0€"
+    assert shown["qr"] == f"/q/{code}.svg" and shown["photo"]
+    assert problems == []
+    assert after_remove == [str(item.pk)]
+    assert not_reloaded
