@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from math import ceil
 
 from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
@@ -155,9 +156,12 @@ class FunnelRow:
 
 @dataclass(frozen=True)
 class FunnelHour:
+    """One hour of the period (or one day, in ``Funnel.days``): ``hour`` is when it starts."""
+
     hour: datetime
     scans: int
     sales: int
+    sold_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,23 @@ class Funnel:
     since: datetime
     until: datetime
     rows: list[FunnelRow]
-    hours: list[FunnelHour]
+    hours: list[FunnelHour]  # every hour of the period, in order, those without a scan or a sale included
+
+    @property
+    def days(self) -> list[FunnelHour]:
+        """Every day of the period (in the site's time zone), its hours added up; a day starts at its first hour."""
+        days: dict[date, list[FunnelHour]] = {}
+        for hour in self.hours:
+            days.setdefault(timezone.localtime(hour.hour).date(), []).append(hour)
+        return [
+            FunnelHour(
+                hour=hours[0].hour,
+                scans=sum(hour.scans for hour in hours),
+                sales=sum(hour.sales for hour in hours),
+                sold_cents=sum(hour.sold_cents for hour in hours),
+            )
+            for hours in days.values()
+        ]
 
     @property
     def scans(self) -> int:
@@ -213,6 +233,7 @@ def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel
         ).values_list("item_id", "at")
     )
     sold_ids = {item_id for item_id, _at in sales}
+    prices = {item_id: item.price_cents or 0 for item_id, item in items.items()}
     rows = []
     if None in per_item:
         own = per_item[None]
@@ -231,12 +252,17 @@ def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel
                 sold_cents=sold_cents,
             )
         )
-    by_hour: dict[datetime, list[int]] = {}
+    # Every hour of the period, so that a chart or a sheet shows the empty ones as zeros (whole hours: the
+    # same in UTC and in Europe/Paris), then the counts of those with scans or sales.
+    first = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    by_hour = {first + timedelta(hours=index): [0, 0, 0] for index in range(ceil((until - first) / timedelta(hours=1)))}
     for row in scans.annotate(hour=TruncHour("at")).values("hour").annotate(count=Count("id")):
-        by_hour.setdefault(row["hour"], [0, 0])[0] = row["count"]
-    for _item_id, at in sales:
-        by_hour.setdefault(at.replace(minute=0, second=0, microsecond=0), [0, 0])[1] += 1
-    hours = [FunnelHour(hour, counts[0], counts[1]) for hour, counts in sorted(by_hour.items())]
+        by_hour.setdefault(row["hour"].astimezone(UTC), [0, 0, 0])[0] = row["count"]
+    for item_id, at in sales:
+        counts = by_hour.setdefault(at.astimezone(UTC).replace(minute=0, second=0, microsecond=0), [0, 0, 0])
+        counts[1] += 1
+        counts[2] += prices[item_id]
+    hours = [FunnelHour(hour, *counts) for hour, counts in sorted(by_hour.items())]
     return Funnel(since=since, until=until, rows=rows, hours=hours)
 
 

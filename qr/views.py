@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 from datetime import datetime, timedelta
+from itertools import cycle
+from math import ceil
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -20,6 +22,7 @@ from accounts.requests import signed_in
 from kernel.api import error_body
 from kernel.errors import DomainError
 from kernel.net import client_address
+from kernel.spreadsheet import Cell, Euros, csv_response
 from qr import forms, selectors, services, sheets
 from qr.models import Placement, Window
 from qr.rendering import PNG_DEFAULT_SIZE, PNG_SIZES, render_qr
@@ -227,20 +230,104 @@ def funnel_period(raw: str | None) -> tuple[datetime, datetime] | None:
     return until - timedelta(days=days), until
 
 
-def funnel_csv(funnel: selectors.Funnel) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="vitrine-entonnoir.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["item_id", "title", "price_cents", "scans", "visitors", "sold", "sold_cents"])
-    for row in funnel.rows:
-        writer.writerow(
-            [row.item_id or "", row.title, row.price_cents, row.scans, row.visitors, int(row.sold), row.sold_cents]
-        )
-    writer.writerow([])
-    writer.writerow(["hour", "scans", "sales"])
-    for hour in funnel.hours:
-        writer.writerow([hour.hour.isoformat(), hour.scans, hour.sales])
-    return response
+FUNNEL_HOURLY_DAYS = 7  # up to a week the funnel is drawn and exported hour by hour, beyond it day by day
+FUNNEL_ITEM_COLUMNS = [
+    gettext_noop("identifiant de l'objet"),
+    gettext_noop("objet"),
+    gettext_noop("prix (€)"),
+    gettext_noop("scans"),
+    gettext_noop("visiteurs (par jour)"),
+    gettext_noop("vendu"),
+    gettext_noop("collecté (€)"),
+]
+
+
+def funnel_points(funnel: selectors.Funnel) -> tuple[bool, list[selectors.FunnelHour]]:
+    """Whether the funnel is shown hour by hour, and its hours (or days), every one of the period."""
+    hourly = funnel.until - funnel.since <= timedelta(days=FUNNEL_HOURLY_DAYS)
+    return hourly, funnel.hours if hourly else funnel.days
+
+
+def funnel_items_csv(funnel: selectors.Funnel) -> HttpResponse:
+    """The treasurer's sheet: one line per item of the window (and one for its own code), amounts in euros."""
+    rows: list[list[Cell]] = [
+        [
+            row.item_id,
+            row.title if row.item_id else _("QR code de la vitrine"),
+            Euros(row.price_cents) if row.item_id else None,
+            row.scans,
+            row.visitors,
+            _("oui") if row.sold else _("non"),
+            Euros(row.sold_cents),
+        ]
+        for row in funnel.rows
+    ]
+    header = [_(column) for column in FUNNEL_ITEM_COLUMNS]
+    return csv_response(filename="vitrine-entonnoir-objets.csv", header=header, rows=rows)
+
+
+def funnel_times_csv(funnel: selectors.Funnel) -> HttpResponse:
+    """The timeline, as the page draws it: one line per hour (or per day), the empty ones included."""
+    hourly, points = funnel_points(funnel)
+    rows: list[list[Cell]] = [
+        [
+            point.hour if hourly else timezone.localtime(point.hour).date(),
+            point.scans,
+            point.sales,
+            Euros(point.sold_cents),
+        ]
+        for point in points
+    ]
+    header = [_("heure") if hourly else _("jour"), _("scans"), _("ventes"), _("collecté (€)")]
+    filename = "vitrine-entonnoir-heures.csv" if hourly else "vitrine-entonnoir-jours.csv"
+    return csv_response(filename=filename, header=header, rows=rows)
+
+
+def nice_ceiling(value: int) -> int:
+    """The top of a count axis: 1, 2, 5, 10, 20, 50... at least ``value``."""
+    top, factors = 1, cycle((2, 2.5, 2))
+    while top < value:
+        top = round(top * next(factors))
+    return top
+
+
+def funnel_chart(funnel: selectors.Funnel) -> dict[str, object]:
+    """Coordinates of the funnel's line chart: one point per hour (or day) of the period, zeros included,
+    with its axes. Sized for a phone's width (the SVG scales, its text stays legible)."""
+    hourly, points = funnel_points(funnel)
+    width, height, left, right, top, bottom = 360, 230, 40, 10, 12, 62
+    plot_width, plot_height = width - left - right, height - top - bottom
+    peak = nice_ceiling(max([point.scans for point in points] + [1]))
+    step = plot_width / max(len(points), 1)
+    base = top + plot_height
+
+    # Coordinates as text, so that the template never writes them with a French decimal comma.
+    def x(index: int) -> str:
+        return f"{left + step * (index + 0.5):.2f}"
+
+    def y(scans: int) -> str:
+        return f"{base - plot_height * scans / peak:.2f}"
+
+    placed = [{"point": point, "x": x(index), "y": y(point.scans)} for index, point in enumerate(points)]
+    every = max(1, ceil(len(points) / 5))  # at most 5 or 6 labels under the axis, evenly spread
+    return {
+        "hourly": hourly,
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "top": top,
+        "base": base,
+        "line": " ".join(f"{point['x']},{point['y']}" for point in placed),
+        "points": placed,
+        "markers": len(points) <= 48,
+        "sales": [{"x": x(index)} for index, point in enumerate(points) if point.sales],
+        "x_ticks": placed[::every],
+        "y_ticks": [{"value": value, "y": y(value)} for value in sorted({0, peak // 2, peak})],
+        "x_title_y": height - 6,
+        "y_title_x": 12,
+        "y_title_y": top + plot_height / 2,
+    }
 
 
 @login_required
@@ -256,19 +343,7 @@ def manage_window_funnel(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(_("Période invalide."), status=400, content_type="text/plain; charset=utf-8")
     funnel = selectors.window_funnel(window=window, since=period[0], until=period[1])
     if request.GET.get("format") == "csv":
-        return funnel_csv(funnel)
-    peak = max([hour.scans for hour in funnel.hours] + [1])
-    bars = [
-        {
-            "hour": hour.hour,
-            "scans": hour.scans,
-            "sales": hour.sales,
-            "x": 10 * index,
-            "height": height,
-            "y": 100 - height,
-        }
-        for index, hour in enumerate(funnel.hours)
-        for height in [100 * hour.scans // peak]
-    ]
-    context = {"window": window, "funnel": funnel, "bars": bars, "plot_width": max(10 * len(bars), 10)}
+        # Two tables of different lines (items; hours or days), so two files, each one table a spreadsheet reads.
+        return funnel_times_csv(funnel) if request.GET.get("table") == "temps" else funnel_items_csv(funnel)
+    context = {"window": window, "funnel": funnel, "chart": funnel_chart(funnel)}
     return render(request, "qr/manage_funnel.html", context)
