@@ -10,6 +10,26 @@ function card(slug) {
   return document.querySelector(`[data-campaign="${CSS.escape(slug)}"]`);
 }
 
+// "de" before a name, the French way, as kernel/words.py de_name: "d'Emmaüs", "de Secours populaire"
+// (as the template filter "de": in another language the name alone, its words carry their own "from").
+const french = document.documentElement.lang.startsWith("fr");
+const ASPIRATED_H = ["haie", "haine", "hall", "halte", "hameau", "hamac", "hanche", "handicap", "hangar", "hanter",
+  "harpe", "hasard", "haut", "havre", "hérisson", "héros", "hêtre", "hibou", "hollande", "homard", "hongrie",
+  "honte", "hors", "houx", "huit", "hurl", "hutte"];
+const bare = (letter) => (letter || "").normalize("NFD")[0]?.toLowerCase() || "";
+const isVowel = (letter) => bare(letter) !== "" && "aeiouæœ".includes(bare(letter));
+
+function deName(text) {
+  const name = text.trim();
+  const word = name.split(/[\s\-'’]/, 1)[0].toLowerCase();
+  const first = bare(name[0]);
+  const elide =
+    isVowel(name[0]) ||
+    (first === "h" && !ASPIRATED_H.some((start) => word.startsWith(start))) ||
+    (first === "y" && name.length > 1 && !isVowel(name[1]));
+  return elide ? `d'${name}` : `de ${name}`;
+}
+
 function addToFeed(text, kind) {
   feed.querySelector("[data-empty]")?.remove();
   const item = document.createElement("li");
@@ -47,7 +67,9 @@ const handlers = {
     holds.querySelector(`[data-item="${data.item}"]`)?.remove();
   },
   "gift.received": (data) => {
-    const what = feed.dataset.gift.replace("{name}", data.name || feed.dataset.anonymous);
+    const what = data.name
+      ? feed.dataset.gift.replace("{de_name}", french ? deName(data.name) : data.name)
+      : feed.dataset.anonymous;
     addToFeed(`${formatMoney(data.amount_cents)} · ${what} · ${data.campaign_title || ""}`, "credit");
   },
   "item.released": (data) => holds.querySelector(`[data-item="${data.item}"]`)?.remove(),
