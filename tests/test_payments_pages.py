@@ -72,6 +72,27 @@ def test_giving_from_the_campaign_page_raises_the_campaign_by_exactly_the_amount
     assert "<span data-raised>12,50\u00a0€</span> collectés" in client.get(campaign.get_absolute_url()).content.decode()
 
 
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0,50", "Le don minimum est de 1 €."),
+        ("0", "Le don minimum est de 1 €."),
+        ("-5", "Indiquez un montant en euros, par exemple 20 ou 12,50."),
+        ("1,234", "Indiquez un montant en euros, par exemple 20 ou 12,50."),
+    ],
+)
+def test_a_refused_amount_comes_back_on_the_form_beside_the_field(client: Client, amount: str, message: str) -> None:
+    campaign = CampaignFactory()
+    response = client.post(f"/campagnes/{campaign.slug}/donner/", {"amount": amount, "email": "d@example.org"})
+
+    page = response.content.decode()
+    assert response.status_code == 400 and response.templates[0].name == "checkout/give.html"
+    assert f'<p class="error" id="give-amount-error">{message}</p>' in page
+    assert f'name="amount" value="{amount}"' in page and 'aria-describedby="give-amount-error"' in page
+    assert "checkout/problem.html" not in [t.name for t in response.templates]
+    assert not Gift.objects.exists()
+
+
 def test_a_gift_of_less_than_one_euro_from_the_page_is_explained(client: Client) -> None:
     campaign = CampaignFactory()
     response = client.post(f"/campagnes/{campaign.slug}/donner/", {"amount": "0,50", "email": "d@example.org"})
