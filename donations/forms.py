@@ -34,6 +34,10 @@ class MultiplePhotoField(forms.FileField):
         return prepared
 
 
+# The empty first option of a choice the person must make.
+CHOOSE = ("", gettext_lazy("— Choisir —"))
+
+
 class ItemForm(forms.Form):
     kind = forms.ChoiceField(
         label=gettext_lazy("Je souhaite"),
@@ -52,8 +56,9 @@ class ItemForm(forms.Form):
     )
     title = forms.CharField(label=gettext_lazy("Titre"), max_length=120)
     description = forms.CharField(label=gettext_lazy("Description"), max_length=5000, widget=forms.Textarea)
-    condition = forms.ChoiceField(label=gettext_lazy("État"), choices=Item.Condition.choices)
-    category = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=Item.Category.choices)
+    # Nothing chosen in advance: the person says the state and the kind of the object.
+    condition = forms.ChoiceField(label=gettext_lazy("État"), choices=[CHOOSE, *Item.Condition.choices])
+    category = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=[CHOOSE, *Item.Category.choices])
     price_cents = EurosField(
         limits=ITEM_PRICE,
         label=gettext_lazy("Prix en euros"),

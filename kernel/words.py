@@ -1,10 +1,14 @@
 """Amounts in French words, as a tax receipt writes them
-("cent vingt-trois euros et cinquante centimes").
+("cent vingt-trois euros et cinquante centimes"), and "de" before a name
+("d'Emmaüs", "de Secours populaire").
 
 num2words gives the words of a number; the euro/centime grammar is ours:
 its currency mode reads integers as cents and writes "zéro centimes"."""
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 from num2words import num2words
 
@@ -40,3 +44,40 @@ def amount_in_words_fr(cents: int) -> str:
     if units:
         return _euros(units)
     return _centimes(rest)
+
+
+# --- "de" before a name -----------------------------------------------------------------------
+
+# Words whose h is aspirated: no elision before them ("de Handicap International", "de Halte 64").
+# Any other h is taken as mute ("d'Habitat et Humanisme", "d'Hélène").
+_ASPIRATED_H = (
+    "haie", "haine", "hall", "halte", "hameau", "hamac", "hanche", "handicap", "hangar", "hanter",
+    "harpe", "hasard", "haut", "hautbois", "havre", "hérisson", "héros", "hêtre", "hibou", "hollande",
+    "homard", "hongrie", "honte", "hors", "houx", "huit", "hurl", "hutte",
+)  # fmt: skip
+_VOWELS = "aeiouæœ"
+
+
+def _bare(letter: str) -> str:
+    """The letter without its accents, lower case: "É" → "e", "Œ" → "œ"."""
+    return unicodedata.normalize("NFD", letter)[0].lower()
+
+
+def de_name(name: str) -> str:
+    """French "de" before a name: "d'Emmaüs", "d'Œuvre", "d'Habitat", "de Yann", but "de Secours",
+    "de Handicap International". Elision before a vowel (accented or capital too), a mute h,
+    and a y before a consonant ("d'Yves")."""
+    name = name.strip()
+    if not name:
+        return "de"
+    word = re.split(r"[\s\-'’]", name, maxsplit=1)[0].lower()
+    first = _bare(name[0])
+    if first in _VOWELS:
+        elide = True
+    elif first == "h":
+        elide = not word.startswith(_ASPIRATED_H)
+    elif first == "y":
+        elide = len(name) > 1 and _bare(name[1]) not in _VOWELS
+    else:
+        elide = False
+    return f"d'{name}" if elide else f"de {name}"

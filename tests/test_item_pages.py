@@ -49,6 +49,27 @@ def test_posting_an_object_from_the_page_sends_it_to_review(client: Client) -> N
     assert "Vélo de ville" in page and "En relecture" in page
 
 
+def test_the_post_form_chooses_neither_state_nor_category_for_the_person(client: Client) -> None:
+    campaign = CampaignFactory()
+    client.force_login(UserFactory())
+    html = client.get("/mes-objets/nouveau/").content.decode()
+
+    for name in ("condition", "category"):
+        select = re.search(rf'<select name="{name}".*?</select>', html, re.S)
+        assert select is not None
+        options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select.group(0))
+        assert options[0] == ("", " selected", "— Choisir —")
+        assert [value for value, selected, _label in options if selected] == [""]
+
+    data = form_data(campaign.slug)
+    del data["condition"], data["category"]
+    response = client.post("/mes-objets/nouveau/", data)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert list(errors) == ["condition", "category"] and errors["condition"] == ["Ce champ est obligatoire."]
+    assert not Item.objects.exists()
+
+
 def test_the_post_form_says_next_to_the_photos_what_is_wrong(client: Client) -> None:
     client.force_login(UserFactory())
     response = client.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from django.test import Client
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
 from kernel.money import euros_to_cents
 from ledger.selectors import campaign_progress
-from tests.factories import CampaignFactory, ItemFactory
+from tests.factories import CampaignFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +53,31 @@ def test_a_second_buyer_on_the_page_is_told_the_item_is_taken(client: Client) ->
     assert response.status_code == 409 and "plus disponible" in response.content.decode()
 
 
+def email_inputs(page: str) -> list[str]:
+    """The buy form's and the gift form's e-mail fields, as rendered."""
+    return re.findall(r'<input[^>]*name="email"[^>]*>', page)
+
+
+def test_the_buy_and_gift_forms_carry_the_signed_in_person_s_email(client: Client) -> None:
+    item = ItemFactory(price_cents=6400)
+    client.force_login(UserFactory(email="zoe@example.org"))
+
+    for url in (item.get_absolute_url(), item.campaign.get_absolute_url()):
+        [field] = email_inputs(client.get(url).content.decode())
+        assert 'value="zoe@example.org"' in field and "readonly" not in field and "disabled" not in field
+
+    # Still editable: the e-mail typed is the one used.
+    response = client.post(f"/campagnes/{item.campaign.slug}/donner/", {"amount": "5", "email": "autre@example.org"})
+    assert response.status_code == 303 and Gift.objects.get().email == "autre@example.org"
+
+
+def test_a_visitor_s_buy_and_gift_forms_have_an_empty_email(client: Client) -> None:
+    item = ItemFactory(price_cents=6400)
+    for url in (item.get_absolute_url(), item.campaign.get_absolute_url()):
+        [field] = email_inputs(client.get(url).content.decode())
+        assert "value=" not in field
+
+
 def test_giving_from_the_campaign_page_raises_the_campaign_by_exactly_the_amount(
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -70,6 +96,27 @@ def test_giving_from_the_campaign_page_raises_the_campaign_by_exactly_the_amount
     assert gift.amount_cents == 1250 and gift.anonymous and gift.status == PaymentStatus.PAID
     assert campaign_progress(campaign_id=campaign.pk) == (1250, 1)
     assert "<span data-raised>12,50\u00a0€</span> collectés" in client.get(campaign.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0,50", "Le don minimum est de 1 €."),
+        ("0", "Le don minimum est de 1 €."),
+        ("-5", "Indiquez un montant en euros, par exemple 20 ou 12,50."),
+        ("1,234", "Indiquez un montant en euros, par exemple 20 ou 12,50."),
+    ],
+)
+def test_a_refused_amount_comes_back_on_the_form_beside_the_field(client: Client, amount: str, message: str) -> None:
+    campaign = CampaignFactory()
+    response = client.post(f"/campagnes/{campaign.slug}/donner/", {"amount": amount, "email": "d@example.org"})
+
+    page = response.content.decode()
+    assert response.status_code == 400 and response.templates[0].name == "checkout/give.html"
+    assert f'<p class="error" id="give-amount-error">{message}</p>' in page
+    assert f'name="amount" value="{amount}"' in page and 'aria-describedby="give-amount-error"' in page
+    assert "checkout/problem.html" not in [t.name for t in response.templates]
+    assert not Gift.objects.exists()
 
 
 def test_a_gift_of_less_than_one_euro_from_the_page_is_explained(client: Client) -> None:

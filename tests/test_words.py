@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernel.words import amount_in_words_fr
+from kernel.words import amount_in_words_fr, de_name
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,34 @@ def test_words_never_say_zero_and_name_the_right_units(cents: int) -> None:
     assert "zéro" not in words
     assert ("euro" in words) == (cents >= 100)
     assert ("centime" in words) == (cents % 100 != 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Emmaüs Lescar-Pau", "d'Emmaüs Lescar-Pau"),
+        ("emmaüs", "d'emmaüs"),
+        ("Écoute solidaire", "d'Écoute solidaire"),
+        ("Âme de la Terre", "d'Âme de la Terre"),
+        ("Œuvre des pupilles", "d'Œuvre des pupilles"),
+        ("Île aux livres", "d'Île aux livres"),
+        ("Ours brun", "d'Ours brun"),
+        ("Ukraine libre", "d'Ukraine libre"),
+        ("Habitat et Humanisme", "d'Habitat et Humanisme"),
+        ("Hélène", "d'Hélène"),
+        ("Handicap International", "de Handicap International"),
+        ("Halte 64", "de Halte 64"),
+        ("Hauts-de-France Solidaires", "de Hauts-de-France Solidaires"),
+        ("Yves", "d'Yves"),
+        ("Yann", "de Yann"),
+        ("Secours populaire", "de Secours populaire"),
+        ("La Boucle", "de La Boucle"),
+        ("2 Mains", "de 2 Mains"),
+        ("  Avril 2026 ", "d'Avril 2026"),
+        ("avril 2026", "d'avril 2026"),
+        ("mars 2026", "de mars 2026"),
+        ("", "de"),
+    ],
+)
+def test_de_before_a_name_elides_before_a_vowel_or_a_mute_h(name: str, expected: str) -> None:
+    assert de_name(name) == expected

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 import accounts.schema  # noqa: F401  (registers our session authentication with drf-spectacular)
+import frontend.views
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
 from checkout.urls import api_urlpatterns as checkout_api
@@ -32,6 +33,7 @@ router.register("manage/campaigns", ManagedCampaignViewSet, basename="managed-ca
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", frontend.views.favicon, name="favicon"),
     # Before the admin's own: its sign-in answers 429 past the limits (accounts/backends.py).
     path("admin/login/", admin_sign_in),
     path("admin/", admin.site.urls),

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language, ngettext, pgettext
 
 from kernel.money import format_money, percent
+from kernel.words import de_name
 
 register = template.Library()
 
@@ -16,6 +17,15 @@ def money(cents: int | None, currency: str = "EUR") -> str:
     if cents is None:
         return ""
     return format_money(int(cents), currency, get_language() or "fr")
+
+
+@register.filter(name="de")
+def de(name: object) -> str:
+    """``{{ organisation.name|de }}``, for ``{% blocktranslate %}Paiements {{ de_name }}…``: in French, the name
+    after "de", elided the French way ("d'Emmaüs", "de Secours populaire"); in another language the name alone,
+    its translation having its own word before it ("Payments of %(de_name)s")."""
+    text = str(name)
+    return de_name(text) if (get_language() or "fr").startswith("fr") else text
 
 
 @register.simple_tag
