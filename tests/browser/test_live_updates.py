@@ -38,6 +38,32 @@ def redis_layer(settings: Any) -> Iterator[None]:
     channel_layers.backends.clear()
 
 
+def in_thread(work: Any) -> None:
+    """Run ``work`` outside Playwright's thread (it runs an event loop), as a manager's request would.
+
+    Writes that emit live events go through here, setup included: in a thread with a running
+    event loop their publication fails, and a later event of the same stream then waits for the
+    relay (realtime.services), which these tests do not run."""
+    from django.db import connection
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+
+def placed(window: Any, count: int) -> list[Any]:
+    """``place_items`` (its placements emit live events) run as a manager's request would."""
+    placements: list[Any] = []
+    in_thread(lambda: placements.extend(place_items(window, count)))
+    return placements
+
+
 def reserve(item_id: int) -> None:
     from django.db import connection
 
@@ -49,7 +75,7 @@ def reserve(item_id: int) -> None:
 
 def test_the_window_screen_shows_an_object_being_bought_without_reloading(redis_layer: None) -> None:
     window = WindowFactory()
-    first, second = place_items(window, 2)
+    first, second = placed(window, 2)
 
     with asgi_servers(1, debug=True) as (server,):
 
@@ -80,7 +106,7 @@ def test_the_window_screen_comes_back_after_the_server_restarts(redis_layer: Non
     from tests.support.servers import start_server, stop_server
 
     window = WindowFactory()
-    first, second = place_items(window, 2)
+    first, second = placed(window, 2)
     port = free_port()
     server = start_server(port, debug=True)
     try:
@@ -107,21 +133,6 @@ def test_the_window_screen_comes_back_after_the_server_restarts(redis_layer: Non
     assert untouched == "listed"
 
 
-def in_thread(work: Any) -> None:
-    """Run ``work`` outside Playwright's thread (it runs an event loop), as a manager's request would."""
-    from django.db import connection
-
-    def run() -> None:
-        try:
-            work()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-
-
 def test_the_window_screen_draws_an_object_put_in_and_drops_one_taken_out_without_reloading(
     redis_layer: None,
 ) -> None:
@@ -130,7 +141,7 @@ def test_the_window_screen_draws_an_object_put_in_and_drops_one_taken_out_withou
     from tests.factories import ItemFactory, add_photo
 
     window = WindowFactory()
-    (first,) = place_items(window, 1)
+    (first,) = placed(window, 1)
     item = ItemFactory(campaign=first.item.campaign, title="Buffet en chêne", price_cents=4250)
     add_photo(item)
     added: dict[str, Any] = {}
