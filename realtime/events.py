@@ -138,7 +138,8 @@ DECLARATIONS: tuple[EventType, ...] = (
         name=GIFT_RECEIVED,
         description="A gift to campaign `campaign` (slug) was paid; `name` is empty if anonymous, but for managers.",
         public={"campaign": str, "amount_cents": int, "name": str},
-        private={"gift": int, "email": str, "name": str, "message": str, "campaign_title": str},
+        # ``de_name``: "de"/"d'" and the name, the French way (kernel.words.de_name), for the French dashboard.
+        private={"gift": int, "email": str, "name": str, "de_name": str, "message": str, "campaign_title": str},
         streams=_CAMPAIGN_STREAMS,
     ),
     EventType(

@@ -110,6 +110,8 @@ def test_a_gift_paid_on_the_demo_page_raises_the_campaign_and_thanks_the_giver(
     assert raised(api, campaign.slug) == (5000, 1)
     received = RealtimeEvent.objects.get(type="gift.received")
     assert received.public == {"campaign": campaign.slug, "amount_cents": 5000, "name": "Inès"}
+    # The managers' French feed says "don d'Inès": the server puts the "de" (kernel.words.de_name).
+    assert received.private["de_name"] == "d'Inès"
     assert "email" not in received.public
     (thanks,) = mail.outbox
     assert thanks.to == ["ines@example.org"] and "50,00" in thanks.body

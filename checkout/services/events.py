@@ -29,6 +29,7 @@ from checkout.services.targets import payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
 from donations.services import item_transition
 from kernel.states import TransitionRefused
+from kernel.words import de_name
 from ledger.models import LedgerEntry
 from ledger.selectors import campaign_progress
 from ledger.services import ledger_record, ledger_totals_for
@@ -197,6 +198,7 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
             "gift": gift.pk,
             "email": gift.email,
             "name": gift.name,
+            "de_name": de_name(gift.name) if gift.name else "",
             "message": gift.message,
             "campaign_title": gift.campaign.title,
         },

@@ -23,25 +23,8 @@ function parisTime(at) {
   return `${parts.hour}:${parts.minute}`;
 }
 
-// "de" before a name, the French way, as kernel/words.py de_name: "d'Emmaüs", "de Secours populaire"
-// (as the template filter "de": in another language the name alone, its words carry their own "from").
+// In French a giver's name comes with its "de"/"d'" from the server (gift.received's de_name).
 const french = document.documentElement.lang.startsWith("fr");
-const ASPIRATED_H = ["haie", "haine", "hall", "halte", "hameau", "hamac", "hanche", "handicap", "hangar", "hanter",
-  "harpe", "hasard", "haut", "havre", "hérisson", "héros", "hêtre", "hibou", "hollande", "homard", "hongrie",
-  "honte", "hors", "houx", "huit", "hurl", "hutte"];
-const bare = (letter) => (letter || "").normalize("NFD")[0]?.toLowerCase() || "";
-const isVowel = (letter) => bare(letter) !== "" && "aeiouæœ".includes(bare(letter));
-
-function deName(text) {
-  const name = text.trim();
-  const word = name.split(/[\s\-'’]/, 1)[0].toLowerCase();
-  const first = bare(name[0]);
-  const elide =
-    isVowel(name[0]) ||
-    (first === "h" && !ASPIRATED_H.some((start) => word.startsWith(start))) ||
-    (first === "y" && name.length > 1 && !isVowel(name[1]));
-  return elide ? `d'${name}` : `de ${name}`;
-}
 
 function addToFeed(text, kind, at) {
   feed.querySelector("[data-empty]")?.remove();
@@ -98,7 +81,7 @@ const handlers = {
   },
   "gift.received": (data, at) => {
     const what = data.name
-      ? feed.dataset.gift.replace("{de_name}", french ? deName(data.name) : data.name)
+      ? feed.dataset.gift.replace("{de_name}", french ? data.de_name || data.name : data.name)
       : feed.dataset.anonymous;
     addToFeed(`${formatMoney(data.amount_cents)} · ${what} · ${data.campaign_title || ""}`, "credit", at);
   },
