@@ -19,6 +19,7 @@ from accounts.models import User
 from campaigns.models import Campaign, Organisation
 from kernel.errors import Conflict, DomainError
 from kernel.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
+from kernel.states import TransitionRefused, transition_apply
 
 # The campaign state machine, as data: draft → live → closed.
 CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -27,10 +28,6 @@ CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
     Campaign.Status.CLOSED: frozenset(),
 }
 EDITABLE_FIELDS = frozenset({"title", "summary", "story", "goal_cents", "starts_at", "ends_at"})
-
-
-class CampaignTransitionRefused(Conflict):
-    code = "transition_refused"
 
 
 class InvalidDates(DomainError):
@@ -120,7 +117,7 @@ def campaign_update(
                 .update(status=F("status"), **changes)
             )
             if updated != 1:
-                raise CampaignTransitionRefused("closed", detail=_("Une campagne terminée ne se modifie plus."))
+                raise TransitionRefused("closed", detail=_("Une campagne terminée ne se modifie plus."))
             if cover is not None:
                 _set_cover(campaign, cover, written)
             if old_cover:
@@ -144,9 +141,6 @@ def _delete_cover(name: str) -> None:
 def campaign_transition(*, campaign: Campaign, actor: User, to: Campaign.Status) -> Campaign:
     """Publish (draft → live) or close (live → closed), as one conditional UPDATE."""
     current = Campaign.Status(campaign.status)
-    if to not in CAMPAIGN_TRANSITIONS[current]:
-        raise CampaignTransitionRefused(f"{current} → {to}")
-    if Campaign.objects.filter(pk=campaign.pk, status=current).update(status=to) != 1:
-        raise CampaignTransitionRefused(f"{current} → {to}")
+    transition_apply(model=Campaign, pk=campaign.pk, table=CAMPAIGN_TRANSITIONS, current=current, to=to)
     campaign.status = to
     return campaign

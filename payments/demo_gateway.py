@@ -8,6 +8,7 @@ the refund events it sent) and never reads or calls the rooms above it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -216,32 +217,34 @@ def completed_event(*, kind: str, object_id: int, session_id: str, amount_cents:
     )
 
 
-def session_pay(session_id: str) -> bool:
-    """The demo card is accepted: the session is complete and the payment event
-    goes through the same processing as Stripe's. False if it was not open."""
+def _session_close(session_id: str, *, to: str, event: Callable[[DemoSession], PaymentEvent]) -> bool:
+    """Close an open session (``to``) and send the event Stripe would, through the same processing,
+    in one transaction holding the session's lock. False if it was not open."""
     with transaction.atomic():
         session = DemoSession.objects.select_for_update().filter(session_id=session_id).first()
         if session is None or session.status != DemoSession.Status.OPEN:
             return False
-        DemoSession.objects.filter(pk=session.pk).update(status=DemoSession.Status.COMPLETE)
-        event_receive(
-            event=completed_event(
-                kind=session.kind,
-                object_id=session.object_id,
-                session_id=session.session_id,
-                amount_cents=session.amount_cents,
-                currency=session.currency,
-            )
-        )
+        DemoSession.objects.filter(pk=session.pk).update(status=to)
+        event_receive(event=event(session))
     return True
+
+
+def session_pay(session_id: str) -> bool:
+    """The demo card is accepted: the session is complete and the payment event
+    goes through the same processing as Stripe's. False if it was not open."""
+    return _session_close(
+        session_id,
+        to=DemoSession.Status.COMPLETE,
+        event=lambda session: completed_event(
+            kind=session.kind,
+            object_id=session.object_id,
+            session_id=session.session_id,
+            amount_cents=session.amount_cents,
+            currency=session.currency,
+        ),
+    )
 
 
 def session_expire(session_id: str) -> bool:
     """The session's time is over: Stripe's expired event, through the same processing. False if it was not open."""
-    with transaction.atomic():
-        session = DemoSession.objects.select_for_update().filter(session_id=session_id).first()
-        if session is None or session.status != DemoSession.Status.OPEN:
-            return False
-        DemoSession.objects.filter(pk=session.pk).update(status=DemoSession.Status.EXPIRED)
-        event_receive(event=expired_event(session))
-    return True
+    return _session_close(session_id, to=DemoSession.Status.EXPIRED, event=expired_event)
