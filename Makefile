@@ -61,7 +61,7 @@ demo: $(RUNTIME_STAMP) $(DEMO_SECRET_KEY)
 	@echo "  Health:        http://127.0.0.1:$(PORT)/healthz"
 	@echo "  (the worker runs beside it: expired holds, tax receipts, transfers, as the Procfile's worker does)"
 	@echo ""
-	$(BIN)/python manage.py worker & worker=$$!; \
+	$(BIN)/python manage.py qcluster --skip-checks & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/uvicorn tremma.asgi:application --ws wsproto --host 127.0.0.1 --port $(PORT) --no-access-log
 

@@ -50,6 +50,27 @@ class AnyAccountPasswordResetForm(PasswordResetForm):
     def get_users(self, email: str) -> Iterator[Any]:
         return iter(User.objects.filter(email=services.normalise_email(email), is_active=True))
 
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        """Not from the request: a task sends it (the link's token is made there, never stored)."""
+        services.password_reset_email_enqueue(
+            user_id=context["user"].pk,
+            subject_template_name=subject_template_name,
+            email_template_name=email_template_name,
+            html_email_template_name=html_email_template_name,
+            domain=context["domain"],
+            site_name=context["site_name"],
+            protocol=context["protocol"],
+            from_email=from_email,
+        )
+
 
 class ResetSetPasswordForm(SetPasswordForm):
     """The new password of a reset, through ``user_password_reset`` (verifies the address, revokes the rest)."""

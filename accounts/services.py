@@ -14,13 +14,12 @@ signed in to the same account keeps everything: it is the same person.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.mail import EmailMessage
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -35,6 +34,7 @@ from accounts.authentication import token_expires_at
 from accounts.models import User
 from accounts.signals import account_deleting
 from kernel.errors import Conflict, DomainError
+from kernel.tasks import task, task_enqueue
 
 PROFILE_FIELDS = frozenset(
     {"first_name", "last_name", "address_line1", "address_line2", "postal_code", "city", "country"}
@@ -120,13 +120,52 @@ def user_email_verification_send(*, user: User) -> None:
     """Send the verification link to ``user``'s address, after commit, in the current language."""
     if user.email_verified:
         return
-    transaction.on_commit(
-        partial(_verification_email_send, user_id=user.pk, language=translation.get_language() or "fr"),
-        robust=True,
-    )
+    task_enqueue(verification_email_send, user_id=user.pk, language=translation.get_language() or "fr")
 
 
-def _verification_email_send(*, user_id: int, language: str) -> None:
+def password_reset_email_enqueue(**fields: Any) -> None:
+    """Record the password-reset email (Django's form asks for it) as a task, in the current language."""
+    task_enqueue(password_reset_email_send, language=translation.get_language() or "fr", **fields)
+
+
+@task(timeout=60)
+def password_reset_email_send(
+    *,
+    user_id: int,
+    language: str,
+    subject_template_name: str,
+    email_template_name: str,
+    html_email_template_name: str | None,
+    domain: str,
+    site_name: str,
+    protocol: str,
+    from_email: str | None,
+) -> None:
+    """Task: the reset link, its token made now (valid until the password changes or it times out)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    context = {
+        "email": user.email,
+        "domain": domain,
+        "site_name": site_name,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": protocol,
+    }
+    with translation.override(language):
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        message = EmailMultiAlternatives(
+            subject, render_to_string(email_template_name, context), from_email, [user.email]
+        )
+        if html_email_template_name:
+            message.attach_alternative(render_to_string(html_email_template_name, context), "text/html")
+    message.send()
+
+
+@task(timeout=60)
+def verification_email_send(*, user_id: int, language: str) -> None:
     user = User.objects.filter(pk=user_id, email_verified_at__isnull=True, is_active=True).first()
     if user is None:
         return

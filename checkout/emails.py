@@ -16,9 +16,11 @@ from django.utils.translation import gettext_lazy
 from checkout.selectors import order_claim_url
 from donations.models import Gift, Order
 from kernel.money import format_money
+from kernel.tasks import task
 from receipts.issuing import ReceiptOutlook, gift_receipt_outlook
 
 
+@task(timeout=60)
 def order_receipt_send(*, order_id: int) -> None:
     order = Order.objects.select_related("item", "campaign__organisation").get(pk=order_id)
     with translation.override(order.language):
@@ -38,6 +40,7 @@ def order_receipt_send(*, order_id: int) -> None:
         )
 
 
+@task(timeout=60)
 def seller_sold_send(*, order_id: int) -> None:
     """The person who listed the object learns it was sold (the price goes to the campaign)."""
     order = Order.objects.select_related("item__owner", "campaign").get(pk=order_id)
@@ -82,6 +85,7 @@ def gift_receipt_sentence(*, gift: Gift) -> str:
     return str(RECEIPT_OUTLOOK_SENTENCES[gift_receipt_outlook(gift=gift)])
 
 
+@task(timeout=60)
 def gift_thanks_send(*, gift_id: int) -> None:
     gift = Gift.objects.select_related("campaign__organisation").get(pk=gift_id)
     with translation.override(gift.language):

@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kernel.tasks import task
 from payments.gateways import AFTER_PAYMENT, PaymentEvent
 from payments.models import ProviderEvent
 
@@ -75,6 +76,7 @@ def events_waiting_apply(*, payment_id: str) -> None:
             ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
 
 
+@task(timeout=50)
 def provider_events_retry(*, older_than_seconds: int = 60, limit: int = 200) -> int:
     """Periodic job: apply the recorded events still waiting (a refund or
     dispute whose payment, or dispute opening, was being processed at the same

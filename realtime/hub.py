@@ -14,15 +14,19 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from datetime import timedelta
 from typing import Any, Protocol
 
-from channels.layers import get_channel_layer
+from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
 
 # Layers forget a group membership after their group expiry (a day by default):
 # a screen that stays open longer must still be subscribed.
 REFRESH_SECONDS = 3600
+# With the in-memory layer, how often the web process relays the worker's events.
+RELAY_SECONDS = 1
 # The group every web process's hub joins; messages carry ``texts``: [(stream group, text), ...].
 EVENTS_GROUP = "tremma.events"
 
@@ -52,6 +56,8 @@ class Hub:
                     task.cancel()
                 loop = asyncio.get_running_loop()
                 self._tasks = [loop.create_task(self._forward()), loop.create_task(self._refresh())]
+                if isinstance(self.layer, InMemoryChannelLayer):
+                    self._tasks.append(loop.create_task(self._relay()))
 
     def leave(self, group: str, listener: Listener) -> None:
         members = self.members.get(group)
@@ -88,6 +94,19 @@ class Hub:
             for result in results:
                 if isinstance(result, Exception):
                     logger.debug("realtime hub: a socket could not be written to: %r", result)
+
+    async def _relay(self) -> None:
+        """Embedded defaults only: the in-memory layer lives in this one web process, so what
+        the worker's tasks emit (a hold released…) comes through the database: the worker
+        leaves its events unpublished (realtime.services) and this process relays them."""
+        from realtime.services import events_relay
+
+        while True:
+            await asyncio.sleep(RELAY_SECONDS)
+            try:
+                await sync_to_async(events_relay, thread_sensitive=False)(older_than=timedelta(seconds=1))
+            except Exception:
+                logger.warning("realtime hub: relaying the worker's events failed, retrying", exc_info=True)
 
     async def _refresh(self) -> None:
         while True:

@@ -5,15 +5,17 @@ could not be sent (Redis down), so losing Redis never loses an event."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from kernel.tasks import in_worker, task, task_enqueue
 from realtime import streams as s
 from realtime.events import event_check
 from realtime.hub import EVENTS_GROUP
@@ -90,7 +92,15 @@ def _earlier_unpublished(event: RealtimeEvent, stream_names: list[str]) -> bool:
     ).exists()
 
 
+def _publishes_here() -> bool:
+    """A worker process with the in-memory layer has nobody listening to its layer:
+    it leaves its events to the web process, which relays them (realtime.hub)."""
+    return not (in_worker() and isinstance(get_channel_layer(), InMemoryChannelLayer))
+
+
 def _publish(event: RealtimeEvent, stream_names: list[str]) -> bool:
+    if not _publishes_here():
+        return False
     if _earlier_unpublished(event, stream_names):
         # An earlier event of one of these streams is still waiting (the layer was
         # down when it was published): sending this one now would deliver it first.
@@ -101,6 +111,7 @@ def _publish(event: RealtimeEvent, stream_names: list[str]) -> bool:
         run_in_server_loop(_send_all, get_channel_layer(), event.pk, event_messages(event, stream_names))
     except Exception:
         logger.warning("realtime: event %s not published, the relay will retry", event.pk, exc_info=True)
+        _relay_soon()
         return False
     RealtimeEvent.objects.filter(pk=event.pk, published_at__isnull=True).update(published_at=timezone.now())
     return True
@@ -113,17 +124,57 @@ async def _send_all(layer: Any, event_id: int, messages: list[tuple[str, str]]) 
     await layer.group_send(EVENTS_GROUP, {"type": "stream.event", "id": event_id, "texts": messages})
 
 
+@task(timeout=50)
 def events_relay(*, older_than: timedelta = timedelta(seconds=2), limit: int = 500) -> int:
-    """Re-publish events that were committed but never published (e.g. Redis was down)."""
+    """Periodic job: publish events committed but never published (the layer was down, the
+    process died after commit). Rows are claimed with ``SKIP LOCKED``: two workers relaying at
+    once never send one event twice."""
     cutoff = timezone.now() - older_than
-    ids = list(
-        RealtimeEvent.objects.filter(published_at__isnull=True, at__lte=cutoff)
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
-    )
-    return event_publish(event_ids=ids) if ids else 0
+    with transaction.atomic():
+        waiting = RealtimeEvent.objects.filter(published_at__isnull=True, at__lte=cutoff).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            waiting = waiting.select_for_update(skip_locked=True)
+        ids = list(waiting.values_list("id", flat=True)[:limit])
+        return event_publish(event_ids=ids) if ids else 0
 
 
+class EventsUnpublished(Exception):
+    """Events still wait for the channel layer: the task is retried."""
+
+
+@task(timeout=60, backoff=1)
+def events_relay_until_sent(*, seconds: float = 45, every: float = 1) -> int:
+    """Task recorded by a process whose publish failed: relay every ``every`` seconds until
+    nothing waits, for up to ``seconds`` (then it fails and is retried, and the periodic job
+    goes on): events reach the pages within seconds of the layer coming back."""
+    deadline = time.monotonic() + seconds
+    sent = 0
+    while True:
+        sent += events_relay(older_than=timedelta(seconds=1))
+        if not RealtimeEvent.objects.filter(published_at__isnull=True).exists():
+            return sent
+        if time.monotonic() >= deadline:
+            raise EventsUnpublished(f"{sent} sent; some still wait for the channel layer")
+        time.sleep(every)
+
+
+_relay_asked_at = -1e9
+
+
+def _relay_soon() -> None:
+    """A publish failed here: record the relay task (at most once per process every 10 s)."""
+    global _relay_asked_at
+    now = time.monotonic()
+    if settings.TASKS_EAGER or now - _relay_asked_at < 10:
+        return
+    _relay_asked_at = now
+    try:
+        task_enqueue(events_relay_until_sent)
+    except Exception:
+        logger.warning("realtime: could not record the relay task; the periodic job will relay", exc_info=True)
+
+
+@task(timeout=240)
 def events_prune(*, now: Any = None) -> int:
     """Delete events older than the retention period (REALTIME_EVENT_RETENTION_DAYS)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.REALTIME_EVENT_RETENTION_DAYS)

@@ -5,8 +5,6 @@ Issuing is in receipts.issuing."""
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -19,6 +17,7 @@ from campaigns.selectors import user_administers, user_manages
 from donations.models import Gift, Order
 from kernel.errors import Conflict, NotFound, PermissionDenied
 from kernel.money import format_money
+from kernel.tasks import task_enqueue
 from receipts.delivery import receipt_cancelled_notify
 from receipts.issuing import LEGAL_DETAILS
 from receipts.models import ReceiptPreference, TaxReceipt, TaxReceiptLine
@@ -36,7 +35,7 @@ def _cancel(*, receipt_id: int, reason: str) -> bool:
     )
     if cancelled:
         TaxReceiptLine.objects.filter(receipt_id=receipt_id).update(active=False)
-        transaction.on_commit(partial(receipt_cancelled_notify, receipt_id=receipt_id), robust=True)
+        task_enqueue(receipt_cancelled_notify, receipt_id=receipt_id)
     return bool(cancelled)
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from kernel.errors import NotFound
+from kernel.tasks import task
 from receipts.document import (
     GIFT_NATURES,
     NATURE_CASH,
@@ -133,36 +134,36 @@ def receipt_from_link(*, token: str) -> TaxReceipt:
     return receipt
 
 
+@task(timeout=120)
 def receipt_deliver(*, receipt_id: int) -> None:
-    """After commit: store the PDF, then email it to the giver exactly once.
+    """Task recorded with the receipt: render and store the PDF, email it, then mark it emailed.
 
-    ``emailed_at`` is claimed by one conditional UPDATE before sending, so two
-    workers never both send; a failed send gives the claim back for the next run."""
+    ``emailed_at`` is written only once the SMTP server has accepted the
+    message: a worker killed mid-send leaves it empty and the task is run again
+    (a giver may then get the same receipt twice, never none). One queue row per
+    receipt, claimed by one worker at a time, keeps two sends at once out."""
     receipt = TaxReceipt.objects.select_related("organisation").get(pk=receipt_id)
     if receipt.status != TaxReceipt.Status.ISSUED:
         return
     receipt = receipt_pdf_ensure(receipt=receipt)
-    claimed_at = timezone.now()
-    if not TaxReceipt.objects.filter(pk=receipt.pk, emailed_at__isnull=True).update(emailed_at=claimed_at):
+    if receipt.emailed_at is not None:
         return
-    try:
-        with translation.override(settings.LANGUAGE_CODE):
-            context = {"receipt": receipt, "link": receipt_pdf_link(receipt=receipt)}
-            message = EmailMessage(
-                gettext("Votre reçu fiscal n° %(number)s — %(organisation)s")
-                % {"number": receipt.number, "organisation": receipt.beneficiary_name},
-                render_to_string("receipts/email/receipt.txt", context),
-                settings.DEFAULT_FROM_EMAIL,
-                [receipt.giver_email],
-            )
-        with receipt.pdf.open("rb") as pdf:
-            message.attach(f"recu-fiscal-{receipt.number}.pdf", pdf.read(), "application/pdf")
-        message.send()
-    except Exception:
-        TaxReceipt.objects.filter(pk=receipt.pk, emailed_at=claimed_at).update(emailed_at=None)
-        raise
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {"receipt": receipt, "link": receipt_pdf_link(receipt=receipt)}
+        message = EmailMessage(
+            gettext("Votre reçu fiscal n° %(number)s — %(organisation)s")
+            % {"number": receipt.number, "organisation": receipt.beneficiary_name},
+            render_to_string("receipts/email/receipt.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            [receipt.giver_email],
+        )
+    with receipt.pdf.open("rb") as pdf:
+        message.attach(f"recu-fiscal-{receipt.number}.pdf", pdf.read(), "application/pdf")
+    message.send()
+    TaxReceipt.objects.filter(pk=receipt.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
 
 
+@task(timeout=60)
 def receipt_missing_notify(*, wait_id: int) -> None:
     """Tell the giver what their receipt waits for (once per payment)."""
     wait = ReceiptWait.objects.filter(pk=wait_id).first()
@@ -186,6 +187,7 @@ def receipt_missing_notify(*, wait_id: int) -> None:
         ).send()
 
 
+@task(timeout=60)
 def receipt_cancelled_notify(*, receipt_id: int) -> None:
     """Tell a giver who received a receipt that it is void, and why."""
     receipt = TaxReceipt.objects.get(pk=receipt_id)

@@ -32,6 +32,7 @@ from django.utils import timezone
 from accounts.models import User
 from campaigns.models import Organisation
 from donations.models import Gift, Item, Order
+from kernel.tasks import task, task_enqueue
 from receipts.delivery import (
     local_date,
     receipt_deliver,
@@ -273,7 +274,7 @@ def _wait(*, sources: Sequence[_Source], giver: User | None, email: str, missing
         if missing == ["account"]:
             continue  # nobody to write to about a receipt they did not ask for (see above)
         if ReceiptWait.objects.filter(pk=wait.pk, notified_at__isnull=True).update(notified_at=now):
-            transaction.on_commit(partial(receipt_missing_notify, wait_id=wait.pk), robust=True)
+            task_enqueue(receipt_missing_notify, wait_id=wait.pk)
 
 
 def _issue(
@@ -356,10 +357,11 @@ def _issue(
             )
         return None
     ReceiptWait.objects.filter(covered).delete()
-    transaction.on_commit(lambda: receipt_deliver(receipt_id=receipt.pk), robust=True)
+    task_enqueue(receipt_deliver, receipt_id=receipt.pk)
     return receipt
 
 
+@task(timeout=120)
 def receipt_issue_for_gift(*, gift_id: int) -> TaxReceipt | None:
     """Issue the receipt of one paid gift, unless it is not due (refunded,
     disputed, already receipted, receipted yearly) or waits for its giver's details."""
@@ -412,10 +414,12 @@ def receipt_issue_for_order(*, order_id: int, now: datetime | None = None) -> Ta
         )
 
 
+@task(timeout=240)
 def receipts_issue_due(*, limit: int = 200) -> int:
     """Periodic job (settings.PERIODIC_JOBS): issue what is due (gifts paid,
     sales final, payments whose receipt was cancelled and are due again),
-    retry waiting ones, and deliver receipts whose PDF or email is not done."""
+    and retry waiting ones. Delivery (PDF, email) is each receipt's own task,
+    recorded with it (receipt_deliver)."""
     now = timezone.now()
     issued = 0
     # Yearly receipts are not issued one by one; payments waiting for their giver
@@ -430,11 +434,6 @@ def receipts_issue_due(*, limit: int = 200) -> int:
     for due_orders in (orders.filter(receipt_wait__isnull=True), orders.filter(receipt_wait__isnull=False)):
         for order_id in due_orders.order_by("id").values_list("id", flat=True)[:limit]:
             issued += _safely(partial(receipt_issue_for_order, order_id=order_id, now=now))
-    undelivered = TaxReceipt.objects.filter(status=TaxReceipt.Status.ISSUED).filter(
-        Q(pdf="") | Q(emailed_at__isnull=True)
-    )
-    for receipt_id in undelivered.order_by("id").values_list("id", flat=True)[:limit]:
-        _safely(partial(receipt_deliver, receipt_id=receipt_id))
     return issued
 
 

@@ -19,3 +19,4 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # database someone is still connected to. (Kept connections are Django's own
 # code; the servers started by tests/support/servers.py run with the default.)
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+os.environ.setdefault("TASKS_EAGER", "true")

@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 from typing import Any
 
+from django.test import TestCase
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -17,6 +18,7 @@ from donations.models import Gift, Item, Order
 from payments import demo_gateway
 from payments.events import event_receive
 from payments.gateways import PaymentEvent
+from receipts import issuing
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 
@@ -125,3 +127,10 @@ def pdf_text(data: bytes) -> str:
 
 def squeeze(text: str) -> str:
     return "".join(text.split())
+
+
+def receipts_issue_due(**kwargs: Any) -> int:
+    """The periodic job, then the tasks it recorded (each receipt's PDF and email), as a worker
+    would run them right after: the test's transaction never commits, so they are run here."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return issuing.receipts_issue_due(**kwargs)

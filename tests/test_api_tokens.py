@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -136,7 +136,8 @@ def test_a_password_reset_revokes_every_token_and_session() -> None:
     browser.login(username="zoe@example.org", password=PASSWORD)
 
     reset_client = Client()
-    reset_client.post("/comptes/mot-de-passe/", {"email": "zoe@example.org"})
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the email's task
+        reset_client.post("/comptes/mot-de-passe/", {"email": "zoe@example.org"})
     link = re.search(r"https?://[^/]+(/comptes/mot-de-passe/\S+/)", mail.outbox[-1].body)
     assert link is not None
     form = reset_client.get(link.group(1), follow=True)

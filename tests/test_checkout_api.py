@@ -73,7 +73,7 @@ def test_an_expired_hold_is_void_when_the_next_buyer_asks(api: APIClient) -> Non
 
 
 def test_the_periodic_job_releases_expired_holds_and_tells_watchers(api: APIClient) -> None:
-    assert ("checkout.services.reservations_release_expired", 30) in settings.PERIODIC_JOBS
+    assert ("checkout.services.reservations_release_expired", 1) in settings.PERIODIC_JOBS
     item, fresh = ItemFactory(), ItemFactory()
     old = Order.objects.get(pk=checkout(api, item).json()["order_id"])
     checkout(api, fresh, email="b@example.org")

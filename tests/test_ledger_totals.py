@@ -292,7 +292,7 @@ def test_a_won_dispute_closed_before_its_opening_waits_and_the_worker_applies_it
     from payments.events import provider_events_retry
     from payments.models import ProviderEvent
 
-    assert ("payments.events.provider_events_retry", 60) in django_settings.PERIODIC_JOBS
+    assert ("payments.events.provider_events_retry", 1) in django_settings.PERIODIC_JOBS
     campaign = CampaignFactory()
     gift = gift_start(campaign_slug=campaign.slug, amount_cents=2000, email="d@example.org")
     event_receive(event=paid(gift))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import json
 from datetime import timedelta
 from typing import Any
@@ -182,14 +183,24 @@ async def _emit_async(item: Any, email: str = "acheteur@example.org") -> Realtim
     return await sync_to_async(emit_sale)(item, email)
 
 
-def test_every_periodic_job_of_the_worker_can_be_imported_and_run_once(settings: Any) -> None:
-    from django.core.management import call_command
-    from django.utils.module_loading import import_string
+def test_every_periodic_job_is_a_schedule_and_runs_once_as_a_worker_runs_it(settings: Any) -> None:
+    from django_q.models import Schedule
 
-    for path, every in settings.PERIODIC_JOBS:
-        assert callable(import_string(path)), path
-        assert every > 0
-    call_command("worker", "--once")  # each job runs once; a failing job would be logged, not raised
+    from kernel.tasks import RUNNER, schedules_sync, task_run
+
+    Schedule.objects.create(name="an operator's own", func="math.floor", args="(1.5,)", schedule_type="D")
+    Schedule.objects.create(name="kernel.old_job", func=RUNNER, schedule_type=Schedule.MINUTES, minutes=3)
+    schedules_sync()
+    schedules_sync()  # again (every migrate): nothing doubled
+
+    ours = {s.name: s for s in Schedule.objects.filter(func=RUNNER)}
+    assert {name: s.minutes for name, s in ours.items()} == dict(settings.PERIODIC_JOBS)
+    assert Schedule.objects.filter(name="an operator's own").exists()
+    for path, _minutes in settings.PERIODIC_JOBS:
+        schedule = ours[path]
+        assert schedule.repeats == -1 and schedule.schedule_type == Schedule.MINUTES
+        assert ast.literal_eval(schedule.args) == (path, {}, True)
+        task_run(path, {}, True)  # each runs once, as a worker runs it (a failure raises here)
 
 
 def sent_event_ids(send: Any) -> list[int]:

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from campaigns.models import Campaign
 from checkout.services import gift_start
 from donations.models import Gift, PaymentStatus
-from receipts.issuing import receipt_issue_for_gift, receipts_issue_consolidated, receipts_issue_due
+from receipts.issuing import receipt_issue_for_gift, receipts_issue_consolidated
 from receipts.models import ReceiptWait, TaxReceipt
 from tests.receipts_support import (
     giver,
@@ -30,6 +30,7 @@ from tests.receipts_support import (
     pdf_text,
     ready_campaign,
     ready_organisation,
+    receipts_issue_due,
     sale,
     squeeze,
 )

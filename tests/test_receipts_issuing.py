@@ -17,7 +17,7 @@ from django.utils import timezone
 from donations.models import Gift, PaymentStatus
 from payments.events import event_receive
 from receipts.delivery import receipt_deliver
-from receipts.issuing import receipt_issue_for_gift, receipt_issue_for_order, receipts_issue_due
+from receipts.issuing import receipt_issue_for_gift, receipt_issue_for_order
 from receipts.models import ReceiptCounter, ReceiptWait, TaxReceipt, TaxReceiptLine
 from tests.factories import ItemFactory, UserFactory
 from tests.receipts_support import (
@@ -28,6 +28,7 @@ from tests.receipts_support import (
     paid_order,
     ready_campaign,
     ready_organisation,
+    receipts_issue_due,
     refund_event,
     sale,
 )

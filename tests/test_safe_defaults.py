@@ -190,7 +190,7 @@ if sys.argv[1:2] == ["-c"]:
     os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
 if os.path.basename(sys.argv[0]) == "uvicorn":
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and '"worker"' not in (open({log!r}).read() if os.path.exists({log!r}) else ""):
+    while time.monotonic() < deadline and '"qcluster"' not in (open({log!r}).read() if os.path.exists({log!r}) else ""):
         time.sleep(0.05)
 keys = ("DEBUG", "PAYMENTS_DEMO", "SECRET_KEY", "SITE_URL")
 with open({log!r}, "a") as log:
@@ -238,7 +238,7 @@ def test_make_demo_runs_without_debug_on_the_demo_gateway_with_a_kept_secret_key
     run = [call for call in calls if call["argv"][0] != "pip"]
     commands = [" ".join(call["argv"][:3]) for call in run]
     assert commands[:3] == ["python manage.py migrate", "python manage.py collectstatic", "python manage.py seed_demo"]
-    assert sorted(commands[3:]) == ["python manage.py worker", "uvicorn tremma.asgi:application --ws"]
+    assert sorted(commands[3:]) == ["python manage.py qcluster", "uvicorn tremma.asgi:application --ws"]
     for call in run:
         assert call["env"] == {
             "DEBUG": "false",

@@ -233,8 +233,8 @@ def test_two_workers_reversing_at_once_record_one_reversal() -> None:
 
 
 def test_the_worker_retries_reversals_and_fees(settings: Any) -> None:
-    assert ("checkout.services.transfer_reversals_pay", 300) in settings.PERIODIC_JOBS
-    assert ("checkout.services.payment_fees_record", 600) in settings.PERIODIC_JOBS
+    assert ("checkout.services.transfer_reversals_pay", 5) in settings.PERIODIC_JOBS
+    assert ("checkout.services.payment_fees_record", 10) in settings.PERIODIC_JOBS
 
 
 def test_reconcile_reports_a_transfer_that_is_not_recorded(django_capture_on_commit_callbacks: Any) -> None:

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files served from our static files: /api/docs/ works offline
     "channels",
+    "django_q",
+    "kernel",
     "accounts",
     "campaigns",
     "donations",
@@ -166,16 +168,50 @@ else:
 # Live-update events are kept this long for clients that resume with ?since=.
 REALTIME_EVENT_RETENTION_DAYS = env_int("REALTIME_EVENT_RETENTION_DAYS", 7, minimum=1)
 
-# Periodic jobs run by `python manage.py worker` (Procfile `worker`): (dotted path, every N seconds).
+# --- Background work (kernel/tasks.py, docs/tasks.md) ------------------------
+# django-q2 with its queue in our own database: a task recorded in a transaction exists
+# exactly when the change that asked for it does. The Procfile's ``worker`` line runs
+# ``manage.py qcluster``: a guard process, a pusher, a monitor and TASK_WORKERS workers.
+TASK_RETRY_SECONDS = env_int("TASK_RETRY_SECONDS", 300, minimum=10, maximum=86400)
+Q_CLUSTER: dict[str, Any] = {
+    "name": "tremma",
+    "orm": "default",
+    "workers": env_int("TASK_WORKERS", 2, minimum=1, maximum=64),
+    # A task's time limit is its own (@task(timeout=…)); this is for tasks without one.
+    "timeout": 60,
+    # A task whose worker died is handed to another after this many seconds (at least once).
+    "retry": TASK_RETRY_SECONDS,
+    "max_attempts": env_int("TASK_MAX_ATTEMPTS", 10, minimum=1, maximum=100),
+    "ack_failures": False,
+    # A queue table polled once a second by each cluster's pusher.
+    "poll": 1,
+    "bulk": 1,
+    "catch_up": False,
+    "save_limit": 1000,
+    "recycle": 500,
+    "max_rss": 200_000,  # KiB: a worker above it finishes its task and is replaced
+    "label": "Tâches de fond",
+}
+# A failed task waits TASK_BACKOFF_SECONDS, then twice as long each time, at most TASK_BACKOFF_MAX_SECONDS.
+TASK_BACKOFF_SECONDS = env_int("TASK_BACKOFF_SECONDS", 30, minimum=1, maximum=3600)
+TASK_BACKOFF_MAX_SECONDS = env_int("TASK_BACKOFF_MAX_SECONDS", 3600, minimum=1, maximum=86400)
+# Tasks run in the same process right after commit instead of in a worker (the test suite;
+# never production: the tests of the engine itself start real workers).
+TASKS_EAGER = env_bool("TASKS_EAGER", default=False)
+
+# Periodic jobs, as django-q2 schedules (kernel.tasks.schedules_sync on migrate): (dotted path,
+# every N minutes). Sub-minute promptness comes from elsewhere: events are published by the
+# process that commits them and relayed at once when that fails; the hold release plans its
+# next run at the next expiry (checkout/services/orders.py).
 PERIODIC_JOBS: list[tuple[str, int]] = [
-    ("realtime.services.events_relay", 5),
-    ("realtime.services.events_prune", 3600),
-    ("checkout.services.reservations_release_expired", 30),
-    ("checkout.services.transfers_pay", 300),
-    ("receipts.issuing.receipts_issue_due", 600),
-    ("payments.events.provider_events_retry", 60),
-    ("checkout.services.transfer_reversals_pay", 300),
-    ("checkout.services.payment_fees_record", 600),
+    ("realtime.services.events_relay", 1),
+    ("realtime.services.events_prune", 60),
+    ("checkout.services.reservations_release_expired", 1),
+    ("checkout.services.transfers_pay", 5),
+    ("receipts.issuing.receipts_issue_due", 10),
+    ("payments.events.provider_events_retry", 1),
+    ("checkout.services.transfer_reversals_pay", 5),
+    ("checkout.services.payment_fees_record", 10),
 ]
 
 # --- Auth -----------------------------------------------------------------
@@ -345,6 +381,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=bool(EMAIL_HOST))
+# An SMTP server that never answers must not hold a worker: each socket operation gives up after this.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1, maximum=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Trëmma <bonjour@tremma.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
@@ -29,6 +28,7 @@ from checkout.services.targets import payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
 from donations.services import item_transition
 from kernel.states import TransitionRefused
+from kernel.tasks import task_enqueue
 from kernel.words import de_name
 from ledger.models import LedgerEntry
 from ledger.selectors import campaign_progress
@@ -149,7 +149,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
             order, to=PaymentStatus.REFUNDED, refunded_cents=order.amount_cents, refund_reason="item_unavailable"
         )
         logger.warning("payments: order %s paid after item %s was taken; refunding", order.pk, item.pk)
-        transaction.on_commit(lambda: order_refund_late(order_id=order.pk), robust=True)
+        task_enqueue(order_refund_late, order_id=order.pk)
         return
     now = timezone.now()
     payment_transition(order, to=PaymentStatus.PAID, paid_at=now)
@@ -171,8 +171,8 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
         **streams,
     )
     _progress(order.campaign)
-    transaction.on_commit(lambda: emails.order_receipt_send(order_id=order.pk), robust=True)
-    transaction.on_commit(lambda: emails.seller_sold_send(order_id=order.pk), robust=True)
+    task_enqueue(emails.order_receipt_send, order_id=order.pk)
+    task_enqueue(emails.seller_sold_send, order_id=order.pk)
 
 
 def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
@@ -206,10 +206,10 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
         organisations=[gift.campaign.organisation_id],
     )
     _progress(gift.campaign)
-    transaction.on_commit(lambda: emails.gift_thanks_send(gift_id=gift.pk), robust=True)
-    transaction.on_commit(lambda: gift_transfer(gift_id=gift.pk), robust=True)
-    # Robust: a receipt that cannot be issued now never fails the payment; the worker retries.
-    transaction.on_commit(lambda: receipt_issue_for_gift(gift_id=gift.pk), robust=True)
+    # Tasks recorded with the payment: none of them can fail it, and none is lost if a process dies.
+    task_enqueue(emails.gift_thanks_send, gift_id=gift.pk)
+    task_enqueue(gift_transfer, gift_id=gift.pk)
+    task_enqueue(receipt_issue_for_gift, gift_id=gift.pk)
 
 
 def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:

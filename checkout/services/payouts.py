@@ -18,6 +18,7 @@ from checkout.services.states import refund_transition
 from checkout.services.targets import PaymentUnavailable, payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
 from kernel.errors import Conflict, DomainError, NotFound
+from kernel.tasks import task
 from ledger.services import transfer_record
 from payments.gateways import GatewayError, gateway
 
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 # --- After commit: refunds and transfers through the gateway ----------------------------------
 
 
+@task(timeout=120)
 def order_refund_late(*, order_id: int) -> None:
     """Refund a payment that arrived for an item someone else bought. The
     idempotency key comes from the order, so a retry never refunds twice."""
@@ -43,6 +45,7 @@ def order_refund_late(*, order_id: int) -> None:
     Order.objects.filter(pk=order.pk, refund_id="").update(refund_id=refund_id)
 
 
+@task(timeout=120)
 def gift_transfer(*, gift_id: int) -> None:
     """Pay a paid gift to the organisation's connected account (separate charges
     and transfers). Without a connected account, the money accrues to its balance."""
@@ -51,6 +54,7 @@ def gift_transfer(*, gift_id: int) -> None:
         _transfer_send(gift, kind="gift")
 
 
+@task(timeout=120)
 def order_transfer(*, order_id: int) -> None:
     """Pay a sale to the organisation once the object is handed over."""
     order = Order.objects.select_related("campaign__organisation", "item").get(pk=order_id)
@@ -89,6 +93,7 @@ def _transfer_send(target: Order | Gift, *, kind: str) -> None:
         transfer_record(target=target, provider=gateway().name, provider_transfer_id=transfer_id, amount_cents=amount)
 
 
+@task(timeout=240)
 def transfers_pay(*, limit: int = 100) -> int:
     """Periodic job: transfers and late refunds not done yet (provider down, account connected since)."""
     done = 0

@@ -30,6 +30,7 @@ from django.utils import timezone
 from checkout.services.targets import PAYMENT_MODELS, payment_kind, payment_of
 from donations.models import Gift, Order
 from kernel.money import CURRENCY
+from kernel.tasks import task, task_enqueue
 from ledger.models import LedgerEntry, PaymentFee, Transfer, TransferReversal
 from payments import gateways as gw
 from payments.gateways import GatewayError, gateway
@@ -61,6 +62,7 @@ def _kept_cents(target: Order | Gift) -> int:
     return max(kept, 0)
 
 
+@task(timeout=120)
 def transfer_reverse_due(*, kind: str, object_id: int) -> int:
     """Reverse what was transferred for an order or gift beyond what the
     organisation keeps of it (after commit, and from the worker). Returns the
@@ -104,10 +106,11 @@ def transfer_reverse_due(*, kind: str, object_id: int) -> int:
 def transfer_reverse_after_commit(target: Order | Gift) -> None:
     """Called by event processing (a refund, a lost dispute): reverse what is due once the ledger is committed."""
     kind, object_id = payment_kind(target), target.pk
-    # Robust: a provider that fails here never fails the event; the worker retries.
-    transaction.on_commit(lambda: transfer_reverse_due(kind=kind, object_id=object_id), robust=True)
+    # A task recorded with the event: a provider that fails there never fails the event; the task retries.
+    task_enqueue(transfer_reverse_due, kind=kind, object_id=object_id)
 
 
+@task(timeout=240)
 def transfer_reversals_pay(*, limit: int = 200) -> int:
     """Periodic job: reversals not done yet (provider down, or a refund that
     crossed its transfer). Looks at transferred payments with a recent debit
@@ -128,6 +131,7 @@ def transfer_reversals_pay(*, limit: int = 200) -> int:
 # --- Fees ---------------------------------------------------------------------------------------
 
 
+@task(timeout=120)
 def payment_fee_record(*, kind: str, object_id: int) -> PaymentFee | None:
     """Read and record the provider's fee of a payment, once; None when it is
     not known yet (the worker retries) or was already recorded."""
@@ -161,9 +165,10 @@ def payment_fee_record(*, kind: str, object_id: int) -> PaymentFee | None:
 def payment_fee_after_commit(target: Order | Gift) -> None:
     """Called when a payment is received: its fee is read once the payment is committed."""
     kind, object_id = payment_kind(target), target.pk
-    transaction.on_commit(lambda: payment_fee_record(kind=kind, object_id=object_id), robust=True)
+    task_enqueue(payment_fee_record, kind=kind, object_id=object_id)
 
 
+@task(timeout=240)
 def payment_fees_record(*, limit: int = 200) -> int:
     """Periodic job: the fees of recent payments not recorded yet. Returns how many were recorded."""
     cutoff = timezone.now() - RETRY_WINDOW

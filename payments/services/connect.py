@@ -23,6 +23,7 @@ from accounts.models import User
 from campaigns.models import Organisation
 from campaigns.selectors import user_administers
 from kernel.errors import DomainError, PermissionDenied
+from kernel.tasks import task, task_enqueue
 from payments import signals
 from payments.gateways import ConnectAccountRequest, ConnectAccountState, ConnectEvent, GatewayError, gateway
 from payments.models import ProviderEvent
@@ -141,13 +142,16 @@ def organisation_connect_state_apply(*, state: ConnectAccountState) -> bool:
             return False
         Organisation.objects.filter(pk=organisation.pk).update(**_state_fields(state))
         if state.transfers_active and not organisation.stripe_transfers_active:
-            organisation_id = organisation.pk
-            # Whoever pays what waited (checkout) hears it after commit; robust: a provider error there
-            # never undoes the recorded state, and the periodic job retries.
-            transaction.on_commit(
-                lambda: signals.transfers_enabled.send_robust(sender=Organisation, organisation_id=organisation_id)
-            )
+            # Whoever pays what waited (checkout) hears it from a task recorded with the state:
+            # a provider error there never undoes the state, and the periodic job retries.
+            task_enqueue(transfers_enabled_announce, organisation_id=organisation.pk)
     return True
+
+
+@task(timeout=120)
+def transfers_enabled_announce(*, organisation_id: int) -> None:
+    """Task: tell the receivers of payments.signals.transfers_enabled (checkout pays what waited)."""
+    signals.transfers_enabled.send_robust(sender=Organisation, organisation_id=organisation_id)
 
 
 def organisation_connect_refresh(*, organisation_id: int) -> None:

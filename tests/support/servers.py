@@ -95,3 +95,44 @@ def asgi_servers(
     finally:
         for process in processes:
             stop_server(process)
+
+
+def start_worker(
+    *, redis: bool = True, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """One cluster of the task engine (the Procfile's ``worker`` line: django-q2's guard,
+    pusher, monitor and its workers) on the test database, not eager. ``log`` gets its output."""
+    worker_env = {**_env(False, redis), "TASKS_EAGER": "false", "LOG_LEVEL": "INFO", **(env or {})}
+    output = log.open("ab") if log is not None else subprocess.DEVNULL
+    return subprocess.Popen(
+        command_for("worker", port=0, env=worker_env),
+        cwd=ROOT,
+        env=worker_env,
+        start_new_session=True,
+        stdout=output,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+    )
+
+
+def stop_worker(process: subprocess.Popen[bytes], *, timeout: float = 30) -> None:
+    """SIGTERM, as a deploy stops it: django-q2 lets running tasks finish, then exits."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@contextmanager
+def task_workers(
+    count: int = 1, *, redis: bool = True, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` clusters at once, as on ``count`` machines; stopped on exit."""
+    processes = [start_worker(redis=redis, env=env, log=log) for _ in range(count)]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            stop_worker(process)

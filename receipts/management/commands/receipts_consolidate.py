@@ -27,5 +27,5 @@ class Command(BaseCommand):
                 raise CommandError(f"no organisation {organisation!r}")
             organisation_id = found
         receipts = receipts_issue_consolidated(year=year, organisation_id=organisation_id)
-        # Each receipt's PDF and email went out after its own commit (receipt_deliver).
+        # Each receipt's PDF and email are its own task, recorded with it (receipt_deliver).
         self.stdout.write(f"{len(receipts)} consolidated receipts issued for {year}")
