@@ -1,0 +1,155 @@
+"""kernel/tasks.py in the web process, as production runs it (not eager): what a change
+records, the retry policy, one-off runs, and the password-reset email leaving the request.
+The engine's own workers are exercised in tests/test_task_engine.py."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule
+from django_q.signing import SignedPackage
+
+from kernel import tasks
+from kernel.tasks import RUNNER, retry_delay, task, task_at, task_enqueue, task_run, task_started, task_timeout
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CALLS: list[dict[str, Any]] = []
+
+
+@task(timeout=20)
+def noted(**kwargs: Any) -> None:
+    CALLS.append(kwargs)
+
+
+@task(timeout=20, backoff=7)
+def failing() -> None:
+    raise RuntimeError("the provider is down")
+
+
+def undeclared() -> None:  # not a task
+    pass
+
+
+@pytest.fixture
+def engine(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.TASKS_EAGER = False
+    CALLS.clear()
+    # task_started marks this process a worker: undone after each test (the web publishes events).
+    monkeypatch.setattr(tasks, "_in_worker", False)
+    monkeypatch.setattr(tasks, "_current", {})
+
+
+def queued() -> list[dict[str, Any]]:
+    return [SignedPackage.loads(row.payload) for row in OrmQ.objects.order_by("id")]
+
+
+def test_a_task_is_recorded_in_the_callers_transaction_and_gone_with_its_rollback(engine: None) -> None:
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            task_enqueue(noted, order_id=1)
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        change_that_fails()
+    assert OrmQ.objects.count() == 0
+
+    with transaction.atomic():
+        task_enqueue(noted, order_id=2)
+    [package] = queued()
+    assert package["func"] == RUNNER
+    assert package["args"] == ("tests.test_tasks.noted", {"order_id": 2})
+    assert package["timeout"] == 20
+    assert CALLS == []  # nothing ran in the request
+
+    task_run(*package["args"])
+    assert CALLS == [{"order_id": 2}]
+
+
+def test_only_declared_functions_are_tasks(engine: None, settings: Any) -> None:
+    with pytest.raises(ImproperlyConfigured):
+        task_enqueue(undeclared)
+    with pytest.raises(ImproperlyConfigured):
+        task_run("os.system", {"command": "true"})  # a forged queue row runs nothing undeclared
+    settings.TASKS_EAGER = True
+    with pytest.raises(ImproperlyConfigured):
+        task_enqueue(undeclared)
+
+
+def test_a_time_limit_always_ends_before_the_lock_given_to_the_worker(settings: Any) -> None:
+    assert task_timeout("tests.test_tasks.noted") == 20
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 12}
+    assert task_timeout("tests.test_tasks.noted") == 7  # never handed to a second worker while still running
+
+
+def test_the_delay_between_attempts_doubles_up_to_its_ceiling(settings: Any) -> None:
+    settings.TASK_BACKOFF_MAX_SECONDS = 600
+    assert [retry_delay(n, 30).total_seconds() for n in range(1, 7)] == [30, 60, 120, 240, 480, 600]
+    assert retry_delay(10_000, 30).total_seconds() == 600
+
+
+def test_a_failed_attempt_pushes_its_next_delivery_back(engine: None) -> None:
+    task_enqueue(failing)
+    row = OrmQ.objects.get()
+    task_started(sender="django_q", func=None, task={"id": "t-1", "ack_id": row.pk})
+    before = timezone.now()
+
+    with pytest.raises(RuntimeError):
+        task_run("tests.test_tasks.failing", {})
+
+    row.refresh_from_db()
+    assert before + timedelta(seconds=6) < row.lock <= timezone.now() + timedelta(seconds=7)
+    assert tasks.in_worker()
+
+
+def test_a_failed_periodic_run_is_not_retried_its_next_run_comes_anyway(engine: None) -> None:
+    task_enqueue(failing)
+    row = OrmQ.objects.get()
+    lock = row.lock
+    task_started(sender="django_q", func=None, task={"id": "t-2", "ack_id": row.pk})
+
+    with pytest.raises(RuntimeError):
+        task_run("tests.test_tasks.failing", {}, True)
+
+    row.refresh_from_db()
+    assert row.lock == lock
+
+
+def test_a_one_off_run_keeps_the_earliest_time_asked_for(engine: None) -> None:
+    soon = timezone.now() + timedelta(seconds=40)
+    task_at(noted, at=soon + timedelta(seconds=30))
+    task_at(noted, at=soon)
+    task_at(noted, at=soon + timedelta(seconds=50))
+
+    [planned] = Schedule.objects.filter(name="tests.test_tasks.noted@next")
+    assert planned.next_run == soon and planned.schedule_type == Schedule.ONCE and planned.func == RUNNER
+
+
+def test_the_password_reset_email_leaves_the_request_and_its_link_works(engine: None) -> None:
+    UserFactory(email="zoe@example.org")
+
+    response = Client().post("/comptes/mot-de-passe/", {"email": "zoe@example.org"})
+
+    assert response.status_code == 302
+    assert mail.outbox == []  # the request only recorded it
+    [package] = queued()
+    path, kwargs = package["args"]
+    assert path == "accounts.services.password_reset_email_send"
+    assert "token" not in kwargs and "uid" not in kwargs  # the link's secret is made by the task, never stored
+    task_run(path, kwargs)
+    [message] = mail.outbox
+    assert message.to == ["zoe@example.org"]
+    link = re.search(r"https?://\S+/comptes/mot-de-passe/\S+/", message.body)
+    assert link is not None
+    follow = Client().get(link.group(0).split("testserver", 1)[-1])
+    assert follow.status_code == 302  # Django hides the token behind its set-password page
+    assert Client().get(follow["Location"]).status_code == 200
