@@ -153,3 +153,30 @@ def test_the_password_reset_email_leaves_the_request_and_its_link_works(engine: 
     follow = Client().get(link.group(0).split("testserver", 1)[-1])
     assert follow.status_code == 302  # Django hides the token behind its set-password page
     assert Client().get(follow["Location"]).status_code == 200
+
+
+def test_a_hold_expiring_before_the_next_minute_gets_a_release_run_at_its_expiry(engine: None) -> None:
+    from rest_framework.test import APIClient
+
+    from checkout.services import reservations_release_expired
+    from donations.models import Reservation
+    from tests.factories import ItemFactory
+
+    api = APIClient()
+    soon, later = ItemFactory(), ItemFactory()
+    for item, email in ((soon, "a@example.org"), (later, "b@example.org")):
+        response = api.post(f"/api/items/{item.pk}/checkout/", {"email": email}, format="json")
+        assert response.status_code == 201
+    expiry = timezone.now() + timedelta(seconds=50)
+    Reservation.objects.filter(order__item=soon).update(expires_at=expiry)
+    Reservation.objects.filter(order__item=later).update(expires_at=timezone.now() + timedelta(minutes=20))
+
+    assert reservations_release_expired() == 0
+
+    [planned] = Schedule.objects.filter(name="checkout.services.orders.reservations_release_expired@next")
+    assert planned.next_run == expiry  # django-q2's scheduler runs it at most 30 s later
+
+    Schedule.objects.all().delete()
+    Reservation.objects.filter(order__item=soon).update(expires_at=timezone.now() + timedelta(minutes=10))
+    reservations_release_expired()
+    assert not Schedule.objects.exists()  # the minute schedule will come before that one expires
