@@ -173,7 +173,7 @@ def main() -> int:
     def worker_scenario() -> None:
         from bench import footprint
 
-        footprint.measure(report, env)
+        footprint.measure(report, env, samples=1 if quick else 3)
 
     def qr_scenario() -> None:
         from bench import qr as qr_bench

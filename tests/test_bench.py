@@ -236,9 +236,11 @@ def test_a_profile_summary_sets_waits_apart_and_gives_each_sample_to_its_innermo
     assert "25.0 %  Django middleware" in summary
 
 
-def test_the_idle_worker_loads_neither_twisted_nor_the_openapi_machinery_nor_weasyprint() -> None:
+def test_a_worker_at_start_loads_neither_twisted_nor_the_openapi_machinery_nor_weasyprint() -> None:
     # What kept the idle worker over 80 MiB (bench/footprint.py): daphne's Twisted as an installed
     # app, the OpenAPI extension imported at start-up, and the system checks importing every view.
+    # (After its first email a worker has reversed a URL, hence imported the URLconf: the bench
+    # reports what the real processes loaded then.)
     import os
     import subprocess
     import sys
@@ -258,3 +260,153 @@ def test_the_idle_worker_loads_neither_twisted_nor_the_openapi_machinery_nor_wea
     # The system checks import every URLconf and view: the Procfile's worker skips them
     # (they run on each deploy, in the release step).
     assert "--skip-checks" in procfile_lines((Path(__file__).parent.parent / "Procfile").read_text())["worker"]
+
+
+def fake_proc(tmp_path: Path, processes: dict[int, tuple[int, int, int, int]]) -> Path:
+    """A /proc with ``pid: (ppid, rss, pss, private)`` entries (KiB), as Linux writes them."""
+    for pid, (ppid, rss, pss, private) in processes.items():
+        folder = tmp_path / str(pid)
+        folder.mkdir()
+        (folder / "stat").write_text(f"{pid} (python3 x) S {ppid} {pid} {pid} 0 -1\n")
+        (folder / "smaps_rollup").write_text(
+            f"55d0-7ffd ---p 00000000 00:00 0    [rollup]\nRss:    {rss} kB\nPss:    {pss} kB\n"
+            f"Shared_Clean:    {rss - private} kB\nPrivate_Clean:    {private // 2} kB\n"
+            f"Private_Dirty:    {private - private // 2} kB\n"
+        )
+    (tmp_path / "self").mkdir()
+    return tmp_path
+
+
+def test_the_worker_tree_is_read_from_proc_parents_first_with_rss_pss_and_uss(tmp_path: Path) -> None:
+    from bench.footprint import memory_kib, tree_pids
+
+    proc = fake_proc(
+        tmp_path,
+        {
+            10: (1, 60000, 20000, 9000),  # main
+            11: (10, 62000, 15000, 9000),  # guard
+            14: (11, 80000, 30000, 21000),  # worker
+            12: (11, 81000, 31000, 22000),  # worker
+            15: (11, 58000, 9000, 4000),  # monitor
+            99: (1, 1000, 1000, 1000),  # not ours
+        },
+    )
+    assert tree_pids(10, proc) == [10, 11, 12, 14, 15]
+    assert memory_kib(12, proc) == (81000, 31000, 22000)
+
+
+def test_processes_that_did_not_answer_get_their_role_from_django_q2s_layout() -> None:
+    from bench.footprint import Member, labels, ordered, roles_by_position
+
+    members = [Member(10, 1, 1, 1, 1), Member(11, 10, 1, 1, 1)]
+    members += [Member(pid, 11, pid, 1, 1) for pid in (12, 13, 14, 15)]
+    roles_by_position(members, workers=2)
+    assert [m.role for m in members] == ["main", "guard", "worker", "worker", "monitor", "pusher"]
+    assert labels(members) == ["main", "guard", "worker 1", "worker 2", "monitor", "pusher"]
+    # A process was replaced (one more or one fewer than the layout): no guessing.
+    odd = [Member(10, 1, 1, 1, 1), Member(11, 10, 1, 1, 1), Member(12, 11, 1, 1, 1)]
+    roles_by_position(odd, workers=2)
+    assert [m.role for m in odd] == ["main", "guard", "unknown"]
+    # An answer from the process itself wins over the layout; workers come largest first.
+    answered = [Member(10, 1, 5, 1, 1, role="main"), Member(11, 10, 5, 1, 1, role="guard")]
+    answered += [Member(12, 11, 5, 1, 1, role="pusher"), Member(13, 11, 7, 1, 1, role="worker")]
+    answered += [Member(14, 11, 9, 1, 1, role="worker"), Member(15, 11, 5, 1, 1, role="monitor")]
+    roles_by_position(answered, workers=2)
+    assert [(m.role, m.pid) for m in ordered(answered)] == [
+        ("main", 10),
+        ("guard", 11),
+        ("worker", 14),
+        ("worker", 13),
+        ("monitor", 15),
+        ("pusher", 12),
+    ]
+
+
+def test_the_probe_names_the_innermost_django_q_loop_of_the_stack() -> None:
+    import sys
+
+    from bench.worker_probe.sitecustomize import role_of
+
+    def loop_in(filename: str, name: str, inner: str = "") -> object:
+        """A function called ``name`` compiled as if it lived in ``filename``; it returns its frame
+        (or that of ``inner``, called from it)."""
+        scope: dict[str, object] = {"sys": sys, "inner": inner}
+        body = f"def {name}(inner=None):\n    return inner() if inner else sys._getframe()\n"
+        exec(compile(body, filename, "exec"), scope)
+        return scope[name]
+
+    site = "/venv/lib/python3.11/site-packages/"
+    guard = loop_in(site + "django_q/cluster.py", "guard")
+    worker = loop_in(site + "django_q/worker.py", "worker")
+    assert role_of(guard()) == "guard"  # type: ignore[operator]
+    # A forked worker's stack still holds the guard's frames beneath its own.
+    assert role_of(guard(worker)) == "worker"  # type: ignore[operator]
+    assert role_of(sys._getframe()) == "unknown"
+
+
+def test_a_process_started_with_the_probe_answers_sigusr1_with_its_role_and_modules(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from bench.footprint import PROBE_SITE
+
+    env = {**os.environ, "PYTHONPATH": str(PROBE_SITE), "TREMMA_BENCH_PROBE_DIR": str(tmp_path)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, json; print('up', flush=True); time.sleep(30)"],
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"up\n"
+        os.kill(child.pid, signal.SIGUSR1)
+        answer = tmp_path / f"{child.pid}.txt"
+        deadline = time.monotonic() + 10
+        while not answer.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        role, *modules = answer.read_text().split()
+        assert role == "unknown"  # not one of django-q2's loops
+        assert "json" in modules and "sitecustomize" in modules
+        assert child.poll() is None  # the signal did not stop it
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_each_worker_process_is_a_figure_against_80_mib_and_the_totals_sum_pss_and_rss(tmp_path: Path) -> None:
+    from bench.footprint import Member, figures
+
+    mib = 1024
+
+    def run(worker_rss: int) -> list[Member]:
+        return [
+            Member(10, 1, 60 * mib, 20 * mib, 5 * mib, role="main"),
+            Member(11, 10, 62 * mib, 15 * mib, 5 * mib, role="guard"),
+            Member(12, 11, worker_rss * mib, 30 * mib, 20 * mib, "worker", frozenset({"qrcode", "json"})),
+            Member(13, 11, 70 * mib, 25 * mib, 10 * mib, role="worker"),
+        ]
+
+    report = Report(environment={})
+    report.results = tmp_path
+    figures(report, [run(86), run(84), run(75)], waits=[31, 32, 31], quiet=10, replayed=28, jobs=8)
+    by_name = {f.name: f for f in report.figures}
+    assert list(by_name) == [
+        "idle RSS, main",
+        "idle RSS, guard",
+        "idle RSS, worker 1",
+        "idle RSS, worker 2",
+        "idle RSS, largest process",
+        "idle total, 4 processes (sum of PSS)",
+        "idle total, 4 processes (sum of RSS)",
+    ]
+    assert by_name["idle RSS, worker 1"].value.runs == [86, 84, 75]
+    assert by_name["idle RSS, worker 1"].met is False  # median 84 > 80
+    assert "heavy modules loaded: qrcode" in by_name["idle RSS, worker 1"].notes
+    assert by_name["idle RSS, main"].met is True
+    assert by_name["idle RSS, largest process"].value.runs == [86, 84, 75]
+    assert by_name["idle total, 4 processes (sum of PSS)"].value.runs == [90, 90, 90]
+    assert by_name["idle total, 4 processes (sum of RSS)"].value.runs == [278, 276, 267]
+    assert by_name["idle total, 4 processes (sum of PSS)"].target is None
+    assert "8 periodic jobs made due at start" in by_name["idle RSS, guard"].notes
