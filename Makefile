@@ -42,6 +42,9 @@ install: $(DEV_STAMP) $(NODE_STAMP)
 # media, console email, demo payment gateway (asked for by name: every page says
 # no payment is real), demo data. DEBUG off, as in production: our own error
 # pages, static files served by WhiteNoise from collectstatic's output.
+# The worker runs in a process group of its own (set -m) and is stopped through
+# its main process only, when uvicorn ends (Ctrl-C, or a signal to make's
+# group): django-q2's cluster hangs for good if its sentinel gets SIGTERM too.
 demo: export DEBUG = false
 demo: export PAYMENTS_DEMO = true
 demo: export SECRET_KEY ?= $(file < $(DEMO_SECRET_KEY))
@@ -61,8 +64,8 @@ demo: $(RUNTIME_STAMP) $(DEMO_SECRET_KEY)
 	@echo "  Health:        http://127.0.0.1:$(PORT)/healthz"
 	@echo "  (the worker runs beside it: expired holds, tax receipts, transfers, as the Procfile's worker does)"
 	@echo ""
-	$(BIN)/python manage.py qcluster --skip-checks & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT; \
+	set -m; $(BIN)/python manage.py qcluster --skip-checks & worker=$$!; set +m; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/uvicorn tremma.asgi:application --ws wsproto --host 127.0.0.1 --port $(PORT) --no-access-log
 
 lint: $(DEV_STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -180,22 +181,32 @@ def test_with_debug_off_static_files_are_served_from_collectstatics_output(
 
 # --- make demo --------------------------------------------------------------------
 
-# Stands for the virtualenv's python, pip and uvicorn: records how it was called
-# and with which settings, and runs real Python for ``-c`` (the key's creation).
-# The worker starts in the background and is stopped when uvicorn ends: the fake
-# uvicorn waits (at most 10 s) for the worker's record.
+# Stands for the virtualenv's python, pip and uvicorn: records how it was called,
+# with which settings and in which process group, and runs real Python for ``-c``
+# (the key's creation). The worker starts in the background and is stopped when
+# uvicorn ends: the fake uvicorn waits (at most 10 s) for the worker's record, the
+# fake worker (at most 10 s) for its SIGTERM, which it records.
 FAKE = """#!{python}
-import json, os, sys, time
+import json, os, signal, sys, time
 if sys.argv[1:2] == ["-c"]:
     os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
-if os.path.basename(sys.argv[0]) == "uvicorn":
+def record(line):
+    with open({log!r}, "a") as log:
+        log.write(json.dumps(line) + "\\n")
+def waiting(until):
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and '"qcluster"' not in (open({log!r}).read() if os.path.exists({log!r}) else ""):
+    while time.monotonic() < deadline and not until():
         time.sleep(0.05)
+if os.path.basename(sys.argv[0]) == "uvicorn":
+    waiting(lambda: '"qcluster"' in (open({log!r}).read() if os.path.exists({log!r}) else ""))
 keys = ("DEBUG", "PAYMENTS_DEMO", "SECRET_KEY", "SITE_URL")
-with open({log!r}, "a") as log:
-    call = [os.path.basename(sys.argv[0]), *sys.argv[1:]]
-    log.write(json.dumps({{"argv": call, "env": {{key: os.environ.get(key) for key in keys}}}}) + "\\n")
+call = [os.path.basename(sys.argv[0]), *sys.argv[1:]]
+stopped = []
+signal.signal(signal.SIGTERM, lambda signum, frame: stopped.append(signum))
+record({{"argv": call, "env": {{key: os.environ.get(key) for key in keys}}, "pid": os.getpid(), "group": os.getpgrp()}})
+if "qcluster" in call:
+    waiting(lambda: stopped)
+    record({{"stopped": call[2], "by": stopped}})
 """
 
 
@@ -212,6 +223,10 @@ def _make(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _calls(log: Path) -> list[dict[str, Any]]:
+    return [line for line in _lines(log) if "argv" in line]
+
+
+def _lines(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
@@ -239,6 +254,13 @@ def test_make_demo_runs_without_debug_on_the_demo_gateway_with_a_kept_secret_key
     commands = [" ".join(call["argv"][:3]) for call in run]
     assert commands[:3] == ["python manage.py migrate", "python manage.py collectstatic", "python manage.py seed_demo"]
     assert sorted(commands[3:]) == ["python manage.py qcluster", "uvicorn tremma.asgi:application --ws"]
+    # The worker leads a process group of its own, away from uvicorn's (make's): a signal to make's
+    # group (Ctrl-C, kill) reaches django-q2's main process only through the recipe, which stops it
+    # with one SIGTERM when uvicorn ends, and waits for it.
+    worker = next(call for call in run if "qcluster" in call["argv"])
+    web = next(call for call in run if call["argv"][0] == "uvicorn")
+    assert worker["group"] == worker["pid"] != web["group"]
+    assert {"stopped": "qcluster", "by": [signal.SIGTERM]} in _lines(log)
     for call in run:
         assert call["env"] == {
             "DEBUG": "false",

@@ -115,9 +115,11 @@ def start_worker(
 
 
 def stop_worker(process: subprocess.Popen[bytes], *, timeout: float = 30) -> None:
-    """SIGTERM, as a deploy stops it: django-q2 lets running tasks finish, then exits."""
+    """SIGTERM to the cluster's main process, as a deploy stops it: django-q2 lets running tasks
+    finish, then exits. Never to its whole group: its sentinel dies of SIGTERM and the main
+    process then waits for it for ever (the group gets SIGKILL after ``timeout``)."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.kill(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
