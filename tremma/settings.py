@@ -189,7 +189,10 @@ Q_CLUSTER: dict[str, Any] = {
     "catch_up": False,
     "save_limit": 1000,
     "recycle": 500,
-    "max_rss": 200_000,  # KiB: a worker above it finishes its task and is replaced
+    # A worker whose memory went above this (MiB) finishes its task and is replaced by a fresh one:
+    # the first email a worker writes loads every URL and view (about 30 MiB, the OpenAPI
+    # decorators included), a receipt's PDF WeasyPrint (more); an idle worker stays small.
+    "max_rss": env_int("TASK_WORKER_MAX_RSS_MIB", 80, minimum=40, maximum=4096) * 1024,
     "label": "Tâches de fond",
 }
 # A failed task waits TASK_BACKOFF_SECONDS, then twice as long each time, at most TASK_BACKOFF_MAX_SECONDS.
