@@ -1,18 +1,21 @@
 """Reads of the order lifecycle: the buyer's claim page, the hand-over a
-manager scans, and the live streams an item's events go to."""
+manager scans, the live streams an item's events go to, and a person's own
+gifts and purchases."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import User
 from campaigns.selectors import organisations_managed_by
-from donations.models import Item, Order
+from donations.models import Gift, Item, Order, PaymentStatus
 from qr.selectors import windows_showing
+
+PaymentT = TypeVar("PaymentT", Gift, Order)
 
 
 def _claimed(token: str) -> QuerySet[Order]:
@@ -53,3 +56,43 @@ def item_streams(item: Item) -> dict[str, Any]:
         "organisations": [item.campaign.organisation_id],
         "windows": windows_showing(item_id=item.pk),
     }
+
+
+# --- The person's own payments (their account's space, their data export) ------------------------
+
+# What a person's lists show: payments that went through (refunded ones too, with what came back).
+SETTLED_STATUSES = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
+
+
+def payments_of(model: type[PaymentT], *, user: User) -> QuerySet[PaymentT]:
+    """``user``'s gifts or orders, any status: made while signed in to their account, or as
+    a guest with its address, but the latter only once the address is verified: anyone can
+    sign up with a donor's address, and nothing is attached to an account by an unproved
+    address (accounts.services)."""
+    own = Q(user=user)
+    if user.email_verified:
+        own |= Q(user__isnull=True, email__iexact=user.email)
+    return model.objects.filter(own)
+
+
+def _own_payments(model: type[PaymentT], user: User) -> QuerySet[PaymentT]:
+    return payments_of(model, user=user).filter(status__in=SETTLED_STATUSES)
+
+
+def gifts_of(*, user: User) -> QuerySet[Gift]:
+    """The person's gifts (paid or refunded), newest first, with their campaign and organisation."""
+    return _own_payments(Gift, user).select_related("campaign__organisation").order_by("-paid_at", "-created_at", "-id")
+
+
+def orders_of(*, user: User) -> QuerySet[Order]:
+    """The person's purchases (paid or refunded), newest first, with their item and organisation."""
+    return (
+        _own_payments(Order, user)
+        .select_related("item", "campaign__organisation")
+        .order_by("-paid_at", "-created_at", "-id")
+    )
+
+
+def order_awaiting_collection(order: Order) -> bool:
+    """Paid and not handed over yet: the buyer still needs the claim code and page."""
+    return order.status == PaymentStatus.PAID and order.handed_over_at is None

@@ -1,7 +1,8 @@
 from django.urls import path
 
 from kernel.urls import moved
-from pages import dashboard, views
+from pages import account, dashboard, views
+from pages.api import me
 
 app_name = "pages"
 
@@ -13,7 +14,15 @@ urlpatterns = [
     # The managers' home is the live dashboard for now; /manage/ was its English address.
     path("gestion/", moved("pages:dashboard")),
     path("manage/", moved("pages:dashboard")),
+    path("mon-compte/", account.account, name="account"),
+    path("mon-compte/recus/choix/", account.receipt_preference, name="account-receipt-preference"),
     path("mentions-legales/", views.legal_notice, name="legal-notice"),
     path("conditions/", views.terms, name="terms"),
     path("confidentialite/", views.privacy, name="privacy"),
+]
+
+# The JSON endpoints, mounted under /api/ by tremma/urls.py (outside the "pages" namespace, as the API's names are).
+api_urlpatterns = [
+    path("me/gifts/", me.MyGiftsView.as_view(), name="me-gifts"),
+    path("me/orders/", me.MyOrdersView.as_view(), name="me-orders"),
 ]

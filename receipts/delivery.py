@@ -149,7 +149,12 @@ def receipt_deliver(*, receipt_id: int) -> None:
     if receipt.emailed_at is not None:
         return
     with translation.override(settings.LANGUAGE_CODE):
-        context = {"receipt": receipt, "link": receipt_pdf_link(receipt=receipt)}
+        context = {
+            "receipt": receipt,
+            "link": receipt_pdf_link(receipt=receipt),
+            # The giver's space lists every receipt with its PDF (pages:account, ``/mon-compte/``).
+            "account_link": settings.SITE_URL + reverse("pages:account") + "#recus",
+        }
         message = EmailMessage(
             gettext("Votre reçu fiscal n° %(number)s — %(organisation)s")
             % {"number": receipt.number, "organisation": receipt.beneficiary_name},

@@ -3,6 +3,7 @@ and the receipts a giver or a manager sees."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,17 @@ def gift_receipt(*, gift: Gift) -> TaxReceipt | None:
         .order_by("-issued_at", "-id")
         .first()
     )
+
+
+def gift_receipts(*, gift_ids: Iterable[int]) -> dict[int, TaxReceipt]:
+    """The issued receipt covering each of ``gift_ids`` that has one, in one query
+    (a yearly receipt may cover several)."""
+    lines = (
+        TaxReceiptLine.objects.filter(gift_id__in=list(gift_ids), active=True, receipt__status=TaxReceipt.Status.ISSUED)
+        .select_related("receipt")
+        .order_by("receipt__issued_at", "receipt_id")
+    )
+    return {line.gift_id: line.receipt for line in lines if line.gift_id is not None}
 
 
 def _ledger_sum(field: str, reason: str) -> Coalesce:

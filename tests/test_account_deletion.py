@@ -28,7 +28,7 @@ def test_deleting_an_account_erases_the_person_and_keeps_the_books(
     client.force_login(user)
 
     page = client.get("/comptes/profil/supprimer/").content.decode()
-    assert "six ans" in page and "sans votre nom" in page
+    assert "six ans" in page and "dix ans" in page  # the statement itself: tests/test_donor_space.py
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/comptes/profil/supprimer/", {"password": PASSWORD})
 

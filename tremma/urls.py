@@ -14,6 +14,7 @@ from checkout.urls import api_urlpatterns as checkout_api
 from checkout.urls import moved_urlpatterns as checkout_moved
 from pages.api.campaigns import CampaignViewSet, ManagedCampaignViewSet
 from pages.api.items import ItemViewSet
+from pages.urls import api_urlpatterns as pages_api
 from qr.api import WindowViewSet
 from receipts.urls import api_urlpatterns as receipts_api
 from tremma.health import healthz
@@ -52,6 +53,7 @@ urlpatterns = [
     path("", include("receipts.urls")),
     path("", include("pages.campaign_urls")),
     path("api/", include(receipts_api)),
+    path("api/", include(pages_api)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("", include("checkout.urls")),

@@ -1,0 +1,124 @@
+"""The donor's space (``/mon-compte/``): their gifts with their receipts, their
+purchases with the claim code while the object waits for them, the objects
+they posted, their tax receipts and the yearly-receipt choice, the data export
+and account deletion. It gathers the rooms' own reads (checkout, donations,
+receipts); the writes are theirs (receipts.changes, accounts.services)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.models import User
+from checkout.selectors import gifts_of, order_awaiting_collection, order_claim_url, orders_of
+from donations.models import Gift, Order
+from donations.selectors import items_owned_by
+from donations.services import OWNER_WITHDRAWABLE_STATUSES
+from receipts.changes import receipt_preference_set
+from receipts.delivery import receipt_pdf_link
+from receipts.forms import ReceiptPreferenceForm
+from receipts.models import ReceiptPreference, TaxReceipt
+from receipts.selectors import gift_receipts, receipts_of, receipts_waiting_for
+
+# Each list shows the newest rows up to this; the data export holds them all.
+LIST_LIMIT = 100
+
+MISSING_LABELS = {
+    "account": gettext_lazy("une adresse e-mail confirmée"),
+    "first_name": gettext_lazy("votre prénom"),
+    "last_name": gettext_lazy("votre nom"),
+    "address_line1": gettext_lazy("votre adresse postale"),
+    "postal_code": gettext_lazy("votre code postal"),
+    "city": gettext_lazy("votre ville"),
+}
+
+
+@dataclass(frozen=True)
+class GiftRow:
+    gift: Gift
+    receipt: TaxReceipt | None
+    receipt_url: str
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    order: Order
+    claim_url: str  # empty once the object is handed over (or the purchase refunded)
+
+
+def _gift_rows(user: User) -> tuple[list[GiftRow], int]:
+    gifts = gifts_of(user=user)
+    shown = list(gifts[:LIST_LIMIT])
+    receipts = gift_receipts(gift_ids=[gift.pk for gift in shown])
+    rows = []
+    for gift in shown:
+        receipt = receipts.get(gift.pk)
+        rows.append(GiftRow(gift, receipt, receipt_pdf_link(receipt=receipt) if receipt else ""))
+    return rows, gifts.count() if len(shown) == LIST_LIMIT else len(shown)
+
+
+def _order_rows(user: User) -> tuple[list[OrderRow], int]:
+    orders = orders_of(user=user)
+    shown = list(orders[:LIST_LIMIT])
+    rows = [OrderRow(order, order_claim_url(order) if order_awaiting_collection(order) else "") for order in shown]
+    return rows, orders.count() if len(shown) == LIST_LIMIT else len(shown)
+
+
+def _receipt_rows(user: User) -> list[tuple[TaxReceipt, str]]:
+    """Every receipt with its signed PDF link, once the address is verified (as ``GET /api/me/receipts/``)."""
+    if not user.email_verified:
+        return []
+    return [(receipt, receipt_pdf_link(receipt=receipt)) for receipt in receipts_of(user=user)[:LIST_LIMIT]]
+
+
+def _preference(user: User) -> bool:
+    preference = ReceiptPreference.objects.filter(user=user).first()
+    return bool(preference and preference.consolidated)
+
+
+@require_safe
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    return _render(request, user, ReceiptPreferenceForm(initial={"consolidated": str(_preference(user)).lower()}))
+
+
+def _render(request: HttpRequest, user: User, form: ReceiptPreferenceForm, status: int = 200) -> HttpResponse:
+    gifts, gifts_count = _gift_rows(user)
+    orders, orders_count = _order_rows(user)
+    waiting = receipts_waiting_for(user=user)
+    context: dict[str, Any] = {
+        "gifts": gifts,
+        "gifts_count": gifts_count,
+        "orders": orders,
+        "orders_count": orders_count,
+        "items": list(items_owned_by(user).order_by("-created_at", "-id")[:LIST_LIMIT]),
+        "withdrawable": OWNER_WITHDRAWABLE_STATUSES,
+        "receipts": _receipt_rows(user),
+        "waiting": waiting["waiting"],
+        "missing": [MISSING_LABELS.get(name, name) for name in waiting["missing"]],
+        "preference_form": form,
+        "list_limit": LIST_LIMIT,
+    }
+    return render(request, "pages/account.html", context, status=status)
+
+
+@require_POST
+@login_required
+def receipt_preference(request: HttpRequest) -> HttpResponse:
+    """The yearly-receipt choice (receipts.changes.receipt_preference_set, as PATCH /api/me/receipts/status/)."""
+    user: User = request.user  # type: ignore[assignment]
+    form = ReceiptPreferenceForm(request.POST)
+    if not form.is_valid():
+        return _render(request, user, form, status=400)
+    receipt_preference_set(user=user, consolidated=form.cleaned_data["consolidated"])
+    messages.success(request, _("Votre choix pour les reçus fiscaux est enregistré."))
+    return redirect("pages:account")

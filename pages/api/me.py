@@ -1,0 +1,121 @@
+"""The signed-in person's gifts and purchases: ``GET /api/me/gifts/`` and
+``GET /api/me/orders/`` (the lists of their space, ``/mon-compte/``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import generics, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from campaigns.serializers import OrganisationRefSerializer
+from checkout.selectors import gifts_of, order_awaiting_collection, order_claim_url, orders_of
+from donations.models import Gift, Order
+from pages.api.items import CampaignRefSerializer
+from receipts.delivery import receipt_pdf_link
+from receipts.models import TaxReceipt
+from receipts.selectors import gift_receipts
+
+
+class GiftReceiptSerializer(serializers.ModelSerializer):
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TaxReceipt
+        fields = ("number", "issued_at", "pdf_url")
+
+    def get_pdf_url(self, receipt: TaxReceipt) -> str:
+        """A signed, time-limited link that works without a session."""
+        return receipt_pdf_link(receipt=receipt)
+
+
+class MyGiftSerializer(serializers.ModelSerializer):
+    campaign = CampaignRefSerializer(read_only=True)
+    organisation = OrganisationRefSerializer(source="campaign.organisation", read_only=True)
+    receipt = serializers.SerializerMethodField(help_text="the issued tax receipt covering the gift, or null")
+
+    class Meta:
+        model = Gift
+        fields = (
+            "id",
+            "amount_cents",
+            "refunded_cents",
+            "currency",
+            "status",
+            "campaign",
+            "organisation",
+            "paid_at",
+            "receipt",
+        )
+
+    @extend_schema_field(GiftReceiptSerializer(allow_null=True))
+    def get_receipt(self, gift: Gift) -> dict[str, Any] | None:
+        receipt = self.context.get("receipts", {}).get(gift.pk)
+        return GiftReceiptSerializer(receipt).data if receipt is not None else None  # type: ignore[return-value]
+
+
+class OrderItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class MyOrderSerializer(serializers.ModelSerializer):
+    item = OrderItemSerializer(read_only=True)
+    campaign = CampaignRefSerializer(read_only=True)
+    organisation = OrganisationRefSerializer(source="campaign.organisation", read_only=True)
+    claim_code = serializers.SerializerMethodField(help_text="while the object waits to be collected, else null")
+    claim_url = serializers.SerializerMethodField(help_text="the claim page, while the object waits, else null")
+
+    class Meta:
+        model = Order
+        fields = (
+            "id",
+            "item",
+            "amount_cents",
+            "refunded_cents",
+            "currency",
+            "status",
+            "campaign",
+            "organisation",
+            "paid_at",
+            "claim_code",
+            "claim_url",
+            "handed_over_at",
+        )
+
+    def get_claim_code(self, order: Order) -> str | None:
+        return order.claim_code if order_awaiting_collection(order) else None
+
+    def get_claim_url(self, order: Order) -> str | None:
+        return order_claim_url(order) if order_awaiting_collection(order) else None
+
+
+class MyGiftsView(generics.ListAPIView):
+    """``GET /api/me/gifts/``: the person's gifts, paid or refunded, newest first (guest gifts
+    made with their address only once it is verified)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = MyGiftSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return gifts_of(user=self.request.user)  # type: ignore[arg-type]
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = list(page or [])
+        context = {**self.get_serializer_context(), "receipts": gift_receipts(gift_ids=[g.pk for g in rows])}
+        return self.get_paginated_response(MyGiftSerializer(rows, many=True, context=context).data)
+
+
+class MyOrdersView(generics.ListAPIView):
+    """``GET /api/me/orders/``: the person's purchases, paid or refunded, newest first, with
+    the claim code while the object waits to be collected."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = MyOrderSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return orders_of(user=self.request.user)  # type: ignore[arg-type]
