@@ -124,7 +124,7 @@ class PaymentFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Type"), required=False, choices=[("", "—"), ("order", _("Commandes")), ("gift", _("Dons"))]
     )
-    status = forms.ChoiceField(label=_("État"), required=False, choices=[("", "—"), *STATUS_CHOICES])
+    status = forms.ChoiceField(label=_("Statut"), required=False, choices=[("", "—"), *STATUS_CHOICES])
     campaign = forms.ModelChoiceField(
         label=_("Campagne"), required=False, queryset=Campaign.objects.none(), to_field_name="slug", empty_label="—"
     )
