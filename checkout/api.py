@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.requests import signed_in
-from checkout.services import gift_start, order_hand_over, order_start, payment_refund
+from checkout.services import MAX_REFUND_CENTS, gift_start, order_hand_over, order_start, payment_refund
 from checkout.throttles import payment_attempt_check
 from donations.models import Order
 from kernel.api import SLUG_IN_URL
@@ -87,9 +87,6 @@ class GiftInputSerializer(serializers.Serializer):
 class GiftOutputSerializer(serializers.Serializer):
     gift_id = serializers.IntegerField()
     checkout_url = serializers.URLField()
-
-
-MAX_REFUND_CENTS = 1_000_000_000  # never more than was paid; beyond 10 M€ it is not even a typo
 
 
 class RefundInputSerializer(serializers.Serializer):

@@ -6,9 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kernel.money import euros_to_cents, format_money
+from campaigns.models import Campaign
+from checkout.managed import STATUS_CHOICES
+from checkout.services import MAX_REFUND_CENTS
+from kernel.fields import EurosField
+from kernel.money import CentsRange, euros_to_cents, format_money
 from receipts.details import FIELDS, receipt_details_clean
 
 if TYPE_CHECKING:
@@ -106,3 +112,90 @@ class GiveForm(forms.Form):
                 _("Le don en ligne est limité à %(max)s.") % {"max": format_money(settings.GIFT_MAX_CENTS)}
             )
         return cents
+
+
+# --- The managers' orders page (/gestion/commandes/) ---------------------------------------------
+
+
+class PaymentFilterForm(forms.Form):
+    """The filters of the orders page, as GET parameters (kept by the pages and the export).
+    A campaign is chosen among the ones the person manages: another one is not a valid choice."""
+
+    kind = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", "—"), ("order", _("Commandes")), ("gift", _("Dons"))]
+    )
+    status = forms.ChoiceField(label=_("Statut"), required=False, choices=[("", "—"), *STATUS_CHOICES])
+    campaign = forms.ModelChoiceField(
+        label=_("Campagne"), required=False, queryset=Campaign.objects.none(), to_field_name="slug", empty_label="—"
+    )
+    date_from = forms.DateField(label=_("Du"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Au"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(
+        label=_("E-mail, code de retrait ou objet"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+
+    def __init__(self, *args: Any, campaigns: QuerySet[Campaign], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "filter-%s")
+        super().__init__(*args, **kwargs)
+        field = self.fields["campaign"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = campaigns
+        several = len({campaign.organisation_id for campaign in campaigns}) > 1
+
+        def label(campaign: Campaign) -> str:
+            return f"{campaign.organisation.name} — {campaign.title}" if several else campaign.title
+
+        field.label_from_instance = label  # type: ignore[method-assign,assignment]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("La date de fin est avant la date de début."))
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """The filters chosen, for ``checkout.managed.payments_managed``."""
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+class RefundForm(forms.Form):
+    """A manager's refund: an amount in euros (the whole of what remains, or less) and a reason.
+    What may still be refunded is checked here for the message, and again by ``payment_refund``."""
+
+    amount = EurosField(label=_("Montant à rembourser (€)"), limits=CentsRange(min_cents=1, max_cents=MAX_REFUND_CENTS))
+    reason = forms.CharField(label=_("Motif"), max_length=300, widget=forms.TextInput(attrs={"maxlength": "300"}))
+
+    def __init__(self, *args: Any, refundable_cents: int, paid: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "refund-%s")
+        super().__init__(*args, **kwargs)
+        self.refundable_cents = refundable_cents
+        self.paid = paid
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                # The message printed beside the field is what a screen reader reads with it.
+                self.fields[name].widget.attrs["aria-describedby"] = f"refund-{name}-error"
+
+    def clean_amount(self) -> int:
+        cents: int = self.cleaned_data["amount"]
+        if self.paid and cents > self.refundable_cents:
+            raise forms.ValidationError(
+                _("Le montant dépasse ce qui reste à rembourser (%(amount)s).")
+                % {"amount": format_money(self.refundable_cents, language=get_language() or "fr")},
+                code="refund_too_large",
+            )
+        return cents
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.paid:
+            raise forms.ValidationError(
+                _("Ce paiement n'est pas reçu, ou déjà remboursé : il n'y a rien à rembourser."), code="not_refundable"
+            )
+        return data

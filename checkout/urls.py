@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from checkout import api, views
+from checkout import api, manage_orders, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
 from kernel.urls import moved
 
@@ -14,6 +14,11 @@ urlpatterns = [
     path("retrait/<slug:token>/", views.claim, name="claim"),
     path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
     path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),
+    # The managers' orders and gifts (checkout/manage_orders.py).
+    path("gestion/commandes/", manage_orders.orders_list, name="manage-orders"),
+    path("gestion/commandes/export.csv", manage_orders.orders_csv, name="manage-orders-csv"),
+    path("gestion/commandes/commande/<int:pk>/", manage_orders.order_detail, name="manage-order"),
+    path("gestion/commandes/don/<int:pk>/", manage_orders.gift_detail, name="manage-gift"),
 ]
 
 # The JSON endpoints, mounted under /api/ by tremma/urls.py (outside the "checkout" namespace, as the API's names are).

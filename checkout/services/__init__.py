@@ -22,6 +22,7 @@ from checkout.services.orders import (
     reservations_release_expired,
 )
 from checkout.services.payouts import (
+    MAX_REFUND_CENTS,
     RefundRefused,
     RefundTooLarge,
     gift_transfer,
@@ -29,6 +30,7 @@ from checkout.services.payouts import (
     order_transfer,
     organisation_transfers_pay,
     payment_refund,
+    refundable_cents,
     transfers_pay,
 )
 from checkout.services.settlements import (
@@ -41,6 +43,7 @@ from checkout.services.targets import PaymentUnavailable
 
 __all__ = [
     "AFTER_PAYMENT_TYPES",
+    "MAX_REFUND_CENTS",
     "ClaimCodeInvalid",
     "ItemUnavailable",
     "NotHandable",
@@ -61,6 +64,7 @@ __all__ = [
     "payment_fee_record",
     "payment_fees_record",
     "payment_refund",
+    "refundable_cents",
     "reservation_release",
     "reservations_release_expired",
     "transfer_reversals_pay",

@@ -132,6 +132,18 @@ class RefundTooLarge(DomainError):
     default_detail = _("Le montant dépasse ce qui reste à rembourser.")
 
 
+MAX_REFUND_CENTS = 1_000_000_000  # never more than was paid; beyond 10 M€ it is not even a typo
+
+
+def refundable_cents(target: Order | Gift) -> int:
+    """What a manager may still refund of ``target``: its amount less what was already refunded,
+    counting refunds asked and not failed even before the provider confirms them.
+    ``payment_refund`` reads it again under lock; pages show it."""
+    asked = Refund.objects.filter(**payment_of(target)).exclude(status=Refund.Status.FAILED)
+    already = max(asked.aggregate(total=Sum("amount_cents"))["total"] or 0, target.refunded_cents)
+    return max(target.amount_cents - already, 0)
+
+
 def payment_refund(
     *,
     actor: User,
@@ -158,9 +170,7 @@ def payment_refund(
             raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
         if target.status != PaymentStatus.PAID or not target.provider_payment_id:
             raise RefundRefused(f"{payment_ref(target)} is {target.status}")
-        asked = Refund.objects.filter(**payment_of(target)).exclude(status=Refund.Status.FAILED)
-        already = max(asked.aggregate(total=Sum("amount_cents"))["total"] or 0, target.refunded_cents)
-        remaining = target.amount_cents - already
+        remaining = refundable_cents(target)
         amount = remaining if amount_cents is None else amount_cents
         if not 0 < amount <= remaining:
             raise RefundTooLarge(f"{amount} of {remaining} for {payment_ref(target)}")

@@ -1,0 +1,455 @@
+"""The managers' orders page (/gestion/commandes/): orders and gifts of their
+organisations with their state, filters kept across pages, each one's history
+and refund form (the refunds API's service, with its ledger and provider
+effects), tenant isolation, and the French CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import User
+from campaigns.models import Campaign, Membership
+from checkout import manage_orders
+from checkout.services import order_start
+from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
+from ledger.models import LedgerEntry
+from ledger.selectors import campaign_progress
+from payments import demo_gateway
+from payments.gateways import GatewayError
+from tests.factories import CampaignFactory, ItemFactory, UserFactory, manager_of
+from tests.receipts_support import (
+    giver,
+    handed_over,
+    paid_gift,
+    pay,
+    ready_campaign,
+    receipts_issue_due,
+)
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/gestion/commandes/"
+CSV = "/gestion/commandes/export.csv"
+
+
+def order_url(order: Order) -> str:
+    return f"/gestion/commandes/commande/{order.pk}/"
+
+
+def gift_url(gift: Gift) -> str:
+    return f"/gestion/commandes/don/{gift.pk}/"
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def sale(campaign: Campaign, price_cents: int = 4000, *, title: str = "", email: str = "buyer@example.org") -> Order:
+    item = ItemFactory(campaign=campaign, price_cents=price_cents, **({"title": title} if title else {}))
+    order = order_start(item_id=item.pk, email=email)
+    pay(order)
+    return Order.objects.get(pk=order.pk)
+
+
+def aged(target: Order | Gift, *, days: int) -> Order | Gift:
+    """Created ``days`` days ago (only the date moves: what the filters and the order read)."""
+    type(target).objects.filter(pk=target.pk).update(created_at=timezone.now() - timedelta(days=days))
+    target.refresh_from_db()
+    return target
+
+
+@pytest.fixture
+def campaign() -> Campaign:
+    return ready_campaign()
+
+
+@pytest.fixture
+def manager(campaign: Campaign) -> User:
+    return manager_of(campaign.organisation)
+
+
+# --- The list ------------------------------------------------------------------------------------
+
+
+def test_the_list_shows_orders_and_gifts_of_the_organisation_newest_first_with_their_state(
+    campaign: Campaign, manager: User
+) -> None:
+    gift = aged(paid_gift(campaign, 3000), days=3)
+    held = aged(order_start(item_id=ItemFactory(campaign=campaign, title="Lampe").pk, email="h@example.org"), days=2)
+    sold = aged(sale(campaign, title="Buffet"), days=1)
+    handed = handed_over(sale(campaign, title="Vélo"))
+    elsewhere = sale(CampaignFactory(), title="Objet d'ailleurs")
+
+    response = signed_in(manager).get(LIST)
+
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("private") or "no-store" in response["Cache-Control"]
+    rows = response.context["rows"]
+    assert [(row.kind, row.payment.pk) for row in rows] == [
+        ("order", handed.pk),
+        ("order", sold.pk),
+        ("order", held.pk),
+        ("gift", gift.pk),
+    ]
+    assert [row.state for row in rows] == ["Payé", "Payé", "Réservé, en attente de paiement", "Payé"]
+    assert [row.hand_over for row in rows] == ["Remis", "À remettre", "", ""]
+    page = response.content.decode()
+    assert "Buffet" in page and "Lampe" in page and sold.claim_code in page
+    assert "Objet d&#x27;ailleurs" not in page and elsewhere.claim_code not in page
+    assert order_url(sold) in page and gift_url(gift) in page
+
+
+def test_partial_and_whole_refunds_and_issued_receipts_show_in_the_list(campaign: Campaign, manager: User) -> None:
+    gift = paid_gift(campaign, 5000, user=giver())
+    receipts_issue_due()
+    partly = sale(campaign, 4000)
+    whole = sale(campaign, 2000)
+    client = signed_in(manager)
+    client.post(order_url(partly), {"amount": "10", "reason": "Rayure"})
+    client.post(order_url(whole), {"amount": "20,00", "reason": "Annulation"})
+
+    rows = {(row.kind, row.payment.pk): row for row in client.get(LIST).context["rows"]}
+
+    assert rows["order", partly.pk].state == "Partiellement remboursé (10,00\u00a0€)"
+    assert rows["order", whole.pk].state == "Remboursé"
+    assert rows["gift", gift.pk].receipt_issued is True
+    assert rows["order", partly.pk].receipt_issued is False
+
+
+def test_a_signed_in_person_who_manages_nothing_sees_an_empty_list_and_a_visitor_signs_in_first(
+    campaign: Campaign,
+) -> None:
+    sale(campaign)
+    assert signed_in(UserFactory()).get(LIST).context["rows"] == []
+    response = Client().get(LIST)
+    assert response.status_code == 302 and "/comptes/" in response["Location"]
+
+
+# --- Filters and pagination ---------------------------------------------------------------------
+
+
+def keys(client: Client, query: dict[str, str]) -> list[tuple[str, int]]:
+    response = client.get(LIST, query)
+    assert response.status_code == 200, response.context["form"].errors
+    return [(row.kind, row.payment.pk) for row in response.context["rows"]]
+
+
+def test_each_filter_narrows_the_list(campaign: Campaign, manager: User) -> None:
+    other = CampaignFactory(organisation=campaign.organisation)
+    gift = paid_gift(campaign, 3000, email="alice@example.org")
+    sold = sale(campaign, title="Commode en chêne", email="bob@example.org")
+    handed = handed_over(sale(other, title="Vélo"))
+    refunded = sale(campaign, 1500)
+    pending = order_start(item_id=ItemFactory(campaign=other).pk, email="carol@example.org")
+    old = aged(paid_gift(other, 2000), days=40)
+    client = signed_in(manager)
+    client.post(order_url(refunded), {"amount": "15", "reason": "Erreur"})
+
+    assert set(keys(client, {"kind": "gift"})) == {("gift", gift.pk), ("gift", old.pk)}
+    assert ("gift", gift.pk) not in keys(client, {"kind": "order"})
+    assert keys(client, {"status": "handed_over"}) == [("order", handed.pk)]
+    assert keys(client, {"status": "handed_over", "kind": "gift"}) == []  # a gift is never handed over
+    assert keys(client, {"status": "to_hand_over"}) == [("order", sold.pk)]
+    assert keys(client, {"status": "refunded"}) == [("order", refunded.pk)]
+    assert keys(client, {"status": "held"}) == [("order", pending.pk)]
+    assert set(keys(client, {"campaign": other.slug})) == {
+        ("order", handed.pk),
+        ("order", pending.pk),
+        ("gift", old.pk),
+    }
+    today = timezone.localdate()
+    assert keys(client, {"date_to": str(today - timedelta(days=30))}) == [("gift", old.pk)]
+    assert ("gift", old.pk) not in keys(client, {"date_from": str(today - timedelta(days=1))})
+    # Search: an email, a claim code typed in lower case with spaces, an object's title.
+    assert keys(client, {"q": "ALICE@"}) == [("gift", gift.pk)]
+    code = sold.claim_code.lower()
+    assert keys(client, {"q": f"{code[:3]} {code[3:]}"}) == [("order", sold.pk)]
+    assert keys(client, {"q": "chêne"}) == [("order", sold.pk)]
+    # Filters add up.
+    assert keys(client, {"kind": "order", "campaign": campaign.slug, "status": "paid"}) == [("order", sold.pk)]
+
+
+def test_bad_filters_are_said_beside_their_field_and_another_organisations_campaign_is_not_a_choice(
+    campaign: Campaign, manager: User
+) -> None:
+    sale(campaign)
+    foreign = sale(CampaignFactory())
+    client = signed_in(manager)
+
+    response = client.get(LIST, {"campaign": foreign.campaign.slug, "status": "stolen", "date_from": "2026-13-40"})
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert set(errors) == {"campaign", "status", "date_from"}
+    assert response.context["rows"] == []
+    assert foreign.claim_code not in response.content.decode()
+    swapped = client.get(LIST, {"date_from": "2026-03-10", "date_to": "2026-03-01"})
+    assert swapped.status_code == 400
+    assert swapped.context["form"].errors["date_to"] == ["La date de fin est avant la date de début."]
+    assert client.get(CSV, {"campaign": foreign.campaign.slug}).status_code == 400
+
+
+def test_pages_keep_the_filters(campaign: Campaign, manager: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manage_orders, "PAGE_SIZE", 2)
+    gifts = [aged(paid_gift(campaign, 1000 + n), days=n) for n in range(5)]
+    sale(campaign)  # not a gift: filtered out
+    client = signed_in(manager)
+
+    first = client.get(LIST, {"kind": "gift"})
+    page = first.content.decode()
+    assert first.context["page"].paginator.count == 5
+    assert [row.payment.pk for row in first.context["rows"]] == [gifts[0].pk, gifts[1].pk]
+    assert 'href="?kind=gift&amp;page=2" rel="next"' in page
+    # The export link carries the filters, without the page.
+    assert 'href="/gestion/commandes/export.csv?kind=gift"' in page
+
+    second = client.get(LIST, {"kind": "gift", "page": "2"})
+    assert [row.payment.pk for row in second.context["rows"]] == [gifts[2].pk, gifts[3].pk]
+    assert 'href="?kind=gift&amp;page=1" rel="prev"' in second.content.decode()
+    last = client.get(LIST, {"kind": "gift", "page": "3"})
+    assert [row.payment.pk for row in last.context["rows"]] == [gifts[4].pk]
+    # A page that is not one shows the nearest one.
+    assert client.get(LIST, {"kind": "gift", "page": "99"}).context["page"].number == 3
+    assert client.get(LIST, {"kind": "gift", "page": "x"}).context["page"].number == 1
+
+
+# --- One order or gift: history and refunds --------------------------------------------------------
+
+
+def test_a_manager_refunds_part_then_the_rest_of_a_sale_from_its_page_and_the_ledger_follows(
+    campaign: Campaign, manager: User
+) -> None:
+    order = sale(campaign, 4000)
+    client = signed_in(manager)
+    page = client.get(order_url(order))
+    assert page.status_code == 200
+    assert page.context["form"]["amount"].value() == 40  # the whole of what remains, offered
+    assert "Paiement reçu" in page.content.decode()
+
+    first = client.post(order_url(order), {"amount": "10,50", "reason": "Rayure"})
+
+    assert first.status_code == 302 and first["Location"] == order_url(order)
+    refund = Refund.objects.get()
+    assert (refund.order_id, refund.amount_cents, refund.reason, refund.actor_id) == (
+        order.pk,
+        1050,
+        "Rayure",
+        manager.pk,
+    )
+    assert refund.status == Refund.Status.SENT and refund.provider_refund_id
+    assert campaign_progress(campaign_id=campaign.pk) == (2950, 1)
+    assert Item.objects.get(pk=order.item_id).status == ItemStatus.SOLD
+    after = client.get(order_url(order))
+    text = after.content.decode()
+    assert "Remboursement de 10,50\u00a0€ envoyé au prestataire de paiement." in text
+    assert f"demandé par {manager.email}" in text and "Rayure" in text
+    assert after.context["refundable_cents"] == 2950
+
+    rest = client.post(order_url(order), {"amount": "29.50", "reason": "Annulation"})
+
+    assert rest.status_code == 302
+    order.refresh_from_db()
+    assert order.status == PaymentStatus.REFUNDED and order.refunded_cents == 4000
+    assert campaign_progress(campaign_id=campaign.pk) == (0, 0)
+    assert Item.objects.get(pk=order.item_id).status == ItemStatus.LISTED
+    assert list(
+        LedgerEntry.objects.filter(order=order, reason=LedgerEntry.Reason.REFUND).values_list("amount_cents", flat=True)
+    ) == [1050, 2950]
+    final = client.get(order_url(order))
+    assert final.context["form"] is None
+    assert "Rien à rembourser" in final.content.decode()
+
+
+def test_a_manager_refunds_a_gift_in_whole_from_its_page(campaign: Campaign, manager: User) -> None:
+    gift = paid_gift(campaign, 2500)
+
+    response = signed_in(manager).post(gift_url(gift), {"amount": "25", "reason": "Don en double"})
+
+    assert response.status_code == 302
+    gift.refresh_from_db()
+    assert gift.status == PaymentStatus.REFUNDED and gift.refunded_cents == 2500
+    assert campaign_progress(campaign_id=campaign.pk) == (0, 0)
+    assert Refund.objects.get().gift_id == gift.pk
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "supérieure ou égale à 0.01"),
+        ("-5", "Saisissez un nombre."),
+        ("abc", "Saisissez un nombre."),
+        ("12,345", "2 chiffres après la virgule"),
+        ("40,01", "Le montant dépasse ce qui reste à rembourser (40,00\u00a0€)."),
+        ("99999999999", "Saisissez un nombre."),
+        ("", "Ce champ est obligatoire."),
+    ],
+)
+def test_hostile_amounts_get_an_error_beside_the_field_and_refund_nothing(
+    campaign: Campaign, manager: User, amount: str, message: str
+) -> None:
+    order = sale(campaign, 4000)
+
+    response = signed_in(manager).post(order_url(order), {"amount": amount, "reason": "x"})
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert list(errors) == ["amount"] and message in errors["amount"][0]
+    assert 'aria-describedby="refund-amount-error"' in response.content.decode()
+    assert not Refund.objects.exists()
+    assert Order.objects.get(pk=order.pk).refunded_cents == 0
+
+
+def test_a_refund_needs_a_reason_and_nothing_more_than_what_remains(campaign: Campaign, manager: User) -> None:
+    order = sale(campaign, 4000)
+    client = signed_in(manager)
+    no_reason = client.post(order_url(order), {"amount": "5", "reason": "   "})
+    assert no_reason.status_code == 400 and list(no_reason.context["form"].errors) == ["reason"]
+    too_long = client.post(order_url(order), {"amount": "5", "reason": "x" * 301})
+    assert too_long.status_code == 400 and list(too_long.context["form"].errors) == ["reason"]
+    client.post(order_url(order), {"amount": "30", "reason": "Rayure"})
+    again = client.post(order_url(order), {"amount": "10,01", "reason": "Encore"})
+    assert again.status_code == 400
+    assert again.context["form"].errors["amount"] == ["Le montant dépasse ce qui reste à rembourser (10,00\u00a0€)."]
+    assert Refund.objects.count() == 1
+
+
+def test_an_order_not_paid_yet_cannot_be_refunded_from_its_page(campaign: Campaign, manager: User) -> None:
+    order = order_start(item_id=ItemFactory(campaign=campaign).pk, email="b@example.org")
+    client = signed_in(manager)
+    page = client.get(order_url(order))
+    assert page.status_code == 200 and page.context["form"] is None
+
+    response = client.post(order_url(order), {"amount": "25", "reason": "x"})
+
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [
+        "Ce paiement n'est pas reçu, ou déjà remboursé : il n'y a rien à rembourser."
+    ]
+    assert not Refund.objects.exists()
+
+
+def test_the_provider_down_is_said_on_the_form_and_the_refund_recorded_as_failed(
+    campaign: Campaign, manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = sale(campaign, 4000)
+
+    def down(self: Any, **kwargs: Any) -> str:
+        raise GatewayError("down")
+
+    monkeypatch.setattr(demo_gateway.DemoGateway, "refund_create", down)
+    response = signed_in(manager).post(order_url(order), {"amount": "10", "reason": "Rayure"})
+
+    assert response.status_code == 503
+    assert "momentanément indisponible" in str(response.context["form"].non_field_errors())
+    assert Refund.objects.get().status == Refund.Status.FAILED
+    assert campaign_progress(campaign_id=campaign.pk) == (4000, 1)
+
+
+# --- Tenant isolation ----------------------------------------------------------------------------
+
+
+def test_another_organisations_order_or_gift_is_a_404_like_a_missing_one(campaign: Campaign) -> None:
+    order = sale(campaign, 4000)
+    gift = paid_gift(campaign, 2000)
+    stranger = signed_in(manager_of(CampaignFactory().organisation))
+    donor = signed_in(UserFactory())
+
+    for client in (stranger, donor):
+        for url in (order_url(order), gift_url(gift), "/gestion/commandes/commande/999999/"):
+            assert client.get(url).status_code == 404
+            assert client.post(url, {"amount": "10", "reason": "x"}).status_code == 404
+    assert not Refund.objects.exists()
+    assert Client().post(order_url(order), {"amount": "10", "reason": "x"}).status_code == 302
+    assert not Refund.objects.exists()
+
+
+def test_the_number_of_an_order_does_not_open_a_gift(campaign: Campaign, manager: User) -> None:
+    order = sale(campaign, 4000)
+    assert not Gift.objects.filter(pk=order.pk).exists()
+    assert signed_in(manager).get(f"/gestion/commandes/don/{order.pk}/").status_code == 404
+
+
+def test_an_admin_of_the_organisation_refunds_too(campaign: Campaign) -> None:
+    admin = manager_of(campaign.organisation, role=Membership.Role.ADMIN)
+    order = sale(campaign, 4000)
+    assert signed_in(admin).post(order_url(order), {"amount": "40", "reason": "x"}).status_code == 302
+    assert Order.objects.get(pk=order.pk).status == PaymentStatus.REFUNDED
+
+
+# --- The CSV export -------------------------------------------------------------------------------
+
+
+def read_csv(content: bytes) -> list[list[str]]:
+    text = content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
+
+
+def test_the_export_is_a_french_spreadsheet_of_the_filtered_list(campaign: Campaign, manager: User) -> None:
+    order = sale(campaign, 1234, title="=Table basse", email="bob@example.org")
+    Order.objects.filter(pk=order.pk).update(created_at=datetime(2026, 1, 15, 23, 30, tzinfo=ZoneInfo("UTC")))
+    signed_in(manager).post(order_url(order), {"amount": "2,34", "reason": "Rayure"})
+    gift = paid_gift(campaign, 5000, email="alice@example.org")
+    sale(CampaignFactory(), 999)  # another organisation's: never exported
+
+    response = signed_in(manager).get(CSV)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="commandes-et-dons.csv"' in response["Content-Disposition"]
+    assert b";" in response.content and b"\r\n" in response.content
+    header, *rows = read_csv(response.content)
+    assert header == manage_orders.CSV_COLUMNS
+    assert header[:4] == ["type", "numéro", "créé le", "payé le"]
+    by_kind = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert len(rows) == 2
+    sold = by_kind["commande"]
+    assert sold["numéro"] == str(order.pk)
+    assert sold["créé le"] == "16/01/2026 00:30:00"  # Europe/Paris, not UTC
+    assert sold["objet"] == "'=Table basse"  # a formula is never one
+    assert sold["montant (€)"] == "12,34" and sold["remboursé (€)"] == "2,34"
+    assert sold["état du paiement"] == "partiellement remboursé"
+    assert sold["remise"] == "à remettre" and sold["code de retrait"] == order.claim_code
+    assert sold["reçu fiscal émis"] == "non"
+    given = by_kind["don"]
+    assert given["numéro"] == str(gift.pk) and given["montant (€)"] == "50,00"
+    assert given["e-mail"] == "alice@example.org" and given["nom du donateur"] == "Louise Martin"
+    assert given["état du paiement"] == "payé" and given["remise"] == ""
+
+    only_gifts = read_csv(signed_in(manager).get(CSV, {"kind": "gift", "page": "2"}).content)
+    assert [row[0] for row in only_gifts[1:]] == ["don"]
+
+
+def test_the_export_has_every_page_not_just_one(
+    campaign: Campaign, manager: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(manage_orders, "PAGE_SIZE", 2)
+    for n in range(5):
+        paid_gift(campaign, 1000 + n)
+    _header, *rows = read_csv(signed_in(manager).get(CSV).content)
+    assert sorted(row[10] for row in rows) == ["10,00", "10,01", "10,02", "10,03", "10,04"]
+
+
+def test_the_export_of_someone_who_manages_nothing_is_only_its_header(campaign: Campaign) -> None:
+    sale(campaign)
+    assert read_csv(signed_in(UserFactory()).get(CSV).content) == [manage_orders.CSV_COLUMNS]
+
+
+def test_the_pages_in_english(campaign: Campaign, manager: User) -> None:
+    order = sale(campaign, 4000)
+    client = signed_in(manager)
+    client.cookies["django_language"] = "en"
+    listing = client.get(LIST, headers={"accept-language": "en"})
+    detail = client.get(order_url(order), headers={"accept-language": "en"})
+    assert "Orders and gifts" in listing.content.decode()
+    assert "Refund" in detail.content.decode() and "€40.00" in detail.content.decode()
