@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -32,11 +33,31 @@ def _receipt_field(label: _StrOrPromise, max_length: int, autocomplete: str, **a
     return forms.CharField(label=label, required=False, strip=False, widget=widget)
 
 
+# The gift form's suggested amounts, in cents: 10, 20, 50 and 100 € (any outside the gifts' bounds left out).
+SUGGESTED_GIFT_CENTS = (1000, 2000, 5000, 10000)
+
+# What euros_to_cents refuses only for having too many digits: a huge amount, told the largest gift.
+_TOO_MANY_EUROS = re.compile(r"^\s*\d{10,}(?:[.,]\d{1,2})?\s*(?:€)?\s*$", re.ASCII)
+
+
+def suggested_gift_cents() -> list[int]:
+    return [cents for cents in SUGGESTED_GIFT_CENTS if settings.GIFT_MIN_CENTS <= cents <= settings.GIFT_MAX_CENTS]
+
+
+def money_text(cents: int) -> str:
+    """An amount in the active language (the page's)."""
+    return format_money(cents, language=get_language() or "fr")
+
+
 class GiveForm(forms.Form):
+    # One of the suggested amounts (radio buttons)…
+    suggested = forms.CharField(label=_("Montant du don"), required=False)
+    # … or an amount typed (the page's script keeps only one of the two). Not ``max_length``: a huge
+    # amount is told the largest gift, not a length.
     amount = forms.CharField(
         label=_("Montant (€)"),
-        max_length=12,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "20"}),
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "20", "maxlength": "12"}),
     )
     email = forms.EmailField(
         label=_("Votre e-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
@@ -78,6 +99,7 @@ class GiveForm(forms.Form):
         """The receipt's details count only when "Je souhaite un reçu fiscal" is ticked
         (without JavaScript the fields are always on the page, maybe filled in)."""
         data = super().clean() or {}
+        self._amount_choose(data)
         data["receipt_details"] = None
         if not data.get("receipt"):
             return data
@@ -101,16 +123,19 @@ class GiveForm(forms.Form):
             for message in messages
         ]
 
-    def clean_amount(self) -> int:
-        cents = euros_to_cents(self.cleaned_data["amount"])
+    def clean_amount(self) -> int | None:
+        text = self.cleaned_data["amount"]
+        if not text:
+            return None
+        cents = euros_to_cents(text)
         if cents is None:
+            if _TOO_MANY_EUROS.match(text):
+                raise forms.ValidationError(self._too_much())
             raise forms.ValidationError(_("Indiquez un montant en euros, par exemple 20 ou 12,50."))
         if cents < settings.GIFT_MIN_CENTS:
             raise forms.ValidationError(_("Le don minimum est de 1 €."))
         if cents > settings.GIFT_MAX_CENTS:
-            raise forms.ValidationError(
-                _("Le don en ligne est limité à %(max)s.") % {"max": format_money(settings.GIFT_MAX_CENTS)}
-            )
+            raise forms.ValidationError(self._too_much())
         return cents
 
 
@@ -199,3 +224,34 @@ class RefundForm(forms.Form):
                 _("Ce paiement n'est pas reçu, ou déjà remboursé : il n'y a rien à rembourser."), code="not_refundable"
             )
         return data
+
+    def clean_suggested(self) -> int | None:
+        text = self.cleaned_data["suggested"]
+        if not text:
+            return None
+        cents = euros_to_cents(text)
+        if cents is None or cents not in suggested_gift_cents():
+            raise forms.ValidationError(_("Choisissez un des montants proposés, ou saisissez le vôtre."))
+        return cents
+
+    def _amount_choose(self, data: dict[str, Any]) -> None:
+        """``amount`` becomes the cents given: the amount typed, else the one chosen. Both, and
+        different (possible only without the page's script, which keeps one of them): refused
+        rather than guessed."""
+        if "amount" not in data or "suggested" not in data:
+            return  # already refused, beside its field
+        typed, chosen = data["amount"], data["suggested"]
+        if typed is None and chosen is None:
+            self.add_error("amount", _("Choisissez ou saisissez un montant."))
+        elif typed is not None and chosen is not None and typed != chosen:
+            self.add_error(
+                "amount",
+                _("Vous avez choisi %(chosen)s et saisi %(typed)s : gardez un seul des deux montants.")
+                % {"chosen": money_text(chosen), "typed": money_text(typed)},
+            )
+        else:
+            data["amount"] = typed if typed is not None else chosen
+
+    @staticmethod
+    def _too_much() -> str:
+        return _("Le don en ligne est limité à %(max)s.") % {"max": money_text(settings.GIFT_MAX_CENTS)}

@@ -367,6 +367,10 @@ HOLDS_MAX_PER_CLIENT = env_int("HOLDS_MAX_PER_CLIENT", 5, minimum=1)
 # Gifts: at least 1 €, at most GIFT_MAX_CENTS (cents).
 GIFT_MIN_CENTS = 100
 GIFT_MAX_CENTS = env_int("GIFT_MAX_CENTS", 1_000_000, minimum=GIFT_MIN_CENTS)
+# The gift form's cost after the tax reduction (article 200 of the CGI): an organisation helping people in
+# difficulty opens a reduction of 75 % on gifts up to this yearly ceiling set by law (1 000 €, made permanent
+# by the 2025 finance law), 66 % above it, like every other organisation of general interest (checkout.tax_reduction).
+GIFT_TAX_REDUCTION_75_CEILING_CENTS = 100_000
 # Tax receipts: a sale is final (its seller receipted) this many days after the hand-over, without refund or dispute.
 RECEIPT_RETURN_PERIOD_DAYS = env_int("RECEIPT_RETURN_PERIOD_DAYS", 14, minimum=0, maximum=365)
 # How long the signed link to a receipt's PDF (in its email) stays valid.
