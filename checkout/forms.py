@@ -106,3 +106,16 @@ class GiveForm(forms.Form):
                 _("Le don en ligne est limité à %(max)s.") % {"max": format_money(settings.GIFT_MAX_CENTS)}
             )
         return cents
+
+
+class ClaimCodeForm(forms.Form):
+    """The code a buyer reads out at the counter (/gestion/retraits/): case, spaces and dashes
+    are forgiven (checkout.services.claim_code_normalise); the view looks the code up."""
+
+    code = forms.CharField(
+        label=_("Code de retrait dit par la personne"),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", "maxlength": "40"}
+        ),
+    )

@@ -14,6 +14,7 @@ urlpatterns = [
     path("retrait/<slug:token>/", views.claim, name="claim"),
     path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
     path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),
+    path("gestion/retraits/", views.pickups, name="pickups"),
 ]
 
 # The JSON endpoints, mounted under /api/ by tremma/urls.py (outside the "checkout" namespace, as the API's names are).
