@@ -89,7 +89,7 @@ def test_reminders_sent_show_in_the_list(client: Client) -> None:
     html = signed_in(client, manager_of(organisation)).get(PAGE).content.decode()
 
     row = html[html.index(f'data-order="{order.pk}"') :]
-    assert "<td>1</td>" in row[: row.index("</tr>")]
+    assert "<td>1 rappel</td>" in row[: row.index("</tr>")]
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
