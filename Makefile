@@ -59,7 +59,7 @@ demo: $(RUNTIME_STAMP) $(DEMO_SECRET_KEY)
 	@echo "  Home:          http://127.0.0.1:$(PORT)/"
 	@echo "  API:           http://127.0.0.1:$(PORT)/api/campaigns/  and  /api/items/?status=listed"
 	@echo "  API docs:      http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "  Managers:      http://127.0.0.1:$(PORT)/gestion/  (live dashboard; sign in as a manager below)"
+	@echo "  Managers:      http://127.0.0.1:$(PORT)/gestion/  (managers' home; sign in as a manager below)"
 	@echo "  Admin:         http://127.0.0.1:$(PORT)/admin/"
 	@echo "  Health:        http://127.0.0.1:$(PORT)/healthz"
 	@echo "  (the worker runs beside it: expired holds, tax receipts, transfers, as the Procfile's worker does)"

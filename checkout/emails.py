@@ -13,8 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from checkout.selectors import order_claim_url
-from donations.models import Gift, Order
+from checkout.selectors import order_claim_url, pickup_deadline
+from donations.models import Gift, Order, PaymentStatus
 from kernel.money import format_money
 from kernel.tasks import task
 from receipts.issuing import ReceiptOutlook, gift_receipt_outlook
@@ -31,6 +31,7 @@ def order_receipt_send(*, order_id: int) -> None:
             "claim_url": order_claim_url(order),
             # The withdrawal right and its model form, on a durable medium (Code de la consommation L221-13).
             "terms_url": settings.SITE_URL + reverse("pages:terms") + "#retractation",
+            "deadline_days": settings.PICKUP_DEADLINE_DAYS,
         }
         send_mail(
             _("Votre achat sur Trëmma : %(title)s") % {"title": order.item.title},
@@ -100,4 +101,52 @@ def gift_thanks_send(*, gift_id: int) -> None:
             render_to_string("checkout/email/gift_thanks.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [gift.email],
+        )
+
+
+def _still_waiting(order: Order) -> bool:
+    """Paid, not handed over, not refunded by the never-collected rule: a reminder still says the truth."""
+    return order.status == PaymentStatus.PAID and order.handed_over_at is None and order.pickup_expired_at is None
+
+
+@task(timeout=60)
+def pickup_reminder_send(*, order_id: int, again: bool = False) -> None:
+    """The buyer has not collected the object yet (checkout.services.pickups): where, with which
+    code, and until when before the order is refunded. Nothing if it was collected in between."""
+    order = Order.objects.select_related("item", "campaign__organisation").get(pk=order_id)
+    if not _still_waiting(order) or order.paid_at is None:
+        return
+    with translation.override(order.language):
+        context = {
+            "order": order,
+            "organisation": order.campaign.organisation,
+            "claim_url": order_claim_url(order),
+            "deadline": pickup_deadline(order),
+            "deadline_days": settings.PICKUP_DEADLINE_DAYS,
+        }
+        subject = _("Dernier rappel : « %(title)s » vous attend") if again else _("Rappel : « %(title)s » vous attend")
+        send_mail(
+            subject % {"title": order.item.title},
+            render_to_string("checkout/email/pickup_reminder.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            [order.email],
+        )
+
+
+@task(timeout=60)
+def order_uncollected_send(*, order_id: int) -> None:
+    """The buyer never came: the order is refunded and the object back on sale."""
+    order = Order.objects.select_related("item", "campaign__organisation").get(pk=order_id)
+    with translation.override(order.language):
+        context = {
+            "order": order,
+            "organisation": order.campaign.organisation,
+            "amount": format_money(order.amount_cents, order.currency, order.language),
+            "deadline_days": settings.PICKUP_DEADLINE_DAYS,
+        }
+        send_mail(
+            _("Objet non retiré : votre commande « %(title)s » est remboursée") % {"title": order.item.title},
+            render_to_string("checkout/email/order_uncollected.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            [order.email],
         )

@@ -138,6 +138,37 @@ class GiveForm(forms.Form):
             raise forms.ValidationError(self._too_much())
         return cents
 
+    def clean_suggested(self) -> int | None:
+        text = self.cleaned_data["suggested"]
+        if not text:
+            return None
+        cents = euros_to_cents(text)
+        if cents is None or cents not in suggested_gift_cents():
+            raise forms.ValidationError(_("Choisissez un des montants proposés, ou saisissez le vôtre."))
+        return cents
+
+    def _amount_choose(self, data: dict[str, Any]) -> None:
+        """``amount`` becomes the cents given: the amount typed, else the one chosen. Both, and
+        different (possible only without the page's script, which keeps one of them): refused
+        rather than guessed."""
+        if "amount" not in data or "suggested" not in data:
+            return  # already refused, beside its field
+        typed, chosen = data["amount"], data["suggested"]
+        if typed is None and chosen is None:
+            self.add_error("amount", _("Choisissez ou saisissez un montant."))
+        elif typed is not None and chosen is not None and typed != chosen:
+            self.add_error(
+                "amount",
+                _("Vous avez choisi %(chosen)s et saisi %(typed)s : gardez un seul des deux montants.")
+                % {"chosen": money_text(chosen), "typed": money_text(typed)},
+            )
+        else:
+            data["amount"] = typed if typed is not None else chosen
+
+    @staticmethod
+    def _too_much() -> str:
+        return _("Le don en ligne est limité à %(max)s.") % {"max": money_text(settings.GIFT_MAX_CENTS)}
+
 
 # --- The managers' orders page (/gestion/commandes/) ---------------------------------------------
 
@@ -225,33 +256,15 @@ class RefundForm(forms.Form):
             )
         return data
 
-    def clean_suggested(self) -> int | None:
-        text = self.cleaned_data["suggested"]
-        if not text:
-            return None
-        cents = euros_to_cents(text)
-        if cents is None or cents not in suggested_gift_cents():
-            raise forms.ValidationError(_("Choisissez un des montants proposés, ou saisissez le vôtre."))
-        return cents
 
-    def _amount_choose(self, data: dict[str, Any]) -> None:
-        """``amount`` becomes the cents given: the amount typed, else the one chosen. Both, and
-        different (possible only without the page's script, which keeps one of them): refused
-        rather than guessed."""
-        if "amount" not in data or "suggested" not in data:
-            return  # already refused, beside its field
-        typed, chosen = data["amount"], data["suggested"]
-        if typed is None and chosen is None:
-            self.add_error("amount", _("Choisissez ou saisissez un montant."))
-        elif typed is not None and chosen is not None and typed != chosen:
-            self.add_error(
-                "amount",
-                _("Vous avez choisi %(chosen)s et saisi %(typed)s : gardez un seul des deux montants.")
-                % {"chosen": money_text(chosen), "typed": money_text(typed)},
-            )
-        else:
-            data["amount"] = typed if typed is not None else chosen
+class ClaimCodeForm(forms.Form):
+    """The code a buyer reads out at the counter (/gestion/retraits/): case, spaces and dashes
+    are forgiven (checkout.services.claim_code_normalise); the view looks the code up."""
 
-    @staticmethod
-    def _too_much() -> str:
-        return _("Le don en ligne est limité à %(max)s.") % {"max": money_text(settings.GIFT_MAX_CENTS)}
+    code = forms.CharField(
+        label=_("Code de retrait dit par la personne"),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", "maxlength": "40"}
+        ),
+    )

@@ -4,6 +4,7 @@ gifts and purchases."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from campaigns.selectors import organisations_managed_by
-from donations.models import Gift, Item, Order, PaymentStatus
+from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
 from qr.selectors import windows_showing
 
 PaymentT = TypeVar("PaymentT", Gift, Order)
@@ -96,3 +97,42 @@ def orders_of(*, user: User) -> QuerySet[Order]:
 def order_awaiting_collection(order: Order) -> bool:
     """Paid and not handed over yet: the buyer still needs the claim code and page."""
     return order.status == PaymentStatus.PAID and order.handed_over_at is None
+
+
+# --- Objects waiting to be collected (/gestion/retraits/) ---------------------------------------
+
+
+def pickup_deadline(order: Order) -> datetime | None:
+    """When a paid object not collected is refunded and put back on sale (PICKUP_DEADLINE_DAYS after payment)."""
+    return order.paid_at + timedelta(days=settings.PICKUP_DEADLINE_DAYS) if order.paid_at else None
+
+
+def pickups_waiting() -> QuerySet[Order]:
+    """Every object paid and waiting for its buyer: not handed over, not refunded by the never-collected rule."""
+    return Order.objects.filter(
+        status=PaymentStatus.PAID,
+        item__status=ItemStatus.SOLD,
+        handed_over_at__isnull=True,
+        pickup_expired_at__isnull=True,
+        paid_at__isnull=False,
+    )
+
+
+def pickups_managed(*, user: User) -> QuerySet[Order]:
+    """The objects waiting to be collected at the organisations ``user`` manages, oldest payment first."""
+    return (
+        pickups_waiting()
+        .filter(campaign__organisation__in=organisations_managed_by(user))
+        .select_related("item", "campaign__organisation")
+        .order_by("paid_at", "id")
+    )
+
+
+def order_for_claim_code(*, code: str, user: User) -> Order | None:
+    """The order whose claim code is ``code`` (already normalised), at an organisation ``user``
+    manages; another organisation's code finds nothing, as a code that does not exist."""
+    return (
+        Order.objects.select_related("item", "campaign__organisation")
+        .filter(claim_code=code, campaign__organisation__in=organisations_managed_by(user))
+        .first()
+    )

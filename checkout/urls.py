@@ -19,6 +19,7 @@ urlpatterns = [
     path("gestion/commandes/export.csv", manage_orders.orders_csv, name="manage-orders-csv"),
     path("gestion/commandes/commande/<int:pk>/", manage_orders.order_detail, name="manage-order"),
     path("gestion/commandes/don/<int:pk>/", manage_orders.gift_detail, name="manage-gift"),
+    path("gestion/retraits/", views.pickups, name="pickups"),
 ]
 
 # The JSON endpoints, mounted under /api/ by tremma/urls.py (outside the "checkout" namespace, as the API's names are).

@@ -8,23 +8,36 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import User
 from accounts.requests import signed_in
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Organisation
+from campaigns.selectors import organisations_managed_by
 from checkout.emails import gift_receipt_sentence
-from checkout.forms import BuyForm, GiveForm
-from checkout.selectors import order_claim_url, order_for_claim, order_for_hand_over, order_hand_over_url
-from checkout.services import gift_start, order_hand_over, order_start
+from checkout.forms import BuyForm, ClaimCodeForm, GiveForm
+from checkout.selectors import (
+    order_claim_url,
+    order_for_claim,
+    order_for_claim_code,
+    order_for_hand_over,
+    order_hand_over_url,
+    pickup_deadline,
+    pickups_managed,
+)
+from checkout.services import claim_code_normalise, gift_start, order_hand_over, order_start
 from checkout.services.orders import RETURN_SALT
 from checkout.throttles import payment_attempt_check
 from donations.models import Gift, Order, PaymentStatus
@@ -37,6 +50,11 @@ from receipts.delivery import receipt_pdf_link
 from receipts.selectors import gift_receipt
 
 logger = logging.getLogger(__name__)
+
+
+def _pickup_rule(order: Order) -> dict[str, Any]:
+    """The never-collected rule, as the claim part of a page states it (checkout.services.pickups)."""
+    return {"pickup_deadline": pickup_deadline(order), "pickup_deadline_days": settings.PICKUP_DEADLINE_DAYS}
 
 
 def _return_target(request: HttpRequest) -> Order | Gift:
@@ -71,7 +89,12 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"target": target, "is_order": isinstance(target, Order), "paid": paid}
     if isinstance(target, Order):
         # The claim page is the lasting copy of this one: its address goes in the email too.
-        context.update(order=target, organisation=target.campaign.organisation, claim_url=order_claim_url(target))
+        context.update(
+            order=target,
+            organisation=target.campaign.organisation,
+            claim_url=order_claim_url(target),
+            **_pickup_rule(target),
+        )
     elif paid:
         # A gift's tax receipt may already be issued (the giver's details were complete).
         receipt = gift_receipt(gift=target)
@@ -166,6 +189,7 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
         "organisation": order.campaign.organisation,
         "paid": order.status == PaymentStatus.PAID,
         "claim_url": order_claim_url(order),
+        **_pickup_rule(order),
     }
     return _private(render(request, "checkout/claim.html", context))
 
@@ -205,3 +229,90 @@ def hand_over(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("checkout:hand-over", token=token)
     context = {"order": order, "organisation": order.campaign.organisation, "error": error}
     return _private(render(request, "checkout/hand_over.html", context, status=status))
+
+
+# --- Objects waiting to be collected: the counter's list and its typed code ---------------------
+
+PICKUPS_SHOWN = 500
+
+
+def _code_refusal(order: Order) -> str:
+    """Why a known code hands nothing over, in the manager's words (before asking the service)."""
+    if order.handed_over_at is not None:
+        return _("Déjà remis le %(date)s : « %(title)s ».") % {
+            "date": date_format(timezone.localtime(order.handed_over_at), "DATETIME_FORMAT"),
+            "title": order.item.title,
+        }
+    if order.pickup_expired_at is not None or order.status == PaymentStatus.REFUNDED:
+        return _("Commande remboursée : ne remettez pas « %(title)s ».") % {"title": order.item.title}
+    if order.status != PaymentStatus.PAID:
+        return _("Commande non payée : ne remettez pas « %(title)s ».") % {"title": order.item.title}
+    return ""
+
+
+def _pickup_groups(user: User, organisations: list[Organisation]) -> list[dict[str, Any]]:
+    now = timezone.now()
+    rows: dict[int, list[dict[str, Any]]] = {organisation.pk: [] for organisation in organisations}
+    for order in pickups_managed(user=user)[:PICKUPS_SHOWN]:
+        rows[order.campaign.organisation_id].append(
+            {
+                "order": order,
+                "days": (now - order.paid_at).days if order.paid_at else 0,
+                "reminders": sum(1 for at in (order.pickup_reminded_at, order.pickup_reminded_again_at) if at),
+                "deadline": pickup_deadline(order),
+            }
+        )
+    return [{"organisation": organisation, "rows": rows[organisation.pk]} for organisation in organisations]
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def pickups(request: HttpRequest) -> HttpResponse:
+    """``/gestion/retraits/``: the objects paid and waiting for their buyers at the organisations
+    the manager manages, oldest first, and a field for the code the buyer says (the same
+    hand-over as scanning the claim QR)."""
+    user: User = request.user  # type: ignore[assignment]
+    organisations = list(organisations_managed_by(user).order_by("name"))
+    if not organisations:
+        raise PermissionDenied
+    form = ClaimCodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            code = claim_code_normalise(form.cleaned_data["code"]) or ""
+            # Another organisation's code finds nothing, exactly as a code that does not exist.
+            order = order_for_claim_code(code=code, user=user) if code else None
+            if order is None:
+                form.add_error(
+                    "code",
+                    _(
+                        "Code inconnu : vérifiez-le avec la personne "
+                        "(il est sur sa page de retrait et dans son e-mail)."
+                    ),
+                )
+            elif refusal := _code_refusal(order):
+                form.add_error("code", refusal)
+            else:
+                try:
+                    order_hand_over(order=order, claim_code=code, actor=user)
+                except DomainError as refused:
+                    form.add_error("code", str(refused.detail))
+                else:
+                    messages.success(
+                        request,
+                        _("Remise enregistrée : « %(title)s » est remis à %(email)s.")
+                        % {"title": order.item.title, "email": order.email},
+                    )
+                    return redirect("checkout:pickups")
+        status = 400
+    context = {
+        "form": form,
+        "groups": _pickup_groups(user, organisations),
+        "several": len(organisations) > 1,
+        "deadline_days": settings.PICKUP_DEADLINE_DAYS,
+        "reminder_days": (settings.PICKUP_REMINDER_DAYS, settings.PICKUP_SECOND_REMINDER_DAYS),
+    }
+    response = render(request, "checkout/pickups.html", context, status=status)
+    # Buyers' emails: no shared cache keeps the page.
+    patch_cache_control(response, private=True, no_store=True)
+    return response

@@ -330,6 +330,12 @@ class Order(Payment):
     claim_token = models.CharField(max_length=32, unique=True, default=new_claim_token, editable=False)
     # When the organisation handed the object to the buyer (order_hand_over); the return period starts then.
     handed_over_at = models.DateTimeField(_("remis le"), null=True, blank=True)
+    # A paid object not collected (checkout/services/pickups.py): when the buyer was reminded,
+    # and when the never-collected rule refunded the order. Each is set once, by a conditional
+    # UPDATE in the transaction that records its email: a job run twice sends nothing twice.
+    pickup_reminded_at = models.DateTimeField(_("premier rappel de retrait"), null=True, blank=True)
+    pickup_reminded_again_at = models.DateTimeField(_("second rappel de retrait"), null=True, blank=True)
+    pickup_expired_at = models.DateTimeField(_("jamais retiré, remboursé le"), null=True, blank=True)
 
     class Meta(Payment.Meta):
         verbose_name = _("commande")

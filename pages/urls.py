@@ -1,7 +1,7 @@
 from django.urls import path
 
 from kernel.urls import moved
-from pages import account, dashboard, views
+from pages import account, dashboard, manage_home, views
 from pages.api import me
 
 app_name = "pages"
@@ -11,9 +11,9 @@ urlpatterns = [
     path("campagnes/<slug:slug>/", views.campaign_detail, name="campaign"),
     path("objets/<int:pk>/", views.item_detail, name="item"),
     path("gestion/tableau-de-bord/", dashboard.dashboard, name="dashboard"),
-    # The managers' home is the live dashboard for now; /manage/ was its English address.
-    path("gestion/", moved("pages:dashboard")),
-    path("manage/", moved("pages:dashboard")),
+    path("gestion/", manage_home.manage_home, name="manage"),
+    # The managers' home's English address, before the public pages got French paths.
+    path("manage/", moved("pages:manage")),
     path("mon-compte/", account.account, name="account"),
     path("mon-compte/recus/choix/", account.receipt_preference, name="account-receipt-preference"),
     path("mentions-legales/", views.legal_notice, name="legal-notice"),

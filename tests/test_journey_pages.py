@@ -240,8 +240,7 @@ def test_the_number_of_backers_takes_the_plural_of_the_language(language: str, c
         ("/payments/annule/?ref=abc", "/paiement/annule/?ref=abc"),
         ("/payments/objets/12/acheter/", "/objets/12/acheter/"),
         ("/payments/campagnes/velos/donner/", "/campagnes/velos/donner/"),
-        ("/manage/", "/gestion/tableau-de-bord/"),
-        ("/gestion/", "/gestion/tableau-de-bord/"),
+        ("/manage/", "/gestion/"),
         ("/payments/campagnes/velos/ecritures.csv", "/gestion/campagnes/velos/ecritures.csv"),
     ],
 )

@@ -114,6 +114,7 @@ TEMPLATES: list[dict[str, Any]] = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "pages.context_processors.manager_links",
             ],
         },
     },
@@ -215,6 +216,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("payments.events.provider_events_retry", 1),
     ("checkout.services.transfer_reversals_pay", 5),
     ("checkout.services.payment_fees_record", 10),
+    ("checkout.services.pickups_sweep", 60),
 ]
 
 # --- Auth -----------------------------------------------------------------
@@ -373,6 +375,17 @@ GIFT_MAX_CENTS = env_int("GIFT_MAX_CENTS", 1_000_000, minimum=GIFT_MIN_CENTS)
 GIFT_TAX_REDUCTION_75_CEILING_CENTS = 100_000
 # Tax receipts: a sale is final (its seller receipted) this many days after the hand-over, without refund or dispute.
 RECEIPT_RETURN_PERIOD_DAYS = env_int("RECEIPT_RETURN_PERIOD_DAYS", 14, minimum=0, maximum=365)
+# Objects paid and not collected (checkout/services/pickups.py): the buyer is reminded by email
+# PICKUP_REMINDER_DAYS after paying, then PICKUP_SECOND_REMINDER_DAYS; past PICKUP_DEADLINE_DAYS
+# the order is refunded and the object put back on sale.
+PICKUP_REMINDER_DAYS = env_int("PICKUP_REMINDER_DAYS", 3, minimum=1, maximum=365)
+PICKUP_SECOND_REMINDER_DAYS = env_int("PICKUP_SECOND_REMINDER_DAYS", 10, minimum=1, maximum=365)
+PICKUP_DEADLINE_DAYS = env_int("PICKUP_DEADLINE_DAYS", 30, minimum=1, maximum=365)
+if not PICKUP_REMINDER_DAYS < PICKUP_SECOND_REMINDER_DAYS < PICKUP_DEADLINE_DAYS:
+    raise ImproperEnvironment(
+        "PICKUP_REMINDER_DAYS < PICKUP_SECOND_REMINDER_DAYS < PICKUP_DEADLINE_DAYS is required "
+        f"(got {PICKUP_REMINDER_DAYS}, {PICKUP_SECOND_REMINDER_DAYS}, {PICKUP_DEADLINE_DAYS})"
+    )
 # How long the signed link to a receipt's PDF (in its email) stays valid.
 RECEIPT_LINK_MAX_AGE_DAYS = env_int("RECEIPT_LINK_MAX_AGE_DAYS", 90, minimum=1, maximum=3650)
 # Card-testing defence: payment attempts (checkouts and gifts) per hour, per client address and per email.

@@ -1,8 +1,9 @@
 """The order lifecycle's use cases — the only code that changes an order's, a
-reservation's or a gift's state — in four modules: ``orders`` (holds, orders,
+reservation's or a gift's state — in five modules: ``orders`` (holds, orders,
 gifts, hand-over), ``events`` (applying the payment provider's events),
-``payouts`` (money going out: refunds and transfers) and ``settlements``
-(transfer reversals and provider fees). Import from here."""
+``payouts`` (money going out: refunds and transfers), ``settlements``
+(transfer reversals and provider fees) and ``pickups`` (reminders to buyers
+who have not collected, the never-collected rule). Import from here."""
 
 from checkout.services.events import (
     AFTER_PAYMENT_TYPES,
@@ -15,6 +16,7 @@ from checkout.services.orders import (
     ItemUnavailable,
     NotHandable,
     TooManyHolds,
+    claim_code_normalise,
     gift_start,
     order_hand_over,
     order_start,
@@ -33,6 +35,7 @@ from checkout.services.payouts import (
     refundable_cents,
     transfers_pay,
 )
+from checkout.services.pickups import order_uncollected_refund, pickups_sweep
 from checkout.services.settlements import (
     payment_fee_record,
     payment_fees_record,
@@ -51,6 +54,7 @@ __all__ = [
     "RefundRefused",
     "RefundTooLarge",
     "TooManyHolds",
+    "claim_code_normalise",
     "gift_mark_paid",
     "gift_start",
     "gift_transfer",
@@ -59,11 +63,13 @@ __all__ = [
     "order_refund_late",
     "order_start",
     "order_transfer",
+    "order_uncollected_refund",
     "organisation_transfers_pay",
     "payment_event_apply",
     "payment_fee_record",
     "payment_fees_record",
     "payment_refund",
+    "pickups_sweep",
     "refundable_cents",
     "reservation_release",
     "reservations_release_expired",

@@ -295,18 +295,27 @@ class NotHandable(Conflict):
     default_detail = _("Cet objet ne peut pas être remis : la commande n'est pas payée ou l'objet est déjà remis.")
 
 
-def _claim_code_matches(*, expected: str, typed: str) -> bool:
-    """Whether ``typed`` (read aloud, typed or scanned at the counter) is the order's claim code.
+def claim_code_normalise(typed: str) -> str | None:
+    """A claim code as read aloud, typed or scanned at the counter, in the form it is stored;
+    None when it cannot be one.
 
     Only what cannot turn one code into another is forgiven: ASCII case, and the
     spaces and dashes a person adds to read a code in groups (the alphabet has
     neither). Unicode case mapping is not forgiven: ``"ſ".upper()`` is ``"S"`` and
     ``"ﬆ".upper()`` is ``"ST"``, so anything outside ASCII is refused as typed."""
     cleaned = "".join(typed.split()).replace("-", "")
-    if not expected or not cleaned.isascii():
+    if not cleaned or not cleaned.isascii():
+        return None
+    return cleaned.upper()
+
+
+def _claim_code_matches(*, expected: str, typed: str) -> bool:
+    """Whether ``typed`` is the order's claim code (``claim_code_normalise``'s forgiveness)."""
+    cleaned = claim_code_normalise(typed)
+    if not expected or cleaned is None:
         return False
     # Constant time, on bytes: compare_digest raises TypeError on a non-ASCII str.
-    return secrets.compare_digest(expected.encode(), cleaned.upper().encode())
+    return secrets.compare_digest(expected.encode(), cleaned.encode())
 
 
 def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
@@ -324,8 +333,9 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
             raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
         if not _claim_code_matches(expected=locked.claim_code, typed=claim_code):
             raise ClaimCodeInvalid(f"order {order.pk}")
-        if locked.status != PaymentStatus.PAID:
-            raise NotHandable(f"order {order.pk} is {locked.status}")
+        if locked.status != PaymentStatus.PAID or locked.pickup_expired_at is not None:
+            # Never collected in time: its refund is on its way (checkout.services.pickups).
+            raise NotHandable(f"order {order.pk} is {locked.status}, expired {locked.pickup_expired_at}")
         try:
             item_transition(item=locked.item, to=ItemStatus.HANDED_OVER, expected=ItemStatus.SOLD, actor=actor)
         except TransitionRefused as refused:

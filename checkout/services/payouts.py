@@ -146,7 +146,7 @@ def refundable_cents(target: Order | Gift) -> int:
 
 def payment_refund(
     *,
-    actor: User,
+    actor: User | None,
     reason: str,
     order_id: int | None = None,
     gift_id: int | None = None,
@@ -155,7 +155,9 @@ def payment_refund(
     """A manager of the organisation refunds a paid order or gift, in whole
     (``amount_cents`` None) or in part. The refund is recorded, then sent to
     the provider with a key derived from its row; the ledger's debit comes
-    with the provider's ``charge.refunded`` event, as for any refund."""
+    with the provider's ``charge.refunded`` event, as for any refund.
+    ``actor`` None is Trëmma itself applying a rule (an object never collected:
+    checkout.services.pickups), never a request's user."""
     pk = order_id if order_id is not None else gift_id
     if pk is None:
         raise ValueError("payment_refund needs order_id or gift_id")
@@ -165,7 +167,7 @@ def payment_refund(
         if target is None:
             raise NotFound(f"{model.__name__} {pk}")
         organisation_id = Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
-        if not user_manages(actor, organisation_id):
+        if actor is not None and not user_manages(actor, organisation_id):
             # The same answer as for a missing one: another organisation's ids are not a hint.
             raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
         if target.status != PaymentStatus.PAID or not target.provider_payment_id:
