@@ -94,9 +94,14 @@ class Organisation(models.Model):
 
 
 class Membership(models.Model):
+    """A person's role in an organisation. What each role may do is the table of
+    ``campaigns.permissions``; ``campaigns.selectors.user_may`` is the one check."""
+
     class Role(models.TextChoices):
-        MANAGER = "manager", _("Gestionnaire")
         ADMIN = "admin", _("Administrateur")
+        TREASURER = "treasurer", _("Trésorier")
+        MANAGER = "manager", _("Gestionnaire")
+        VOLUNTEER = "volunteer", _("Bénévole")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
@@ -108,6 +113,10 @@ class Membership(models.Model):
         verbose_name_plural = _("membres")
         constraints = [
             models.UniqueConstraint(fields=["user", "organisation"], name="one_membership_per_user_and_organisation"),
+            # The roles of Role (campaigns.permissions says what each may do).
+            models.CheckConstraint(
+                condition=Q(role__in=["admin", "treasurer", "manager", "volunteer"]), name="membership_role_known"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 Managers create, edit, publish and close the campaigns of their own
 organisation (the caller found the organisation or the campaign through
-``organisations_managed_by`` / ``campaigns_managed_by``)."""
+``organisations_user_may(user, Permission.CAMPAIGNS)`` / ``campaigns_managed_by``)."""
 
 from __future__ import annotations
 

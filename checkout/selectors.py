@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from accounts.models import User
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from donations.models import Item, Order
 from qr.selectors import windows_showing
 
@@ -36,11 +37,12 @@ def order_hand_over_url(order: Order) -> str:
 
 
 def order_for_hand_over(*, token: str, user: User) -> Order | None:
-    """The order behind a scanned claim QR, for a manager of its campaign's
-    organisation only: anybody else gets nothing, as if the token did not exist."""
+    """The order behind a scanned claim QR, for a member of its campaign's
+    organisation who may hand over (every role): anybody else gets nothing, as if
+    the token did not exist."""
     orders = _claimed(token)
     if not user.is_superuser:
-        orders = orders.filter(campaign__organisation__in=organisations_managed_by(user))
+        orders = orders.filter(campaign__organisation__in=organisations_user_may(user, Permission.HAND_OVER))
     return orders.first()
 
 

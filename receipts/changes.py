@@ -13,9 +13,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import user_administers, user_manages
+from campaigns.permissions import Permission
+from campaigns.selectors import permission_require
 from donations.models import Gift, Order
-from kernel.errors import Conflict, NotFound, PermissionDenied
+from kernel.errors import Conflict, NotFound
 from kernel.money import format_money
 from kernel.tasks import task_enqueue
 from receipts.delivery import receipt_cancelled_notify
@@ -58,25 +59,21 @@ def dispute_reason() -> str:
         return gettext("Contestation du paiement (litige ouvert)")
 
 
-def _admin_of(*, actor: User, organisation_id: int) -> None:
-    """Only the organisation's admins; its managers are told they may not, anyone else
-    gets the same answer as for a missing receipt (another organisation's ids are not a hint)."""
-    if user_administers(actor, organisation_id):
-        return
-    if user_manages(actor, organisation_id):
-        raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
-    raise NotFound(f"user {actor.pk} is not a member of organisation {organisation_id}")
+def _receipts_of(*, actor: User, organisation_id: int) -> None:
+    """Only the organisation's treasurers and admins; its other members are told they may not,
+    anyone else gets the same answer as for a missing receipt (another organisation's ids are not a hint)."""
+    permission_require(actor, organisation_id, Permission.RECEIPTS)
 
 
 def receipt_cancel(*, receipt_id: int, actor: User, reason: str) -> TaxReceipt:
-    """An admin of the organisation cancels a receipt issued in error (e.g. a
+    """A treasurer or an admin of the organisation cancels a receipt issued in error (e.g. a
     wrong address), with a reason. If its payments are still due a receipt,
     the next run issues a corrected one that references it."""
     with transaction.atomic():
         receipt = TaxReceipt.objects.filter(pk=receipt_id).first()
         if receipt is None:
             raise NotFound(f"receipt {receipt_id}")
-        _admin_of(actor=actor, organisation_id=receipt.organisation_id)
+        _receipts_of(actor=actor, organisation_id=receipt.organisation_id)
         if not _cancel(receipt_id=receipt.pk, reason=reason):
             raise ReceiptNotCancellable(f"receipt {receipt_id} is {receipt.status}")
     receipt.refresh_from_db()
@@ -91,9 +88,9 @@ def receipt_preference_set(*, user: User, consolidated: bool) -> ReceiptPreferen
 
 
 def organisation_legal_details_update(*, organisation: Organisation, actor: User, **fields: object) -> Organisation:
-    """Admins of the organisation only: the legal details and signatory printed on receipts.
-    Receipts already issued keep their snapshot."""
-    _admin_of(actor=actor, organisation_id=organisation.pk)
+    """Treasurers and admins of the organisation only: the legal details and signatory printed on
+    receipts. Receipts already issued keep their snapshot."""
+    _receipts_of(actor=actor, organisation_id=organisation.pk)
     unknown = set(fields) - set(LEGAL_DETAILS)
     if unknown:
         raise ValueError(f"not legal details: {sorted(unknown)}")

@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import user_administers
+from campaigns.permissions import Permission
+from campaigns.selectors import user_may
 from kernel.errors import DomainError, PermissionDenied
 from kernel.tasks import task, task_enqueue
 from payments import signals
@@ -49,12 +50,12 @@ def payments_page_url(organisation: Organisation) -> str:
 
 
 def organisation_connect_start(*, organisation_id: int, actor: User) -> str:
-    """An admin of the organisation starts (or resumes) its onboarding: the
+    """A treasurer or an admin of the organisation starts (or resumes) its onboarding: the
     connected account is created once (idempotency key from our row, so a
     double click or a retry gets the same account), then a fresh onboarding
     link is returned, to redirect to. The provider is never called inside a transaction."""
-    if not user_administers(actor, organisation_id):
-        raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
+    if not user_may(actor, organisation_id, Permission.PAYOUT_ACCOUNT):
+        raise PermissionDenied(f"user {actor.pk} may not change the payout account of organisation {organisation_id}")
     organisation = Organisation.objects.get(pk=organisation_id)
     try:
         if not organisation.stripe_account_id:
