@@ -1,0 +1,11 @@
+from django.urls import path
+
+from campaigns import views
+
+# Namespace ``organisations:`` (``campaigns:`` names the campaign management pages of pages/).
+app_name = "organisations"
+
+urlpatterns = [
+    path("gestion/organisations/<slug:slug>/equipe/", views.team_page, name="team"),
+    path("gestion/invitations/<str:token>/", views.invitation, name="invitation"),
+]
