@@ -18,9 +18,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Invitation, Membership, Organisation
+from campaigns.models import AuditEntry, Invitation, Membership, Organisation
 from campaigns.permissions import ROLE_RANK, Permission
 from campaigns.selectors import permission_require, user_may, user_role
+from campaigns.services import audit_record
 from kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 from kernel.tasks import task, task_enqueue
 
@@ -112,8 +113,16 @@ def member_role_change(*, actor: User, membership_id: int, organisation_id: int,
             return membership
         if membership.role == Role.ADMIN and not _admins_left(organisation_id=organisation_id, without=membership.pk):
             raise LastAdmin(f"organisation {organisation_id}")
+        before = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
+        audit_record(
+            organisation_id=organisation_id,
+            actor=actor,
+            action=AuditEntry.Action.ROLE_CHANGED,
+            subject=membership.user.email,
+            details={"member": membership.user_id, "from": before, "to": role},
+        )
     return membership
 
 
@@ -122,13 +131,23 @@ def member_remove(*, actor: User, membership_id: int, organisation_id: int) -> N
     with transaction.atomic():
         permission_require(actor, organisation_id, Permission.TEAM)
         membership = (
-            Membership.objects.select_for_update().filter(pk=membership_id, organisation_id=organisation_id).first()
+            Membership.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=membership_id, organisation_id=organisation_id)
+            .first()
         )
         if membership is None:
             raise NotFound(f"membership {membership_id} of organisation {organisation_id}")
         if membership.role == Role.ADMIN and not _admins_left(organisation_id=organisation_id, without=membership.pk):
             raise LastAdmin(f"organisation {organisation_id}")
         membership.delete()
+        audit_record(
+            organisation_id=organisation_id,
+            actor=actor,
+            action=AuditEntry.Action.MEMBER_REMOVED,
+            subject=membership.user.email,
+            details={"member": membership.user_id, "role": membership.role},
+        )
 
 
 # --- Invitations ----------------------------------------------------------------------------------
@@ -164,6 +183,13 @@ def invitation_send(*, actor: User, organisation_id: int, email: str, role: str)
             invited_by=actor,
             expires_at=now + timedelta(days=INVITATION_DAYS),
         )
+        audit_record(
+            organisation_id=organisation_id,
+            actor=actor,
+            action=AuditEntry.Action.INVITATION_SENT,
+            subject=email,
+            details={"invitation": invitation.pk, "role": role},
+        )
         task_enqueue(invitation_email_send, invitation_id=invitation.pk, language=translation.get_language() or "fr")
     return invitation
 
@@ -179,6 +205,13 @@ def invitation_revoke(*, actor: User, organisation_id: int, invitation_id: int) 
         if invitation.accepted_at is None and invitation.revoked_at is None:
             invitation.revoked_at = timezone.now()
             invitation.save(update_fields=["revoked_at"])
+            audit_record(
+                organisation_id=organisation_id,
+                actor=actor,
+                action=AuditEntry.Action.INVITATION_REVOKED,
+                subject=invitation.email,
+                details={"invitation": invitation.pk, "role": invitation.role},
+            )
     return invitation
 
 
@@ -266,6 +299,13 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit_record(
+            organisation_id=invitation.organisation_id,
+            actor=user,
+            action=AuditEntry.Action.INVITATION_ACCEPTED,
+            subject=invitation.email,
+            details={"invitation": invitation.pk, "role": invitation.role, "member": user.pk},
+        )
     return membership
 
 

@@ -7,5 +7,6 @@ app_name = "organisations"
 
 urlpatterns = [
     path("gestion/organisations/<slug:slug>/equipe/", views.team_page, name="team"),
+    path("gestion/organisations/<slug:slug>/journal/", views.journal, name="journal"),
     path("gestion/invitations/<str:token>/", views.invitation, name="invitation"),
 ]

@@ -8,21 +8,23 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from accounts.requests import signed_in
 from campaigns import team
-from campaigns.models import Membership, Organisation
+from campaigns.models import AuditEntry, Membership, Organisation
 from campaigns.permissions import Permission, role_permissions
 from campaigns.selectors import organisations_user_may
 from kernel.errors import DomainError
+from kernel.money import format_money
 
 ROLE_CHOICES = Membership.Role.choices
 
@@ -183,3 +185,53 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         context["problem"] = error.detail
         return render(request, "campaigns/invitation.html", context, status=error.status_code)
     return render(request, "campaigns/invitation.html", context)
+
+
+class JournalFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        label=gettext_lazy("Action"), required=False, choices=[("", gettext_lazy("Toutes")), *AuditEntry.Action.choices]
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+
+JOURNAL_PAGE_SIZE = 100
+
+
+def _details_shown(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An entry's details as the page shows them: amounts in euros, lists joined, the rest as stored."""
+    shown = []
+    for key, value in details.items():
+        if key.endswith("_cents") and isinstance(value, int):
+            shown.append((key.removesuffix("_cents"), format_money(value, language=get_language() or "fr")))
+        elif isinstance(value, list):
+            shown.append((key, " → ".join(str(part) for part in value)))
+        else:
+            shown.append((key, str(value)))
+    return shown
+
+
+@login_required
+@require_safe
+def journal(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/gestion/organisations/<slug>/journal/``: the organisation's sensitive actions,
+    newest first. Its treasurers and admins (and the platform's superusers)."""
+    organisation = organisation_for(request, slug, Permission.AUDIT)
+    form = JournalFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(_("Filtre invalide."), status=400, content_type="text/plain; charset=utf-8")
+    entries = AuditEntry.objects.filter(organisation=organisation)
+    if form.cleaned_data["action"]:
+        entries = entries.filter(action=form.cleaned_data["action"])
+    page = Paginator(entries.order_by("-at", "-id"), JOURNAL_PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
+    query = {"action": form.cleaned_data["action"]} if form.cleaned_data["action"] else {}
+    context = {
+        "organisation": organisation,
+        "form": form,
+        "page": page,
+        "rows": [(entry, _details_shown(entry.details)) for entry in page],
+        "previous": f"?{urlencode({**query, 'page': page.previous_page_number()})}" if page.has_previous() else "",
+        "next": f"?{urlencode({**query, 'page': page.next_page_number()})}" if page.has_next() else "",
+    }
+    response = render(request, "campaigns/journal.html", context)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -12,9 +12,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Organisation
+from campaigns.models import AuditEntry, Organisation
 from campaigns.permissions import Permission
 from campaigns.selectors import permission_require
+from campaigns.services import audit_record
 from donations.models import Gift, Order
 from kernel.errors import Conflict, NotFound
 from kernel.money import format_money
@@ -29,14 +30,25 @@ class ReceiptNotCancellable(Conflict):
     default_detail = _("Ce reçu est déjà annulé.")
 
 
-def _cancel(*, receipt_id: int, reason: str) -> bool:
-    """Cancel one issued receipt with its reason and time; never edits what it certified."""
+def _cancel(*, receipt_id: int, reason: str, actor: User | None = None) -> bool:
+    """Cancel one issued receipt with its reason and time; never edits what it certified.
+    The organisation's journal says who (``actor``; None: a refund's or a dispute's consequence)."""
     cancelled = TaxReceipt.objects.filter(pk=receipt_id, status=TaxReceipt.Status.ISSUED).update(
         status=TaxReceipt.Status.CANCELLED, cancellation_reason=reason[:300], cancelled_at=timezone.now()
     )
     if cancelled:
         TaxReceiptLine.objects.filter(receipt_id=receipt_id).update(active=False)
         task_enqueue(receipt_cancelled_notify, receipt_id=receipt_id)
+        organisation_id, number, amount_cents = TaxReceipt.objects.values_list(
+            "organisation_id", "number", "amount_cents"
+        ).get(pk=receipt_id)
+        audit_record(
+            organisation_id=organisation_id,
+            actor=actor,
+            action=AuditEntry.Action.RECEIPT_CANCELLED,
+            subject=number,
+            details={"receipt": receipt_id, "amount_cents": amount_cents, "reason": reason[:300]},
+        )
     return bool(cancelled)
 
 
@@ -74,7 +86,7 @@ def receipt_cancel(*, receipt_id: int, actor: User, reason: str) -> TaxReceipt:
         if receipt is None:
             raise NotFound(f"receipt {receipt_id}")
         _receipts_of(actor=actor, organisation_id=receipt.organisation_id)
-        if not _cancel(receipt_id=receipt.pk, reason=reason):
+        if not _cancel(receipt_id=receipt.pk, reason=reason, actor=actor):
             raise ReceiptNotCancellable(f"receipt {receipt_id} is {receipt.status}")
     receipt.refresh_from_db()
     return receipt
@@ -94,8 +106,19 @@ def organisation_legal_details_update(*, organisation: Organisation, actor: User
     unknown = set(fields) - set(LEGAL_DETAILS)
     if unknown:
         raise ValueError(f"not legal details: {sorted(unknown)}")
+    before = {name: str(getattr(organisation, name)) for name in fields}
     for name, value in fields.items():
         # As a ModelForm would: a file field takes an upload, False (cleared) or its current file.
         Organisation._meta.get_field(name).save_form_data(organisation, value)  # type: ignore[union-attr]
-    organisation.save(update_fields=list(fields))
+    changed = sorted(name for name in fields if str(getattr(organisation, name)) != before[name])
+    with transaction.atomic():
+        organisation.save(update_fields=list(fields))
+        if changed:
+            audit_record(
+                organisation_id=organisation.pk,
+                actor=actor,
+                action=AuditEntry.Action.LEGAL_DETAILS_CHANGED,
+                subject=organisation.name,
+                details={"fields": changed},
+            )
     return organisation

@@ -12,9 +12,10 @@ from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Campaign
+from campaigns.models import AuditEntry, Campaign
 from campaigns.permissions import Permission
 from campaigns.selectors import permission_require
+from campaigns.services import audit_record
 from checkout.services.states import refund_transition
 from checkout.services.targets import PaymentUnavailable, payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
@@ -166,6 +167,18 @@ def payment_refund(
         if not 0 < amount <= remaining:
             raise RefundTooLarge(f"{amount} of {remaining} for {payment_ref(target)}")
         refund = Refund.objects.create(amount_cents=amount, reason=reason[:300], actor=actor, **payment_of(target))
+        audit_record(
+            organisation_id=organisation_id,
+            actor=actor,
+            action=AuditEntry.Action.REFUND,
+            subject=payment_ref(target),
+            details={
+                "refund": refund.pk,
+                "amount_cents": amount,
+                "whole": amount == target.amount_cents,
+                "reason": refund.reason,
+            },
+        )
     # After commit: the provider is never called while rows are locked, and
     # the recorded row gives the idempotency key of any retry.
     try:
