@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -31,8 +32,12 @@ BACKEND = "accounts.backends.ThrottledModelBackend"
 
 @require_http_methods(["GET", "POST"])
 def sign_up(request: HttpRequest) -> HttpResponse:
+    # Where to go afterwards (an invitation's page, say): a path of this site only.
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
     if request.user.is_authenticated:
-        return redirect("accounts:profile")
+        return redirect(next_url or "accounts:profile")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = services.user_sign_up(**form.cleaned_data)
@@ -44,8 +49,9 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 "Regardez vos e-mails : un lien vous attend pour confirmer votre adresse."
             ),
         )
-        return redirect("accounts:profile")
-    return render(request, "accounts/sign_up.html", {"form": form}, status=400 if form.errors else 200)
+        return redirect(next_url or "accounts:profile")
+    context = {"form": form, "next": next_url}
+    return render(request, "accounts/sign_up.html", context, status=400 if form.errors else 200)
 
 
 class SignInView(auth_views.LoginView):

@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from campaigns.models import Campaign, Membership, Organisation
+from campaigns.models import AuditEntry, Campaign, Invitation, Membership, Organisation
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,3 +38,31 @@ class CampaignAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     # Uploaded from the campaign's pages or API only, through the image pipeline.
     readonly_fields = ("cover",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown to the platform, never written from the admin (the services write them)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "organisation", "action", "actor_email", "subject")
+    list_filter = ("action", "organisation")
+    search_fields = ("subject", "actor_email", "organisation__name")
+    date_hierarchy = "at"
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ("email", "organisation", "role", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_filter = ("role", "organisation")
+    search_fields = ("email", "organisation__name")

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from campaigns.models import Campaign
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from kernel.fields import EurosField, LocalDateTimeInput
 from kernel.money import CAMPAIGN_GOAL
 from kernel.photos import PhotoRefused, PreparedPhoto, prepare_photo
@@ -60,5 +61,5 @@ class NewCampaignForm(CampaignForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = organisations_managed_by(user)  # type: ignore[attr-defined]
+        self.fields["organisation"].queryset = organisations_user_may(user, Permission.CAMPAIGNS)  # type: ignore[attr-defined]
         self.order_fields(["organisation"])

@@ -7,8 +7,9 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from campaigns.models import Campaign, Membership
-from campaigns.selectors import PUBLIC_CAMPAIGN_STATUSES
+from campaigns.models import Campaign
+from campaigns.permissions import Permission
+from campaigns.selectors import PUBLIC_CAMPAIGN_STATUSES, organisations_user_may
 from realtime import streams as s
 from realtime.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORISED, StreamConsumer
 
@@ -20,7 +21,7 @@ class CampaignStreamConsumer(StreamConsumer):
 
 
 class DashboardConsumer(StreamConsumer):
-    """Managers only, and only the streams of their own organisations."""
+    """Members only (every role may watch it), and only the streams of their own organisations."""
 
     async def resolve_streams(self) -> list[str] | int:
         user = self.scope.get("user")
@@ -40,4 +41,4 @@ def _public_campaign_id(slug: str) -> int | None:
 
 @database_sync_to_async
 def _managed_organisation_ids(user: Any) -> list[int]:
-    return sorted(Membership.objects.filter(user=user).values_list("organisation_id", flat=True))
+    return sorted(organisations_user_may(user, Permission.DASHBOARD).values_list("id", flat=True))

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -94,9 +95,14 @@ class Organisation(models.Model):
 
 
 class Membership(models.Model):
+    """A person's role in an organisation. What each role may do is the table of
+    ``campaigns.permissions``; ``campaigns.selectors.user_may`` is the one check."""
+
     class Role(models.TextChoices):
-        MANAGER = "manager", _("Gestionnaire")
         ADMIN = "admin", _("Administrateur")
+        TREASURER = "treasurer", _("Trésorier")
+        MANAGER = "manager", _("Gestionnaire")
+        VOLUNTEER = "volunteer", _("Bénévole")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
@@ -108,10 +114,87 @@ class Membership(models.Model):
         verbose_name_plural = _("membres")
         constraints = [
             models.UniqueConstraint(fields=["user", "organisation"], name="one_membership_per_user_and_organisation"),
+            # The roles of Role (campaigns.permissions says what each may do).
+            models.CheckConstraint(
+                condition=Q(role__in=["admin", "treasurer", "manager", "volunteer"]), name="membership_role_known"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation} ({self.role})"
+
+
+class Invitation(models.Model):
+    """An admin asks someone, by email, to join the organisation with a role. The
+    email carries a signed link (campaigns.team), valid until ``expires_at`` and
+    good once: accepted, revoked or expired, it opens nothing."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("rôle"), max_length=10, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expire le"))
+    accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("annulée le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["admin", "treasurer", "manager", "volunteer"]), name="invitation_role_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organisation} ({self.role})"
+
+
+class AuditEntry(models.Model):
+    """One sensitive action on an organisation: who, when, what. Written by
+    ``campaigns.services.audit_record`` in the transaction of the change itself,
+    never edited. The actor's email stays when their account goes; no actor: Trëmma
+    itself (a provider's event, a refund's consequences)."""
+
+    class Action(models.TextChoices):
+        REFUND = "refund", _("Remboursement demandé")
+        RECEIPT_CANCELLED = "receipt_cancelled", _("Reçu fiscal annulé")
+        LEGAL_DETAILS_CHANGED = "legal_details_changed", _("Mentions des reçus modifiées")
+        PAYOUT_ACCOUNT_CREATED = "payout_account_created", _("Compte de versement créé")
+        PAYOUT_ONBOARDING_OPENED = "payout_onboarding_opened", _("Formulaire du compte de versement ouvert")
+        PAYOUT_ACCOUNT_UPDATED = "payout_account_updated", _("État du compte de versement changé")
+        ROLE_CHANGED = "role_changed", _("Rôle changé")
+        MEMBER_REMOVED = "member_removed", _("Membre retiré")
+        INVITATION_SENT = "invitation_sent", _("Invitation envoyée")
+        INVITATION_REVOKED = "invitation_revoked", _("Invitation annulée")
+        INVITATION_ACCEPTED = "invitation_accepted", _("Invitation acceptée")
+
+    # PROTECT: an organisation with a journal is not deleted by accident.
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="audit_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_email = models.CharField(_("e-mail de l'auteur"), max_length=254, blank=True)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    subject = models.CharField(_("objet"), max_length=200)
+    details = models.JSONField(_("détails"), default=dict, blank=True)
+    at = models.DateTimeField(_("date"), default=timezone.now)
+
+    class Meta:
+        ordering = ("-at", "-id")
+        verbose_name = _("entrée du journal")
+        verbose_name_plural = _("journal des actions sensibles")
+        indexes = [models.Index(fields=["organisation", "-at"], name="audit_by_organisation")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.organisation_id} {self.action} {self.subject}"
 
 
 class Campaign(models.Model):

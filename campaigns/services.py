@@ -1,8 +1,9 @@
-"""Writes on campaigns.
+"""Writes on campaigns, and the organisations' audit trail.
 
 Managers create, edit, publish and close the campaigns of their own
 organisation (the caller found the organisation or the campaign through
-``organisations_managed_by`` / ``campaigns_managed_by``)."""
+``organisations_user_may(user, Permission.CAMPAIGNS)`` / ``campaigns_managed_by``).
+Sensitive actions of every room are recorded by ``audit_record``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Campaign, Organisation
+from campaigns.models import AuditEntry, Campaign, Organisation
 from kernel.errors import Conflict, DomainError
 from kernel.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
 from kernel.states import TransitionRefused, transition_apply
@@ -144,3 +145,34 @@ def campaign_transition(*, campaign: Campaign, actor: User, to: Campaign.Status)
     transition_apply(model=Campaign, pk=campaign.pk, table=CAMPAIGN_TRANSITIONS, current=current, to=to)
     campaign.status = to
     return campaign
+
+
+# --- The audit trail ----------------------------------------------------------------------------
+
+
+class AuditOutsideTransaction(RuntimeError):
+    """An entry recorded apart from its change could say what never happened, or miss what did."""
+
+
+def audit_record(
+    *,
+    organisation_id: int,
+    actor: User | None,
+    action: AuditEntry.Action,
+    subject: str,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record one sensitive action (refund, receipt cancelled, payout account changed,
+    role changed, invitation…) in the journal of its organisation. Call it inside the
+    transaction of the change: both are kept, or neither. ``actor`` None: Trëmma itself."""
+    if not transaction.get_connection().in_atomic_block:
+        raise AuditOutsideTransaction(f"{action} of organisation {organisation_id} outside a transaction")
+    person = actor if actor is not None and actor.pk is not None else None
+    return AuditEntry.objects.create(
+        organisation_id=organisation_id,
+        actor=person,
+        actor_email=person.email if person is not None else "",
+        action=action,
+        subject=subject[:200],
+        details=details or {},
+    )

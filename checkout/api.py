@@ -103,7 +103,7 @@ class RefundOutputSerializer(serializers.Serializer):
 
 
 class _RefundView(APIView):
-    """``POST /api/orders/{id}/refund/`` and ``/api/gifts/{id}/refund/``: managers of the organisation only."""
+    """``POST /api/orders/{id}/refund/`` and ``/api/gifts/{id}/refund/``: treasurers and admins of the organisation."""
 
     permission_classes = [IsAuthenticated]
     target = "order"
@@ -193,7 +193,7 @@ class HandOverOutputSerializer(serializers.Serializer):
 
 
 class OrderHandOverView(APIView):
-    """``POST /api/orders/{id}/hand-over/`` with the buyer's ``claim_code``: managers of the organisation."""
+    """``POST /api/orders/{id}/hand-over/`` with the buyer's ``claim_code``: members of the organisation (any role)."""
 
     permission_classes = [IsAuthenticated]
 

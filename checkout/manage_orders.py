@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
-from campaigns.selectors import managed_campaigns, user_manages
+from campaigns.permissions import Permission
+from campaigns.selectors import managed_campaigns, user_may
 from checkout.forms import PaymentFilterForm, RefundForm
 from checkout.managed import (
     format_money,
@@ -73,7 +75,7 @@ CSV_STATES = {
 
 def _filter_form(request: HttpRequest) -> PaymentFilterForm:
     user: User = request.user  # type: ignore[assignment]
-    return PaymentFilterForm(request.GET, campaigns=managed_campaigns(user))
+    return PaymentFilterForm(request.GET, campaigns=managed_campaigns(user, Permission.ORDERS))
 
 
 @login_required
@@ -156,12 +158,13 @@ def _detail(request: HttpRequest, *, kind: str, pk: int) -> HttpResponse:
     if payment is None:
         raise Http404
     refundable = payment_refundable(payment)
-    may_refund = user_manages(user, payment.campaign.organisation_id)
+    may_refund = user_may(user, payment.campaign.organisation_id, Permission.REFUND)
     paid = refundable > 0
     status = 200
     if request.method == "POST":
         if not may_refund:
-            raise Http404
+            # They see the payment (their role may read orders) but may not refund it.
+            raise PermissionDenied
         form = RefundForm(request.POST, refundable_cents=refundable, paid=paid)
         if form.is_valid():
             try:

@@ -1,7 +1,7 @@
 """Reads of the managers' orders page (``/gestion/commandes/``): the orders and
 gifts of the organisations a person manages, newest first and filtered, each
 with its state; one order or gift with its history. Every read is scoped by
-``campaigns.selectors.organisations_managed_by``: another organisation's
+``campaigns.selectors.organisations_user_may`` (the ORDERS permission): another organisation's
 payment is never found."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from campaigns.models import Campaign
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from checkout.services import refundable_cents
 from donations.models import Gift, Order, PaymentStatus, Refund, Reservation
 from kernel.money import format_money as _format_money
@@ -85,7 +86,7 @@ def payments_managed(
     """``(kind, id, created_at)`` of the orders and gifts ``user`` manages, filtered, newest first:
     one union query, which pagination counts and slices. ``date_from`` and ``date_to`` are days
     in Europe/Paris, both included. ``payment_rows`` turns a page of it into rows."""
-    organisations = organisations_managed_by(user)
+    organisations = organisations_user_may(user, Permission.ORDERS)
     parts = []
     for name, model in KINDS.items():
         if kind and kind != name:
@@ -241,12 +242,12 @@ def payment_rows_all(keys: PaymentKeys, *, chunk: int = 500) -> Iterator[Payment
 
 def payment_managed(*, user: User, kind: str, pk: int) -> Order | Gift | None:
     """One order or gift of an organisation ``user`` manages (any one for a superuser,
-    as ``user_manages`` says), or None: another organisation's is not found either."""
+    as ``user_may`` with ORDERS says), or None: another organisation's is not found either."""
     model = KINDS[kind]
     related = ("item", "campaign__organisation", "reservation") if kind == "order" else ("campaign__organisation",)
     rows = model.objects.select_related(*related).filter(pk=pk)  # type: ignore[attr-defined]
     if not user.is_superuser:
-        rows = rows.filter(campaign__organisation__in=organisations_managed_by(user))
+        rows = rows.filter(campaign__organisation__in=organisations_user_may(user, Permission.ORDERS))
     return rows.first()  # type: ignore[no-any-return]
 
 

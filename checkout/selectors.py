@@ -12,7 +12,8 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import User
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
 from qr.selectors import windows_showing
 
@@ -40,11 +41,12 @@ def order_hand_over_url(order: Order) -> str:
 
 
 def order_for_hand_over(*, token: str, user: User) -> Order | None:
-    """The order behind a scanned claim QR, for a manager of its campaign's
-    organisation only: anybody else gets nothing, as if the token did not exist."""
+    """The order behind a scanned claim QR, for a member of its campaign's
+    organisation who may hand over (every role): anybody else gets nothing, as if
+    the token did not exist."""
     orders = _claimed(token)
     if not user.is_superuser:
-        orders = orders.filter(campaign__organisation__in=organisations_managed_by(user))
+        orders = orders.filter(campaign__organisation__in=organisations_user_may(user, Permission.HAND_OVER))
     return orders.first()
 
 
@@ -122,7 +124,7 @@ def pickups_managed(*, user: User) -> QuerySet[Order]:
     """The objects waiting to be collected at the organisations ``user`` manages, oldest payment first."""
     return (
         pickups_waiting()
-        .filter(campaign__organisation__in=organisations_managed_by(user))
+        .filter(campaign__organisation__in=organisations_user_may(user, Permission.HAND_OVER))
         .select_related("item", "campaign__organisation")
         .order_by("paid_at", "id")
     )
@@ -133,6 +135,6 @@ def order_for_claim_code(*, code: str, user: User) -> Order | None:
     manages; another organisation's code finds nothing, as a code that does not exist."""
     return (
         Order.objects.select_related("item", "campaign__organisation")
-        .filter(claim_code=code, campaign__organisation__in=organisations_managed_by(user))
+        .filter(claim_code=code, campaign__organisation__in=organisations_user_may(user, Permission.HAND_OVER))
         .first()
     )

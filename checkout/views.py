@@ -25,7 +25,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.models import User
 from accounts.requests import signed_in
 from campaigns.models import Campaign, Organisation
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from checkout.emails import gift_receipt_sentence
 from checkout.forms import BuyForm, ClaimCodeForm, GiveForm
 from checkout.selectors import (
@@ -272,7 +273,7 @@ def pickups(request: HttpRequest) -> HttpResponse:
     the manager manages, oldest first, and a field for the code the buyer says (the same
     hand-over as scanning the claim QR)."""
     user: User = request.user  # type: ignore[assignment]
-    organisations = list(organisations_managed_by(user).order_by("name"))
+    organisations = list(organisations_user_may(user, Permission.HAND_OVER).order_by("name"))
     if not organisations:
         raise PermissionDenied
     form = ClaimCodeForm(request.POST or None)

@@ -15,7 +15,8 @@ from django.db.models import (
 )
 
 from accounts.models import User
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from donations.models import (
     PUBLIC_STATUSES,
     Item,
@@ -35,10 +36,10 @@ def _with_relations(queryset: QuerySet[Item]) -> QuerySet[Item]:
 
 def item_visible_queryset(*, user: User | None) -> QuerySet[Item]:
     """Items ``user`` may see: public ones for everybody, plus their own and
-    those of the organisations they manage."""
+    those of the organisations whose objects they manage."""
     visible = Q(status__in=PUBLIC_STATUSES)
     if user is not None and user.is_authenticated:
-        visible |= Q(owner=user) | Q(campaign__organisation__in=organisations_managed_by(user))
+        visible |= Q(owner=user) | Q(campaign__organisation__in=organisations_user_may(user, Permission.OBJECTS))
     return _with_relations(Item.objects.filter(visible))
 
 
@@ -63,9 +64,11 @@ def item_with_history(*, pk: int) -> Item:
 
 
 def items_managed_by(user: User | AnonymousUser | None) -> QuerySet[Item]:
-    """Items of the campaigns of the organisations ``user`` manages: the only
-    way manager code reaches items (tenant isolation lives here)."""
-    return _with_relations(Item.objects.filter(campaign__organisation__in=organisations_managed_by(user)))
+    """Items of the campaigns of the organisations whose objects ``user`` manages
+    (managers and admins): the only way manager code reaches items (tenant isolation lives here)."""
+    return _with_relations(
+        Item.objects.filter(campaign__organisation__in=organisations_user_may(user, Permission.OBJECTS))
+    )
 
 
 def items_to_review(user: User | AnonymousUser | None) -> QuerySet[Item]:
@@ -113,12 +116,12 @@ def item_similar(*, item: Item, limit: int = 4) -> QuerySet[Item]:
 
 
 def reservations_in_progress(*, user: User, now: datetime) -> QuerySet[Reservation]:
-    """Holds running now on items of the organisations ``user`` manages (the dashboard)."""
+    """Holds running now on items of the organisations of ``user``'s dashboard (every role)."""
     return (
         Reservation.objects.filter(
             status=Reservation.Status.HELD,
             expires_at__gt=now,
-            item__campaign__organisation__in=organisations_managed_by(user),
+            item__campaign__organisation__in=organisations_user_may(user, Permission.DASHBOARD),
         )
         .select_related("item", "item__campaign")
         .order_by("expires_at")

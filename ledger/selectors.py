@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Campaign
-from campaigns.selectors import managed_campaigns, organisations_managed_by, public_campaigns, user_manages
+from campaigns.permissions import Permission
+from campaigns.selectors import managed_campaigns, organisations_user_may, public_campaigns, user_may
 from donations.models import Gift, Order, PaymentStatus
 from ledger.models import LedgerEntry
 from payments.gateways import GatewayError, gateway
@@ -87,19 +88,23 @@ def organisation_balance_cents(*, organisation_id: int) -> int:
     return int(entries.aggregate(net=Coalesce(Sum(_SIGNED_AMOUNT), Value(0)))["net"])
 
 
-def campaigns_managed_by(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
-    """Campaigns, in any status, of the organisations ``user`` manages, with their totals."""
-    return _with_totals(managed_campaigns(user))
+def campaigns_managed_by(
+    user: User | AnonymousUser | None, permission: Permission = Permission.CAMPAIGNS
+) -> QuerySet[Campaign]:
+    """Campaigns, in any status, of the organisations where ``user`` holds ``permission``, with their totals."""
+    return _with_totals(managed_campaigns(user, permission))
 
 
 # --- The managers' live dashboard ---------------------------------------------
 
 
 def dashboard_feed(*, user: User, since: datetime, limit: int = 50) -> QuerySet[LedgerEntry]:
-    """Money movements of the user's organisations since ``since``, newest first."""
+    """Money movements of the organisations of the user's dashboard since ``since``, newest first."""
     return (
         LedgerEntry.objects.filter(
-            _CAMPAIGN_ACCOUNT, organisation__in=organisations_managed_by(user), created_at__gte=since
+            _CAMPAIGN_ACCOUNT,
+            organisation__in=organisations_user_may(user, Permission.DASHBOARD),
+            created_at__gte=since,
         )
         .select_related("campaign", "order__item", "gift")
         .order_by("-id")[:limit]
@@ -140,11 +145,11 @@ def dashboard_series(*, campaign_ids: list[int], days: int, now: datetime) -> di
 
 
 def campaign_ledger_for_manager(*, user: User, slug: str) -> QuerySet[LedgerEntry] | None:
-    """A campaign's ledger, oldest first, if ``user`` manages its organisation; None otherwise."""
+    """A campaign's ledger, oldest first, if ``user`` may read its organisation's books; None otherwise."""
     campaign = Campaign.objects.filter(slug=slug).first()
     if campaign is None:
         return None
-    if not user_manages(user, campaign.organisation_id):
+    if not user_may(user, campaign.organisation_id, Permission.LEDGER):
         return None
     return LedgerEntry.objects.filter(campaign=campaign).select_related("order", "gift").order_by("id")
 

@@ -14,7 +14,8 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from ledger.models import LedgerEntry, PaymentFee, Transfer, TransferReversal
 
 
@@ -71,8 +72,8 @@ class Statement:
 
 
 def statement_organisation(*, user: User | AnonymousUser, slug: str) -> Organisation | None:
-    """The organisation ``slug`` if ``user`` manages it; None otherwise (the same for a missing one)."""
-    return organisations_managed_by(user).filter(slug=slug).first()
+    """The organisation ``slug`` if ``user`` may read its books; None otherwise (the same for a missing one)."""
+    return organisations_user_may(user, Permission.LEDGER).filter(slug=slug).first()
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:

@@ -23,7 +23,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from kernel.errors import DomainError
 from kernel.spreadsheet import Cell, Euros, csv_response
 from ledger.models import LedgerEntry
@@ -95,11 +96,11 @@ def _month_url(slug: str, year: int, month: int) -> str:
 @login_required
 @require_safe
 def statement_index(request: HttpRequest) -> HttpResponse:
-    """The organisations the user manages, each with a link to this month's statement."""
+    """The organisations whose books the user reads, each with a link to this month's statement."""
     year, month = _this_month()
     organisations = [
         (organisation, _month_url(organisation.slug, year, month))
-        for organisation in organisations_managed_by(request.user).order_by("name")
+        for organisation in organisations_user_may(request.user, Permission.LEDGER).order_by("name")
     ]
     return render(request, "ledger/statement_index.html", {"organisations": organisations})
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import User
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from donations.selectors import reservations_in_progress
 from kernel.money import percent
 from ledger.selectors import campaigns_managed_by, dashboard_feed, dashboard_series
@@ -40,11 +41,11 @@ def _chart_points(points: Sequence[tuple[date, int]], goal_cents: int) -> str:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    organisations = list(organisations_managed_by(user))
+    organisations = list(organisations_user_may(user, Permission.DASHBOARD))
     if not organisations:
         raise PermissionDenied
     now = timezone.now()
-    campaigns = list(campaigns_managed_by(user))
+    campaigns = list(campaigns_managed_by(user, Permission.DASHBOARD))
     series = dashboard_series(campaign_ids=[c.pk for c in campaigns], days=CHART_DAYS, now=now)
     rows = [
         {
@@ -60,7 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "feed": list(dashboard_feed(user=user, since=midnight)),
         "reservations": list(reservations_in_progress(user=user, now=now)),
-        "windows": list(window_managed_queryset(user=user)[:20]),
+        "windows": list(window_managed_queryset(user=user, permission=Permission.DASHBOARD)[:20]),
         # The stream resumes after the newest event that existed when the page was rendered.
         "last_event": last_event_id(),
         "chart_width": CHART_WIDTH,

@@ -1,6 +1,7 @@
 """The managers' home (``/gestion/``): one page linking every tool the signed-in
 manager may use, grouped, with the tools of each organisation under its name
-when the person manages several. The links only: each page checks its own rights."""
+when the person manages several. Each link shows only to a role that may use it
+(campaigns/permissions.py); each page checks its own rights again."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import User
-from campaigns.selectors import organisations_administered_by, organisations_managed_by
+from campaigns.models import Membership
+from campaigns.permissions import Permission, role_permissions
+from campaigns.selectors import organisations_user_may
 from checkout.selectors import pickups_managed
 from donations.models import ItemStatus
 from donations.selectors import items_managed_by
@@ -25,15 +28,22 @@ ORDERS_PATH = "/gestion/commandes/"
 @login_required
 def manage_home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    organisations = list(organisations_managed_by(user).order_by("name"))
+    # Every member (any role) has a home; what it links to depends on the role in each organisation.
+    organisations = list(organisations_user_may(user, Permission.DASHBOARD).order_by("name"))
     if not organisations:
         raise PermissionDenied
-    administered = set(organisations_administered_by(user).values_list("pk", flat=True))
+    roles = dict(
+        Membership.objects.filter(user=user, organisation__in=organisations).values_list("organisation_id", "role")
+    )
+    entries = [
+        {"organisation": organisation, "may": {str(p) for p in role_permissions(roles.get(organisation.pk, ""))}}
+        for organisation in organisations
+    ]
     now = timezone.localtime()
     context = {
-        "organisations": [
-            {"organisation": organisation, "admin": organisation.pk in administered} for organisation in organisations
-        ],
+        "organisations": entries,
+        # What the person may do in at least one of them (the pages that list every organisation's).
+        "may": set().union(*(entry["may"] for entry in entries)),
         "several": len(organisations) > 1,
         "orders_path": ORDERS_PATH,
         # The counts a manager acts on first: objects to review, objects waiting for their buyers.

@@ -9,15 +9,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import organisations_administered_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 
 # --- Connect: an organisation's connected account, as its admins see it --------------------------
 
 
 def organisation_for_payments_admin(*, user: User, slug: str) -> Organisation | None:
-    """The organisation whose payments page ``user`` may see: its admins (the
-    most trusted role: they connect the bank account), and superusers."""
-    administered = Organisation.objects.all() if user.is_superuser else organisations_administered_by(user)
+    """The organisation whose payments page ``user`` may see: its treasurers and
+    admins (they connect the bank account), and superusers."""
+    administered = (
+        Organisation.objects.all() if user.is_superuser else organisations_user_may(user, Permission.PAYOUT_ACCOUNT)
+    )
     return administered.filter(slug=slug).first()
 
 

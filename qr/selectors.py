@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Campaign, Organisation
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from donations.models import PUBLIC_STATUSES, Item, ItemPhoto, ItemStatus, ItemTransition
 from ledger.selectors import campaign_public_queryset
 from qr.models import CODE_ALPHABET, Placement, Scan, ShortCode, Window
@@ -90,14 +91,14 @@ def window_public_queryset() -> QuerySet[Window]:
 
 
 def managed_organisations(*, user: User) -> QuerySet[Organisation]:
-    """The organisations ``user`` manages (campaigns.selectors holds the one rule)."""
-    return organisations_managed_by(user)
+    """The organisations whose windows ``user`` manages (campaigns.selectors holds the one rule)."""
+    return organisations_user_may(user, Permission.WINDOWS)
 
 
-def window_managed_queryset(*, user: User) -> QuerySet[Window]:
-    """Windows of the organisations ``user`` manages, whatever their dates."""
+def window_managed_queryset(*, user: User, permission: Permission = Permission.WINDOWS) -> QuerySet[Window]:
+    """Windows of the organisations where ``user`` holds ``permission``, whatever their dates."""
     return (
-        Window.objects.filter(organisation__in=managed_organisations(user=user))
+        Window.objects.filter(organisation__in=organisations_user_may(user, permission))
         .select_related("organisation", "short_code")
         .prefetch_related(current_placements())
         .order_by("-starts_at", "id")

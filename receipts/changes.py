@@ -12,10 +12,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Organisation
-from campaigns.selectors import user_administers, user_manages
+from campaigns.models import AuditEntry, Organisation
+from campaigns.permissions import Permission
+from campaigns.selectors import permission_require
+from campaigns.services import audit_record
 from donations.models import Gift, Order
-from kernel.errors import Conflict, NotFound, PermissionDenied
+from kernel.errors import Conflict, NotFound
 from kernel.money import format_money
 from kernel.tasks import task_enqueue
 from receipts.delivery import receipt_cancelled_notify
@@ -28,14 +30,25 @@ class ReceiptNotCancellable(Conflict):
     default_detail = _("Ce reçu est déjà annulé.")
 
 
-def _cancel(*, receipt_id: int, reason: str) -> bool:
-    """Cancel one issued receipt with its reason and time; never edits what it certified."""
+def _cancel(*, receipt_id: int, reason: str, actor: User | None = None) -> bool:
+    """Cancel one issued receipt with its reason and time; never edits what it certified.
+    The organisation's journal says who (``actor``; None: a refund's or a dispute's consequence)."""
     cancelled = TaxReceipt.objects.filter(pk=receipt_id, status=TaxReceipt.Status.ISSUED).update(
         status=TaxReceipt.Status.CANCELLED, cancellation_reason=reason[:300], cancelled_at=timezone.now()
     )
     if cancelled:
         TaxReceiptLine.objects.filter(receipt_id=receipt_id).update(active=False)
         task_enqueue(receipt_cancelled_notify, receipt_id=receipt_id)
+        organisation_id, number, amount_cents = TaxReceipt.objects.values_list(
+            "organisation_id", "number", "amount_cents"
+        ).get(pk=receipt_id)
+        audit_record(
+            organisation_id=organisation_id,
+            actor=actor,
+            action=AuditEntry.Action.RECEIPT_CANCELLED,
+            subject=number,
+            details={"receipt": receipt_id, "amount_cents": amount_cents, "reason": reason[:300]},
+        )
     return bool(cancelled)
 
 
@@ -58,26 +71,22 @@ def dispute_reason() -> str:
         return gettext("Contestation du paiement (litige ouvert)")
 
 
-def _admin_of(*, actor: User, organisation_id: int) -> None:
-    """Only the organisation's admins; its managers are told they may not, anyone else
-    gets the same answer as for a missing receipt (another organisation's ids are not a hint)."""
-    if user_administers(actor, organisation_id):
-        return
-    if user_manages(actor, organisation_id):
-        raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
-    raise NotFound(f"user {actor.pk} is not a member of organisation {organisation_id}")
+def _receipts_of(*, actor: User, organisation_id: int) -> None:
+    """Only the organisation's treasurers and admins; its other members are told they may not,
+    anyone else gets the same answer as for a missing receipt (another organisation's ids are not a hint)."""
+    permission_require(actor, organisation_id, Permission.RECEIPTS)
 
 
 def receipt_cancel(*, receipt_id: int, actor: User, reason: str) -> TaxReceipt:
-    """An admin of the organisation cancels a receipt issued in error (e.g. a
+    """A treasurer or an admin of the organisation cancels a receipt issued in error (e.g. a
     wrong address), with a reason. If its payments are still due a receipt,
     the next run issues a corrected one that references it."""
     with transaction.atomic():
         receipt = TaxReceipt.objects.filter(pk=receipt_id).first()
         if receipt is None:
             raise NotFound(f"receipt {receipt_id}")
-        _admin_of(actor=actor, organisation_id=receipt.organisation_id)
-        if not _cancel(receipt_id=receipt.pk, reason=reason):
+        _receipts_of(actor=actor, organisation_id=receipt.organisation_id)
+        if not _cancel(receipt_id=receipt.pk, reason=reason, actor=actor):
             raise ReceiptNotCancellable(f"receipt {receipt_id} is {receipt.status}")
     receipt.refresh_from_db()
     return receipt
@@ -91,14 +100,25 @@ def receipt_preference_set(*, user: User, consolidated: bool) -> ReceiptPreferen
 
 
 def organisation_legal_details_update(*, organisation: Organisation, actor: User, **fields: object) -> Organisation:
-    """Admins of the organisation only: the legal details and signatory printed on receipts.
-    Receipts already issued keep their snapshot."""
-    _admin_of(actor=actor, organisation_id=organisation.pk)
+    """Treasurers and admins of the organisation only: the legal details and signatory printed on
+    receipts. Receipts already issued keep their snapshot."""
+    _receipts_of(actor=actor, organisation_id=organisation.pk)
     unknown = set(fields) - set(LEGAL_DETAILS)
     if unknown:
         raise ValueError(f"not legal details: {sorted(unknown)}")
+    before = {name: str(getattr(organisation, name)) for name in fields}
     for name, value in fields.items():
         # As a ModelForm would: a file field takes an upload, False (cleared) or its current file.
         Organisation._meta.get_field(name).save_form_data(organisation, value)  # type: ignore[union-attr]
-    organisation.save(update_fields=list(fields))
+    changed = sorted(name for name in fields if str(getattr(organisation, name)) != before[name])
+    with transaction.atomic():
+        organisation.save(update_fields=list(fields))
+        if changed:
+            audit_record(
+                organisation_id=organisation.pk,
+                actor=actor,
+                action=AuditEntry.Action.LEGAL_DETAILS_CHANGED,
+                subject=organisation.name,
+                details={"fields": changed},
+            )
     return organisation

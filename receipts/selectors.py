@@ -14,6 +14,8 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from campaigns.models import Organisation
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
 from ledger.models import LedgerEntry
 from receipts.models import ReceiptWait, TaxReceipt, TaxReceiptLine
@@ -123,8 +125,10 @@ def receipts_managed(
     status: str | None = None,
     q: str | None = None,
 ) -> QuerySet[TaxReceipt]:
-    """Receipts of the organisations ``user`` is a member of, filtered."""
-    receipts = TaxReceipt.objects.filter(organisation__memberships__user=user).select_related("organisation")
+    """Receipts of the organisations whose receipts ``user`` handles (treasurers and admins), filtered."""
+    receipts = TaxReceipt.objects.filter(
+        organisation__in=organisations_user_may(user, Permission.RECEIPTS)
+    ).select_related("organisation")
     if organisation:
         receipts = receipts.filter(organisation__slug=organisation)
     if year:

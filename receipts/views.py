@@ -21,10 +21,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import User
 from campaigns.models import Organisation
-from campaigns.selectors import (
-    organisations_administered_by,
-    organisations_managed_by,
-)
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from kernel.errors import DomainError
 from kernel.photos import PhotoRefused, prepare_signature
 from kernel.spreadsheet import Euros, csv_response
@@ -117,8 +115,8 @@ class ReceiptCancelForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage_receipts(request: HttpRequest) -> HttpResponse:
-    """Receipts of the manager's organisations, filtered; ``?format=csv`` exports them.
-    Admins cancel a receipt issued in error (POST, with a reason)."""
+    """Receipts of the organisations whose receipts the user handles (treasurers and admins),
+    filtered; ``?format=csv`` exports them. They cancel a receipt issued in error (POST, with a reason)."""
     user: User = request.user  # type: ignore[assignment]
     if request.method == "POST":
         cancel = ReceiptCancelForm(request.POST)
@@ -144,15 +142,15 @@ def manage_receipts(request: HttpRequest) -> HttpResponse:
         "form": form,
         # Each number links to its PDF, by the same signed link the giver gets.
         "receipts": [(receipt, delivery.receipt_pdf_link(receipt=receipt)) for receipt in receipts[:500]],
-        "organisations": organisations_managed_by(user),
-        "administered": set(organisations_administered_by(user).values_list("pk", flat=True)),
+        "organisations": organisations_user_may(user, Permission.RECEIPTS),
+        "payouts": set(organisations_user_may(user, Permission.PAYOUT_ACCOUNT).values_list("pk", flat=True)),
         "year": timezone.localtime().year,
     }
     return render(request, "receipts/manage_receipts.html", context)
 
 
 def _managed_organisation(request: HttpRequest, slug: str) -> Organisation:
-    organisation = organisations_managed_by(request.user).filter(slug=slug).first()
+    organisation = organisations_user_may(request.user, Permission.RECEIPTS).filter(slug=slug).first()
     if organisation is None:
         raise Http404
     return organisation
@@ -206,9 +204,11 @@ class LegalDetailsForm(forms.ModelForm):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage_legal_details(request: HttpRequest, slug: str) -> HttpResponse:
-    """The organisation's legal details and signatory: its admins only."""
+    """The organisation's legal details and signatory: its treasurers and admins only."""
     user: User = request.user  # type: ignore[assignment]
-    administered = Organisation.objects.all() if user.is_superuser else organisations_administered_by(user)
+    administered = (
+        Organisation.objects.all() if user.is_superuser else organisations_user_may(user, Permission.RECEIPTS)
+    )
     organisation = administered.filter(slug=slug).first()
     if organisation is None:
         raise Http404

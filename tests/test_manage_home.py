@@ -25,33 +25,51 @@ def links(html: str) -> set[str]:
     return set(re.findall(r'href="([^"]+)"', html))
 
 
-def test_a_manager_finds_every_tool_on_the_home(client: Client) -> None:
+ALL_TOOLS = {
+    "dashboard": "/gestion/tableau-de-bord/",
+    "orders": "/gestion/commandes/",
+    "pickups": "/gestion/retraits/",
+    "review": "/gestion/relecture/",
+    "windows": "/gestion/vitrines/",
+    "campaigns": "/gestion/campagnes/",
+    "new campaign": "/gestion/campagnes/nouvelle/",
+    "receipts": "/gestion/recus/",
+    "receipts csv": "/gestion/recus/?format=csv",
+    "statement": "/gestion/releves/emmaus-pau/",
+    "legal details": "/gestion/organisations/emmaus-pau/mentions-legales/",
+    "payout account": "/gestion/organisations/emmaus-pau/paiements/",
+    "team": "/gestion/organisations/emmaus-pau/equipe/",
+    "journal": "/gestion/organisations/emmaus-pau/journal/",
+}
+EVERY_ROLE = {"dashboard", "pickups"}
+ROLE_TOOLS = {
+    Membership.Role.VOLUNTEER: EVERY_ROLE,
+    Membership.Role.MANAGER: EVERY_ROLE | {"orders", "review", "windows", "campaigns", "new campaign", "statement"},
+    Membership.Role.TREASURER: EVERY_ROLE
+    | {"orders", "receipts", "receipts csv", "statement", "legal details", "payout account", "journal"},
+    Membership.Role.ADMIN: set(ALL_TOOLS),
+}
+
+
+@pytest.mark.parametrize("role", list(ROLE_TOOLS))
+def test_each_role_finds_its_tools_on_the_home_and_only_those(client: Client, role: str) -> None:
     organisation = ready_organisation(slug="emmaus-pau")
     paid_order(ItemFactory(campaign=ready_campaign(organisation)))
-    response = signed_in(client, manager_of(organisation)).get("/gestion/")
+    response = signed_in(client, manager_of(organisation, role=role)).get("/gestion/")
 
     assert response.status_code == 200
     html = response.content.decode()
     found = links(html)
-    for path in (
-        "/gestion/tableau-de-bord/",
-        "/gestion/commandes/",
-        "/gestion/retraits/",
-        "/gestion/relecture/",
-        "/gestion/vitrines/",
-        "/gestion/campagnes/",
-        "/gestion/campagnes/nouvelle/",
-        "/gestion/recus/",
-        "/gestion/recus/?format=csv",
-        "/gestion/releves/emmaus-pau/",
-    ):
-        assert path in found, path
-    assert any(path.startswith("/gestion/recus/emmaus-pau/declaration/") for path in found)
+    shown = {name for name, path in ALL_TOOLS.items() if path in found}
+    assert shown == ROLE_TOOLS[role]
+    declaration = any(path.startswith("/gestion/recus/emmaus-pau/declaration/") for path in found)
+    assert declaration == ("receipts" in ROLE_TOOLS[role])
     assert "1 objet attend son acheteur" in html
-    # A manager who is not an admin is told where the admins' tools are, without a link to them.
-    assert "/gestion/organisations/emmaus-pau/mentions-legales/" not in found
-    assert "/gestion/organisations/emmaus-pau/paiements/" not in found
-    assert "réservés à ses administrateurs" in html
+    # Without the payout account, the person is told whose tools those are, without a link.
+    assert ("réservés à ses administrateurs et trésoriers" in html) == ("payout account" not in ROLE_TOOLS[role])
+    for path in found:  # every link shown opens for that role
+        if path.startswith("/gestion/") and "?" not in path:
+            assert client.get(path, follow=True).status_code == 200, path
 
 
 def test_an_admin_of_two_organisations_gets_the_tools_of_each_under_its_name(client: Client) -> None:

@@ -75,7 +75,8 @@ def campaign() -> Campaign:
 
 @pytest.fixture
 def manager(campaign: Campaign) -> User:
-    return manager_of(campaign.organisation)
+    # A treasurer: the role that reads orders and refunds them (campaigns/permissions.py).
+    return manager_of(campaign.organisation, role=Membership.Role.TREASURER)
 
 
 # --- The list ------------------------------------------------------------------------------------
@@ -453,3 +454,17 @@ def test_the_pages_in_english(campaign: Campaign, manager: User) -> None:
     detail = client.get(order_url(order), headers={"accept-language": "en"})
     assert "Orders and gifts" in listing.content.decode()
     assert "Refund" in detail.content.decode() and "€40.00" in detail.content.decode()
+
+
+def test_a_manager_of_objects_reads_orders_but_cannot_refund_them(campaign: Campaign) -> None:
+    order = sale(campaign, 4000)
+    client = signed_in(manager_of(campaign.organisation, role=Membership.Role.MANAGER))
+
+    page = client.get(order_url(order))
+    refused = client.post(order_url(order), {"amount": "40", "reason": "Erreur"})
+
+    assert page.status_code == 200 and 'name="reason"' not in page.content.decode()
+    assert refused.status_code == 403
+    assert not Refund.objects.exists()
+    volunteer = signed_in(manager_of(campaign.organisation, role=Membership.Role.VOLUNTEER))
+    assert volunteer.get(order_url(order)).status_code == 404  # orders are not a volunteer's

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Membership
 from checkout.services import gift_start, order_start
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
 from ledger.selectors import campaign_progress
@@ -48,15 +48,16 @@ def paid_gift(campaign: Campaign, amount_cents: int = 3000) -> Gift:
     return Gift.objects.get(pk=gift.pk)
 
 
-def manager_of(campaign: Campaign) -> APIClient:
+def treasurer_of(campaign: Campaign) -> APIClient:
+    """Refunds are the treasurers' (and admins') to make (campaigns.permissions)."""
     api = APIClient()
-    api.force_authenticate(MembershipFactory(organisation=campaign.organisation).user)
+    api.force_authenticate(MembershipFactory(organisation=campaign.organisation, role=Membership.Role.TREASURER).user)
     return api
 
 
-def test_a_manager_refunds_part_then_the_rest_of_a_sale_and_the_ledger_follows() -> None:
+def test_a_treasurer_refunds_part_then_the_rest_of_a_sale_and_the_ledger_follows() -> None:
     order = paid_order(4000)
-    api = manager_of(order.campaign)
+    api = treasurer_of(order.campaign)
 
     first = api.post(f"/api/orders/{order.pk}/refund/", {"amount_cents": 1000, "reason": "Rayure"}, format="json")
 
@@ -77,13 +78,13 @@ def test_a_manager_refunds_part_then_the_rest_of_a_sale_and_the_ledger_follows()
 
 def test_a_refund_larger_than_what_remains_is_refused() -> None:
     order = paid_order(2000)
-    api = manager_of(order.campaign)
+    api = treasurer_of(order.campaign)
     response = api.post(f"/api/orders/{order.pk}/refund/", {"amount_cents": 2001, "reason": "x"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "refund_too_large"
     assert not Refund.objects.exists()
 
 
-def test_only_managers_of_the_organisation_refund(api: APIClient) -> None:
+def test_only_treasurers_and_admins_of_the_organisation_refund(api: APIClient) -> None:
     gift = paid_gift(CampaignFactory())
     assert api.post(f"/api/gifts/{gift.pk}/refund/", {"reason": "x"}, format="json").status_code in {401, 403}
 
@@ -98,10 +99,10 @@ def test_only_managers_of_the_organisation_refund(api: APIClient) -> None:
     assert not Refund.objects.exists()
 
 
-def test_a_manager_refunds_a_gift_in_whole(client: Client) -> None:
+def test_a_treasurer_refunds_a_gift_in_whole(client: Client) -> None:
     campaign = CampaignFactory()
     gift = paid_gift(campaign, 2500)
-    response = manager_of(campaign).post(f"/api/gifts/{gift.pk}/refund/", {"reason": "Erreur"}, format="json")
+    response = treasurer_of(campaign).post(f"/api/gifts/{gift.pk}/refund/", {"reason": "Erreur"}, format="json")
     assert response.status_code == 201
     assert campaign_progress(campaign_id=campaign.pk) == (0, 0)
     assert Gift.objects.get(pk=gift.pk).status == PaymentStatus.REFUNDED
@@ -110,7 +111,7 @@ def test_a_manager_refunds_a_gift_in_whole(client: Client) -> None:
 def test_an_unpaid_order_cannot_be_refunded(settings: Any) -> None:
     item = ItemFactory()
     order = order_start(item_id=item.pk, email="b@example.org")
-    response = manager_of(order.campaign).post(f"/api/orders/{order.pk}/refund/", {"reason": "x"}, format="json")
+    response = treasurer_of(order.campaign).post(f"/api/orders/{order.pk}/refund/", {"reason": "x"}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "not_refundable"
 
 

@@ -133,7 +133,7 @@ def test_the_yearly_declaration_equals_the_receipts_of_the_year_minus_cancellati
     assert declaration.total_cents == 1000 + 2550 + 777 and declaration.receipts_count == 3
     assert (declaration.cancelled_count, declaration.cancelled_cents) == (1, 10000)
 
-    client.force_login(manager(organisation))
+    client.force_login(manager(organisation, Membership.Role.TREASURER))
     page = client.get(f"/gestion/recus/{organisation.slug}/declaration/{year}/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -145,12 +145,12 @@ def test_the_yearly_declaration_equals_the_receipts_of_the_year_minus_cancellati
     assert rows[1][3:] == [str(year), "3", "43,27"]
 
 
-def test_managers_see_and_export_only_their_organisations_receipts_with_filters(client: Client) -> None:
+def test_treasurers_see_and_export_only_their_organisations_receipts_with_filters(client: Client) -> None:
     mine, other = ready_organisation(), ready_organisation()
     issued = receipts_for(mine, [1000, 2000])
     receipts_for(other, [3000])
     receipt_cancel(receipt_id=issued[0].pk, actor=manager(mine, Membership.Role.ADMIN), reason="Erreur")
-    client.force_login(manager(mine))
+    client.force_login(manager(mine, Membership.Role.TREASURER))
 
     page = client.get("/gestion/recus/")
     assert page.status_code == 200
@@ -243,7 +243,7 @@ def test_the_receipts_export_never_lets_a_cell_start_a_formula(client: Client) -
     TaxReceipt.objects.filter(pk=receipt.pk).update(
         giver_last_name='=HYPERLINK("http://evil.example","x")', giver_first_names="+33 6", giver_city="@SUM(1)"
     )
-    client.force_login(manager(organisation))
+    client.force_login(manager(organisation, Membership.Role.TREASURER))
     exported = client.get("/gestion/recus/?format=csv").content.decode().removeprefix("\ufeff")
     (row,) = list(csv.DictReader(io.StringIO(exported), delimiter=";"))
     assert row["nom"] == '\'=HYPERLINK("http://evil.example","x")'

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
+from campaigns.models import Membership
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Refund
 from ledger.models import LedgerEntry
 from ledger.selectors import campaign_progress, ledger_differences
@@ -29,7 +30,7 @@ from tests.factories import CampaignFactory, ItemFactory, MembershipFactory
 from tests.receipts_support import giver, ready_campaign, refund_event
 from tests.receipts_support import paid_gift as receipted_gift
 from tests.support.payments import complete_session, event, post_event, stripe_call
-from tests.test_payments_refunds import manager_of, paid_gift, paid_order
+from tests.test_payments_refunds import paid_gift, paid_order, treasurer_of
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def assert_refunded(target: Order | Gift, refunded: int) -> None:
 def test_a_50_euro_gift_refunded_10_then_20_euros_shows_30_refunded_and_20_raised() -> None:
     campaign = CampaignFactory()
     gift = paid_gift(campaign, 5000)
-    api = manager_of(campaign)
+    api = treasurer_of(campaign)
 
     refund(api, gift, 1000)
     refund(api, gift, 2000)
@@ -83,7 +84,7 @@ def test_a_50_euro_gift_refunded_10_then_20_euros_shows_30_refunded_and_20_raise
 
 def test_three_partial_refunds_of_the_same_amount_are_three_refunds() -> None:
     order = paid_order(4500)
-    api = manager_of(order.campaign)
+    api = treasurer_of(order.campaign)
 
     for _n in range(3):
         refund(api, order, 1000)
@@ -177,7 +178,10 @@ def test_two_partial_refunds_sent_at_the_same_moment_add_up() -> None:
     for _round in range(3):
         campaign = CampaignFactory()
         gift = paid_gift(campaign, 5000)
-        managers = [MembershipFactory(organisation=campaign.organisation).user for _n in range(2)]
+        managers = [
+            MembershipFactory(organisation=campaign.organisation, role=Membership.Role.TREASURER).user
+            for _n in range(2)
+        ]
 
         def send(n: int, gift: Gift = gift, managers: list[Any] = managers) -> Refund:
             from checkout.services import payment_refund
@@ -231,7 +235,7 @@ def test_a_managers_two_partial_refunds_at_stripe_add_up_when_their_webhooks_com
     order = Order.objects.get(pk=response.json()["order_id"])
     post_event(client, complete_session(order.provider_session_id or ""))
     order.refresh_from_db()
-    manager = manager_of(order.campaign)
+    manager = treasurer_of(order.campaign)
 
     refund(manager, order, 1000)
     after_first = event("charge.refunded", _charge(order.provider_payment_id), id="evt_refund_a")

@@ -1,7 +1,9 @@
 """Walks every operation of the OpenAPI schema as a manager of organisation A,
-a manager of organisation B, a donor, an anonymous visitor (and the owner of
-the object), against objects of A: only the right people succeed; the others
-get 401, 403 or 404 and never A's data.
+an admin, a treasurer and a volunteer of A, a manager of organisation B, a donor,
+an anonymous visitor (and the owner of the object), against objects of A: only
+the right people succeed; the others get 401, 403 or 404 and never A's data.
+Roles: what a manager of A may do, A's admin may too; A's treasurer and volunteer
+manage no objects and no campaigns (campaigns.permissions).
 
 Every operation of the schema must be classified in ``RULES``: a new
 endpoint fails this test until someone says who may use it.
@@ -18,7 +20,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Membership
 from donations.models import Item, ItemStatus
 from tests.factories import (
     CampaignFactory,
@@ -31,7 +33,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-PEOPLE = ("manager_a", "manager_b", "donor", "anonymous", "owner")
+PEOPLE = ("manager_a", "admin_a", "treasurer_a", "volunteer_a", "manager_b", "donor", "anonymous", "owner")
 DENIED = {401, 403, 404}
 SECRET_TITLE = "Objet privé de A"
 
@@ -52,7 +54,9 @@ def rule(
     gift_status: ItemStatus | None = None,
     campaign_status: str = Campaign.Status.DRAFT,
 ) -> Rule:
-    return Rule(kind, frozenset(allowed), body, gift_status, campaign_status)
+    # An admin holds every permission of a manager (campaigns.permissions).
+    admin = ("admin_a",) if "manager_a" in allowed else ()
+    return Rule(kind, frozenset((*allowed, *admin)), body, gift_status, campaign_status)
 
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -90,6 +94,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("patch", "/api/me/"): rule("self", body={"city": "Ailleurs"}),
     ("delete", "/api/me/"): rule("self", body={"password": "not-the-password"}),
     ("get", "/api/me/export/"): rule("self"),
+    ("get", "/api/me/gifts/"): rule("self"),
+    ("get", "/api/me/orders/"): rule("self"),
     # An item in review cannot be bought, nor a draft campaign given to, by anyone.
     ("post", "/api/items/{id}/checkout/"): rule("object", body={"email": "pirate@example.org"}),
     ("post", "/api/campaigns/{slug}/gifts/"): rule("object", body={"amount_cents": 1000, "email": "p@example.org"}),
@@ -122,6 +128,9 @@ def world() -> dict[str, Any]:
     CampaignFactory(organisation=organisation_b)
     people = {
         "manager_a": manager_of(organisation_a),
+        "admin_a": manager_of(organisation_a, role=Membership.Role.ADMIN),
+        "treasurer_a": manager_of(organisation_a, role=Membership.Role.TREASURER),
+        "volunteer_a": manager_of(organisation_a, role=Membership.Role.VOLUNTEER),
         "manager_b": manager_of(organisation_b),
         "donor": UserFactory(),
         "owner": UserFactory(),

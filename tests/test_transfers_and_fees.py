@@ -11,7 +11,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Membership
 from checkout.services import order_hand_over, payment_fees_record, transfer_reversals_pay, transfers_pay
 from donations.models import Gift
 from ledger.models import PaymentFee, Transfer, TransferReversal
@@ -31,7 +31,9 @@ def connected_campaign() -> Campaign:
 
 def refund(gift: Gift, amount_cents: int) -> Any:
     api = APIClient()
-    api.force_authenticate(MembershipFactory(organisation=gift.campaign.organisation).user)
+    api.force_authenticate(
+        MembershipFactory(organisation=gift.campaign.organisation, role=Membership.Role.TREASURER).user
+    )
     response = api.post(
         f"/api/gifts/{gift.pk}/refund/", {"amount_cents": amount_cents, "reason": "Erreur"}, format="json"
     )

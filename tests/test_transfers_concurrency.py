@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 
+from campaigns.models import Membership
 from checkout.services import payment_fee_record, payment_refund, transfer_reverse_due, transfers_pay
 from donations.models import Gift
 from ledger.models import PaymentFee, Transfer, TransferReversal
@@ -35,7 +36,7 @@ def test_workers_reversing_the_same_refund_at_once_reverse_it_once() -> None:
     # The reversal after the refund's commit fails (provider down): the workers will race for it.
     with mock.patch.object(DemoGateway, "transfer_reverse", side_effect=GatewayError("down")):
         payment_refund(
-            actor=MembershipFactory(organisation=campaign.organisation).user,
+            actor=MembershipFactory(organisation=campaign.organisation, role=Membership.Role.TREASURER).user,
             reason="x",
             gift_id=gift.pk,
             amount_cents=1200,

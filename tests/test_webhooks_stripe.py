@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from campaigns.models import Membership
 from checkout.services import reservations_release_expired
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Reservation
 from ledger.models import LedgerEntry
@@ -319,7 +320,9 @@ def test_a_managers_refund_goes_to_stripe_and_the_ledger_follows_its_webhook(api
     post_event(client, complete_session(order.provider_session_id or ""))
     order.refresh_from_db()
     manager = APIClient()
-    manager.force_authenticate(MembershipFactory(organisation=item.campaign.organisation).user)
+    manager.force_authenticate(
+        MembershipFactory(organisation=item.campaign.organisation, role=Membership.Role.TREASURER).user
+    )
 
     response = manager.post(f"/api/orders/{order.pk}/refund/", {"amount_cents": 1200, "reason": "Abîmé"}, format="json")
 

@@ -60,6 +60,7 @@ urlpatterns = [
     path("", include(checkout_moved)),
     path("payments/", include("payments.urls")),
     path("", include("ledger.urls")),
+    path("", include("campaigns.urls")),
     path("", include("pages.urls")),
 ]
 

@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign
-from campaigns.selectors import user_manages
+from campaigns.permissions import Permission
+from campaigns.selectors import permission_require
 from checkout.selectors import item_streams
 from checkout.services.payouts import order_transfer
 from checkout.services.states import payment_transition, reservation_transition
@@ -319,7 +320,7 @@ def _claim_code_matches(*, expected: str, typed: str) -> bool:
 
 
 def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
-    """A manager of the organisation hands the sold object to the buyer, who
+    """A member of the organisation (every role may) hands the sold object to the buyer, who
     shows their claim code: the item goes sold → handed_over, ``handed_over_at``
     starts the return period (then the seller's tax receipt), and the
     organisation is paid by transfer after commit."""
@@ -328,9 +329,8 @@ def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
         if locked is None:
             raise NotFound(f"order {order.pk}")
         organisation_id = locked.campaign.organisation_id
-        if not user_manages(actor, organisation_id):
-            # The same answer as for a missing one: another organisation's ids are not a hint.
-            raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
+        # Another organisation's order answers as a missing one: its ids are not a hint.
+        permission_require(actor, organisation_id, Permission.HAND_OVER)
         if not _claim_code_matches(expected=locked.claim_code, typed=claim_code):
             raise ClaimCodeInvalid(f"order {order.pk}")
         if locked.status != PaymentStatus.PAID or locked.pickup_expired_at is not None:

@@ -12,8 +12,10 @@ from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Campaign
-from campaigns.selectors import user_manages
+from campaigns.models import AuditEntry, Campaign
+from campaigns.permissions import Permission
+from campaigns.selectors import permission_require
+from campaigns.services import audit_record
 from checkout.services.states import refund_transition
 from checkout.services.targets import PaymentUnavailable, payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
@@ -152,7 +154,7 @@ def payment_refund(
     gift_id: int | None = None,
     amount_cents: int | None = None,
 ) -> Refund:
-    """A manager of the organisation refunds a paid order or gift, in whole
+    """A treasurer or an admin of the organisation refunds a paid order or gift, in whole
     (``amount_cents`` None) or in part. The refund is recorded, then sent to
     the provider with a key derived from its row; the ledger's debit comes
     with the provider's ``charge.refunded`` event, as for any refund.
@@ -167,9 +169,11 @@ def payment_refund(
         if target is None:
             raise NotFound(f"{model.__name__} {pk}")
         organisation_id = Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
-        if actor is not None and not user_manages(actor, organisation_id):
-            # The same answer as for a missing one: another organisation's ids are not a hint.
-            raise NotFound(f"user {actor.pk} is not a manager of organisation {organisation_id}")
+        # A member whose role may not refund is told so (403); anyone else gets the answer of a
+        # missing payment (404): another organisation's ids are not a hint. No actor: Trëmma
+        # applying a rule (a purchase never collected), not a person.
+        if actor is not None:
+            permission_require(actor, organisation_id, Permission.REFUND)
         if target.status != PaymentStatus.PAID or not target.provider_payment_id:
             raise RefundRefused(f"{payment_ref(target)} is {target.status}")
         remaining = refundable_cents(target)
@@ -177,6 +181,18 @@ def payment_refund(
         if not 0 < amount <= remaining:
             raise RefundTooLarge(f"{amount} of {remaining} for {payment_ref(target)}")
         refund = Refund.objects.create(amount_cents=amount, reason=reason[:300], actor=actor, **payment_of(target))
+        audit_record(
+            organisation_id=organisation_id,
+            actor=actor,
+            action=AuditEntry.Action.REFUND,
+            subject=payment_ref(target),
+            details={
+                "refund": refund.pk,
+                "amount_cents": amount,
+                "whole": amount == target.amount_cents,
+                "reason": refund.reason,
+            },
+        )
     # After commit: the provider is never called while rows are locked, and
     # the recorded row gives the idempotency key of any retry.
     try:

@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.models import Campaign, Organisation
-from campaigns.selectors import organisations_managed_by
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
 from campaigns.serializers import OrganisationRefSerializer
 from campaigns.services import campaign_create, campaign_transition, campaign_update
 from kernel.api import SLUG_IN_URL, absolute
@@ -110,7 +111,7 @@ class CampaignCreateSerializer(CampaignWriteSerializer):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the caller's own organisations: any other is "does not exist".
-        self.fields["organisation"].queryset = organisations_managed_by(user)  # type: ignore[attr-defined]
+        self.fields["organisation"].queryset = organisations_user_may(user, Permission.CAMPAIGNS)  # type: ignore[attr-defined]
 
 
 @extend_schema_view(

@@ -20,8 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns.models import Organisation
-from campaigns.selectors import user_administers
+from campaigns.models import AuditEntry, Organisation
+from campaigns.permissions import Permission
+from campaigns.selectors import user_may
+from campaigns.services import audit_record
 from kernel.errors import DomainError, PermissionDenied
 from kernel.tasks import task, task_enqueue
 from payments import signals
@@ -49,15 +51,17 @@ def payments_page_url(organisation: Organisation) -> str:
 
 
 def organisation_connect_start(*, organisation_id: int, actor: User) -> str:
-    """An admin of the organisation starts (or resumes) its onboarding: the
+    """A treasurer or an admin of the organisation starts (or resumes) its onboarding: the
     connected account is created once (idempotency key from our row, so a
     double click or a retry gets the same account), then a fresh onboarding
     link is returned, to redirect to. The provider is never called inside a transaction."""
-    if not user_administers(actor, organisation_id):
-        raise PermissionDenied(f"user {actor.pk} is not an admin of organisation {organisation_id}")
+    if not user_may(actor, organisation_id, Permission.PAYOUT_ACCOUNT):
+        raise PermissionDenied(f"user {actor.pk} may not change the payout account of organisation {organisation_id}")
     organisation = Organisation.objects.get(pk=organisation_id)
+    created = False
     try:
         if not organisation.stripe_account_id:
+            created = True
             state = gateway().connect_account_create(
                 ConnectAccountRequest(
                     organisation_id=organisation.pk,
@@ -68,31 +72,49 @@ def organisation_connect_start(*, organisation_id: int, actor: User) -> str:
                     idempotency_key=f"tremma-organisation-{organisation.pk}-{organisation.slug}-account",
                 )
             )
-            _account_store(organisation=organisation, state=state)
+            created = _account_store(organisation=organisation, state=state, actor=actor)
             organisation.refresh_from_db()
         page = payments_page_url(organisation)
-        return gateway().connect_onboarding_link(
+        link = gateway().connect_onboarding_link(
             account_id=organisation.stripe_account_id, refresh_url=f"{page}?lien=expire", return_url=f"{page}?retour=1"
         )
     except GatewayError:
         logger.warning("connect: onboarding of organisation %s not started", organisation.pk, exc_info=True)
         raise ConnectUnavailable(f"organisation {organisation.pk}") from None
+    if not created:
+        # The form where the bank account is given or changed, opened again: the journal says by whom.
+        with transaction.atomic():
+            audit_record(
+                organisation_id=organisation.pk,
+                actor=actor,
+                action=AuditEntry.Action.PAYOUT_ONBOARDING_OPENED,
+                subject=organisation.stripe_account_id,
+            )
+    return link
 
 
-def _account_store(*, organisation: Organisation, state: ConnectAccountState) -> None:
+def _account_store(*, organisation: Organisation, state: ConnectAccountState, actor: User) -> bool:
     """Keep the new account id, unless a concurrent request stored one first
-    (the same account, thanks to the idempotency key)."""
+    (the same account, thanks to the idempotency key). True when this call stored it."""
     try:
         with transaction.atomic():
             stored = Organisation.objects.filter(pk=organisation.pk, stripe_account_id="").update(
                 stripe_account_id=state.account_id, **_state_fields(state)
             )
+            if stored:
+                audit_record(
+                    organisation_id=organisation.pk,
+                    actor=actor,
+                    action=AuditEntry.Action.PAYOUT_ACCOUNT_CREATED,
+                    subject=state.account_id,
+                )
     except IntegrityError:
         # Another organisation holds this account: never share one.
         logger.error("connect: account %s already belongs to another organisation", state.account_id)
         raise GatewayError(f"account {state.account_id} taken") from None
     if not stored:
         logger.info("connect: organisation %s was connected by a concurrent request", organisation.pk)
+    return bool(stored)
 
 
 def _state_fields(state: ConnectAccountState) -> dict[str, Any]:
@@ -140,7 +162,22 @@ def organisation_connect_state_apply(*, state: ConnectAccountState) -> bool:
         if organisation.stripe_state_at is not None and organisation.stripe_state_at > state.as_of:
             logger.info("connect: older state of %s ignored", state.account_id)
             return False
-        Organisation.objects.filter(pk=organisation.pk).update(**_state_fields(state))
+        fields = _state_fields(state)
+        Organisation.objects.filter(pk=organisation.pk).update(**fields)
+        # What the account can do, as the provider says: the journal keeps each change (Trëmma as the actor).
+        changes = {
+            name.removeprefix("stripe_"): [getattr(organisation, name), value]
+            for name, value in fields.items()
+            if name != "stripe_state_at" and getattr(organisation, name) != value
+        }
+        if changes:
+            audit_record(
+                organisation_id=organisation.pk,
+                actor=None,
+                action=AuditEntry.Action.PAYOUT_ACCOUNT_UPDATED,
+                subject=state.account_id,
+                details=changes,
+            )
         if state.transfers_active and not organisation.stripe_transfers_active:
             # Whoever pays what waited (checkout) hears it from a task recorded with the state:
             # a provider error there never undoes the state, and the periodic job retries.
