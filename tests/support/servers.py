@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -115,14 +115,20 @@ def start_worker(
 
 
 def stop_worker(process: subprocess.Popen[bytes], *, timeout: float = 30) -> None:
-    """SIGTERM, as a deploy stops it: django-q2 lets running tasks finish, then exits."""
+    """SIGTERM to the cluster's main process: it has the others stop after their task, then exits.
+
+    Only to the main process: django-q2 deadlocks when SIGTERM reaches its whole process
+    group (the guard dies waiting on an event the main process then cannot set), and stays
+    until SIGKILL. Whatever is left of the group is killed last."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @contextmanager
