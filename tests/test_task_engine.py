@@ -35,12 +35,12 @@ from django_q.models import Failure, OrmQ, Schedule, Success, Task
 from accounts.services import user_email_verification_send
 from checkout.services import order_start
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Reservation
-from kernel.tasks import RUNNER, retry_delay
+from kernel.tasks import RUNNER, retry_delay, task_enqueue
 from realtime import services as realtime_services
 from realtime.events import BENCH_PING, ITEM_RELEASED
 from realtime.hub import EVENTS_GROUP
 from realtime.models import RealtimeEvent
-from realtime.services import event_emit
+from realtime.services import event_emit, events_relay_until_sent
 from receipts.models import TaxReceipt
 from tests.components import free_port, require
 from tests.factories import CampaignFactory, ItemFactory, UserFactory
@@ -216,15 +216,20 @@ def test_two_clusters_over_one_backlog_publish_release_and_receipt_everything_ex
             # 100 real holds, expired.
             items = ItemFactory.create_batch(100, campaign=campaign)
             orders = [hold_expired(item, f"buyer{n}@example.org") for n, item in enumerate(items)]
-            # 300 events committed while the channel layer fails: none published.
+            # 300 events committed while the channel layer fails: none published. The failure
+            # records a relay task; a second web process, failing too, records another: both
+            # relays work through the same backlog at once.
             with monkeypatch.context() as patch:
                 patch.setattr(realtime_services, "run_in_server_loop", _layer_down)
+                patch.setattr(realtime_services, "_relay_asked_at", -1e9)
                 with transaction.atomic():
                     backlog = [
                         event_emit(type=BENCH_PING, public={"bench": True, "sent_ns": str(n)}, campaigns=[campaign.pk])
                         for n in range(300)
                     ]
                 assert RealtimeEvent.objects.filter(pk__in=[e.pk for e in backlog], published_at=None).count() == 300
+                assert OrmQ.objects.count() >= 1  # the first relay task, recorded by the failed publish
+                task_enqueue(events_relay_until_sent)
             periodic_jobs_due()
             due = time.monotonic()
 
