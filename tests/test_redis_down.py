@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -26,36 +24,11 @@ from qr.services import short_code_for
 from realtime.hub import EVENTS_GROUP
 from realtime.models import RealtimeEvent
 from realtime.services import events_relay
-from tests.components import free_port, port_open, require
+from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory, WindowFactory, place_items
+from tests.support.redis_server import OwnRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class OwnRedis:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary is not None
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not port_open("127.0.0.1", self.port):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 @pytest.fixture
