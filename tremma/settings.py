@@ -178,8 +178,9 @@ Q_CLUSTER: dict[str, Any] = {
     "name": "tremma",
     "orm": "default",
     "workers": env_int("TASK_WORKERS", 2, minimum=1, maximum=64),
-    # A task's time limit is its own (@task(timeout=…)); this is for tasks without one.
-    "timeout": 60,
+    # A task's time limit is its own (@task(timeout=…)); this one is for a failed task an operator
+    # resubmits from the admin (django-q2 re-enqueues it without its own): the longest of ours.
+    "timeout": min(240, TASK_RETRY_SECONDS - 5),
     # A task whose worker died is handed to another after this many seconds (at least once).
     "retry": TASK_RETRY_SECONDS,
     "max_attempts": env_int("TASK_MAX_ATTEMPTS", 10, minimum=1, maximum=100),
