@@ -479,6 +479,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ItemStatusEnum": "donations.models.ItemStatus",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "PaymentStatusEnum": "donations.models.PaymentStatus",
     },
     # The websocket part of the docs, rendered from the live events' declarations (realtime/events.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "realtime.docs.schema_add_live_events"],

@@ -26,6 +26,7 @@ class GiftReceiptSerializer(serializers.ModelSerializer):
     class Meta:
         model = TaxReceipt
         fields = ("number", "issued_at", "pdf_url")
+        ref_name = "MyGiftReceipt"  # checkout.api has its own GiftReceipt (the receipt details a giver sends)
 
     def get_pdf_url(self, receipt: TaxReceipt) -> str:
         """A signed, time-limited link that works without a session."""

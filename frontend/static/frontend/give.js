@@ -31,19 +31,19 @@ if (fieldset) {
 
   function show() {
     if (!cost) return;
-    const data = cost.dataset;
+    const rates = cost.dataset;
     const chosen = choices.find((choice) => choice.checked);
     const text = typed.value.trim() || (chosen ? chosen.value : "");
     const amount = eurosToCents(text);
-    if (amount === null || amount < Number(data.min) || amount > Number(data.max)) {
-      cost.textContent = data.example;
+    if (amount === null || amount < Number(rates.min) || amount > Number(rates.max)) {
+      cost.textContent = rates.example;
       return;
     }
-    const ceiling = data.ceiling === "" ? null : Number(data.ceiling);
-    const reduction = reductionCents(amount, Number(data.percent), ceiling, Number(data.generalPercent));
+    const ceiling = rates.ceiling === "" ? null : Number(rates.ceiling);
+    const reduction = reductionCents(amount, Number(rates.percent), ceiling, Number(rates.generalPercent));
     const figure = document.createElement("strong");
     figure.textContent = formatMoney(amount - reduction);
-    cost.replaceChildren(`${data.label} `, figure);
+    cost.replaceChildren(`${rates.label} `, figure);
   }
 
   choices.forEach((choice) => choice.addEventListener("change", () => {
