@@ -185,3 +185,16 @@ def test_window_update_refuses_other_fields_and_an_end_before_the_start(window: 
         window_update(window=window, changes={"ends_at": window.starts_at - timedelta(hours=1)})
     assert Window.objects.get(pk=window.pk).ends_at == window.ends_at
     assert timezone.is_aware(window.starts_at)
+
+
+def test_a_date_with_seconds_lets_a_whole_minute_be_typed_over_it(manager: Client, window: Window) -> None:
+    """A ``datetime-local`` input counts its steps (60 s by default) from its value: without
+    ``step="1"``, a minute typed over "…:07" is a step mismatch and the browser will not send the form."""
+    window.starts_at = window.starts_at.replace(second=7)
+    window.ends_at = None
+    window.save()
+    page = manager.get(url(window)).content.decode()
+    starts = re.search(r'<input type="datetime-local" name="starts_at" value="([^"]*)"([^>]*)>', page)
+    ends = re.search(r'<input type="datetime-local" name="ends_at"([^>]*)>', page)
+    assert starts and starts[1].endswith(":07") and 'step="1"' in starts[2]
+    assert ends and "step" not in ends[1]  # empty: whole minutes, the browser's default
