@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib.auth import authenticate, logout
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -20,6 +19,7 @@ from accounts.backends import sign_in_locked
 from accounts.models import User
 from accounts.selectors import memberships_of, user_data_export
 from accounts.throttles import VERIFY, TooManyAttempts, attempt_check_and_count
+from kernel.countries import CountryCodeField
 from kernel.schema import error, errors
 
 
@@ -155,12 +155,7 @@ class ProfileChangeSerializer(serializers.Serializer):
     address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
     postal_code = serializers.RegexField(r"^[0-9A-Za-z \-]{2,12}$", max_length=20, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    country = serializers.RegexField(
-        r"^[A-Za-z]{2}$",
-        max_length=2,
-        required=False,
-        error_messages={"invalid": gettext_lazy("Un code pays à deux lettres, par exemple FR.")},
-    )
+    country = CountryCodeField(required=False)
 
 
 class DeleteAccountSerializer(serializers.Serializer):

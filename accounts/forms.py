@@ -12,6 +12,7 @@ from accounts import services
 from accounts.backends import sign_in_locked
 from accounts.models import User
 from accounts.throttles import too_many_attempts_message
+from kernel.countries import CountryField
 
 
 class _LockedSignInMessage:
@@ -118,11 +119,7 @@ class ProfileForm(forms.ModelForm):
         labels = {"first_name": _("Prénom"), "last_name": _("Nom")}
         help_texts = {"address_line1": _("Votre adresse figure sur vos reçus fiscaux.")}
 
-    def clean_country(self) -> str:
-        country = (self.cleaned_data.get("country") or "").strip().upper()
-        if len(country) != 2 or not country.isalpha():
-            raise forms.ValidationError(_("Un code pays à deux lettres, par exemple FR."))
-        return country
+    country = CountryField(label=_("Pays"))
 
 
 class VerifyForm(forms.Form):

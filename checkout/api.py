@@ -20,6 +20,7 @@ from checkout.services import MAX_REFUND_CENTS, gift_start, order_hand_over, ord
 from checkout.throttles import payment_attempt_check
 from donations.models import Order
 from kernel.api import SLUG_IN_URL
+from kernel.countries import DEFAULT_COUNTRY, CountryCodeField
 from kernel.errors import NotFound
 from kernel.fields import CentsField
 from kernel.money import CentsRange
@@ -48,7 +49,7 @@ class GiftReceiptSerializer(serializers.Serializer):
     address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
     postal_code = serializers.CharField(max_length=12)
     city = serializers.CharField(max_length=100)
-    country = serializers.CharField(max_length=2, required=False, default="FR")
+    country = CountryCodeField(required=False, default=DEFAULT_COUNTRY)
 
     def to_internal_value(self, data: Any) -> ReceiptDetails:
         if not isinstance(data, dict):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Campaign
 from checkout.managed import STATUS_CHOICES
 from checkout.services import MAX_REFUND_CENTS
+from kernel.countries import DEFAULT_COUNTRY, NOT_IN_LIST_MESSAGE, CountrySelect
 from kernel.fields import EurosField
 from kernel.money import CentsRange, euros_to_cents, format_money
 from receipts.details import FIELDS, receipt_details_clean
@@ -82,7 +83,10 @@ class GiveForm(forms.Form):
     receipt_address_line2 = _receipt_field(_("Complément d'adresse (facultatif)"), 200, "address-line2")
     receipt_postal_code = _receipt_field(_("Code postal"), 12, "postal-code", inputmode="text")
     receipt_city = _receipt_field(_("Ville"), 100, "address-level2")
-    receipt_country = _receipt_field(_("Pays (code à deux lettres)"), 2, "country", placeholder="FR")
+    # Chosen by its name; receipts.details checks the code posted, as the API's.
+    receipt_country = forms.CharField(
+        label=_("Pays"), required=False, strip=False, initial=DEFAULT_COUNTRY, widget=CountrySelect
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "give-%s")
@@ -108,6 +112,8 @@ class GiveForm(forms.Form):
             raw["country"] = "FR"
         details, errors = receipt_details_clean(raw)
         for name, messages in errors.items():
+            if name == "country":  # a value the list does not offer, posted by hand
+                messages = [str(NOT_IN_LIST_MESSAGE)]
             for message in messages:
                 self.add_error(f"receipt_{name}", message)
         data["receipt_details"] = details

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from kernel.money import CentsRange, cents_to_euros, euros_to_cents
 
 _TOO_MANY_DECIMALS = re.compile(r"^\s*\d+[.,]\d{3,}\s*(?:€)?\s*$", re.ASCII)
+_WITH_SECONDS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", re.ASCII)
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -30,6 +31,16 @@ class LocalDateTimeInput(forms.DateTimeInput):
         if isinstance(value, datetime.datetime):
             return value.strftime("%Y-%m-%dT%H:%M:%S" if value.second else "%Y-%m-%dT%H:%M")
         return super().format_value(value)  # a value posted back as typed, or nothing
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        """A value with seconds gets ``step="1"``: the input's steps count from its value, 60 s by
+        default, so a minute typed over "14:05:07" would be refused by the browser (step mismatch)
+        and the form could not be sent."""
+        context = super().get_context(name, value, attrs)
+        shown = context["widget"]["value"]
+        if isinstance(shown, str) and _WITH_SECONDS.fullmatch(shown):
+            context["widget"]["attrs"].setdefault("step", "1")
+        return context
 
 
 class EurosField(forms.Field):

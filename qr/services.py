@@ -206,6 +206,28 @@ def window_create(
     return window
 
 
+WINDOW_EDITABLE = frozenset({"name", "place", "address", "starts_at", "ends_at"})
+
+
+@transaction.atomic
+def window_update(*, window: Window, changes: dict[str, object]) -> Window:
+    """Change a window's name, place, address or dates (its code, objects and organisation stay).
+    An end, if any, comes after the start (also a constraint of the table)."""
+    unknown = set(changes) - WINDOW_EDITABLE
+    if unknown:
+        raise DomainError(f"not editable on a window: {sorted(unknown)}")
+    starts_at, ends_at = changes.get("starts_at", window.starts_at), changes.get("ends_at", window.ends_at)
+    if ends_at is not None and ends_at <= starts_at:  # type: ignore[operator]
+        raise DomainError(
+            f"window {window.pk} would end before it starts", detail=_("La fin doit venir après le début.")
+        )
+    for name, value in changes.items():
+        setattr(window, name, value)
+    if changes:
+        window.save(update_fields=sorted(changes))
+    return window
+
+
 @transaction.atomic
 def placement_add(*, window: Window, item: Item, position: int | None = None) -> Placement:
     """Place a listed item of the window's organisation at the end (or at ``position``), with its code."""

@@ -8,6 +8,7 @@ from itertools import cycle
 from math import ceil
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -179,24 +180,43 @@ def manage_window(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     services.short_code_for(target=window)  # windows created in the admin get their own code here
     placements: list[Placement] = window.current_placements  # type: ignore[attr-defined]
-    posted = request.POST if request.POST.get("action") == "add" else None
-    add_form = forms.PlacementAddForm(posted, items=selectors.window_placeable_items(window=window))
+    action = request.POST.get("action") if request.method == "POST" else None
+    add_form = forms.PlacementAddForm(
+        request.POST if action == "add" else None, items=selectors.window_placeable_items(window=window)
+    )
+    edit_form = forms.WindowEditForm(request.POST if action == "edit" else None, window=window)
     error = ""
     if request.method == "POST":
-        error = _manage_action(request, window, placements, add_form)
+        error = _manage_action(request, window, placements, add_form, edit_form)
         if not error:
+            if action == "edit":
+                messages.success(request, _("Vitrine enregistrée."))
             return redirect("qr:manage-window", pk=window.pk)
-    context = {"window": window, "placements": placements, "add_form": add_form, "error": error}
+    context = {
+        "window": window,
+        "placements": placements,
+        "add_form": add_form,
+        "edit_form": edit_form,
+        "error": error,
+    }
     return render(request, "qr/manage_window.html", context, status=400 if error else 200)
 
 
 def _manage_action(
-    request: HttpRequest, window: Window, placements: list[Placement], add_form: forms.PlacementAddForm
+    request: HttpRequest,
+    window: Window,
+    placements: list[Placement],
+    add_form: forms.PlacementAddForm,
+    edit_form: forms.WindowEditForm,
 ) -> str:
     """Run the posted action on ``window``; the error to show, or "" when it worked."""
     action = request.POST.get("action", "")
     try:
-        if action == "add":
+        if action == "edit":
+            if not edit_form.is_valid():
+                return _("Certaines informations ne sont pas valides : voyez ci-dessous.")
+            services.window_update(window=window, changes=edit_form.changes())
+        elif action == "add":
             if not add_form.is_valid():
                 return _("Choisissez un objet en vente de votre organisation.")
             services.placement_add(window=window, item=add_form.cleaned_data["item"])

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kernel.countries import UNKNOWN_CODE_MESSAGE, country_code
+
 # Field, maximum length (those of Gift.receipt_*), required.
 FIELDS: tuple[tuple[str, int, bool], ...] = (
     ("first_name", 150, True),
@@ -28,7 +30,6 @@ FIELDS: tuple[tuple[str, int, bool], ...] = (
 
 _FRENCH_POSTAL_CODE = re.compile(r"^[0-9]{5}$")
 _POSTAL_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z \-]{1,11}$")
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,11 @@ def postal_code_check(*, postal_code: str, country: str) -> None:
 
 
 def country_clean(value: str) -> str:
-    if not _COUNTRY.match(value):
-        raise ValidationError(_("Un code pays à deux lettres, par exemple FR."), code="country")
-    return value.upper()
+    """The ISO code of a country's two letters, in any case ("be" is Belgium); "ZZ" or "FRA" refused."""
+    code = country_code(value)
+    if code is None:
+        raise ValidationError(UNKNOWN_CODE_MESSAGE, code="country")
+    return code
 
 
 def receipt_details_clean(raw: dict[str, object]) -> tuple[ReceiptDetails | None, dict[str, list[str]]]:

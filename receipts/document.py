@@ -13,6 +13,7 @@ from datetime import date
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from kernel.countries import DEFAULT_COUNTRY, country_name
 from kernel.money import format_money
 from kernel.pdf import html_to_pdf
 from kernel.words import amount_in_words_fr
@@ -78,6 +79,11 @@ class Party:
     postal_code: str
     city: str
     country: str = "FR"
+
+    @property
+    def abroad(self) -> str:
+        """The country's name in the active language (French on the receipt) when not France, else ""."""
+        return "" if self.country == DEFAULT_COUNTRY else country_name(self.country)
 
 
 @dataclass(frozen=True)

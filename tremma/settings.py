@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files served from our static files: /api/docs/ works offline
     "channels",
     "django_q",
+    "django_countries",  # the names of countries in French and English (kernel/countries.py)
     "kernel",
     "accounts",
     "campaigns",
