@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.components import chromium_path, redis_available, redis_url, require
+from tests.support.mailbox import Mailbox, mailbox
 from tests.support.servers import asgi_servers
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -64,16 +65,18 @@ def browser() -> Iterator[Any]:
 class Site:
     url: str
     media: Path  # the server's MEDIA_ROOT: photos made by the test process must land there
+    mail: Mailbox  # where the server sends its emails, over SMTP as in production
 
 
 @pytest.fixture(scope="session")
 def site_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One uvicorn process for the session, on the test database and Redis (live updates cross
-    from the web process to the sockets through Redis, as in production)."""
+    from the web process to the sockets through Redis, as in production), sending its emails
+    to an SMTP server of the test process (tests/support/mailbox.py)."""
     require("redis", redis_available(), f"no Redis at {redis_url()}")
     var = tmp_path_factory.mktemp("site-var")
-    with asgi_servers(1, debug=True, env={"TREMMA_VAR_DIR": str(var)}) as (url,):
-        yield Site(url=url, media=var / "media")
+    with mailbox() as mail, asgi_servers(1, debug=True, env={"TREMMA_VAR_DIR": str(var), **mail.env()}) as (url,):
+        yield Site(url=url, media=var / "media", mail=mail)
 
 
 @pytest.fixture
