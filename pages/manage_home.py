@@ -35,15 +35,16 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     roles = dict(
         Membership.objects.filter(user=user, organisation__in=organisations).values_list("organisation_id", "role")
     )
-    entries = [
-        {"organisation": organisation, "may": {str(p) for p in role_permissions(roles.get(organisation.pk, ""))}}
+    may: dict[int, set[str]] = {
+        organisation.pk: {str(p) for p in role_permissions(roles.get(organisation.pk, ""))}
         for organisation in organisations
-    ]
+    }
+    entries = [{"organisation": organisation, "may": may[organisation.pk]} for organisation in organisations]
     now = timezone.localtime()
     context = {
         "organisations": entries,
         # What the person may do in at least one of them (the pages that list every organisation's).
-        "may": set().union(*(entry["may"] for entry in entries)),
+        "may": set().union(*may.values()),
         "several": len(organisations) > 1,
         "orders_path": ORDERS_PATH,
         # The counts a manager acts on first: objects to review, objects waiting for their buyers.
