@@ -13,13 +13,14 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from campaigns.models import Membership
+from campaigns.models import AuditEntry, Membership
+from campaigns.services import audit_record
 from checkout.services import gift_start, order_hand_over, order_start
 from donations.models import Gift, Item, ItemPhoto, ItemStatus, Order
 from ledger.models import LedgerEntry
@@ -286,7 +287,14 @@ def test_the_export_holds_the_persons_gifts_purchases_and_receipts_only(api: API
 def test_deletion_does_what_its_statement_says(client: Client, django_capture_on_commit_callbacks: Any) -> None:
     person = giver(email="zoe@example.org")
     campaign = ready_campaign()
-    MembershipFactory(user=person, role=Membership.Role.MANAGER)
+    membership = MembershipFactory(user=person, role=Membership.Role.MANAGER)
+    with transaction.atomic():  # something the person did for their organisation, in its journal
+        audit_record(
+            organisation_id=membership.organisation_id,
+            actor=person,
+            action=AuditEntry.Action.ROLE_CHANGED,
+            subject="test",
+        )
     gift = paid_gift(campaign, 4200, user=person)
     Gift.objects.filter(pk=gift.pk).update(name="Zoé Martin", message="Bravo à toute l'équipe")
     receipt = receipt_issue_for_gift(gift_id=gift.pk)
@@ -307,6 +315,7 @@ def test_deletion_does_what_its_statement_says(client: Client, django_capture_on
         assert "Votre adresse e-mail est remplacée par une adresse anonyme" in page
         assert "Vos objets pas encore vendus sont retirés de la vente et leurs photos effacées" in page
         assert "pendant six ans" in page and "se conservent dix ans" in page
+        assert "le journal des actions sensibles des organisations où vous aviez un rôle" in page
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post("/comptes/profil/supprimer/", {"password": PASSWORD}).status_code == 302
 
@@ -327,6 +336,7 @@ def test_deletion_does_what_its_statement_says(client: Client, django_capture_on
     assert Item.objects.get(pk=sold.pk).status == ItemStatus.SOLD
     assert list(LedgerEntry.objects.order_by("pk").values_list("pk", "amount_cents", "gift_id", "order_id")) == entries
     assert Gift.objects.filter(pk=someone.pk, name="Autre", message="Courage").exists()
+    assert AuditEntry.objects.get().actor_email == "zoe@example.org"  # who acted, as the statement says
 
 
 def test_the_space_takes_the_same_queries_for_one_gift_or_many(client: Client) -> None:
