@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from campaigns.models import Membership
 from tests.browser import axe
 from tests.browser.conftest import PHONE, Site, off_the_loop
 from tests.browser.test_live_updates import redis_layer
@@ -130,7 +131,8 @@ def manager_world() -> dict[str, Any]:
     campaign = ready_campaign()
     campaign.title = "Atelier vélo solidaire"
     campaign.save(update_fields=["title"])
-    manager = manager_of(campaign.organisation, first_name="Lou")
+    # The organisation's admin: every tool, the receipts export included (campaigns/permissions.py).
+    manager = manager_of(campaign.organisation, role=Membership.Role.ADMIN, first_name="Lou")
     waiting = ItemFactory(campaign=campaign, title="Chaise en rotin", price_cents=1800, status="in_review")
     add_photo(waiting, size=(320, 240))
     listed = ItemFactory(campaign=campaign, title="Lampe de bureau", price_cents=1250)
