@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
 from campaigns.models import AuditEntry, Campaign, Invitation, Membership, Organisation
+from kernel.admin import ReadOnlyAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,19 +38,6 @@ class CampaignAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     # Uploaded from the campaign's pages or API only, through the image pipeline.
     readonly_fields = ("cover",)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown to the platform, never written from the admin (the services write them)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(AuditEntry)

@@ -202,5 +202,6 @@ def test_the_review_queue_shows_who_posted_when_and_asks_a_reason_only_to_refuse
         assert "-reason" not in outside and "/refuser/" not in outside
 
     english = client.get("/gestion/relecture/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert re.search(r"Posted by Jeanne Martin on <time datetime=\"[^\"]+\">March 2, 2026</time>", english)
+    # English dates day first, as in France (tremma/formats/en): not "March 2, 2026".
+    assert re.search(r"Posted by Jeanne Martin on <time datetime=\"[^\"]+\">2 March 2026</time>", english)
     assert "Posted by anonymous donor on" in english and "Confirm the refusal" in english

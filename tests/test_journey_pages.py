@@ -194,10 +194,9 @@ def test_dates_follow_the_language(client: Client, journey: dict[str, Any]) -> N
     months_fr = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre"]
     months_fr += ["novembre", "décembre"]
     assert f"{when.day} {months_fr[when.month - 1]} {when.year}" in french
-    assert (
-        f"{when.strftime('%b')}. {when.day}, {when.year}" in english
-        or f"{when.strftime('%B')} {when.day}, {when.year}" in english
-    )
+    # English day first, as in France (tremma/formats/en), never the American "Nov. 30, 2026".
+    assert f"{when.day} {when.strftime('%B')} {when.year}" in english
+    assert f"{when.strftime('%B')} {when.day}, {when.year}" not in english
 
 
 def test_home_and_campaign_pages_stay_a_fixed_number_of_queries(

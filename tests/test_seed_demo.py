@@ -43,10 +43,20 @@ def test_seed_demo_loads_believable_data_once(monkeypatch: pytest.MonkeyPatch) -
     assert set(Item.objects.values_list("status", flat=True)) >= {"draft", "rejected", "withdrawn"}
     for organisation in Organisation.objects.all():
         assert organisation.siren or organisation.rna
-        manager = organisation.memberships.get().user
-        assert manager.check_password("un-mot-de-passe-de-demo")
-        assert manager.email_verified  # demo accounts can see their receipts at once
-        assert manager.email in out.getvalue()
+        for membership in organisation.memberships.all():
+            member = membership.user
+            assert member.check_password("un-mot-de-passe-de-demo")
+            assert member.email_verified  # demo accounts can see their receipts at once
+            assert member.email in out.getvalue()
+    # Each role can be tried: Emmaüs Lescar-Pau has an admin, a treasurer and a volunteer.
+    roles = dict(
+        Membership.objects.filter(organisation__slug="emmaus-lescar-pau").values_list("user__email", "role")
+    )
+    assert roles == {
+        "claire@emmaus-lescar.example": "admin",
+        "tresorier@emmaus-lescar.example": "treasurer",
+        "benevole@emmaus-lescar.example": "volunteer",
+    }
     assert "un-mot-de-passe-de-demo" in out.getvalue()
     assert User.objects.get(email="donatrice@tremma.example").email_verified
     photo = ItemPhoto.objects.first()

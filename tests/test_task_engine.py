@@ -441,3 +441,56 @@ def test_a_failing_task_backs_off_exponentially_shows_in_failed_tasks_and_runs_a
         sent = wait_for(lambda: smtp.accepted_to("new@example.org"), seconds=20, what="the resubmitted", log=log)
     assert len(sent) == 1
     assert not Failure.objects.exists()
+
+
+# --- Stopping ---------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(_children(current))
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sigterm_to_every_process_of_the_cluster_at_once_stops_it(tmp_path: Path) -> None:
+    """systemd's default KillMode, a container's stop, a terminal's Ctrl-C: every process gets
+    the signal. django-q2's own main process then waits for ever for its dead guard; ours
+    (kernel/management/commands/qcluster.py) sees the guard gone and exits."""
+    log = tmp_path / "workers.log"
+    process = start_worker(redis=False, log=log)
+    try:
+        # main → guard → pusher, monitor, workers: the whole tree is up.
+        wait_for(lambda: len(_tree(process.pid)) >= 5, seconds=30, what="the cluster's processes", log=log)
+        tree = _tree(process.pid)
+
+        os.killpg(process.pid, signal.SIGTERM)
+
+        wait_for(lambda: process.poll() is not None, seconds=10, what="the main process to exit", log=log)
+        wait_for(
+            lambda: not any(Path(f"/proc/{pid}").exists() and _alive(pid) for pid in tree),
+            seconds=10,
+            what="every process of the cluster to be gone",
+            log=log,
+        )
+    finally:
+        stop_worker(process, timeout=5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie is gone, waiting for its parent's wait

@@ -66,9 +66,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files served from our static files: /api/docs/ works offline
     "channels",
+    # Before django_q: its qcluster command is ours (kernel/management/commands/qcluster.py).
+    "kernel",
     "django_q",
     "django_countries",  # the names of countries in French and English (kernel/countries.py)
-    "kernel",
     "accounts",
     "campaigns",
     "donations",
@@ -245,6 +246,8 @@ LOGOUT_REDIRECT_URL = "/"
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "fr")
 # Each language is named in its own tongue (the switch reads "English" to a French reader).
 LANGUAGES = [("fr", "Français"), ("en", "English")]
+# English dates day first and times on 24 hours, as in France (tremma/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["tremma.formats"]
 if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
     raise ImproperEnvironment(f"LANGUAGE_CODE must be one of fr, en, not {LANGUAGE_CODE!r}")
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -47,6 +47,11 @@ ORGANISATIONS: list[dict[str, Any]] = [
         "signatory_name": "Claire Dupuis",
         "signatory_title": "Présidente",
         "manager": ("Claire", "Dupuis", "claire@emmaus-lescar.example"),
+        # Its team besides its admin: a treasurer (refunds, receipts, payouts) and a volunteer at the counter.
+        "team": [
+            ("Marc", "Lefèvre", "tresorier@emmaus-lescar.example", Membership.Role.TREASURER),
+            ("Inès", "Moreau", "benevole@emmaus-lescar.example", Membership.Role.VOLUNTEER),
+        ],
         # Its Stripe account is connected (demo gateway); La Boucle's admin sees the button to connect one.
         "connected": True,
     },
@@ -221,6 +226,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Donor:    {accounts['donor'].email} / {password}")
         for organisation in ORGANISATIONS:
             self.stdout.write(f"  Manager ({organisation['name']}): {organisation['manager'][2]} / {password}")
+            for _first, _last, email, role in organisation.get("team", []):
+                self.stdout.write(f"    its {role}: {email} / {password}")
             if not organisation.get("connected"):
                 page = reverse("ledger:organisation-payments", kwargs={"slug": organisation["slug"]})
                 self.stdout.write(f"  Connect its Stripe account (demo): {settings.SITE_URL}{page}")
@@ -251,18 +258,16 @@ class Command(BaseCommand):
         password = demo_password()
         result = {}
         for data in ORGANISATIONS:
-            fields = {key: value for key, value in data.items() if key not in {"slug", "manager", "connected"}}
+            fields = {key: value for key, value in data.items() if key not in {"slug", "manager", "connected", "team"}}
             organisation, _created = Organisation.objects.update_or_create(slug=data["slug"], defaults=fields)
-            first, last, email = data["manager"]
-            manager, _created = User.objects.get_or_create(
-                email=email, defaults={"first_name": first, "last_name": last}
-            )
-            manager.set_password(password)
-            manager.email_verified_at = manager.email_verified_at or timezone.now()
-            manager.save(update_fields=["password", "email_verified_at"])
-            Membership.objects.get_or_create(
-                user=manager, organisation=organisation, defaults={"role": Membership.Role.ADMIN}
-            )
+            for first, last, email, role in [(*data["manager"], Membership.Role.ADMIN), *data.get("team", [])]:
+                member, _created = User.objects.get_or_create(
+                    email=email, defaults={"first_name": first, "last_name": last}
+                )
+                member.set_password(password)
+                member.email_verified_at = member.email_verified_at or timezone.now()
+                member.save(update_fields=["password", "email_verified_at"])
+                Membership.objects.get_or_create(user=member, organisation=organisation, defaults={"role": role})
             if data.get("connected"):
                 self._connect(organisation)
             result[data["slug"]] = organisation
