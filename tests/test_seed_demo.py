@@ -49,9 +49,7 @@ def test_seed_demo_loads_believable_data_once(monkeypatch: pytest.MonkeyPatch) -
             assert member.email_verified  # demo accounts can see their receipts at once
             assert member.email in out.getvalue()
     # Each role can be tried: Emmaüs Lescar-Pau has an admin, a treasurer and a volunteer.
-    roles = dict(
-        Membership.objects.filter(organisation__slug="emmaus-lescar-pau").values_list("user__email", "role")
-    )
+    roles = dict(Membership.objects.filter(organisation__slug="emmaus-lescar-pau").values_list("user__email", "role"))
     assert roles == {
         "claire@emmaus-lescar.example": "admin",
         "tresorier@emmaus-lescar.example": "treasurer",
