@@ -281,7 +281,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     the role; the link is used up. Refused if whoever invited may no longer give that role."""
     with transaction.atomic():
         found = invitation_from_token(token)
-        invitation = Invitation.objects.select_for_update().select_related("invited_by").get(pk=found.pk)
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("invited_by").get(pk=found.pk)
         _still_open(invitation)  # again, under the lock: of two clicks at once, one joins
         invitation_check_recipient(invitation=invitation, user=user)
         inviter = invitation.invited_by
