@@ -94,19 +94,25 @@ def _admins_left(*, organisation_id: int, without: int) -> int:
 # --- Members --------------------------------------------------------------------------------------
 
 
+def _membership_locked(*, membership_id: int, organisation_id: int) -> Membership:
+    """The organisation's membership, its row locked; another organisation's is not found."""
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=membership_id, organisation_id=organisation_id)
+        .first()
+    )
+    if membership is None:
+        raise NotFound(f"membership {membership_id} of organisation {organisation_id}")
+    return membership
+
+
 def member_role_change(*, actor: User, membership_id: int, organisation_id: int, role: str) -> Membership:
     """An admin gives a member another role; the last admin stays one."""
     _role_known(role)
     with transaction.atomic():
         permission_require(actor, organisation_id, Permission.TEAM)
-        membership = (
-            Membership.objects.select_for_update()
-            .select_related("user")
-            .filter(pk=membership_id, organisation_id=organisation_id)
-            .first()
-        )
-        if membership is None:
-            raise NotFound(f"membership {membership_id} of organisation {organisation_id}")
+        membership = _membership_locked(membership_id=membership_id, organisation_id=organisation_id)
         if ROLE_RANK[role] > _reach(actor, organisation_id):
             raise RoleAboveYours(f"user {actor.pk} giving {role}")
         if membership.role == role:
@@ -130,14 +136,7 @@ def member_remove(*, actor: User, membership_id: int, organisation_id: int) -> N
     """An admin removes a member from the team (themselves too); never the last admin."""
     with transaction.atomic():
         permission_require(actor, organisation_id, Permission.TEAM)
-        membership = (
-            Membership.objects.select_for_update()
-            .select_related("user")
-            .filter(pk=membership_id, organisation_id=organisation_id)
-            .first()
-        )
-        if membership is None:
-            raise NotFound(f"membership {membership_id} of organisation {organisation_id}")
+        membership = _membership_locked(membership_id=membership_id, organisation_id=organisation_id)
         if membership.role == Role.ADMIN and not _admins_left(organisation_id=organisation_id, without=membership.pk):
             raise LastAdmin(f"organisation {organisation_id}")
         membership.delete()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -9,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from channels.layers import channel_layers
 from rest_framework.test import APIClient
 
 from tests.components import free_port, port_open, require
+from tests.support.redis_server import OwnRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,3 +149,28 @@ def s3_storage(settings: Any, s3_server: str) -> str:
         },
     }
     return bucket
+
+
+@pytest.fixture
+def own_redis(settings: Any) -> Iterator[OwnRedis]:
+    """A Redis of this test's own for this process and its workers: its pub/sub is nobody else's,
+    and the test may stop and restart it (tests/support/redis_server.py)."""
+    require("redis", shutil.which("redis-server") is not None, "redis-server is not installed")
+    redis = OwnRedis()
+    redis.start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "kernel.cache.ResilientRedisCache",
+            "LOCATION": redis.url,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis.url]}}
+    }
+    channel_layers.backends.clear()
+    try:
+        yield redis
+    finally:
+        channel_layers.backends.clear()
+        redis.stop()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,34 +22,10 @@ from qr.services import short_code_for
 from realtime.hub import EVENTS_GROUP
 from realtime.models import RealtimeEvent
 from realtime.services import events_relay
-from tests.components import require
 from tests.factories import CampaignFactory, ItemFactory, WindowFactory, place_items
 from tests.support.redis_server import OwnRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def own_redis(settings: Any) -> Iterator[OwnRedis]:
-    require("redis", shutil.which("redis-server") is not None, "redis-server is not installed")
-    redis = OwnRedis()
-    redis.start()
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "kernel.cache.ResilientRedisCache",
-            "LOCATION": redis.url,
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-    }
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis.url]}}
-    }
-    channel_layers.backends.clear()
-    try:
-        yield redis
-    finally:
-        channel_layers.backends.clear()
-        redis.stop()
 
 
 def test_checkouts_gifts_pages_and_sheets_keep_working_while_redis_is_down(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from channels.layers import channel_layers
 from django.conf import settings as django_settings
 from django.contrib import admin
 from django.db import connection, transaction
@@ -132,30 +130,6 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture
 def log(tmp_path: Path) -> Path:
     return tmp_path / "workers.log"
-
-
-@pytest.fixture
-def own_redis(settings: Any) -> Iterator[OwnRedis]:
-    """A Redis of this test's own for this process and its workers: its pub/sub is nobody else's."""
-    require("redis", shutil.which("redis-server") is not None, "redis-server is not installed")
-    redis = OwnRedis()
-    redis.start()
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "kernel.cache.ResilientRedisCache",
-            "LOCATION": redis.url,
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-    }
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis.url]}}
-    }
-    channel_layers.backends.clear()
-    try:
-        yield redis
-    finally:
-        channel_layers.backends.clear()
-        redis.stop()
 
 
 class EventListener:
