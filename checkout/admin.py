@@ -1,14 +1,37 @@
 from django.contrib import admin
 
-from donations.models import Gift, Order, Refund, Reservation
+from donations.models import Fulfilment, Gift, Order, OrderLine, Refund, Reservation
 from kernel.admin import ReadOnlyAdmin
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    fields = ("item", "campaign", "amount_cents", "refunded_cents")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+class FulfilmentInline(admin.TabularInline):
+    model = Fulfilment
+    fields = ("organisation", "claim_code", "handed_over_at", "pickup_expired_at", "transfer_id")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "item", "email", "amount_cents", "status", "provider", "created_at", "paid_at")
-    list_filter = ("status", "provider", "campaign__organisation")
-    search_fields = ("email", "claim_code", "provider_session_id", "provider_payment_id")
+    list_display = ("pk", "email", "amount_cents", "status", "provider", "created_at", "paid_at")
+    list_filter = ("status", "provider", "fulfilments__organisation")
+    search_fields = ("email", "fulfilments__claim_code", "provider_session_id", "provider_payment_id")
+    inlines = (FulfilmentInline, OrderLineInline)
 
 
 @admin.register(Gift)

@@ -204,7 +204,7 @@ class ItemTransition(models.Model):
 
 
 class Reservation(models.Model):
-    """A hold on one listed item for one checkout, until ``expires_at``.
+    """A hold on one listed item of one order (a basket holds all its items or none), until ``expires_at``.
 
     The hold itself is the item's ``reserved`` status (one conditional UPDATE);
     this row says for whom and until when. A partial unique constraint makes a
@@ -216,7 +216,8 @@ class Reservation(models.Model):
         RELEASED = "released", _("Libérée")
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="reservations")
-    order = models.OneToOneField("Order", on_delete=models.CASCADE, related_name="reservation")
+    # A basket holds each of its items: one hold per item of the order, all taken in one transaction.
+    order = models.ForeignKey("Order", on_delete=models.CASCADE, related_name="reservations")
     email = models.EmailField(_("e-mail"))
     # A keyed hash of the client address (never the raw address), to cap holds per client.
     client_key = models.CharField(max_length=64, blank=True)
@@ -236,6 +237,7 @@ class Reservation(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["item"], condition=Q(status="held"), name="one_active_hold_per_item"),
+            models.UniqueConstraint(fields=["order", "item"], name="one_hold_per_item_of_an_order"),
         ]
 
     def __str__(self) -> str:
@@ -296,7 +298,6 @@ class Payment(models.Model):
     checkout_url = models.CharField(max_length=1000, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     refunded_cents = models.PositiveIntegerField(default=0)
-    transfer_id = models.CharField(max_length=255, blank=True)
     # The payer's language when they paid: their emails are written in it.
     language = models.CharField(max_length=8, default="fr")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -313,29 +314,19 @@ class Payment(models.Model):
 
 
 class Order(Payment):
-    """A passer-by's purchase of one item (no account needed)."""
+    """A buyer's basket of one or more unique items, possibly from several
+    organisations, paid once (no account needed). Its ``lines`` say what was
+    bought for which campaign; its ``fulfilments`` (one per organisation) say
+    how each organisation's part reaches the buyer. ``POST /api/items/{id}/checkout/``
+    is an order of one line."""
 
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="orders")
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="orders")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
     )
     expires_at = models.DateTimeField()
-    # Why the order was refunded automatically (e.g. paid after its hold expired and the item was sold).
+    # Why the order was refunded automatically (e.g. paid after its hold expired and an item was sold).
     refund_reason = models.CharField(max_length=40, blank=True)
     refund_id = models.CharField(max_length=255, blank=True)
-    claim_code = models.CharField(_("code de retrait"), max_length=12, unique=True)
-    # The secret of the buyer's claim page (/retrait/<token>/) and of the QR code it shows:
-    # random, so that no order number or claim code can be turned into someone else's page.
-    claim_token = models.CharField(max_length=32, unique=True, default=new_claim_token, editable=False)
-    # When the organisation handed the object to the buyer (order_hand_over); the return period starts then.
-    handed_over_at = models.DateTimeField(_("remis le"), null=True, blank=True)
-    # A paid object not collected (checkout/services/pickups.py): when the buyer was reminded,
-    # and when the never-collected rule refunded the order. Each is set once, by a conditional
-    # UPDATE in the transaction that records its email: a job run twice sends nothing twice.
-    pickup_reminded_at = models.DateTimeField(_("premier rappel de retrait"), null=True, blank=True)
-    pickup_reminded_again_at = models.DateTimeField(_("second rappel de retrait"), null=True, blank=True)
-    pickup_expired_at = models.DateTimeField(_("jamais retiré, remboursé le"), null=True, blank=True)
 
     class Meta(Payment.Meta):
         verbose_name = _("commande")
@@ -347,6 +338,70 @@ class Order(Payment):
 
     def __str__(self) -> str:
         return f"commande {self.pk} ({self.status})"
+
+
+class Fulfilment(models.Model):
+    """The part of an order that one organisation hands over: collected with one
+    claim code (the delivery issue makes it a parcel). Its hand-over starts the
+    return period of its items; its transfer pays the organisation what remains
+    of its lines, in the order's transfer group."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfilments")
+    organisation = models.ForeignKey(
+        "campaigns.Organisation", on_delete=models.PROTECT, related_name="fulfilments"
+    )
+    claim_code = models.CharField(_("code de retrait"), max_length=12, unique=True)
+    # The secret of the buyer's claim page (/retrait/<token>/) and of the QR code it shows:
+    # random, so that no order number or claim code can be turned into someone else's page.
+    claim_token = models.CharField(max_length=32, unique=True, default=new_claim_token, editable=False)
+    # When the organisation handed the objects to the buyer (fulfilment_hand_over); the return period starts then.
+    handed_over_at = models.DateTimeField(_("remis le"), null=True, blank=True)
+    # Paid objects not collected (checkout/services/pickups.py): when the buyer was reminded,
+    # and when the never-collected rule refunded this part. Each is set once, by a conditional
+    # UPDATE in the transaction that records its email: a job run twice sends nothing twice.
+    pickup_reminded_at = models.DateTimeField(_("premier rappel de retrait"), null=True, blank=True)
+    pickup_reminded_again_at = models.DateTimeField(_("second rappel de retrait"), null=True, blank=True)
+    pickup_expired_at = models.DateTimeField(_("jamais retiré, remboursé le"), null=True, blank=True)
+    transfer_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ("order", "id")
+        verbose_name = _("retrait")
+        verbose_name_plural = _("retraits")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "organisation"], name="one_fulfilment_per_organisation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"commande {self.order_id} / organisation {self.organisation_id}"
+
+
+class OrderLine(models.Model):
+    """One item of an order, at the price it was bought for, credited to its own campaign."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    fulfilment = models.ForeignKey(Fulfilment, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="order_lines")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="order_lines")
+    amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
+    # What the provider confirmed refunding of this line (checkout.services.events allocates an
+    # order's refunds to its lines); the ledger's debits follow.
+    refunded_cents = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("order", "id")
+        verbose_name = _("ligne de commande")
+        verbose_name_plural = _("lignes de commande")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="order_line_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_cents__lte=models.F("amount_cents")), name="order_line_refund_within_amount"
+            ),
+            models.UniqueConstraint(fields=["order", "item"], name="one_line_per_item_of_an_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"commande {self.order_id}: {self.item_id} ({self.amount_cents})"
 
 
 class Gift(Payment):
@@ -369,6 +424,7 @@ class Gift(Payment):
     receipt_postal_code = models.CharField(_("code postal (reçu)"), max_length=20, blank=True)
     receipt_city = models.CharField(_("ville (reçu)"), max_length=100, blank=True)
     receipt_country = models.CharField(_("pays (reçu)"), max_length=2, blank=True)
+    transfer_id = models.CharField(max_length=255, blank=True)
 
     class Meta(Payment.Meta):
         verbose_name = _("don")
@@ -406,6 +462,8 @@ class Refund(models.Model):
         FAILED = "failed", _("Échoué")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    # One line of an order (its item's price, or part of it); empty: the order as a whole.
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     gift = models.ForeignKey(Gift, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
     reason = models.CharField(_("motif"), max_length=300)
@@ -425,6 +483,7 @@ class Refund(models.Model):
                 | (Q(order__isnull=True) & Q(gift__isnull=False)),
                 name="refund_for_order_or_gift",
             ),
+            models.CheckConstraint(condition=Q(line__isnull=True) | Q(order__isnull=False), name="refund_line_of_order"),
         ]
 
     def __str__(self) -> str:

@@ -53,12 +53,18 @@ class LedgerEntry(models.Model):
     order = models.ForeignKey(
         "donations.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
     )
+    # The line of the order the entry is about (a basket credits each item's campaign on its own line).
+    order_line = models.ForeignKey(
+        "donations.OrderLine", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
     gift = models.ForeignKey(
         "donations.Gift", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
     )
-    # What the entry stands for, e.g. "order:12:credit" or "gift:3:refund:500" (cumulative refunded amount).
+    # What the entry stands for, e.g. "order:12:line:14:credit" or "gift:3:refund:500" (cumulative refunded
+    # amount). Unique: the database refuses to count anything twice.
     key = models.CharField(max_length=120, unique=True)
-    provider_event_id = models.CharField(max_length=255, unique=True)
+    # The provider event that caused it (one event writes one entry per line of a basket).
+    provider_event_id = models.CharField(max_length=255, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -76,6 +82,11 @@ class LedgerEntry(models.Model):
                 name="ledger_entry_for_order_or_gift",
             ),
             # A campaign's money has its campaign and organisation; the platform's has neither.
+            # A campaign's entry about an order names its line.
+            models.CheckConstraint(
+                condition=~Q(account="campaign") | Q(order__isnull=True) | Q(order_line__isnull=False),
+                name="ledger_order_entry_has_line",
+            ),
             models.CheckConstraint(
                 condition=Q(account="campaign", campaign__isnull=False, organisation__isnull=False)
                 | (~Q(account="campaign") & Q(campaign__isnull=True, organisation__isnull=True)),
@@ -97,13 +108,17 @@ def _for_order_or_gift(name: str) -> models.CheckConstraint:
 
 
 class Transfer(models.Model):
-    """Money sent to an organisation's connected account for one paid order or
-    gift (Connect "separate charges and transfers"), recorded once: the
+    """Money sent to an organisation's connected account for one paid gift, or
+    for its part of one paid order (Connect "separate charges and transfers"), recorded once: the
     provider's id is unique, so a retried send can never count twice."""
 
     organisation = models.ForeignKey("campaigns.Organisation", on_delete=models.PROTECT, related_name="transfers")
     order = models.ForeignKey(
         "donations.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="transfers"
+    )
+    # An order's transfers are one per organisation's part of it (all in the order's transfer group).
+    fulfilment = models.ForeignKey(
+        "donations.Fulfilment", on_delete=models.PROTECT, null=True, blank=True, related_name="transfers"
     )
     gift = models.ForeignKey(
         "donations.Gift", on_delete=models.PROTECT, null=True, blank=True, related_name="transfers"
@@ -120,6 +135,9 @@ class Transfer(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="transfer_amount_positive"),
             _for_order_or_gift("transfer_for_order_or_gift"),
+            models.CheckConstraint(
+                condition=Q(order__isnull=True) | Q(fulfilment__isnull=False), name="transfer_order_has_fulfilment"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from donations.models import Gift, Order
+from donations.models import Gift, Order, OrderLine
 from kernel.money import CURRENCY
 
 
@@ -128,6 +128,10 @@ class TaxReceiptLine(models.Model):
     receipt = models.ForeignKey(TaxReceipt, on_delete=models.PROTECT, related_name="lines")
     gift = models.ForeignKey(Gift, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt_lines")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt_lines")
+    # A sale is receipted per item: the line of the order that sold the seller's object.
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt_lines"
+    )
     amount_cents = models.PositiveIntegerField()
     paid_on = models.DateField()
     active = models.BooleanField(default=True)
@@ -143,7 +147,12 @@ class TaxReceiptLine(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="receipt_line_amount_positive"),
             models.UniqueConstraint(fields=["gift"], condition=Q(active=True), name="one_active_receipt_per_gift"),
-            models.UniqueConstraint(fields=["order"], condition=Q(active=True), name="one_active_receipt_per_order"),
+            models.CheckConstraint(
+                condition=Q(order__isnull=True) | Q(order_line__isnull=False), name="receipt_line_sale_has_line"
+            ),
+            models.UniqueConstraint(
+                fields=["order_line"], condition=Q(active=True), name="one_active_receipt_per_order_line"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -156,7 +165,10 @@ class ReceiptWait(models.Model):
     told once what is missing (``notified_at``), and it goes once issued."""
 
     gift = models.OneToOneField(Gift, on_delete=models.CASCADE, null=True, blank=True, related_name="receipt_wait")
-    order = models.OneToOneField(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="receipt_wait")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="receipt_waits")
+    order_line = models.OneToOneField(
+        OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="receipt_wait"
+    )
     giver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="receipt_waits"
     )
@@ -172,6 +184,9 @@ class ReceiptWait(models.Model):
                 condition=(Q(order__isnull=False) & Q(gift__isnull=True))
                 | (Q(order__isnull=True) & Q(gift__isnull=False)),
                 name="receipt_wait_for_order_or_gift",
+            ),
+            models.CheckConstraint(
+                condition=Q(order__isnull=True) | Q(order_line__isnull=False), name="receipt_wait_sale_has_line"
             ),
         ]
 
