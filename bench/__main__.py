@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import wrk
 from bench.harness import RESULTS, Report, Server, base_env, bench_database_url, manage
 
-SCENARIOS = "flash,catalogue,fanout,webhooks,qr,worker"
+SCENARIOS = "flash,basket,catalogue,fanout,webhooks,qr,worker"
 
 
 def main() -> int:
@@ -87,7 +87,7 @@ def main() -> int:
             "database": database,
             "channel_layer": "redis" if redis_url else "in-memory",
             "server": server_command,
-            "load_generator": f"wrk -t1 -c8 -d{load_seconds:g}s (HTTP ceilings, checkout, catalogue)",
+            "load_generator": f"wrk -t1 -c8 -d{load_seconds:g}s (HTTP ceilings, checkout, basket, catalogue)",
             "pairs": pairs,
             "python": sys.version.split()[0],
             "machine": platform.platform(),
@@ -127,6 +127,20 @@ def main() -> int:
                     load_seconds=load_seconds,
                 )
 
+        def basket_scenario() -> None:
+            from bench.scenarios import basket
+
+            with Server({**env, "TRUSTED_PROXY_HOPS": "1"}, name="basket") as server:
+                basket.measure(
+                    report,
+                    server,
+                    ceilings,
+                    buyers=60 if quick else 200,
+                    seconds=5,
+                    pairs=pairs,
+                    load_seconds=load_seconds,
+                )
+
         # Each scenario gets a fresh server, so one's memory and caches do not colour another's.
         def catalogue_scenario() -> None:
             from bench.scenarios import catalogue
@@ -143,6 +157,7 @@ def main() -> int:
                 )
 
         guarded("flash", flash_scenario)
+        guarded("basket", basket_scenario)
         guarded("catalogue", catalogue_scenario)
 
     def fanout_scenario() -> None:

@@ -5,7 +5,9 @@ ceilings we measure on these 2 cores, wrk's C loop does not.
 One Lua script for every use: it cycles through a file of paths and, for
 POSTs, sends a distinct JSON body and a distinct X-Forwarded-For per request
 (checkout is rate-limited per client and per e-mail, as it is in production);
-``done`` prints the figures as one JSON line."""
+``done`` prints the figures as one JSON line. A line of the file may carry,
+after a tab, more JSON members for that request's body (a basket's
+``"items": [1, 2, 3]``); the e-mail is always added."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 
 SCRIPT = r"""
 local paths = {}
+local extras = {}
 local method = "GET"
 local counter = 0
 local thread_id = 0
@@ -29,7 +32,16 @@ function setup(thread)
 end
 
 function init(args)
-  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  for line in io.lines(args[1]) do
+    local tab = string.find(line, "\t", 1, true)
+    if tab then
+      paths[#paths + 1] = string.sub(line, 1, tab - 1)
+      extras[#paths] = ", " .. string.sub(line, tab + 1)
+    else
+      paths[#paths + 1] = line
+      extras[#paths] = ""
+    end
+  end
   method = args[2] or "GET"
   thread_id = tonumber(args[3] or "0")
   server_errors = 0
@@ -45,10 +57,11 @@ end
 
 function request()
   counter = counter + 1
-  local path = paths[(counter - 1) % #paths + 1]
+  local index = (counter - 1) % #paths + 1
+  local path = paths[index]
   if method == "POST" then
     local n = thread_id * 1000000 + counter
-    local body = string.format('{"email": "wrk%d@example.org"}', n)
+    local body = string.format('{"email": "wrk%d@example.org"%s}', n, extras[index])
     local headers = {
       ["Content-Type"] = "application/json",
       -- One client address per request, across rounds too: 250 addresses reached the
@@ -127,7 +140,8 @@ def parse(output: str) -> WrkResult:
 def wrk(
     base_url: str, paths: list[str], *, seconds: float, connections: int = 8, method: str = "GET", seed: int = 0
 ) -> WrkResult:
-    """``connections`` keep-alive connections on one wrk thread for ``seconds``."""
+    """``connections`` keep-alive connections on one wrk thread for ``seconds``. A path may be
+    followed by a tab and JSON members added to that request's POST body."""
     require()
     with tempfile.TemporaryDirectory(prefix="tremma-wrk-") as folder:
         script = Path(folder) / "bench.lua"
@@ -143,7 +157,7 @@ def wrk(
             "30s",
             "-s",
             str(script),
-            base_url + paths[0],
+            base_url + paths[0].split("\t", 1)[0],
             "--",
             str(listing),
             method,

@@ -1,6 +1,6 @@
-"""The JSON endpoints of the order lifecycle: checkout of an item, gift to a
-campaign, hand-over of a sold object, refunds. Thin: validate, call one
-service, shape the answer."""
+"""The JSON endpoints of the order lifecycle: checkout of an item or of a
+basket, gift to a campaign, hand-over of a sold object, refunds. Thin:
+validate, call one service, shape the answer."""
 
 from __future__ import annotations
 
@@ -16,10 +16,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.requests import signed_in
-from checkout.services import MAX_REFUND_CENTS, gift_start, order_hand_over, order_start, payment_refund
+from campaigns.serializers import OrganisationRefSerializer
+from checkout.services import (
+    MAX_REFUND_CENTS,
+    BasketEmpty,
+    BasketTooLarge,
+    ItemUnavailable,
+    gift_start,
+    order_hand_over,
+    order_start,
+    payment_refund,
+)
 from checkout.throttles import payment_attempt_check
 from donations.models import Order
-from kernel.api import SLUG_IN_URL
+from kernel.api import MAX_ID, SLUG_IN_URL, error_body
 from kernel.countries import DEFAULT_COUNTRY, CountryCodeField
 from kernel.errors import NotFound
 from kernel.fields import CentsField
@@ -149,13 +159,146 @@ class ItemCheckoutView(APIView):
         data.is_valid(raise_exception=True)
         payment_attempt_check(client_key=client_key(request), email=data.validated_data["email"])
         order = order_start(
-            item_id=pk,
+            item_ids=[pk],
             email=data.validated_data["email"],
             user=signed_in(request),
             client_key=client_key(request),
         )
         body = {"order_id": order.pk, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
         return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class BasketItemsField(serializers.ListField):
+    """``items``: the ids of the basket's objects, each once. The size is checked before
+    anything else, so ten thousand ids cost one ``len()``; the bound is read at each
+    request (``BASKET_MAX_ITEMS``), ``max_length`` only states the one in force at
+    start-up for the schema. An empty or too large basket answers the service's own
+    codes (``basket_empty``, ``basket_too_large``), whichever of the two refuses it."""
+
+    child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    default_error_messages = {
+        "not_a_list": _("Indiquez la liste des identifiants des objets du panier."),
+        "not_an_id": _("Chaque objet est désigné par son identifiant, un nombre entier positif."),
+        "duplicate": _("Un même objet ne peut figurer qu'une fois dans le panier."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=settings.BASKET_MAX_ITEMS, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[int]:
+        if not isinstance(data, list):
+            self.fail("not_a_list")
+        if not data:
+            raise BasketEmpty("no items")
+        limit = settings.BASKET_MAX_ITEMS
+        if len(data) > limit:
+            raise BasketTooLarge(f"{len(data)} items", detail=BasketTooLarge.default_detail % {"max": limit})
+        try:
+            ids: list[int] = super().to_internal_value(data)
+        except serializers.ValidationError:
+            # One message for the field, not one per position (``items.0``, ``items.1``…).
+            self.fail("not_an_id")
+        if len(set(ids)) != len(ids):
+            self.fail("duplicate")
+        return ids
+
+    def run_validators(self, value: Any) -> None:
+        # The size was checked against the current bound above; the schema's max_length may be stale.
+        pass
+
+
+class DeliverySerializer(serializers.Serializer):
+    """``delivery``: how the objects reach the buyer. Until parcels exist, the buyer
+    collects each organisation's part at the organisation (``collection``)."""
+
+    method = serializers.ChoiceField(
+        choices=[("collection", _("Retrait sur place"))],
+        error_messages={
+            "invalid_choice": _("Seul le retrait sur place (« collection ») est possible pour l'instant."),
+        },
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                [_("Indiquez le mode de livraison : retrait sur place (« collection »).")]
+            )
+        validated: dict[str, Any] = super().to_internal_value(data)
+        return validated
+
+
+class OrderInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    items = BasketItemsField()
+    delivery = DeliverySerializer(required=False, allow_null=True, default=None)
+
+
+class OrderShippingSerializer(serializers.Serializer):
+    organisation = OrganisationRefSerializer()
+    shipping_cents = serializers.IntegerField()
+
+
+class OrderOutputSerializer(CheckoutOutputSerializer):
+    currency = serializers.CharField()
+    items_cents = serializers.IntegerField()
+    shipping_cents = serializers.IntegerField(help_text="the sum of the organisations' shipping_cents")
+    total_cents = serializers.IntegerField(help_text="items_cents + shipping_cents: the amount of the one payment")
+    shipping = OrderShippingSerializer(many=True, help_text="one entry per organisation of the basket")
+
+
+class OrderCreateView(APIView):
+    """``POST /api/orders/``: a basket, anyone, no account needed. Every item is held
+    or none; one payment for objects of several organisations."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="orders_create",
+        request=OrderInputSerializer,
+        responses={
+            201: OrderOutputSerializer,
+            **errors(
+                409,
+                429,
+                503,
+                e409="item_unavailable: some items are reserved, sold or gone; `unavailable` lists their ids"
+                " and none of the basket is held",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Hold every item of the basket for the buyer and open one payment."""
+        data = OrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = data.validated_data["email"]
+        payment_attempt_check(client_key=client_key(request), email=email)
+        try:
+            order = order_start(
+                item_ids=data.validated_data["items"],
+                email=email,
+                user=signed_in(request),
+                client_key=client_key(request),
+            )
+        except ItemUnavailable as refused:
+            body = {**error_body(refused.code, str(refused.detail)), "unavailable": refused.unavailable}
+            return Response(body, status=refused.status_code)
+        # Collection only for now: no organisation charges for shipping.
+        shipping = [
+            {"organisation": fulfilment.organisation, "shipping_cents": 0}
+            for fulfilment in order.fulfilments.select_related("organisation").order_by("pk")
+        ]
+        shipping_cents = sum(part["shipping_cents"] for part in shipping)
+        body = {
+            "order_id": order.pk,
+            "checkout_url": order.checkout_url,
+            "expires_at": order.expires_at,
+            "currency": order.currency,
+            "items_cents": order.amount_cents - shipping_cents,
+            "shipping_cents": shipping_cents,
+            "total_cents": order.amount_cents,
+            "shipping": shipping,
+        }
+        return Response(OrderOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class CampaignGiftView(APIView):

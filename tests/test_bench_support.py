@@ -28,3 +28,57 @@ def test_percentile_picks_the_nearest_rank() -> None:
     values = list(range(1, 101))
     assert percentile(values, 50) in (50, 51)
     assert percentile(values, 99) == 99
+
+
+def test_baskets_of_the_bench_are_disjoint_three_items_of_two_organisations() -> None:
+    from bench.scenarios.basket import baskets_of
+
+    first, second = list(range(100, 120)), list(range(200, 210))
+    baskets = baskets_of(first, second, 10)
+    assert len(baskets) == 10 and all(len(items) == 3 for items in baskets)
+    assert all(len(set(items) & set(first)) == 2 and len(set(items) & set(second)) == 1 for items in baskets)
+    every = [pk for items in baskets for pk in items]
+    assert len(every) == len(set(every))
+
+
+def test_wrk_adds_the_members_after_a_tab_to_each_post_body_with_its_own_email() -> None:
+    """The basket load's bodies, as the server receives them from wrk's script."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bench import wrk
+
+    if not wrk.available():
+        pytest.skip("wrk is not installed")
+    received: list[tuple[str, dict[str, object], str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.path, body, self.headers["X-Forwarded-For"]))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        lines = ['/api/orders/\t"items": [1, 2, 3]', '/api/orders/\t"items": [4, 5, 6]', "/api/items/7/checkout/"]
+        result = wrk.wrk(url, lines, seconds=1, connections=1, method="POST", seed=3)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    # wrk may leave the last request unanswered when its time is up.
+    assert len(received) - 1 <= result.created <= len(received) and result.server_errors == 0
+    bodies = {path: [body for p, body, _address in received if p == path] for path, _body, _address in received}
+    assert {tuple(body["items"]) for body in bodies["/api/orders/"]} == {(1, 2, 3), (4, 5, 6)}  # type: ignore[arg-type]
+    assert all(set(body) == {"email"} for body in bodies["/api/items/7/checkout/"])
+    emails = [body["email"] for _path, body, _address in received]
+    addresses = [address for _path, _body, address in received]
+    assert len(set(emails)) == len(emails) and len(set(addresses)) == len(addresses)
