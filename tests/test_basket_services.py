@@ -319,7 +319,7 @@ def test_refunding_one_line_debits_its_campaign_relists_its_item_and_leaves_the_
 def test_a_treasurer_may_not_refund_another_organisations_line_nor_a_whole_shared_basket(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    order, items, lescar, pau = paid_basket(django_capture_on_commit_callbacks)
+    order, items, lescar, _pau = paid_basket(django_capture_on_commit_callbacks)
     pau_line = order.lines.get(item=items[2])
 
     with pytest.raises(NotFound):
@@ -355,7 +355,7 @@ def test_a_partial_refund_of_a_line_after_the_transfer_reverses_only_that_organi
 def test_refunds_are_shared_among_lines_the_same_way_whatever_arrives_first(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    order, items, lescar, pau = paid_basket(django_capture_on_commit_callbacks)
+    order, items, _lescar, _pau = paid_basket(django_capture_on_commit_callbacks)
     lines = {line.item_id: line for line in order.lines.all()}
     Refund.objects.create(order=order, line=lines[items[2].pk], amount_cents=1000, reason="a", status="sent")
     Refund.objects.create(order=order, amount_cents=1500, reason="b", status="sent")
@@ -385,7 +385,7 @@ def test_refunds_are_shared_among_lines_the_same_way_whatever_arrives_first(
 def test_a_dispute_on_a_basket_debits_its_lines_in_turn_and_a_won_one_credits_them_back(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    order, items, lescar, pau = paid_basket(django_capture_on_commit_callbacks)
+    order, _items, lescar, pau = paid_basket(django_capture_on_commit_callbacks)
 
     event_receive(event=dispute(order, 1, 2500, "needs_response"))
 
@@ -399,7 +399,7 @@ def test_a_dispute_on_a_basket_debits_its_lines_in_turn_and_a_won_one_credits_th
 def test_an_uncollected_part_of_a_basket_is_refunded_alone_and_the_other_part_kept(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    order, items, lescar, pau = paid_basket(django_capture_on_commit_callbacks)
+    order, items, lescar, _pau = paid_basket(django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         hand_over(order.fulfilments.get(organisation=lescar.organisation))
     Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(days=settings.PICKUP_DEADLINE_DAYS + 1))
