@@ -59,7 +59,8 @@ def test_overlapping_baskets_racing_fifty_times_make_exactly_the_expected_winner
         names = sorted(baskets)
         RealtimeEvent.objects.all().delete()
 
-        results = race(len(names), lambda n, run=run: post_basket(run, n, baskets[names[n]]))
+        wanted = [baskets[name] for name in names]
+        results = race(len(names), lambda n, run=run, wanted=wanted: post_basket(run, n, wanted[n]))
 
         answers = dict(zip(names, results, strict=True))
         failures = {name: repr(answer)[:300] for name, answer in answers.items() if not isinstance(answer, tuple)}
