@@ -184,7 +184,7 @@ class BasketItemsField(serializers.ListField):
     }
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=settings.BASKET_MAX_ITEMS, **kwargs)
+        super().__init__(max_length=settings.BASKET_MAX_ITEMS, allow_empty=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> list[int]:
         if not isinstance(data, list):
@@ -194,6 +194,10 @@ class BasketItemsField(serializers.ListField):
         limit = settings.BASKET_MAX_ITEMS
         if len(data) > limit:
             raise BasketTooLarge(f"{len(data)} items", detail=BasketTooLarge.default_detail % {"max": limit})
+        # Whole numbers (or their digits, from a form): nothing else is even looked at, so a
+        # nested list or object is refused here, never turned into a string.
+        if not all(isinstance(value, int | str) and not isinstance(value, bool) for value in data):
+            self.fail("not_an_id")
         try:
             ids: list[int] = super().to_internal_value(data)
         except serializers.ValidationError:
@@ -208,11 +212,21 @@ class BasketItemsField(serializers.ListField):
         pass
 
 
+class DeliveryMethodField(serializers.ChoiceField):
+    """A choice that is a string: DRF's looks any value up by ``str(value)``, and a list
+    nested a thousand deep has no string (RecursionError)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input="")
+        return super().to_internal_value(data)
+
+
 class DeliverySerializer(serializers.Serializer):
     """``delivery``: how the objects reach the buyer. Until parcels exist, the buyer
     collects each organisation's part at the organisation (``collection``)."""
 
-    method = serializers.ChoiceField(
+    method = DeliveryMethodField(
         choices=[("collection", _("Retrait sur place"))],
         error_messages={
             "invalid_choice": _("Seul le retrait sur place (« collection ») est possible pour l'instant."),
@@ -284,11 +298,8 @@ class OrderCreateView(APIView):
             body = {**error_body(refused.code, str(refused.detail)), "unavailable": refused.unavailable}
             return Response(body, status=refused.status_code)
         # Collection only for now: no organisation charges for shipping.
-        shipping = [
-            {"organisation": fulfilment.organisation, "shipping_cents": 0}
-            for fulfilment in order.fulfilments.select_related("organisation").order_by("pk")
-        ]
-        shipping_cents = sum(part["shipping_cents"] for part in shipping)
+        shipping = [(part.organisation, 0) for part in order.fulfilments.select_related("organisation").order_by("pk")]
+        shipping_cents = sum(cents for _organisation, cents in shipping)
         body = {
             "order_id": order.pk,
             "checkout_url": order.checkout_url,
@@ -297,7 +308,7 @@ class OrderCreateView(APIView):
             "items_cents": order.amount_cents - shipping_cents,
             "shipping_cents": shipping_cents,
             "total_cents": order.amount_cents,
-            "shipping": shipping,
+            "shipping": [{"organisation": organisation, "shipping_cents": cents} for organisation, cents in shipping],
         }
         return Response(OrderOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rest_framework import parsers, serializers
+from rest_framework import exceptions, parsers, serializers
 
 NUL_MESSAGE = _("Les caractères nuls (\\x00) ne sont pas acceptés.")
 
@@ -60,8 +60,13 @@ def _too_many(error: TooManyFieldsSent | TooManyFilesSent) -> serializers.Valida
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        data = super().parse(stream, media_type, parser_context)
-        refuse_nul(data)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            refuse_nul(data)
+        except RecursionError:
+            # "[[[[…]]]]" nested past Python's recursion limit, in the decoder or in the walk above:
+            # a body we refuse, not a crash (DRF's parser turns only ValueError into a 400).
+            raise exceptions.ParseError(gettext("Le JSON envoyé est imbriqué trop profondément.")) from None
         return data
 
 
