@@ -14,8 +14,10 @@ from kernel.money import CURRENCY
 class LedgerEntry(models.Model):
     """Append-only money movement of a campaign: a credit when a payment is
     received, a debit on a refund or a dispute. Totals shown anywhere come from
-    here. ``provider_event_id`` and ``key`` are unique, so a replayed event or
-    a second event about the same payment can never count twice.
+    here. ``key`` is unique and names what the entry stands for (a line's
+    credit, a refunded total, a dispute), so a replayed event or a second event
+    about the same payment can never count twice; ``provider_event_id`` says
+    which event caused it (one event writes one entry per line of a basket).
 
     ``account`` says whose money it is: a campaign's (the default: campaign and
     organisation set), or one of the platform's own accounts (shipping, tips,
