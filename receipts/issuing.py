@@ -277,7 +277,8 @@ def _wait(*, sources: Sequence[_Source], giver: User | None, email: str, missing
     missing) is not written to: they asked for nothing, and the success page and
     the thanks email promised nothing. The row is still recorded, so that the
     periodic job retries it after the others; if an account with that email comes
-    later without the details, its holder is told then."""
+    later without the details, its holder is told then. A seller with several
+    items in one basket is told once for that order (one wait per line all the same)."""
     now = timezone.now()
     for source in sources:
         defaults: dict[str, object] = {"giver": giver, "email": email, "missing": missing}
@@ -289,6 +290,14 @@ def _wait(*, sources: Sequence[_Source], giver: User | None, email: str, missing
             wait, _created = ReceiptWait.objects.update_or_create(gift=source.gift, defaults=defaults)
         if missing == ["account"]:
             continue  # nobody to write to about a receipt they did not ask for (see above)
+        if source.line is not None and (
+            ReceiptWait.objects.filter(order_id=source.line.order_id, email__iexact=email, notified_at__isnull=False)
+            .exclude(pk=wait.pk)
+            .exists()
+        ):
+            # Told already about another item of the same basket: the same email again says nothing new.
+            ReceiptWait.objects.filter(pk=wait.pk, notified_at__isnull=True).update(notified_at=now)
+            continue
         if ReceiptWait.objects.filter(pk=wait.pk, notified_at__isnull=True).update(notified_at=now):
             task_enqueue(receipt_missing_notify, wait_id=wait.pk)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from campaigns.models import Campaign, Membership, Organisation
@@ -214,7 +215,7 @@ def test_a_line_refunded_under_a_yearly_receipt_cancels_it_and_the_next_run_rece
     assert list(again.lines.values_list("order_line", flat=True)) == [line_of(order, chair).pk]
 
 
-def test_a_seller_without_an_address_waits_once_per_item_then_gets_each_receipt() -> None:
+def test_a_seller_without_an_address_waits_per_item_is_told_once_then_gets_each_receipt() -> None:
     seller = UserFactory(first_name="Louise", last_name="Martin")  # no postal address
     campaign = ready_campaign()
     lamp, chair = item_of(seller, campaign, 1200), item_of(seller, campaign, 800)
@@ -230,6 +231,9 @@ def test_a_seller_without_an_address_waits_once_per_item_then_gets_each_receipt(
     assert all(wait.giver == seller and "address_line1" in wait.missing for wait in waits)
     assert receipts_issue_due() == 0  # still waiting: no second row, no number taken
     assert ReceiptWait.objects.count() == 2 and not TaxReceipt.objects.exists()
+    # One email for the basket, however many of the seller's items it holds and however often the job runs.
+    told = [message for message in mail.outbox if message.subject == "Votre reçu fiscal attend quelques informations"]
+    assert [message.to for message in told] == [[seller.email]]
 
     seller.address_line1, seller.postal_code, seller.city = "3 rue des Lilas", "64000", "Pau"
     seller.save()
