@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
@@ -31,18 +30,12 @@ _SIGNED_AMOUNT = Case(
     output_field=IntegerField(),
 )
 # A backer is a payment received (an order or a gift) that was not refunded in full: for an
-# order, the campaign's backer is the order as long as one of its lines for that campaign was
-# not refunded in full. A basket of two objects of one campaign is one backer (counted distinct).
+# order, one of its lines for the campaign was not. A basket of two objects of one campaign is one backer.
 _BACKER = Q(reason=LedgerEntry.Reason.PAYMENT) & ~(
-    Q(order__isnull=False, order__refunded_cents__gte=F("order__amount_cents"))
-    | Q(order_line__isnull=False, order_line__refunded_cents__gte=F("order_line__amount_cents"))
+    Q(order_line__isnull=False, order_line__refunded_cents__gte=F("order_line__amount_cents"))
     | Q(gift__isnull=False, gift__refunded_cents__gte=F("gift__amount_cents"))
 )
-
-
-def _backers_count() -> Any:
-    """Distinct payments among backing entries (an order credits one entry per line)."""
-    return Count("order", distinct=True) + Count("gift", distinct=True)
+_BACKERS = Count("order", distinct=True) + Count("gift", distinct=True)
 
 
 def _raised_subquery() -> Subquery:
@@ -61,7 +54,7 @@ def _backers_subquery() -> Subquery:
         LedgerEntry.objects.filter(_BACKER, _CAMPAIGN_ACCOUNT, campaign=OuterRef("pk"))
         .order_by()
         .values("campaign")
-        .annotate(backers=_backers_count())
+        .annotate(backers=_BACKERS)
         .values("backers")
     )
     return Subquery(payments, output_field=IntegerField())
@@ -85,15 +78,14 @@ def campaign_progress(*, campaign_id: int) -> tuple[int, int]:
     """(raised_cents, backers_count) of one campaign, from the ledger."""
     entries = LedgerEntry.objects.filter(_CAMPAIGN_ACCOUNT, campaign_id=campaign_id)
     raised = entries.aggregate(net=Coalesce(Sum(_SIGNED_AMOUNT), Value(0)))["net"]
-    backers = entries.filter(_BACKER).aggregate(backers=_backers_count())["backers"]
+    backers = entries.filter(_BACKER).aggregate(backers=_BACKERS)["backers"]
     return int(raised), int(backers)
 
 
 def organisation_balance_cents(*, organisation_id: int) -> int:
     """Money received for an organisation and not yet transferred to its
-    connected account (organisations without one accrue it here). An order's
-    money is transferred per organisation's part of it (its fulfilment)."""
-    untransferred = Q(order__isnull=False, order_line__fulfilment__transfer_id="") | Q(
+    connected account (organisations without one accrue it here)."""
+    untransferred = Q(order_line__isnull=False, order_line__fulfilment__transfer_id="") | Q(
         gift__isnull=False, gift__transfer_id=""
     )
     entries = LedgerEntry.objects.filter(untransferred, _CAMPAIGN_ACCOUNT, organisation_id=organisation_id)

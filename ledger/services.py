@@ -1,7 +1,6 @@
 """Writes on the money books. The ledger is append-only, each entry unique by
-its key (what it stands for: one line's credit, a refunded total, …), so the
-database itself refuses a double count; a transfer is recorded once, by the
-provider's id."""
+its key and by the provider event that caused it, so the database itself
+refuses a double count; a transfer is recorded once, by the provider's id."""
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ def ledger_record(
     account: LedgerEntry.Account = LedgerEntry.Account.CAMPAIGN,
 ) -> LedgerEntry | None:
     """Append one entry; ``None`` when there is nothing to write (zero) or when
-    the same key was already counted (the unique constraint says no).
+    the same key or event was already counted (the unique constraints say no).
     A campaign's entry needs its campaign; a platform account's entry has none."""
     if (account == LedgerEntry.Account.CAMPAIGN) != (campaign is not None):
         raise ValueError(f"ledger account {account} with campaign {campaign!r}")
