@@ -242,7 +242,8 @@ class RefundForm(forms.Form):
         for name in self.errors:
             if name in self.fields:
                 # The message printed beside the field is what a screen reader reads with it.
-                self.fields[name].widget.attrs["aria-describedby"] = f"refund-{name}-error"
+                # (A line's form has its own ids: several are on one order's page.)
+                self.fields[name].widget.attrs["aria-describedby"] = f"{self.auto_id % name}-error"
 
     def clean_amount(self) -> int:
         cents: int = self.cleaned_data["amount"]

@@ -30,18 +30,18 @@ from campaigns.selectors import organisations_user_may
 from checkout.emails import gift_receipt_sentence
 from checkout.forms import BuyForm, ClaimCodeForm, GiveForm
 from checkout.selectors import (
+    fulfilment_for_claim_code,
+    fulfilment_for_hand_over,
     order_claim_url,
     order_for_claim,
-    order_for_claim_code,
-    order_for_hand_over,
     order_hand_over_url,
     pickup_deadline,
     pickups_managed,
 )
-from checkout.services import claim_code_normalise, gift_start, order_hand_over, order_start
+from checkout.services import claim_code_normalise, fulfilment_hand_over, gift_start, order_start
 from checkout.services.orders import RETURN_SALT
 from checkout.throttles import payment_attempt_check
-from donations.models import Gift, Order, PaymentStatus
+from donations.models import Fulfilment, Gift, Order, OrderLine, PaymentStatus
 from kernel.errors import DomainError
 from kernel.net import client_key
 from payments.events import event_receive
@@ -210,25 +210,36 @@ def claim_qr(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def hand_over(request: HttpRequest, token: str) -> HttpResponse:
-    """What the claim QR opens on a manager's phone: the order, and one button
-    that records the hand-over (the same service as the API)."""
+    """What the claim QR opens on a manager's phone: the organisation's part of the order (its
+    objects listed), and one button that records its hand-over (the same service as the API).
+    Another organisation's part of the same basket is not shown, and stays as it is."""
     user: User = request.user  # type: ignore[assignment]
-    order = order_for_hand_over(token=token, user=user)
-    if order is None:
-        # Not the organisation's order, or no such token: the same answer, so nothing leaks.
+    fulfilment = fulfilment_for_hand_over(token=token, user=user)
+    if fulfilment is None:
+        # Not the organisation's part, or no such token: the same answer, so nothing leaks.
         raise Http404
     error, status = "", 200
     if request.method == "POST":
         try:
             # The QR stands for the claim code: whoever shows it holds the buyer's page.
-            order_hand_over(order=order, claim_code=order.claim_code, actor=user)
+            fulfilment_hand_over(fulfilment=fulfilment, claim_code=fulfilment.claim_code, actor=user)
         except DomainError as refused:
             # Already handed over (a second scan, a double tap) or not paid: said plainly, nothing changes.
             error, status = str(refused.detail), refused.status_code
         else:
-            messages.success(request, _("Remise enregistrée : « %(title)s » est remis.") % {"title": order.item.title})
+            messages.success(
+                request, _("Remise enregistrée : %(titles)s.") % {"titles": _titles(_part_lines(fulfilment))}
+            )
             return redirect("checkout:hand-over", token=token)
-    context = {"order": order, "organisation": order.campaign.organisation, "error": error}
+    lines = _part_lines(fulfilment)
+    context = {
+        "fulfilment": fulfilment,
+        "order": fulfilment.order,
+        "organisation": fulfilment.organisation,
+        "lines": lines,
+        "amount_cents": sum(line.amount_cents for line in lines),
+        "error": error,
+    }
     return _private(render(request, "checkout/hand_over.html", context, status=status))
 
 
@@ -237,30 +248,54 @@ def hand_over(request: HttpRequest, token: str) -> HttpResponse:
 PICKUPS_SHOWN = 500
 
 
-def _code_refusal(order: Order) -> str:
+def _part_lines(fulfilment: Fulfilment) -> list[OrderLine]:
+    """The part's lines with their objects, in the order they were bought: as the selector
+    prefetched them, else read now (one query)."""
+    if "lines" in getattr(fulfilment, "_prefetched_objects_cache", {}):
+        return sorted(fulfilment.lines.all(), key=lambda line: line.pk)
+    return list(fulfilment.lines.select_related("item", "campaign").order_by("id"))
+
+
+def _titles(lines: list[OrderLine]) -> str:
+    """The objects of a part, each in quotes: « Lampe », « Vélo »."""
+    return ", ".join(f"« {line.item.title} »" for line in lines)
+
+
+def _code_refusal(fulfilment: Fulfilment) -> str:
     """Why a known code hands nothing over, in the manager's words (before asking the service)."""
-    if order.handed_over_at is not None:
-        return _("Déjà remis le %(date)s : « %(title)s ».") % {
-            "date": date_format(timezone.localtime(order.handed_over_at), "DATETIME_FORMAT"),
-            "title": order.item.title,
+    lines = _part_lines(fulfilment)
+    titles = _titles(lines)
+    order = fulfilment.order
+    if fulfilment.handed_over_at is not None:
+        return _("Déjà remis le %(date)s : %(titles)s.") % {
+            "date": date_format(timezone.localtime(fulfilment.handed_over_at), "DATETIME_FORMAT"),
+            "titles": titles,
         }
-    if order.pickup_expired_at is not None or order.status == PaymentStatus.REFUNDED:
-        return _("Commande remboursée : ne remettez pas « %(title)s ».") % {"title": order.item.title}
+    refunded = all(line.refunded_cents >= line.amount_cents for line in lines)
+    if fulfilment.pickup_expired_at is not None or order.status == PaymentStatus.REFUNDED or refunded:
+        return _("Commande remboursée : ne remettez pas %(titles)s.") % {"titles": titles}
     if order.status != PaymentStatus.PAID:
-        return _("Commande non payée : ne remettez pas « %(title)s ».") % {"title": order.item.title}
+        return _("Commande non payée : ne remettez pas %(titles)s.") % {"titles": titles}
     return ""
 
 
 def _pickup_groups(user: User, organisations: list[Organisation]) -> list[dict[str, Any]]:
     now = timezone.now()
     rows: dict[int, list[dict[str, Any]]] = {organisation.pk: [] for organisation in organisations}
-    for order in pickups_managed(user=user)[:PICKUPS_SHOWN]:
-        rows[order.campaign.organisation_id].append(
+    for fulfilment in pickups_managed(user=user)[:PICKUPS_SHOWN]:
+        order = fulfilment.order
+        lines = _part_lines(fulfilment)
+        rows[fulfilment.organisation_id].append(
             {
+                "fulfilment": fulfilment,
                 "order": order,
+                "lines": lines,
+                "amount_cents": sum(line.amount_cents for line in lines),
                 "days": (now - order.paid_at).days if order.paid_at else 0,
-                "reminders": sum(1 for at in (order.pickup_reminded_at, order.pickup_reminded_again_at) if at),
-                "deadline": pickup_deadline(order),
+                "reminders": sum(
+                    1 for at in (fulfilment.pickup_reminded_at, fulfilment.pickup_reminded_again_at) if at
+                ),
+                "deadline": pickup_deadline(fulfilment),
             }
         )
     return [{"organisation": organisation, "rows": rows[organisation.pk]} for organisation in organisations]
@@ -269,9 +304,9 @@ def _pickup_groups(user: User, organisations: list[Organisation]) -> list[dict[s
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def pickups(request: HttpRequest) -> HttpResponse:
-    """``/gestion/retraits/``: the objects paid and waiting for their buyers at the organisations
-    the manager manages, oldest first, and a field for the code the buyer says (the same
-    hand-over as scanning the claim QR)."""
+    """``/gestion/retraits/``: the organisations' parts of orders paid and waiting for their
+    buyers (each with its objects), oldest first, and a field for the code the buyer says (the
+    same hand-over as scanning the claim QR). A basket of two organisations has a code at each."""
     user: User = request.user  # type: ignore[assignment]
     organisations = list(organisations_user_may(user, Permission.HAND_OVER).order_by("name"))
     if not organisations:
@@ -282,8 +317,8 @@ def pickups(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             code = claim_code_normalise(form.cleaned_data["code"]) or ""
             # Another organisation's code finds nothing, exactly as a code that does not exist.
-            order = order_for_claim_code(code=code, user=user) if code else None
-            if order is None:
+            fulfilment = fulfilment_for_claim_code(code=code, user=user) if code else None
+            if fulfilment is None:
                 form.add_error(
                     "code",
                     _(
@@ -291,18 +326,18 @@ def pickups(request: HttpRequest) -> HttpResponse:
                         "(il est sur sa page de retrait et dans son e-mail)."
                     ),
                 )
-            elif refusal := _code_refusal(order):
+            elif refusal := _code_refusal(fulfilment):
                 form.add_error("code", refusal)
             else:
                 try:
-                    order_hand_over(order=order, claim_code=code, actor=user)
+                    fulfilment_hand_over(fulfilment=fulfilment, claim_code=code, actor=user)
                 except DomainError as refused:
                     form.add_error("code", str(refused.detail))
                 else:
                     messages.success(
                         request,
-                        _("Remise enregistrée : « %(title)s » est remis à %(email)s.")
-                        % {"title": order.item.title, "email": order.email},
+                        _("Remise enregistrée : %(titles)s remis à %(email)s.")
+                        % {"titles": _titles(_part_lines(fulfilment)), "email": fulfilment.order.email},
                     )
                     return redirect("checkout:pickups")
         status = 400
