@@ -242,7 +242,9 @@ class OrderHandOverView(APIView):
         data.is_valid(raise_exception=True)
         user: User = request.user  # type: ignore[assignment]
         fulfilment = _fulfilment_to_hand_over(order_id=pk, user=user, claim_code=data.validated_data["claim_code"])
-        fulfilment = fulfilment_hand_over(fulfilment=fulfilment, claim_code=data.validated_data["claim_code"], actor=user)
+        fulfilment = fulfilment_hand_over(
+            fulfilment=fulfilment, claim_code=data.validated_data["claim_code"], actor=user
+        )
         body = {
             "order_id": fulfilment.order_id,
             "pk": fulfilment.pk,

@@ -243,7 +243,8 @@ class RefundForm(forms.Form):
             if name in self.fields:
                 # The message printed beside the field is what a screen reader reads with it.
                 # (A line's form has its own ids: several are on one order's page.)
-                self.fields[name].widget.attrs["aria-describedby"] = f"{self.auto_id % name}-error"
+                ids = self.auto_id if isinstance(self.auto_id, str) else "refund-%s"
+                self.fields[name].widget.attrs["aria-describedby"] = f"{ids % name}-error"
 
     def clean_amount(self) -> int:
         cents: int = self.cleaned_data["amount"]

@@ -235,7 +235,11 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         forms[line_id] = form
     for part in parts:
         for managed in part.lines:
-            if may_refund[part.fulfilment.organisation_id] and managed.refundable_cents and managed.line.pk not in forms:
+            if (
+                may_refund[part.fulfilment.organisation_id]
+                and managed.refundable_cents
+                and managed.line.pk not in forms
+            ):
                 forms[managed.line.pk] = _line_form(managed)
     context = {
         "payment": order,

@@ -30,11 +30,12 @@ from campaigns.selectors import organisations_user_may
 from checkout.emails import gift_receipt_sentence
 from checkout.forms import BuyForm, ClaimCodeForm, GiveForm
 from checkout.selectors import (
+    fulfilment_claim_url,
+    fulfilment_for_claim,
     fulfilment_for_claim_code,
     fulfilment_for_hand_over,
-    order_claim_url,
-    order_for_claim,
-    order_hand_over_url,
+    fulfilment_hand_over_url,
+    fulfilment_lines,
     pickup_deadline,
     pickups_managed,
 )
@@ -53,9 +54,9 @@ from receipts.selectors import gift_receipt
 logger = logging.getLogger(__name__)
 
 
-def _pickup_rule(order: Order) -> dict[str, Any]:
+def _pickup_rule(fulfilment: Fulfilment) -> dict[str, Any]:
     """The never-collected rule, as the claim part of a page states it (checkout.services.pickups)."""
-    return {"pickup_deadline": pickup_deadline(order), "pickup_deadline_days": settings.PICKUP_DEADLINE_DAYS}
+    return {"pickup_deadline": pickup_deadline(fulfilment), "pickup_deadline_days": settings.PICKUP_DEADLINE_DAYS}
 
 
 def _return_target(request: HttpRequest) -> Order | Gift:
@@ -64,7 +65,7 @@ def _return_target(request: HttpRequest) -> Order | Gift:
     except signing.BadSignature:
         raise Http404 from None
     model = Order if ref.get("kind") == "order" else Gift
-    related = ("item", "campaign__organisation") if model is Order else ("campaign__organisation",)
+    related = () if model is Order else ("campaign__organisation",)
     target = model.objects.select_related(*related).filter(pk=ref.get("id")).first()  # type: ignore[attr-defined]
     if target is None:
         raise Http404
@@ -92,9 +93,16 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         # The claim page is the lasting copy of this one: its address goes in the email too.
         context.update(
             order=target,
-            organisation=target.campaign.organisation,
-            claim_url=order_claim_url(target),
-            **_pickup_rule(target),
+            parts=[
+                {
+                    "fulfilment": fulfilment,
+                    "organisation": fulfilment.organisation,
+                    "lines": list(fulfilment_lines(fulfilment)),
+                    "claim_url": fulfilment_claim_url(fulfilment),
+                    **_pickup_rule(fulfilment),
+                }
+                for fulfilment in target.fulfilments.select_related("organisation", "order").order_by("pk")
+            ],
         )
     elif paid:
         # A gift's tax receipt may already be issued (the giver's details were complete).
@@ -181,16 +189,19 @@ def _private(response: HttpResponse) -> HttpResponse:
 
 @require_safe
 def claim(request: HttpRequest, token: str) -> HttpResponse:
-    """The buyer's page: what they bought, the claim code, the QR the organisation scans, and where to go."""
-    order = order_for_claim(token=token)
-    if order is None:
+    """The buyer's page for one organisation's part of an order: what they bought there, the
+    claim code, the QR the organisation scans, and where to go."""
+    fulfilment = fulfilment_for_claim(token=token)
+    if fulfilment is None:
         raise Http404
     context = {
-        "order": order,
-        "organisation": order.campaign.organisation,
-        "paid": order.status == PaymentStatus.PAID,
-        "claim_url": order_claim_url(order),
-        **_pickup_rule(order),
+        "fulfilment": fulfilment,
+        "order": fulfilment.order,
+        "lines": list(fulfilment_lines(fulfilment)),
+        "organisation": fulfilment.organisation,
+        "paid": fulfilment.order.status == PaymentStatus.PAID,
+        "claim_url": fulfilment_claim_url(fulfilment),
+        **_pickup_rule(fulfilment),
     }
     return _private(render(request, "checkout/claim.html", context))
 
@@ -198,10 +209,10 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
 @require_safe
 def claim_qr(request: HttpRequest, token: str) -> HttpResponse:
     """The claim QR as SVG, drawn once by the qr app's renderer and then taken from the cache."""
-    order = order_for_claim(token=token)
-    if order is None or order.status != PaymentStatus.PAID:
+    fulfilment = fulfilment_for_claim(token=token)
+    if fulfilment is None or fulfilment.order.status != PaymentStatus.PAID:
         raise Http404
-    image = render_qr(order_hand_over_url(order), fmt="svg")
+    image = render_qr(fulfilment_hand_over_url(fulfilment), fmt="svg")
     response = HttpResponse(image.content, content_type=image.content_type)
     response["ETag"] = image.etag
     return _private(response)
@@ -253,7 +264,7 @@ def _part_lines(fulfilment: Fulfilment) -> list[OrderLine]:
     prefetched them, else read now (one query)."""
     if "lines" in getattr(fulfilment, "_prefetched_objects_cache", {}):
         return sorted(fulfilment.lines.all(), key=lambda line: line.pk)
-    return list(fulfilment.lines.select_related("item", "campaign").order_by("id"))
+    return list(fulfilment_lines(fulfilment))
 
 
 def _titles(lines: list[OrderLine]) -> str:
