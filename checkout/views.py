@@ -268,8 +268,8 @@ def _part_lines(fulfilment: Fulfilment) -> list[OrderLine]:
 
 
 def _titles(lines: list[OrderLine]) -> str:
-    """The objects of a part, each in quotes: « Lampe », « Vélo »."""
-    return ", ".join(f"« {line.item.title} »" for line in lines)
+    """The objects of a part, each in the language's quotes: « Lampe », « Vélo »."""
+    return ", ".join(_("« %(title)s »") % {"title": line.item.title} for line in lines)
 
 
 def _code_refusal(fulfilment: Fulfilment) -> str:

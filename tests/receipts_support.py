@@ -13,8 +13,8 @@ from pypdf import PdfReader
 
 from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
-from checkout.services import gift_start, order_hand_over, order_start
-from donations.models import Gift, Item, Order
+from checkout.services import fulfilment_hand_over, gift_start, order_start
+from donations.models import Fulfilment, Gift, Item, Order
 from payments import demo_gateway
 from payments.events import event_receive
 from payments.gateways import PaymentEvent
@@ -81,11 +81,15 @@ def manager(organisation: Organisation, role: str = Membership.Role.MANAGER) -> 
 
 
 def handed_over(order: Order, *, days_ago: int = 0) -> Order:
-    """Hand the object over with the buyer's claim code, ``days_ago`` days ago."""
-    order_hand_over(order=order, claim_code=order.claim_code, actor=manager(order.campaign.organisation))
+    """Hand the objects over with the buyer's claim code (each organisation's part of the
+    order, with its own code), ``days_ago`` days ago."""
+    for fulfilment in order.fulfilments.select_related("organisation").order_by("pk"):
+        fulfilment_hand_over(
+            fulfilment=fulfilment, claim_code=fulfilment.claim_code, actor=manager(fulfilment.organisation)
+        )
     if days_ago:
         # Time passing, not a shortcut through the service: only the hand-over date moves back.
-        Order.objects.filter(pk=order.pk).update(handed_over_at=timezone.now() - timedelta(days=days_ago))
+        Fulfilment.objects.filter(order=order).update(handed_over_at=timezone.now() - timedelta(days=days_ago))
     return Order.objects.get(pk=order.pk)
 
 

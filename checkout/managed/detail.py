@@ -116,7 +116,9 @@ def order_history(order: Order, parts: Sequence[ManagedPart]) -> list[HistoryLin
     history: list[HistoryLine] = [
         HistoryLine(
             order.created_at,
-            ngettext("Commande passée, objet réservé", "Commande passée, %(count)s objets réservés", len(lines))
+            ngettext(
+                "Commande passée, %(count)s objet réservé", "Commande passée, %(count)s objets réservés", len(lines)
+            )
             % {"count": len(lines)},
         )
     ]
