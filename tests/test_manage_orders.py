@@ -13,7 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -660,3 +662,27 @@ def test_the_refunds_api_refunds_a_line_of_the_callers_organisation_only(
     assert Refund.objects.get().line_id == lamp.pk
     too_much = api.post(path, {"reason": "Encore", "line": lamp.pk, "amount_cents": 1011}, format="json")
     assert too_much.status_code == 400 and too_much.json()["code"] == "refund_too_large"
+
+
+def test_the_list_takes_the_same_queries_for_one_basket_or_many(campaign: Campaign, manager: User) -> None:
+    client = signed_in(manager)
+
+    def basket_and_gift() -> None:
+        items = [ItemFactory(campaign=campaign, price_cents=1000 + n) for n in range(2)]
+        items.append(ItemFactory(campaign=ready_campaign(), price_cents=500))
+        order = order_start(item_ids=[item.pk for item in items], email="panier@example.org")
+        pay(order)
+        paid_gift(campaign, 2000)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(LIST).status_code == 200
+        return len(captured)
+
+    basket_and_gift()
+    client.get(LIST)  # warm-up: the session
+    one = queries()
+    for _ in range(3):
+        basket_and_gift()
+    assert queries() == one
+    assert len(client.get(LIST).context["rows"]) == 8
