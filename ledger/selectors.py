@@ -17,7 +17,7 @@ from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.permissions import Permission
 from campaigns.selectors import managed_campaigns, organisations_user_may, public_campaigns, user_may
-from donations.models import Gift, Order, PaymentStatus
+from donations.models import Fulfilment, Gift, Order, OrderLine, PaymentStatus
 from ledger.models import LedgerEntry
 from payments.gateways import GatewayError, gateway
 
@@ -29,11 +29,13 @@ _SIGNED_AMOUNT = Case(
     default=F("amount_cents"),
     output_field=IntegerField(),
 )
-# A backer is a payment received (an order or a gift) that was not refunded in full.
+# A backer is a payment received (an order or a gift) that was not refunded in full: for an
+# order, one of its lines for the campaign was not. A basket of two objects of one campaign is one backer.
 _BACKER = Q(reason=LedgerEntry.Reason.PAYMENT) & ~(
-    Q(order__isnull=False, order__refunded_cents__gte=F("order__amount_cents"))
+    Q(order_line__isnull=False, order_line__refunded_cents__gte=F("order_line__amount_cents"))
     | Q(gift__isnull=False, gift__refunded_cents__gte=F("gift__amount_cents"))
 )
+_BACKERS = Count("order", distinct=True) + Count("gift", distinct=True)
 
 
 def _raised_subquery() -> Subquery:
@@ -52,7 +54,7 @@ def _backers_subquery() -> Subquery:
         LedgerEntry.objects.filter(_BACKER, _CAMPAIGN_ACCOUNT, campaign=OuterRef("pk"))
         .order_by()
         .values("campaign")
-        .annotate(backers=Count("id"))
+        .annotate(backers=_BACKERS)
         .values("backers")
     )
     return Subquery(payments, output_field=IntegerField())
@@ -76,14 +78,16 @@ def campaign_progress(*, campaign_id: int) -> tuple[int, int]:
     """(raised_cents, backers_count) of one campaign, from the ledger."""
     entries = LedgerEntry.objects.filter(_CAMPAIGN_ACCOUNT, campaign_id=campaign_id)
     raised = entries.aggregate(net=Coalesce(Sum(_SIGNED_AMOUNT), Value(0)))["net"]
-    backers = entries.filter(_BACKER).count()
+    backers = entries.filter(_BACKER).aggregate(backers=_BACKERS)["backers"]
     return int(raised), int(backers)
 
 
 def organisation_balance_cents(*, organisation_id: int) -> int:
     """Money received for an organisation and not yet transferred to its
     connected account (organisations without one accrue it here)."""
-    untransferred = Q(order__isnull=False, order__transfer_id="") | Q(gift__isnull=False, gift__transfer_id="")
+    untransferred = Q(order_line__isnull=False, order_line__fulfilment__transfer_id="") | Q(
+        gift__isnull=False, gift__transfer_id=""
+    )
     entries = LedgerEntry.objects.filter(untransferred, _CAMPAIGN_ACCOUNT, organisation_id=organisation_id)
     return int(entries.aggregate(net=Coalesce(Sum(_SIGNED_AMOUNT), Value(0)))["net"])
 
@@ -187,11 +191,22 @@ def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
             if (received, refunded) != (target.amount_cents, target.refunded_cents):
                 yield f"{name}: provider says received {received}, refunded {refunded}"
     # A transfer made before transfers were recorded (or whose record failed) is missing from statements.
-    for model in (Order, Gift):
-        for pk, transfer_id in (
-            model.objects.exclude(transfer_id="").filter(transfers__isnull=True).values_list("pk", "transfer_id")
-        ):
-            yield f"{model.__name__.lower()} {pk}: transfer {transfer_id} is not recorded (ledger.Transfer)"
+    for pk, transfer_id in (
+        Gift.objects.exclude(transfer_id="").filter(transfers__isnull=True).values_list("pk", "transfer_id")
+    ):
+        yield f"gift {pk}: transfer {transfer_id} is not recorded (ledger.Transfer)"
+    for pk, order_id, transfer_id in (
+        Fulfilment.objects.exclude(transfer_id="")
+        .filter(transfers__isnull=True)
+        .values_list("pk", "order_id", "transfer_id")
+    ):
+        yield f"order {order_id} (part {pk}): transfer {transfer_id} is not recorded (ledger.Transfer)"
+    # Each line of an order is credited its own amount, on its own campaign.
+    for line in OrderLine.objects.filter(order__in=[t for t in targets if isinstance(t, Order)]).annotate(
+        credited=Sum("ledger_entries__amount_cents", filter=Q(ledger_entries__reason=LedgerEntry.Reason.PAYMENT))
+    ):
+        if (line.credited or 0) != line.amount_cents:
+            yield f"order {line.order_id} line {line.pk}: credited {line.credited or 0}, price {line.amount_cents}"
     orphans = LedgerEntry.objects.filter(
         Q(order__status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED])
         | Q(gift__status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED])

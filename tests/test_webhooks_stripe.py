@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from campaigns.models import Membership
-from checkout.services import reservations_release_expired
+from checkout.services import order_start, reservations_release_expired
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Reservation
 from ledger.models import LedgerEntry
 from ledger.selectors import campaign_progress
@@ -44,6 +45,20 @@ def charge_of(payment_intent: str) -> dict[str, Any]:
     return stripe_call("GET", f"/v1/charges/{charge_id}")
 
 
+def test_a_basket_opens_one_stripe_session_with_a_line_per_item_in_the_buyers_language() -> None:
+    items = [
+        ItemFactory(price_cents=1200, title="Lampe"),
+        ItemFactory(price_cents=3000, title="Vélo", campaign=CampaignFactory()),
+    ]
+    with translation.override("en"):
+        order = order_start(item_ids=[item.pk for item in items], email="passer-by@example.org")
+
+    session = stripe_call("GET", f"/v1/checkout/sessions/{order.provider_session_id}")
+
+    # The server adds up the lines it was sent (it keeps no line list to read back).
+    assert session["amount_total"] == 4200 and session["locale"] == "en"
+
+
 def test_checkout_opens_a_stripe_session_naming_our_order_in_french(api: APIClient) -> None:
     item = ItemFactory(price_cents=1800, title="Fauteuil")
     order = buy(api, item)
@@ -73,7 +88,7 @@ def test_a_signed_completed_session_sells_the_item_and_a_replay_changes_nothing(
     order.refresh_from_db()
     assert order.status == PaymentStatus.PAID and order.provider_payment_id.startswith("pi_")
     assert Item.objects.get(pk=item.pk).status == ItemStatus.SOLD
-    assert order.reservation.status == Reservation.Status.CONVERTED
+    assert order.reservations.get().status == Reservation.Status.CONVERTED
     assert campaign_progress(campaign_id=item.campaign_id) == (2500, 1)
     snapshot = (LedgerEntry.objects.count(), RealtimeEvent.objects.count(), ProviderEvent.objects.count())
 
@@ -271,7 +286,7 @@ def test_the_success_page_refetches_the_session_and_the_later_webhook_counts_not
     page = client.get(success.removeprefix("http://testserver")).content.decode()
 
     order.refresh_from_db()
-    assert order.status == PaymentStatus.PAID and order.claim_code in page
+    assert order.status == PaymentStatus.PAID and order.fulfilments.get().claim_code in page
     assert post_event(client, completed).status_code == 200
     assert LedgerEntry.objects.count() == 1 and campaign_progress(campaign_id=item.campaign_id) == (1900, 1)
     assert RealtimeEvent.objects.filter(type="item.sold").count() == 1
