@@ -19,7 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.models import Membership, Organisation
-from donations.models import Fulfilment, Item, ItemStatus
+from donations.models import Item, ItemStatus, Order
 from payments.events import event_receive
 from receipts.changes import receipt_cancel
 from receipts.issuing import receipt_issue_for_gift
@@ -92,14 +92,14 @@ def test_a_manager_hands_over_a_sold_object_with_the_buyers_claim_code(api: APIC
     order = paid_order(item)
     api.force_authenticate(manager(item.campaign.organisation))
 
-    code = Fulfilment.objects.get(order=order).claim_code
     wrong = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": "NOPE"}, format="json")
     assert wrong.status_code == 400 and wrong.json()["code"] == "claim_code_invalid"
-    done = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": code.lower()}, format="json")
+    claim_code = order.fulfilments.get().claim_code
+    done = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": claim_code.lower()}, format="json")
     assert done.status_code == 200 and done.json()["items"] == [item.pk]
     assert Item.objects.get(pk=item.pk).status == ItemStatus.HANDED_OVER
-    assert Fulfilment.objects.get(order=order).handed_over_at is not None
-    again = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": code}, format="json")
+    assert Order.objects.get(pk=order.pk).fulfilments.get().handed_over_at is not None
+    again = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": claim_code}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "not_handable"
 
     stranger = APIClient()
