@@ -285,17 +285,17 @@ def test_the_buyer_is_reminded_after_3_then_10_days_each_once_however_often_the_
     assert [m.to for m in mail.outbox] == [["lea@example.org"]]
     first = mail.outbox[0]
     assert first.subject == "Rappel : « Lampe » vous attend"
-    assert order.claim_code in first.body
+    assert part(order).claim_code in first.body
     assert "commande sera remboursée et l'objet remis en vente" in first.body
-    assert Order.objects.get(pk=order.pk).pickup_reminded_at is not None
+    assert part(order).pickup_reminded_at is not None
 
     Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(days=10, minutes=1))
     assert sweep(django_capture_on_commit_callbacks) == 1
     assert sweep(django_capture_on_commit_callbacks) == 0
     assert len(mail.outbox) == 2
     assert mail.outbox[1].subject == "Dernier rappel : « Lampe » vous attend"
-    assert Order.objects.get(pk=order.pk).pickup_reminded_again_at is not None
-    assert Order.objects.get(pk=fresh.pk).pickup_reminded_at is None
+    assert part(order).pickup_reminded_again_at is not None
+    assert part(fresh).pickup_reminded_at is None
 
 
 def test_no_reminder_for_a_collected_object_nor_after_an_outage_twice(django_capture_on_commit_callbacks: Any) -> None:
@@ -308,8 +308,8 @@ def test_no_reminder_for_a_collected_object_nor_after_an_outage_twice(django_cap
     sweep(django_capture_on_commit_callbacks)
 
     assert [m.subject for m in mail.outbox] == ["Dernier rappel : « Vase » vous attend"]
-    assert Order.objects.get(pk=collected.pk).pickup_reminded_at is None
-    assert Order.objects.get(pk=late.pk).pickup_reminded_at is None
+    assert part(collected).pickup_reminded_at is None
+    assert part(late).pickup_reminded_at is None
 
 
 def test_a_reminder_recorded_before_the_hand_over_is_not_sent_after_it(django_capture_on_commit_callbacks: Any) -> None:
@@ -320,7 +320,7 @@ def test_a_reminder_recorded_before_the_hand_over_is_not_sent_after_it(django_ca
     hand_over(order, manager_of(organisation))
     from checkout.emails import pickup_reminder_send
 
-    pickup_reminder_send(order_id=order.pk)
+    pickup_reminder_send(fulfilment_id=part(order).pk)
 
     assert mail.outbox == []
 
@@ -339,22 +339,22 @@ def test_after_30_days_the_order_is_refunded_once_the_object_relisted_and_the_bu
     assert sweep(django_capture_on_commit_callbacks) == 0
 
     order.refresh_from_db()
-    assert order.pickup_expired_at is not None
+    assert part(order).pickup_expired_at is not None
     assert order.status == PaymentStatus.REFUNDED and order.refunded_cents == order.amount_cents
     refunds = Refund.objects.filter(order=order)
     assert [(r.amount_cents, r.actor_id, r.status) for r in refunds] == [(1500, None, Refund.Status.SENT)]
     assert "jamais retiré" in refunds[0].reason
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.LISTED
+    assert Item.objects.get(pk=item_id(order)).status == ItemStatus.LISTED
     released = RealtimeEvent.objects.filter(type="item.released")
-    assert [event.public["item"] for event in released] == [order.item_id]
+    assert [event.public["item"] for event in released] == [item_id(order)]
     told = [m for m in mail.outbox if m.to == ["lea@example.org"]]
     assert [m.subject for m in told] == ["Objet non retiré : votre commande « Lampe » est remboursée"]
     assert "15,00" in told[0].body and "remis en vente" in told[0].body
-    assert Order.objects.get(pk=younger.pk).pickup_expired_at is None
+    assert part(younger).pickup_expired_at is None
 
     # The code is no longer good at the counter, and the object is not in the list.
     client = signed_in(client, manager_of(organisation))
-    assert "Commande remboursée" in refused(client, order.claim_code)
+    assert "Commande remboursée" in refused(client, part(order).claim_code)
     assert "Lampe" not in client.get(PAGE).content.decode()
 
 
@@ -364,10 +364,10 @@ def test_the_rule_taken_twice_at_once_refunds_once(django_capture_on_commit_call
     now = timezone.now()
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert _expire(order.pk, now=now) is True
+        assert _expire(part(order).pk, now=now) is True
     # A second job that read the same order before the first one's change: its conditional update finds nothing.
     with django_capture_on_commit_callbacks(execute=True):
-        assert _expire(order.pk, now=now) is False
+        assert _expire(part(order).pk, now=now) is False
     # And the refund task delivered twice (at least once) asks for nothing more.
     fulfilment_uncollected_refund(fulfilment_id=part(order).pk)
 
@@ -384,7 +384,7 @@ def test_an_order_handed_over_is_never_taken_by_the_rule(django_capture_on_commi
     assert sweep(django_capture_on_commit_callbacks) == 0
 
     assert not Refund.objects.filter(order=order).exists()
-    assert Order.objects.get(pk=order.pk).pickup_expired_at is None
+    assert part(order).pickup_expired_at is None
 
 
 def test_a_provider_failure_leaves_the_refund_to_a_retry(django_capture_on_commit_callbacks: Any) -> None:
@@ -417,7 +417,7 @@ def test_the_claim_page_and_the_order_email_state_the_rule(
     with django_capture_on_commit_callbacks(execute=True):
         order = paid_order(ItemFactory(title="Lampe", price_cents=1500, campaign=campaign))
 
-    html = client.get(f"/retrait/{order.claim_token}/").content.decode()
+    html = client.get(f"/retrait/{part(order).claim_token}/").content.decode()
     receipt = next(m for m in mail.outbox if m.to == [order.email] and "achat" in m.subject)
 
     rule = "la commande est remboursée et l'objet remis en vente"
