@@ -144,9 +144,8 @@ def database_check(item_ids: list[int]) -> dict[str, int]:
     from donations.models import Item, ItemStatus, OrderLine, PaymentStatus
     from ledger.models import LedgerEntry
 
-    # Each passer-by's order is one line: one item.
     paid = OrderLine.objects.filter(item_id__in=item_ids, order__status=PaymentStatus.PAID)
-    twice = paid.values("item_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    twice = paid.values("item_id").annotate(n=Count("order_id")).filter(n__gt=1).count()
     return {
         "items_sold": Item.objects.filter(pk__in=item_ids, status=ItemStatus.SOLD).count(),
         "orders_paid": paid.values("order_id").distinct().count(),
