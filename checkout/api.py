@@ -287,6 +287,13 @@ class OrderOutputSerializer(CheckoutOutputSerializer):
     shipping = OrderShippingSerializer(many=True, help_text="one entry per organisation of the basket")
 
 
+def _unavailable(item_ids: list[int]) -> Response:
+    """409 item_unavailable naming the items of the basket that could not be held (none was)."""
+    refused = ItemUnavailable(f"items {item_ids}")
+    body = {**error_body(refused.code, str(refused.detail)), "unavailable": sorted(item_ids)}
+    return Response(body, status=refused.status_code)
+
+
 class OrderCreateView(APIView):
     """``POST /api/orders/``: a basket, anyone, no account needed. Every item is held
     or none; one payment for objects of several organisations."""
@@ -302,8 +309,8 @@ class OrderCreateView(APIView):
                 409,
                 429,
                 503,
-                e409="item_unavailable: some items are reserved, sold or gone; `unavailable` lists their ids"
-                " and none of the basket is held",
+                e409="item_unavailable: some items are reserved, sold, not for sale or missing; `unavailable`"
+                " lists their ids and none of the basket is held",
             ),
         },
     )
@@ -313,16 +320,15 @@ class OrderCreateView(APIView):
         data.is_valid(raise_exception=True)
         email = data.validated_data["email"]
         payment_attempt_check(client_key=client_key(request), email=email)
+        item_ids = data.validated_data["items"]
         try:
-            order = order_start(
-                item_ids=data.validated_data["items"],
-                email=email,
-                user=signed_in(request),
-                client_key=client_key(request),
-            )
+            order = order_start(item_ids=item_ids, email=email, user=signed_in(request), client_key=client_key(request))
         except ItemUnavailable as refused:
-            body = {**error_body(refused.code, str(refused.detail)), "unavailable": refused.unavailable}
-            return Response(body, status=refused.status_code)
+            return _unavailable(refused.unavailable)
+        except NotFound:
+            # The service keeps the one-item checkout's 404 for a lone missing item; a basket
+            # names a missing item as any other it cannot hold, whatever its size.
+            return _unavailable(item_ids)
         # Collection only for now: no organisation charges for shipping.
         shipping = [(part.organisation, 0) for part in order.fulfilments.select_related("organisation").order_by("pk")]
         shipping_cents = sum(cents for _organisation, cents in shipping)
