@@ -16,9 +16,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.requests import signed_in
-from checkout.services import MAX_REFUND_CENTS, gift_start, order_hand_over, order_start, payment_refund
+from checkout.services import (
+    MAX_REFUND_CENTS,
+    claim_code_normalise,
+    fulfilment_hand_over,
+    gift_start,
+    order_start,
+    payment_refund,
+)
 from checkout.throttles import payment_attempt_check
-from donations.models import Order
+from donations.models import Fulfilment
 from kernel.api import SLUG_IN_URL
 from kernel.countries import DEFAULT_COUNTRY, CountryCodeField
 from kernel.errors import NotFound
@@ -188,8 +195,8 @@ class HandOverInputSerializer(serializers.Serializer):
 
 
 class HandOverOutputSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(source="pk")
-    item = serializers.IntegerField(source="item_id")
+    order_id = serializers.IntegerField()
+    items = serializers.ListField(child=serializers.IntegerField())
     handed_over_at = serializers.DateTimeField()
 
 
@@ -202,8 +209,21 @@ class OrderHandOverView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = HandOverInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = Order.objects.filter(pk=pk).first()
-        if order is None:
+        # The caller's organisation's part of the order: the one whose claim code this is.
+        code = claim_code_normalise(data.validated_data["claim_code"]) or ""
+        fulfilment = Fulfilment.objects.filter(order_id=pk, claim_code=code).first()
+        if fulfilment is None:
+            fulfilment = Fulfilment.objects.filter(order_id=pk).order_by("pk").first()
+        if fulfilment is None:
             raise NotFound(f"order {pk}")
-        order = order_hand_over(order=order, claim_code=data.validated_data["claim_code"], actor=request.user)  # type: ignore[arg-type]
-        return Response(HandOverOutputSerializer(order).data)
+        fulfilment = fulfilment_hand_over(
+            fulfilment=fulfilment,
+            claim_code=data.validated_data["claim_code"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        body = {
+            "order_id": fulfilment.order_id,
+            "items": list(fulfilment.lines.order_by("item_id").values_list("item_id", flat=True)),
+            "handed_over_at": fulfilment.handed_over_at,
+        }
+        return Response(HandOverOutputSerializer(body).data)

@@ -13,8 +13,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from checkout.selectors import order_claim_url, pickup_deadline
-from donations.models import Gift, Order, PaymentStatus
+from checkout.selectors import (
+    fulfilment_awaiting_collection,
+    fulfilment_claim_url,
+    fulfilment_lines,
+    pickup_deadline,
+)
+from donations.models import Fulfilment, Gift, Order, OrderLine
 from kernel.money import format_money
 from kernel.tasks import task
 from receipts.issuing import ReceiptOutlook, gift_receipt_outlook
@@ -22,40 +27,58 @@ from receipts.issuing import ReceiptOutlook, gift_receipt_outlook
 
 @task(timeout=60)
 def order_receipt_send(*, order_id: int) -> None:
-    order = Order.objects.select_related("item", "campaign__organisation").get(pk=order_id)
+    order = Order.objects.get(pk=order_id)
+    fulfilments = list(order.fulfilments.select_related("organisation").order_by("pk"))
+    lines = list(order.lines.select_related("item", "campaign").order_by("pk"))
     with translation.override(order.language):
         context = {
             "order": order,
             "amount": format_money(order.amount_cents, order.currency, order.language),
-            "organisation": order.campaign.organisation,
-            "claim_url": order_claim_url(order),
+            "parts": [
+                {
+                    "fulfilment": fulfilment,
+                    "organisation": fulfilment.organisation,
+                    "claim_url": fulfilment_claim_url(fulfilment),
+                    "lines": [line for line in lines if line.fulfilment_id == fulfilment.pk],
+                }
+                for fulfilment in fulfilments
+            ],
             # The withdrawal right and its model form, on a durable medium (Code de la consommation L221-13).
             "terms_url": settings.SITE_URL + reverse("pages:terms") + "#retractation",
             "deadline_days": settings.PICKUP_DEADLINE_DAYS,
         }
         send_mail(
-            _("Votre achat sur Trëmma : %(title)s") % {"title": order.item.title},
+            _("Votre achat sur Trëmma : %(title)s") % {"title": _order_title(lines)},
             render_to_string("checkout/email/order_receipt.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [order.email],
         )
 
 
+def _order_title(lines: list[OrderLine]) -> str:
+    """The subject's name of an order: its object, or how many objects."""
+    if len(lines) == 1:
+        return lines[0].item.title
+    return _("%(count)d objets") % {"count": len(lines)}
+
+
 @task(timeout=60)
-def seller_sold_send(*, order_id: int) -> None:
+def seller_sold_send(*, line_id: int) -> None:
     """The person who listed the object learns it was sold (the price goes to the campaign)."""
-    order = Order.objects.select_related("item__owner", "campaign").get(pk=order_id)
-    owner = order.item.owner
+    line = OrderLine.objects.select_related("item__owner", "campaign", "order").get(pk=line_id)
+    owner = line.item.owner
     if owner is None or not owner.email:
         return
     with translation.override(settings.LANGUAGE_CODE):
         context = {
-            "order": order,
+            "line": line,
+            "item": line.item,
+            "campaign": line.campaign,
             "owner": owner,
-            "amount": format_money(order.amount_cents, order.currency, settings.LANGUAGE_CODE),
+            "amount": format_money(line.amount_cents, line.order.currency, settings.LANGUAGE_CODE),
         }
         send_mail(
-            _("Votre objet « %(title)s » a été vendu") % {"title": order.item.title},
+            _("Votre objet « %(title)s » a été vendu") % {"title": line.item.title},
             render_to_string("checkout/email/seller_sold.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [owner.email],
@@ -104,29 +127,28 @@ def gift_thanks_send(*, gift_id: int) -> None:
         )
 
 
-def _still_waiting(order: Order) -> bool:
-    """Paid, not handed over, not refunded by the never-collected rule: a reminder still says the truth."""
-    return order.status == PaymentStatus.PAID and order.handed_over_at is None and order.pickup_expired_at is None
-
-
 @task(timeout=60)
-def pickup_reminder_send(*, order_id: int, again: bool = False) -> None:
-    """The buyer has not collected the object yet (checkout.services.pickups): where, with which
-    code, and until when before the order is refunded. Nothing if it was collected in between."""
-    order = Order.objects.select_related("item", "campaign__organisation").get(pk=order_id)
-    if not _still_waiting(order) or order.paid_at is None:
+def pickup_reminder_send(*, fulfilment_id: int, again: bool = False) -> None:
+    """The buyer has not collected their objects yet (checkout.services.pickups): where, with which
+    code, and until when before that part of the order is refunded. Nothing if collected in between."""
+    fulfilment = Fulfilment.objects.select_related("order", "organisation").get(pk=fulfilment_id)
+    order = fulfilment.order
+    if not fulfilment_awaiting_collection(fulfilment) or order.paid_at is None:
         return
+    lines = list(fulfilment_lines(fulfilment))
     with translation.override(order.language):
         context = {
             "order": order,
-            "organisation": order.campaign.organisation,
-            "claim_url": order_claim_url(order),
-            "deadline": pickup_deadline(order),
+            "fulfilment": fulfilment,
+            "lines": lines,
+            "organisation": fulfilment.organisation,
+            "claim_url": fulfilment_claim_url(fulfilment),
+            "deadline": pickup_deadline(fulfilment),
             "deadline_days": settings.PICKUP_DEADLINE_DAYS,
         }
         subject = _("Dernier rappel : « %(title)s » vous attend") if again else _("Rappel : « %(title)s » vous attend")
         send_mail(
-            subject % {"title": order.item.title},
+            subject % {"title": _order_title(lines)},
             render_to_string("checkout/email/pickup_reminder.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [order.email],
@@ -134,18 +156,22 @@ def pickup_reminder_send(*, order_id: int, again: bool = False) -> None:
 
 
 @task(timeout=60)
-def order_uncollected_send(*, order_id: int) -> None:
-    """The buyer never came: the order is refunded and the object back on sale."""
-    order = Order.objects.select_related("item", "campaign__organisation").get(pk=order_id)
+def order_uncollected_send(*, fulfilment_id: int) -> None:
+    """The buyer never came: that part of the order is refunded and its objects back on sale."""
+    fulfilment = Fulfilment.objects.select_related("order", "organisation").get(pk=fulfilment_id)
+    order = fulfilment.order
+    lines = list(fulfilment_lines(fulfilment))
     with translation.override(order.language):
         context = {
             "order": order,
-            "organisation": order.campaign.organisation,
-            "amount": format_money(order.amount_cents, order.currency, order.language),
+            "fulfilment": fulfilment,
+            "lines": lines,
+            "organisation": fulfilment.organisation,
+            "amount": format_money(sum(line.amount_cents for line in lines), order.currency, order.language),
             "deadline_days": settings.PICKUP_DEADLINE_DAYS,
         }
         send_mail(
-            _("Objet non retiré : votre commande « %(title)s » est remboursée") % {"title": order.item.title},
+            _("Objet non retiré : votre commande « %(title)s » est remboursée") % {"title": _order_title(lines)},
             render_to_string("checkout/email/order_uncollected.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [order.email],

@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from accounts.models import User
 from accounts.signals import account_deleting, account_exporting
-from checkout.selectors import gifts_of, order_awaiting_collection, orders_of, payments_of
+from checkout.selectors import fulfilment_awaiting_collection, gifts_of, orders_of, payments_of
 from checkout.services.payouts import organisation_transfers_pay
 from donations.models import Gift
 from payments.signals import transfers_enabled
@@ -54,19 +54,31 @@ def _account_exporting(sender: Any, *, user: User, **kwargs: Any) -> dict[str, A
     orders = [
         {
             "id": order.pk,
-            "item": order.item_id,
-            "item_title": order.item.title,
-            "campaign": order.campaign.slug,
-            "organisation": order.campaign.organisation.name,
             "amount_cents": order.amount_cents,
             "refunded_cents": order.refunded_cents,
             "currency": order.currency,
             "status": order.status,
             "email": order.email,
-            "claim_code": order.claim_code if order_awaiting_collection(order) else None,
             "created_at": order.created_at.isoformat(),
             "paid_at": order.paid_at.isoformat() if order.paid_at else None,
-            "handed_over_at": order.handed_over_at.isoformat() if order.handed_over_at else None,
+            "lines": [
+                {
+                    "item": line.item_id,
+                    "item_title": line.item.title,
+                    "campaign": line.campaign.slug,
+                    "amount_cents": line.amount_cents,
+                    "refunded_cents": line.refunded_cents,
+                }
+                for line in order.lines.all()
+            ],
+            "fulfilments": [
+                {
+                    "organisation": fulfilment.organisation.name,
+                    "claim_code": fulfilment.claim_code if fulfilment_awaiting_collection(fulfilment) else None,
+                    "handed_over_at": fulfilment.handed_over_at.isoformat() if fulfilment.handed_over_at else None,
+                }
+                for fulfilment in order.fulfilments.all()
+            ],
         }
         for order in orders_of(user=user)
     ]

@@ -8,46 +8,50 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import User
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
-from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
+from donations.models import Fulfilment, Gift, Item, ItemStatus, Order, OrderLine, PaymentStatus
 from qr.selectors import windows_showing
 
 PaymentT = TypeVar("PaymentT", Gift, Order)
 
 
-def _claimed(token: str) -> QuerySet[Order]:
-    return Order.objects.select_related("item", "campaign__organisation").filter(claim_token=token)
+def _claimed(token: str) -> QuerySet[Fulfilment]:
+    return Fulfilment.objects.select_related("order", "organisation").filter(claim_token=token)
 
 
-def order_for_claim(*, token: str) -> Order | None:
-    """The order behind a claim page. The random token is the only key: the
-    buyer has no account, and the page is theirs as long as they keep the link."""
+def fulfilment_for_claim(*, token: str) -> Fulfilment | None:
+    """The organisation's part of an order behind a claim page. The random token is the only
+    key: the buyer has no account, and the page is theirs as long as they keep the link."""
     return _claimed(token).first()
 
 
-def order_claim_url(order: Order) -> str:
+def fulfilment_claim_url(fulfilment: Fulfilment) -> str:
     """The absolute address of the buyer's claim page (sent by email, shown after paying)."""
-    return settings.SITE_URL + reverse("checkout:claim", kwargs={"token": order.claim_token})
+    return settings.SITE_URL + reverse("checkout:claim", kwargs={"token": fulfilment.claim_token})
 
 
-def order_hand_over_url(order: Order) -> str:
-    """The absolute address the claim QR encodes: the organisation scans it to hand the object over."""
-    return settings.SITE_URL + reverse("checkout:hand-over", kwargs={"token": order.claim_token})
+def fulfilment_hand_over_url(fulfilment: Fulfilment) -> str:
+    """The absolute address the claim QR encodes: the organisation scans it to hand the objects over."""
+    return settings.SITE_URL + reverse("checkout:hand-over", kwargs={"token": fulfilment.claim_token})
 
 
-def order_for_hand_over(*, token: str, user: User) -> Order | None:
-    """The order behind a scanned claim QR, for a member of its campaign's
-    organisation who may hand over (every role): anybody else gets nothing, as if
-    the token did not exist."""
-    orders = _claimed(token)
+def fulfilment_for_hand_over(*, token: str, user: User) -> Fulfilment | None:
+    """The part of an order behind a scanned claim QR, for a member of its organisation who
+    may hand over (every role): anybody else gets nothing, as if the token did not exist."""
+    fulfilments = _claimed(token)
     if not user.is_superuser:
-        orders = orders.filter(campaign__organisation__in=organisations_user_may(user, Permission.HAND_OVER))
-    return orders.first()
+        fulfilments = fulfilments.filter(organisation__in=organisations_user_may(user, Permission.HAND_OVER))
+    return fulfilments.first()
+
+
+def fulfilment_lines(fulfilment: Fulfilment) -> QuerySet[OrderLine]:
+    """The lines of one organisation's part of an order, with their items and campaigns."""
+    return fulfilment.lines.select_related("item", "campaign").order_by("pk")
 
 
 def item_streams(item: Item) -> dict[str, Any]:
@@ -88,53 +92,66 @@ def gifts_of(*, user: User) -> QuerySet[Gift]:
 
 
 def orders_of(*, user: User) -> QuerySet[Order]:
-    """The person's purchases (paid or refunded), newest first, with their item and organisation."""
+    """The person's purchases (paid or refunded), newest first, with their lines (items,
+    campaigns) and their fulfilments (organisations)."""
     return (
         _own_payments(Order, user)
-        .select_related("item", "campaign__organisation")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("item", "campaign").order_by("pk")),
+            Prefetch("fulfilments", queryset=Fulfilment.objects.select_related("organisation").order_by("pk")),
+        )
         .order_by("-paid_at", "-created_at", "-id")
     )
 
 
-def order_awaiting_collection(order: Order) -> bool:
-    """Paid and not handed over yet: the buyer still needs the claim code and page."""
-    return order.status == PaymentStatus.PAID and order.handed_over_at is None
+def fulfilment_awaiting_collection(fulfilment: Fulfilment) -> bool:
+    """Paid, not handed over, not taken by the never-collected rule: the buyer still needs its claim code."""
+    return (
+        fulfilment.order.status == PaymentStatus.PAID
+        and fulfilment.handed_over_at is None
+        and fulfilment.pickup_expired_at is None
+    )
 
 
 # --- Objects waiting to be collected (/gestion/retraits/) ---------------------------------------
 
 
-def pickup_deadline(order: Order) -> datetime | None:
-    """When a paid object not collected is refunded and put back on sale (PICKUP_DEADLINE_DAYS after payment)."""
-    return order.paid_at + timedelta(days=settings.PICKUP_DEADLINE_DAYS) if order.paid_at else None
+def pickup_deadline(fulfilment: Fulfilment) -> datetime | None:
+    """When paid objects not collected are refunded and put back on sale (PICKUP_DEADLINE_DAYS after payment)."""
+    paid_at = fulfilment.order.paid_at
+    return paid_at + timedelta(days=settings.PICKUP_DEADLINE_DAYS) if paid_at else None
 
 
-def pickups_waiting() -> QuerySet[Order]:
-    """Every object paid and waiting for its buyer: not handed over, not refunded by the never-collected rule."""
-    return Order.objects.filter(
-        status=PaymentStatus.PAID,
-        item__status=ItemStatus.SOLD,
+def pickups_waiting() -> QuerySet[Fulfilment]:
+    """Every part of an order paid and waiting for its buyer: not handed over, not refunded by the
+    never-collected rule, with at least one item still sold (not refunded)."""
+    return Fulfilment.objects.filter(
+        order__status=PaymentStatus.PAID,
+        order__paid_at__isnull=False,
         handed_over_at__isnull=True,
         pickup_expired_at__isnull=True,
-        paid_at__isnull=False,
+        pk__in=OrderLine.objects.filter(item__status=ItemStatus.SOLD).values("fulfilment_id"),
     )
 
 
-def pickups_managed(*, user: User) -> QuerySet[Order]:
-    """The objects waiting to be collected at the organisations ``user`` manages, oldest payment first."""
+def pickups_managed(*, user: User) -> QuerySet[Fulfilment]:
+    """The parts of orders waiting to be collected at the organisations ``user`` manages, oldest payment first."""
     return (
         pickups_waiting()
-        .filter(campaign__organisation__in=organisations_user_may(user, Permission.HAND_OVER))
-        .select_related("item", "campaign__organisation")
-        .order_by("paid_at", "id")
+        .filter(organisation__in=organisations_user_may(user, Permission.HAND_OVER))
+        .select_related("order", "organisation")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("item", "campaign").order_by("pk"))
+        )
+        .order_by("order__paid_at", "id")
     )
 
 
-def order_for_claim_code(*, code: str, user: User) -> Order | None:
-    """The order whose claim code is ``code`` (already normalised), at an organisation ``user``
-    manages; another organisation's code finds nothing, as a code that does not exist."""
+def fulfilment_for_claim_code(*, code: str, user: User) -> Fulfilment | None:
+    """The part of an order whose claim code is ``code`` (already normalised), at an organisation
+    ``user`` manages; another organisation's code finds nothing, as a code that does not exist."""
     return (
-        Order.objects.select_related("item", "campaign__organisation")
-        .filter(claim_code=code, campaign__organisation__in=organisations_user_may(user, Permission.HAND_OVER))
+        Fulfilment.objects.select_related("order", "organisation")
+        .filter(claim_code=code, organisation__in=organisations_user_may(user, Permission.HAND_OVER))
         .first()
     )

@@ -30,18 +30,19 @@ from campaigns.selectors import organisations_user_may
 from checkout.emails import gift_receipt_sentence
 from checkout.forms import BuyForm, ClaimCodeForm, GiveForm
 from checkout.selectors import (
-    order_claim_url,
-    order_for_claim,
-    order_for_claim_code,
-    order_for_hand_over,
-    order_hand_over_url,
+    fulfilment_claim_url,
+    fulfilment_for_claim,
+    fulfilment_for_claim_code,
+    fulfilment_for_hand_over,
+    fulfilment_hand_over_url,
+    fulfilment_lines,
     pickup_deadline,
     pickups_managed,
 )
-from checkout.services import claim_code_normalise, gift_start, order_hand_over, order_start
+from checkout.services import claim_code_normalise, fulfilment_hand_over, gift_start, order_start
 from checkout.services.orders import RETURN_SALT
 from checkout.throttles import payment_attempt_check
-from donations.models import Gift, Order, PaymentStatus
+from donations.models import Fulfilment, Gift, Order, PaymentStatus
 from kernel.errors import DomainError
 from kernel.net import client_key
 from payments.events import event_receive
@@ -53,9 +54,13 @@ from receipts.selectors import gift_receipt
 logger = logging.getLogger(__name__)
 
 
-def _pickup_rule(order: Order) -> dict[str, Any]:
+def _pickup_rule(fulfilment: Fulfilment) -> dict[str, Any]:
     """The never-collected rule, as the claim part of a page states it (checkout.services.pickups)."""
-    return {"pickup_deadline": pickup_deadline(order), "pickup_deadline_days": settings.PICKUP_DEADLINE_DAYS}
+    return {"pickup_deadline": pickup_deadline(fulfilment), "pickup_deadline_days": settings.PICKUP_DEADLINE_DAYS}
+
+
+def _titles(fulfilment: Fulfilment) -> str:
+    return ", ".join(f"« {line.item.title} »" for line in fulfilment_lines(fulfilment))
 
 
 def _return_target(request: HttpRequest) -> Order | Gift:
@@ -64,7 +69,7 @@ def _return_target(request: HttpRequest) -> Order | Gift:
     except signing.BadSignature:
         raise Http404 from None
     model = Order if ref.get("kind") == "order" else Gift
-    related = ("item", "campaign__organisation") if model is Order else ("campaign__organisation",)
+    related = () if model is Order else ("campaign__organisation",)
     target = model.objects.select_related(*related).filter(pk=ref.get("id")).first()  # type: ignore[attr-defined]
     if target is None:
         raise Http404
@@ -92,9 +97,16 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         # The claim page is the lasting copy of this one: its address goes in the email too.
         context.update(
             order=target,
-            organisation=target.campaign.organisation,
-            claim_url=order_claim_url(target),
-            **_pickup_rule(target),
+            parts=[
+                {
+                    "fulfilment": fulfilment,
+                    "organisation": fulfilment.organisation,
+                    "lines": list(fulfilment_lines(fulfilment)),
+                    "claim_url": fulfilment_claim_url(fulfilment),
+                    **_pickup_rule(fulfilment),
+                }
+                for fulfilment in target.fulfilments.select_related("organisation", "order").order_by("pk")
+            ],
         )
     elif paid:
         # A gift's tax receipt may already be issued (the giver's details were complete).
@@ -181,16 +193,19 @@ def _private(response: HttpResponse) -> HttpResponse:
 
 @require_safe
 def claim(request: HttpRequest, token: str) -> HttpResponse:
-    """The buyer's page: what they bought, the claim code, the QR the organisation scans, and where to go."""
-    order = order_for_claim(token=token)
-    if order is None:
+    """The buyer's page for one organisation's part of an order: what they bought there, the
+    claim code, the QR the organisation scans, and where to go."""
+    fulfilment = fulfilment_for_claim(token=token)
+    if fulfilment is None:
         raise Http404
     context = {
-        "order": order,
-        "organisation": order.campaign.organisation,
-        "paid": order.status == PaymentStatus.PAID,
-        "claim_url": order_claim_url(order),
-        **_pickup_rule(order),
+        "fulfilment": fulfilment,
+        "order": fulfilment.order,
+        "lines": list(fulfilment_lines(fulfilment)),
+        "organisation": fulfilment.organisation,
+        "paid": fulfilment.order.status == PaymentStatus.PAID,
+        "claim_url": fulfilment_claim_url(fulfilment),
+        **_pickup_rule(fulfilment),
     }
     return _private(render(request, "checkout/claim.html", context))
 
@@ -198,10 +213,10 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
 @require_safe
 def claim_qr(request: HttpRequest, token: str) -> HttpResponse:
     """The claim QR as SVG, drawn once by the qr app's renderer and then taken from the cache."""
-    order = order_for_claim(token=token)
-    if order is None or order.status != PaymentStatus.PAID:
+    fulfilment = fulfilment_for_claim(token=token)
+    if fulfilment is None or fulfilment.order.status != PaymentStatus.PAID:
         raise Http404
-    image = render_qr(order_hand_over_url(order), fmt="svg")
+    image = render_qr(fulfilment_hand_over_url(fulfilment), fmt="svg")
     response = HttpResponse(image.content, content_type=image.content_type)
     response["ETag"] = image.etag
     return _private(response)
@@ -210,25 +225,31 @@ def claim_qr(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def hand_over(request: HttpRequest, token: str) -> HttpResponse:
-    """What the claim QR opens on a manager's phone: the order, and one button
-    that records the hand-over (the same service as the API)."""
+    """What the claim QR opens on a manager's phone: the organisation's part of the order, and
+    one button that records the hand-over (the same service as the API)."""
     user: User = request.user  # type: ignore[assignment]
-    order = order_for_hand_over(token=token, user=user)
-    if order is None:
+    fulfilment = fulfilment_for_hand_over(token=token, user=user)
+    if fulfilment is None:
         # Not the organisation's order, or no such token: the same answer, so nothing leaks.
         raise Http404
     error, status = "", 200
     if request.method == "POST":
         try:
             # The QR stands for the claim code: whoever shows it holds the buyer's page.
-            order_hand_over(order=order, claim_code=order.claim_code, actor=user)
+            fulfilment_hand_over(fulfilment=fulfilment, claim_code=fulfilment.claim_code, actor=user)
         except DomainError as refused:
             # Already handed over (a second scan, a double tap) or not paid: said plainly, nothing changes.
             error, status = str(refused.detail), refused.status_code
         else:
-            messages.success(request, _("Remise enregistrée : « %(title)s » est remis.") % {"title": order.item.title})
+            messages.success(request, _("Remise enregistrée : %(titles)s.") % {"titles": _titles(fulfilment)})
             return redirect("checkout:hand-over", token=token)
-    context = {"order": order, "organisation": order.campaign.organisation, "error": error}
+    context = {
+        "fulfilment": fulfilment,
+        "order": fulfilment.order,
+        "lines": list(fulfilment_lines(fulfilment)),
+        "organisation": fulfilment.organisation,
+        "error": error,
+    }
     return _private(render(request, "checkout/hand_over.html", context, status=status))
 
 
@@ -237,30 +258,36 @@ def hand_over(request: HttpRequest, token: str) -> HttpResponse:
 PICKUPS_SHOWN = 500
 
 
-def _code_refusal(order: Order) -> str:
+def _code_refusal(fulfilment: Fulfilment) -> str:
     """Why a known code hands nothing over, in the manager's words (before asking the service)."""
-    if order.handed_over_at is not None:
-        return _("Déjà remis le %(date)s : « %(title)s ».") % {
-            "date": date_format(timezone.localtime(order.handed_over_at), "DATETIME_FORMAT"),
-            "title": order.item.title,
+    order = fulfilment.order
+    if fulfilment.handed_over_at is not None:
+        return _("Déjà remis le %(date)s : %(titles)s.") % {
+            "date": date_format(timezone.localtime(fulfilment.handed_over_at), "DATETIME_FORMAT"),
+            "titles": _titles(fulfilment),
         }
-    if order.pickup_expired_at is not None or order.status == PaymentStatus.REFUNDED:
-        return _("Commande remboursée : ne remettez pas « %(title)s ».") % {"title": order.item.title}
+    if fulfilment.pickup_expired_at is not None or order.status == PaymentStatus.REFUNDED:
+        return _("Commande remboursée : ne remettez pas %(titles)s.") % {"titles": _titles(fulfilment)}
     if order.status != PaymentStatus.PAID:
-        return _("Commande non payée : ne remettez pas « %(title)s ».") % {"title": order.item.title}
+        return _("Commande non payée : ne remettez pas %(titles)s.") % {"titles": _titles(fulfilment)}
     return ""
 
 
 def _pickup_groups(user: User, organisations: list[Organisation]) -> list[dict[str, Any]]:
     now = timezone.now()
     rows: dict[int, list[dict[str, Any]]] = {organisation.pk: [] for organisation in organisations}
-    for order in pickups_managed(user=user)[:PICKUPS_SHOWN]:
-        rows[order.campaign.organisation_id].append(
+    for fulfilment in pickups_managed(user=user)[:PICKUPS_SHOWN]:
+        paid_at = fulfilment.order.paid_at
+        rows[fulfilment.organisation_id].append(
             {
-                "order": order,
-                "days": (now - order.paid_at).days if order.paid_at else 0,
-                "reminders": sum(1 for at in (order.pickup_reminded_at, order.pickup_reminded_again_at) if at),
-                "deadline": pickup_deadline(order),
+                "fulfilment": fulfilment,
+                "order": fulfilment.order,
+                "lines": list(fulfilment.lines.all()),
+                "days": (now - paid_at).days if paid_at else 0,
+                "reminders": sum(
+                    1 for at in (fulfilment.pickup_reminded_at, fulfilment.pickup_reminded_again_at) if at
+                ),
+                "deadline": pickup_deadline(fulfilment),
             }
         )
     return [{"organisation": organisation, "rows": rows[organisation.pk]} for organisation in organisations]
@@ -282,8 +309,8 @@ def pickups(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             code = claim_code_normalise(form.cleaned_data["code"]) or ""
             # Another organisation's code finds nothing, exactly as a code that does not exist.
-            order = order_for_claim_code(code=code, user=user) if code else None
-            if order is None:
+            fulfilment = fulfilment_for_claim_code(code=code, user=user) if code else None
+            if fulfilment is None:
                 form.add_error(
                     "code",
                     _(
@@ -291,18 +318,18 @@ def pickups(request: HttpRequest) -> HttpResponse:
                         "(il est sur sa page de retrait et dans son e-mail)."
                     ),
                 )
-            elif refusal := _code_refusal(order):
+            elif refusal := _code_refusal(fulfilment):
                 form.add_error("code", refusal)
             else:
                 try:
-                    order_hand_over(order=order, claim_code=code, actor=user)
+                    fulfilment_hand_over(fulfilment=fulfilment, claim_code=code, actor=user)
                 except DomainError as refused:
                     form.add_error("code", str(refused.detail))
                 else:
                     messages.success(
                         request,
-                        _("Remise enregistrée : « %(title)s » est remis à %(email)s.")
-                        % {"title": order.item.title, "email": order.email},
+                        _("Remise enregistrée : %(titles)s, remis à %(email)s.")
+                        % {"titles": _titles(fulfilment), "email": fulfilment.order.email},
                     )
                     return redirect("checkout:pickups")
         status = 400

@@ -347,9 +347,7 @@ class Fulfilment(models.Model):
     of its lines, in the order's transfer group."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfilments")
-    organisation = models.ForeignKey(
-        "campaigns.Organisation", on_delete=models.PROTECT, related_name="fulfilments"
-    )
+    organisation = models.ForeignKey("campaigns.Organisation", on_delete=models.PROTECT, related_name="fulfilments")
     claim_code = models.CharField(_("code de retrait"), max_length=12, unique=True)
     # The secret of the buyer's claim page (/retrait/<token>/) and of the QR code it shows:
     # random, so that no order number or claim code can be turned into someone else's page.
@@ -483,7 +481,9 @@ class Refund(models.Model):
                 | (Q(order__isnull=True) & Q(gift__isnull=False)),
                 name="refund_for_order_or_gift",
             ),
-            models.CheckConstraint(condition=Q(line__isnull=True) | Q(order__isnull=False), name="refund_line_of_order"),
+            models.CheckConstraint(
+                condition=Q(line__isnull=True) | Q(order__isnull=False), name="refund_line_of_order"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -63,8 +63,9 @@ class LedgerEntry(models.Model):
     # What the entry stands for, e.g. "order:12:line:14:credit" or "gift:3:refund:500" (cumulative refunded
     # amount). Unique: the database refuses to count anything twice.
     key = models.CharField(max_length=120, unique=True)
-    # The provider event that caused it (one event writes one entry per line of a basket).
-    provider_event_id = models.CharField(max_length=255, db_index=True)
+    # The provider event that caused it: one event writes one entry per line of a basket, and
+    # no more (the constraints below).
+    provider_event_id = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -82,6 +83,15 @@ class LedgerEntry(models.Model):
                 name="ledger_entry_for_order_or_gift",
             ),
             # A campaign's money has its campaign and organisation; the platform's has neither.
+            # One event counts once: once per line of an order, once for anything else.
+            models.UniqueConstraint(
+                fields=["provider_event_id"], condition=Q(order_line__isnull=True), name="ledger_event_once"
+            ),
+            models.UniqueConstraint(
+                fields=["provider_event_id", "order_line"],
+                condition=Q(order_line__isnull=False),
+                name="ledger_event_once_per_line",
+            ),
             # A campaign's entry about an order names its line.
             models.CheckConstraint(
                 condition=~Q(account="campaign") | Q(order__isnull=True) | Q(order_line__isnull=False),

@@ -17,7 +17,7 @@ from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.permissions import Permission
 from campaigns.selectors import managed_campaigns, organisations_user_may, public_campaigns, user_may
-from donations.models import Gift, Order, PaymentStatus
+from donations.models import Fulfilment, Gift, Order, OrderLine, PaymentStatus
 from ledger.models import LedgerEntry
 from payments.gateways import GatewayError, gateway
 
@@ -83,7 +83,9 @@ def campaign_progress(*, campaign_id: int) -> tuple[int, int]:
 def organisation_balance_cents(*, organisation_id: int) -> int:
     """Money received for an organisation and not yet transferred to its
     connected account (organisations without one accrue it here)."""
-    untransferred = Q(order__isnull=False, order__transfer_id="") | Q(gift__isnull=False, gift__transfer_id="")
+    untransferred = Q(order_line__isnull=False, order_line__fulfilment__transfer_id="") | Q(
+        gift__isnull=False, gift__transfer_id=""
+    )
     entries = LedgerEntry.objects.filter(untransferred, _CAMPAIGN_ACCOUNT, organisation_id=organisation_id)
     return int(entries.aggregate(net=Coalesce(Sum(_SIGNED_AMOUNT), Value(0)))["net"])
 
@@ -187,11 +189,22 @@ def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
             if (received, refunded) != (target.amount_cents, target.refunded_cents):
                 yield f"{name}: provider says received {received}, refunded {refunded}"
     # A transfer made before transfers were recorded (or whose record failed) is missing from statements.
-    for model in (Order, Gift):
-        for pk, transfer_id in (
-            model.objects.exclude(transfer_id="").filter(transfers__isnull=True).values_list("pk", "transfer_id")
-        ):
-            yield f"{model.__name__.lower()} {pk}: transfer {transfer_id} is not recorded (ledger.Transfer)"
+    for pk, transfer_id in (
+        Gift.objects.exclude(transfer_id="").filter(transfers__isnull=True).values_list("pk", "transfer_id")
+    ):
+        yield f"gift {pk}: transfer {transfer_id} is not recorded (ledger.Transfer)"
+    for pk, order_id, transfer_id in (
+        Fulfilment.objects.exclude(transfer_id="")
+        .filter(transfers__isnull=True)
+        .values_list("pk", "order_id", "transfer_id")
+    ):
+        yield f"order {order_id} (part {pk}): transfer {transfer_id} is not recorded (ledger.Transfer)"
+    # Each line of an order is credited its own amount, on its own campaign.
+    for line in OrderLine.objects.filter(order__in=[t for t in targets if isinstance(t, Order)]).annotate(
+        credited=Sum("ledger_entries__amount_cents", filter=Q(ledger_entries__reason=LedgerEntry.Reason.PAYMENT))
+    ):
+        if (line.credited or 0) != line.amount_cents:
+            yield f"order {line.order_id} line {line.pk}: credited {line.credited or 0}, price {line.amount_cents}"
     orphans = LedgerEntry.objects.filter(
         Q(order__status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED])
         | Q(gift__status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED])

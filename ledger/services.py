@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
 from campaigns.models import Campaign
-from donations.models import Gift, Order
+from donations.models import Fulfilment, Gift, Order, OrderLine
 from ledger.models import LedgerEntry, Transfer
 
 
@@ -21,6 +21,7 @@ def ledger_record(
     key: str,
     provider_event_id: str,
     order: Order | None = None,
+    order_line: OrderLine | None = None,
     gift: Gift | None = None,
     account: LedgerEntry.Account = LedgerEntry.Account.CAMPAIGN,
 ) -> LedgerEntry | None:
@@ -41,6 +42,7 @@ def ledger_record(
                 campaign=campaign,
                 organisation_id=campaign.organisation_id if campaign is not None else None,
                 order=order,
+                order_line=order_line,
                 gift=gift,
                 key=key,
                 provider_event_id=provider_event_id,
@@ -49,9 +51,15 @@ def ledger_record(
         return None
 
 
-def ledger_totals_for(*, order: Order | None = None, gift: Gift | None = None) -> dict[str, int]:
-    """Credited and debited cents of one order or gift, by reason (its campaign's account only)."""
-    target = Q(order=order) if order is not None else Q(gift=gift)
+def ledger_totals_for(
+    *, order: Order | None = None, gift: Gift | None = None, order_line: OrderLine | None = None
+) -> dict[str, int]:
+    """Credited and debited cents of one order, one line of an order or one gift, by reason
+    (its campaigns' account only)."""
+    if order_line is not None:
+        target = Q(order_line=order_line)
+    else:
+        target = Q(order=order) if order is not None else Q(gift=gift)
     rows = (
         LedgerEntry.objects.filter(target, account=LedgerEntry.Account.CAMPAIGN)
         .values("kind", "reason")
@@ -66,17 +74,19 @@ def ledger_totals_for(*, order: Order | None = None, gift: Gift | None = None) -
 
 
 def transfer_record(
-    *, target: Order | Gift, provider: str, provider_transfer_id: str, amount_cents: int
+    *, target: Fulfilment | Gift, provider: str, provider_transfer_id: str, amount_cents: int
 ) -> Transfer | None:
-    """Record a transfer ``provider`` made for ``target``; None if it was already recorded."""
+    """Record a transfer ``provider`` made for a gift or one organisation's part of an order;
+    None if it was already recorded."""
+    about = (
+        {"gift": target, "organisation_id": target.campaign.organisation_id}
+        if isinstance(target, Gift)
+        else {"order_id": target.order_id, "fulfilment": target, "organisation_id": target.organisation_id}
+    )
     try:
         with transaction.atomic():
             return Transfer.objects.create(
-                organisation_id=target.campaign.organisation_id,
-                provider=provider,
-                provider_transfer_id=provider_transfer_id,
-                amount_cents=amount_cents,
-                **{"order" if isinstance(target, Order) else "gift": target},
+                provider=provider, provider_transfer_id=provider_transfer_id, amount_cents=amount_cents, **about
             )
     except IntegrityError:
         return None

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User
-from checkout.selectors import gifts_of, order_awaiting_collection, order_claim_url, orders_of
+from checkout.selectors import fulfilment_awaiting_collection, fulfilment_claim_url, gifts_of, orders_of
 from donations.models import Gift, Order
 from donations.selectors import items_owned_by
 from donations.services import OWNER_WITHDRAWABLE_STATUSES
@@ -68,7 +68,13 @@ def _gift_rows(user: User) -> tuple[list[GiftRow], int]:
 def _order_rows(user: User) -> tuple[list[OrderRow], int]:
     orders = orders_of(user=user)
     shown = list(orders[:LIST_LIMIT])
-    rows = [OrderRow(order, order_claim_url(order) if order_awaiting_collection(order) else "") for order in shown]
+    rows = [
+        OrderRow(
+            order,
+            next((fulfilment_claim_url(f) for f in order.fulfilments.all() if fulfilment_awaiting_collection(f)), ""),
+        )
+        for order in shown
+    ]
     return rows, orders.count() if len(shown) == LIST_LIMIT else len(shown)
 
 

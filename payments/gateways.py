@@ -18,6 +18,14 @@ class GatewayError(Exception):
 
 
 @dataclass(frozen=True)
+class CheckoutLine:
+    """One line of the provider's payment page (an item of a basket)."""
+
+    description: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
 class CheckoutRequest:
     kind: str  # "order" or "gift"
     object_id: int
@@ -30,6 +38,10 @@ class CheckoutRequest:
     expires_at: datetime
     # Derived from our own row: the provider returns the same session on a retry.
     idempotency_key: str
+    # What the page lists (a basket: one line per item); empty: one line, ``description`` at ``amount_cents``.
+    lines: tuple[CheckoutLine, ...] = ()
+    # The payer's language ("fr", "en"): the provider's page opens in it.
+    locale: str = "fr"
 
     @property
     def reference(self) -> str:

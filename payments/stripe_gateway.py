@@ -11,6 +11,7 @@ from django.conf import settings
 
 from payments import gateways as gw
 from payments.gateways import (
+    CheckoutLine,
     CheckoutRequest,
     CheckoutSession,
     ConnectAccountRequest,
@@ -23,6 +24,8 @@ from payments.gateways import (
 )
 
 PROVIDER = "stripe"
+# Our languages that Stripe Checkout speaks; any other opens in the browser's ("auto").
+STRIPE_LOCALES = frozenset({"fr", "en"})
 
 
 def stripe_client() -> stripe.StripeClient:
@@ -46,9 +49,12 @@ class StripeGateway:
 
     def checkout_create(self, request: CheckoutRequest) -> CheckoutSession:
         metadata = {"tremma_kind": request.kind, "tremma_id": str(request.object_id)}
+        lines = request.lines or (CheckoutLine(description=request.description, amount_cents=request.amount_cents),)
+        if sum(line.amount_cents for line in lines) != request.amount_cents:
+            raise ValueError(f"checkout lines of {request.reference} do not add up to its amount")
         params: dict[str, Any] = {
             "mode": "payment",
-            "locale": "fr",
+            "locale": request.locale if request.locale in STRIPE_LOCALES else "auto",
             # Apple Pay and Google Pay are offered through "card" on the hosted page.
             "payment_method_types": ["card"],
             "line_items": [
@@ -56,10 +62,11 @@ class StripeGateway:
                     "quantity": 1,
                     "price_data": {
                         "currency": request.currency.lower(),
-                        "unit_amount": request.amount_cents,
-                        "product_data": {"name": request.description[:250]},
+                        "unit_amount": line.amount_cents,
+                        "product_data": {"name": line.description[:250]},
                     },
                 }
+                for line in lines
             ],
             "customer_email": request.email,
             # No Stripe Customer per attempt (card-testing hygiene).

@@ -16,7 +16,7 @@ from campaigns.models import AuditEntry, Organisation
 from campaigns.permissions import Permission
 from campaigns.selectors import permission_require
 from campaigns.services import audit_record
-from donations.models import Gift, Order
+from donations.models import Gift, Order, OrderLine
 from kernel.errors import Conflict, NotFound
 from kernel.money import format_money
 from kernel.tasks import task_enqueue
@@ -58,6 +58,13 @@ def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order:
     The job issues a corrected receipt later if something is still due."""
     target = Q(gift=gift) if gift is not None else Q(order=order)
     receipt_ids = list(TaxReceiptLine.objects.filter(target, active=True).values_list("receipt_id", flat=True))
+    return sum(_cancel(receipt_id=receipt_id, reason=reason) for receipt_id in sorted(receipt_ids))
+
+
+def receipts_cancel_for_line(*, line: OrderLine, reason: str) -> int:
+    """A refund reached one line of a receipted order: cancel the receipt(s) covering that
+    line only, in the caller's transaction; the order's other lines keep theirs."""
+    receipt_ids = list(TaxReceiptLine.objects.filter(order_line=line, active=True).values_list("receipt_id", flat=True))
     return sum(_cancel(receipt_id=receipt_id, reason=reason) for receipt_id in sorted(receipt_ids))
 
 

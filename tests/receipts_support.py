@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
-from checkout.services import gift_start, order_hand_over, order_start
+from checkout.services import fulfilment_hand_over, gift_start, order_start
 from donations.models import Gift, Item, Order
 from payments import demo_gateway
 from payments.events import event_receive
@@ -82,7 +82,11 @@ def manager(organisation: Organisation, role: str = Membership.Role.MANAGER) -> 
 
 def handed_over(order: Order, *, days_ago: int = 0) -> Order:
     """Hand the object over with the buyer's claim code, ``days_ago`` days ago."""
-    order_hand_over(order=order, claim_code=order.claim_code, actor=manager(order.campaign.organisation))
+    fulfilment_hand_over(
+        fulfilment=order.fulfilments.get(),
+        claim_code=order.fulfilments.get().claim_code,
+        actor=manager(order.lines.get().campaign.organisation),
+    )
     if days_ago:
         # Time passing, not a shortcut through the service: only the hand-over date moves back.
         Order.objects.filter(pk=order.pk).update(handed_over_at=timezone.now() - timedelta(days=days_ago))

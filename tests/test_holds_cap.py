@@ -69,7 +69,7 @@ def test_an_expired_hold_the_worker_has_not_released_yet_does_not_count_towards_
     order = order_start(item_id=ItemFactory().pk, **buyer(cap, 2))
 
     assert Reservation.objects.get(order=order).status == Reservation.Status.HELD
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.RESERVED
+    assert Item.objects.get(pk=order.lines.get().item_id).status == ItemStatus.RESERVED
 
 
 @pytest.mark.parametrize("cap", CAPS.values(), ids=CAPS.keys())
@@ -85,7 +85,7 @@ def test_a_hold_with_one_second_left_still_counts_towards_the_cap(
         order_start(item_id=item.pk, **buyer(cap, 2))
 
     assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED
-    assert not Order.objects.filter(item=item).exists()
+    assert not Order.objects.filter(lines__item=item).exists()
 
 
 def test_over_the_api_an_expired_hold_frees_the_buyer_and_a_running_one_gets_429(

@@ -90,10 +90,11 @@ def test_fields_go_in_the_same_update_as_the_move() -> None:
 @pytest.mark.django_db
 def test_ending_a_hold_twice_ends_it_once() -> None:
 
-    order = order_start(item_id=ItemFactory().pk, email="b@example.org")
+    item = ItemFactory()
+    order = order_start(item_id=item.pk, email="b@example.org")
 
-    assert reservation_transition(order_id=order.pk, to=Reservation.Status.RELEASED) is True
-    assert reservation_transition(order_id=order.pk, to=Reservation.Status.CONVERTED) is False
+    assert reservation_transition(order_id=order.pk, to=Reservation.Status.RELEASED) == [item.pk]
+    assert reservation_transition(order_id=order.pk, to=Reservation.Status.CONVERTED) == []
     assert Reservation.objects.get(order=order).status == Reservation.Status.RELEASED
 
 

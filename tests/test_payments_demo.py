@@ -65,14 +65,14 @@ def test_paying_with_the_test_card_sells_the_item_and_counts_once(
     assert types == ["item.reserved", "item.sold", "campaign.progress"]
     assert RealtimeEvent.objects.get(type="campaign.progress").public["raised_cents"] == 3200
     receipt, seller = mail.outbox
-    assert receipt.to == ["passant@example.org"] and order.claim_code in receipt.body
+    assert receipt.to == ["passant@example.org"] and order.fulfilments.get().claim_code in receipt.body
     assert seller.to == [item.owner.email] and "a été vendu" in seller.subject
     assert "n'ouvre pas droit à un reçu fiscal" in receipt.body
     # The withdrawal right reaches the buyer on a durable medium (Code de la consommation L221-13).
     assert "http://testserver/conditions/#retractation" in receipt.body
 
     # The success page shows the claim code; paying again on the page changes nothing.
-    assert order.claim_code in client.get(response["Location"]).content.decode()
+    assert order.fulfilments.get().claim_code in client.get(response["Location"]).content.decode()
     again = client.post(path_of(body["checkout_url"]), {"card_number": "4242424242424242"})
     assert again.status_code == 400
     assert LedgerEntry.objects.count() == 1 and len(mail.outbox) == 2
@@ -124,7 +124,7 @@ def test_the_success_page_says_processing_until_the_payment_is_confirmed(api: AP
 
     success, cancel = _return_urls(kind="order", pk=order.pk)
     page = client.get(path_of(success)).content.decode()
-    assert "Paiement en cours de confirmation" in page and order.claim_code not in page
+    assert "Paiement en cours de confirmation" in page and order.fulfilments.get().claim_code not in page
     assert "Paiement annulé" in client.get(path_of(cancel)).content.decode()
     assert client.get("/paiement/merci/?ref=forged").status_code == 404
 

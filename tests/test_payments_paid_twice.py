@@ -49,11 +49,11 @@ def assert_sold_once(order: Order) -> None:
     order.refresh_from_db()
     assert order.status == PaymentStatus.PAID
     assert order.refunded_cents == 0 and order.refund_reason == "" and order.refund_id == ""
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.SOLD
+    assert Item.objects.get(pk=order.lines.get().item_id).status == ItemStatus.SOLD
     credits = list(LedgerEntry.objects.filter(order=order).values_list("key", "amount_cents"))
-    assert credits == [(f"order:{order.pk}:credit", order.amount_cents)]
-    assert campaign_progress(campaign_id=order.campaign_id) == (order.amount_cents, 1)
-    assert RealtimeEvent.objects.filter(type="item.sold", public__item=order.item_id).count() == 1
+    assert credits == [(f"order:{order.pk}:line:{order.lines.get().pk}:credit", order.amount_cents)]
+    assert campaign_progress(campaign_id=order.lines.get().campaign_id) == (order.amount_cents, 1)
+    assert RealtimeEvent.objects.filter(type="item.sold", public__item=order.lines.get().item_id).count() == 1
     assert not Refund.objects.filter(order=order).exists()
 
 

@@ -57,28 +57,28 @@ def treasurer_of(campaign: Campaign) -> APIClient:
 
 def test_a_treasurer_refunds_part_then_the_rest_of_a_sale_and_the_ledger_follows() -> None:
     order = paid_order(4000)
-    api = treasurer_of(order.campaign)
+    api = treasurer_of(order.lines.get().campaign)
 
     first = api.post(f"/api/orders/{order.pk}/refund/", {"amount_cents": 1000, "reason": "Rayure"}, format="json")
 
     assert first.status_code == 201
     assert first.json()["amount_cents"] == 1000 and first.json()["status"] == "sent"
-    assert campaign_progress(campaign_id=order.campaign_id) == (3000, 1)
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.SOLD
+    assert campaign_progress(campaign_id=order.lines.get().campaign_id) == (3000, 1)
+    assert Item.objects.get(pk=order.lines.get().item_id).status == ItemStatus.SOLD
 
     rest = api.post(f"/api/orders/{order.pk}/refund/", {"reason": "Annulation"}, format="json")
 
     assert rest.status_code == 201 and rest.json()["amount_cents"] == 3000
-    assert campaign_progress(campaign_id=order.campaign_id) == (0, 0)
+    assert campaign_progress(campaign_id=order.lines.get().campaign_id) == (0, 0)
     order.refresh_from_db()
     assert order.status == PaymentStatus.REFUNDED and order.refunded_cents == 4000
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.LISTED
+    assert Item.objects.get(pk=order.lines.get().item_id).status == ItemStatus.LISTED
     assert list(Refund.objects.values_list("reason", "amount_cents")) == [("Rayure", 1000), ("Annulation", 3000)]
 
 
 def test_a_refund_larger_than_what_remains_is_refused() -> None:
     order = paid_order(2000)
-    api = treasurer_of(order.campaign)
+    api = treasurer_of(order.lines.get().campaign)
     response = api.post(f"/api/orders/{order.pk}/refund/", {"amount_cents": 2001, "reason": "x"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "refund_too_large"
     assert not Refund.objects.exists()
@@ -111,7 +111,9 @@ def test_a_treasurer_refunds_a_gift_in_whole(client: Client) -> None:
 def test_an_unpaid_order_cannot_be_refunded(settings: Any) -> None:
     item = ItemFactory()
     order = order_start(item_id=item.pk, email="b@example.org")
-    response = treasurer_of(order.campaign).post(f"/api/orders/{order.pk}/refund/", {"reason": "x"}, format="json")
+    response = treasurer_of(order.lines.get().campaign).post(
+        f"/api/orders/{order.pk}/refund/", {"reason": "x"}, format="json"
+    )
     assert response.status_code == 409 and response.json()["code"] == "not_refundable"
 
 

@@ -379,7 +379,7 @@ def test_on_sqlite_one_cluster_sends_a_recorded_email_and_runs_a_periodic_job(
         )
     assert "confirmez votre adresse" in sent[0].subject
     assert Success.objects.filter(name="checkout.services.reservations_release_expired").exists()
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.LISTED
+    assert Item.objects.get(pk=order.lines.get().item_id).status == ItemStatus.LISTED
     # In-memory layer: the worker leaves its events to the web process, which relays them.
     assert RealtimeEvent.objects.get(type=ITEM_RELEASED).published_at is None
 

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign, Membership
-from checkout.services import order_hand_over, payment_fees_record, transfer_reversals_pay, transfers_pay
+from checkout.services import fulfilment_hand_over, payment_fees_record, transfer_reversals_pay, transfers_pay
 from donations.models import Gift
 from ledger.models import PaymentFee, Transfer, TransferReversal
 from payments.demo_gateway import DemoGateway, demo_fee_cents
@@ -73,12 +73,15 @@ def test_a_sale_handed_over_records_its_transfer_and_its_fee(django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         order = paid_order(4000)
     # The organisation connects its account (and Stripe says it can receive transfers) after the payment.
-    order.campaign.organisation.stripe_account_id = "acct_demo_2"
-    order.campaign.organisation.stripe_transfers_active = True
-    order.campaign.organisation.save(update_fields=["stripe_account_id", "stripe_transfers_active"])
-    manager = MembershipFactory(organisation=order.campaign.organisation).user
+    organisation = order.lines.get().campaign.organisation
+    organisation.stripe_account_id = "acct_demo_2"
+    organisation.stripe_transfers_active = True
+    organisation.save(update_fields=["stripe_account_id", "stripe_transfers_active"])
+    manager = MembershipFactory(organisation=organisation).user
     with django_capture_on_commit_callbacks(execute=True):
-        order_hand_over(order=order, claim_code=order.claim_code, actor=manager)
+        fulfilment_hand_over(
+            fulfilment=order.fulfilments.get(), claim_code=order.fulfilments.get().claim_code, actor=manager
+        )
 
     assert list(Transfer.objects.values_list("order_id", "amount_cents")) == [(order.pk, 4000)]
     assert list(PaymentFee.objects.values_list("order_id", "amount_cents")) == [(order.pk, 85)]

@@ -369,9 +369,11 @@ PAYMENT_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "demo"
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("payments.context_processors.demo_gateway")
 # How long an item stays held for a buyer (Stripe Checkout Sessions live 30 minutes at least).
 CHECKOUT_HOLD_MINUTES = env_int("CHECKOUT_HOLD_MINUTES", 30, minimum=30, maximum=1440)
-# At most this many items held at once per email and per client address.
+# At most this many orders (a basket is one) waiting for payment at once per email and per client address.
 HOLDS_MAX_PER_EMAIL = env_int("HOLDS_MAX_PER_EMAIL", 3, minimum=1)
 HOLDS_MAX_PER_CLIENT = env_int("HOLDS_MAX_PER_CLIENT", 5, minimum=1)
+# At most this many objects in one basket (one order, one payment).
+BASKET_MAX_ITEMS = env_int("BASKET_MAX_ITEMS", 20, minimum=1, maximum=100)
 # Gifts: at least 1 €, at most GIFT_MAX_CENTS (cents).
 GIFT_MIN_CENTS = 100
 GIFT_MAX_CENTS = env_int("GIFT_MAX_CENTS", 1_000_000, minimum=GIFT_MIN_CENTS)

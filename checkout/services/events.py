@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
@@ -21,11 +21,11 @@ from campaigns.models import Campaign
 from checkout import emails
 from checkout.selectors import item_streams
 from checkout.services.orders import reservation_release
-from checkout.services.payouts import gift_transfer, order_refund_late
+from checkout.services.payouts import gift_transfer, order_refund_late, refund_allocation
 from checkout.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import payment_of, payment_ref
-from donations.models import Gift, ItemStatus, Order, PaymentStatus, Reservation
+from donations.models import Gift, ItemStatus, Order, OrderLine, PaymentStatus, Reservation
 from donations.services import item_transition
 from kernel.states import TransitionRefused
 from kernel.tasks import task_enqueue
@@ -39,7 +39,7 @@ from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
 from realtime.events import CAMPAIGN_PROGRESS, GIFT_RECEIVED, ITEM_RELEASED, ITEM_SOLD
 from realtime.services import event_emit
-from receipts.changes import dispute_reason, receipts_cancel_for_payment, refund_reason
+from receipts.changes import dispute_reason, receipts_cancel_for_line, receipts_cancel_for_payment, refund_reason
 from receipts.issuing import receipt_issue_for_gift
 
 logger = logging.getLogger(__name__)
@@ -132,47 +132,62 @@ def _payment_received(event: PaymentEvent) -> None:
 
 
 def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
-    """The buyer paid: the item is sold to them, unless someone else bought it
-    meanwhile (a late payment after the hold expired): then the payment is
-    refunded automatically and the order says why. Caller holds the order's lock."""
+    """The buyer paid: every item of the order is sold to them, each line's price
+    credited to its own campaign. If the holds were over (a late payment) and one
+    item was bought by someone else meanwhile, the order is refunded as a whole
+    (a basket is all or none) and says why. Caller holds the order's lock."""
     Order.objects.filter(pk=order.pk).update(provider_payment_id=event.payment_id)
     order.provider_payment_id = event.payment_id
-    item = order.item
-    held = reservation_transition(order_id=order.pk, to=Reservation.Status.CONVERTED)
+    lines = list(order.lines.select_related("item__campaign", "campaign", "fulfilment").order_by("item_id"))
+    still_held = set(reservation_transition(order_id=order.pk, to=Reservation.Status.CONVERTED))
     try:
-        if not held:
-            # The hold is over (expired); the item may still be free: take it now.
-            item_transition(item=item, to=ItemStatus.RESERVED, expected=ItemStatus.LISTED, note="late payment")
-        item_transition(item=item, to=ItemStatus.SOLD, expected=ItemStatus.RESERVED, note=f"order {order.pk}")
+        with transaction.atomic():  # a savepoint: a refused item undoes the others' moves
+            for line in lines:
+                if line.item_id not in still_held:
+                    # Its hold is over (expired or cancelled); the item may still be free: take it now.
+                    item_transition(
+                        item=line.item, to=ItemStatus.RESERVED, expected=ItemStatus.LISTED, note="late payment"
+                    )
+                item_transition(
+                    item=line.item, to=ItemStatus.SOLD, expected=ItemStatus.RESERVED, note=f"order {order.pk}"
+                )
     except TransitionRefused:
         payment_transition(
             order, to=PaymentStatus.REFUNDED, refunded_cents=order.amount_cents, refund_reason="item_unavailable"
         )
-        logger.warning("payments: order %s paid after item %s was taken; refunding", order.pk, item.pk)
+        logger.warning("payments: order %s paid after one of its items was taken; refunding", order.pk)
         task_enqueue(order_refund_late, order_id=order.pk)
         return
     now = timezone.now()
     payment_transition(order, to=PaymentStatus.PAID, paid_at=now)
-    ledger_record(
-        kind=LedgerEntry.Kind.CREDIT,
-        reason=LedgerEntry.Reason.PAYMENT,
-        amount_cents=order.amount_cents,
-        campaign=order.campaign,
-        order=order,
-        key=f"order:{order.pk}:credit",
-        provider_event_id=event.id,
-    )
-    streams: dict[str, Any] = item_streams(item)
-    event_emit(
-        type=ITEM_SOLD,
-        public={"item": item.pk, "status": ItemStatus.SOLD, "price_cents": order.amount_cents},
-        # The dashboard's feed says what sold, for which campaign (organisation streams only).
-        private={"order": order.pk, "email": order.email, "title": item.title, "campaign_title": order.campaign.title},
-        **streams,
-    )
-    _progress(order.campaign)
+    for line in lines:
+        ledger_record(
+            kind=LedgerEntry.Kind.CREDIT,
+            reason=LedgerEntry.Reason.PAYMENT,
+            amount_cents=line.amount_cents,
+            campaign=line.campaign,
+            order=order,
+            order_line=line,
+            key=f"order:{order.pk}:line:{line.pk}:credit",
+            provider_event_id=event.id,
+        )
+        event_emit(
+            type=ITEM_SOLD,
+            public={"item": line.item_id, "status": ItemStatus.SOLD, "price_cents": line.amount_cents},
+            # The dashboard's feed says what sold, for which campaign (organisation streams only).
+            private={
+                "order": order.pk,
+                "email": order.email,
+                "title": line.item.title,
+                "campaign_title": line.campaign.title,
+            },
+            **item_streams(line.item),
+        )
+    for campaign in {line.campaign_id: line.campaign for line in lines}.values():
+        _progress(campaign)
     task_enqueue(emails.order_receipt_send, order_id=order.pk)
-    task_enqueue(emails.seller_sold_send, order_id=order.pk)
+    for line in lines:
+        task_enqueue(emails.seller_sold_send, line_id=line.pk)
 
 
 def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
@@ -231,6 +246,8 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
     older snapshot and changes nothing. The ledger debits what that total adds
     to the refunds already debited, never more than remains credited; the
     entry's key names the total it brings the refunds to, so it is written once.
+    An order's refunded total is shared among its lines (``refund_allocation``)
+    and each line is debited on its own campaign.
     Caller holds the payment's lock, so ``target`` is current."""
     model = type(target)
     before = target.refunded_cents
@@ -240,7 +257,9 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
             refunded_cents=Least(Greatest(F("refunded_cents"), refunded), F("amount_cents"))
         )
         target.refunded_cents = refunded
-    totals = ledger_totals_for(**payment_of(target))
+    if isinstance(target, Order):
+        return _order_refunded(event, target, before=before, refunded=refunded)
+    totals = ledger_totals_for(gift=target)
     wanted = min(refunded, totals["credit"]) - totals["refund"]
     entry = ledger_record(
         kind=LedgerEntry.Kind.DEBIT,
@@ -249,26 +268,63 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
         campaign=target.campaign,
         key=f"{payment_ref(target)}:refund:{refunded}",
         provider_event_id=event.id,
-        **payment_of(target),
+        gift=target,
     )
     if entry is None and refunded == before:
-        return True  # an older snapshot, or nothing was ever credited (a late payment refunded at once)
+        return True  # an older snapshot, or nothing was ever credited
     # An issued tax receipt no longer says the truth: cancel it, in this transaction
     # (the receipts job issues a corrected one for what the organisation kept).
-    receipts_cancel_for_payment(reason=refund_reason(refunded), **payment_of(target))
+    receipts_cancel_for_payment(reason=refund_reason(refunded), gift=target)
     if refunded >= target.amount_cents and target.status == PaymentStatus.PAID:
         payment_transition(target, to=PaymentStatus.REFUNDED)
-        if isinstance(target, Order):
-            _item_back_after_refund(target)
     _progress(target.campaign)
     transfer_reverse_after_commit(target)
     return True
 
 
-def _item_back_after_refund(order: Order) -> None:
-    """A refunded sale: an item not yet handed over goes back on sale; one already
-    handed over is withdrawn (the object left with the buyer)."""
-    item = order.item
+def _order_refunded(event: PaymentEvent, order: Order, *, before: int, refunded: int) -> bool:
+    """Debit each line of ``order`` what its share of the refunded total adds; cancel
+    the receipts of the lines it touched; relist or withdraw the items refunded in full."""
+    share = refund_allocation(order, refunded)
+    touched = []
+    for line in order.lines.select_related("campaign", "item__campaign").order_by("pk"):
+        totals = ledger_totals_for(order_line=line)
+        wanted = min(share[line.pk], totals["credit"]) - totals["refund"]
+        entry = ledger_record(
+            kind=LedgerEntry.Kind.DEBIT,
+            reason=LedgerEntry.Reason.REFUND,
+            amount_cents=min(wanted, totals["credit"] - totals["debit"]),
+            campaign=line.campaign,
+            key=f"order:{order.pk}:line:{line.pk}:refund:{share[line.pk]}",
+            provider_event_id=event.id,
+            order=order,
+            order_line=line,
+        )
+        if share[line.pk] > line.refunded_cents:
+            OrderLine.objects.filter(pk=line.pk).update(refunded_cents=share[line.pk])
+            line.refunded_cents = share[line.pk]
+        if entry is None:
+            continue
+        touched.append(line)
+        # An issued tax receipt no longer says the truth: cancel it, in this transaction
+        # (the receipts job issues a corrected one for what the organisation kept).
+        receipts_cancel_for_line(line=line, reason=refund_reason(share[line.pk]))
+        if line.refunded_cents >= line.amount_cents:
+            _item_back_after_refund(order, line)
+    if not touched and refunded == before:
+        return True  # an older snapshot, or nothing was ever credited (a late payment refunded at once)
+    if refunded >= order.amount_cents and order.status == PaymentStatus.PAID:
+        payment_transition(order, to=PaymentStatus.REFUNDED)
+    for campaign in {line.campaign_id: line.campaign for line in touched}.values():
+        _progress(campaign)
+    transfer_reverse_after_commit(order)
+    return True
+
+
+def _item_back_after_refund(order: Order, line: OrderLine) -> None:
+    """A line refunded in full: an item not yet handed over goes back on sale; one
+    already handed over is withdrawn (the object left with the buyer)."""
+    item = line.item
     item.refresh_from_db(fields=["status"])
     if item.status == ItemStatus.SOLD:
         item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.SOLD, note=f"order {order.pk} refunded")
@@ -281,22 +337,58 @@ def _item_back_after_refund(order: Order) -> None:
         item_transition(item=item, to=ItemStatus.WITHDRAWN, expected=ItemStatus.HANDED_OVER, note="refunded")
 
 
+def _debit_split(target: Order | Gift, amount: int) -> list[tuple[OrderLine | None, Campaign, int]]:
+    """Where a debit of ``amount`` on a payment falls: a gift's campaign; an order's
+    lines in turn, each at most what remains credited to it."""
+    if isinstance(target, Gift):
+        totals = ledger_totals_for(gift=target)
+        return [(None, target.campaign, min(amount, totals["credit"] - totals["debit"]))]
+    parts = []
+    for line in target.lines.select_related("campaign").order_by("pk"):
+        totals = ledger_totals_for(order_line=line)
+        part = min(amount, totals["credit"] - totals["debit"])
+        if part > 0:
+            parts.append((line, line.campaign, part))
+            amount -= part
+    return parts
+
+
 def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
-    """Stripe takes the disputed amount back when the dispute opens: debit it now."""
-    totals = ledger_totals_for(**payment_of(target))
-    entry = ledger_record(
-        kind=LedgerEntry.Kind.DEBIT,
-        reason=LedgerEntry.Reason.DISPUTE,
-        amount_cents=min(event.amount_cents, totals["credit"] - totals["debit"]),
-        campaign=target.campaign,
-        key=f"{payment_ref(target)}:dispute:{event.dispute_id}",
-        provider_event_id=event.id,
-        **payment_of(target),
-    )
-    if entry is not None:
+    """Stripe takes the disputed amount back when the dispute opens: debit it now
+    (an order's lines in turn, each at most what it still has)."""
+    written = False
+    campaigns = {}
+    for line, campaign, amount in _debit_split(target, event.amount_cents):
+        line_part = f":line:{line.pk}" if line is not None else ""
+        entry = ledger_record(
+            kind=LedgerEntry.Kind.DEBIT,
+            reason=LedgerEntry.Reason.DISPUTE,
+            amount_cents=amount,
+            campaign=campaign,
+            key=f"{payment_ref(target)}{line_part}:dispute:{event.dispute_id}",
+            provider_event_id=event.id,
+            order_line=line,
+            **payment_of(target),
+        )
+        written = written or entry is not None
+        campaigns[campaign.pk] = campaign
+    if written:
         receipts_cancel_for_payment(reason=dispute_reason(), **payment_of(target))
-    _progress(target.campaign)
+    for campaign in campaigns.values() or [_first_campaign(target)]:
+        _progress(campaign)
     return True
+
+
+def _first_campaign(target: Order | Gift) -> Campaign:
+    if isinstance(target, Gift):
+        return target.campaign
+    return target.lines.select_related("campaign").order_by("pk").first().campaign  # type: ignore[union-attr]
+
+
+def _campaigns(target: Order | Gift) -> list[Campaign]:
+    if isinstance(target, Gift):
+        return [target.campaign]
+    return list(Campaign.objects.filter(order_lines__order=target).distinct().order_by("pk"))
 
 
 def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
@@ -307,26 +399,31 @@ def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
     if event.dispute_status == "lost":
         transfer_reverse_after_commit(target)
     if event.dispute_status != "won":
-        _progress(target.campaign)
+        for campaign in _campaigns(target):
+            _progress(campaign)
         return True
     opening = ProviderEvent.objects.filter(
         type=gw.DISPUTE_OPENED, event__dispute_id=event.dispute_id, processed_at__isnull=False
     )
     if not opening.exists():
         return False
-    ref = payment_ref(target)
-    opened = LedgerEntry.objects.filter(key=f"{ref}:dispute:{event.dispute_id}").first()
-    if opened is not None:  # else the opening debited nothing (nothing was left to take)
+    # What the opening debited (none if nothing was left to take), line by line for an order.
+    opened = LedgerEntry.objects.filter(
+        **payment_of(target), reason=LedgerEntry.Reason.DISPUTE, key__endswith=f":dispute:{event.dispute_id}"
+    ).select_related("campaign", "order_line")
+    for entry in opened:
         ledger_record(
             kind=LedgerEntry.Kind.CREDIT,
             reason=LedgerEntry.Reason.DISPUTE_WON,
-            amount_cents=opened.amount_cents,
-            campaign=target.campaign,
-            key=f"{ref}:dispute_won:{event.dispute_id}",
+            amount_cents=entry.amount_cents,
+            campaign=entry.campaign,
+            key=entry.key.replace(":dispute:", ":dispute_won:"),
             provider_event_id=event.id,
+            order_line=entry.order_line,
             **payment_of(target),
         )
-    _progress(target.campaign)
+    for campaign in _campaigns(target):
+        _progress(campaign)
     return True
 
 

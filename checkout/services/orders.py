@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -21,23 +23,26 @@ from campaigns.models import Campaign
 from campaigns.permissions import Permission
 from campaigns.selectors import permission_require
 from checkout.selectors import item_streams
-from checkout.services.payouts import order_transfer
+from checkout.services.payouts import fulfilment_transfer
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import PaymentUnavailable
 from donations.models import (
     PUBLIC_STATUSES,
+    Fulfilment,
     Gift,
     Item,
     ItemStatus,
     Order,
+    OrderLine,
     PaymentStatus,
     Reservation,
 )
 from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
+from kernel.money import CURRENCY
 from kernel.states import TransitionRefused
 from kernel.tasks import task, task_at, task_enqueue
-from payments.gateways import CheckoutRequest, GatewayError, gateway
+from payments.gateways import CheckoutLine, CheckoutRequest, GatewayError, gateway
 from realtime.events import ITEM_HANDED_OVER, ITEM_RELEASED, ITEM_RESERVED
 from realtime.services import event_emit
 from receipts.details import ReceiptDetails
@@ -55,6 +60,8 @@ _CLAIM_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 class ItemUnavailable(Conflict):
     code = "item_unavailable"
     default_detail = _("Cet objet n'est plus disponible : quelqu'un l'a déjà réservé ou acheté.")
+    # The ids of the basket's items that could not be held (none was held).
+    unavailable: list[int] = []
 
 
 class TooManyHolds(DomainError):
@@ -87,6 +94,7 @@ def _return_urls(*, kind: str, pk: int) -> tuple[str, str]:
 def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
     # A cap is a count, not a uniqueness rule: two simultaneous requests of one
     # person may both pass; the cap only needs to stop hoarding, not be exact.
+    # It counts orders waiting for payment (a basket of five is one), not items.
     active = Reservation.objects.filter(status=Reservation.Status.HELD, expires_at__gt=now)
     caps = [(active.filter(email__iexact=email), settings.HOLDS_MAX_PER_EMAIL, f"holds cap for email {email}")]
     if client_key:
@@ -94,7 +102,7 @@ def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
             (active.filter(client_key=client_key), settings.HOLDS_MAX_PER_CLIENT, "holds cap for client address")
         )
     for holds, cap, why in caps:
-        if holds.count() >= cap:
+        if holds.values("order_id").distinct().count() >= cap:
             refused = TooManyHolds(why)
             # The first of these holds to end frees a place.
             first_end = holds.order_by("expires_at").values_list("expires_at", flat=True).first()
@@ -102,63 +110,140 @@ def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
             raise refused
 
 
-def order_start(*, item_id: int, email: str, user: User | None = None, client_key: str = "") -> Order:
-    """Reserve a listed item for one buyer, create the order and the provider checkout.
+class BasketEmpty(DomainError):
+    code = "basket_empty"
+    field = "items"
+    default_detail = _("Le panier est vide.")
+
+
+class BasketTooLarge(DomainError):
+    code = "basket_too_large"
+    field = "items"
+    default_detail = _("Un panier contient au plus %(max)d objets.")
+
+
+def _items_hold(*, item_ids: list[int], now: datetime) -> list[Item]:
+    """Hold every item of ``item_ids`` (ascending ids), or none: raise ``ItemUnavailable``
+    naming each one that is not listed. Caller's transaction.
+
+    Each hold is the conditional UPDATE that makes a unique item unsellable twice
+    (listed → reserved). Two baskets that overlap take their locks in the same
+    order (ascending item id), so one waits for the other and never deadlocks;
+    the loser sees its UPDATE match nothing and raises, and its transaction rolls
+    back every hold it took."""
+    items = {
+        item.pk: item
+        for item in Item.objects.select_related("campaign").filter(pk__in=item_ids, status__in=PUBLIC_STATUSES)
+    }
+    expired = Reservation.objects.filter(
+        item_id__in=[pk for pk, item in items.items() if item.status == ItemStatus.RESERVED],
+        status=Reservation.Status.HELD,
+        expires_at__lte=now,
+    )
+    # Lazy expiry: an expired hold is void as soon as someone asks for the item.
+    for order_id in sorted(set(expired.values_list("order_id", flat=True))):
+        reservation_release(order_id=order_id, to=PaymentStatus.EXPIRED)
+    unavailable = [pk for pk in item_ids if pk not in items]
+    held: list[Item] = []
+    for pk in item_ids:
+        if pk not in items:
+            continue
+        try:
+            item_transition(item=items[pk], to=ItemStatus.RESERVED, expected=ItemStatus.LISTED, note="checkout")
+        except TransitionRefused:
+            unavailable.append(pk)
+            continue
+        held.append(items[pk])
+    if unavailable:
+        refused = ItemUnavailable(f"items {sorted(unavailable)} are not listed")
+        refused.unavailable = sorted(unavailable)
+        raise refused
+    return held
+
+
+def order_start(
+    *,
+    email: str,
+    item_ids: Sequence[int] = (),
+    item_id: int | None = None,
+    user: User | None = None,
+    client_key: str = "",
+) -> Order:
+    """Hold every item of a basket (or none), create the order with one line per
+    item and one fulfilment per organisation, then the provider checkout.
 
     Three short transactions on purpose, each durable (never inside a caller's):
     the provider is never called while the database is locked. If the provider
-    fails, the order is marked failed and the item released (item.released),
-    then ``PaymentUnavailable`` is raised."""
+    fails, the order is marked failed and every item released (item.released),
+    then ``PaymentUnavailable`` is raised. A one-item order for an item that does
+    not exist (or is not public) is ``NotFound``, as the one-item checkout always said.
+    ``item_id`` is the one-item order (``POST /api/items/{id}/checkout/``)."""
+    wanted = sorted({int(pk) for pk in item_ids} | ({int(item_id)} if item_id is not None else set()))
+    if not wanted:
+        raise BasketEmpty("no items")
+    if len(wanted) > settings.BASKET_MAX_ITEMS:
+        raise BasketTooLarge(
+            f"{len(wanted)} items", detail=BasketTooLarge.default_detail % {"max": settings.BASKET_MAX_ITEMS}
+        )
     now = timezone.now()
     hold_until = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     provider = gateway()
     with transaction.atomic(durable=True):
-        item = Item.objects.select_related("campaign").filter(pk=item_id, status__in=PUBLIC_STATUSES).first()
-        if item is None:
-            raise NotFound(f"item {item_id}")
-        if item.status == ItemStatus.RESERVED:
-            # Lazy expiry: an expired hold is void as soon as someone asks for the item.
-            for order_id in Reservation.objects.filter(
-                item=item, status=Reservation.Status.HELD, expires_at__lte=now
-            ).values_list("order_id", flat=True):
-                reservation_release(order_id=order_id, to=PaymentStatus.EXPIRED)
+        if len(wanted) == 1 and not Item.objects.filter(pk=wanted[0], status__in=PUBLIC_STATUSES).exists():
+            raise NotFound(f"item {wanted[0]}")
         _holds_check_cap(email=email, client_key=client_key, now=now)
-        try:
-            # The one atomic conditional UPDATE that makes a unique item unsellable twice.
-            item_transition(item=item, to=ItemStatus.RESERVED, expected=ItemStatus.LISTED, note="checkout")
-        except TransitionRefused as refused:
-            raise ItemUnavailable(f"item {item_id} is not listed") from refused
+        items = _items_hold(item_ids=wanted, now=now)
         order = Order.objects.create(
-            item=item,
-            campaign=item.campaign,
             user=user,
             email=email,
-            amount_cents=item.price_cents or 0,
-            currency=item.currency,
+            amount_cents=sum(item.price_cents or 0 for item in items),
+            currency=CURRENCY,
             provider=provider.name,
             expires_at=hold_until,
-            claim_code=_claim_code(),
             language=_language(),
         )
-        Reservation.objects.create(item=item, order=order, email=email, client_key=client_key, expires_at=hold_until)
-        event_emit(
-            type=ITEM_RESERVED,
-            public={"item": item.pk, "status": ItemStatus.RESERVED, "until": hold_until.isoformat()},
-            private={"title": item.title},
-            **item_streams(item),
+        fulfilments: dict[int, Fulfilment] = {}
+        for item in items:
+            organisation_id = item.campaign.organisation_id
+            if organisation_id not in fulfilments:
+                fulfilments[organisation_id] = Fulfilment.objects.create(
+                    order=order, organisation_id=organisation_id, claim_code=_claim_code()
+                )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                fulfilment=fulfilments[item.campaign.organisation_id],
+                item=item,
+                campaign=item.campaign,
+                amount_cents=item.price_cents or 0,
+            )
+            for item in items
         )
+        Reservation.objects.bulk_create(
+            Reservation(item=item, order=order, email=email, client_key=client_key, expires_at=hold_until)
+            for item in items
+        )
+        for item in items:
+            event_emit(
+                type=ITEM_RESERVED,
+                public={"item": item.pk, "status": ItemStatus.RESERVED, "until": hold_until.isoformat()},
+                private={"title": item.title},
+                **item_streams(item),
+            )
     success_url, cancel_url = _return_urls(kind="order", pk=order.pk)
     request = CheckoutRequest(
         kind="order",
         object_id=order.pk,
         amount_cents=order.amount_cents,
         currency=order.currency,
-        description=item.title,
+        description=items[0].title if len(items) == 1 else str(_("Panier de %(count)d objets") % {"count": len(items)}),
         email=email,
         success_url=success_url,
         cancel_url=cancel_url,
         expires_at=hold_until,
         idempotency_key=f"tremma-order-{order.pk}-checkout",
+        lines=tuple(CheckoutLine(description=item.title, amount_cents=item.price_cents or 0) for item in items),
+        locale=order.language,
     )
     try:
         session = provider.checkout_create(request)
@@ -167,7 +252,7 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
         reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
         raise PaymentUnavailable(f"order {order.pk}") from None
     except BaseException:
-        # A bug, not the provider: still never leave the item held by a dead order.
+        # A bug, not the provider: still never leave the items held by a dead order.
         reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
         raise
     with transaction.atomic(durable=True):
@@ -181,18 +266,35 @@ def order_start(*, item_id: int, email: str, user: User | None = None, client_ke
 
 @transaction.atomic
 def reservation_release(*, order_id: int, to: PaymentStatus, note: str = "") -> bool:
-    """End the hold of ``order_id`` (expired, failed, abandoned): the order gets
-    status ``to``, the item goes back to listed, watchers get item.released.
-    Returns False when the hold was already over (idempotent)."""
-    order = Order.objects.select_for_update().select_related("item__campaign").get(pk=order_id)
-    if not reservation_transition(order_id=order_id, to=Reservation.Status.RELEASED, released_at=timezone.now()):
+    """End the holds of ``order_id`` (expired, failed, abandoned, cancelled): the
+    order gets status ``to``, its items go back to listed, watchers get
+    item.released. Returns False when the holds were already over (idempotent)."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    released = reservation_transition(order_id=order_id, to=Reservation.Status.RELEASED, released_at=timezone.now())
+    if not released:
         return False
     if order.status == PaymentStatus.PENDING:
         payment_transition(order, to=to)
-    item = order.item
-    item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.RESERVED, note=note or f"hold {to}")
-    event_emit(type=ITEM_RELEASED, public={"item": item.pk, "status": ItemStatus.LISTED}, **item_streams(item))
+    for item in Item.objects.select_related("campaign").filter(pk__in=released).order_by("pk"):
+        item_transition(item=item, to=ItemStatus.LISTED, expected=ItemStatus.RESERVED, note=note or f"hold {to}")
+        event_emit(type=ITEM_RELEASED, public={"item": item.pk, "status": ItemStatus.LISTED}, **item_streams(item))
     return True
+
+
+def order_cancel(*, order_id: int) -> bool:
+    """The buyer left the payment page ("annuler"): every item of the order is
+    available again at once, not when the hold would have expired. A payment
+    that still arrives later is handled as any late payment (items still free
+    are sold, otherwise refunded). False when nothing was held any more.
+    The provider's page is closed too, so that the buyer cannot pay it by going back."""
+    released = reservation_release(order_id=order_id, to=PaymentStatus.EXPIRED, note="cancelled by the buyer")
+    session_id = Order.objects.filter(pk=order_id).values_list("provider_session_id", flat=True).first()
+    if released and session_id:
+        try:
+            gateway().checkout_expire(session_id)
+        except GatewayError:
+            logger.warning("checkout: session of order %s not expired at the provider", order_id, exc_info=True)
+    return released
 
 
 # Holds expiring within this are given a run at their expiry by the periodic release.
@@ -207,7 +309,9 @@ def reservations_release_expired(*, limit: int = 200) -> int:
     ``expires_at``), so there is nothing to expire there."""
     now = timezone.now()
     held = Reservation.objects.filter(status=Reservation.Status.HELD)
-    order_ids = list(held.filter(expires_at__lte=now).order_by("order_id").values_list("order_id", flat=True)[:limit])
+    order_ids = list(
+        held.filter(expires_at__lte=now).order_by("order_id").values_list("order_id", flat=True).distinct()[:limit]
+    )
     released = sum(reservation_release(order_id=order_id, to=PaymentStatus.EXPIRED) for order_id in order_ids)
     # The schedule comes every minute; a hold that expires before the next one is released
     # on time by a run planned at its expiry (django-q2's scheduler looks every 30 s).
@@ -319,35 +423,45 @@ def _claim_code_matches(*, expected: str, typed: str) -> bool:
     return secrets.compare_digest(expected.encode(), cleaned.encode())
 
 
-def order_hand_over(*, order: Order, claim_code: str, actor: User) -> Order:
-    """A member of the organisation (every role may) hands the sold object to the buyer, who
-    shows their claim code: the item goes sold → handed_over, ``handed_over_at``
-    starts the return period (then the seller's tax receipt), and the
-    organisation is paid by transfer after commit."""
+def fulfilment_hand_over(*, fulfilment: Fulfilment, claim_code: str, actor: User) -> Fulfilment:
+    """A member of the organisation (every role may) hands its part of an order to
+    the buyer, who shows that part's claim code: its items go sold → handed_over
+    (a line refunded in full stays out), ``handed_over_at`` starts the return
+    period (then the sellers' tax receipts), and the organisation is paid by
+    transfer after commit. Lock order: the order, then the fulfilment, then items by id."""
     with transaction.atomic():
-        locked = Order.objects.select_for_update().select_related("item", "campaign").filter(pk=order.pk).first()
-        if locked is None:
-            raise NotFound(f"order {order.pk}")
-        organisation_id = locked.campaign.organisation_id
-        # Another organisation's order answers as a missing one: its ids are not a hint.
-        permission_require(actor, organisation_id, Permission.HAND_OVER)
+        order = Order.objects.select_for_update().filter(pk=fulfilment.order_id).first()
+        locked = Fulfilment.objects.select_for_update().filter(pk=fulfilment.pk).first()
+        if order is None or locked is None:
+            raise NotFound(f"fulfilment {fulfilment.pk}")
+        # Another organisation's part answers as a missing one: its ids are not a hint.
+        permission_require(actor, locked.organisation_id, Permission.HAND_OVER)
         if not _claim_code_matches(expected=locked.claim_code, typed=claim_code):
-            raise ClaimCodeInvalid(f"order {order.pk}")
-        if locked.status != PaymentStatus.PAID or locked.pickup_expired_at is not None:
+            raise ClaimCodeInvalid(f"fulfilment {locked.pk}")
+        if order.status != PaymentStatus.PAID or locked.handed_over_at or locked.pickup_expired_at is not None:
             # Never collected in time: its refund is on its way (checkout.services.pickups).
-            raise NotHandable(f"order {order.pk} is {locked.status}, expired {locked.pickup_expired_at}")
-        try:
-            item_transition(item=locked.item, to=ItemStatus.HANDED_OVER, expected=ItemStatus.SOLD, actor=actor)
-        except TransitionRefused as refused:
-            raise NotHandable(f"item {locked.item_id} is {locked.item.status}") from refused
-        now = timezone.now()
-        Order.objects.filter(pk=locked.pk).update(handed_over_at=now)
-        locked.handed_over_at = now
-        event_emit(
-            type=ITEM_HANDED_OVER,
-            public={"item": locked.item_id, "status": ItemStatus.HANDED_OVER},
-            private={"order": locked.pk},
-            **item_streams(locked.item),
+            raise NotHandable(f"fulfilment {locked.pk}: order {order.status}, expired {locked.pickup_expired_at}")
+        lines = list(
+            OrderLine.objects.select_related("item__campaign")
+            .filter(fulfilment=locked, refunded_cents__lt=F("amount_cents"))
+            .order_by("item_id")
         )
-        task_enqueue(order_transfer, order_id=locked.pk)
+        if not lines:
+            raise NotHandable(f"fulfilment {locked.pk} has nothing left to hand over")
+        for line in lines:
+            try:
+                item_transition(item=line.item, to=ItemStatus.HANDED_OVER, expected=ItemStatus.SOLD, actor=actor)
+            except TransitionRefused as refused:
+                raise NotHandable(f"item {line.item_id} is {line.item.status}") from refused
+        now = timezone.now()
+        Fulfilment.objects.filter(pk=locked.pk).update(handed_over_at=now)
+        locked.handed_over_at = now
+        for line in lines:
+            event_emit(
+                type=ITEM_HANDED_OVER,
+                public={"item": line.item_id, "status": ItemStatus.HANDED_OVER},
+                private={"order": order.pk},
+                **item_streams(line.item),
+            )
+        task_enqueue(fulfilment_transfer, fulfilment_id=locked.pk)
     return locked

@@ -27,8 +27,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from checkout.services.targets import PAYMENT_MODELS, payment_kind, payment_of
-from donations.models import Gift, Order
+from donations.models import Fulfilment, Gift, Order
 from kernel.money import CURRENCY
 from kernel.tasks import task, task_enqueue
 from ledger.models import LedgerEntry, PaymentFee, Transfer, TransferReversal
@@ -43,17 +44,20 @@ RETRY_WINDOW = timedelta(days=90)
 # --- Transfers ----------------------------------------------------------------------------------
 
 
-def _kept_cents(target: Order | Gift) -> int:
-    """What the organisation keeps of a payment: its credit, less refunds and lost disputes.
-    An open dispute is not counted yet: the transfer is reversed only if the dispute is lost."""
-    entries = LedgerEntry.objects.filter(**payment_of(target)).values_list("reason", "key", "amount_cents")
+def _kept_cents(target: Order | Gift, *, fulfilment: Fulfilment | None = None) -> int:
+    """What the organisation keeps of a payment (of an order: of its ``fulfilment``'s lines):
+    its credit, less refunds and lost disputes. An open dispute is not counted yet: the transfer
+    is reversed only if the dispute is lost."""
+    entries = LedgerEntry.objects.filter(**payment_of(target))
+    if fulfilment is not None:
+        entries = entries.filter(order_line__fulfilment=fulfilment)
     lost = set(
         ProviderEvent.objects.filter(
             type=gw.DISPUTE_CLOSED, payment_id=target.provider_payment_id, event__dispute_status="lost"
         ).values_list("event__dispute_id", flat=True)
     )
     kept = 0
-    for reason, key, amount in entries:
+    for reason, key, amount in entries.values_list("reason", "key", "amount_cents"):
         lost_dispute = reason == LedgerEntry.Reason.DISPUTE and key.rsplit(":", 1)[-1] in lost
         if reason == LedgerEntry.Reason.PAYMENT:
             kept += amount
@@ -64,21 +68,27 @@ def _kept_cents(target: Order | Gift) -> int:
 
 @task(timeout=120)
 def transfer_reverse_due(*, kind: str, object_id: int) -> int:
-    """Reverse what was transferred for an order or gift beyond what the
-    organisation keeps of it (after commit, and from the worker). Returns the
-    cents reversed now."""
-    target = PAYMENT_MODELS[kind].objects.select_related("campaign").get(pk=object_id)
+    """Reverse what was transferred for a gift, or for each organisation's part of an
+    order, beyond what that organisation keeps of it (after commit, and from the
+    worker). Returns the cents reversed now."""
+    target = PAYMENT_MODELS[kind].objects.get(pk=object_id)
+    if isinstance(target, Order):
+        fulfilments = list(target.fulfilments.filter(transfers__isnull=False).distinct().order_by("pk"))
+        return sum(_reverse_due(target, fulfilment=fulfilment) for fulfilment in fulfilments)
+    return _reverse_due(target)
+
+
+def _reverse_due(target: Order | Gift, *, fulfilment: Fulfilment | None = None) -> int:
     provider = gateway()
     # Only the configured provider can reverse its own transfers (never a demo transfer at Stripe).
-    transfers = list(
-        Transfer.objects.filter(provider=provider.name, **payment_of(target))
-        .annotate(reversed_cents=Sum("reversals__amount_cents"))
-        .order_by("-id")
-    )
-    outstanding = sum(t.amount_cents - (t.reversed_cents or 0) for t in transfers)
-    due = outstanding - _kept_cents(target)
+    transfers = Transfer.objects.filter(provider=provider.name, **payment_of(target))
+    if fulfilment is not None:
+        transfers = transfers.filter(fulfilment=fulfilment)
+    transfers_left = list(transfers.annotate(reversed_cents=Sum("reversals__amount_cents")).order_by("-id"))
+    outstanding = sum(t.amount_cents - (t.reversed_cents or 0) for t in transfers_left)
+    due = outstanding - _kept_cents(target, fulfilment=fulfilment)
     done = 0
-    for transfer in transfers:  # one per payment in practice; the newest first otherwise
+    for transfer in transfers_left:  # one per payment (or part of an order) in practice; the newest first otherwise
         already = transfer.reversed_cents or 0
         part = min(due - done, transfer.amount_cents - already)
         if part <= 0:
@@ -135,7 +145,7 @@ def transfer_reversals_pay(*, limit: int = 200) -> int:
 def payment_fee_record(*, kind: str, object_id: int) -> PaymentFee | None:
     """Read and record the provider's fee of a payment, once; None when it is
     not known yet (the worker retries) or was already recorded."""
-    target = PAYMENT_MODELS[kind].objects.select_related("campaign").get(pk=object_id)
+    target = PAYMENT_MODELS[kind].objects.get(pk=object_id)
     provider = gateway()
     if not target.provider_payment_id or target.provider != provider.name:
         return None
@@ -152,7 +162,7 @@ def payment_fee_record(*, kind: str, object_id: int) -> PaymentFee | None:
     try:
         with transaction.atomic():
             return PaymentFee.objects.create(
-                organisation_id=target.campaign.organisation_id,
+                organisation_id=_fee_organisation_id(target),
                 provider=provider.name,
                 provider_balance_id=fee.balance_id,
                 amount_cents=fee.amount_cents,
@@ -160,6 +170,14 @@ def payment_fee_record(*, kind: str, object_id: int) -> PaymentFee | None:
             )
     except IntegrityError:
         return None
+
+
+def _fee_organisation_id(target: Order | Gift) -> int:
+    """The organisation whose statement shows the fee (the platform bears it): a gift's, or an
+    order's first organisation (a basket of several organisations is paid with one fee)."""
+    if isinstance(target, Gift):
+        return Campaign.objects.filter(pk=target.campaign_id).values_list("organisation_id", flat=True)[0]
+    return target.fulfilments.order_by("pk").values_list("organisation_id", flat=True)[0]
 
 
 def payment_fee_after_commit(target: Order | Gift) -> None:

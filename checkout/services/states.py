@@ -35,20 +35,28 @@ def payment_transition(
         setattr(target, name, value)
 
 
-def reservation_transition(*, order_id: int, to: str, **fields: Any) -> bool:
-    """End the hold of an order (held → converted or released). False when it
-    was already over: ending a hold is idempotent."""
-    reservation = Reservation.objects.filter(order_id=order_id).values_list("pk", "status").first()
-    if reservation is None:
-        return False
-    pk, current = reservation
-    if current != Reservation.Status.HELD:
-        return False
-    try:
-        transition_apply(model=Reservation, pk=pk, table=RESERVATION_TRANSITIONS, current=current, to=to, **fields)
-    except TransitionRefused:
-        return False  # another caller ended it first
-    return True
+def reservation_transition(*, order_id: int, to: str, **fields: Any) -> list[int]:
+    """End the holds of an order (held → converted or released): the ids of the
+    items whose hold this call ended, in ascending order; empty when they were
+    already over (ending holds is idempotent). Each hold moves by its own
+    conditional UPDATE, so of two callers exactly one ends each hold."""
+    ended = []
+    current = Reservation.Status.HELD
+    held = Reservation.objects.filter(order_id=order_id, status=current)
+    for pk, item_id in held.order_by("item_id").values_list("pk", "item_id"):
+        try:
+            transition_apply(
+                model=Reservation,
+                pk=pk,
+                table=RESERVATION_TRANSITIONS,
+                current=Reservation.Status.HELD,
+                to=to,
+                **fields,
+            )
+        except TransitionRefused:
+            continue  # another caller ended it first
+        ended.append(item_id)
+    return ended
 
 
 def refund_transition(refund: Refund, *, to: str, **fields: Any) -> None:

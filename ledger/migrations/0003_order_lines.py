@@ -32,12 +32,28 @@ class Migration(migrations.Migration):
             name='fulfilment',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='transfers', to='donations.fulfilment'),
         ),
-        migrations.AlterField(
-            model_name='ledgerentry',
-            name='provider_event_id',
-            field=models.CharField(db_index=True, max_length=255),
-        ),
         migrations.RunPython(entries_to_lines, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="ledgerentry",
+            name="provider_event_id",
+            field=models.CharField(max_length=255),
+        ),
+        migrations.AddConstraint(
+            model_name="ledgerentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("order_line__isnull", True)),
+                fields=("provider_event_id",),
+                name="ledger_event_once",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="ledgerentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("order_line__isnull", False)),
+                fields=("provider_event_id", "order_line"),
+                name="ledger_event_once_per_line",
+            ),
+        ),
         migrations.AddConstraint(
             model_name='ledgerentry',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('account', 'campaign'), _negated=True), ('order__isnull', True), ('order_line__isnull', False), _connector='OR'), name='ledger_order_entry_has_line'),

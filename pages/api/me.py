@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.serializers import OrganisationRefSerializer
-from checkout.selectors import gifts_of, order_awaiting_collection, order_claim_url, orders_of
+from checkout.selectors import fulfilment_awaiting_collection, fulfilment_claim_url, gifts_of, orders_of
 from donations.models import Gift, Order
 from pages.api.items import CampaignRefSerializer
 from receipts.delivery import receipt_pdf_link
@@ -88,10 +88,12 @@ class MyOrderSerializer(serializers.ModelSerializer):
         )
 
     def get_claim_code(self, order: Order) -> str | None:
-        return order.claim_code if order_awaiting_collection(order) else None
+        waiting = [f for f in order.fulfilments.all() if fulfilment_awaiting_collection(f)]
+        return waiting[0].claim_code if waiting else None
 
     def get_claim_url(self, order: Order) -> str | None:
-        return order_claim_url(order) if order_awaiting_collection(order) else None
+        waiting = [f for f in order.fulfilments.all() if fulfilment_awaiting_collection(f)]
+        return fulfilment_claim_url(waiting[0]) if waiting else None
 
 
 class MyGiftsView(generics.ListAPIView):
