@@ -26,7 +26,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -81,14 +80,11 @@ def basket_discard(session: SessionBase, item_ids: Iterable[int]) -> None:
 
 def basket_summary(request: HttpRequest) -> dict[str, Any]:
     """Context processor: ``basket_ids`` and ``basket_count`` for the header's link and the
-    item pages' "add" button. Read from the session only when a page uses them, and the
-    session is loaded once per request anyway: no query for a visitor without a basket."""
+    item pages' "add" button. No query of its own: the session is read once per request
+    anyway (the header asks who is signed in), and a visitor without one has nothing to read."""
     session = getattr(request, "session", None)
-
-    def ids() -> list[int]:
-        return basket_ids(session) if session is not None else []
-
-    return {"basket_ids": SimpleLazyObject(ids), "basket_count": SimpleLazyObject(lambda: len(ids()))}
+    ids = basket_ids(session) if session is not None else []
+    return {"basket_ids": ids, "basket_count": len(ids)}
 
 
 # --- What the basket shows --------------------------------------------------------------------
