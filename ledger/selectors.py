@@ -29,11 +29,13 @@ _SIGNED_AMOUNT = Case(
     default=F("amount_cents"),
     output_field=IntegerField(),
 )
-# A backer is a payment received (an order or a gift) that was not refunded in full.
+# A backer is a payment received (an order or a gift) that was not refunded in full: for an
+# order, one of its lines for the campaign was not. A basket of two objects of one campaign is one backer.
 _BACKER = Q(reason=LedgerEntry.Reason.PAYMENT) & ~(
-    Q(order__isnull=False, order__refunded_cents__gte=F("order__amount_cents"))
+    Q(order_line__isnull=False, order_line__refunded_cents__gte=F("order_line__amount_cents"))
     | Q(gift__isnull=False, gift__refunded_cents__gte=F("gift__amount_cents"))
 )
+_BACKERS = Count("order", distinct=True) + Count("gift", distinct=True)
 
 
 def _raised_subquery() -> Subquery:
@@ -52,7 +54,7 @@ def _backers_subquery() -> Subquery:
         LedgerEntry.objects.filter(_BACKER, _CAMPAIGN_ACCOUNT, campaign=OuterRef("pk"))
         .order_by()
         .values("campaign")
-        .annotate(backers=Count("id"))
+        .annotate(backers=_BACKERS)
         .values("backers")
     )
     return Subquery(payments, output_field=IntegerField())
@@ -76,7 +78,7 @@ def campaign_progress(*, campaign_id: int) -> tuple[int, int]:
     """(raised_cents, backers_count) of one campaign, from the ledger."""
     entries = LedgerEntry.objects.filter(_CAMPAIGN_ACCOUNT, campaign_id=campaign_id)
     raised = entries.aggregate(net=Coalesce(Sum(_SIGNED_AMOUNT), Value(0)))["net"]
-    backers = entries.filter(_BACKER).count()
+    backers = entries.filter(_BACKER).aggregate(backers=_BACKERS)["backers"]
     return int(raised), int(backers)
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from campaigns.models import Membership
-from checkout.services import reservations_release_expired
+from checkout.services import order_start, reservations_release_expired
 from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus, Reservation
 from ledger.models import LedgerEntry
 from ledger.selectors import campaign_progress
@@ -42,6 +43,20 @@ def charge_of(payment_intent: str) -> dict[str, Any]:
     intent = stripe_call("GET", f"/v1/payment_intents/{payment_intent}")
     charge_id = intent["latest_charge"]["id"] if isinstance(intent["latest_charge"], dict) else intent["latest_charge"]
     return stripe_call("GET", f"/v1/charges/{charge_id}")
+
+
+def test_a_basket_opens_one_stripe_session_with_a_line_per_item_in_the_buyers_language() -> None:
+    items = [
+        ItemFactory(price_cents=1200, title="Lampe"),
+        ItemFactory(price_cents=3000, title="Vélo", campaign=CampaignFactory()),
+    ]
+    with translation.override("en"):
+        order = order_start(item_ids=[item.pk for item in items], email="passer-by@example.org")
+
+    session = stripe_call("GET", f"/v1/checkout/sessions/{order.provider_session_id}")
+
+    # The server adds up the lines it was sent (it keeps no line list to read back).
+    assert session["amount_total"] == 4200 and session["locale"] == "en"
 
 
 def test_checkout_opens_a_stripe_session_naming_our_order_in_french(api: APIClient) -> None:

@@ -141,16 +141,16 @@ async def crowd(server: Server, cards: list[tuple[str, int]], visitors: int, sec
 def database_check(item_ids: list[int]) -> dict[str, int]:
     from django.db.models import Count
 
-    from donations.models import Item, ItemStatus, Order, PaymentStatus
+    from donations.models import Item, ItemStatus, OrderLine, PaymentStatus
     from ledger.models import LedgerEntry
 
-    paid = Order.objects.filter(item_id__in=item_ids, status=PaymentStatus.PAID)
-    twice = paid.values("item_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    paid = OrderLine.objects.filter(item_id__in=item_ids, order__status=PaymentStatus.PAID)
+    twice = paid.values("item_id").annotate(n=Count("order_id")).filter(n__gt=1).count()
     return {
         "items_sold": Item.objects.filter(pk__in=item_ids, status=ItemStatus.SOLD).count(),
-        "orders_paid": paid.count(),
+        "orders_paid": paid.values("order_id").distinct().count(),
         "items_sold_twice": twice,
-        "ledger_credits": LedgerEntry.objects.filter(order__item_id__in=item_ids, kind="credit").count(),
+        "ledger_credits": LedgerEntry.objects.filter(order_line__item_id__in=item_ids, kind="credit").count(),
     }
 
 

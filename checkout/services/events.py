@@ -343,7 +343,7 @@ def _debit_split(target: Order | Gift, amount: int) -> list[tuple[OrderLine | No
     if isinstance(target, Gift):
         totals = ledger_totals_for(gift=target)
         return [(None, target.campaign, min(amount, totals["credit"] - totals["debit"]))]
-    parts = []
+    parts: list[tuple[OrderLine | None, Campaign, int]] = []
     for line in target.lines.select_related("campaign").order_by("pk"):
         totals = ledger_totals_for(order_line=line)
         part = min(amount, totals["credit"] - totals["debit"])
