@@ -169,9 +169,7 @@ def basket_read(ids: list[int], *, pending: Order | None = None, refused: Iterab
     of the reserved ones), whatever the size."""
     items = {
         item.pk: item
-        for item in Item.objects.filter(pk__in=ids)
-        .select_related("campaign__organisation")
-        .prefetch_related("photos")
+        for item in Item.objects.filter(pk__in=ids).select_related("campaign__organisation").prefetch_related("photos")
     }
     reserved = [pk for pk, item in items.items() if item.status == ItemStatus.RESERVED]
     holds = (
@@ -223,9 +221,13 @@ def _pending_order(request: HttpRequest) -> tuple[Order | None, Order | None]:
     if order_id is None:
         return None, None
     order = Order.objects.filter(pk=order_id).first() if type(order_id) is int else None
-    if order is not None and order.status == PaymentStatus.PENDING and order.expires_at > timezone.now():
-        if order.reservations.filter(status=Reservation.Status.HELD).exists():
-            return order, None
+    if (
+        order is not None
+        and order.status == PaymentStatus.PENDING
+        and order.expires_at > timezone.now()
+        and order.reservations.filter(status=Reservation.Status.HELD).exists()
+    ):
+        return order, None
     del session[ORDER_KEY]
     if order is not None and order.status == PaymentStatus.PAID:
         basket_discard(session, order.lines.values_list("item_id", flat=True))

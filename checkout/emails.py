@@ -149,7 +149,9 @@ def pickup_reminder_send(*, fulfilment_id: int, again: bool = False) -> None:
             "deadline_days": settings.PICKUP_DEADLINE_DAYS,
         }
         if len(lines) == 1:
-            subject = _("Dernier rappel : « %(title)s » vous attend") if again else _("Rappel : « %(title)s » vous attend")
+            subject = (
+                _("Dernier rappel : « %(title)s » vous attend") if again else _("Rappel : « %(title)s » vous attend")
+            )
         elif again:
             subject = _("Dernier rappel : vos %(count)d objets vous attendent chez %(name)s")
         else:

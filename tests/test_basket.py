@@ -175,7 +175,9 @@ def test_the_basket_s_buttons_need_the_csrf_token() -> None:
     assert client.post("/panier/", {"email": "a@example.org", "items": [item.pk]}).status_code == 403
     assert client.post("/panier/annuler/").status_code == 403
     page = client.get(item.get_absolute_url()).content.decode()
-    token = re.search(r'action="/panier/ajouter/\d+/"[^>]*><input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    token = re.search(
+        r'action="/panier/ajouter/\d+/"[^>]*><input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', page
+    )
     assert token is not None
     assert add(client, item, csrfmiddlewaretoken=token.group(1)).status_code == 303
     assert client.session["basket"] == [item.pk]
@@ -339,9 +341,7 @@ def test_cancelling_from_the_basket_page_frees_the_objects(client: Client) -> No
     assert "Paiement annulé : rien n'a été payé" in page.replace("&#x27;", "'") and "Payer 25,00" in page
 
 
-def test_the_basket_page_is_a_few_queries_whatever_its_size(
-    client: Client, django_assert_max_num_queries: Any
-) -> None:
+def test_the_basket_page_is_a_few_queries_whatever_its_size(client: Client, django_assert_max_num_queries: Any) -> None:
     campaign = CampaignFactory()
     for _n in range(6):
         add(client, ItemFactory(campaign=campaign))
@@ -363,7 +363,7 @@ def test_the_window_page_adds_to_the_basket_and_comes_back(client: Client) -> No
     from tests.factories import WindowFactory, place_items
 
     window = WindowFactory()
-    first, second = place_items(window, 2)
+    first, _second = place_items(window, 2)
     html = client.get(f"/vitrines/{window.pk}/").content.decode()
     assert html.count('action="/panier/ajouter/') == 2
     assert f'aria-label="Ajouter au panier : {first.item.title}"' in html

@@ -245,4 +245,3 @@ def test_a_giver_back_from_paying_finds_the_link_to_their_tax_receipt(
     assert link is not None and "reçu fiscal" in html
     pdf = client.get(link.group(1))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
-
