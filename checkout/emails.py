@@ -21,7 +21,7 @@ from checkout.selectors import (
     fulfilment_lines,
     pickup_deadline,
 )
-from donations.models import Fulfilment, Gift, Order, OrderLine
+from donations.models import Fulfilment, Gift, Order, OrderLine, Refund
 from kernel.money import format_money
 from kernel.tasks import task
 from receipts.issuing import ReceiptOutlook, gift_receipt_outlook
@@ -164,13 +164,32 @@ def pickup_reminder_send(*, fulfilment_id: int, again: bool = False) -> None:
         )
 
 
+def _refunded_before(fulfilment: Fulfilment) -> dict[int, int]:
+    """What was refunded of each line of ``fulfilment`` before the never-collected rule took it
+    (a manager's refund of one line, say), by line id. The rule's own refunds come after
+    ``pickup_expired_at``, whether they ran before this email or not."""
+    refunds = Refund.objects.filter(line__fulfilment=fulfilment).exclude(status=Refund.Status.FAILED)
+    if fulfilment.pickup_expired_at is not None:
+        refunds = refunds.filter(created_at__lt=fulfilment.pickup_expired_at)
+    totals: dict[int, int] = {}
+    for line_id, amount in refunds.values_list("line_id", "amount_cents"):
+        totals[line_id] = totals.get(line_id, 0) + amount
+    return totals
+
+
 @task(timeout=60)
 def order_uncollected_send(*, fulfilment_id: int) -> None:
     """The buyer never came: that part of the order is refunded and its objects back on sale."""
     fulfilment = Fulfilment.objects.select_related("order", "organisation").get(pk=fulfilment_id)
     order = fulfilment.order
-    # What this refund gives back: each line's remainder (a line refunded earlier is not told again).
-    lines = [line for line in fulfilment_lines(fulfilment) if line.refunded_cents < line.amount_cents]
+    # What this refund gives back: each line's remainder (a line refunded in full before is not told again).
+    before = _refunded_before(fulfilment)
+    remainders = {
+        line: line.amount_cents - before.get(line.pk, 0)
+        for line in fulfilment_lines(fulfilment)
+        if line.amount_cents > before.get(line.pk, 0)
+    }
+    lines = list(remainders)
     if not lines:
         return
     with translation.override(order.language):
@@ -179,9 +198,7 @@ def order_uncollected_send(*, fulfilment_id: int) -> None:
             "fulfilment": fulfilment,
             "lines": lines,
             "organisation": fulfilment.organisation,
-            "amount": format_money(
-                sum(line.amount_cents - line.refunded_cents for line in lines), order.currency, order.language
-            ),
+            "amount": format_money(sum(remainders.values()), order.currency, order.language),
             "deadline_days": settings.PICKUP_DEADLINE_DAYS,
         }
         subject = (

@@ -99,11 +99,24 @@ def test_nothing_is_sent_once_the_part_was_collected(basket: Order) -> None:
     assert mail.outbox == []
 
 
-def test_the_never_collected_notice_tells_what_comes_back_of_that_part_only(basket: Order) -> None:
-    mail.outbox.clear()
+def test_the_never_collected_notice_tells_what_comes_back_of_that_part_only(
+    basket: Order, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from checkout.services import payment_refund
+    from tests.factories import manager_of
+
     north = part_of(basket, "Emmaüs Nord")
-    # The chair was already refunded on its own: it is not refunded (nor told) again.
-    OrderLine.objects.filter(order=basket, item__title="Chaise").update(refunded_cents=800)
+    chair = OrderLine.objects.get(order=basket, item__title="Chaise")
+    # The chair was refunded on its own before: it is not refunded (nor told) again.
+    with django_capture_on_commit_callbacks(execute=True):
+        treasurer = manager_of(north.organisation, role="treasurer")
+        payment_refund(actor=treasurer, reason="rayure", order_id=basket.pk, line_id=chair.pk)
+    Fulfilment.objects.filter(pk=north.pk).update(pickup_expired_at=timezone.now() + timedelta(seconds=1))
+    mail.outbox.clear()
 
     order_uncollected_send(fulfilment_id=north.pk)
 
