@@ -391,3 +391,10 @@ def test_a_return_page_of_a_paid_basket_empties_it_even_before_the_basket_is_see
     assert "Ajouté après" in page and client.session["basket"] == [Item.objects.get(title="Ajouté après").pk]
     ref = signing.dumps({"kind": "order", "id": order.pk}, salt=RETURN_SALT)
     assert client.get(f"/paiement/merci/?{urlencode({'ref': ref})}").status_code == 200
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999999", "9223372036854775808", "0"])
+def test_an_id_out_of_any_range_is_simply_not_found(client: Client, pk: str) -> None:
+    assert client.post(f"/panier/ajouter/{pk}/").status_code == 404
+    assert client.post(f"/panier/retirer/{pk}/").status_code == 303
+    assert client.get("/panier/").status_code == 200
