@@ -1,5 +1,6 @@
 """The JSON endpoints of the order lifecycle: checkout of an item, gift to a
-campaign, hand-over of a sold object, refunds. Thin: validate, call one
+campaign, hand-over of an organisation's part of an order, refunds (of a
+payment, or of one line of an order). Thin: validate, call one
 service, shape the answer."""
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from accounts.requests import signed_in
+from campaigns.permissions import Permission
+from campaigns.selectors import organisations_user_may
+from campaigns.serializers import OrganisationRefSerializer
 from checkout.services import (
     MAX_REFUND_CENTS,
     claim_code_normalise,
@@ -110,11 +115,41 @@ class RefundOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class _RefundView(APIView):
-    """``POST /api/orders/{id}/refund/`` and ``/api/gifts/{id}/refund/``: treasurers and admins of the organisation."""
+class OrderRefundInputSerializer(RefundInputSerializer):
+    line = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        allow_null=True,
+        default=None,
+        help_text="one line of the order (its item's price, or part of it); absent: the order as a whole",
+    )
+
+
+class OrderRefundView(APIView):
+    """``POST /api/orders/{id}/refund/``: treasurers and admins of the organisation. With ``line``,
+    one line of the order; another organisation's line answers as a missing one (404)."""
 
     permission_classes = [IsAuthenticated]
-    target = "order"
+
+    @extend_schema(request=OrderRefundInputSerializer, responses={201: RefundOutputSerializer, **errors(409, 503)})
+    def post(self, request: Request, pk: int) -> Response:
+        data = OrderRefundInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = payment_refund(
+            actor=request.user,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+            amount_cents=data.validated_data["amount_cents"],
+            order_id=pk,
+            line_id=data.validated_data["line"],
+        )
+        return Response(RefundOutputSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+class GiftRefundView(APIView):
+    """``POST /api/gifts/{id}/refund/``: treasurers and admins of the organisation."""
+
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(request=RefundInputSerializer, responses={201: RefundOutputSerializer, **errors(409, 503)})
     def post(self, request: Request, pk: int) -> Response:
@@ -124,17 +159,9 @@ class _RefundView(APIView):
             actor=request.user,  # type: ignore[arg-type]
             reason=data.validated_data["reason"],
             amount_cents=data.validated_data["amount_cents"],
-            **{f"{self.target}_id": pk},
+            gift_id=pk,
         )
         return Response(RefundOutputSerializer(refund).data, status=status.HTTP_201_CREATED)
-
-
-class OrderRefundView(_RefundView):
-    target = "order"
-
-
-class GiftRefundView(_RefundView):
-    target = "gift"
 
 
 class ItemCheckoutView(APIView):
@@ -196,12 +223,16 @@ class HandOverInputSerializer(serializers.Serializer):
 
 class HandOverOutputSerializer(serializers.Serializer):
     order_id = serializers.IntegerField()
-    items = serializers.ListField(child=serializers.IntegerField())
+    fulfilment_id = serializers.IntegerField(source="pk")
+    organisation = OrganisationRefSerializer()
+    items = serializers.ListField(child=serializers.IntegerField(), help_text="the ids of the objects handed over")
     handed_over_at = serializers.DateTimeField()
 
 
 class OrderHandOverView(APIView):
-    """``POST /api/orders/{id}/hand-over/`` with the buyer's ``claim_code``: members of the organisation (any role)."""
+    """``POST /api/orders/{id}/hand-over/`` with the buyer's ``claim_code``: members of the organisation
+    (any role) hand over their organisation's part of the order (its fulfilment); another
+    organisation's part of the same basket stays as it is."""
 
     permission_classes = [IsAuthenticated]
 
@@ -209,21 +240,30 @@ class OrderHandOverView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = HandOverInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        # The caller's organisation's part of the order: the one whose claim code this is.
-        code = claim_code_normalise(data.validated_data["claim_code"]) or ""
-        fulfilment = Fulfilment.objects.filter(order_id=pk, claim_code=code).first()
-        if fulfilment is None:
-            fulfilment = Fulfilment.objects.filter(order_id=pk).order_by("pk").first()
-        if fulfilment is None:
-            raise NotFound(f"order {pk}")
+        user: User = request.user  # type: ignore[assignment]
+        fulfilment = _fulfilment_to_hand_over(order_id=pk, user=user, claim_code=data.validated_data["claim_code"])
         fulfilment = fulfilment_hand_over(
-            fulfilment=fulfilment,
-            claim_code=data.validated_data["claim_code"],
-            actor=request.user,  # type: ignore[arg-type]
+            fulfilment=fulfilment, claim_code=data.validated_data["claim_code"], actor=user
         )
         body = {
             "order_id": fulfilment.order_id,
-            "items": list(fulfilment.lines.order_by("item_id").values_list("item_id", flat=True)),
+            "pk": fulfilment.pk,
+            "organisation": fulfilment.organisation,
+            "items": sorted(fulfilment.lines.values_list("item_id", flat=True)),
             "handed_over_at": fulfilment.handed_over_at,
         }
         return Response(HandOverOutputSerializer(body).data)
+
+
+def _fulfilment_to_hand_over(*, order_id: int, user: User, claim_code: str) -> Fulfilment:
+    """The caller's organisation's part of the order. Someone at two organisations of the same
+    basket hands over the part whose code they typed (else the first, which the service refuses
+    for its code). Not a member of any: the answer of a missing order, so ids are no hint."""
+    fulfilments = Fulfilment.objects.select_related("organisation").filter(order_id=order_id).order_by("id")
+    if not user.is_superuser:
+        fulfilments = fulfilments.filter(organisation__in=organisations_user_may(user, Permission.HAND_OVER))
+    found = list(fulfilments)
+    if not found:
+        raise NotFound(f"order {order_id}")
+    code = claim_code_normalise(claim_code)
+    return next((fulfilment for fulfilment in found if code and fulfilment.claim_code == code), found[0])

@@ -242,7 +242,9 @@ class RefundForm(forms.Form):
         for name in self.errors:
             if name in self.fields:
                 # The message printed beside the field is what a screen reader reads with it.
-                self.fields[name].widget.attrs["aria-describedby"] = f"refund-{name}-error"
+                # (A line's form has its own ids: several are on one order's page.)
+                ids = self.auto_id if isinstance(self.auto_id, str) else "refund-%s"
+                self.fields[name].widget.attrs["aria-describedby"] = f"{ids % name}-error"
 
     def clean_amount(self) -> int:
         cents: int = self.cleaned_data["amount"]

@@ -9,7 +9,8 @@ from django.dispatch import receiver
 
 from accounts.models import User
 from accounts.signals import account_deleting, account_exporting
-from checkout.selectors import fulfilment_awaiting_collection, gifts_of, orders_of, payments_of
+from checkout.purchases import purchase_lines, purchase_parts
+from checkout.selectors import gifts_of, orders_of, payments_of
 from checkout.services.payouts import organisation_transfers_pay
 from donations.models import Gift
 from payments.signals import transfers_enabled
@@ -30,7 +31,8 @@ def _account_deleting(sender: Any, *, user: User, **kwargs: Any) -> None:
 
 @receiver(account_exporting, dispatch_uid="checkout.account_exporting")
 def _account_exporting(sender: Any, *, user: User, **kwargs: Any) -> dict[str, Any]:
-    """The person's gifts and purchases (as their account's space shows them)."""
+    """The person's gifts and purchases (as their account's space shows them: a purchase's
+    lines, and each organisation's part with its claim code while it waits)."""
     gifts = [
         {
             "id": gift.pk,
@@ -64,20 +66,23 @@ def _account_exporting(sender: Any, *, user: User, **kwargs: Any) -> dict[str, A
             "lines": [
                 {
                     "item": line.item_id,
-                    "item_title": line.item.title,
+                    "title": line.item.title,
                     "campaign": line.campaign.slug,
                     "amount_cents": line.amount_cents,
                     "refunded_cents": line.refunded_cents,
                 }
-                for line in order.lines.all()
+                for line in purchase_lines(order)
             ],
             "fulfilments": [
                 {
-                    "organisation": fulfilment.organisation.name,
-                    "claim_code": fulfilment.claim_code if fulfilment_awaiting_collection(fulfilment) else None,
-                    "handed_over_at": fulfilment.handed_over_at.isoformat() if fulfilment.handed_over_at else None,
+                    "organisation": part.fulfilment.organisation.name,
+                    "status": part.status,
+                    "claim_code": part.claim_code,
+                    "handed_over_at": part.fulfilment.handed_over_at.isoformat()
+                    if part.fulfilment.handed_over_at
+                    else None,
                 }
-                for fulfilment in order.fulfilments.all()
+                for part in purchase_parts(order)
             ],
         }
         for order in orders_of(user=user)

@@ -43,7 +43,7 @@ from checkout.selectors import (
 from checkout.services import claim_code_normalise, fulfilment_hand_over, gift_start, order_cancel, order_start
 from checkout.services.orders import RETURN_SALT
 from checkout.throttles import payment_attempt_check
-from donations.models import PUBLIC_STATUSES, Fulfilment, Gift, Order, PaymentStatus
+from donations.models import PUBLIC_STATUSES, Fulfilment, Gift, Order, OrderLine, PaymentStatus
 from kernel.errors import DomainError
 from kernel.net import client_key
 from payments.events import event_receive
@@ -58,10 +58,6 @@ logger = logging.getLogger(__name__)
 def _pickup_rule(fulfilment: Fulfilment) -> dict[str, Any]:
     """The never-collected rule, as the claim part of a page states it (checkout.services.pickups)."""
     return {"pickup_deadline": pickup_deadline(fulfilment), "pickup_deadline_days": settings.PICKUP_DEADLINE_DAYS}
-
-
-def _titles(fulfilment: Fulfilment) -> str:
-    return ", ".join(f"« {line.item.title} »" for line in fulfilment_lines(fulfilment))
 
 
 def _return_target(request: HttpRequest) -> Order | Gift:
@@ -256,12 +252,13 @@ def claim_qr(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def hand_over(request: HttpRequest, token: str) -> HttpResponse:
-    """What the claim QR opens on a manager's phone: the organisation's part of the order, and
-    one button that records the hand-over (the same service as the API)."""
+    """What the claim QR opens on a manager's phone: the organisation's part of the order (its
+    objects listed), and one button that records its hand-over (the same service as the API).
+    Another organisation's part of the same basket is not shown, and stays as it is."""
     user: User = request.user  # type: ignore[assignment]
     fulfilment = fulfilment_for_hand_over(token=token, user=user)
     if fulfilment is None:
-        # Not the organisation's order, or no such token: the same answer, so nothing leaks.
+        # Not the organisation's part, or no such token: the same answer, so nothing leaks.
         raise Http404
     error, status = "", 200
     if request.method == "POST":
@@ -272,13 +269,17 @@ def hand_over(request: HttpRequest, token: str) -> HttpResponse:
             # Already handed over (a second scan, a double tap) or not paid: said plainly, nothing changes.
             error, status = str(refused.detail), refused.status_code
         else:
-            messages.success(request, _("Remise enregistrée : %(titles)s.") % {"titles": _titles(fulfilment)})
+            messages.success(
+                request, _("Remise enregistrée : %(titles)s.") % {"titles": _titles(_part_lines(fulfilment))}
+            )
             return redirect("checkout:hand-over", token=token)
+    lines = _part_lines(fulfilment)
     context = {
         "fulfilment": fulfilment,
         "order": fulfilment.order,
-        "lines": list(fulfilment_lines(fulfilment)),
         "organisation": fulfilment.organisation,
+        "lines": lines,
+        "amount_cents": sum(line.amount_cents for line in lines),
         "error": error,
     }
     return _private(render(request, "checkout/hand_over.html", context, status=status))
@@ -289,18 +290,34 @@ def hand_over(request: HttpRequest, token: str) -> HttpResponse:
 PICKUPS_SHOWN = 500
 
 
+def _part_lines(fulfilment: Fulfilment) -> list[OrderLine]:
+    """The part's lines with their objects, in the order they were bought: as the selector
+    prefetched them, else read now (one query)."""
+    if "lines" in getattr(fulfilment, "_prefetched_objects_cache", {}):
+        return sorted(fulfilment.lines.all(), key=lambda line: line.pk)
+    return list(fulfilment_lines(fulfilment))
+
+
+def _titles(lines: list[OrderLine]) -> str:
+    """The objects of a part, each in the language's quotes: « Lampe », « Vélo »."""
+    return ", ".join(_("« %(title)s »") % {"title": line.item.title} for line in lines)
+
+
 def _code_refusal(fulfilment: Fulfilment) -> str:
     """Why a known code hands nothing over, in the manager's words (before asking the service)."""
+    lines = _part_lines(fulfilment)
+    titles = _titles(lines)
     order = fulfilment.order
     if fulfilment.handed_over_at is not None:
         return _("Déjà remis le %(date)s : %(titles)s.") % {
             "date": date_format(timezone.localtime(fulfilment.handed_over_at), "DATETIME_FORMAT"),
-            "titles": _titles(fulfilment),
+            "titles": titles,
         }
-    if fulfilment.pickup_expired_at is not None or order.status == PaymentStatus.REFUNDED:
-        return _("Commande remboursée : ne remettez pas %(titles)s.") % {"titles": _titles(fulfilment)}
+    refunded = all(line.refunded_cents >= line.amount_cents for line in lines)
+    if fulfilment.pickup_expired_at is not None or order.status == PaymentStatus.REFUNDED or refunded:
+        return _("Commande remboursée : ne remettez pas %(titles)s.") % {"titles": titles}
     if order.status != PaymentStatus.PAID:
-        return _("Commande non payée : ne remettez pas %(titles)s.") % {"titles": _titles(fulfilment)}
+        return _("Commande non payée : ne remettez pas %(titles)s.") % {"titles": titles}
     return ""
 
 
@@ -308,13 +325,15 @@ def _pickup_groups(user: User, organisations: list[Organisation]) -> list[dict[s
     now = timezone.now()
     rows: dict[int, list[dict[str, Any]]] = {organisation.pk: [] for organisation in organisations}
     for fulfilment in pickups_managed(user=user)[:PICKUPS_SHOWN]:
-        paid_at = fulfilment.order.paid_at
+        order = fulfilment.order
+        lines = _part_lines(fulfilment)
         rows[fulfilment.organisation_id].append(
             {
                 "fulfilment": fulfilment,
-                "order": fulfilment.order,
-                "lines": list(fulfilment.lines.all()),
-                "days": (now - paid_at).days if paid_at else 0,
+                "order": order,
+                "lines": lines,
+                "amount_cents": sum(line.amount_cents for line in lines),
+                "days": (now - order.paid_at).days if order.paid_at else 0,
                 "reminders": sum(
                     1 for at in (fulfilment.pickup_reminded_at, fulfilment.pickup_reminded_again_at) if at
                 ),
@@ -327,9 +346,9 @@ def _pickup_groups(user: User, organisations: list[Organisation]) -> list[dict[s
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def pickups(request: HttpRequest) -> HttpResponse:
-    """``/gestion/retraits/``: the objects paid and waiting for their buyers at the organisations
-    the manager manages, oldest first, and a field for the code the buyer says (the same
-    hand-over as scanning the claim QR)."""
+    """``/gestion/retraits/``: the organisations' parts of orders paid and waiting for their
+    buyers (each with its objects), oldest first, and a field for the code the buyer says (the
+    same hand-over as scanning the claim QR). A basket of two organisations has a code at each."""
     user: User = request.user  # type: ignore[assignment]
     organisations = list(organisations_user_may(user, Permission.HAND_OVER).order_by("name"))
     if not organisations:
@@ -359,8 +378,8 @@ def pickups(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.success(
                         request,
-                        _("Remise enregistrée : %(titles)s, remis à %(email)s.")
-                        % {"titles": _titles(fulfilment), "email": fulfilment.order.email},
+                        _("Remise enregistrée : %(titles)s remis à %(email)s.")
+                        % {"titles": _titles(_part_lines(fulfilment)), "email": fulfilment.order.email},
                     )
                     return redirect("checkout:pickups")
         status = 400

@@ -110,7 +110,7 @@ def dashboard_feed(*, user: User, since: datetime, limit: int = 50) -> QuerySet[
             organisation__in=organisations_user_may(user, Permission.DASHBOARD),
             created_at__gte=since,
         )
-        .select_related("campaign", "order__item", "gift")
+        .select_related("campaign", "order_line__item", "gift")
         .order_by("-id")[:limit]
     )
 
@@ -155,33 +155,74 @@ def campaign_ledger_for_manager(*, user: User, slug: str) -> QuerySet[LedgerEntr
         return None
     if not user_may(user, campaign.organisation_id, Permission.LEDGER):
         return None
-    return LedgerEntry.objects.filter(campaign=campaign).select_related("order", "gift").order_by("id")
+    return LedgerEntry.objects.filter(campaign=campaign).order_by("id")
 
 
 # --- Reconciliation -----------------------------------------------------------------------------
 
 
-def _sums(target: Order | Gift) -> dict[str, int]:
-    key = Q(order=target) if isinstance(target, Order) else Q(gift=target)
-    rows = LedgerEntry.objects.filter(key, _CAMPAIGN_ACCOUNT).values("reason").annotate(total=Sum("amount_cents"))
+def _sums(**target: object) -> dict[str, int]:
+    """Sums by reason of the campaign account's entries about one gift, or one line of an order."""
+    rows = (
+        LedgerEntry.objects.filter(_CAMPAIGN_ACCOUNT, **target)
+        .order_by()
+        .values("reason")
+        .annotate(total=Sum("amount_cents"))
+    )
     return {row["reason"]: row["total"] for row in rows}
 
 
+def _line_sums() -> dict[int, dict[str, int]]:
+    """Sums by reason of the campaign account's entries of every order line, in one query."""
+    rows = (
+        LedgerEntry.objects.filter(_CAMPAIGN_ACCOUNT, order_line__isnull=False)
+        .order_by()
+        .values("order_line", "reason")
+        .annotate(total=Sum("amount_cents"))
+    )
+    sums: dict[int, dict[str, int]] = {}
+    for row in rows:
+        sums.setdefault(row["order_line"], {})[row["reason"]] = row["total"]
+    return sums
+
+
+def _paid_differences(name: str, sums: dict[str, int], *, paid_cents: int, refunded_cents: int) -> Iterator[str]:
+    if sums.get(LedgerEntry.Reason.PAYMENT, 0) != paid_cents:
+        yield f"{name}: credited {sums.get('payment', 0)}, paid {paid_cents}"
+    if sums.get(LedgerEntry.Reason.REFUND, 0) != refunded_cents:
+        yield f"{name}: refunds debited {sums.get('refund', 0)}, refunded {refunded_cents}"
+
+
 def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
-    """Every paid order or gift has exactly its amount credited once, refunds
-    debited as recorded, and (``with_provider``) the provider agrees on what
-    was received and refunded. Yields one line per difference."""
+    """Every paid gift, and every line of a paid order, has exactly its amount
+    credited once to its campaign, refunds debited as recorded; an order's
+    lines add up to no more than it was paid (the rest is shipping, the
+    platform's); and (``with_provider``) the provider agrees on what was
+    received and refunded. Yields one line per difference."""
     paid = Q(status__in=[PaymentStatus.PAID, PaymentStatus.REFUNDED]) & ~Q(provider_payment_id="")
-    targets: list[Order | Gift] = [*Order.objects.filter(paid).exclude(refund_reason="item_unavailable")]
-    targets += [*Gift.objects.filter(paid)]
+    orders = Order.objects.filter(paid).exclude(refund_reason="item_unavailable").prefetch_related("lines")
+    targets: list[Order | Gift] = [*orders, *Gift.objects.filter(paid)]
+    line_sums = _line_sums() if any(isinstance(target, Order) for target in targets) else {}
     provider = gateway() if with_provider else None
     for target in targets:
         name = f"{type(target).__name__.lower()} {target.pk}"
-        sums = _sums(target)
-        if sums.get(LedgerEntry.Reason.PAYMENT, 0) != target.amount_cents:
-            yield f"{name}: credited {sums.get('payment', 0)}, paid {target.amount_cents}"
-        if sums.get(LedgerEntry.Reason.REFUND, 0) != target.refunded_cents:
-            yield f"{name}: refunds debited {sums.get('refund', 0)}, refunded {target.refunded_cents}"
+        if isinstance(target, Order):
+            lines: list[OrderLine] = list(target.lines.all())
+            if not lines:
+                yield f"{name}: paid, but has no line"
+            elif sum(line.amount_cents for line in lines) > target.amount_cents:
+                yield f"{name}: lines of {sum(line.amount_cents for line in lines)}, paid {target.amount_cents}"
+            for line in lines:
+                yield from _paid_differences(
+                    f"{name} line {line.pk}",
+                    line_sums.get(line.pk, {}),
+                    paid_cents=line.amount_cents,
+                    refunded_cents=line.refunded_cents,
+                )
+        else:
+            yield from _paid_differences(
+                name, _sums(gift=target), paid_cents=target.amount_cents, refunded_cents=target.refunded_cents
+            )
         if provider is not None and target.provider == provider.name:
             try:
                 received, refunded = provider.payment_amounts(target.provider_payment_id)
@@ -191,22 +232,16 @@ def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
             if (received, refunded) != (target.amount_cents, target.refunded_cents):
                 yield f"{name}: provider says received {received}, refunded {refunded}"
     # A transfer made before transfers were recorded (or whose record failed) is missing from statements.
-    for pk, transfer_id in (
-        Gift.objects.exclude(transfer_id="").filter(transfers__isnull=True).values_list("pk", "transfer_id")
-    ):
+    untracked = Q(transfers__isnull=True) & ~Q(transfer_id="")
+    for pk, transfer_id in Gift.objects.filter(untracked).values_list("pk", "transfer_id"):
         yield f"gift {pk}: transfer {transfer_id} is not recorded (ledger.Transfer)"
-    for pk, order_id, transfer_id in (
-        Fulfilment.objects.exclude(transfer_id="")
-        .filter(transfers__isnull=True)
-        .values_list("pk", "order_id", "transfer_id")
+    for order_id, organisation_id, transfer_id in Fulfilment.objects.filter(untracked).values_list(
+        "order_id", "organisation_id", "transfer_id"
     ):
-        yield f"order {order_id} (part {pk}): transfer {transfer_id} is not recorded (ledger.Transfer)"
-    # Each line of an order is credited its own amount, on its own campaign.
-    for line in OrderLine.objects.filter(order__in=[t for t in targets if isinstance(t, Order)]).annotate(
-        credited=Sum("ledger_entries__amount_cents", filter=Q(ledger_entries__reason=LedgerEntry.Reason.PAYMENT))
-    ):
-        if (line.credited or 0) != line.amount_cents:
-            yield f"order {line.order_id} line {line.pk}: credited {line.credited or 0}, price {line.amount_cents}"
+        yield (
+            f"order {order_id} (organisation {organisation_id}): transfer {transfer_id} "
+            "is not recorded (ledger.Transfer)"
+        )
     orphans = LedgerEntry.objects.filter(
         Q(order__status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED])
         | Q(gift__status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED])

@@ -3,11 +3,12 @@ ledger (its campaigns' account), transfers and reversals, provider fees."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, Sum, Value
+from django.db.models import Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -16,6 +17,7 @@ from accounts.models import User
 from campaigns.models import Organisation
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
+from donations.models import OrderLine
 from ledger.models import LedgerEntry, PaymentFee, Transfer, TransferReversal
 
 
@@ -107,25 +109,48 @@ def _reference(order_id: int | None, gift_id: int | None) -> str:
     return gettext("don %(number)s") % {"number": gift_id}
 
 
-def _campaign_title(row: LedgerEntry | Transfer | PaymentFee) -> str:
-    target = row.order if row.order_id is not None else row.gift
-    return target.campaign.title if target is not None else ""
+def _titles(lines: Iterable[OrderLine], organisation_id: int) -> str:
+    """The campaigns of an order's lines for one organisation, each once, in line order."""
+    titles = [line.campaign.title for line in lines if line.campaign.organisation_id == organisation_id]
+    return ", ".join(dict.fromkeys(titles))
+
+
+def _campaign_title(row: LedgerEntry | Transfer | PaymentFee, organisation_id: int) -> str:
+    """The campaign a row is about: an entry's own (an order's entry is about one line, and
+    credits that line's campaign); for an order's transfer (one per fulfilment) or fee,
+    those of the organisation's lines in it; a gift's campaign."""
+    if isinstance(row, LedgerEntry):
+        return row.campaign.title if row.campaign is not None else ""
+    if isinstance(row, Transfer) and row.fulfilment is not None:
+        return _titles(row.fulfilment.lines.all(), organisation_id)
+    if isinstance(row, PaymentFee) and row.order is not None:
+        return _titles(row.order.lines.all(), organisation_id)
+    return row.gift.campaign.title if row.gift is not None else ""
 
 
 def organisation_statement(*, organisation: Organisation, year: int, month: int) -> Statement:
     """The month's statement of ``organisation``, in a fixed number of queries."""
     start, end = month_bounds(year, month)
     window = Q(created_at__gte=start, created_at__lt=end)
-    related = ("order__campaign", "gift__campaign")
     campaign_money = LedgerEntry.objects.filter(window, organisation=organisation, account=LedgerEntry.Account.CAMPAIGN)
-    entries = list(campaign_money.select_related(*related))
-    transfers = list(Transfer.objects.filter(window, organisation=organisation).select_related(*related))
-    reversals = list(
-        TransferReversal.objects.filter(window, transfer__organisation=organisation).select_related(
-            *(f"transfer__{name}" for name in related)
-        )
+    entries = list(campaign_money.select_related("campaign"))
+    # An order's transfers and fees name the campaigns of its lines (a basket may hold several).
+    line_rows = OrderLine.objects.select_related("campaign").order_by("pk")
+    transfers = list(
+        Transfer.objects.filter(window, organisation=organisation)
+        .select_related("fulfilment", "gift__campaign")
+        .prefetch_related(Prefetch("fulfilment__lines", line_rows))
     )
-    fees = list(PaymentFee.objects.filter(window, organisation=organisation).select_related(*related))
+    reversals = list(
+        TransferReversal.objects.filter(window, transfer__organisation=organisation)
+        .select_related("transfer__fulfilment", "transfer__gift__campaign")
+        .prefetch_related(Prefetch("transfer__fulfilment__lines", line_rows))
+    )
+    fees = list(
+        PaymentFee.objects.filter(window, organisation=organisation)
+        .select_related("order", "gift__campaign")
+        .prefetch_related(Prefetch("order__lines", line_rows))
+    )
     refunded_orders = {e.order_id for e in entries if e.reason == LedgerEntry.Reason.REFUND and e.order_id}
     refunded_gifts = {e.gift_id for e in entries if e.reason == LedgerEntry.Reason.REFUND and e.gift_id}
     # Payments refunded this month, and late payments refunded at once (never credited): Stripe kept their fee.
@@ -144,7 +169,7 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
                 at=entry.created_at,
                 kind=entry.reason,
                 label=entry.get_reason_display(),
-                campaign=_campaign_title(entry),
+                campaign=_campaign_title(entry, organisation.pk),
                 reference=_reference(entry.order_id, entry.gift_id),
                 provider_id=entry.provider_event_id,
                 amount_cents=signed,
@@ -156,7 +181,7 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
                 at=transfer.created_at,
                 kind="transfer",
                 label=gettext("Virement à l'organisation"),
-                campaign=_campaign_title(transfer),
+                campaign=_campaign_title(transfer, organisation.pk),
                 reference=_reference(transfer.order_id, transfer.gift_id),
                 provider_id=transfer.provider_transfer_id,
                 amount_cents=-transfer.amount_cents,
@@ -168,7 +193,7 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
                 at=reversal.created_at,
                 kind="reversal",
                 label=gettext("Annulation de virement"),
-                campaign=_campaign_title(reversal.transfer),
+                campaign=_campaign_title(reversal.transfer, organisation.pk),
                 reference=_reference(reversal.transfer.order_id, reversal.transfer.gift_id),
                 provider_id=reversal.provider_reversal_id,
                 amount_cents=reversal.amount_cents,
@@ -180,7 +205,7 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
                 at=fee.created_at,
                 kind="fee",
                 label=gettext("Frais du prestataire de paiement (à la charge de la plateforme)"),
-                campaign=_campaign_title(fee),
+                campaign=_campaign_title(fee, organisation.pk),
                 reference=_reference(fee.order_id, fee.gift_id),
                 provider_id=fee.provider_balance_id,
                 amount_cents=0,

@@ -1,7 +1,7 @@
 """The donor's space (``/mon-compte/``): their gifts with their receipts, their
-purchases with the claim code while the object waits for them, the objects
-they posted, their tax receipts and the yearly-receipt choice, the data export
-and account deletion. It gathers the rooms' own reads (checkout, donations,
+purchases (each object bought, and each organisation's claim code while its
+objects wait for them), the objects they posted, their tax receipts and the
+yearly-receipt choice, the data export and account deletion. It gathers the rooms' own reads (checkout, donations,
 receipts); the writes are theirs (receipts.changes, accounts.services)."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User
-from checkout.selectors import fulfilment_awaiting_collection, fulfilment_claim_url, gifts_of, orders_of
-from donations.models import Gift, Order
+from checkout.purchases import PurchasePart, purchase_lines, purchase_parts
+from checkout.selectors import gifts_of, orders_of
+from donations.models import Gift, Order, OrderLine
 from donations.selectors import items_owned_by
 from donations.services import OWNER_WITHDRAWABLE_STATUSES
 from receipts.changes import receipt_preference_set
@@ -51,7 +52,9 @@ class GiftRow:
 @dataclass(frozen=True)
 class OrderRow:
     order: Order
-    claim_url: str  # empty once the object is handed over (or the purchase refunded)
+    lines: list[OrderLine]
+    # One per organisation of the basket, with its claim code and page while it waits to be collected.
+    parts: list[PurchasePart]
 
 
 def _gift_rows(user: User) -> tuple[list[GiftRow], int]:
@@ -68,13 +71,7 @@ def _gift_rows(user: User) -> tuple[list[GiftRow], int]:
 def _order_rows(user: User) -> tuple[list[OrderRow], int]:
     orders = orders_of(user=user)
     shown = list(orders[:LIST_LIMIT])
-    rows = [
-        OrderRow(
-            order,
-            next((fulfilment_claim_url(f) for f in order.fulfilments.all() if fulfilment_awaiting_collection(f)), ""),
-        )
-        for order in shown
-    ]
+    rows = [OrderRow(order, purchase_lines(order), purchase_parts(order)) for order in shown]
     return rows, orders.count() if len(shown) == LIST_LIMIT else len(shown)
 
 

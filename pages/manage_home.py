@@ -17,7 +17,7 @@ from campaigns.models import Membership
 from campaigns.permissions import Permission, role_permissions
 from campaigns.selectors import organisations_user_may
 from checkout.selectors import pickups_managed
-from donations.models import ItemStatus
+from donations.models import ItemStatus, OrderLine
 from donations.selectors import items_managed_by
 
 # Built by another page of the workspace (issue 20); linked by its path.
@@ -49,7 +49,10 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         "orders_path": ORDERS_PATH,
         # The counts a manager acts on first: objects to review, objects waiting for their buyers.
         "to_review": items_managed_by(user).filter(status=ItemStatus.IN_REVIEW).count(),
-        "to_collect": pickups_managed(user=user).count(),
+        # (Objects, not orders: one organisation's part of a basket may hold several.)
+        "to_collect": OrderLine.objects.filter(
+            fulfilment__in=pickups_managed(user=user).values("pk"), item__status=ItemStatus.SOLD
+        ).count(),
         "last_year": now.year - 1,
     }
     return render(request, "pages/manage_home.html", context)

@@ -7,7 +7,7 @@ class TaxReceiptLineInline(admin.TabularInline):
     model = TaxReceiptLine
     extra = 0
     can_delete = False
-    readonly_fields = ("gift", "order", "amount_cents", "paid_on", "active")
+    readonly_fields = ("gift", "order", "order_line", "amount_cents", "paid_on", "active")
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

@@ -52,20 +52,27 @@ def _cancel(*, receipt_id: int, reason: str, actor: User | None = None) -> bool:
     return bool(cancelled)
 
 
-def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order: Order | None = None) -> int:
-    """A refund or a dispute reached a receipted payment: cancel its receipt(s),
-    in the caller's transaction (checkout.services holds the payment's lock).
-    The job issues a corrected receipt later if something is still due."""
-    target = Q(gift=gift) if gift is not None else Q(order=order)
-    receipt_ids = list(TaxReceiptLine.objects.filter(target, active=True).values_list("receipt_id", flat=True))
+def _cancel_covering(target: Q, *, reason: str) -> int:
+    receipt_ids = set(TaxReceiptLine.objects.filter(target, active=True).values_list("receipt_id", flat=True))
     return sum(_cancel(receipt_id=receipt_id, reason=reason) for receipt_id in sorted(receipt_ids))
+
+
+def receipts_cancel_for_payment(*, reason: str, gift: Gift | None = None, order: Order | None = None) -> int:
+    """A refund or a dispute reached a receipted payment: cancel its receipt(s)
+    (an order's: the receipts of every line of it, whichever seller), in the
+    caller's transaction (checkout.services holds the payment's lock). The job
+    issues a corrected receipt later if something is still due."""
+    if (gift is None) == (order is None):
+        raise ValueError("a gift or an order")
+    return _cancel_covering(Q(gift=gift) if gift is not None else Q(order=order), reason=reason)
 
 
 def receipts_cancel_for_line(*, line: OrderLine, reason: str) -> int:
-    """A refund reached one line of a receipted order: cancel the receipt(s) covering that
-    line only, in the caller's transaction; the order's other lines keep theirs."""
-    receipt_ids = list(TaxReceiptLine.objects.filter(order_line=line, active=True).values_list("receipt_id", flat=True))
-    return sum(_cancel(receipt_id=receipt_id, reason=reason) for receipt_id in sorted(receipt_ids))
+    """A refund reached one item of an order: cancel the receipt covering that
+    line only (a yearly receipt covering it is cancelled whole, and the job
+    issues again what its other lines are still due); the basket's other
+    items keep theirs. In the caller's transaction, like receipts_cancel_for_payment."""
+    return _cancel_covering(Q(order_line=line), reason=reason)
 
 
 def refund_reason(refunded_cents: int) -> str:

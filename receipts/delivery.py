@@ -170,7 +170,8 @@ def receipt_deliver(*, receipt_id: int) -> None:
 
 @task(timeout=60)
 def receipt_missing_notify(*, wait_id: int) -> None:
-    """Tell the giver what their receipt waits for (once per payment)."""
+    """Tell the giver what their receipt waits for (once per gift; a seller once per order,
+    whatever the number of their items in it: receipts.issuing._wait)."""
     wait = ReceiptWait.objects.filter(pk=wait_id).first()
     if wait is None:
         return

@@ -2,18 +2,21 @@
 Cancellations and corrections are in receipts.changes; the document,
 its PDF and the emails in receipts.delivery (after commit).
 
-- A money gift is receipted once paid; a sale once final (the object handed
-  over and ``RECEIPT_RETURN_PERIOD_DAYS`` passed), to the SELLER who gave the
-  price: the buyer is never receipted, a purchase is not a gift.
-- Never for a payment refunded in whole or under an open (or lost) dispute; a
-  partial refund receipts what the organisation kept.
+- A money gift is receipted once paid. A sale is receipted per ITEM (per line
+  of its order: a basket may hold the objects of several sellers, for several
+  organisations) once final, its part of the order handed over and
+  ``RECEIPT_RETURN_PERIOD_DAYS`` passed, to the SELLER who gave the price: the
+  buyer is never receipted, a purchase is not a gift.
+- Never for a gift or a line refunded in whole, nor for a payment under an open
+  (or lost) dispute; a partial refund receipts what the organisation kept of it
+  (a line: its own ledger entries).
 - Numbers are gapless per organisation and year: the counter row is locked in
   the transaction that creates the receipt (see ``_number_take``).
-- Lock order: the gifts and orders (primary-key order), then the counter,
-  the same order as checkout.services, which cancels receipts while holding
-  the payment's lock.
+- Lock order: the gifts, then the orders, then the orders' lines, each in
+  primary-key order, then the counter: the same order as checkout.services,
+  which cancels receipts while holding the payment's lock (and its lines').
 - An issued receipt is never edited: a refund or dispute cancels it with a
-  reason; a later receipt for the same payment ``replaces`` it.
+  reason; a later receipt for the same gift or line ``replaces`` it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Organisation
-from donations.models import Gift, Item, Order
+from donations.models import Gift, Item, Order, OrderLine
 from kernel.tasks import task, task_enqueue
 from receipts.delivery import (
     local_date,
@@ -45,7 +48,12 @@ from receipts.document import (
     PAYMENT_METHOD_NONE,
 )
 from receipts.models import ReceiptCounter, ReceiptPreference, ReceiptWait, TaxReceipt, TaxReceiptLine
-from receipts.selectors import gifts_due_receipt, orders_due_receipt, payment_receiptable_cents
+from receipts.selectors import (
+    gifts_due_receipt,
+    line_receiptable_cents,
+    lines_due_receipt,
+    payment_receiptable_cents,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +83,10 @@ LEGAL_DETAILS = (
 
 @dataclass(frozen=True)
 class _Source:
-    """One paid gift or sale to receipt: what it gave, when, for which organisation."""
+    """One paid gift or sold item (a line of an order) to receipt: what it gave, when, for which organisation."""
 
     gift: Gift | None
-    order: Order | None
+    line: OrderLine | None
     amount_cents: int
     paid_on: date
     organisation_id: int
@@ -195,18 +203,22 @@ def _gift_source(gift: Gift) -> _Source | None:
     return _Source(gift, None, amount, local_date(gift.paid_at), gift.campaign.organisation_id)
 
 
-def _order_source(order: Order, *, now: datetime) -> _Source | None:
-    """A sale is receipted only once final: handed over, return period over, nothing refunded in whole or disputed."""
-    if order.handed_over_at is None or order.paid_at is None:
+def _line_source(line: OrderLine, *, now: datetime) -> _Source | None:
+    """An item sold is receipted only once final: its part of the order handed over
+    (``fulfilment.handed_over_at``), the return period over, the line not refunded
+    in whole, the payment not disputed. Dated the day the ORDER was paid."""
+    handed_over_at = line.fulfilment.handed_over_at
+    paid_at = line.order.paid_at
+    if handed_over_at is None or paid_at is None:
         return None
-    if order.handed_over_at > now - timedelta(days=settings.RECEIPT_RETURN_PERIOD_DAYS):
+    if handed_over_at > now - timedelta(days=settings.RECEIPT_RETURN_PERIOD_DAYS):
         return None
-    if order.item.owner_id is None or order.item.kind != Item.Kind.SALE:
+    if line.item.owner_id is None or line.item.kind != Item.Kind.SALE:
         return None  # an object given in kind and sold by the organisation: its price is nobody's gift
-    amount = payment_receiptable_cents(order=order)
+    amount = line_receiptable_cents(line)
     if amount <= 0:
         return None
-    return _Source(None, order, amount, local_date(order.paid_at), order.campaign.organisation_id)
+    return _Source(None, line, amount, local_date(paid_at), line.campaign.organisation_id)
 
 
 # --- Issuing ------------------------------------------------------------------------------------
@@ -265,14 +277,27 @@ def _wait(*, sources: Sequence[_Source], giver: User | None, email: str, missing
     missing) is not written to: they asked for nothing, and the success page and
     the thanks email promised nothing. The row is still recorded, so that the
     periodic job retries it after the others; if an account with that email comes
-    later without the details, its holder is told then."""
+    later without the details, its holder is told then. A seller with several
+    items in one basket is told once for that order (one wait per line all the same)."""
     now = timezone.now()
     for source in sources:
-        wait, _created = ReceiptWait.objects.update_or_create(
-            gift=source.gift, order=source.order, defaults={"giver": giver, "email": email, "missing": missing}
-        )
+        defaults: dict[str, object] = {"giver": giver, "email": email, "missing": missing}
+        if source.line is not None:
+            # One wait per line (a seller may have several items in one basket), naming its order too.
+            defaults["order_id"] = source.line.order_id
+            wait, _created = ReceiptWait.objects.update_or_create(order_line=source.line, defaults=defaults)
+        else:
+            wait, _created = ReceiptWait.objects.update_or_create(gift=source.gift, defaults=defaults)
         if missing == ["account"]:
             continue  # nobody to write to about a receipt they did not ask for (see above)
+        if source.line is not None and (
+            ReceiptWait.objects.filter(order_id=source.line.order_id, email__iexact=email, notified_at__isnull=False)
+            .exclude(pk=wait.pk)
+            .exists()
+        ):
+            # Told already about another item of the same basket: the same email again says nothing new.
+            ReceiptWait.objects.filter(pk=wait.pk, notified_at__isnull=True).update(notified_at=now)
+            continue
         if ReceiptWait.objects.filter(pk=wait.pk, notified_at__isnull=True).update(notified_at=now):
             task_enqueue(receipt_missing_notify, wait_id=wait.pk)
 
@@ -301,8 +326,8 @@ def _issue(
         _wait(sources=sources, giver=giver, email=email, missing=missing)
         return None
     gift_ids = [source.gift.pk for source in sources if source.gift is not None]
-    order_ids = [source.order.pk for source in sources if source.order is not None]
-    covered = Q(gift_id__in=gift_ids) | Q(order_id__in=order_ids)
+    line_ids = [source.line.pk for source in sources if source.line is not None]
+    covered = Q(gift_id__in=gift_ids) | Q(order_line_id__in=line_ids)
     previous = TaxReceiptLine.objects.filter(covered).order_by("-receipt_id").values_list("receipt_id", flat=True)
     replaces_id = previous.first()
     now = timezone.now()
@@ -333,7 +358,8 @@ def _issue(
                     TaxReceiptLine(
                         receipt=receipt,
                         gift=source.gift,
-                        order=source.order,
+                        order_id=source.line.order_id if source.line is not None else None,
+                        order_line=source.line,
                         amount_cents=source.amount_cents,
                         paid_on=source.paid_on,
                     )
@@ -346,14 +372,15 @@ def _issue(
         # number itself already taken (a counter behind its receipts), which would
         # otherwise leave every later payment of the year unreceipted without a word.
         if TaxReceiptLine.objects.filter(covered, active=True).exists():
-            logger.info("receipts: %s already receipted", [*gift_ids, *order_ids])
+            logger.info("receipts: gifts %s, order lines %s already receipted", gift_ids, line_ids)
         else:
             logger.error(
                 "receipts: a number of organisation %s in %s is already taken (counter behind its receipts?); "
-                "%s not receipted",
+                "gifts %s, order lines %s not receipted",
                 organisation.pk,
                 year,
-                [*gift_ids, *order_ids],
+                gift_ids,
+                line_ids,
             )
         return None
     ReceiptWait.objects.filter(covered).delete()
@@ -388,20 +415,35 @@ def receipt_issue_for_gift(*, gift_id: int) -> TaxReceipt | None:
         )
 
 
-def receipt_issue_for_order(*, order_id: int, now: datetime | None = None) -> TaxReceipt | None:
-    """Issue the SELLER's receipt for the price of a final sale (the buyer is never receipted)."""
+def _lines_locked(line_ids: Iterable[int]) -> list[OrderLine]:
+    """Lock the orders of ``line_ids`` then the lines themselves, each in primary-key order
+    (the lock order of this module), inside the caller's transaction; the lines come back
+    in primary-key order with what a source needs (order, fulfilment, campaign, item, seller)."""
+    line_ids = sorted(set(line_ids))
+    order_ids = sorted(set(OrderLine.objects.filter(pk__in=line_ids).values_list("order_id", flat=True)))
+    list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk", flat=True))
+    return list(
+        OrderLine.objects.select_for_update(of=("self",))
+        .select_related("order", "fulfilment", "campaign__organisation", "item__owner")
+        .filter(pk__in=line_ids)
+        .order_by("pk")
+    )
+
+
+def receipt_issue_for_order_line(*, line_id: int, now: datetime | None = None) -> TaxReceipt | None:
+    """Issue the SELLER's receipt for the price of one item whose sale is final
+    (the buyer is never receipted): the line of the order that sold it."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("campaign__organisation", "item__owner")
-            .get(pk=order_id)
-        )
-        source = _order_source(order, now=now)
+        locked = _lines_locked([line_id])
+        if not locked:
+            return None
+        line = locked[0]
+        source = _line_source(line, now=now)
         if source is None:
             return None
-        seller = order.item.owner
-        organisation = order.campaign.organisation
+        seller = line.item.owner
+        organisation = line.campaign.organisation
         if _wants_consolidated(giver=seller, organisation=organisation):
             return None
         return _issue(
@@ -429,16 +471,16 @@ def receipts_issue_due(*, limit: int = 200) -> int:
     for due_gifts in (gifts.filter(receipt_wait__isnull=True), gifts.filter(receipt_wait__isnull=False)):
         for gift_id in due_gifts.order_by("id").values_list("id", flat=True)[:limit]:
             issued += _safely(partial(receipt_issue_for_gift, gift_id=gift_id))
-    orders = orders_due_receipt(now=now).exclude(campaign__organisation__receipts_consolidated=True)
-    orders = orders.exclude(item__owner__receipt_preference__consolidated=True)
-    for due_orders in (orders.filter(receipt_wait__isnull=True), orders.filter(receipt_wait__isnull=False)):
-        for order_id in due_orders.order_by("id").values_list("id", flat=True)[:limit]:
-            issued += _safely(partial(receipt_issue_for_order, order_id=order_id, now=now))
+    lines = lines_due_receipt(now=now).exclude(campaign__organisation__receipts_consolidated=True)
+    lines = lines.exclude(item__owner__receipt_preference__consolidated=True)
+    for due_lines in (lines.filter(receipt_wait__isnull=True), lines.filter(receipt_wait__isnull=False)):
+        for line_id in due_lines.order_by("id").values_list("id", flat=True)[:limit]:
+            issued += _safely(partial(receipt_issue_for_order_line, line_id=line_id, now=now))
     return issued
 
 
 def _safely(job: Callable[[], object]) -> int:
-    """One payment's failure must not stop the others: log it; the next run retries."""
+    """One payment's (or line's) failure must not stop the others: log it; the next run retries."""
     try:
         return int(job() is not None)
     except Exception:
@@ -447,17 +489,18 @@ def _safely(job: Callable[[], object]) -> int:
 
 
 def receipts_issue_consolidated(*, year: int, organisation_id: int | None = None) -> list[TaxReceipt]:
-    """One receipt per giver and organisation for the gifts and final sales
-    paid in ``year`` that are receipted yearly (the organisation's or the
-    giver's choice) and not receipted yet. Run in January for the past year
+    """One receipt per giver and organisation for the gifts and the items sold
+    (lines of orders) paid in ``year`` that are receipted yearly (the
+    organisation's or the giver's choice) and not receipted yet: a seller's
+    items sold in several baskets, for one organisation, are summed on one receipt. Run in January for the past year
     (``manage.py receipts_consolidate --year``); running it again issues only what is new."""
     now = timezone.now()
     start, end = date(year, 1, 1), date(year, 12, 31)
     gifts = gifts_due_receipt().filter(paid_at__year=year)
-    orders = orders_due_receipt(now=now).filter(paid_at__year=year)
+    lines = lines_due_receipt(now=now).filter(order__paid_at__year=year)
     if organisation_id is not None:
         gifts = gifts.filter(campaign__organisation_id=organisation_id)
-        orders = orders.filter(campaign__organisation_id=organisation_id)
+        lines = lines.filter(campaign__organisation_id=organisation_id)
     # One receipt per organisation, giver, email, nature, and typed details: the gifts a
     # guest made with the same email AND the same details are summed on one receipt;
     # different details (another name or address) mean another receipt, since one
@@ -472,12 +515,12 @@ def receipts_issue_consolidated(*, year: int, organisation_id: int | None = None
         giver_id = giver.pk if giver else None
         key = _Group(gift.campaign.organisation_id, giver_id, gift.email.lower(), NATURE_CASH, details)
         groups.setdefault(key, []).append(("gift", gift.pk))
-    for order in orders.select_related("campaign__organisation", "item__owner").order_by("id"):
-        seller = order.item.owner
-        if seller is None or not _wants_consolidated(giver=seller, organisation=order.campaign.organisation):
+    for line in lines.select_related("campaign__organisation", "item__owner").order_by("id"):
+        seller = line.item.owner
+        if seller is None or not _wants_consolidated(giver=seller, organisation=line.campaign.organisation):
             continue
-        key = _Group(order.campaign.organisation_id, seller.pk, seller.email.lower(), NATURE_WAIVED_PROCEEDS, None)
-        groups.setdefault(key, []).append(("order", order.pk))
+        key = _Group(line.campaign.organisation_id, seller.pk, seller.email.lower(), NATURE_WAIVED_PROCEEDS, None)
+        groups.setdefault(key, []).append(("line", line.pk))
     receipts = []
     for group, refs in groups.items():
         receipt = _issue_consolidated(group=group, refs=refs, period=(start, end), now=now)
@@ -506,19 +549,15 @@ def _issue_consolidated(
 ) -> TaxReceipt | None:
     refs = list(refs)
     with transaction.atomic():
-        # Gifts then orders, each in primary-key order: the lock order of this module.
+        # Gifts, then orders, then lines, each in primary-key order: the lock order of this module.
         gifts = (
             Gift.objects.select_for_update()
             .select_related("campaign")
             .filter(pk__in=[pk for kind, pk in refs if kind == "gift"])
         )
-        orders = (
-            Order.objects.select_for_update()
-            .select_related("campaign", "item")
-            .filter(pk__in=[pk for kind, pk in refs if kind == "order"])
-        )
         sources = [source for gift in gifts.order_by("pk") if (source := _gift_source(gift)) is not None]
-        sources += [source for order in orders.order_by("pk") if (source := _order_source(order, now=now))]
+        lines = _lines_locked(pk for kind, pk in refs if kind == "line")
+        sources += [source for line in lines if (source := _line_source(line, now=now)) is not None]
         if not sources:
             return None
         organisation = Organisation.objects.get(pk=group.organisation_id)

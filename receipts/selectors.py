@@ -16,7 +16,7 @@ from accounts.models import User
 from campaigns.models import Organisation
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
-from donations.models import Gift, Item, ItemStatus, Order, PaymentStatus
+from donations.models import Gift, Item, ItemStatus, OrderLine, PaymentStatus
 from ledger.models import LedgerEntry
 from receipts.models import ReceiptWait, TaxReceipt, TaxReceiptLine
 
@@ -41,9 +41,10 @@ def gift_receipts(*, gift_ids: Iterable[int]) -> dict[int, TaxReceipt]:
     return {line.gift_id: line.receipt for line in lines if line.gift_id is not None}
 
 
-def _ledger_sum(field: str, reason: str) -> Coalesce:
+def _ledger_sum(field: str, reason: str, outer: str = "pk") -> Coalesce:
     entries = (
-        LedgerEntry.objects.filter(**{field: OuterRef("pk")}, reason=reason)
+        LedgerEntry.objects.filter(**{field: OuterRef(outer)}, reason=reason)
+        .order_by()
         .values(field)
         .annotate(total=Sum("amount_cents"))
         .values("total")[:1]
@@ -51,54 +52,88 @@ def _ledger_sum(field: str, reason: str) -> Coalesce:
     return Coalesce(Subquery(entries), 0)
 
 
-def _receiptable(queryset: QuerySet[Any], field: str) -> QuerySet[Any]:
-    """Paid, not refunded in whole, no dispute open or lost, not covered by an issued receipt."""
+def gifts_due_receipt() -> QuerySet[Gift]:
+    """Paid gifts, not refunded in whole, no dispute open or lost, that no issued receipt covers yet."""
     return (
-        queryset.filter(status=PaymentStatus.PAID, paid_at__isnull=False, refunded_cents__lt=F("amount_cents"))
+        Gift.objects.filter(status=PaymentStatus.PAID, paid_at__isnull=False, refunded_cents__lt=F("amount_cents"))
         .annotate(
-            disputed_cents=_ledger_sum(field, LedgerEntry.Reason.DISPUTE),
-            won_cents=_ledger_sum(field, LedgerEntry.Reason.DISPUTE_WON),
+            disputed_cents=_ledger_sum("gift", LedgerEntry.Reason.DISPUTE),
+            won_cents=_ledger_sum("gift", LedgerEntry.Reason.DISPUTE_WON),
         )
         .filter(disputed_cents__lte=F("won_cents"))
-        .exclude(Exists(TaxReceiptLine.objects.filter(**{field: OuterRef("pk")}, active=True)))
+        .exclude(Exists(TaxReceiptLine.objects.filter(gift=OuterRef("pk"), active=True)))
     )
 
 
-def gifts_due_receipt() -> QuerySet[Gift]:
-    """Paid gifts that no issued receipt covers yet."""
-    return _receiptable(Gift.objects.all(), "gift")
+def lines_due_receipt(*, now: datetime) -> QuerySet[OrderLine]:
+    """Sold items whose sale is final and that no issued receipt covers yet: the
+    order paid, its part handed over and the return period over, the line not
+    refunded in whole, no dispute open or lost on the payment, and a seller.
 
-
-def orders_due_receipt(*, now: datetime) -> QuerySet[Order]:
-    """Sales that are final (handed over, return period over, with a seller) and no receipt covers yet."""
+    A dispute contests the whole payment, so it holds back every line of the
+    order; a refund is a line's own (the basket's other items stay final)."""
     final_before = now - timedelta(days=settings.RECEIPT_RETURN_PERIOD_DAYS)
     # Only objects listed for sale by their owner: the price of an object given in kind to
     # the organisation is the buyer's purchase from the organisation, nobody's gift.
-    orders = Order.objects.filter(
-        item__kind=Item.Kind.SALE,
-        item__status=ItemStatus.HANDED_OVER,
-        handed_over_at__lte=final_before,
-        item__owner__isnull=False,
+    return (
+        OrderLine.objects.filter(
+            item__kind=Item.Kind.SALE,
+            item__status=ItemStatus.HANDED_OVER,
+            item__owner__isnull=False,
+            fulfilment__handed_over_at__lte=final_before,
+            order__status=PaymentStatus.PAID,
+            order__paid_at__isnull=False,
+            refunded_cents__lt=F("amount_cents"),
+        )
+        .annotate(
+            disputed_cents=_ledger_sum("order", LedgerEntry.Reason.DISPUTE, outer="order_id"),
+            won_cents=_ledger_sum("order", LedgerEntry.Reason.DISPUTE_WON, outer="order_id"),
+        )
+        .filter(disputed_cents__lte=F("won_cents"))
+        .exclude(Exists(TaxReceiptLine.objects.filter(order_line=OuterRef("pk"), active=True)))
     )
-    return _receiptable(orders, "order")
 
 
-def payment_receiptable_cents(*, gift: Gift | None = None, order: Order | None = None) -> int:
-    """What a receipt may certify for one payment: nothing unless paid and free
-    of any open or lost dispute; else the amount kept after partial refunds."""
-    target: Gift | Order | None = gift if gift is not None else order
-    if target is None or target.status != PaymentStatus.PAID:
-        return 0
-    field = "gift" if gift is not None else "order"
+def _dispute_pending(**payment: object) -> bool:
+    """Whether a dispute on the payment is open or was lost (more disputed than won back)."""
     sums = dict(
-        LedgerEntry.objects.filter(**{field: target})
+        LedgerEntry.objects.filter(reason__in=[LedgerEntry.Reason.DISPUTE, LedgerEntry.Reason.DISPUTE_WON], **payment)
         .values_list("reason")
         .annotate(total=Sum("amount_cents"))
         .values_list("reason", "total")
     )
-    if sums.get(LedgerEntry.Reason.DISPUTE, 0) > sums.get(LedgerEntry.Reason.DISPUTE_WON, 0):
+    return sums.get(LedgerEntry.Reason.DISPUTE, 0) > sums.get(LedgerEntry.Reason.DISPUTE_WON, 0)
+
+
+def payment_receiptable_cents(*, gift: Gift) -> int:
+    """What a receipt may certify for one gift: nothing unless paid and free
+    of any open or lost dispute; else the amount kept after partial refunds."""
+    if gift.status != PaymentStatus.PAID or _dispute_pending(gift=gift):
         return 0
-    return max(target.amount_cents - target.refunded_cents, 0)
+    return max(gift.amount_cents - gift.refunded_cents, 0)
+
+
+def line_receiptable_cents(line: OrderLine) -> int:
+    """What a seller's receipt may certify for one sold item: nothing unless
+    its order is paid and free of any open or lost dispute; else what the
+    organisation keeps of that line, from the line's own ledger entries (its
+    price credited, less its refunds), never more than the line's price less
+    what was refunded of it. Shipping is never on a line: never receipted."""
+    order = line.order
+    if order.status != PaymentStatus.PAID or _dispute_pending(order=order):
+        return 0
+    sums = dict(
+        LedgerEntry.objects.filter(
+            order_line=line,
+            account=LedgerEntry.Account.CAMPAIGN,
+            reason__in=[LedgerEntry.Reason.PAYMENT, LedgerEntry.Reason.REFUND],
+        )
+        .values_list("reason")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("reason", "total")
+    )
+    kept = sums.get(LedgerEntry.Reason.PAYMENT, 0) - sums.get(LedgerEntry.Reason.REFUND, 0)
+    return max(min(kept, line.amount_cents - line.refunded_cents), 0)
 
 
 def receipts_of(*, user: User) -> QuerySet[TaxReceipt]:

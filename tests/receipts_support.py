@@ -1,9 +1,11 @@
 """Shared helpers of the tax receipt tests: payments driven through the real
-event processing (demo gateway events), and the hand-over of a sale."""
+event processing (demo gateway events), and the hand-over of a sale (each
+organisation's part of an order, with its own claim code)."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +16,7 @@ from pypdf import PdfReader
 from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
 from checkout.services import fulfilment_hand_over, gift_start, order_start
-from donations.models import Gift, Item, Order
+from donations.models import Fulfilment, Gift, Item, Order, OrderLine
 from payments import demo_gateway
 from payments.events import event_receive
 from payments.gateways import PaymentEvent
@@ -71,26 +73,48 @@ def paid_gift(campaign: Campaign, amount_cents: int = 5000, *, user: User | None
 
 
 def paid_order(item: Item, *, buyer: User | None = None) -> Order:
-    order = order_start(item_id=item.pk, email=buyer.email if buyer else "buyer@example.org", user=buyer)
+    return paid_basket([item], buyer=buyer)
+
+
+def paid_basket(items: Sequence[Item], *, buyer: User | None = None) -> Order:
+    """One payment for every item of ``items`` (a line each, a fulfilment per organisation)."""
+    order = order_start(
+        item_ids=[item.pk for item in items], email=buyer.email if buyer else "buyer@example.org", user=buyer
+    )
     pay(order)
     return Order.objects.get(pk=order.pk)
+
+
+def line_of(order: Order, item: Item | None = None) -> OrderLine:
+    """The line of ``order`` that sold ``item`` (its only line when none is named)."""
+    lines = order.lines.select_related("fulfilment", "item", "campaign")
+    return lines.get(item=item) if item is not None else lines.get()
 
 
 def manager(organisation: Organisation, role: str = Membership.Role.MANAGER) -> User:
     return MembershipFactory(organisation=organisation, role=role).user
 
 
-def handed_over(order: Order, *, days_ago: int = 0) -> Order:
-    """Hand the object over with the buyer's claim code, ``days_ago`` days ago."""
-    fulfilment_hand_over(
-        fulfilment=order.fulfilments.get(),
-        claim_code=order.fulfilments.get().claim_code,
-        actor=manager(order.lines.get().campaign.organisation),
-    )
-    if days_ago:
-        # Time passing, not a shortcut through the service: only the hand-over date moves back.
-        Order.objects.filter(pk=order.pk).update(handed_over_at=timezone.now() - timedelta(days=days_ago))
+def handed_over(order: Order, *, days_ago: int = 0, organisation: Organisation | None = None) -> Order:
+    """Hand the order's objects over (one organisation's part only, if named) with the
+    buyer's claim code of each part, ``days_ago`` days ago."""
+    parts = order.fulfilments.select_related("organisation").order_by("pk")
+    if organisation is not None:
+        parts = parts.filter(organisation=organisation)
+    for fulfilment in parts:
+        fulfilment_hand_over(
+            fulfilment=fulfilment, claim_code=fulfilment.claim_code, actor=manager(fulfilment.organisation)
+        )
+        if days_ago:
+            handed_over_days_ago(fulfilment, days_ago)
     return Order.objects.get(pk=order.pk)
+
+
+def handed_over_days_ago(part: Order | Fulfilment, days: int) -> None:
+    """Time passing, not a shortcut through the service: only the hand-over date moves back
+    (of every part of an order already handed over, or of one part)."""
+    parts = Fulfilment.objects.filter(order=part) if isinstance(part, Order) else Fulfilment.objects.filter(pk=part.pk)
+    parts.filter(handed_over_at__isnull=False).update(handed_over_at=timezone.now() - timedelta(days=days))
 
 
 def sale(price_cents: int, *, seller: User | None = None, campaign: Campaign | None = None) -> Order:

@@ -13,6 +13,7 @@ from ledger.models import LedgerEntry
 from ledger.selectors import dashboard_series
 from payments.events import event_receive
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, UserFactory
+from tests.receipts_support import pay
 from tests.test_ledger_totals import paid
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,22 @@ def test_the_chart_series_accumulates_the_ledger_day_by_day() -> None:
     series = dashboard_series(campaign_ids=[campaign.pk], days=5, now=timezone.now())[campaign.pk]
 
     assert [value for _day, value in series] == [0, 1_000, 1_000, 1_000, 1_500]
+
+
+def test_a_basket_of_two_organisations_shows_each_its_own_sales_in_the_feed(client: Client) -> None:
+    membership = MembershipFactory()
+    mine = CampaignFactory(organisation=membership.organisation)
+    theirs = CampaignFactory()
+    items = [
+        ItemFactory(campaign=mine, title="Lampe", price_cents=1_500),
+        ItemFactory(campaign=mine, title="Vase", price_cents=900),
+        ItemFactory(campaign=theirs, title="Piano", price_cents=7_300),
+    ]
+    order = order_start(item_ids=[item.pk for item in items], email="panier@example.org")
+    pay(order)
+
+    html = signed_in(client, membership.user).get("/gestion/tableau-de-bord/").content.decode()
+
+    assert "vente : Lampe" in html and "vente : Vase" in html
+    assert "15,00\u00a0€" in html and "9,00\u00a0€" in html
+    assert "Piano" not in html and "73,00" not in html and "97,00" not in html

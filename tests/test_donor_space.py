@@ -21,13 +21,13 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from campaigns.models import AuditEntry, Membership
 from campaigns.services import audit_record
-from checkout.services import gift_start, order_hand_over, order_start
-from donations.models import Gift, Item, ItemPhoto, ItemStatus, Order
+from checkout.services import fulfilment_hand_over, gift_start, order_start
+from donations.models import Fulfilment, Gift, Item, ItemPhoto, ItemStatus, Order
 from ledger.models import LedgerEntry
 from receipts.issuing import receipt_issue_for_gift
 from receipts.models import ReceiptPreference, TaxReceipt
 from tests.factories import PASSWORD, ItemFactory, MembershipFactory, UserFactory, add_photo
-from tests.receipts_support import giver, manager, paid_gift, paid_order, ready_campaign
+from tests.receipts_support import giver, handed_over, paid_gift, paid_order, pay, ready_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,11 @@ def _section(page: str, anchor: str) -> str:
     match = re.search(rf'<h2 id="{anchor}">(.*?)</section>', page, re.S)
     assert match is not None, anchor
     return match.group(1)
+
+
+def part(order: Order) -> Fulfilment:
+    """The organisation's part of a one-organisation order: its claim code and page."""
+    return Fulfilment.objects.get(order=order)
 
 
 def test_the_space_needs_a_signed_in_person(client: Client, api: APIClient) -> None:
@@ -71,7 +76,7 @@ def test_the_space_shows_the_persons_own_gifts_purchases_objects_and_receipts_ne
     receipt_issue_for_gift(gift_id=theirs.pk)
     waiting = paid_order(ItemFactory(campaign=campaign, title="Lampe verte", price_cents=3500), buyer=person)
     collected = paid_order(ItemFactory(campaign=campaign, title="Buffet breton", price_cents=9000), buyer=person)
-    order_hand_over(order=collected, claim_code=collected.claim_code, actor=manager(campaign.organisation))
+    handed_over(collected)
     paid_order(ItemFactory(campaign=campaign, title="Vélo de l'autre", price_cents=5100), buyer=other)
     ItemFactory(owner=person, status=ItemStatus.IN_REVIEW, title="Ma chaise", campaign=campaign)
     ItemFactory(owner=other, status=ItemStatus.IN_REVIEW, title="Sa chaise", campaign=campaign)
@@ -82,11 +87,11 @@ def test_the_space_shows_the_persons_own_gifts_purchases_objects_and_receipts_ne
     assert "42,00" in gifts and campaign.title in gifts and "77,00" not in gifts
     assert f"n° {receipt.number} (PDF)" in gifts and "/recus/" in gifts
     purchases = _section(page, "achats")
-    assert "Lampe verte" in purchases and waiting.claim_code in purchases
-    assert f"/retrait/{waiting.claim_token}/" in purchases
+    assert "Lampe verte" in purchases and part(waiting).claim_code in purchases
+    assert f"/retrait/{part(waiting).claim_token}/" in purchases
     assert "Buffet breton" in purchases and "Remis le" in purchases
-    assert Order.objects.get(pk=collected.pk).claim_code not in purchases  # handed over: no code any more
-    assert f"/retrait/{collected.claim_token}/" not in purchases
+    assert part(collected).claim_code not in purchases  # handed over: no code any more
+    assert f"/retrait/{part(collected).claim_token}/" not in purchases
     assert "Vélo de l'autre" not in page
     objects = _section(page, "objets")
     assert "Ma chaise" in objects and "Sa chaise" not in page
@@ -170,7 +175,7 @@ def test_the_gifts_endpoint_gives_each_gift_with_its_receipt(api: APIClient) -> 
     assert newest["receipt"] is None
 
 
-def test_the_orders_endpoint_gives_the_claim_code_only_while_the_object_waits(api: APIClient) -> None:
+def test_the_orders_endpoint_gives_lines_and_the_claim_code_only_while_the_object_waits(api: APIClient) -> None:
     person = giver()
     campaign = ready_campaign()
     item = ItemFactory(campaign=campaign, title="Lampe verte", price_cents=3500)
@@ -181,28 +186,97 @@ def test_the_orders_endpoint_gives_the_claim_code_only_while_the_object_waits(ap
     [row] = api.get("/api/me/orders/").json()["results"]
     assert set(row) == {
         "id",
-        "item",
         "amount_cents",
         "refunded_cents",
         "currency",
         "status",
-        "campaign",
-        "organisation",
         "paid_at",
-        "claim_code",
-        "claim_url",
-        "handed_over_at",
+        "lines",
+        "fulfilments",
     }
-    assert row["item"] == {"id": item.pk, "title": "Lampe verte"} and row["amount_cents"] == 3500
-    assert (
-        row["claim_code"] == order.claim_code
-        and row["claim_url"] == f"{settings.SITE_URL}/retrait/{order.claim_token}/"
-    )
-    assert row["handed_over_at"] is None
+    assert row["amount_cents"] == 3500 and row["status"] == "paid"
+    assert row["lines"] == [
+        {
+            "item": item.pk,
+            "title": "Lampe verte",
+            "campaign": {"slug": campaign.slug, "title": campaign.title},
+            "amount_cents": 3500,
+            "refunded_cents": 0,
+        }
+    ]
+    fulfilment = part(order)
+    assert row["fulfilments"] == [
+        {
+            "organisation": {"slug": campaign.organisation.slug, "name": campaign.organisation.name},
+            "status": "awaiting_collection",
+            "claim_code": fulfilment.claim_code,
+            "claim_url": f"{settings.SITE_URL}/retrait/{fulfilment.claim_token}/",
+            "handed_over_at": None,
+        }
+    ]
 
-    order_hand_over(order=order, claim_code=order.claim_code, actor=manager(campaign.organisation))
+    handed_over(order)
     [row] = api.get("/api/me/orders/").json()["results"]
-    assert row["claim_code"] is None and row["claim_url"] is None and row["handed_over_at"] is not None
+    [after] = row["fulfilments"]
+    assert after["status"] == "handed_over" and after["handed_over_at"] is not None
+    assert after["claim_code"] is None and after["claim_url"] is None
+
+
+def basket_of_two_organisations(buyer: User) -> Order:
+    """A lamp and a vase of one organisation, a piano of another, paid at once by ``buyer``."""
+    ours, theirs = ready_campaign(), ready_campaign()
+    items = [
+        ItemFactory(campaign=ours, title="Lampe", price_cents=1500),
+        ItemFactory(campaign=ours, title="Vase", price_cents=900),
+        ItemFactory(campaign=theirs, title="Piano", price_cents=7300),
+    ]
+    order = order_start(item_ids=[item.pk for item in items], email=buyer.email, user=buyer)
+    pay(order)
+    return Order.objects.get(pk=order.pk)
+
+
+def test_a_basket_shows_each_line_and_each_organisations_code_until_its_part_is_collected(
+    client: Client, api: APIClient
+) -> None:
+    person = giver()
+    order = basket_of_two_organisations(person)
+    first, second = Fulfilment.objects.filter(order=order).order_by("pk")
+    # The first organisation hands its part over; the second's still waits.
+    fulfilment_hand_over(
+        fulfilment=first, claim_code=first.claim_code, actor=MembershipFactory(organisation=first.organisation).user
+    )
+    api.force_authenticate(person)
+
+    [row] = api.get("/api/me/orders/").json()["results"]
+    page = _section(_page(client, person), "achats")
+
+    assert row["amount_cents"] == 9700
+    assert [(line["title"], line["amount_cents"]) for line in row["lines"]] == [
+        ("Lampe", 1500),
+        ("Vase", 900),
+        ("Piano", 7300),
+    ]
+    assert [(f["organisation"]["name"], f["status"], f["claim_code"]) for f in row["fulfilments"]] == [
+        (first.organisation.name, "handed_over", None),
+        (second.organisation.name, "awaiting_collection", second.claim_code),
+    ]
+    for title in ("Lampe", "Vase", "Piano"):
+        assert title in page
+    assert "97,00" in page and "73,00" in page
+    assert second.claim_code in page and f"/retrait/{second.claim_token}/" in page
+    assert first.claim_code not in page and f"/retrait/{first.claim_token}/" not in page
+    assert first.organisation.name in page and second.organisation.name in page and "Remis le" in page
+
+    exported = api.get("/api/me/export/").json()["orders"]
+    assert [(line["title"], line["campaign"]) for line in exported[0]["lines"]] == [
+        ("Lampe", Item.objects.get(title="Lampe").campaign.slug),
+        ("Vase", Item.objects.get(title="Vase").campaign.slug),
+        ("Piano", Item.objects.get(title="Piano").campaign.slug),
+    ]
+    assert [(f["organisation"], f["status"], f["claim_code"]) for f in exported[0]["fulfilments"]] == [
+        (first.organisation.name, "handed_over", None),
+        (second.organisation.name, "awaiting_collection", second.claim_code),
+    ]
 
 
 def test_the_yearly_receipt_choice_is_saved_from_the_space(client: Client) -> None:
@@ -270,8 +344,11 @@ def test_the_export_holds_the_persons_gifts_purchases_and_receipts_only(api: API
     data = response.json()
     assert [(g["id"], g["amount_cents"], g["status"]) for g in data["gifts"]] == [(gift.pk, 4200, "paid")]
     assert data["gifts"][0]["campaign"] == campaign.slug and data["gifts"][0]["email"] == person.email
-    assert [(o["id"], o["item_title"], o["claim_code"]) for o in data["orders"]] == [
-        (order.pk, "Lampe verte", order.claim_code)
+    [exported_order] = data["orders"]
+    assert exported_order["id"] == order.pk and exported_order["amount_cents"] == order.amount_cents
+    assert [line["title"] for line in exported_order["lines"]] == ["Lampe verte"]
+    assert [(f["status"], f["claim_code"]) for f in exported_order["fulfilments"]] == [
+        ("awaiting_collection", part(order).claim_code)
     ]
     [exported] = data["receipts"]
     assert exported["number"] == receipt.number and exported["amount_cents"] == 4200

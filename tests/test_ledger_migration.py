@@ -37,9 +37,9 @@ def old_schema() -> Iterator[MigrationExecutor]:
 
 
 def test_rows_written_before_the_move_are_read_through_the_ledger_app(old_schema: MigrationExecutor) -> None:
-    graph = old_schema.loader.graph
-    others = [node for node in graph.leaf_nodes() if node[0] not in {"campaigns", "payments", "ledger"}]
-    old = old_schema.loader.project_state([*others, *BEFORE[:2]]).apps
+    # The state of what is applied now (every app as far as the old schema allows: donations, say,
+    # before its migrations that need the ledger app).
+    old = old_schema.loader.project_state(sorted(old_schema.loader.applied_migrations)).apps
     organisation = old.get_model("campaigns", "Organisation").objects.create(
         name="Emmaüs Test",
         slug="emmaus-test",

@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 
 from campaigns.models import Membership, Organisation
+from checkout.services import order_start
 from tests.factories import ItemFactory, UserFactory, manager_of
-from tests.receipts_support import paid_order, ready_campaign, ready_organisation
+from tests.receipts_support import paid_order, pay, ready_campaign, ready_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +133,18 @@ def test_manager_pages_lead_back_to_the_home(client: Client, path: str) -> None:
     html = signed_in(client, manager_of(ready_organisation())).get(path).content.decode()
     assert '<nav class="manage-nav"' in html
     assert 'href="/gestion/"' in html.split('<nav class="manage-nav"')[1].split("</nav>")[0]
+
+
+def test_the_objects_waiting_are_counted_one_by_one_of_the_organisations_own_part(client: Client) -> None:
+    organisation = ready_organisation(slug="emmaus-pau")
+    items = [
+        ItemFactory(campaign=ready_campaign(organisation), price_cents=1500),
+        ItemFactory(campaign=ready_campaign(organisation), price_cents=900),
+        ItemFactory(campaign=ready_campaign(), price_cents=7300),  # another organisation's, same basket
+    ]
+    order = order_start(item_ids=[item.pk for item in items], email="panier@example.org")
+    pay(order)
+
+    html = signed_in(client, manager_of(organisation)).get("/gestion/").content.decode()
+
+    assert "2 objets attendent leur acheteur" in html

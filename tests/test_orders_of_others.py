@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from donations.models import Order, PaymentStatus
+from donations.models import Fulfilment, OrderLine, PaymentStatus
 from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory, manager_of
 from tests.receipts_support import paid_gift, paid_order
 
@@ -34,9 +34,19 @@ def test_refunding_another_organisations_payment_answers_like_a_missing_one(api:
 def test_handing_over_another_organisations_order_answers_like_a_missing_one(api: APIClient) -> None:
     order = paid_order(ItemFactory(campaign=CampaignFactory(status="live")))
     api.force_authenticate(manager_of(OrganisationFactory()))
-    body = {"claim_code": order.claim_code}
+    body = {"claim_code": Fulfilment.objects.get(order=order).claim_code}
     theirs = answers(api, f"/api/orders/{order.pk}/hand-over/", body)
     missing = answers(api, f"/api/orders/{order.pk + 1000}/hand-over/", body)
     assert theirs == missing
     assert theirs[0] == 404
-    assert Order.objects.get(pk=order.pk).handed_over_at is None
+    assert Fulfilment.objects.get(order=order).handed_over_at is None
+
+
+def test_refunding_a_line_of_another_organisations_order_answers_like_a_missing_one(api: APIClient) -> None:
+    order = paid_order(ItemFactory(campaign=CampaignFactory(status="live")))
+    line = OrderLine.objects.get(order=order)
+    api.force_authenticate(manager_of(OrganisationFactory()))
+    theirs = answers(api, f"/api/orders/{order.pk}/refund/", {"reason": "test", "line": line.pk})
+    missing = answers(api, f"/api/orders/{order.pk + 1000}/refund/", {"reason": "test", "line": line.pk})
+    assert theirs == missing and theirs[0] == 404
+    assert OrderLine.objects.get(pk=line.pk).refunded_cents == 0

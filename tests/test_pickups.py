@@ -15,12 +15,12 @@ from django.test import Client
 from django.utils import timezone
 
 from campaigns.models import Membership, Organisation
-from checkout.services import order_hand_over, order_uncollected_refund, pickups_sweep
+from checkout.services import fulfilment_hand_over, fulfilment_uncollected_refund, order_start, pickups_sweep
 from checkout.services.pickups import _expire
-from donations.models import Item, ItemStatus, Order, PaymentStatus, Refund
+from donations.models import Fulfilment, Item, ItemStatus, Order, OrderLine, PaymentStatus, Refund
 from realtime.models import RealtimeEvent
 from tests.factories import ItemFactory, UserFactory, manager_of
-from tests.receipts_support import paid_order, ready_campaign, ready_organisation
+from tests.receipts_support import paid_order, pay, ready_campaign, ready_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,20 @@ def waiting(organisation: Organisation, title: str, *, days: float = 0, email: s
     order = paid_order(ItemFactory(title=title, price_cents=1500, campaign=campaign))
     Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(days=days), email=email)
     return Order.objects.get(pk=order.pk)
+
+
+def part(order: Order) -> Fulfilment:
+    """The organisation's part of a one-organisation order (its claim code, its hand-over)."""
+    return Fulfilment.objects.get(order=order)
+
+
+def item_id(order: Order) -> int:
+    return OrderLine.objects.get(order=order).item_id
+
+
+def hand_over(order: Order, actor: Any) -> None:
+    fulfilment = part(order)
+    fulfilment_hand_over(fulfilment=fulfilment, claim_code=fulfilment.claim_code, actor=actor)
 
 
 @pytest.fixture
@@ -56,7 +70,7 @@ def test_the_page_lists_only_the_own_organisations_objects_oldest_first(
     waiting(mine, "Vélo", days=12, email="velo@example.org")
     waiting(theirs, "Piano", days=20, email="piano@example.org")
     collected = waiting(mine, "Chaise", days=2)
-    order_hand_over(order=collected, claim_code=collected.claim_code, actor=manager_of(mine))
+    hand_over(collected, manager_of(mine))
 
     html = signed_in(client, manager_of(mine)).get(PAGE).content.decode()
 
@@ -107,15 +121,14 @@ def test_the_page_asks_visitors_to_sign_in_and_refuses_people_who_manage_nothing
 def test_the_code_said_by_the_buyer_hands_the_object_over(client: Client, typed: str) -> None:
     organisation = ready_organisation()
     order = waiting(organisation, "Lampe", days=4)
-    Order.objects.filter(pk=order.pk).update(claim_code="STA7KQ2MNB")
+    Fulfilment.objects.filter(order=order).update(claim_code="STA7KQ2MNB")
     client = signed_in(client, manager_of(organisation))
 
     response = client.post(PAGE, {"code": typed})
 
     assert response.status_code == 302 and response["Location"] == PAGE
-    order.refresh_from_db()
-    assert order.handed_over_at is not None
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.HANDED_OVER
+    assert part(order).handed_over_at is not None
+    assert Item.objects.get(pk=item_id(order)).status == ItemStatus.HANDED_OVER
     assert RealtimeEvent.objects.filter(type="item.handed_over").count() == 1
     html = client.get(PAGE).content.decode()
     assert "Remise enregistrée" in html and "Lampe" in html.split("Remise enregistrée")[1][:200]
@@ -148,13 +161,13 @@ UNKNOWN = "Code inconnu"
 def test_a_wrong_code_is_a_field_error_and_nothing_is_handed_over(client: Client, typed: str) -> None:
     organisation = ready_organisation()
     order = waiting(organisation, "Lampe", days=4)
-    Order.objects.filter(pk=order.pk).update(claim_code="STA7KQ2MNB")
+    Fulfilment.objects.filter(order=order).update(claim_code="STA7KQ2MNB")
 
     html = refused(signed_in(client, manager_of(organisation)), typed)
 
     assert UNKNOWN in html
-    assert Order.objects.get(pk=order.pk).handed_over_at is None
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.SOLD
+    assert part(order).handed_over_at is None
+    assert Item.objects.get(pk=item_id(order)).status == ItemStatus.SOLD
 
 
 def test_another_organisations_code_is_refused_exactly_as_an_unknown_one(
@@ -164,7 +177,7 @@ def test_another_organisations_code_is_refused_exactly_as_an_unknown_one(
     their_order = waiting(theirs, "Piano", days=4)
     client = signed_in(client, manager_of(mine))
 
-    theirs_html = refused(client, their_order.claim_code)
+    theirs_html = refused(client, part(their_order).claim_code)
     unknown_html = refused(client, "ZZZZZZZZZZ")
 
     def error(html: str) -> str:
@@ -172,20 +185,21 @@ def test_another_organisations_code_is_refused_exactly_as_an_unknown_one(
 
     assert error(theirs_html) == error(unknown_html)
     assert UNKNOWN in error(theirs_html) and "Piano" not in theirs_html
-    assert Order.objects.get(pk=their_order.pk).handed_over_at is None
+    assert part(their_order).handed_over_at is None
 
 
 def test_a_code_already_handed_over_says_so_and_changes_nothing(client: Client) -> None:
     organisation = ready_organisation()
     order = waiting(organisation, "Lampe", days=4)
     client = signed_in(client, manager_of(organisation))
-    assert client.post(PAGE, {"code": order.claim_code}).status_code == 302
-    first = Order.objects.get(pk=order.pk).handed_over_at
+    code = part(order).claim_code
+    assert client.post(PAGE, {"code": code}).status_code == 302
+    first = part(order).handed_over_at
 
-    html = refused(client, order.claim_code.lower())
+    html = refused(client, code.lower())
 
-    assert "Déjà remis le" in html
-    assert Order.objects.get(pk=order.pk).handed_over_at == first
+    assert "Déjà remis le" in html and "« Lampe »" in html
+    assert part(order).handed_over_at == first
     assert RealtimeEvent.objects.filter(type="item.handed_over").count() == 1
 
 
@@ -194,6 +208,57 @@ def test_an_empty_or_overlong_code_is_a_field_error(client: Client, code: str, e
     organisation = ready_organisation()
     waiting(organisation, "Lampe", days=4)
     assert error in refused(signed_in(client, manager_of(organisation)), code)
+
+
+def basket(first: Organisation, second: Organisation, *, email: str = "panier@example.org") -> Order:
+    """Two objects of ``first`` and one of ``second``, paid at once."""
+    items = [
+        ItemFactory(title="Lampe", price_cents=1500, campaign=ready_campaign(first)),
+        ItemFactory(title="Vase", price_cents=900, campaign=ready_campaign(first)),
+        ItemFactory(title="Piano", price_cents=7300, campaign=ready_campaign(second)),
+    ]
+    order = order_start(item_ids=[item.pk for item in items], email=email)
+    pay(order)
+    return Order.objects.get(pk=order.pk)
+
+
+def test_each_organisation_lists_its_own_part_of_a_basket_with_its_objects(
+    client: Client, two_organisations: tuple[Organisation, Organisation]
+) -> None:
+    first, second = two_organisations
+    order = basket(first, second)
+    ours, theirs = (Fulfilment.objects.get(order=order, organisation=o) for o in (first, second))
+
+    html = signed_in(client, manager_of(first)).get(PAGE).content.decode()
+
+    row = html[html.index(f'data-fulfilment="{ours.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Lampe" in row and "Vase" in row and "panier@example.org" in row
+    assert "Piano" not in html and f'data-fulfilment="{theirs.pk}"' not in html
+    assert "73,00" not in html
+
+
+def test_handing_over_one_organisations_part_leaves_the_others_waiting(
+    client: Client, two_organisations: tuple[Organisation, Organisation]
+) -> None:
+    first, second = two_organisations
+    order = basket(first, second)
+    ours, theirs = (Fulfilment.objects.get(order=order, organisation=o) for o in (first, second))
+    client = signed_in(client, manager_of(first))
+
+    # Their code is unknown here, even for the same basket.
+    assert UNKNOWN in refused(client, theirs.claim_code)
+    response = client.post(PAGE, {"code": ours.claim_code})
+
+    assert response.status_code == 302
+    html = client.get(PAGE).content.decode()
+    assert "Remise enregistrée : « Lampe », « Vase » remis à panier@example.org." in html
+    assert Fulfilment.objects.get(pk=ours.pk).handed_over_at is not None
+    assert Fulfilment.objects.get(pk=theirs.pk).handed_over_at is None
+    statuses = dict(OrderLine.objects.filter(order=order).values_list("item__title", "item__status"))
+    assert statuses == {"Lampe": ItemStatus.HANDED_OVER, "Vase": ItemStatus.HANDED_OVER, "Piano": ItemStatus.SOLD}
+    their_page = signed_in(Client(), manager_of(second)).get(PAGE).content.decode()
+    assert f'data-fulfilment="{theirs.pk}"' in their_page and "Piano" in their_page
 
 
 # --- Reminders --------------------------------------------------------------------------------
@@ -220,31 +285,31 @@ def test_the_buyer_is_reminded_after_3_then_10_days_each_once_however_often_the_
     assert [m.to for m in mail.outbox] == [["lea@example.org"]]
     first = mail.outbox[0]
     assert first.subject == "Rappel : « Lampe » vous attend"
-    assert order.claim_code in first.body
+    assert part(order).claim_code in first.body
     assert "commande sera remboursée et l'objet remis en vente" in first.body
-    assert Order.objects.get(pk=order.pk).pickup_reminded_at is not None
+    assert part(order).pickup_reminded_at is not None
 
     Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(days=10, minutes=1))
     assert sweep(django_capture_on_commit_callbacks) == 1
     assert sweep(django_capture_on_commit_callbacks) == 0
     assert len(mail.outbox) == 2
     assert mail.outbox[1].subject == "Dernier rappel : « Lampe » vous attend"
-    assert Order.objects.get(pk=order.pk).pickup_reminded_again_at is not None
-    assert Order.objects.get(pk=fresh.pk).pickup_reminded_at is None
+    assert part(order).pickup_reminded_again_at is not None
+    assert part(fresh).pickup_reminded_at is None
 
 
 def test_no_reminder_for_a_collected_object_nor_after_an_outage_twice(django_capture_on_commit_callbacks: Any) -> None:
     organisation = ready_organisation()
     collected = waiting(organisation, "Lampe", days=5)
-    order_hand_over(order=collected, claim_code=collected.claim_code, actor=manager_of(organisation))
+    hand_over(collected, manager_of(organisation))
     # The job did not run from day 2 to day 12: the buyer gets today's reminder, not both.
     late = waiting(organisation, "Vase", days=12, email="vase@example.org")
 
     sweep(django_capture_on_commit_callbacks)
 
     assert [m.subject for m in mail.outbox] == ["Dernier rappel : « Vase » vous attend"]
-    assert Order.objects.get(pk=collected.pk).pickup_reminded_at is None
-    assert Order.objects.get(pk=late.pk).pickup_reminded_at is None
+    assert part(collected).pickup_reminded_at is None
+    assert part(late).pickup_reminded_at is None
 
 
 def test_a_reminder_recorded_before_the_hand_over_is_not_sent_after_it(django_capture_on_commit_callbacks: Any) -> None:
@@ -252,10 +317,10 @@ def test_a_reminder_recorded_before_the_hand_over_is_not_sent_after_it(django_ca
     order = waiting(organisation, "Lampe", days=4)
     # The job records the reminder, the buyer comes before a worker sends it.
     pickups_sweep()
-    order_hand_over(order=order, claim_code=order.claim_code, actor=manager_of(organisation))
+    hand_over(order, manager_of(organisation))
     from checkout.emails import pickup_reminder_send
 
-    pickup_reminder_send(order_id=order.pk)
+    pickup_reminder_send(fulfilment_id=part(order).pk)
 
     assert mail.outbox == []
 
@@ -274,22 +339,22 @@ def test_after_30_days_the_order_is_refunded_once_the_object_relisted_and_the_bu
     assert sweep(django_capture_on_commit_callbacks) == 0
 
     order.refresh_from_db()
-    assert order.pickup_expired_at is not None
+    assert part(order).pickup_expired_at is not None
     assert order.status == PaymentStatus.REFUNDED and order.refunded_cents == order.amount_cents
     refunds = Refund.objects.filter(order=order)
     assert [(r.amount_cents, r.actor_id, r.status) for r in refunds] == [(1500, None, Refund.Status.SENT)]
     assert "jamais retiré" in refunds[0].reason
-    assert Item.objects.get(pk=order.item_id).status == ItemStatus.LISTED
+    assert Item.objects.get(pk=item_id(order)).status == ItemStatus.LISTED
     released = RealtimeEvent.objects.filter(type="item.released")
-    assert [event.public["item"] for event in released] == [order.item_id]
+    assert [event.public["item"] for event in released] == [item_id(order)]
     told = [m for m in mail.outbox if m.to == ["lea@example.org"]]
     assert [m.subject for m in told] == ["Objet non retiré : votre commande « Lampe » est remboursée"]
     assert "15,00" in told[0].body and "remis en vente" in told[0].body
-    assert Order.objects.get(pk=younger.pk).pickup_expired_at is None
+    assert part(younger).pickup_expired_at is None
 
     # The code is no longer good at the counter, and the object is not in the list.
     client = signed_in(client, manager_of(organisation))
-    assert "Commande remboursée" in refused(client, order.claim_code)
+    assert "Commande remboursée" in refused(client, part(order).claim_code)
     assert "Lampe" not in client.get(PAGE).content.decode()
 
 
@@ -299,12 +364,12 @@ def test_the_rule_taken_twice_at_once_refunds_once(django_capture_on_commit_call
     now = timezone.now()
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert _expire(order.pk, now=now) is True
+        assert _expire(part(order).pk, now=now) is True
     # A second job that read the same order before the first one's change: its conditional update finds nothing.
     with django_capture_on_commit_callbacks(execute=True):
-        assert _expire(order.pk, now=now) is False
+        assert _expire(part(order).pk, now=now) is False
     # And the refund task delivered twice (at least once) asks for nothing more.
-    order_uncollected_refund(order_id=order.pk)
+    fulfilment_uncollected_refund(fulfilment_id=part(order).pk)
 
     assert Refund.objects.filter(order=order).count() == 1
     assert len([m for m in mail.outbox if "remboursée" in m.subject]) == 1
@@ -313,13 +378,13 @@ def test_the_rule_taken_twice_at_once_refunds_once(django_capture_on_commit_call
 def test_an_order_handed_over_is_never_taken_by_the_rule(django_capture_on_commit_callbacks: Any) -> None:
     organisation = ready_organisation()
     order = waiting(organisation, "Lampe", days=29)
-    order_hand_over(order=order, claim_code=order.claim_code, actor=manager_of(organisation))
+    hand_over(order, manager_of(organisation))
     Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(days=40))
 
     assert sweep(django_capture_on_commit_callbacks) == 0
 
     assert not Refund.objects.filter(order=order).exists()
-    assert Order.objects.get(pk=order.pk).pickup_expired_at is None
+    assert part(order).pickup_expired_at is None
 
 
 def test_a_provider_failure_leaves_the_refund_to_a_retry(django_capture_on_commit_callbacks: Any) -> None:
@@ -333,10 +398,10 @@ def test_a_provider_failure_leaves_the_refund_to_a_retry(django_capture_on_commi
     with mock.patch("payments.demo_gateway.DemoGateway.refund_create", side_effect=GatewayError("down")):
         pickups_sweep()  # records the claim and its tasks (not run: no capture)
         with pytest.raises(PaymentUnavailable):
-            order_uncollected_refund(order_id=order.pk)
+            fulfilment_uncollected_refund(fulfilment_id=part(order).pk)
     assert Order.objects.get(pk=order.pk).status == PaymentStatus.PAID
 
-    order_uncollected_refund(order_id=order.pk)  # the retry
+    fulfilment_uncollected_refund(fulfilment_id=part(order).pk)  # the retry
 
     assert Order.objects.get(pk=order.pk).status == PaymentStatus.REFUNDED
     assert [r.status for r in Refund.objects.filter(order=order)] == [Refund.Status.FAILED, Refund.Status.SENT]
@@ -352,7 +417,7 @@ def test_the_claim_page_and_the_order_email_state_the_rule(
     with django_capture_on_commit_callbacks(execute=True):
         order = paid_order(ItemFactory(title="Lampe", price_cents=1500, campaign=campaign))
 
-    html = client.get(f"/retrait/{order.claim_token}/").content.decode()
+    html = client.get(f"/retrait/{part(order).claim_token}/").content.decode()
     receipt = next(m for m in mail.outbox if m.to == [order.email] and "achat" in m.subject)
 
     rule = "la commande est remboursée et l'objet remis en vente"

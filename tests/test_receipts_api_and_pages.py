@@ -94,11 +94,12 @@ def test_a_manager_hands_over_a_sold_object_with_the_buyers_claim_code(api: APIC
 
     wrong = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": "NOPE"}, format="json")
     assert wrong.status_code == 400 and wrong.json()["code"] == "claim_code_invalid"
-    done = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": order.claim_code.lower()}, format="json")
-    assert done.status_code == 200 and done.json()["item"] == item.pk
+    claim_code = order.fulfilments.get().claim_code
+    done = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": claim_code.lower()}, format="json")
+    assert done.status_code == 200 and done.json()["items"] == [item.pk]
     assert Item.objects.get(pk=item.pk).status == ItemStatus.HANDED_OVER
-    assert Order.objects.get(pk=order.pk).handed_over_at is not None
-    again = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": order.claim_code}, format="json")
+    assert Order.objects.get(pk=order.pk).fulfilments.get().handed_over_at is not None
+    again = api.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": claim_code}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "not_handable"
 
     stranger = APIClient()

@@ -1,6 +1,7 @@
 """On PostgreSQL, with real threads: receipts issued at the same instant for one
 organisation get distinct numbers with no gap, and one payment is receipted
-once however many workers race for it; and, step by step, that a second issuer
+once however many workers race for it; a line of a basket refunded while it is
+receipted keeps no issued receipt; and, step by step, that a second issuer
 waits for the counter's row lock rather than read the number the first one is
 taking. (SQLite serialises writers and ignores row locks, so these run in CI's
 PostgreSQL job.)"""
@@ -17,10 +18,14 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from receipts.issuing import receipt_issue_for_gift
+from campaigns.models import Membership
+from checkout.services import payment_refund
+from donations.models import OrderLine
+from receipts.issuing import receipt_issue_for_gift, receipt_issue_for_order_line
 from receipts.models import ReceiptCounter, TaxReceipt
 from tests.components import require
-from tests.receipts_support import giver, paid_gift, ready_campaign
+from tests.factories import ItemFactory
+from tests.receipts_support import giver, handed_over, line_of, manager, paid_basket, paid_gift, ready_campaign
 from tests.test_checkout_concurrency import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,3 +134,31 @@ def test_a_second_issuer_waits_for_the_counter_lock_instead_of_reading_the_same_
     assert (results["first"].sequence, results["second"].sequence) == (2, 3)
     year = timezone.localtime().year
     assert ReceiptCounter.objects.get(organisation=campaign.organisation, year=year).last_sequence == 3
+
+
+def test_a_line_refunded_while_its_receipt_is_issued_never_keeps_an_issued_receipt(settings: Any) -> None:
+    # A basket's line refunded in whole at the instant the job receipts it, and the other line
+    # receipted at the same instant: whichever goes first (the refund holds the order's lock,
+    # the issuer the order's then the lines'), the refunded line ends with no issued receipt,
+    # the other with exactly one, and nobody deadlocks. Several rounds, each a new basket.
+    settings.RECEIPT_RETURN_PERIOD_DAYS = 0
+    for _round in range(5):
+        first = ItemFactory(price_cents=3000, owner=giver(), campaign=ready_campaign())
+        second = ItemFactory(price_cents=4500, owner=giver(), campaign=ready_campaign())
+        order = handed_over(paid_basket([first, second]), days_ago=1)
+        refunded, other = line_of(order, first), line_of(order, second)
+        treasurer = manager(refunded.fulfilment.organisation, role=Membership.Role.TREASURER)
+
+        def job(n: int, refunded: OrderLine = refunded, other: OrderLine = other, treasurer: Any = treasurer) -> Any:
+            if n == 0:
+                return payment_refund(actor=treasurer, reason="Abîmé", order_id=refunded.order_id, line_id=refunded.pk)
+            return receipt_issue_for_order_line(line_id=(refunded if n == 1 else other).pk)
+
+        results = race(3, job)
+
+        assert not [result for result in results if isinstance(result, Exception)], results
+        assert not TaxReceipt.objects.filter(
+            status=TaxReceipt.Status.ISSUED, lines__order_line=refunded, lines__active=True
+        ).exists()
+        assert TaxReceipt.objects.filter(status=TaxReceipt.Status.ISSUED, lines__order_line=other).count() == 1
+        assert receipt_issue_for_order_line(line_id=refunded.pk) is None

@@ -4,7 +4,6 @@ for a refunded or disputed payment; nobody without a complete name and address."
 
 from __future__ import annotations
 
-from datetime import timedelta
 from io import StringIO
 from typing import Any
 from unittest import mock
@@ -17,13 +16,15 @@ from django.utils import timezone
 from donations.models import Gift, PaymentStatus
 from payments.events import event_receive
 from receipts.delivery import receipt_deliver
-from receipts.issuing import receipt_issue_for_gift, receipt_issue_for_order
+from receipts.issuing import receipt_issue_for_gift, receipt_issue_for_order_line
 from receipts.models import ReceiptCounter, ReceiptWait, TaxReceipt, TaxReceiptLine
 from tests.factories import ItemFactory, UserFactory
 from tests.receipts_support import (
     dispute_event,
     giver,
     handed_over,
+    handed_over_days_ago,
+    line_of,
     paid_gift,
     paid_order,
     ready_campaign,
@@ -143,24 +144,18 @@ def test_the_buyer_is_never_receipted_and_the_seller_only_once_the_sale_is_final
 
     # Paid but not handed over: nothing, for anybody.
     assert receipts_issue_due() == 0
-    assert receipt_issue_for_order(order_id=order.pk) is None
+    assert receipt_issue_for_order_line(line_id=line_of(order).pk) is None
     # Handed over, return period running: still nothing.
     order = handed_over(order, days_ago=13)
     assert receipts_issue_due() == 0
     # Return period over: the seller is receipted for the price; the buyer never.
-    order = handed_over_days_ago(order, 15)
+    handed_over_days_ago(order, 15)
     assert receipts_issue_due() == 1
     receipt = TaxReceipt.objects.get()
     assert receipt.giver == seller and receipt.amount_cents == 4500
-    assert receipt.lines.get().order == order
+    assert (receipt.lines.get().order, receipt.lines.get().order_line) == (order, line_of(order))
     assert not TaxReceipt.objects.filter(giver=buyer).exists()
     assert not TaxReceipt.objects.filter(giver_email=order.email).exists()
-
-
-def handed_over_days_ago(order: Any, days: int) -> Any:
-    type(order).objects.filter(pk=order.pk).update(handed_over_at=timezone.now() - timedelta(days=days))
-    order.refresh_from_db()
-    return order
 
 
 def test_a_sale_refunded_during_the_return_period_is_never_receipted(settings: Any) -> None:

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from campaigns.models import Membership, Organisation
 from campaigns.permissions import PERMISSIONS, ROLE_RANK, Permission, role_permissions
 from campaigns.selectors import organisations_user_may, permission_require, user_may
-from donations.models import Gift, ItemStatus, Order, PaymentStatus, Refund
+from donations.models import Fulfilment, Gift, ItemStatus, Order, OrderLine, PaymentStatus, Refund
 from kernel.errors import NotFound, PermissionDenied
 from receipts.models import TaxReceipt
 from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory, UserFactory, manager_of
@@ -119,18 +119,32 @@ def test_a_treasurer_of_another_organisation_gets_the_answer_of_a_missing_paymen
 def test_a_volunteer_hands_over_at_the_counter_but_not_for_another_organisation(client: Client) -> None:
     campaign = CampaignFactory()
     order = paid_order(ItemFactory(campaign=campaign))
+    part = Fulfilment.objects.get(order=order)
     outsider = api_as(manager_of(OrganisationFactory(), role=Role.VOLUNTEER))
-    refused = outsider.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": order.claim_code}, format="json")
+    refused = outsider.post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": part.claim_code}, format="json")
     assert refused.status_code == 404
     client.force_login(manager_of(OrganisationFactory(), role=Role.ADMIN))
-    assert client.get(f"/retrait/{order.claim_token}/remise/").status_code == 404
+    assert client.get(f"/retrait/{part.claim_token}/remise/").status_code == 404
 
     volunteer = manager_of(campaign.organisation, role=Role.VOLUNTEER)
     client.force_login(volunteer)
-    assert client.get(f"/retrait/{order.claim_token}/remise/").status_code == 200
-    done = api_as(volunteer).post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": order.claim_code}, format="json")
+    assert client.get(f"/retrait/{part.claim_token}/remise/").status_code == 200
+    done = api_as(volunteer).post(f"/api/orders/{order.pk}/hand-over/", {"claim_code": part.claim_code}, format="json")
     assert done.status_code == 200
-    assert Order.objects.get(pk=order.pk).item.status == ItemStatus.HANDED_OVER
+    assert OrderLine.objects.get(order=order).item.status == ItemStatus.HANDED_OVER
+
+
+def test_a_volunteer_reads_no_orders_and_a_manager_refunds_no_line() -> None:
+    campaign = CampaignFactory()
+    order = paid_order(ItemFactory(campaign=campaign))
+    line = OrderLine.objects.get(order=order)
+    for role, answer in ((Role.VOLUNTEER, 403), (Role.MANAGER, 403), (Role.TREASURER, 201)):
+        api = api_as(manager_of(campaign.organisation, role=role))
+        response = api.post(
+            f"/api/orders/{order.pk}/refund/", {"reason": "x", "line": line.pk, "amount_cents": 100}, format="json"
+        )
+        assert response.status_code == answer, (role, response.content)
+    assert [refund.line_id for refund in Refund.objects.all()] == [line.pk]
 
 
 # --- Objects and campaigns: managers and admins -----------------------------------------------

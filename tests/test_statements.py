@@ -12,17 +12,19 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from campaigns.models import Organisation
-from donations.models import Gift, Order
+from campaigns.models import Campaign, Membership, Organisation
+from checkout.services import fulfilment_hand_over, order_start, payment_refund
+from donations.models import Gift, Item, Order
 from ledger.models import LedgerEntry, PaymentFee
 from ledger.selectors import organisation_balance_cents
 from ledger.statements import month_bounds, organisation_statement
+from payments import demo_gateway
 from payments.events import event_receive
 from payments.gateways import PaymentEvent
-from tests.factories import CampaignFactory, MembershipFactory, OrganisationFactory, UserFactory
-from tests.test_payments_refunds import paid_gift, paid_order
-from tests.test_transfers_and_fees import refund
+from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, OrganisationFactory, UserFactory
+from tests.test_payments_refunds import paid_gift
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +36,36 @@ def this_month() -> tuple[int, int]:
 
 def url(organisation: Organisation, year: int, month: int, suffix: str = "/") -> str:
     return f"/gestion/releves/{organisation.slug}/{year:04d}-{month:02d}{suffix}"
+
+
+def refund(gift: Gift, amount_cents: int) -> Any:
+    api = APIClient()
+    api.force_authenticate(
+        MembershipFactory(organisation=gift.campaign.organisation, role=Membership.Role.TREASURER).user
+    )
+    response = api.post(
+        f"/api/gifts/{gift.pk}/refund/", {"amount_cents": amount_cents, "reason": "Erreur"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    return response
+
+
+def paid_basket(*items: Item) -> Order:
+    order = order_start(item_ids=[item.pk for item in items], email="buyer@example.org")
+    event_receive(
+        event=demo_gateway.completed_event(
+            kind="order",
+            object_id=order.pk,
+            session_id=order.provider_session_id or "",
+            amount_cents=order.amount_cents,
+            currency="EUR",
+        )
+    )
+    return Order.objects.get(pk=order.pk)
+
+
+def sale_of(campaign: Campaign, price_cents: int) -> Item:
+    return ItemFactory(campaign=campaign, price_cents=price_cents)
 
 
 def lost_dispute(gift: Gift) -> None:
@@ -59,12 +91,11 @@ def month_of_activity(django_capture_on_commit_callbacks: Any) -> Organisation:
     organisation = OrganisationFactory(stripe_account_id="acct_demo_statement")
     campaign = CampaignFactory(organisation=organisation, title="Atelier vélo")
     with django_capture_on_commit_callbacks(execute=True):
-        order = paid_order(4000)
-    Order.objects.filter(pk=order.pk).update(campaign=campaign)
+        order = paid_basket(sale_of(campaign, 4000))
     start, _end = month_bounds(*this_month())
     last_month = start - timedelta(hours=1)
-    LedgerEntry.objects.filter(order=order).update(campaign=campaign, organisation=organisation, created_at=last_month)
-    PaymentFee.objects.filter(order=order).update(organisation=organisation, created_at=last_month)
+    LedgerEntry.objects.filter(order=order).update(created_at=last_month)
+    PaymentFee.objects.filter(order=order).update(created_at=last_month)
     with django_capture_on_commit_callbacks(execute=True):
         gift = paid_gift(campaign, 2000)
         disputed = paid_gift(campaign, 1000)
@@ -290,3 +321,66 @@ def test_the_fee_of_a_late_payment_refunded_at_once_is_counted_as_kept(django_ca
 
     assert (statement.credits_cents, statement.refunds_cents, statement.closing_cents) == (2000, 0, 2000)
     assert (statement.fees_cents, statement.fees_kept_on_refunds_cents) == (55 + 55, 55)
+
+
+def hand_over(order: Order, organisation: Organisation) -> None:
+    part = order.fulfilments.get(organisation=organisation)
+    fulfilment_hand_over(
+        fulfilment=part, claim_code=part.claim_code, actor=MembershipFactory(organisation=organisation).user
+    )
+
+
+def test_a_basket_is_in_each_organisations_statement_line_by_line_under_its_own_campaigns(
+    django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any
+) -> None:
+    # Two organisations, three objects, one payment: each statement shows its own lines only, each
+    # credit under its own campaign; the transfer of an organisation's part names that part's campaigns.
+    workshop = OrganisationFactory(stripe_account_id="acct_demo_workshop")
+    shop = OrganisationFactory(stripe_account_id="acct_demo_shop")
+    bikes = CampaignFactory(organisation=workshop, title="Atelier vélo")
+    repairs = CampaignFactory(organisation=workshop, title="Repair café")
+    clothes = CampaignFactory(organisation=shop, title="Friperie")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = paid_basket(sale_of(bikes, 3000), sale_of(repairs, 2000), sale_of(clothes, 1500))
+    with django_capture_on_commit_callbacks(execute=True):
+        hand_over(order, workshop)
+    year, month = this_month()
+
+    mine = organisation_statement(organisation=workshop, year=year, month=month)
+    theirs = organisation_statement(organisation=shop, year=year, month=month)
+
+    payments = sorted((line.campaign, line.amount_cents) for line in mine.lines if line.kind == "payment")
+    assert payments == [("Atelier vélo", 3000), ("Repair café", 2000)]
+    [transfer] = [line for line in mine.lines if line.kind == "transfer"]
+    assert (transfer.campaign, transfer.amount_cents) == ("Atelier vélo, Repair café", -5000)
+    assert transfer.reference == f"commande {order.pk}"
+    # One fee for the whole payment, on the statement of the basket's first organisation.
+    [fee] = [line for line in mine.lines if line.kind == "fee"]
+    assert fee.campaign == "Atelier vélo, Repair café"
+    assert (mine.credits_cents, mine.transfers_cents, mine.closing_cents) == (5000, 5000, 0) and mine.reconciles
+    assert [(line.kind, line.campaign, line.amount_cents) for line in theirs.lines] == [("payment", "Friperie", 1500)]
+    assert theirs.closing_cents == 1500 == organisation_balance_cents(organisation_id=shop.pk)
+    assert organisation_balance_cents(organisation_id=workshop.pk) == 0
+
+    # One line refunded after the transfer: its campaign debited, the transfer partly reversed.
+    treasurer = MembershipFactory(organisation=workshop, role=Membership.Role.TREASURER).user
+    line = order.lines.get(campaign=repairs)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_refund(actor=treasurer, reason="Cassé", order_id=order.pk, line_id=line.pk)
+
+    after = organisation_statement(organisation=workshop, year=year, month=month)
+    [refunded] = [line for line in after.lines if line.kind == "refund"]
+    assert (refunded.campaign, refunded.amount_cents) == ("Repair café", -2000)
+    [reversal] = [line for line in after.lines if line.kind == "reversal"]
+    assert (reversal.campaign, reversal.amount_cents) == ("Atelier vélo, Repair café", 2000)
+    assert after.closing_cents == 0 and after.reconciles
+    assert organisation_statement(organisation=shop, year=year, month=month).lines == theirs.lines
+
+    # Whatever the number of baskets, a fixed number of queries.
+    with django_assert_num_queries(14):
+        organisation_statement(organisation=workshop, year=year, month=month)
+    with django_capture_on_commit_callbacks(execute=True):
+        for _more in range(2):
+            hand_over(paid_basket(sale_of(bikes, 1000), sale_of(clothes, 900)), workshop)
+    with django_assert_num_queries(14):
+        organisation_statement(organisation=workshop, year=year, month=month)

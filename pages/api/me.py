@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.serializers import OrganisationRefSerializer
-from checkout.selectors import fulfilment_awaiting_collection, fulfilment_claim_url, gifts_of, orders_of
+from checkout.purchases import AWAITING_COLLECTION, HANDED_OVER, REFUNDED, purchase_lines, purchase_parts
+from checkout.selectors import gifts_of, orders_of
 from donations.models import Gift, Order
 from pages.api.items import CampaignRefSerializer
 from receipts.delivery import receipt_pdf_link
@@ -58,42 +59,49 @@ class MyGiftSerializer(serializers.ModelSerializer):
         return GiftReceiptSerializer(receipt).data if receipt is not None else None  # type: ignore[return-value]
 
 
-class OrderItemSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
+class MyOrderLineSerializer(serializers.Serializer):
+    item = serializers.IntegerField(source="item_id")
+    title = serializers.CharField(source="item.title")
+    campaign = CampaignRefSerializer()
+    amount_cents = serializers.IntegerField()
+    refunded_cents = serializers.IntegerField()
+
+
+class MyFulfilmentSerializer(serializers.Serializer):
+    organisation = OrganisationRefSerializer(source="fulfilment.organisation")
+    status = serializers.ChoiceField(
+        choices=[AWAITING_COLLECTION, HANDED_OVER, REFUNDED],
+        help_text="awaiting_collection (paid, its objects wait at the organisation), handed_over or refunded",
+    )
+    claim_code = serializers.CharField(allow_null=True, help_text="while its objects wait to be collected, else null")
+    claim_url = serializers.CharField(allow_null=True, help_text="its claim page, while its objects wait, else null")
+    handed_over_at = serializers.DateTimeField(source="fulfilment.handed_over_at", allow_null=True)
 
 
 class MyOrderSerializer(serializers.ModelSerializer):
-    item = OrderItemSerializer(read_only=True)
-    campaign = CampaignRefSerializer(read_only=True)
-    organisation = OrganisationRefSerializer(source="campaign.organisation", read_only=True)
-    claim_code = serializers.SerializerMethodField(help_text="while the object waits to be collected, else null")
-    claim_url = serializers.SerializerMethodField(help_text="the claim page, while the object waits, else null")
+    lines = serializers.SerializerMethodField(help_text="one per object bought")
+    fulfilments = serializers.SerializerMethodField(help_text="one per organisation of the basket")
 
     class Meta:
         model = Order
         fields = (
             "id",
-            "item",
             "amount_cents",
             "refunded_cents",
             "currency",
             "status",
-            "campaign",
-            "organisation",
             "paid_at",
-            "claim_code",
-            "claim_url",
-            "handed_over_at",
+            "lines",
+            "fulfilments",
         )
 
-    def get_claim_code(self, order: Order) -> str | None:
-        waiting = [f for f in order.fulfilments.all() if fulfilment_awaiting_collection(f)]
-        return waiting[0].claim_code if waiting else None
+    @extend_schema_field(MyOrderLineSerializer(many=True))
+    def get_lines(self, order: Order) -> list[dict[str, Any]]:
+        return MyOrderLineSerializer(purchase_lines(order), many=True).data  # type: ignore[return-value]
 
-    def get_claim_url(self, order: Order) -> str | None:
-        waiting = [f for f in order.fulfilments.all() if fulfilment_awaiting_collection(f)]
-        return fulfilment_claim_url(waiting[0]) if waiting else None
+    @extend_schema_field(MyFulfilmentSerializer(many=True))
+    def get_fulfilments(self, order: Order) -> list[dict[str, Any]]:
+        return MyFulfilmentSerializer(purchase_parts(order), many=True).data  # type: ignore[return-value]
 
 
 class MyGiftsView(generics.ListAPIView):
@@ -114,8 +122,9 @@ class MyGiftsView(generics.ListAPIView):
 
 
 class MyOrdersView(generics.ListAPIView):
-    """``GET /api/me/orders/``: the person's purchases, paid or refunded, newest first, with
-    the claim code while the object waits to be collected."""
+    """``GET /api/me/orders/``: the person's purchases, paid or refunded, newest first: each
+    with its lines (the objects bought) and its fulfilments (one per organisation, with the
+    claim code while its objects wait to be collected)."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = MyOrderSerializer

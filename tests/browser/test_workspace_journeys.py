@@ -49,8 +49,8 @@ WORDS = {
         "dashboard": "Tableau de bord",
         "feed_sale": "vente : Lampe de bureau",
         "pickups": "Retraits",
-        "hand_over": "Remettre l'objet",
-        "handed_over": "Remise enregistrée : « Lampe de bureau » est remis à",
+        "hand_over": "Remettre les objets",
+        "handed_over": "Remise enregistrée : « Lampe de bureau » remis à",
         "receipts": "Reçus fiscaux",
         "export": "Exporter en CSV",
         "sign_up": "Créer un compte",
@@ -76,7 +76,7 @@ WORDS = {
         "dashboard": "Dashboard",
         "feed_sale": "sale: Lampe de bureau",
         "pickups": "Collections",
-        "hand_over": "Hand over the item",
+        "hand_over": "Hand over the items",
         "handed_over": "Hand-over recorded: “Lampe de bureau” handed over to",
         "receipts": "Tax receipts",
         "export": "Export as CSV",
@@ -145,12 +145,12 @@ def manager_world() -> dict[str, Any]:
 def sell(item_id: int) -> Any:
     """A buyer's purchase, paid on the gateway: processed outside Playwright's thread, as a web process would."""
     from checkout.services import order_start
-    from donations.models import Order
+    from donations.models import Fulfilment
     from tests.receipts_support import pay
 
-    order = order_start(item_id=item_id, email="passant@example.org")
+    order = order_start(item_ids=[item_id], email="passant@example.org")
     pay(order)
-    return Order.objects.get(pk=order.pk)
+    return Fulfilment.objects.select_related("order").get(order=order)
 
 
 def read_aloud(code: str) -> str:
@@ -210,7 +210,7 @@ def test_a_manager_approves_sees_a_sale_live_hands_it_over_and_exports_the_recei
     page.wait_for_selector("[data-live-status][data-state=live]", timeout=SETTLE_MS)
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
     journey.check("dashboard")
-    order = off_the_loop(lambda: sell(data["listed"].pk))
+    part = off_the_loop(lambda: sell(data["listed"].pk))
     fresh = page.locator("[data-feed] li.fresh")
     fresh.wait_for(timeout=SETTLE_MS)
     sold = off_the_loop(lambda: RealtimeEvent.objects.get(type="item.sold", public__item=data["listed"].pk))
@@ -221,14 +221,14 @@ def test_a_manager_approves_sees_a_sale_live_hands_it_over_and_exports_the_recei
     # The pick-ups: the buyer reads the code out; typed in lower case with spaces, it is forgiven.
     page.locator("nav.manage-nav").get_by_role("link", name=words["pickups"]).click()
     page.wait_for_url("**/gestion/retraits/")
-    assert page.locator(f'[data-order="{order.pk}"]').count() == 1
+    assert page.locator(f'[data-fulfilment="{part.pk}"]').count() == 1
     journey.check("pickups")
-    page.locator("#id_code").fill(read_aloud(order.claim_code))
+    page.locator("#id_code").fill(read_aloud(part.claim_code))
     page.get_by_role("button", name=words["hand_over"]).click()
     page.wait_for_url("**/gestion/retraits/")
     assert words["handed_over"] in journey.messages()
-    assert page.locator(f'[data-order="{order.pk}"]').count() == 0
-    assert off_the_loop(lambda: type(order).objects.get(pk=order.pk).handed_over_at) is not None
+    assert page.locator(f'[data-fulfilment="{part.pk}"]').count() == 0
+    assert off_the_loop(lambda: type(part).objects.get(pk=part.pk).handed_over_at) is not None
     journey.check("handed-over")
 
     # The receipts, from the workspace; the export holds the receipt issued earlier.
