@@ -1,7 +1,9 @@
 """Emails after a payment, sent after commit (checkout.services schedules
 them with ``transaction.on_commit``), once per payment since the payment is
 processed once, in the language the person used. A buyer gets a receipt with
-the claim code, never a tax receipt: a purchase is not a gift."""
+one claim code per organisation whose objects they bought (each organisation's
+part of the order is collected on its own), never a tax receipt: a purchase
+is not a gift."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from checkout.selectors import (
     fulfilment_lines,
     pickup_deadline,
 )
-from donations.models import Fulfilment, Gift, Order, OrderLine
+from donations.models import Fulfilment, Gift, Order, OrderLine, Refund
 from kernel.money import format_money
 from kernel.tasks import task
 from receipts.issuing import ReceiptOutlook, gift_receipt_outlook
@@ -146,13 +148,33 @@ def pickup_reminder_send(*, fulfilment_id: int, again: bool = False) -> None:
             "deadline": pickup_deadline(fulfilment),
             "deadline_days": settings.PICKUP_DEADLINE_DAYS,
         }
-        subject = _("Dernier rappel : « %(title)s » vous attend") if again else _("Rappel : « %(title)s » vous attend")
+        if len(lines) == 1:
+            subject = (
+                _("Dernier rappel : « %(title)s » vous attend") if again else _("Rappel : « %(title)s » vous attend")
+            )
+        elif again:
+            subject = _("Dernier rappel : vos %(count)d objets vous attendent chez %(name)s")
+        else:
+            subject = _("Rappel : vos %(count)d objets vous attendent chez %(name)s")
         send_mail(
-            subject % {"title": _order_title(lines)},
+            subject % {"title": _order_title(lines), "count": len(lines), "name": fulfilment.organisation.name},
             render_to_string("checkout/email/pickup_reminder.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [order.email],
         )
+
+
+def _refunded_before(fulfilment: Fulfilment) -> dict[int, int]:
+    """What was refunded of each line of ``fulfilment`` before the never-collected rule took it
+    (a manager's refund of one line, say), by line id. The rule's own refunds come after
+    ``pickup_expired_at``, whether they ran before this email or not."""
+    refunds = Refund.objects.filter(line__fulfilment=fulfilment).exclude(status=Refund.Status.FAILED)
+    if fulfilment.pickup_expired_at is not None:
+        refunds = refunds.filter(created_at__lt=fulfilment.pickup_expired_at)
+    totals: dict[int, int] = {}
+    for line_id, amount in refunds.values_list("line_id", "amount_cents"):
+        totals[line_id] = totals.get(line_id, 0) + amount
+    return totals
 
 
 @task(timeout=60)
@@ -160,18 +182,33 @@ def order_uncollected_send(*, fulfilment_id: int) -> None:
     """The buyer never came: that part of the order is refunded and its objects back on sale."""
     fulfilment = Fulfilment.objects.select_related("order", "organisation").get(pk=fulfilment_id)
     order = fulfilment.order
-    lines = list(fulfilment_lines(fulfilment))
+    # What this refund gives back: each line's remainder (a line refunded in full before is not told again).
+    before = _refunded_before(fulfilment)
+    remainders = {
+        line: line.amount_cents - before.get(line.pk, 0)
+        for line in fulfilment_lines(fulfilment)
+        if line.amount_cents > before.get(line.pk, 0)
+    }
+    lines = list(remainders)
+    if not lines:
+        return
     with translation.override(order.language):
         context = {
             "order": order,
             "fulfilment": fulfilment,
             "lines": lines,
             "organisation": fulfilment.organisation,
-            "amount": format_money(sum(line.amount_cents for line in lines), order.currency, order.language),
+            "amount": format_money(sum(remainders.values()), order.currency, order.language),
             "deadline_days": settings.PICKUP_DEADLINE_DAYS,
         }
+        subject = (
+            _("Objet non retiré : votre commande « %(title)s » est remboursée") % {"title": lines[0].item.title}
+            if len(lines) == 1
+            else _("Objets non retirés chez %(name)s : %(count)d objets remboursés")
+            % {"name": fulfilment.organisation.name, "count": len(lines)}
+        )
         send_mail(
-            _("Objet non retiré : votre commande « %(title)s » est remboursée") % {"title": _order_title(lines)},
+            subject,
             render_to_string("checkout/email/order_uncollected.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [order.email],

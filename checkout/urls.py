@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from checkout import api, manage_orders, views
+from checkout import api, basket, manage_orders, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
 from kernel.urls import moved
 
@@ -10,6 +10,11 @@ urlpatterns = [
     path("paiement/merci/", views.checkout_success, name="success"),
     path("paiement/annule/", views.checkout_cancel, name="cancel"),
     path("objets/<int:pk>/acheter/", views.item_buy, name="item-buy"),
+    # The basket (checkout/basket.py): several objects, one payment.
+    path("panier/", basket.basket_page, name="basket"),
+    path("panier/ajouter/<int:pk>/", basket.basket_add, name="basket-add"),
+    path("panier/retirer/<int:pk>/", basket.basket_remove, name="basket-remove"),
+    path("panier/annuler/", basket.basket_cancel, name="basket-cancel"),
     path("campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
     path("retrait/<slug:token>/", views.claim, name="claim"),
     path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),

@@ -27,6 +27,7 @@ from accounts.requests import signed_in
 from campaigns.models import Campaign, Organisation
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
+from checkout.basket import basket_forget_order, basket_ids
 from checkout.emails import gift_receipt_sentence
 from checkout.forms import BuyForm, ClaimCodeForm, GiveForm
 from checkout.selectors import (
@@ -39,10 +40,10 @@ from checkout.selectors import (
     pickup_deadline,
     pickups_managed,
 )
-from checkout.services import claim_code_normalise, fulfilment_hand_over, gift_start, order_start
+from checkout.services import claim_code_normalise, fulfilment_hand_over, gift_start, order_cancel, order_start
 from checkout.services.orders import RETURN_SALT
 from checkout.throttles import payment_attempt_check
-from donations.models import Fulfilment, Gift, Order, OrderLine, PaymentStatus
+from donations.models import PUBLIC_STATUSES, Fulfilment, Gift, Order, OrderLine, PaymentStatus
 from kernel.errors import DomainError
 from kernel.net import client_key
 from payments.events import event_receive
@@ -90,21 +91,34 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     paid = target.status == PaymentStatus.PAID
     context: dict[str, Any] = {"target": target, "is_order": isinstance(target, Order), "paid": paid}
     if isinstance(target, Order):
-        # The claim page is the lasting copy of this one: its address goes in the email too.
+        # One part per organisation, each with its claim code; each claim page is the lasting
+        # copy of its part of this one: their addresses go in the email too.
+        parts = [
+            {
+                "fulfilment": fulfilment,
+                "organisation": fulfilment.organisation,
+                "lines": list(fulfilment_lines(fulfilment)),
+                "claim_url": fulfilment_claim_url(fulfilment),
+                **_pickup_rule(fulfilment),
+            }
+            for fulfilment in target.fulfilments.select_related("organisation", "order").order_by("pk")
+        ]
+        lines = [line for part in parts for line in part["lines"]]
         context.update(
             order=target,
-            parts=[
-                {
-                    "fulfilment": fulfilment,
-                    "organisation": fulfilment.organisation,
-                    "lines": list(fulfilment_lines(fulfilment)),
-                    "claim_url": fulfilment_claim_url(fulfilment),
-                    **_pickup_rule(fulfilment),
-                }
-                for fulfilment in target.fulfilments.select_related("organisation", "order").order_by("pk")
-            ],
+            parts=parts,
+            line_count=len(lines),
+            first_title=lines[0].item.title if lines else "",
+            # Not paid: back to the basket, which kept its objects (or to the one object bought alone).
+            back_url=lines[0].item.get_absolute_url()
+            if len(lines) == 1 and lines[0].item_id not in basket_ids(request.session)
+            else reverse("checkout:basket"),
         )
-    elif paid:
+        if target.status != PaymentStatus.PENDING:
+            basket_forget_order(request.session, target)
+    else:
+        context["back_url"] = target.campaign.get_absolute_url()
+    if isinstance(target, Gift) and paid:
         # A gift's tax receipt may already be issued (the giver's details were complete).
         receipt = gift_receipt(gift=target)
         context["receipt_url"] = receipt_pdf_link(receipt=receipt) if receipt else ""
@@ -118,8 +132,25 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def checkout_cancel(request: HttpRequest) -> HttpResponse:
+    """Where the provider's "cancel" (or "back") returns. For an order, its objects are available
+    again at once (``order_cancel``), not when the hold would have ended; the basket kept them."""
     target = _return_target(request)
-    return render(request, "checkout/cancel.html", {"target": target, "is_order": isinstance(target, Order)})
+    context: dict[str, Any] = {"target": target, "is_order": isinstance(target, Order)}
+    if isinstance(target, Order):
+        # GET only: a HEAD (a link checker, a preview) cancels nothing.
+        if request.method == "GET" and target.status == PaymentStatus.PENDING:
+            order_cancel(order_id=target.pk)
+            target.refresh_from_db()
+        if target.status == PaymentStatus.PAID:
+            # Paid meanwhile (in another tab, or just before pressing "back"): nothing to cancel.
+            return redirect(f"{reverse('checkout:success')}?{request.GET.urlencode()}")
+        basket_forget_order(request.session, target)
+        lines = list(target.lines.select_related("item"))
+        if len(lines) == 1 and lines[0].item.status in PUBLIC_STATUSES:
+            context["item_url"] = lines[0].item.get_absolute_url()
+    response = render(request, "checkout/cancel.html", context)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 def _problem(request: HttpRequest, messages: list[str], back_url: str, status: int) -> HttpResponse:
@@ -137,7 +168,7 @@ def item_buy(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         payment_attempt_check(client_key=client_key(request), email=form.cleaned_data["email"])
         order = order_start(
-            item_id=pk,
+            item_ids=[pk],
             email=form.cleaned_data["email"],
             user=user,
             client_key=client_key(request),

@@ -97,7 +97,11 @@ class DemoGateway:
         return CheckoutSession(id=session.session_id, url=url, expires_at=session.expires_at)
 
     def checkout_expire(self, session_id: str) -> None:
-        """Nothing to tell anyone: the demo page reads our own rows."""
+        """As Stripe's expire: the page can no longer be paid (the buyer cancelled, say). Our side
+        already knows, so no event is sent back; the demo page reads this row."""
+        DemoSession.objects.filter(session_id=session_id, status=DemoSession.Status.OPEN).update(
+            status=DemoSession.Status.EXPIRED
+        )
 
     def checkout_paid_event(self, session_id: str) -> PaymentEvent | None:
         return None  # the demo page processes its payment before it redirects

@@ -81,7 +81,9 @@ def test_the_photo_is_a_picture_with_every_webp_width_and_a_jpeg_that_reserves_i
         assert client.get(url).status_code == 200
 
 
-def test_a_listed_item_shows_everything_a_passer_by_needs_and_one_buy_button(client: Client) -> None:
+def test_a_listed_item_shows_everything_a_passer_by_needs_a_buy_button_and_an_add_to_basket_one(
+    client: Client,
+) -> None:
     item = listed_with_photo(title="Fauteuil en rotin", price_cents=4500)
     organisation = item.campaign.organisation
 
@@ -91,9 +93,12 @@ def test_a_listed_item_shows_everything_a_passer_by_needs_and_one_buy_button(cli
     assert "45,00\u00a0€" in html and "Bon état" in html and "Assise refaite" in html
     assert item.campaign.title in html and "<progress" in html
     assert organisation.name in html and organisation.city in html  # where to collect
-    assert html.count('type="submit"') == 1 and "Acheter cet objet" in html
+    assert html.count('type="submit"') == 2 and "Acheter cet objet" in html and "Ajouter au panier" in html
     (form,) = [f for f in tags(html, "form") if f.get("action") == f"/objets/{item.pk}/acheter/"]
     assert form["method"] == "post"  # works before (and without) JavaScript
+    (basket,) = [f for f in tags(html, "form") if f.get("action") == f"/panier/ajouter/{item.pk}/"]
+    assert basket["method"] == "post"
+    assert html.index("Acheter cet objet") < html.index("Ajouter au panier")  # "buy" first, the basket beside it
     assert re.search(r'<label for="buy-email">', html) and 'id="buy-email"' in html
     assert "Encore en vente pour ce projet" not in html
 
@@ -119,9 +124,9 @@ def test_a_reserved_or_sold_item_says_so_and_offers_similar_items_and_a_gift(
     assert f'href="{item.campaign.get_absolute_url()}#donner"' in visible
     assert "Encore en vente pour ce projet" in html and "Autre livre" in html and "Déjà parti" not in html
     if buy_button:
-        assert "disabled>Acheter cet objet</button>" in html
+        assert "disabled>Acheter cet objet</button>" in html and "disabled>Ajouter au panier</button>" in html
     else:
-        assert "Acheter cet objet" not in html
+        assert "Acheter cet objet" not in html and "Ajouter au panier" not in html
     campaign_page = client.get(item.campaign.get_absolute_url()).content.decode()
     assert 'id="donner"' in campaign_page  # the anchor the link goes to
 

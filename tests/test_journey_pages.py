@@ -103,7 +103,7 @@ def journey() -> dict[str, Any]:
     add_photo(item)
     ItemFactory(campaign=campaign, status=ItemStatus.SOLD, title="Vendu déjà")
     order = paid_order(ItemFactory(campaign=campaign, title="Lampe", price_cents=1250))
-    pending = order_start(item_id=ItemFactory(campaign=campaign).pk, email="p@example.org")
+    pending = order_start(item_ids=[ItemFactory(campaign=campaign).pk], email="p@example.org")
     gift = paid_gift(campaign, 2000)
     manager = manager_of(campaign.organisation)
     return {"campaign": campaign, "item": item, "order": order, "pending": pending, "gift": gift, "manager": manager}
@@ -121,7 +121,8 @@ def pages(journey: dict[str, Any]) -> list[tuple[str, User | None]]:
         (return_url("order", journey["pending"].pk), None),
         (return_url("gift", journey["gift"].pk), None),
         (return_url("order", journey["pending"].pk, "annule"), None),
-        (f"/retrait/{order.claim_token}/", None),
+        (f"/retrait/{order.fulfilments.get().claim_token}/", None),
+        ("/panier/", None),
         ("/comptes/connexion/", None),
         ("/comptes/inscription/", None),
         ("/comptes/profil/", donor),
@@ -130,7 +131,7 @@ def pages(journey: dict[str, Any]) -> list[tuple[str, User | None]]:
         ("/gestion/tableau-de-bord/", manager),
         ("/gestion/relecture/", manager),
         ("/gestion/campagnes/", manager),
-        (f"/retrait/{order.claim_token}/remise/", manager),
+        (f"/retrait/{order.fulfilments.get().claim_token}/remise/", manager),
         ("/gestion/recus/", manager),
         ("/gestion/vitrines/", manager),
     ]
@@ -182,15 +183,15 @@ def test_the_language_switch_sets_english_then_french_again(client: Client, jour
 
 
 def test_dates_follow_the_language(client: Client, journey: dict[str, Any]) -> None:
-    order: Order = journey["order"]
+    part = journey["order"].fulfilments.get()
     client.force_login(journey["manager"])
-    client.post(f"/retrait/{order.claim_token}/remise/")
-    order.refresh_from_db()
+    client.post(f"/retrait/{part.claim_token}/remise/")
+    part.refresh_from_db()
     from django.utils import timezone
 
-    when = timezone.localtime(order.handed_over_at)
-    french = client.get(f"/retrait/{order.claim_token}/").content.decode()
-    english = client.get(f"/retrait/{order.claim_token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    when = timezone.localtime(part.handed_over_at)
+    french = client.get(f"/retrait/{part.claim_token}/").content.decode()
+    english = client.get(f"/retrait/{part.claim_token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     months_fr = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre"]
     months_fr += ["novembre", "décembre"]
     assert f"{when.day} {months_fr[when.month - 1]} {when.year}" in french

@@ -44,6 +44,47 @@ def test_buying_from_the_item_page_reserves_then_pays_on_the_demo_page(
     assert campaign_progress(campaign_id=item.campaign_id) == (6400, 1)
 
 
+def test_cancelling_a_one_object_purchase_puts_it_back_on_sale_at_once(client: Client) -> None:
+    item = ItemFactory(price_cents=6400)
+    response = client.post(f"/objets/{item.pk}/acheter/", {"email": "passant@example.org"})
+    order = Order.objects.get()
+    assert order.lines.get().item_id == item.pk and order.fulfilments.count() == 1
+    demo = client.get(response["Location"].removeprefix("http://testserver")).content.decode()
+    cancel = re.search(r'<a href="http://testserver([^"]+)">Annuler et revenir</a>', demo)
+    assert cancel is not None
+
+    page = client.get(cancel.group(1).replace("&amp;", "&"))
+
+    html = page.content.decode()
+    assert page.status_code == 200 and "no-store" in page["Cache-Control"]
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED  # not in 30 minutes: now
+    assert f'href="{item.get_absolute_url()}">Retour à l' in html and 'href="/panier/">Retour au panier' in html
+    assert (
+        "disabled" not in client.get(item.get_absolute_url()).content.decode().split("data-buy")[1].split("</form>")[0]
+    )
+    # Going back again changes nothing more.
+    assert client.get(cancel.group(1).replace("&amp;", "&")).status_code == 200
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED
+
+
+def test_a_cancel_page_reached_after_paying_shows_the_receipt_instead(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    item = ItemFactory()
+    response = client.post(f"/objets/{item.pk}/acheter/", {"email": "passant@example.org"})
+    demo = client.get(response["Location"].removeprefix("http://testserver")).content.decode()
+    cancel = re.search(r'<a href="http://testserver([^"]+)">Annuler et revenir</a>', demo)
+    assert cancel is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(response["Location"].removeprefix("http://testserver"), {"card_number": "4242424242424242"})
+
+    back = client.get(cancel.group(1).replace("&amp;", "&"))
+
+    assert back.status_code == 302 and back["Location"].startswith("/paiement/merci/?ref=")
+    assert Order.objects.get().status == PaymentStatus.PAID
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.SOLD
+
+
 def test_a_second_buyer_on_the_page_is_told_the_item_is_taken(client: Client) -> None:
     item = ItemFactory()
     client.post(f"/objets/{item.pk}/acheter/", {"email": "a@example.org"})

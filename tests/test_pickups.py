@@ -286,7 +286,7 @@ def test_the_buyer_is_reminded_after_3_then_10_days_each_once_however_often_the_
     first = mail.outbox[0]
     assert first.subject == "Rappel : « Lampe » vous attend"
     assert part(order).claim_code in first.body
-    assert "commande sera remboursée et l'objet remis en vente" in first.body
+    assert "ces objets seront remboursés et remis en vente" in first.body
     assert part(order).pickup_reminded_at is not None
 
     Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(days=10, minutes=1))
@@ -420,6 +420,7 @@ def test_the_claim_page_and_the_order_email_state_the_rule(
     html = client.get(f"/retrait/{part(order).claim_token}/").content.decode()
     receipt = next(m for m in mail.outbox if m.to == [order.email] and "achat" in m.subject)
 
-    rule = "la commande est remboursée et l'objet remis en vente"
+    # Per organisation's part of an order: its objects, not the whole order, are refunded.
+    rule = "sont remboursés et remis en vente"
     assert "30 jours" in html and rule in html.replace("&#x27;", "'")
     assert "30 jours" in receipt.body and rule in receipt.body

@@ -168,8 +168,8 @@ def test_a_hold_expiring_before_the_next_minute_gets_a_release_run_at_its_expiry
         response = api.post(f"/api/items/{item.pk}/checkout/", {"email": email}, format="json")
         assert response.status_code == 201
     expiry = timezone.now() + timedelta(seconds=50)
-    Reservation.objects.filter(order__item=soon).update(expires_at=expiry)
-    Reservation.objects.filter(order__item=later).update(expires_at=timezone.now() + timedelta(minutes=20))
+    Reservation.objects.filter(item=soon).update(expires_at=expiry)
+    Reservation.objects.filter(item=later).update(expires_at=timezone.now() + timedelta(minutes=20))
 
     assert reservations_release_expired() == 0
 
@@ -177,6 +177,6 @@ def test_a_hold_expiring_before_the_next_minute_gets_a_release_run_at_its_expiry
     assert planned.next_run == expiry  # django-q2's scheduler runs it at most 30 s later
 
     Schedule.objects.all().delete()
-    Reservation.objects.filter(order__item=soon).update(expires_at=timezone.now() + timedelta(minutes=10))
+    Reservation.objects.filter(item=soon).update(expires_at=timezone.now() + timedelta(minutes=10))
     reservations_release_expired()
     assert not Schedule.objects.exists()  # the minute schedule will come before that one expires

@@ -117,6 +117,7 @@ TEMPLATES: list[dict[str, Any]] = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "pages.context_processors.manager_links",
+                "checkout.basket.basket_summary",
             ],
         },
     },

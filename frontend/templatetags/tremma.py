@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 from django.conf import settings
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language, ngettext, pgettext
 
@@ -50,3 +53,12 @@ def backers(count: int) -> str:
     other = pgettext("nombre de soutiens, au-delà", "soutiens")
     text = ngettext("%(count)s soutien", "%(count)s soutiens", count) % {"count": count}
     return format_html('<span data-backers data-one="{}" data-other="{}">{}</span>', one, other, text)
+
+
+@register.filter
+def seconds_left(until: datetime | None) -> int:
+    """Whole seconds from now to ``until`` (0 once past): what a countdown starts from
+    (frontend/countdown.js), counted by the server so that a phone's wrong clock does not matter."""
+    if until is None:
+        return 0
+    return max(0, int((until - timezone.now()).total_seconds()))

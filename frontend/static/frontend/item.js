@@ -1,4 +1,4 @@
-// The item page, live: the buy button follows the item's state (reserved by
+// The item page, live: the buy and add-to-basket buttons follow the item's state (reserved by
 // someone else, released, sold) and the project's progress bar follows the money.
 import { connect, formatMoney } from "./live.js";
 
@@ -20,6 +20,11 @@ function setState(status) {
   show("[data-reserved-note]", status === "reserved");
   show("[data-sold-note]", status === "sold" || status === "handed_over");
   show("[data-buy]", status === "listed" || status === "reserved");
+  // "Add to basket" follows the same rule; once in the basket, the basket says what became of it.
+  const add = article.querySelector("[data-basket-add] button");
+  if (add) add.disabled = status !== "listed";
+  show("[data-basket-add]", status === "listed" || status === "reserved");
+  show("[data-in-basket]", status === "listed" || status === "reserved");
   show("[data-handover]", status === "listed" || status === "reserved");
 }
 
