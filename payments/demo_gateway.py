@@ -87,6 +87,9 @@ class DemoGateway:
                 "amount_cents": request.amount_cents,
                 "currency": request.currency,
                 "description": request.description[:300],
+                "lines": [
+                    {"description": line.description[:300], "amount_cents": line.amount_cents} for line in request.lines
+                ],
                 "email": request.email,
                 "success_url": request.success_url,
                 "cancel_url": request.cancel_url,

@@ -43,6 +43,8 @@ class DemoSession(models.Model):
     amount_cents = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3)
     description = models.CharField(max_length=300)
+    # What the page lists, as Stripe's page does: [{"description": …, "amount_cents": …}, …] (empty: one line).
+    lines = models.JSONField(default=list, blank=True)
     email = models.EmailField(max_length=254)
     success_url = models.URLField(max_length=2000)
     cancel_url = models.URLField(max_length=2000)

@@ -97,6 +97,11 @@ def test_a_basket_of_two_organisations_is_paid_once_and_gives_one_claim_code_per
     assert f'href="{order.checkout_url}"' in waiting and "Annuler le paiement" in waiting
     assert "Payer 44,50" not in waiting and waiting.count("Réservé pour vous pendant le paiement.") == 3
 
+    # The payment page lists each object, as Stripe's does.
+    demo_page = client.get(response["Location"]).content.decode()
+    lines = demo_page.split('class="demo-lines"')[1].split("</ul>")[0]
+    assert all(title in lines for title in ("Lampe", "Théière", "Chaise"))
+
     paid = pay_on_demo(client, response["Location"], django_capture_on_commit_callbacks)
     success = client.get(paid["Location"])
     text = success.content.decode().replace("&#x27;", "'")
