@@ -291,7 +291,7 @@ def payment_refund(
             subject=payment_ref(target),
             details={
                 "refund": refund.pk,
-                "line": line_id,
+                **({"line": line.pk, "item": line.item_id} if line is not None else {}),
                 "amount_cents": amount,
                 "whole": amount == (line.amount_cents if line is not None else target.amount_cents),
                 "reason": refund.reason,
