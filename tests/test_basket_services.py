@@ -155,10 +155,11 @@ def test_when_one_item_of_a_basket_is_taken_nothing_is_held_and_the_answer_names
 def test_a_withdrawn_or_unknown_item_in_a_basket_is_named_unavailable_and_a_lone_one_is_not_found() -> None:
     listed = ItemFactory()
     withdrawn = ItemFactory(status=ItemStatus.WITHDRAWN)
+    in_review = ItemFactory(status=ItemStatus.IN_REVIEW)
 
     with pytest.raises(ItemUnavailable) as refused:
-        order_start(item_ids=[listed.pk, withdrawn.pk, 999_999], email="passant@example.org")
-    assert refused.value.unavailable == [withdrawn.pk, 999_999]
+        order_start(item_ids=[listed.pk, withdrawn.pk, in_review.pk, 999_999], email="passant@example.org")
+    assert refused.value.unavailable == [withdrawn.pk, in_review.pk, 999_999]
     assert Item.objects.get(pk=listed.pk).status == ItemStatus.LISTED
     with pytest.raises(NotFound):
         order_start(item_id=withdrawn.pk, email="passant@example.org")

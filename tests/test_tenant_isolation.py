@@ -98,6 +98,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/api/me/orders/"): rule("self"),
     # An item in review cannot be bought, nor a draft campaign given to, by anyone.
     ("post", "/api/items/{id}/checkout/"): rule("object", body={"email": "pirate@example.org"}),
+    # Anyone starts a basket of public items; an item in review is "unavailable" (test_orders_api).
+    ("post", "/api/orders/"): rule("open"),
     ("post", "/api/campaigns/{slug}/gifts/"): rule("object", body={"amount_cents": 1000, "email": "p@example.org"}),
     # Refunds act on orders and gifts; with an item's id nobody reaches anything (scoping tested in payments).
     ("post", "/api/orders/{id}/refund/"): rule("object", body={"reason": "Piraté"}),
