@@ -47,7 +47,7 @@ ORDER_KEY = "basket_order"
 
 def basket_max() -> int:
     """How many objects a basket holds at most: what ``order_start`` accepts in one payment."""
-    return int(getattr(settings, "BASKET_MAX_ITEMS", 20))
+    return int(settings.BASKET_MAX_ITEMS)
 
 
 # --- The session's list -----------------------------------------------------------------------
