@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from checkout import api, manage_orders, views
+from checkout import api, manage_orders, recurring_views, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
 from kernel.urls import moved
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("paiement/annule/", views.checkout_cancel, name="cancel"),
     path("objets/<int:pk>/acheter/", views.item_buy, name="item-buy"),
     path("campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
+    path("dons/mensuel/<str:signed>/", recurring_views.recurring_manage, name="recurring-manage"),
     path("retrait/<slug:token>/", views.claim, name="claim"),
     path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
     path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),
