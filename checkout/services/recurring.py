@@ -118,7 +118,8 @@ def subscription_started(event: PaymentEvent) -> None:
     if event.kind != "gift" or not event.object_id:
         return
     recurring_id = Gift.objects.filter(pk=event.object_id).values_list("recurring_id", flat=True).first()
-    recurring = RecurringGift.objects.select_for_update().filter(pk=recurring_id, provider=event.provider).first()
+    rows = RecurringGift.objects.select_for_update()
+    recurring = rows.filter(pk=recurring_id, provider=event.provider).first() if recurring_id else None
     if recurring is None:
         logger.error("payments: subscription event %s names no monthly gift; ignored", event.id)
         return
