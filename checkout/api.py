@@ -91,6 +91,16 @@ class GiftInputSerializer(serializers.Serializer):
     anonymous = serializers.BooleanField(required=False, default=False)
     message = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     receipt = GiftReceiptSerializer(required=False, allow_null=True, default=None)
+    interval = serializers.ChoiceField(
+        choices=["month"],
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text='"month": a monthly gift (absent or null: once)',
+        error_messages={
+            "invalid_choice": _("La fréquence d'un don est « month » (tous les mois), ou absente (une fois).")
+        },
+    )
 
     def validate_amount_cents(self, value: int) -> int:
         if value < settings.GIFT_MIN_CENTS:

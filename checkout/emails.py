@@ -21,6 +21,7 @@ from checkout.selectors import (
     fulfilment_lines,
     pickup_deadline,
 )
+from checkout.services.recurring import recurring_manage_url
 from donations.models import Fulfilment, Gift, Order, OrderLine, Refund
 from kernel.money import format_money
 from kernel.tasks import task
@@ -113,13 +114,15 @@ def gift_receipt_sentence(*, gift: Gift) -> str:
 
 @task(timeout=60)
 def gift_thanks_send(*, gift_id: int) -> None:
-    gift = Gift.objects.select_related("campaign__organisation").get(pk=gift_id)
+    gift = Gift.objects.select_related("campaign__organisation", "recurring").get(pk=gift_id)
     with translation.override(gift.language):
         context = {
             "gift": gift,
             "amount": format_money(gift.amount_cents, gift.currency, gift.language),
             "campaign_url": settings.SITE_URL + gift.campaign.get_absolute_url(),
             "receipt_sentence": gift_receipt_sentence(gift=gift),
+            # A month of a monthly gift: the link to change or stop it, no account needed.
+            "manage_url": recurring_manage_url(gift.recurring) if gift.recurring else "",
         }
         send_mail(
             _("Merci pour votre don à « %(title)s »") % {"title": gift.campaign.title},

@@ -60,6 +60,14 @@ class GiveForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "20", "maxlength": "12"}),
     )
+    # "Une fois" or "Tous les mois" (a monthly gift: checkout.services.recurring).
+    interval = forms.ChoiceField(
+        label=_("Fréquence"),
+        required=False,
+        choices=[("", _("Une fois")), ("month", _("Tous les mois"))],
+        initial="",
+        widget=forms.RadioSelect,
+    )
     email = forms.EmailField(
         label=_("Votre e-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
@@ -174,6 +182,28 @@ class GiveForm(forms.Form):
     @staticmethod
     def _too_much() -> str:
         return _("Le don en ligne est limité à %(max)s.") % {"max": money_text(settings.GIFT_MAX_CENTS)}
+
+
+class RecurringAmountForm(forms.Form):
+    """A monthly gift's new amount, in euros (its management page)."""
+
+    amount = forms.CharField(
+        label=_("Nouveau montant mensuel (€)"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "maxlength": "12"}),
+    )
+
+    def clean_amount(self) -> int:
+        cents = euros_to_cents(self.cleaned_data["amount"])
+        if cents is None:
+            raise forms.ValidationError(_("Indiquez un montant en euros, par exemple 20 ou 12,50."))
+        if cents < settings.GIFT_MIN_CENTS:
+            raise forms.ValidationError(_("Le don minimum est de 1 €."))
+        if cents > settings.GIFT_MAX_CENTS:
+            raise forms.ValidationError(
+                _("Le don en ligne est limité à %(max)s.") % {"max": money_text(settings.GIFT_MAX_CENTS)}
+            )
+        return cents
 
 
 # --- The managers' orders page (/gestion/commandes/) ---------------------------------------------

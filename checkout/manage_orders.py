@@ -43,6 +43,7 @@ from checkout.managed import (
     payment_rows_all,
     payments_managed,
 )
+from checkout.selectors import recurring_failing_managed
 from checkout.services import PaymentUnavailable, RefundRefused, RefundTooLarge, payment_refund
 from donations.models import Gift, Order, OrderLine
 from kernel.errors import NotFound
@@ -107,6 +108,8 @@ def orders_list(request: HttpRequest) -> HttpResponse:
         "filtered": bool(form.filters()),
         # A person of several organisations is told whose part each row is.
         "several": organisations_user_may(user, Permission.ORDERS).count() > 1,
+        # Monthly gifts whose last charge failed (the provider retries it, or gave up).
+        "failing": list(recurring_failing_managed(user=user)[:PAGE_SIZE]),
     }
     return _private(render(request, "checkout/manage/orders.html", context))
 

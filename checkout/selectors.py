@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import User
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
-from donations.models import Fulfilment, Gift, Item, ItemStatus, Order, OrderLine, PaymentStatus
+from donations.models import Fulfilment, Gift, Item, ItemStatus, Order, OrderLine, PaymentStatus, RecurringGift
 from qr.selectors import windows_showing
 
 PaymentT = TypeVar("PaymentT", Gift, Order)
@@ -89,6 +89,32 @@ def _own_payments(model: type[PaymentT], user: User) -> QuerySet[PaymentT]:
 def gifts_of(*, user: User) -> QuerySet[Gift]:
     """The person's gifts (paid or refunded), newest first, with their campaign and organisation."""
     return _own_payments(Gift, user).select_related("campaign__organisation").order_by("-paid_at", "-created_at", "-id")
+
+
+def recurring_gifts_of(*, user: User) -> QuerySet[RecurringGift]:
+    """The person's monthly gifts that started (active or stopped), as ``payments_of`` attaches
+    them: made signed in, or as a guest with their address once it is verified."""
+    own = Q(user=user)
+    if user.email_verified:
+        own |= Q(user__isnull=True, email__iexact=user.email)
+    return (
+        RecurringGift.objects.filter(own, started_at__isnull=False)
+        .select_related("campaign__organisation")
+        .order_by("-started_at", "-id")
+    )
+
+
+def recurring_failing_managed(*, user: User) -> QuerySet[RecurringGift]:
+    """The monthly gifts of the organisations ``user`` may see the orders of whose last charge
+    failed (none succeeded since): "prélèvement échoué" on the managers' orders page."""
+    return (
+        RecurringGift.objects.filter(
+            campaign__organisation__in=organisations_user_may(user, Permission.ORDERS), last_failed_at__isnull=False
+        )
+        .filter(Q(last_paid_at__isnull=True) | Q(last_paid_at__lt=F("last_failed_at")))
+        .select_related("campaign__organisation")
+        .order_by("-last_failed_at", "-id")
+    )
 
 
 def orders_of(*, user: User) -> QuerySet[Order]:

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from checkout import api, basket, manage_orders, views
+from checkout import api, basket, manage_orders, recurring_views, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
 from kernel.urls import moved
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("panier/retirer/<int:pk>/", basket.basket_remove, name="basket-remove"),
     path("panier/annuler/", basket.basket_cancel, name="basket-cancel"),
     path("campagnes/<slug:slug>/donner/", views.campaign_give, name="campaign-give"),
+    path("dons/mensuel/<str:signed>/", recurring_views.recurring_manage, name="recurring-manage"),
     path("retrait/<slug:token>/", views.claim, name="claim"),
     path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
     path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),

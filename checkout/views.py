@@ -42,6 +42,7 @@ from checkout.selectors import (
 )
 from checkout.services import claim_code_normalise, fulfilment_hand_over, gift_start, order_cancel, order_start
 from checkout.services.orders import RETURN_SALT
+from checkout.services.recurring import recurring_manage_url
 from checkout.throttles import payment_attempt_check
 from donations.models import PUBLIC_STATUSES, Fulfilment, Gift, Order, OrderLine, PaymentStatus
 from kernel.errors import DomainError
@@ -124,6 +125,8 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         context["receipt_url"] = receipt_pdf_link(receipt=receipt) if receipt else ""
         # Else what the thanks email says too, word for word.
         context["receipt_sentence"] = gift_receipt_sentence(gift=target)
+        # A monthly gift: where to change or stop it (the link of every month's email too).
+        context["manage_url"] = recurring_manage_url(target.recurring) if target.recurring else ""
     response = render(request, "checkout/success.html", context)
     # It shows the claim code: no shared cache may keep it.
     patch_cache_control(response, private=True, no_store=True)
@@ -202,6 +205,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
             message=data["message"],
             user=user,
             receipt=data["receipt_details"],
+            interval=data["interval"] or None,
         )
     except DomainError as error:
         return _problem(request, [str(error.detail)], back, error.status_code)

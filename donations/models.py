@@ -423,6 +423,12 @@ class Gift(Payment):
     receipt_city = models.CharField(_("ville (reçu)"), max_length=100, blank=True)
     receipt_country = models.CharField(_("pays (reçu)"), max_length=2, blank=True)
     transfer_id = models.CharField(max_length=255, blank=True)
+    # A charge of a monthly gift (each month's payment is a gift of its own), and the
+    # provider's invoice it paid: unique, so that a replayed invoice counts once.
+    recurring = models.ForeignKey(
+        "RecurringGift", on_delete=models.PROTECT, null=True, blank=True, related_name="charges"
+    )
+    provider_invoice_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
 
     class Meta(Payment.Meta):
         verbose_name = _("don")
@@ -447,6 +453,92 @@ class Gift(Payment):
 
     def __str__(self) -> str:
         return f"don {self.pk} ({self.status})"
+
+
+class RecurringGift(models.Model):
+    """A monthly gift: the giver's commitment (the provider's subscription). Each
+    month's charge is a ``Gift`` of its own (``charges``): paid, credited, thanked
+    and receipted as any gift, the receipts once a year. The giver changes the
+    amount or stops it from their space or from the signed link of every email,
+    no account needed. Its status moves by RECURRING_TRANSITIONS (checkout.services.states)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente du premier paiement")
+        ACTIVE = "active", _("Actif")
+        STOPPED = "stopped", _("Arrêté")
+
+    class Interval(models.TextChoices):
+        MONTH = "month", _("Tous les mois")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="recurring_gifts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="recurring_gifts"
+    )
+    email = models.EmailField(_("e-mail"))
+    # The amount of the next charges (a change applies from the next one).
+    amount_cents = models.PositiveIntegerField(_("montant mensuel (centimes)"))
+    currency = models.CharField(max_length=3, default=CURRENCY, editable=False)
+    interval = models.CharField(max_length=10, choices=Interval.choices, default=Interval.MONTH)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.PENDING, editable=False
+    )
+    name = models.CharField(_("nom"), max_length=120, blank=True)
+    anonymous = models.BooleanField(_("anonyme"), default=False)
+    message = models.TextField(_("message"), max_length=1000, blank=True)
+    # Copied to each charge: the receipt is issued to them (as Gift's fields).
+    receipt_requested = models.BooleanField(_("reçu fiscal demandé"), default=False)
+    receipt_first_name = models.CharField(max_length=150, blank=True)
+    receipt_last_name = models.CharField(max_length=150, blank=True)
+    receipt_address_line1 = models.CharField(max_length=200, blank=True)
+    receipt_address_line2 = models.CharField(max_length=200, blank=True)
+    receipt_postal_code = models.CharField(max_length=20, blank=True)
+    receipt_city = models.CharField(max_length=100, blank=True)
+    receipt_country = models.CharField(max_length=2, blank=True)
+    provider = models.CharField(max_length=10)
+    provider_subscription_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    language = models.CharField(max_length=8, default="fr")
+    # The secret of the giver's management link (signed, in every charge's email).
+    token = models.CharField(max_length=32, unique=True, default=new_claim_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(_("arrêté le"), null=True, blank=True)
+    # Who stopped it: "giver", "provider" (the provider gave up after its retries, or its dashboard).
+    stopped_by = models.CharField(max_length=10, blank=True)
+    last_paid_at = models.DateTimeField(_("dernier prélèvement"), null=True, blank=True)
+    # Failed charges (the provider retries them): shown to managers while no charge succeeded since.
+    failed_charges = models.PositiveIntegerField(default=0)
+    last_failed_at = models.DateTimeField(_("dernier prélèvement échoué"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # How many times the giver changed the amount: each change's idempotency key at the provider.
+    amount_changes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("don mensuel")
+        verbose_name_plural = _("dons mensuels")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gte=100), name="recurring_amount_at_least_one_euro"),
+            models.CheckConstraint(condition=Q(currency="EUR"), name="recurring_currency_eur"),
+        ]
+
+    def __str__(self) -> str:
+        return f"don mensuel {self.pk} ({self.status})"
+
+    @property
+    def failing(self) -> bool:
+        """A charge failed and none succeeded since (the provider is retrying, or gave up)."""
+        return self.last_failed_at is not None and (
+            self.last_paid_at is None or self.last_paid_at < self.last_failed_at
+        )
+
+
+# A monthly gift starts with its first payment and stops once (by its giver, or by the
+# provider after its retries); nothing restarts it: a new one is a new commitment.
+RECURRING_TRANSITIONS: dict[str, frozenset[str]] = {
+    RecurringGift.Status.PENDING: frozenset({RecurringGift.Status.ACTIVE, RecurringGift.Status.STOPPED}),
+    RecurringGift.Status.ACTIVE: frozenset({RecurringGift.Status.STOPPED}),
+    RecurringGift.Status.STOPPED: frozenset(),
+}
 
 
 class Refund(models.Model):

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User
 from checkout.purchases import PurchasePart, purchase_lines, purchase_parts
-from checkout.selectors import gifts_of, orders_of
+from checkout.selectors import gifts_of, orders_of, recurring_gifts_of
+from checkout.services.recurring import recurring_manage_url
 from donations.models import Gift, Order, OrderLine
 from donations.selectors import items_owned_by
 from donations.services import OWNER_WITHDRAWABLE_STATUSES
@@ -101,6 +102,10 @@ def _render(request: HttpRequest, user: User, form: ReceiptPreferenceForm, statu
     context: dict[str, Any] = {
         "gifts": gifts,
         "gifts_count": gifts_count,
+        # Monthly gifts, each with its page to change the amount or stop it.
+        "monthly": [
+            (recurring, recurring_manage_url(recurring)) for recurring in recurring_gifts_of(user=user)[:LIST_LIMIT]
+        ],
         "orders": orders,
         "orders_count": orders_count,
         "items": list(items_owned_by(user).order_by("-created_at", "-id")[:LIST_LIMIT]),

@@ -9,6 +9,7 @@ the refund events it sent) and never reads or calls the rooms above it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -30,11 +31,13 @@ from payments.gateways import (
     PaymentFeeCharged,
     TransferReversalDone,
 )
-from payments.models import DemoSession, ProviderEvent
+from payments.models import DemoSession, DemoSubscription, ProviderEvent
 
 PROVIDER = "demo"
 SESSION_PREFIX = "demo_cs_"
 PAYMENT_PREFIX = "demo_pi_"
+SUBSCRIPTION_PREFIX = "demo_sub_"
+INVOICE_PREFIX = "demo_in_"
 ACCOUNT_PREFIX = "demo_acct_"
 ONBOARDING_SALT = "tremma.demo-onboarding"
 ONBOARDING_LINK_SECONDS = 3600
@@ -73,6 +76,28 @@ def _paid_session(payment_id: str, *, lock: bool = False) -> DemoSession | None:
     return sessions.filter(session_id=session_id_for(payment_id)).first()
 
 
+def _charge_amount(payment_id: str) -> int | None:
+    """What a subscription's charge took (the paid-invoice event the demo sent is its record), or None."""
+    sent = ProviderEvent.objects.filter(provider=PROVIDER, type=gw.CHARGE_SUCCEEDED, payment_id=payment_id)
+    amount = sent.values_list("event__amount_cents", flat=True).first()
+    return int(amount) if amount is not None else None
+
+
+def _payment(payment_id: str, *, lock: bool = False) -> tuple[int, str, int | None] | None:
+    """(amount, kind, object id) of a payment the demo took: a session's, or a subscription charge's
+    (those carry no metadata, as Stripe's invoice charges: events about them name the payment only).
+    ``lock``: the session's or the subscription's row, so that refunds sent at once add up."""
+    session = _paid_session(payment_id, lock=lock)
+    if session is not None:
+        return session.amount_cents, session.kind, session.object_id
+    token = payment_id.removeprefix(PAYMENT_PREFIX).rpartition("_")[0]
+    subscriptions = DemoSubscription.objects.select_for_update() if lock else DemoSubscription.objects
+    if not token or not subscriptions.filter(subscription_id=SUBSCRIPTION_PREFIX + token).exists():
+        return None
+    amount = _charge_amount(payment_id)
+    return (amount, "", None) if amount is not None else None
+
+
 class DemoGateway:
     name = PROVIDER
 
@@ -94,6 +119,9 @@ class DemoGateway:
                 "success_url": request.success_url,
                 "cancel_url": request.cancel_url,
                 "expires_at": request.expires_at,
+                "interval": request.interval,
+                "subscription_kind": request.subscription_ref[0] if request.subscription_ref else "",
+                "subscription_object_id": request.subscription_ref[1] if request.subscription_ref else None,
             },
         )
         url = settings.SITE_URL + reverse("payments:demo-checkout", kwargs={"token": token})
@@ -110,8 +138,8 @@ class DemoGateway:
         return None  # the demo page processes its payment before it redirects
 
     def payment_amounts(self, payment_id: str) -> tuple[int, int]:
-        session = _paid_session(payment_id)
-        return (session.amount_cents, _refunded_cents(payment_id)) if session is not None else (0, 0)
+        payment = _payment(payment_id)
+        return (payment[0], _refunded_cents(payment_id)) if payment is not None else (0, 0)
 
     def refund_create(self, *, payment_id: str, amount_cents: int | None, idempotency_key: str) -> str:
         """What Stripe does on a refund: the refund is immediate, and the same
@@ -124,21 +152,22 @@ class DemoGateway:
         key, as Stripe answers a retried key with the refund it already made: a
         retry refunds nothing more, and two refunds of the same amount stay two."""
         with transaction.atomic():
-            session = _paid_session(payment_id, lock=True)
-            if session is None:
+            payment = _payment(payment_id, lock=True)
+            if payment is None:
                 raise GatewayError(f"demo: no payment {payment_id}")
+            paid, kind, object_id = payment
             already = _refunded_cents(payment_id)
-            cumulative = min(session.amount_cents, already + (amount_cents or session.amount_cents))
+            cumulative = min(paid, already + (amount_cents or paid))
             event_receive(
                 event=PaymentEvent(
                     provider=PROVIDER,
                     id=f"demo_evt_refunded_{payment_id}_{idempotency_key}",
                     type=gw.PAYMENT_REFUNDED,
-                    kind=session.kind,
-                    object_id=session.object_id,
+                    kind=kind,
+                    object_id=object_id,
                     payment_id=payment_id,
-                    amount_cents=session.amount_cents,
-                    currency=session.currency,
+                    amount_cents=paid,
+                    currency="EUR",
                     refunded_cents=cumulative,
                 )
             )
@@ -180,12 +209,32 @@ class DemoGateway:
         )
 
     def payment_fee(self, payment_id: str) -> PaymentFeeCharged | None:
-        session = _paid_session(payment_id)
-        if session is None:
+        payment = _payment(payment_id)
+        if payment is None:
             return None
         return PaymentFeeCharged(
-            balance_id=f"demo_txn_{payment_id}", amount_cents=demo_fee_cents(session.amount_cents), currency="EUR"
+            balance_id=f"demo_txn_{payment_id}", amount_cents=demo_fee_cents(payment[0]), currency="EUR"
         )
+
+    # --- Subscriptions: the demo's own books (DemoSubscription), its events through the same processing ---
+
+    def subscription_update(self, *, subscription_id: str, amount_cents: int, idempotency_key: str) -> None:
+        updated = DemoSubscription.objects.filter(
+            subscription_id=subscription_id, status=DemoSubscription.Status.ACTIVE
+        ).update(amount_cents=amount_cents)
+        if not updated:
+            raise GatewayError(f"demo: no active subscription {subscription_id}")
+
+    def subscription_cancel(self, *, subscription_id: str) -> None:
+        """As at Stripe: cancelled now, and ``customer.subscription.deleted`` (our ``subscription.ended``) is sent."""
+        with transaction.atomic():
+            subscription = DemoSubscription.objects.select_for_update().filter(subscription_id=subscription_id).first()
+            if subscription is None:
+                raise GatewayError(f"demo: no subscription {subscription_id}")
+            if subscription.status == DemoSubscription.Status.CANCELED:
+                return
+            DemoSubscription.objects.filter(pk=subscription.pk).update(status=DemoSubscription.Status.CANCELED)
+            event_receive(event=ended_event(subscription))
 
 
 def onboarding_link_data(token: str) -> dict[str, Any] | None:
@@ -225,6 +274,106 @@ def completed_event(*, kind: str, object_id: int, session_id: str, amount_cents:
     )
 
 
+def subscription_page_url(subscription_id: str) -> str:
+    """The demo page of a subscription, where a person plays its next monthly charge."""
+    token = subscription_id.removeprefix(SUBSCRIPTION_PREFIX)
+    return reverse("payments:demo-subscription", kwargs={"token": token})
+
+
+def ended_event(subscription: DemoSubscription) -> PaymentEvent:
+    """What Stripe sends when a subscription is cancelled (``customer.subscription.deleted``)."""
+    return PaymentEvent(
+        provider=PROVIDER,
+        id=f"demo_evt_ended_{subscription.subscription_id}",
+        type=gw.SUBSCRIPTION_ENDED,
+        kind=subscription.kind,
+        object_id=subscription.object_id,
+        subscription_id=subscription.subscription_id,
+    )
+
+
+def _subscription_start(session: DemoSession) -> None:
+    """A subscription's session is paid: the subscription exists, its first invoice is paid
+    (as at Stripe: checkout.session.completed, then invoice.paid). Caller's transaction."""
+    token = session.session_id.removeprefix(SESSION_PREFIX)
+    subscription = DemoSubscription.objects.create(
+        subscription_id=SUBSCRIPTION_PREFIX + token,
+        session=session,
+        kind=session.subscription_kind,
+        object_id=session.subscription_object_id or 0,
+        amount_cents=session.amount_cents,
+        currency=session.currency,
+    )
+    event_receive(
+        event=PaymentEvent(
+            provider=PROVIDER,
+            id=f"demo_evt_completed_{session.session_id}",
+            type=gw.SUBSCRIPTION_STARTED,
+            kind=session.kind,
+            object_id=session.object_id,
+            session_id=session.session_id,
+            amount_cents=session.amount_cents,
+            currency=session.currency,
+            subscription_id=subscription.subscription_id,
+            invoice_id=f"{INVOICE_PREFIX}{token}_1",
+        )
+    )
+    _invoice_charge(subscription, fail=False)
+
+
+def _invoice_charge(subscription: DemoSubscription, *, fail: bool) -> PaymentEvent:
+    """Charge the subscription's next invoice (or retry the one that failed): Stripe's
+    ``invoice.paid`` or ``invoice.payment_failed``, through the same processing. Caller holds its lock."""
+    token = subscription.subscription_id.removeprefix(SUBSCRIPTION_PREFIX)
+    number = subscription.retrying_invoice or subscription.invoices + 1
+    invoice_id = f"{INVOICE_PREFIX}{token}_{number}"
+    common: dict[str, Any] = {
+        "provider": PROVIDER,
+        "kind": subscription.kind,
+        "object_id": subscription.object_id,
+        "subscription_id": subscription.subscription_id,
+        "invoice_id": invoice_id,
+        "amount_cents": subscription.amount_cents,
+        "currency": subscription.currency,
+    }
+    if fail:
+        attempts = ProviderEvent.objects.filter(
+            provider=PROVIDER, type=gw.CHARGE_FAILED, event__invoice_id=invoice_id
+        ).count()
+        # Stripe's default "smart retries": a few more attempts over the next days.
+        retry_at = int((timezone.now() + timedelta(days=3)).timestamp())
+        event = PaymentEvent(
+            **common, id=f"demo_evt_failed_{invoice_id}_{attempts + 1}", type=gw.CHARGE_FAILED, next_attempt_at=retry_at
+        )
+        DemoSubscription.objects.filter(pk=subscription.pk).update(
+            invoices=max(number, subscription.invoices), retrying_invoice=number
+        )
+    else:
+        event = PaymentEvent(
+            **common,
+            id=f"demo_evt_paid_{invoice_id}",
+            type=gw.CHARGE_SUCCEEDED,
+            payment_id=f"{PAYMENT_PREFIX}{token}_{number}",
+        )
+        DemoSubscription.objects.filter(pk=subscription.pk).update(
+            invoices=max(number, subscription.invoices), retrying_invoice=0
+        )
+    event_receive(event=event)
+    return event
+
+
+def subscription_charge_next(subscription_id: str, *, fail: bool = False) -> bool:
+    """Demo only ("Simuler le prochain prélèvement"): the next month's charge of an active
+    subscription, paid, or refused (``fail``: the card is declined; the next call retries
+    that invoice, as Stripe retries it). False if there is no active subscription."""
+    with transaction.atomic():
+        subscription = DemoSubscription.objects.select_for_update().filter(subscription_id=subscription_id).first()
+        if subscription is None or subscription.status != DemoSubscription.Status.ACTIVE:
+            return False
+        _invoice_charge(subscription, fail=fail)
+    return True
+
+
 def _session_close(session_id: str, *, to: str, event: Callable[[DemoSession], PaymentEvent]) -> bool:
     """Close an open session (``to``) and send the event Stripe would, through the same processing,
     in one transaction holding the session's lock. False if it was not open."""
@@ -239,7 +388,16 @@ def _session_close(session_id: str, *, to: str, event: Callable[[DemoSession], P
 
 def session_pay(session_id: str) -> bool:
     """The demo card is accepted: the session is complete and the payment event
-    goes through the same processing as Stripe's. False if it was not open."""
+    goes through the same processing as Stripe's. False if it was not open.
+    A subscription's session starts the subscription and pays its first invoice."""
+    with transaction.atomic():
+        session = DemoSession.objects.select_for_update().filter(session_id=session_id).first()
+        if session is not None and session.interval:
+            if session.status != DemoSession.Status.OPEN:
+                return False
+            DemoSession.objects.filter(pk=session.pk).update(status=DemoSession.Status.COMPLETE)
+            _subscription_start(session)
+            return True
     return _session_close(
         session_id,
         to=DemoSession.Status.COMPLETE,

@@ -42,6 +42,10 @@ class CheckoutRequest:
     lines: tuple[CheckoutLine, ...] = ()
     # The payer's language ("fr", "en"): the provider's page opens in it.
     locale: str = "fr"
+    # "month": a subscription charged every month (its first charge on this page); empty: one payment.
+    interval: str = ""
+    # Our reference carried by the subscription (and so by each of its invoices): ("recurring", id).
+    subscription_ref: tuple[str, int] | None = None
 
     @property
     def reference(self) -> str:
@@ -66,6 +70,11 @@ CHECKOUT_EXPIRED = "checkout.expired"  # the buyer never paid: the checkout is c
 PAYMENT_REFUNDED = "payment.refunded"  # money given back; ``refunded_cents`` is the payment's cumulative refunded total
 DISPUTE_OPENED = "dispute.opened"  # the payer's bank took the money back pending a dispute
 DISPUTE_CLOSED = "dispute.closed"  # ``dispute_status`` "won" (money back) or "lost"
+# Subscriptions (monthly gifts): started by a paid checkout, then one invoice a month.
+SUBSCRIPTION_STARTED = "subscription.started"  # the checkout of a subscription is complete
+CHARGE_SUCCEEDED = "subscription.charge_succeeded"  # one invoice of a subscription is paid (the first one too)
+CHARGE_FAILED = "subscription.charge_failed"  # an invoice's charge failed; the provider retries it
+SUBSCRIPTION_ENDED = "subscription.ended"  # cancelled (by us, or by the provider after its last retry)
 OTHER = "other"  # anything else the provider sends: recorded, not applied
 PAYMENT_EVENT_TYPES = frozenset(
     {
@@ -76,6 +85,10 @@ PAYMENT_EVENT_TYPES = frozenset(
         PAYMENT_REFUNDED,
         DISPUTE_OPENED,
         DISPUTE_CLOSED,
+        SUBSCRIPTION_STARTED,
+        CHARGE_SUCCEEDED,
+        CHARGE_FAILED,
+        SUBSCRIPTION_ENDED,
         OTHER,
     }
 )
@@ -91,7 +104,7 @@ class PaymentEvent:
     provider: str
     id: str
     type: str
-    kind: str = ""  # "order" or "gift", from our metadata, when the object carries it
+    kind: str = ""  # "order", "gift" or "recurring", from our metadata, when the object carries it
     object_id: int | None = None
     session_id: str = ""
     payment_id: str = ""  # the provider's payment (Stripe PaymentIntent id)
@@ -100,6 +113,9 @@ class PaymentEvent:
     refunded_cents: int = 0  # cumulative, for payment.refunded
     dispute_id: str = ""
     dispute_status: str = ""
+    subscription_id: str = ""  # the provider's subscription (Stripe sub_…)
+    invoice_id: str = ""  # the provider's invoice: one charge of a subscription (Stripe in_…)
+    next_attempt_at: int | None = None  # a failed charge: when the provider retries it (Unix time), None if never
     payload: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -200,6 +216,16 @@ class Gateway(Protocol):
 
     def payment_fee(self, payment_id: str) -> PaymentFeeCharged | None:
         """The fee of a payment, or None while the provider has not settled it yet."""
+        ...
+
+    # Subscriptions (monthly gifts).
+
+    def subscription_update(self, *, subscription_id: str, amount_cents: int, idempotency_key: str) -> None:
+        """Charge ``amount_cents`` from the next invoice on (no proration: a month already paid stays paid)."""
+        ...
+
+    def subscription_cancel(self, *, subscription_id: str) -> None:
+        """Stop the subscription now: no further invoice. Cancelling one already cancelled is not an error."""
         ...
 
 

@@ -51,6 +51,38 @@ class DemoSession(models.Model):
     expires_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
+    # "month": a subscription (Stripe's mode "subscription"); empty: one payment.
+    interval = models.CharField(max_length=10, blank=True)
+    # A subscription's own metadata (our monthly gift), as Stripe's subscription_data carries it.
+    subscription_kind = models.CharField(max_length=10, blank=True)
+    subscription_object_id = models.BigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.session_id} {self.kind} {self.object_id} {self.status}"
+
+
+class DemoSubscription(models.Model):
+    """The demo gateway's books of a subscription opened by a paid demo session: its
+    amount (changed as Stripe's would be), its status, and how many months it
+    charged. Each charge it plays ("Simuler le prochain prélèvement") goes through
+    the same processing as Stripe's ``invoice.paid`` or ``invoice.payment_failed``."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "active"
+        CANCELED = "canceled", "canceled"
+
+    subscription_id = models.CharField(max_length=80, unique=True)
+    session = models.OneToOneField(DemoSession, on_delete=models.PROTECT, related_name="subscription")
+    kind = models.CharField(max_length=10)  # our metadata: "recurring"
+    object_id = models.BigIntegerField()
+    amount_cents = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # Invoices issued so far (each month's, paid or failed): the next one is number ``invoices + 1``.
+    invoices = models.PositiveIntegerField(default=0)
+    # The number of an invoice whose charge failed and is retried next (as Stripe retries it), or 0.
+    retrying_invoice = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.kind} {self.object_id} {self.status}"

@@ -3,6 +3,7 @@ small dataclasses (payments.gateways)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,6 +79,8 @@ class StripeGateway:
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
         }
+        if request.interval:
+            _subscription_mode(params, request)
         try:
             session = stripe_client().v1.checkout.sessions.create(
                 params,  # type: ignore[arg-type]
@@ -221,6 +224,70 @@ class StripeGateway:
             balance_id=str(balance["id"]), amount_cents=int(balance["fee"]), currency=str(balance["currency"]).upper()
         )
 
+    # --- Subscriptions (monthly gifts): Checkout in mode "subscription", then one invoice a month ---
+
+    def subscription_update(self, *, subscription_id: str, amount_cents: int, idempotency_key: str) -> None:
+        client = stripe_client()
+        try:
+            subscription = client.v1.subscriptions.retrieve(subscription_id).to_dict()
+            item = subscription["items"]["data"][0]
+            price = item["price"]
+            product = price["product"] if isinstance(price["product"], str) else price["product"]["id"]
+            client.v1.subscriptions.update(
+                subscription_id,
+                {
+                    "items": [
+                        {
+                            "id": item["id"],
+                            # A subscription item's inline price names its product (Checkout made it).
+                            "price_data": {
+                                "currency": str(price["currency"]),
+                                "product": str(product),
+                                "unit_amount": amount_cents,
+                                "recurring": {"interval": str(price["recurring"]["interval"])},
+                            },
+                        }
+                    ],
+                    # The month already paid stays as paid: the new amount applies from the next invoice.
+                    "proration_behavior": "none",
+                },  # type: ignore[arg-type]
+                {"idempotency_key": idempotency_key},
+            )
+        except (stripe.StripeError, KeyError, IndexError, TypeError) as error:
+            raise GatewayError(f"subscription {subscription_id} not updated: {error.__class__.__name__}") from error
+
+    def subscription_cancel(self, *, subscription_id: str) -> None:
+        client = stripe_client()
+        try:
+            client.v1.subscriptions.cancel(subscription_id)
+        except stripe.InvalidRequestError as error:
+            # Already cancelled (by Stripe after its last retry, or twice): what we wanted.
+            try:
+                if client.v1.subscriptions.retrieve(subscription_id).status == "canceled":
+                    return
+            except stripe.StripeError:
+                pass
+            raise GatewayError(f"subscription {subscription_id} not cancelled: {error.__class__.__name__}") from error
+        except stripe.StripeError as error:
+            raise GatewayError(f"subscription {subscription_id} not cancelled: {error.__class__.__name__}") from error
+
+
+def _subscription_mode(params: dict[str, Any], request: CheckoutRequest) -> None:
+    """A monthly gift's checkout: Stripe's mode "subscription", a recurring inline price; the
+    subscription carries our reference, so each of its invoices names our monthly gift."""
+    params["mode"] = "subscription"
+    for line in params["line_items"]:
+        line["price_data"]["recurring"] = {"interval": request.interval}
+    # Stripe makes the customer a subscription needs; these belong to one-off payments only.
+    del params["customer_creation"], params["payment_intent_data"]
+    if request.subscription_ref is not None:
+        kind, object_id = request.subscription_ref
+        params["metadata"] = {**params["metadata"], "tremma_subscription": f"{kind}-{object_id}"}
+        params["subscription_data"] = {
+            "metadata": {"tremma_kind": kind, "tremma_id": str(object_id)},
+            "description": request.description[:500],
+        }
+
 
 def account_state(account: dict[str, Any], *, as_of: datetime) -> ConnectAccountState:
     """Our view of a Stripe Account object."""
@@ -253,8 +320,26 @@ def _verified(*, payload: bytes, signature: str, secret: str) -> dict[str, Any]:
 
 
 def webhook_event(*, payload: bytes, signature: str) -> PaymentEvent:
-    """The platform endpoint's event, verified and normalised."""
-    return event_from_dict(_verified(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET))
+    """The platform endpoint's event, verified and normalised. A paid invoice names its
+    PaymentIntent only in its payments (Stripe's API since 2025-03-31): when the event does
+    not carry them, they are read (``GatewayError`` if Stripe cannot say: the webhook answers
+    503 and Stripe delivers it again), so that the charge can be refunded like any payment."""
+    event = event_from_dict(_verified(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET))
+    if event.type == gw.CHARGE_SUCCEEDED and event.invoice_id and not event.payment_id:
+        event = replace(event, payment_id=_invoice_payment_intent(event.invoice_id))
+    return event
+
+
+def _invoice_payment_intent(invoice_id: str) -> str:
+    try:
+        payments = stripe_client().v1.invoice_payments.list({"invoice": invoice_id, "status": "paid"})
+    except stripe.StripeError as error:
+        raise GatewayError(f"payments of invoice {invoice_id} not read: {error.__class__.__name__}") from error
+    for payment in payments.to_dict().get("data") or []:
+        intent = (payment.get("payment") or {}).get("payment_intent")
+        if intent:
+            return str(intent if isinstance(intent, str) else intent.get("id", ""))
+    return ""
 
 
 def connect_webhook_event(*, payload: bytes, signature: str) -> ConnectEvent:
@@ -278,12 +363,15 @@ def _metadata_ref(obj: dict[str, Any]) -> tuple[str, int | None]:
     metadata = obj.get("metadata") or {}
     kind = str(metadata.get("tremma_kind", ""))
     raw = str(metadata.get("tremma_id", ""))
-    return (kind, int(raw)) if kind in {"order", "gift"} and raw.isdigit() else ("", None)
+    return (kind, int(raw)) if kind in {"order", "gift", "recurring"} and raw.isdigit() else ("", None)
 
 
 def _type(event: dict[str, Any], obj: dict[str, Any]) -> str:
     """Stripe's event name in our words (payments.gateways): the only place that knows Stripe's names."""
     name = str(event["type"])
+    if name == "checkout.session.completed" and obj.get("mode") == "subscription":
+        # The money of a subscription arrives with its invoices (invoice.paid), the first one too.
+        return gw.SUBSCRIPTION_STARTED
     if name == "checkout.session.completed":
         # Cards are paid at once; a bank debit completes the session unpaid, then succeeds or fails.
         return gw.PAYMENT_SUCCEEDED if obj.get("payment_status") == "paid" else gw.PAYMENT_PROCESSING
@@ -297,7 +385,40 @@ STRIPE_TYPES = {
     "charge.refunded": gw.PAYMENT_REFUNDED,
     "charge.dispute.created": gw.DISPUTE_OPENED,
     "charge.dispute.closed": gw.DISPUTE_CLOSED,
+    "invoice.paid": gw.CHARGE_SUCCEEDED,
+    "invoice.payment_failed": gw.CHARGE_FAILED,
+    "customer.subscription.deleted": gw.SUBSCRIPTION_ENDED,
 }
+
+
+def _id_of(value: Any) -> str:
+    """An expandable field: an id, or the object it was expanded into."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
+
+def _invoice_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """What an invoice says of its subscription, in Stripe's current shape (``parent.subscription_details``)
+    or its former one (``subscription``, ``subscription_details``, ``payment_intent``)."""
+    details = (obj.get("parent") or {}).get("subscription_details") or obj.get("subscription_details") or {}
+    kind, object_id = _metadata_ref(details)
+    intent = _id_of(obj.get("payment_intent"))
+    if not intent:
+        for payment in (obj.get("payments") or {}).get("data") or []:
+            if (payment.get("status") in (None, "paid")) and (payment.get("payment") or {}).get("payment_intent"):
+                intent = _id_of(payment["payment"]["payment_intent"])
+                break
+    attempt = obj.get("next_payment_attempt")
+    return {
+        "kind": kind,
+        "object_id": object_id,
+        "subscription_id": _id_of(details.get("subscription") or obj.get("subscription")),
+        "invoice_id": str(obj.get("id") or ""),
+        "payment_id": intent,
+        "currency": str(obj.get("currency", "")).upper(),
+        "next_attempt_at": int(attempt) if attempt else None,
+    }
 
 
 def event_from_dict(event: dict[str, Any]) -> PaymentEvent:
@@ -318,7 +439,15 @@ def event_from_dict(event: dict[str, Any]) -> PaymentEvent:
             payment_id=str(obj.get("payment_intent") or ""),
             amount_cents=int(obj.get("amount_total") or 0),
             currency=str(obj.get("currency", "")).upper(),
+            subscription_id=_id_of(obj.get("subscription")),
+            invoice_id=_id_of(obj.get("invoice")),
         )
+    if event["type"] == "invoice.paid":
+        return PaymentEvent(**common, **_invoice_fields(obj), amount_cents=int(obj.get("amount_paid") or 0))
+    if event["type"] == "invoice.payment_failed":
+        return PaymentEvent(**common, **_invoice_fields(obj), amount_cents=int(obj.get("amount_due") or 0))
+    if event["type"] == "customer.subscription.deleted":
+        return PaymentEvent(**common, kind=kind, object_id=object_id, subscription_id=str(obj.get("id") or ""))
     if event["type"] == "charge.refunded":
         return PaymentEvent(
             **common,

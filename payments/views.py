@@ -19,7 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from payments import demo_gateway
 from payments.events import event_receive
-from payments.models import DemoSession
+from payments.gateways import GatewayError
+from payments.models import DemoSession, DemoSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ def stripe_signed_event_receive(
     except stripe_gateway.InvalidWebhook as error:
         logger.warning("%s: rejected (%s)", label, error)
         return HttpResponseBadRequest("invalid signature", content_type="text/plain")
+    except GatewayError as error:
+        # Verified, but what it needs from Stripe could not be read: Stripe delivers it again later.
+        logger.warning("%s: not recorded yet (%s)", label, error)
+        return HttpResponse("try again", content_type="text/plain", status=503)
     receive(event=event)
     return HttpResponse("ok", content_type="text/plain")
 
@@ -90,3 +95,29 @@ def demo_checkout(request: HttpRequest, token: str) -> HttpResponse:
             )
     status = 400 if request.method == "POST" and context["error"] else 200
     return render(request, "payments/demo_checkout.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def demo_subscription(request: HttpRequest, token: str) -> HttpResponse:
+    """Demo only: a subscription's page at the demo provider, where a person plays the next
+    month's charge (paid, or declined and retried) through the same processing as Stripe's invoices."""
+    if settings.PAYMENT_GATEWAY != "demo":
+        raise Http404
+    subscription_id = demo_gateway.SUBSCRIPTION_PREFIX + token
+    subscription = DemoSubscription.objects.select_related("session").filter(subscription_id=subscription_id).first()
+    if subscription is None:
+        raise Http404
+    notice = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in {"pay", "fail"}:
+            return HttpResponseBadRequest(_("Action inconnue."), content_type="text/plain; charset=utf-8")
+        if not demo_gateway.subscription_charge_next(subscription_id, fail=action == "fail"):
+            notice = _("Cet abonnement est arrêté : plus aucun prélèvement.")
+        else:
+            return HttpResponseRedirect(request.path + ("?refuse=1" if action == "fail" else "?paye=1"))
+    elif "paye" in request.GET:
+        notice = _("Prélèvement simulé : le don du mois est enregistré.")
+    elif "refuse" in request.GET:
+        notice = _("Prélèvement refusé simulé : il sera retenté.")
+    return render(request, "payments/demo_subscription.html", {"subscription": subscription, "notice": notice})

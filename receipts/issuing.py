@@ -185,9 +185,15 @@ def gift_receipt_outlook(*, gift: Gift) -> str:
     giver = _giver_of_gift(gift)
     if not gift.receipt_requested and giver is None:
         return ReceiptOutlook.NONE
-    if _wants_consolidated(giver=giver, organisation=gift.campaign.organisation):
+    if _gift_yearly(gift, giver):
         return ReceiptOutlook.YEARLY
     return ReceiptOutlook.DETAILS if gift.receipt_requested else ReceiptOutlook.ACCOUNT
+
+
+def _gift_yearly(gift: Gift, giver: User | None) -> bool:
+    """Receipted once a year: the organisation's or the giver's choice, and always the charges of
+    a monthly gift (one receipt for the year's months, not twelve)."""
+    return gift.recurring_id is not None or _wants_consolidated(giver=giver, organisation=gift.campaign.organisation)
 
 
 def _wants_consolidated(*, giver: User | None, organisation: Organisation) -> bool:
@@ -403,7 +409,7 @@ def receipt_issue_for_gift(*, gift_id: int) -> TaxReceipt | None:
             return None
         giver = _giver_of_gift(gift)
         organisation = gift.campaign.organisation
-        if _wants_consolidated(giver=giver, organisation=organisation):
+        if _gift_yearly(gift, giver):
             return None
         return _issue(
             sources=[source],
@@ -467,7 +473,7 @@ def receipts_issue_due(*, limit: int = 200) -> int:
     # Yearly receipts are not issued one by one; payments waiting for their giver
     # come after the others, so that many waiting ones never starve new ones.
     gifts = gifts_due_receipt().exclude(campaign__organisation__receipts_consolidated=True)
-    gifts = gifts.exclude(user__receipt_preference__consolidated=True)
+    gifts = gifts.exclude(user__receipt_preference__consolidated=True).filter(recurring__isnull=True)
     for due_gifts in (gifts.filter(receipt_wait__isnull=True), gifts.filter(receipt_wait__isnull=False)):
         for gift_id in due_gifts.order_by("id").values_list("id", flat=True)[:limit]:
             issued += _safely(partial(receipt_issue_for_gift, gift_id=gift_id))
@@ -509,7 +515,7 @@ def receipts_issue_consolidated(*, year: int, organisation_id: int | None = None
     groups: dict[_Group, list[tuple[str, int]]] = {}
     for gift in gifts.select_related("campaign__organisation", "user").order_by("id"):
         giver = _giver_of_gift(gift)
-        if not _wants_consolidated(giver=giver, organisation=gift.campaign.organisation):
+        if not _gift_yearly(gift, giver):
             continue
         details = _identity_of_gift(gift) if gift.receipt_requested else None
         giver_id = giver.pk if giver else None

@@ -22,6 +22,13 @@ from checkout import emails
 from checkout.selectors import item_streams
 from checkout.services.orders import reservation_release
 from checkout.services.payouts import gift_transfer, order_refund_late, refund_allocation
+from checkout.services.recurring import (
+    charge_failed,
+    recurring_abandon,
+    recurring_charge_gift,
+    subscription_ended,
+    subscription_started,
+)
 from checkout.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import payment_of, payment_ref
@@ -58,6 +65,10 @@ def payment_event_apply(event: PaymentEvent) -> bool:
         _payment_received(event)
     elif event.type in CLOSED_TYPES:
         _checkout_closed(event, CLOSED_TYPES[event.type])
+    elif event.type == gw.CHARGE_SUCCEEDED:
+        _charge_received(event)
+    elif event.type in SUBSCRIPTION_TYPES:
+        SUBSCRIPTION_TYPES[event.type](event)
     elif event.type in AFTER_PAYMENT_TYPES:
         target = _locked_target(event)
         if target is None or not target.provider_payment_id:
@@ -129,6 +140,25 @@ def _payment_received(event: PaymentEvent) -> None:
         gift_mark_paid(gift=target, event=event)
     payment_fee_after_commit(target)
     events_waiting_apply(payment_id=event.payment_id)
+
+
+def _charge_received(event: PaymentEvent) -> None:
+    """One month of a monthly gift is paid: that month's gift is paid as any gift (recurring.py)."""
+    gift = recurring_charge_gift(event)
+    if gift is None:
+        return
+    gift_mark_paid(gift=gift, event=event)
+    payment_fee_after_commit(gift)
+    if event.payment_id:
+        events_waiting_apply(payment_id=event.payment_id)
+
+
+# The other events of a subscription (monthly gifts): checkout.services.recurring.
+SUBSCRIPTION_TYPES: dict[str, Callable[[PaymentEvent], None]] = {
+    gw.SUBSCRIPTION_STARTED: subscription_started,
+    gw.CHARGE_FAILED: charge_failed,
+    gw.SUBSCRIPTION_ENDED: subscription_ended,
+}
 
 
 def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
@@ -236,6 +266,8 @@ def _checkout_closed(event: PaymentEvent, status: PaymentStatus) -> None:
     else:
         if target.status == PaymentStatus.PENDING:
             payment_transition(target, to=status)
+        if target.recurring_id is not None:
+            recurring_abandon(recurring_id=target.recurring_id)
 
 
 def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:

@@ -24,6 +24,7 @@ from campaigns.permissions import Permission
 from campaigns.selectors import permission_require
 from checkout.selectors import item_streams
 from checkout.services.payouts import fulfilment_transfer
+from checkout.services.recurring import recurring_abandon
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import PaymentUnavailable
 from donations.models import (
@@ -35,6 +36,7 @@ from donations.models import (
     Order,
     OrderLine,
     PaymentStatus,
+    RecurringGift,
     Reservation,
 )
 from donations.services.items import item_transition
@@ -337,49 +339,64 @@ def gift_start(
     message: str = "",
     user: User | None = None,
     receipt: ReceiptDetails | None = None,
+    interval: str | None = None,
 ) -> Gift:
     """Record a pending gift and open the provider checkout. It counts only once paid.
     With ``receipt`` (validated by receipts.details), the tax receipt is
     issued to those details, account or not.
+    ``interval="month"``: a monthly gift (``RecurringGift``), this gift its first month's
+    charge, the checkout a subscription (checkout.services.recurring).
     If the provider fails, the gift is marked failed and ``PaymentUnavailable`` is raised."""
     if not settings.GIFT_MIN_CENTS <= amount_cents <= settings.GIFT_MAX_CENTS:
         raise DomainError(f"gift amount {amount_cents} out of bounds")
+    if interval not in (None, *RecurringGift.Interval.values):
+        raise DomainError(f"gift interval {interval!r} is not one of ours")
     campaign = Campaign.objects.filter(slug=campaign_slug, status=Campaign.Status.LIVE).first()
     if campaign is None:
         raise NotFound(f"campaign {campaign_slug}")
     provider = gateway()
     # Its own transaction, committed before the provider is called (never under a caller's locks).
     with transaction.atomic(durable=True):
-        gift = Gift.objects.create(
-            campaign=campaign,
-            user=user,
-            email=email,
-            name=name,
-            anonymous=anonymous,
-            message=message,
-            amount_cents=amount_cents,
-            provider=provider.name,
-            language=_language(),
+        details = {
+            "campaign": campaign,
+            "user": user,
+            "email": email,
+            "name": name,
+            "anonymous": anonymous,
+            "message": message,
+            "amount_cents": amount_cents,
+            "provider": provider.name,
+            "language": _language(),
             **_receipt_fields(receipt),
-        )
+        }
+        recurring = RecurringGift.objects.create(**details, interval=interval) if interval else None
+        gift = Gift.objects.create(**details, recurring=recurring)
     success_url, cancel_url = _return_urls(kind="gift", pk=gift.pk)
     request = CheckoutRequest(
         kind="gift",
         object_id=gift.pk,
         amount_cents=amount_cents,
         currency=gift.currency,
-        description=str(_("Don pour « %(title)s »") % {"title": campaign.title}),
+        description=str(
+            (_("Don mensuel pour « %(title)s »") if interval else _("Don pour « %(title)s »"))
+            % {"title": campaign.title}
+        ),
         email=email,
         success_url=success_url,
         cancel_url=cancel_url,
         expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES),
         idempotency_key=f"tremma-gift-{gift.pk}-checkout",
+        interval=interval or "",
+        subscription_ref=("recurring", recurring.pk) if recurring is not None else None,
     )
     try:
         session = provider.checkout_create(request)
     except GatewayError:
         logger.warning("gift: provider failed for gift %s", gift.pk, exc_info=True)
-        payment_transition(gift, to=PaymentStatus.FAILED, expected=PaymentStatus.PENDING)
+        with transaction.atomic():
+            payment_transition(gift, to=PaymentStatus.FAILED, expected=PaymentStatus.PENDING)
+            if recurring is not None:
+                recurring_abandon(recurring_id=recurring.pk)
         raise PaymentUnavailable(f"gift {gift.pk}") from None
     Gift.objects.filter(pk=gift.pk).update(provider_session_id=session.id, checkout_url=session.url)
     gift.provider_session_id, gift.checkout_url = session.id, session.url

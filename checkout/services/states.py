@@ -9,17 +9,25 @@ from typing import Any
 
 from donations.models import (
     PAYMENT_TRANSITIONS,
+    RECURRING_TRANSITIONS,
     REFUND_TRANSITIONS,
     RESERVATION_TRANSITIONS,
     Gift,
     Order,
     PaymentStatus,
+    RecurringGift,
     Refund,
     Reservation,
 )
 from kernel.states import TransitionRefused, transition_apply
 
-__all__ = ["TransitionRefused", "payment_transition", "refund_transition", "reservation_transition"]
+__all__ = [
+    "TransitionRefused",
+    "payment_transition",
+    "recurring_transition",
+    "refund_transition",
+    "reservation_transition",
+]
 
 
 def payment_transition(
@@ -62,3 +70,13 @@ def reservation_transition(*, order_id: int, to: str, **fields: Any) -> list[int
 def refund_transition(refund: Refund, *, to: str, **fields: Any) -> None:
     transition_apply(model=Refund, pk=refund.pk, table=REFUND_TRANSITIONS, current=refund.status, to=to, **fields)
     refund.status = to
+
+
+def recurring_transition(recurring: RecurringGift, *, to: str, **fields: Any) -> None:
+    """Move a monthly gift from the status it was read with to ``to`` (RECURRING_TRANSITIONS)."""
+    transition_apply(
+        model=RecurringGift, pk=recurring.pk, table=RECURRING_TRANSITIONS, current=recurring.status, to=to, **fields
+    )
+    recurring.status = to
+    for name, value in fields.items():
+        setattr(recurring, name, value)

@@ -26,7 +26,18 @@ in Stripe's documented shapes:
   Stripe does: the same key gives the same reversal), list;
 - a card fee on each paid session's charge, in its balance transaction
   (``fee``, ``fee_details``), as Stripe's European card pricing would
-  (1.5 % + 25 cents; localstripe itself says 0)."""
+  (1.5 % + 25 cents; localstripe itself says 0);
+- subscriptions made by Checkout (``mode=subscription``, an inline recurring
+  ``price_data``; localstripe's own subscriptions need Plans and Customers):
+  ``_complete`` then makes the subscription (its ``subscription_data``
+  metadata, one item with its price and product), pays its first invoice;
+  ``/v1/subscriptions/{id}`` retrieves it, updates its item's ``price_data``
+  (``unit_amount``) and cancels it (``DELETE``, as localstripe's routes do);
+  the test-only ``POST /v1/subscriptions/{id}/_invoice`` (``fail``, or
+  ``invoice`` to retry one) charges the next month and returns the
+  ``invoice.paid`` or ``invoice.payment_failed`` event in the current API's
+  shape (``parent.subscription_details``, no ``payment_intent``); and
+  ``GET /v1/invoice_payments?invoice=`` names the PaymentIntent that paid it."""
 
 from __future__ import annotations
 
@@ -78,10 +89,18 @@ class CheckoutSession(StripeObject):
         customer_creation: str | None = None,
         **kwargs: Any,
     ) -> None:
+        subscription_data = kwargs.pop("subscription_data", None)
         if kwargs:
             raise UserError(400, "Unexpected " + ", ".join(kwargs))
-        if mode != "payment" or not line_items or not success_url:
+        if mode not in ("payment", "subscription") or not line_items or not success_url:
             raise UserError(400, "Bad request")
+        recurring = [bool((line.get("price_data") or {}).get("recurring")) for line in line_items]
+        if mode == "subscription":
+            # As Stripe: a recurring price, and none of the one-off payment's options.
+            if not any(recurring) or payment_intent_data or customer_creation:
+                raise UserError(400, "Invalid subscription session")
+        elif any(recurring) or subscription_data:
+            raise UserError(400, "Recurring prices need mode=subscription")
         total, currency = 0, None
         for line in line_items:
             price = line.get("price_data") or {}
@@ -110,6 +129,10 @@ class CheckoutSession(StripeObject):
         self.payment_status = "unpaid"
         self.payment_intent = None
         self._payment_intent_data = payment_intent_data or {}
+        self._subscription_data = subscription_data or {}
+        self._line_items = line_items
+        self.subscription = None
+        self.invoice = None
         self.url = f"https://checkout.stripe.com/c/pay/{self.id}"
 
     @classmethod
@@ -128,6 +151,24 @@ class CheckoutSession(StripeObject):
         session = cls._api_retrieve(id)
         if session.status != "open":
             raise UserError(400, "Only open sessions can be completed")
+        if session.mode == "subscription":
+            price = session._line_items[0]["price_data"]
+            subscription = CheckoutSubscription(
+                customer_email=session.customer_email,
+                currency=session.currency,
+                unit_amount=_int(price.get("unit_amount"), "unit_amount"),
+                interval=str(price["recurring"].get("interval")),
+                metadata=dict(session._subscription_data.get("metadata") or {}),
+            )
+            invoice = subscription._invoice(fail=False)
+            session.subscription = subscription.id
+            session.invoice = invoice.id
+            session.status = "complete"
+            session.payment_status = "paid"
+            session.url = None
+            event = Event("checkout.session.completed", session)
+            schedule_webhook(event)
+            return event
         intent = PaymentIntent._api_create(
             amount=session.amount_total,
             currency=session.currency,
@@ -143,6 +184,152 @@ class CheckoutSession(StripeObject):
         event = Event("checkout.session.completed", session)
         schedule_webhook(event)
         return event
+
+
+class CheckoutSubscription(StripeObject):
+    """A subscription made by a Checkout Session. Stored under localstripe's ``subscription:``
+    keys, so its routes retrieve it, update it (``_update`` below) and cancel it."""
+
+    object = "subscription"
+    _id_prefix = "sub_"
+
+    def __init__(
+        self,
+        customer_email: str | None,
+        currency: str | None,
+        unit_amount: int,
+        interval: str,
+        metadata: dict[str, str],
+    ) -> None:
+        super().__init__()
+        self.status = "active"
+        self.customer = "cus_" + secrets.token_hex(7)
+        self.metadata = metadata
+        self.cancel_at_period_end = False
+        self.canceled_at = None
+        self.ended_at = None
+        self.latest_invoice = None
+        self._customer_email = customer_email
+        product = "prod_" + secrets.token_hex(7)
+        self.items = {
+            "object": "list",
+            "data": [
+                {
+                    "id": "si_" + secrets.token_hex(7),
+                    "object": "subscription_item",
+                    "quantity": 1,
+                    "price": _price(product, currency, unit_amount, interval),
+                }
+            ],
+        }
+        self._invoices: list[str] = []
+
+    def _update(self, items: Any = None, proration_behavior: Any = None, metadata: Any = None, **data: Any) -> None:
+        if data or self.status != "active":
+            raise UserError(400, "Bad request")
+        for change in items or []:
+            item = next((it for it in self.items["data"] if it["id"] == change.get("id")), None)
+            price = change.get("price_data") or {}
+            if item is None or not price.get("product") or not (price.get("recurring") or {}).get("interval"):
+                raise UserError(400, "Invalid subscription item")
+            item["price"] = _price(
+                str(price["product"]),
+                str(price.get("currency")),
+                _int(price.get("unit_amount"), "unit_amount"),
+                str(price["recurring"]["interval"]),
+            )
+
+    def _invoice(self, *, fail: bool, retry: str = "") -> StripeObject:
+        """The next month's invoice (or ``retry``, one that failed), charged now."""
+        price = self.items["data"][0]["price"]
+        invoice = TestInvoice._api_retrieve(retry) if retry else TestInvoice(self, price)
+        invoice.attempt_count += 1
+        if fail:
+            invoice.status = "open"
+            invoice.next_payment_attempt = int(time.time()) + 3 * 24 * 3600
+        else:
+            intent = PaymentIntent._api_create(
+                amount=invoice.amount_due, currency=invoice.currency, payment_method="pm_card_visa", confirm=True
+            )
+            _charge_fee(intent.latest_charge.balance_transaction)
+            invoice.status = "paid"
+            invoice.amount_paid = invoice.amount_due
+            invoice.next_payment_attempt = None
+            _invoice_payments[invoice.id] = intent.id
+        self.latest_invoice = invoice.id
+        return invoice
+
+
+def _price(product: str, currency: str | None, unit_amount: int, interval: str) -> dict[str, Any]:
+    return {
+        "id": "price_" + secrets.token_hex(7),
+        "object": "price",
+        "product": product,
+        "currency": currency,
+        "unit_amount": unit_amount,
+        "recurring": {"interval": interval, "interval_count": 1},
+    }
+
+
+class TestInvoice(StripeObject):
+    """A subscription's invoice in Stripe's current shape: the subscription under
+    ``parent.subscription_details`` (with a snapshot of its metadata), its payments apart."""
+
+    object = "invoice"
+    _id_prefix = "in_"
+
+    def __init__(self, subscription: CheckoutSubscription, price: dict[str, Any]) -> None:
+        super().__init__()
+        self.customer = subscription.customer
+        self.customer_email = subscription._customer_email
+        self.currency = price["currency"]
+        self.amount_due = price["unit_amount"]
+        self.amount_paid = 0
+        self.attempt_count = 0
+        self.next_payment_attempt = None
+        self.status = "draft"
+        self.billing_reason = "subscription_cycle" if subscription._invoices else "subscription_create"
+        self.parent = {
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {"subscription": subscription.id, "metadata": dict(subscription.metadata)},
+        }
+        subscription._invoices.append(self.id)
+
+
+# Invoice id -> the PaymentIntent that paid it (Stripe's invoice payments).
+_invoice_payments: dict[str, str] = {}
+
+
+async def _subscription_invoice(request: web.Request) -> web.Response:
+    """Test only: charge a subscription's next month (or retry one invoice); returns the event."""
+    data = await get_post_data(request) or {}
+    subscription = CheckoutSubscription._api_retrieve(request.match_info["id"])
+    if subscription.status != "active":
+        raise UserError(400, "The subscription is canceled")
+    fail = str(data.get("fail", "")).lower() == "true"
+    invoice = subscription._invoice(fail=fail, retry=str(data.get("invoice") or ""))
+    event = Event("invoice.payment_failed" if fail else "invoice.paid", invoice)
+    return json_response(event._export())
+
+
+def _invoice_payments_list(request: web.Request) -> web.Response:
+    invoice = request.query.get("invoice", "")
+    intent = _invoice_payments.get(invoice)
+    found = (
+        [
+            {
+                "object": "invoice_payment",
+                "invoice": invoice,
+                "status": "paid",
+                "is_default": True,
+                "payment": {"type": "payment_intent", "payment_intent": intent},
+            }
+        ]
+        if intent
+        else []
+    )
+    return json_response({"object": "list", "data": found, "has_more": False, "url": "/v1/invoice_payments"})
 
 
 # Stripe's requirements of a new Express account in France (a sample of requirements.currently_due).
@@ -356,6 +543,8 @@ def _register() -> None:
     app.router.add_route("POST", accounts + "/{id}", api_update(Account, accounts))
     app.router.add_route("POST", "/v1/account_links", account_link_create)
     app.router.add_route("GET", "/_test/account_links", account_links_list)
+    app.router.add_route("POST", "/v1/subscriptions/{id}/_invoice", _subscription_invoice)
+    app.router.add_route("GET", "/v1/invoice_payments", _invoice_payments_list)
     app.router.add_route("POST", "/v1/transfers/{id}/reversals", _reversal_create)
     app.router.add_route("GET", "/v1/transfers/{id}/reversals", _reversal_list)
     for cls, url in ((CheckoutSession, sessions), (Account, accounts), (Transfer, "/v1/transfers")):
