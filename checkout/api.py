@@ -91,6 +91,8 @@ class GiftInputSerializer(serializers.Serializer):
     anonymous = serializers.BooleanField(required=False, default=False)
     message = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     receipt = GiftReceiptSerializer(required=False, allow_null=True, default=None)
+    # Optional, false unless sent: the giver agrees to receive the campaign's news by email.
+    news = serializers.BooleanField(required=False, default=False)
 
     def validate_amount_cents(self, value: int) -> int:
         if value < settings.GIFT_MIN_CENTS:

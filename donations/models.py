@@ -423,6 +423,9 @@ class Gift(Payment):
     receipt_city = models.CharField(_("ville (reçu)"), max_length=100, blank=True)
     receipt_country = models.CharField(_("pays (reçu)"), max_length=2, blank=True)
     transfer_id = models.CharField(max_length=255, blank=True)
+    # The giver agreed to hear from the campaign (never ticked for them): once paid, a
+    # news subscription (news.services.subscription_consent).
+    news = models.BooleanField(_("accepte les nouvelles de la campagne"), default=False)
 
     class Meta(Payment.Meta):
         verbose_name = _("don")

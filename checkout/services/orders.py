@@ -337,10 +337,12 @@ def gift_start(
     message: str = "",
     user: User | None = None,
     receipt: ReceiptDetails | None = None,
+    news: bool = False,
 ) -> Gift:
     """Record a pending gift and open the provider checkout. It counts only once paid.
     With ``receipt`` (validated by receipts.details), the tax receipt is
-    issued to those details, account or not.
+    issued to those details, account or not. ``news``: the giver agreed to hear from the
+    campaign (subscribed once the payment is confirmed).
     If the provider fails, the gift is marked failed and ``PaymentUnavailable`` is raised."""
     if not settings.GIFT_MIN_CENTS <= amount_cents <= settings.GIFT_MAX_CENTS:
         raise DomainError(f"gift amount {amount_cents} out of bounds")
@@ -360,6 +362,7 @@ def gift_start(
             amount_cents=amount_cents,
             provider=provider.name,
             language=_language(),
+            news=news,
             **_receipt_fields(receipt),
         )
     success_url, cancel_url = _return_urls(kind="gift", pk=gift.pk)
