@@ -15,6 +15,8 @@ from django.test import Client
 from PIL import Image
 from rest_framework.test import APIClient
 
+from accounts.selectors import user_data_export
+from accounts.services import user_delete
 from campaigns.models import AuditEntry, Campaign, Membership
 from checkout.services import gift_start
 from donations.models import Gift, PaymentStatus
@@ -26,6 +28,7 @@ from tests.factories import (
     CampaignFactory,
     ItemFactory,
     OrganisationFactory,
+    UserFactory,
     decompression_bomb,
     image_bytes,
     manager_of,
@@ -377,3 +380,14 @@ def test_the_campaign_page_shows_updates_newest_first_dated_and_escaped(
     assert "<p>Fin.</p>" in html
     other = CampaignFactory()
     assert "Première" not in client.get(other.get_absolute_url()).content.decode()
+
+
+def test_a_deleted_account_hears_from_no_campaign_and_its_export_lists_subscriptions() -> None:
+    campaign = CampaignFactory()
+    person = UserFactory(email="person@example.org")
+    consenting_gift(campaign, "Person@Example.org")
+    consenting_gift(campaign, "someone.else@example.org")
+    exported = user_data_export(user=person)["news_subscriptions"]
+    assert [(s["campaign"], s["email"]) for s in exported] == [(campaign.slug, "person@example.org")]
+    user_delete(user=person)
+    assert list(Subscription.objects.values_list("email", flat=True)) == ["someone.else@example.org"]
