@@ -175,6 +175,7 @@ class AuditEntry(models.Model):
         INVITATION_SENT = "invitation_sent", _("Invitation envoyée")
         INVITATION_REVOKED = "invitation_revoked", _("Invitation annulée")
         INVITATION_ACCEPTED = "invitation_accepted", _("Invitation acceptée")
+        NEWS_POSTED = "news_posted", _("Nouvelle publiée")
 
     # PROTECT: an organisation with a journal is not deleted by accident.
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="audit_entries")

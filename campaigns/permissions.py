@@ -26,6 +26,7 @@ class Permission(StrEnum):
     WINDOWS = "windows"  # shop windows, their placements, sheets and funnels
     HAND_OVER = "hand_over"  # the counter: hand a sold object over, the pick-ups waiting
     DASHBOARD = "dashboard"  # the live dashboard and its stream
+    NEWS = "news"  # post a campaign's news to its backers
 
 
 EVERYONE = frozenset(Role)
@@ -43,6 +44,7 @@ PERMISSIONS: dict[Permission, frozenset[str]] = {
     Permission.WINDOWS: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.HAND_OVER: EVERYONE,
     Permission.DASHBOARD: EVERYONE,
+    Permission.NEWS: frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 # How far a role reaches: nobody invites to, or is given, a role above their own.

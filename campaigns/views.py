@@ -75,6 +75,7 @@ PERMISSION_LABELS = [
     (Permission.WINDOWS, gettext_lazy("les vitrines")),
     (Permission.HAND_OVER, gettext_lazy("les remises au comptoir")),
     (Permission.DASHBOARD, gettext_lazy("le tableau de bord")),
+    (Permission.NEWS, gettext_lazy("les nouvelles aux donateurs")),
 ]
 
 

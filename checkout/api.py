@@ -101,6 +101,8 @@ class GiftInputSerializer(serializers.Serializer):
             "invalid_choice": _("La fréquence d'un don est « month » (tous les mois), ou absente (une fois).")
         },
     )
+    # Optional, false unless sent: the giver agrees to receive the campaign's news by email.
+    news = serializers.BooleanField(required=False, default=False)
 
     def validate_amount_cents(self, value: int) -> int:
         if value < settings.GIFT_MIN_CENTS:

@@ -95,6 +95,11 @@ class GiveForm(forms.Form):
     receipt_country = forms.CharField(
         label=_("Pays"), required=False, strip=False, initial=DEFAULT_COUNTRY, widget=CountrySelect
     )
+    # Never ticked for the giver: hearing from the campaign is their choice.
+    news = forms.BooleanField(
+        label=_("Je souhaite recevoir les nouvelles de ce projet par e-mail (désabonnement en un clic)"),
+        required=False,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "give-%s")

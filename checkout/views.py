@@ -206,6 +206,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
             user=user,
             receipt=data["receipt_details"],
             interval=data["interval"] or None,
+            news=data["news"],
         )
     except DomainError as error:
         return _problem(request, [str(error.detail)], back, error.status_code)

@@ -429,6 +429,9 @@ class Gift(Payment):
         "RecurringGift", on_delete=models.PROTECT, null=True, blank=True, related_name="charges"
     )
     provider_invoice_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # The giver agreed to hear from the campaign (never ticked for them): once paid, a
+    # news subscription (news.services.subscription_consent).
+    news = models.BooleanField(_("accepte les nouvelles de la campagne"), default=False)
 
     class Meta(Payment.Meta):
         verbose_name = _("don")

@@ -12,6 +12,7 @@ from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
 from frontend.legal import legal_details
 from ledger.selectors import campaign_public_queryset
+from news.selectors import campaign_updates
 from realtime.selectors import last_event_id
 
 
@@ -31,6 +32,7 @@ def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
         campaign=campaign, status__in=[ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD]
     )[:60]
     context = {"campaign": campaign, "items": items, "last_event": last_event_id()}
+    context["updates"] = campaign_updates(campaign)
     return render(request, "pages/campaign.html", context)
 
 

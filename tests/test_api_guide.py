@@ -117,6 +117,8 @@ NOT_THROUGH_THE_API = {
     "invitation_used",
     "invitation_of_another_email",
     "invitation_void",
+    # The managers' news page (news/views.py): no API yet.
+    "campaign_not_public",
 }
 # DRF's own codes and those of kernel.api, accounts.authentication and accounts.permissions.
 NOT_DOMAIN_ERRORS = {

@@ -105,7 +105,9 @@ def test_the_form_suggests_amounts_as_radio_buttons_in_a_labelled_group(client: 
         r'<label class="amount-choice"><input type="radio" name="suggested" value="(\d+)"> ([^<]+)</label>', form
     )
     assert radios == [("10", "10\u00a0€"), ("20", "20\u00a0€"), ("50", "50\u00a0€"), ("100", "100\u00a0€")]
-    assert " checked" not in form.split('name="email"')[0]  # nothing chosen for the giver
+    # No amount chosen for the giver (only the frequency starts at "once").
+    assert not re.search(r'name="suggested"[^>]* checked', form)
+    assert 'id="give-interval_0" checked> Une fois' in form
     assert '<label for="give-amount">Autre montant (€)</label>' in form
     assert 'src="/static/frontend/give.js"' in client.get(CampaignFactory().get_absolute_url()).content.decode()
 

@@ -36,6 +36,7 @@ APPS = (
     "payments",
     "qr",
     "receipts",
+    "news",
     "checkout",
     "pages",
     "realtime",

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "payments",
     "qr",
     "receipts",
+    "news",
     "checkout",
     "pages",
     "realtime",

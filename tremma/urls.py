@@ -57,6 +57,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qr.urls")),
     path("", include("checkout.urls")),
+    path("", include("news.urls")),
     path("", include(checkout_moved)),
     path("payments/", include("payments.urls")),
     path("", include("ledger.urls")),

@@ -40,6 +40,7 @@ from kernel.words import de_name
 from ledger.models import LedgerEntry
 from ledger.selectors import campaign_progress
 from ledger.services import ledger_record, ledger_totals_for
+from news.services import subscription_consent
 from payments import gateways as gw
 from payments.events import events_waiting_apply
 from payments.gateways import PaymentEvent
@@ -251,6 +252,8 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
         organisations=[gift.campaign.organisation_id],
     )
     _progress(gift.campaign)
+    if gift.news:
+        subscription_consent(campaign_id=gift.campaign_id, email=gift.email, language=gift.language)
     # Tasks recorded with the payment: none of them can fail it, and none is lost if a process dies.
     task_enqueue(emails.gift_thanks_send, gift_id=gift.pk)
     task_enqueue(gift_transfer, gift_id=gift.pk)

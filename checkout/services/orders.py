@@ -340,12 +340,14 @@ def gift_start(
     user: User | None = None,
     receipt: ReceiptDetails | None = None,
     interval: str | None = None,
+    news: bool = False,
 ) -> Gift:
     """Record a pending gift and open the provider checkout. It counts only once paid.
     With ``receipt`` (validated by receipts.details), the tax receipt is
     issued to those details, account or not.
     ``interval="month"``: a monthly gift (``RecurringGift``), this gift its first month's
     charge, the checkout a subscription (checkout.services.recurring).
+    ``news``: the giver agreed to hear from the campaign (subscribed once the payment is confirmed).
     If the provider fails, the gift is marked failed and ``PaymentUnavailable`` is raised."""
     if not settings.GIFT_MIN_CENTS <= amount_cents <= settings.GIFT_MAX_CENTS:
         raise DomainError(f"gift amount {amount_cents} out of bounds")
@@ -370,7 +372,7 @@ def gift_start(
             **_receipt_fields(receipt),
         }
         recurring = RecurringGift.objects.create(**details, interval=interval) if interval else None
-        gift = Gift.objects.create(**details, recurring=recurring)
+        gift = Gift.objects.create(**details, recurring=recurring, news=news)
     success_url, cancel_url = _return_urls(kind="gift", pk=gift.pk)
     request = CheckoutRequest(
         kind="gift",

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NewsConfig(AppConfig):
+    name = "news"
+    verbose_name = _("Nouvelles aux donateurs")
+
+    def ready(self) -> None:
+        from news import receivers  # noqa: F401  (answers accounts.signals)
