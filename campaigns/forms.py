@@ -103,7 +103,7 @@ class PledgeForm(forms.Form):
     city = forms.CharField(label=gettext_lazy("Ville"), max_length=100)
     contact_email = forms.EmailField(label=gettext_lazy("E-mail de contact du partenaire"))
     ratio_percent = forms.IntegerField(
-        label=gettext_lazy("Abondement, en % de chaque don"),
+        label=gettext_lazy("Part ajoutée à chaque don, en %"),
         min_value=1,
         max_value=1000,
         initial=100,

@@ -301,7 +301,7 @@ class Pledge(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="pledges")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="pledges")
-    ratio_percent = models.PositiveSmallIntegerField(_("abondement (% de chaque don)"), default=100)
+    ratio_percent = models.PositiveSmallIntegerField(_("part ajoutée à chaque don, en %"), default=100)
     cap_cents = models.PositiveIntegerField(_("plafond (centimes)"))
     ends_at = models.DateTimeField(_("jusqu'au"))
     status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.ACTIVE)

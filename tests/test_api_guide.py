@@ -117,6 +117,13 @@ NOT_THROUGH_THE_API = {
     "invitation_used",
     "invitation_of_another_email",
     "invitation_void",
+    # Matchfunding pledges and their payment (checkout/services/pledges.py): the workspace's pages only.
+    "campaign_closed",
+    "pledge_settled",
+    "pledge_running",
+    "cap_below_matched",
+    "received_above_cap",
+    "received_before_pledge",
 }
 # DRF's own codes and those of kernel.api, accounts.authentication and accounts.permissions.
 NOT_DOMAIN_ERRORS = {

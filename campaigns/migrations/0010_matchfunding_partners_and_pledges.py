@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
             name='Pledge',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ratio_percent', models.PositiveSmallIntegerField(default=100, verbose_name='abondement (% de chaque don)')),
+                ('ratio_percent', models.PositiveSmallIntegerField(default=100, verbose_name='part ajoutée à chaque don, en %')),
                 ('cap_cents', models.PositiveIntegerField(verbose_name='plafond (centimes)')),
                 ('ends_at', models.DateTimeField(verbose_name="jusqu'au")),
                 ('status', models.CharField(choices=[('active', 'Promis'), ('settled', 'Reçu')], default='active', max_length=10, verbose_name='statut')),
