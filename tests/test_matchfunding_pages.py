@@ -256,3 +256,16 @@ def test_the_pledges_pages_are_not_found_for_those_who_may_not_see_them(client: 
     expected = 302 if who == "anonymous" else 404  # the anonymous are sent to sign in
     assert [response.status_code for response in pages] == [expected] * 4
     assert Pledge.objects.get(pk=pledge.pk).cap_cents == 10_000
+
+
+def test_a_treasurers_home_links_the_pledges_whose_payment_awaits(client: Client) -> None:
+    campaign = live_campaign()
+    over(pledge_for(campaign))
+    pledge_for(ready_campaign(campaign.organisation), partner={**COMPANY, "legal_name": "Encore en cours"})
+    signed_in(client, campaign, role=Membership.Role.TREASURER)
+
+    html = client.get("/gestion/").content.decode()
+
+    assert "Versement de Boulangerie Lemoine SAS à enregistrer" in html
+    assert f"/gestion/campagnes/{campaign.slug}/abondements/" in html
+    assert "Encore en cours" not in html
