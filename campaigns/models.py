@@ -176,6 +176,9 @@ class AuditEntry(models.Model):
         INVITATION_REVOKED = "invitation_revoked", _("Invitation annulée")
         INVITATION_ACCEPTED = "invitation_accepted", _("Invitation acceptée")
         NEWS_POSTED = "news_posted", _("Nouvelle publiée")
+        PLEDGE_CREATED = "pledge_created", _("Abondement enregistré")
+        PLEDGE_CHANGED = "pledge_changed", _("Abondement modifié")
+        PLEDGE_SETTLED = "pledge_settled", _("Abondement reçu")
 
     # PROTECT: an organisation with a journal is not deleted by accident.
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="audit_entries")
@@ -237,3 +240,109 @@ class Campaign(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("pages:campaign", kwargs={"slug": self.slug})
+
+
+# --- Matchfunding ----------------------------------------------------------------------------------
+
+
+class Partner(models.Model):
+    """A company or a foundation that promises an organisation to match the gifts
+    to one of its campaigns (``Pledge``). Its legal identity is printed on the
+    receipt its payment gets: a company's is Cerfa n° 16216, a foundation's or an
+    association's the usual 11580."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Entreprise")
+        FOUNDATION = "foundation", _("Fondation ou association")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="partners")
+    kind = models.CharField(_("statut du partenaire"), max_length=12, choices=Kind.choices)
+    legal_name = models.CharField(_("raison sociale"), max_length=200)
+    legal_form = models.CharField(_("forme juridique"), max_length=100, blank=True)
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True)
+    address_line1 = models.CharField(_("adresse"), max_length=200)
+    address_line2 = models.CharField(_("complément d'adresse"), max_length=200, blank=True)
+    postal_code = models.CharField(_("code postal"), max_length=20)
+    city = models.CharField(_("ville"), max_length=100)
+    country = models.CharField(_("pays"), max_length=2, default="FR")
+    contact_email = models.EmailField(_("e-mail de contact"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("legal_name", "id")
+        verbose_name = _("partenaire")
+        verbose_name_plural = _("partenaires")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["company", "foundation"]), name="partner_kind_known"),
+            # A company's receipt (Cerfa 16216) names its SIREN: nine digits.
+            models.CheckConstraint(
+                condition=~Q(kind="company") | Q(siren__regex=r"^[0-9]{9}$"), name="partner_company_has_siren"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class Pledge(models.Model):
+    """A partner's promise to match each gift paid to ``campaign`` until
+    ``ends_at``: ``ratio_percent`` of the gift (100: the gift is doubled), never
+    more in all than ``cap_cents``. The shares are recorded per gift in
+    ``ledger.PledgeMatch``; they are a promise, never money received, until the
+    partner pays and a manager records it (``settled``): that payment then
+    enters the campaign's ledger, and the partner gets its receipt."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Promis")
+        SETTLED = "settled", _("Reçu")
+
+    class Means(models.TextChoices):
+        TRANSFER = "transfer", _("Virement")
+        CHEQUE = "cheque", _("Chèque")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="pledges")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="pledges")
+    ratio_percent = models.PositiveSmallIntegerField(_("part ajoutée à chaque don, en %"), default=100)
+    cap_cents = models.PositiveIntegerField(_("plafond (centimes)"))
+    ends_at = models.DateTimeField(_("jusqu'au"))
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # When the partner was asked to pay what its pledge matched (once, after its end).
+    called_at = models.DateTimeField(null=True, blank=True)
+    # The partner's payment, as a manager recorded it.
+    received_cents = models.PositiveIntegerField(_("montant reçu (centimes)"), null=True, blank=True)
+    received_on = models.DateField(_("reçu le"), null=True, blank=True)
+    received_means = models.CharField(_("mode de versement"), max_length=10, choices=Means.choices, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("abondement")
+        verbose_name_plural = _("abondements")
+        constraints = [
+            models.CheckConstraint(condition=Q(cap_cents__gt=0), name="pledge_cap_positive"),
+            models.CheckConstraint(
+                condition=Q(ratio_percent__gte=1, ratio_percent__lte=1000), name="pledge_ratio_bounded"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", received_cents__isnull=True, settled_at__isnull=True)
+                | Q(
+                    status="settled",
+                    received_cents__gt=0,
+                    received_on__isnull=False,
+                    received_means__in=["transfer", "cheque"],
+                    settled_at__isnull=False,
+                ),
+                name="pledge_settlement_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} → {self.campaign}"
+
+
+# A pledge matches gifts while active; once its payment is recorded, nothing moves it again.
+PLEDGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    Pledge.Status.ACTIVE: frozenset({Pledge.Status.SETTLED}),
+    Pledge.Status.SETTLED: frozenset(),
+}

@@ -45,6 +45,8 @@ class LedgerEntry(models.Model):
         REFUND = "refund", _("Remboursement")
         DISPUTE = "dispute", _("Litige")
         DISPUTE_WON = "dispute_won", _("Litige gagné")
+        # A partner's payment of its matchfunding pledge, received by the organisation itself.
+        PLEDGE = "pledge", _("Abondement reçu")
 
     kind = models.CharField(max_length=6, choices=Kind.choices)
     reason = models.CharField(max_length=12, choices=Reason.choices)
@@ -59,6 +61,11 @@ class LedgerEntry(models.Model):
     )
     gift = models.ForeignKey(
         "donations.Gift", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    # A partner's payment of its pledge: money the organisation received directly (transfer or
+    # cheque), never through the provider, so never transferred and never in the balance owed to it.
+    pledge = models.ForeignKey(
+        "campaigns.Pledge", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
     )
     # What the entry stands for, e.g. "order:12:line:14:credit" or "gift:3:refund:500" (cumulative refunded
     # amount). Unique: the database refuses to count anything twice.
@@ -77,10 +84,12 @@ class LedgerEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="ledger_amount_positive"),
             models.CheckConstraint(condition=Q(currency="EUR"), name="ledger_currency_eur"),
+            # About exactly one payment: an order, a gift, or a partner's payment of its pledge.
             models.CheckConstraint(
-                condition=(Q(order__isnull=False) & Q(gift__isnull=True))
-                | (Q(order__isnull=True) & Q(gift__isnull=False)),
-                name="ledger_entry_for_order_or_gift",
+                condition=Q(order__isnull=False, gift__isnull=True, pledge__isnull=True)
+                | Q(order__isnull=True, gift__isnull=False, pledge__isnull=True)
+                | Q(order__isnull=True, gift__isnull=True, pledge__isnull=False, reason="pledge"),
+                name="ledger_entry_for_one_payment",
             ),
             # A campaign's money has its campaign and organisation; the platform's has neither.
             # One event counts once: once per line of an order, once for anything else.
@@ -206,3 +215,38 @@ class PaymentFee(models.Model):
 
     def __str__(self) -> str:
         return f"fee {self.amount_cents} ({self.provider_balance_id})"
+
+
+class PledgeMatch(models.Model):
+    """A partner's share of one paid gift under its pledge (campaigns.Pledge), or
+    that share taken back (in part or in whole) when the gift is refunded. Kept
+    as a ledger is, append-only and unique by ``key``; but it is a promise, never
+    money received: no campaign total counts it (the partner's payment, once
+    recorded, is a ``LedgerEntry`` of its own). One share per pledge and gift."""
+
+    class Kind(models.TextChoices):
+        MATCH = "match", _("Abondement promis")
+        TAKEN_BACK = "taken_back", _("Abondement repris")
+
+    pledge = models.ForeignKey("campaigns.Pledge", on_delete=models.PROTECT, related_name="matches")
+    gift = models.ForeignKey("donations.Gift", on_delete=models.PROTECT, related_name="pledge_matches")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount_cents = models.PositiveIntegerField()
+    # "pledge:3:gift:9:match", "pledge:3:gift:9:taken_back:1500" (the gift's cumulative refund): written once.
+    key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("part d'abondement")
+        verbose_name_plural = _("parts d'abondement")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="pledge_match_amount_positive"),
+            models.CheckConstraint(condition=Q(kind__in=["match", "taken_back"]), name="pledge_match_kind_known"),
+            models.UniqueConstraint(
+                fields=["pledge", "gift"], condition=Q(kind="match"), name="pledge_match_once_per_gift"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_cents} ({self.key})"

@@ -110,7 +110,7 @@ def dashboard_feed(*, user: User, since: datetime, limit: int = 50) -> QuerySet[
             organisation__in=organisations_user_may(user, Permission.DASHBOARD),
             created_at__gte=since,
         )
-        .select_related("campaign", "order_line__item", "gift")
+        .select_related("campaign", "order_line__item", "gift", "pledge__partner")
         .order_by("-id")[:limit]
     )
 

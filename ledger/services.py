@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Pledge
 from donations.models import Fulfilment, Gift, Order, OrderLine
 from ledger.models import LedgerEntry, Transfer
 
@@ -23,6 +23,7 @@ def ledger_record(
     order: Order | None = None,
     order_line: OrderLine | None = None,
     gift: Gift | None = None,
+    pledge: Pledge | None = None,
     account: LedgerEntry.Account = LedgerEntry.Account.CAMPAIGN,
 ) -> LedgerEntry | None:
     """Append one entry; ``None`` when there is nothing to write (zero) or when
@@ -44,6 +45,7 @@ def ledger_record(
                 order=order,
                 order_line=order_line,
                 gift=gift,
+                pledge=pledge,
                 key=key,
                 provider_event_id=provider_event_id,
             )

@@ -88,8 +88,9 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 def _balance_until(organisation: Organisation, moment: datetime) -> int:
     """What the organisation is owed at ``moment``: ledger net, less transfers, plus reversals."""
+    # A partner's payment of its pledge went to the organisation itself: Trëmma never owed it.
     ledger = LedgerEntry.objects.filter(
-        organisation=organisation, account=LedgerEntry.Account.CAMPAIGN, created_at__lt=moment
+        organisation=organisation, account=LedgerEntry.Account.CAMPAIGN, pledge__isnull=True, created_at__lt=moment
     ).aggregate(
         credit=Coalesce(Sum("amount_cents", filter=Q(kind=LedgerEntry.Kind.CREDIT)), Value(0)),
         debit=Coalesce(Sum("amount_cents", filter=Q(kind=LedgerEntry.Kind.DEBIT)), Value(0)),
@@ -132,7 +133,9 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
     """The month's statement of ``organisation``, in a fixed number of queries."""
     start, end = month_bounds(year, month)
     window = Q(created_at__gte=start, created_at__lt=end)
-    campaign_money = LedgerEntry.objects.filter(window, organisation=organisation, account=LedgerEntry.Account.CAMPAIGN)
+    campaign_money = LedgerEntry.objects.filter(
+        window, organisation=organisation, account=LedgerEntry.Account.CAMPAIGN, pledge__isnull=True
+    )
     entries = list(campaign_money.select_related("campaign"))
     # An order's transfers and fees name the campaigns of its lines (a basket may hold several).
     line_rows = OrderLine.objects.select_related("campaign").order_by("pk")

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import User
-from campaigns.models import Membership
+from campaigns.models import Membership, Pledge
 from campaigns.permissions import Permission, role_permissions
 from campaigns.selectors import organisations_user_may
 from checkout.selectors import pickups_managed
@@ -54,5 +54,15 @@ def manage_home(request: HttpRequest) -> HttpResponse:
             fulfilment__in=pickups_managed(user=user).values("pk"), item__status=ItemStatus.SOLD
         ).count(),
         "last_year": now.year - 1,
+        # Matchfunding pledges over, whose partner's payment a treasurer records when it arrives.
+        "pledges_to_settle": list(
+            Pledge.objects.filter(
+                campaign__organisation__in=organisations_user_may(user, Permission.RECEIPTS),
+                status=Pledge.Status.ACTIVE,
+                ends_at__lt=now,
+            )
+            .select_related("campaign", "partner")
+            .order_by("ends_at", "pk")[:20]
+        ),
     }
     return render(request, "pages/manage_home.html", context)

@@ -11,6 +11,7 @@ from accounts.requests import signed_in
 from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
 from frontend.legal import legal_details
+from ledger.pledges import campaign_matching
 from ledger.selectors import campaign_public_queryset
 from news.selectors import campaign_updates
 from realtime.selectors import last_event_id
@@ -33,6 +34,7 @@ def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )[:60]
     context = {"campaign": campaign, "items": items, "last_event": last_event_id()}
     context["updates"] = campaign_updates(campaign)
+    context["matching"] = campaign_matching(campaign_id=campaign.pk)  # matchfunding: promised, not received
     return render(request, "pages/campaign.html", context)
 
 

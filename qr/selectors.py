@@ -16,6 +16,7 @@ from campaigns.models import Campaign, Organisation
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
 from donations.models import PUBLIC_STATUSES, Item, ItemPhoto, ItemStatus, ItemTransition
+from ledger.pledges import NO_MATCHING, campaigns_matching
 from ledger.selectors import campaign_public_queryset
 from qr.models import CODE_ALPHABET, Placement, Scan, ShortCode, Window
 
@@ -134,8 +135,13 @@ def window_placeable_items(*, window: Window) -> QuerySet[Item]:
 
 
 def campaigns_progress(*, campaign_ids: set[int]) -> dict[int, Campaign]:
-    """Campaigns with ``raised_cents`` (from the campaigns selector, so from the ledger when it lands)."""
-    return {campaign.pk: campaign for campaign in campaign_public_queryset().filter(pk__in=campaign_ids)}
+    """Campaigns with ``raised_cents`` (from the ledger) and ``matching`` (what matchfunding
+    partners promised and add to a gift now: ledger.pledges), in two queries."""
+    campaigns = {campaign.pk: campaign for campaign in campaign_public_queryset().filter(pk__in=campaign_ids)}
+    matching = campaigns_matching(campaign_ids=set(campaigns))
+    for campaign_id, campaign in campaigns.items():
+        campaign.matching = matching.get(campaign_id, NO_MATCHING)  # type: ignore[attr-defined]
+    return campaigns
 
 
 # --- funnel -------------------------------------------------------------------

@@ -144,8 +144,20 @@ DECLARATIONS: tuple[EventType, ...] = (
     ),
     EventType(
         name=CAMPAIGN_PROGRESS,
-        description="Campaign `campaign` (slug): its money changed (payment, refund, dispute); its total and backers.",
-        public={"campaign": str, "raised_cents": int, "goal_cents": int, "backers_count": int, "currency": str},
+        description=(
+            "Campaign `campaign` (slug): its money changed (payment, refund, dispute, a partner's payment); its total"
+            " and backers; `matched_cents`: what matchfunding partners promised and have not paid yet (never in"
+            " `raised_cents`); `match_percent`: the share of a gift paid now that partners add (100: doubled; 0: none)."
+        ),
+        public={
+            "campaign": str,
+            "raised_cents": int,
+            "goal_cents": int,
+            "backers_count": int,
+            "currency": str,
+            "matched_cents": int,
+            "match_percent": int,
+        },
         private={},
         streams=_CAMPAIGN_STREAMS,
     ),

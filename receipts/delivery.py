@@ -71,7 +71,7 @@ def receipt_document(receipt: TaxReceipt) -> ReceiptDocument:
         donor_last_name=receipt.giver_last_name,
         donor_first_names=receipt.giver_first_names,
         donor=Party(
-            name=f"{receipt.giver_first_names} {receipt.giver_last_name}",
+            name=f"{receipt.giver_first_names} {receipt.giver_last_name}".strip(),
             address_line1=receipt.giver_address_line1,
             address_line2=receipt.giver_address_line2,
             postal_code=receipt.giver_postal_code,
@@ -86,6 +86,10 @@ def receipt_document(receipt: TaxReceipt) -> ReceiptDocument:
         form=form,
         nature=nature,
         nature_detail=nature_detail,
+        article=receipt.article,
+        form_number=receipt.form,
+        donor_registration=receipt.giver_registration,
+        donor_legal_form=receipt.giver_legal_form,
     )
 
 

@@ -1,5 +1,6 @@
 """The tax receipt (reçu fiscal) as a document: every mention of form
-Cerfa n° 11580*05, rendered from an HTML template to PDF with WeasyPrint.
+Cerfa n° 11580*05 (or, for a company, Cerfa n° 16216*02), rendered from an
+HTML template to PDF with WeasyPrint.
 
 This module only turns a ``ReceiptDocument`` into PDF bytes; who gets a
 receipt, when, and under which number is decided in donations.services."""
@@ -55,6 +56,16 @@ PAYMENT_METHOD_CARD = "Carte bancaire (paiement en ligne)"
 # A renounced sale price is not a gift "en numéraire": the form's means of payment does not apply.
 PAYMENT_METHOD_NONE = "Sans objet (abandon de produits)"
 
+# The legal forms a receipt takes: Cerfa n° 11580 (gifts to organisations of general interest: individuals,
+# and foundations or associations giving), Cerfa n° 16216 (formulaire 2041-MEC-SD: gifts by companies,
+# article 238 bis of the CGI, 5 bis of which asks the organisation for this receipt since 2022).
+FORM_GENERAL = "11580"
+FORM_COMPANY = "16216"
+FORM_TEMPLATES = {FORM_GENERAL: "receipts/receipt.html", FORM_COMPANY: "receipts/receipt_company.html"}
+
+# A matchfunding partner pays the organisation directly: the means of payment as the form prints it.
+PLEDGE_MEANS = {"transfer": "Virement", "cheque": "Chèque"}
+
 # What the document prints for each nature: (form, nature, detail of "Autres").
 GIFT_NATURES: dict[str, tuple[str, str, str]] = {
     NATURE_CASH: ("Déclaration de don manuel", "Numéraire", ""),
@@ -69,6 +80,8 @@ GIFT_NATURES: dict[str, tuple[str, str, str]] = {
 # The boxes of Cerfa n° 11580*05, in its order.
 FORMS = ("Acte authentique", "Acte sous seing privé", "Déclaration de don manuel", "Autres")
 NATURES = ("Numéraire", "Titres de sociétés cotés", "Autres")
+# The means of payment of a gift in money on Cerfa n° 16216*02, in its order.
+MEANS = ("Remise d'espèces", "Chèque", "Virement, prélèvement, carte bancaire")
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,10 @@ class ReceiptDocument:
     nature_detail: str = ""
     article: str = "200"
     cancelled: bool = False
+    form_number: str = FORM_GENERAL  # FORM_GENERAL or FORM_COMPANY: which Cerfa it is
+    # A legal person giving (a company, a foundation): its SIREN and legal form, as printed.
+    donor_registration: str = ""
+    donor_legal_form: str = ""
 
 
 def render_receipt_pdf(document: ReceiptDocument) -> bytes:
@@ -125,7 +142,7 @@ def render_receipt_pdf(document: ReceiptDocument) -> bytes:
         signature = "data:image/png;base64," + base64.b64encode(document.beneficiary.signature_png).decode()
     with translation.override("fr"):
         html = render_to_string(
-            "receipts/receipt.html",
+            FORM_TEMPLATES.get(document.form_number, FORM_TEMPLATES[FORM_GENERAL]),
             {
                 "r": document,
                 "amount": format_money(document.amount_cents, language="fr"),
@@ -133,6 +150,7 @@ def render_receipt_pdf(document: ReceiptDocument) -> bytes:
                 "signature": signature,
                 "forms": FORMS,
                 "natures": NATURES,
+                "means": MEANS,
             },
         )
     return html_to_pdf(html)

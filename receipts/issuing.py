@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from datetime import date, datetime, timedelta
 from functools import partial
 
@@ -33,7 +34,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.models import Organisation
+from campaigns.models import Organisation, Partner, Pledge
 from donations.models import Gift, Item, Order, OrderLine
 from kernel.tasks import task, task_enqueue
 from receipts.delivery import (
@@ -42,10 +43,13 @@ from receipts.delivery import (
     receipt_missing_notify,
 )
 from receipts.document import (
+    FORM_COMPANY,
+    FORM_GENERAL,
     NATURE_CASH,
     NATURE_WAIVED_PROCEEDS,
     PAYMENT_METHOD_CARD,
     PAYMENT_METHOD_NONE,
+    PLEDGE_MEANS,
 )
 from receipts.models import ReceiptCounter, ReceiptPreference, ReceiptWait, TaxReceipt, TaxReceiptLine
 from receipts.selectors import (
@@ -53,6 +57,7 @@ from receipts.selectors import (
     line_receiptable_cents,
     lines_due_receipt,
     payment_receiptable_cents,
+    pledges_due_receipt,
 )
 
 logger = logging.getLogger(__name__)
@@ -83,13 +88,15 @@ LEGAL_DETAILS = (
 
 @dataclass(frozen=True)
 class _Source:
-    """One paid gift or sold item (a line of an order) to receipt: what it gave, when, for which organisation."""
+    """One paid gift, sold item (a line of an order) or partner's payment of its pledge to receipt:
+    what it gave, when, for which organisation."""
 
     gift: Gift | None
     line: OrderLine | None
     amount_cents: int
     paid_on: date
     organisation_id: int
+    pledge: Pledge | None = None
 
 
 @dataclass(frozen=True)
@@ -317,25 +324,32 @@ def _issue(
     email: str,
     nature: str,
     period: tuple[date, date] | None = None,
+    legal_person: dict[str, str] | None = None,
 ) -> TaxReceipt | None:
     """Number and record one receipt covering ``sources``, inside the caller's
     transaction (the sources' rows locked by the caller), issued to ``identity``
     (printed) and belonging to ``giver`` (the account, if any). ``None`` when
     the identity lacks a mandatory mention (the receipt waits) or when a source
-    is already covered by an issued receipt."""
+    is already covered by an issued receipt. ``legal_person``: the receipt's
+    form, article, means of payment and the giver's registration, for a
+    company or a foundation (``receipt_issue_for_pledge``)."""
     if organisation_missing(organisation):
         # Checked first: a giver is never asked for details a receipt could not carry anyway.
         logger.warning("receipts: organisation %s lacks legal details; receipts wait", organisation.pk)
         return None
-    missing = _identity_missing(identity)
+    # A legal person has no first name; its caller checked its other mentions (receipt_issue_for_pledge).
+    missing = _identity_missing(identity) if legal_person is None else []
     if missing or identity is None:
         _wait(sources=sources, giver=giver, email=email, missing=missing)
         return None
     gift_ids = [source.gift.pk for source in sources if source.gift is not None]
     line_ids = [source.line.pk for source in sources if source.line is not None]
-    covered = Q(gift_id__in=gift_ids) | Q(order_line_id__in=line_ids)
+    pledge_ids = [source.pledge.pk for source in sources if source.pledge is not None]
+    covered = Q(gift_id__in=gift_ids) | Q(order_line_id__in=line_ids) | Q(pledge_id__in=pledge_ids)
     previous = TaxReceiptLine.objects.filter(covered).order_by("-receipt_id").values_list("receipt_id", flat=True)
     replaces_id = previous.first()
+    person = dict(legal_person or {})
+    payment_method = person.pop("payment_method", PAYMENT_METHOD_CARD if nature == NATURE_CASH else PAYMENT_METHOD_NONE)
     now = timezone.now()
     year = timezone.localtime(now).year
     try:
@@ -351,13 +365,12 @@ def _issue(
                 payment_date=None if period else sources[0].paid_on,
                 period_start=period[0] if period else None,
                 period_end=period[1] if period else None,
-                payment_method=PAYMENT_METHOD_CARD if nature == NATURE_CASH else PAYMENT_METHOD_NONE,
+                payment_method=payment_method,
                 nature=nature,
                 consolidated=period is not None,
                 replaces_id=replaces_id,
                 issued_at=now,
-                **_giver_snapshot(identity),
-                **_beneficiary_snapshot(organisation),
+                **{**_giver_snapshot(identity), **_beneficiary_snapshot(organisation), **person},
             )
             TaxReceiptLine.objects.bulk_create(
                 [
@@ -366,6 +379,7 @@ def _issue(
                         gift=source.gift,
                         order_id=source.line.order_id if source.line is not None else None,
                         order_line=source.line,
+                        pledge=source.pledge,
                         amount_cents=source.amount_cents,
                         paid_on=source.paid_on,
                     )
@@ -378,7 +392,9 @@ def _issue(
         # number itself already taken (a counter behind its receipts), which would
         # otherwise leave every later payment of the year unreceipted without a word.
         if TaxReceiptLine.objects.filter(covered, active=True).exists():
-            logger.info("receipts: gifts %s, order lines %s already receipted", gift_ids, line_ids)
+            logger.info(
+                "receipts: gifts %s, order lines %s, pledges %s already receipted", gift_ids, line_ids, pledge_ids
+            )
         else:
             logger.error(
                 "receipts: a number of organisation %s in %s is already taken (counter behind its receipts?); "
@@ -389,7 +405,7 @@ def _issue(
                 line_ids,
             )
         return None
-    ReceiptWait.objects.filter(covered).delete()
+    ReceiptWait.objects.filter(Q(gift_id__in=gift_ids) | Q(order_line_id__in=line_ids)).delete()
     task_enqueue(receipt_deliver, receipt_id=receipt.pk)
     return receipt
 
@@ -418,6 +434,74 @@ def receipt_issue_for_gift(*, gift_id: int) -> TaxReceipt | None:
             identity=_identity_for_gift(gift, giver),
             email=gift.email,
             nature=NATURE_CASH,
+        )
+
+
+def _partner_identity(partner: Partner) -> GiverIdentity:
+    """A company or a foundation as its receipt prints it: its legal name, no first name."""
+    return GiverIdentity(
+        email=partner.contact_email,
+        first_name="",
+        last_name=partner.legal_name,
+        address_line1=partner.address_line1,
+        address_line2=partner.address_line2,
+        postal_code=partner.postal_code,
+        city=partner.city,
+        country=partner.country or "FR",
+    )
+
+
+def partner_receipt_form(partner: Partner) -> dict[str, str]:
+    """What the partner's status calls for: a company, Cerfa n° 16216 (article 238 bis of
+    the CGI); a foundation or an association, the usual Cerfa n° 11580, with article 238 bis
+    ticked (a legal person's gift: article 200 is for individuals)."""
+    return {
+        "form": FORM_COMPANY if partner.kind == Partner.Kind.COMPANY else FORM_GENERAL,
+        "article": "238 bis",
+        "giver_registration": f"SIREN {partner.siren}" if partner.siren else "",
+        "giver_legal_form": partner.legal_form,
+    }
+
+
+@task(timeout=120)
+def receipt_issue_for_pledge(*, pledge_id: int) -> TaxReceipt | None:
+    """Issue the receipt of a partner's payment of its pledge, once recorded
+    (checkout.services.pledges.pledge_settle), on the organisation's one counter;
+    dated the day the organisation received it, for the amount received. None if the
+    pledge is not settled, already receipted, or the organisation lacks legal details
+    (the periodic job retries then)."""
+    with transaction.atomic():
+        pledge = (
+            Pledge.objects.select_for_update(of=("self",))
+            .select_related("partner", "campaign__organisation")
+            .get(pk=pledge_id)
+        )
+        if pledge.status != Pledge.Status.SETTLED or not pledge.received_cents or pledge.received_on is None:
+            return None
+        organisation = pledge.campaign.organisation
+        identity = _partner_identity(pledge.partner)
+        missing = _identity_missing(dataclass_replace(identity, first_name="-"))
+        if missing:
+            # A partner is entered whole by its form; this would be a row edited by hand.
+            logger.error(
+                "receipts: partner %s lacks %s; pledge %s not receipted", pledge.partner_id, missing, pledge.pk
+            )
+            return None
+        legal_person = partner_receipt_form(pledge.partner)
+        legal_person["payment_method"] = PLEDGE_MEANS[pledge.received_means]
+        # A legal person's gift opens the reduction of article 238 bis, not that of article 200
+        # (individuals' 66 % or 75 %): the beneficiary's status says so.
+        declared = organisation.qualifying_status.strip()
+        general_interest = "Œuvre ou organisme d'intérêt général (article 238 bis, 1 a du CGI)"
+        legal_person["beneficiary_status"] = f"{declared} — {general_interest}" if declared else general_interest
+        return _issue(
+            sources=[_Source(None, None, pledge.received_cents, pledge.received_on, organisation.pk, pledge=pledge)],
+            organisation=organisation,
+            giver=None,
+            identity=identity,
+            email=pledge.partner.contact_email,
+            nature=NATURE_CASH,
+            legal_person=legal_person,
         )
 
 
@@ -482,6 +566,8 @@ def receipts_issue_due(*, limit: int = 200) -> int:
     for due_lines in (lines.filter(receipt_wait__isnull=True), lines.filter(receipt_wait__isnull=False)):
         for line_id in due_lines.order_by("id").values_list("id", flat=True)[:limit]:
             issued += _safely(partial(receipt_issue_for_order_line, line_id=line_id, now=now))
+    for pledge_id in pledges_due_receipt().order_by("id").values_list("id", flat=True)[:limit]:
+        issued += _safely(partial(receipt_issue_for_pledge, pledge_id=pledge_id))
     return issued
 
 

@@ -87,6 +87,14 @@ class TaxReceipt(models.Model):
     # renounced sale price. Receipts issued before this field existed said "numéraire".
     nature = models.CharField(_("nature du don"), max_length=20, default="cash")
     consolidated = models.BooleanField(_("récapitulatif"), default=False)
+    # Which legal form the receipt is: "11580" (Cerfa n° 11580, gifts by individuals, foundations and
+    # associations) or "16216" (Cerfa n° 16216, gifts by companies, article 238 bis of the CGI).
+    form = models.CharField(_("formulaire"), max_length=5, default="11580")
+    # The article of the CGI whose reduction the gift opens, as the form ticks it ("200", "238 bis").
+    article = models.CharField(_("article du CGI"), max_length=10, default="200")
+    # A legal person giving (a matchfunding partner): its SIREN and legal form, as printed.
+    giver_registration = models.CharField(max_length=20, blank=True)
+    giver_legal_form = models.CharField(max_length=100, blank=True)
     replaces = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections")
     cancellation_reason = models.CharField(_("motif d'annulation"), max_length=300, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -113,6 +121,7 @@ class TaxReceipt(models.Model):
                 | Q(status="cancelled", cancelled_at__isnull=False),
                 name="receipt_cancellation_recorded",
             ),
+            models.CheckConstraint(condition=Q(form__in=["11580", "16216"]), name="receipt_form_known"),
         ]
 
     def __str__(self) -> str:
@@ -132,6 +141,10 @@ class TaxReceiptLine(models.Model):
     order_line = models.ForeignKey(
         OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt_lines"
     )
+    # A matchfunding partner's payment of its pledge.
+    pledge = models.ForeignKey(
+        "campaigns.Pledge", on_delete=models.PROTECT, null=True, blank=True, related_name="receipt_lines"
+    )
     amount_cents = models.PositiveIntegerField()
     paid_on = models.DateField()
     active = models.BooleanField(default=True)
@@ -141,12 +154,14 @@ class TaxReceiptLine(models.Model):
         ordering = ("paid_on", "id")
         constraints = [
             models.CheckConstraint(
-                condition=(Q(order__isnull=False) & Q(gift__isnull=True))
-                | (Q(order__isnull=True) & Q(gift__isnull=False)),
-                name="receipt_line_for_order_or_gift",
+                condition=Q(order__isnull=False, gift__isnull=True, pledge__isnull=True)
+                | Q(order__isnull=True, gift__isnull=False, pledge__isnull=True)
+                | Q(order__isnull=True, gift__isnull=True, pledge__isnull=False),
+                name="receipt_line_for_one_payment",
             ),
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="receipt_line_amount_positive"),
             models.UniqueConstraint(fields=["gift"], condition=Q(active=True), name="one_active_receipt_per_gift"),
+            models.UniqueConstraint(fields=["pledge"], condition=Q(active=True), name="one_active_receipt_per_pledge"),
             models.CheckConstraint(
                 condition=Q(order__isnull=True) | Q(order_line__isnull=False), name="receipt_line_sale_has_line"
             ),

@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from campaigns.models import Organisation
+from campaigns.models import Organisation, Pledge
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
 from donations.models import Gift, Item, ItemStatus, OrderLine, PaymentStatus
@@ -91,6 +91,22 @@ def lines_due_receipt(*, now: datetime) -> QuerySet[OrderLine]:
         )
         .filter(disputed_cents__lte=F("won_cents"))
         .exclude(Exists(TaxReceiptLine.objects.filter(order_line=OuterRef("pk"), active=True)))
+    )
+
+
+def pledges_due_receipt() -> QuerySet[Pledge]:
+    """Partners' payments of their pledges, recorded, that no issued receipt covers yet."""
+    return Pledge.objects.filter(status=Pledge.Status.SETTLED, received_cents__gt=0).exclude(
+        Exists(TaxReceiptLine.objects.filter(pledge=OuterRef("pk"), active=True))
+    )
+
+
+def pledge_receipt(*, pledge: Pledge) -> TaxReceipt | None:
+    """The issued receipt of a partner's payment of its pledge, if there is one yet."""
+    return (
+        TaxReceipt.objects.filter(lines__pledge=pledge, lines__active=True, status=TaxReceipt.Status.ISSUED)
+        .order_by("-issued_at", "-id")
+        .first()
     )
 
 

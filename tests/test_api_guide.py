@@ -119,6 +119,15 @@ NOT_THROUGH_THE_API = {
     "invitation_void",
     # The managers' news page (news/views.py): no API yet.
     "campaign_not_public",
+    # The monthly gift's own page (checkout/recurring_views.py, signed link): no API yet.
+    "recurring_not_active",
+    # Matchfunding pledges and their payment (checkout/services/pledges.py): the workspace's pages only.
+    "campaign_closed",
+    "pledge_settled",
+    "pledge_running",
+    "cap_below_matched",
+    "received_above_cap",
+    "received_before_pledge",
 }
 # DRF's own codes and those of kernel.api, accounts.authentication and accounts.permissions.
 NOT_DOMAIN_ERRORS = {

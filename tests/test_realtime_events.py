@@ -122,7 +122,15 @@ def test_a_declared_event_with_wrong_fields_fails_and_nothing_is_written(change:
 def test_a_stream_of_an_undeclared_kind_fails_and_nothing_is_written() -> None:
     item = ItemFactory()
     campaign = item.campaign
-    public = {"campaign": campaign.slug, "raised_cents": 0, "goal_cents": 100, "backers_count": 0, "currency": "EUR"}
+    public = {
+        "campaign": campaign.slug,
+        "raised_cents": 0,
+        "goal_cents": 100,
+        "backers_count": 0,
+        "currency": "EUR",
+        "matched_cents": 0,
+        "match_percent": 0,
+    }
     with mock.patch("realtime.services._send_all") as send:
         # campaign.progress goes to campaigns and organisations, not to an item's watchers.
         with pytest.raises(EventStreamsInvalid):

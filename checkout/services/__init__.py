@@ -3,7 +3,9 @@ reservation's or a gift's state — in five modules: ``orders`` (holds, orders,
 gifts, hand-over), ``events`` (applying the payment provider's events),
 ``payouts`` (money going out: refunds and transfers), ``settlements``
 (transfer reversals and provider fees) and ``pickups`` (reminders to buyers
-who have not collected, the never-collected rule). Import from here."""
+who have not collected, the never-collected rule); matchfunding in
+``matches`` (each gift's share, with its payment and refund) and ``pledges``
+(the partners' promises and their payment). Import from here."""
 
 from checkout.services.events import (
     AFTER_PAYMENT_TYPES,
@@ -41,6 +43,7 @@ from checkout.services.payouts import (
     transfers_pay,
 )
 from checkout.services.pickups import fulfilment_uncollected_refund, pickups_sweep
+from checkout.services.pledges import pledge_create, pledge_settle, pledge_update, pledges_call
 from checkout.services.settlements import (
     payment_fee_record,
     payment_fees_record,
@@ -79,6 +82,10 @@ __all__ = [
     "payment_fees_record",
     "payment_refund",
     "pickups_sweep",
+    "pledge_create",
+    "pledge_settle",
+    "pledge_update",
+    "pledges_call",
     "refund_allocation",
     "refundable_cents",
     "reservation_release",

@@ -20,8 +20,10 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from checkout import emails
 from checkout.selectors import item_streams
+from checkout.services.matches import gift_match, gift_match_take_back
 from checkout.services.orders import reservation_release
 from checkout.services.payouts import gift_transfer, order_refund_late, refund_allocation
+from checkout.services.progress import campaign_progress_emit as _progress
 from checkout.services.recurring import (
     charge_failed,
     recurring_abandon,
@@ -38,14 +40,13 @@ from kernel.states import TransitionRefused
 from kernel.tasks import task_enqueue
 from kernel.words import de_name
 from ledger.models import LedgerEntry
-from ledger.selectors import campaign_progress
 from ledger.services import ledger_record, ledger_totals_for
 from news.services import subscription_consent
 from payments import gateways as gw
 from payments.events import events_waiting_apply
 from payments.gateways import PaymentEvent
 from payments.models import ProviderEvent
-from realtime.events import CAMPAIGN_PROGRESS, GIFT_RECEIVED, ITEM_RELEASED, ITEM_SOLD
+from realtime.events import GIFT_RECEIVED, ITEM_RELEASED, ITEM_SOLD
 from realtime.services import event_emit
 from receipts.changes import dispute_reason, receipts_cancel_for_line, receipts_cancel_for_payment, refund_reason
 from receipts.issuing import receipt_issue_for_gift
@@ -107,22 +108,6 @@ def _matches(target: Order | Gift, event: PaymentEvent) -> bool:
     if not ok:
         logger.error("payments: event %s does not match %s %s; ignored", event.id, type(target).__name__, target.pk)
     return ok
-
-
-def _progress(campaign: Campaign) -> None:
-    raised, backers = campaign_progress(campaign_id=campaign.pk)
-    event_emit(
-        type=CAMPAIGN_PROGRESS,
-        public={
-            "campaign": campaign.slug,
-            "raised_cents": raised,
-            "goal_cents": campaign.goal_cents,
-            "backers_count": backers,
-            "currency": campaign.currency,
-        },
-        campaigns=[campaign.pk],
-        organisations=[campaign.organisation_id],
-    )
 
 
 def _payment_received(event: PaymentEvent) -> None:
@@ -251,6 +236,7 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
         campaigns=[gift.campaign_id],
         organisations=[gift.campaign.organisation_id],
     )
+    gift_match(gift=gift)  # matchfunding: each running pledge's share, with the payment
     _progress(gift.campaign)
     if gift.news:
         subscription_consent(campaign_id=gift.campaign_id, email=gift.email, language=gift.language)
@@ -312,6 +298,7 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
     receipts_cancel_for_payment(reason=refund_reason(refunded), gift=target)
     if refunded >= target.amount_cents and target.status == PaymentStatus.PAID:
         payment_transition(target, to=PaymentStatus.REFUNDED)
+    gift_match_take_back(gift=target)  # matchfunding: the partners' shares follow what the gift kept
     _progress(target.campaign)
     transfer_reverse_after_commit(target)
     return True

@@ -6,7 +6,8 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import get_language, ngettext, pgettext
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext, ngettext, pgettext
 
 from kernel.money import format_money, percent
 from kernel.words import de_name
@@ -62,3 +63,31 @@ def seconds_left(until: datetime | None) -> int:
     if until is None:
         return 0
     return max(0, int((until - timezone.now()).total_seconds()))
+
+
+@register.simple_tag
+def match_banner(percent_matched: int, until: object = None) -> str:
+    """« Votre don est doublé ! » while matchfunding partners add 100 % of each gift, « triplé »
+    at 200 %, else « abondé de N % »; hidden at 0. It carries the three wordings for live.js's
+    ``setMatchBanner``, which follows ``campaign.progress``'s ``match_percent``, and the end of
+    the pledges (``until``) at which the page hides it."""
+    double = gettext("Votre don est doublé !")
+    triple = gettext("Votre don est triplé !")
+    other = gettext("Votre don est abondé de {percent} % !")
+    if percent_matched == 100:
+        text = double
+    elif percent_matched == 200:
+        text = triple
+    else:
+        text = other.replace("{percent}", str(percent_matched))
+    return format_html(
+        '<strong class="match-banner" data-match-banner data-percent="{}" data-double="{}" data-triple="{}"'
+        ' data-other="{}" data-until="{}"{}>{}</strong>',
+        percent_matched,
+        double,
+        triple,
+        other,
+        until.isoformat() if hasattr(until, "isoformat") else "",
+        mark_safe(" hidden") if percent_matched <= 0 else "",
+        text,
+    )

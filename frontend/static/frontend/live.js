@@ -77,3 +77,23 @@ export function formatMoney(cents) {
   const sign = cents < 0 ? "-" : "";
   return french ? `${sign}${units},${rest}\u00a0€` : `${sign}€${units}.${rest}`;
 }
+
+// "Votre don est doublé !": the banner carries its wordings (data-double, data-triple, data-other with
+// "{percent}") in the page's language; it follows campaign.progress's match_percent (hidden at 0),
+// and hides itself when the pledges it announces end (data-until, ISO 8601).
+export function setMatchBanner(element, percent) {
+  if (!element || !Number.isInteger(percent)) return;
+  element.dataset.percent = String(percent);
+  element.hidden = percent <= 0;
+  const { double, triple, other } = element.dataset;
+  element.textContent = percent === 100 ? double : percent === 200 ? triple : other.replace("{percent}", String(percent));
+}
+
+export function matchBannerExpire(element) {
+  const until = Date.parse(element?.dataset.until || "");
+  if (Number.isNaN(until)) return;
+  // Browsers fire a timeout longer than 2^31 - 1 ms at once: a far end is checked again daily.
+  const wait = Math.min(until - Date.now(), 86_400_000);
+  if (wait <= 0) element.hidden = true;
+  else setTimeout(() => matchBannerExpire(element), wait + 1000);
+}

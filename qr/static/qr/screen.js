@@ -1,7 +1,7 @@
 // The window's screen, live: each object's state (being bought, sold, back on
 // sale), the objects a manager puts in or takes out, what the window raised
 // today, and the progress of the projects shown.
-import { connect, formatMoney } from "/static/frontend/live.js";
+import { connect, formatMoney, matchBannerExpire, setMatchBanner } from "/static/frontend/live.js";
 
 const body = document.body;
 const since = body.dataset.lastEvent;
@@ -73,5 +73,10 @@ for (const campaign of document.querySelectorAll("[data-campaign]")) {
     const { raised_cents: raised, goal_cents: goal } = event.data;
     campaign.querySelector("progress").value = Math.min(100, Math.floor((raised * 100) / goal));
     campaign.querySelector("[data-raised-amount]").textContent = formatMoney(raised);
+    // Matchfunding: the partners' promise apart from the money received, and "votre don est doublé".
+    const matched = campaign.querySelector("[data-matched-amount]");
+    if (matched && Number.isInteger(event.data.matched_cents)) matched.textContent = formatMoney(event.data.matched_cents);
+    setMatchBanner(campaign.querySelector("[data-match-banner]"), event.data.match_percent);
   }, { since });
+  matchBannerExpire(campaign.querySelector("[data-match-banner]"));
 }
