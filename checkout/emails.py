@@ -116,6 +116,7 @@ def gift_thanks_send(*, gift_id: int) -> None:
         context = {
             "gift": gift,
             "amount": format_money(gift.amount_cents, gift.currency, gift.language),
+            "tip": format_money(gift.tip_cents, gift.currency, gift.language) if gift.tip_cents else "",
             "campaign_url": settings.SITE_URL + gift.campaign.get_absolute_url(),
             "receipt_sentence": gift_receipt_sentence(gift=gift),
         }

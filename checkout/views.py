@@ -171,6 +171,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
             message=data["message"],
             user=user,
             receipt=data["receipt_details"],
+            tip_cents=data["tip"],
         )
     except DomainError as error:
         return _problem(request, [str(error.detail)], back, error.status_code)
