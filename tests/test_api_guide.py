@@ -117,6 +117,8 @@ NOT_THROUGH_THE_API = {
     "invitation_used",
     "invitation_of_another_email",
     "invitation_void",
+    # The donor wall's moderation page (checkout/manage_wall.py): no API yet.
+    "not_on_wall",
 }
 # DRF's own codes and those of kernel.api, accounts.authentication and accounts.permissions.
 NOT_DOMAIN_ERRORS = {
