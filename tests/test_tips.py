@@ -367,3 +367,32 @@ def test_the_tips_report_is_the_operators_only(client: Client) -> None:
         client.force_login(UserFactory(is_staff=True))
         assert client.get(url).status_code == 404
         client.logout()
+
+
+def test_the_organisations_gift_page_never_shows_the_tip(api: APIClient, client: Client) -> None:
+    campaign = CampaignFactory()
+    gift = paid(tipped_gift(api, campaign, 2000, 345))
+    client.force_login(MembershipFactory(organisation=campaign.organisation, role=Membership.Role.TREASURER).user)
+    page = client.get(f"/gestion/commandes/don/{gift.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "20,00\u00a0€" in text and "3,45" not in text and "23,45" not in text
+
+
+def test_a_refund_after_the_transfer_reverses_the_gifts_part_never_counting_the_tip(
+    api: APIClient, django_capture_on_commit_callbacks: Any
+) -> None:
+    from ledger.models import TransferReversal
+
+    organisation = OrganisationFactory(stripe_account_id="acct_demo_2", stripe_transfers_active=True)
+    campaign = CampaignFactory(organisation=organisation)
+    gift = tipped_gift(api, campaign, 2000, 300)
+    with django_capture_on_commit_callbacks(execute=True):
+        paid(gift)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = treasurer(campaign).post(
+            f"/api/gifts/{gift.pk}/refund/", {"amount_cents": 500, "reason": "x"}, format="json"
+        )
+    assert response.status_code == 201
+    # The organisation keeps 15 € of the gift: 5 € of its 20 € transfer come back, whatever the tip.
+    assert list(TransferReversal.objects.values_list("amount_cents", flat=True)) == [500]
