@@ -179,6 +179,8 @@ class AuditEntry(models.Model):
         PLEDGE_CREATED = "pledge_created", _("Abondement enregistré")
         PLEDGE_CHANGED = "pledge_changed", _("Abondement modifié")
         PLEDGE_SETTLED = "pledge_settled", _("Abondement reçu")
+        WALL_APPROVED = "wall_approved", _("Message du mur des donateurs affiché")
+        WALL_HIDDEN = "wall_hidden", _("Message du mur des donateurs masqué")
 
     # PROTECT: an organisation with a journal is not deleted by accident.
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="audit_entries")

@@ -36,8 +36,19 @@ class OrderAdmin(ReadOnlyAdmin):
 
 @admin.register(Gift)
 class GiftAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "campaign", "email", "name", "amount_cents", "status", "provider", "created_at")
-    list_filter = ("status", "provider", "campaign__organisation")
+    list_display = (
+        "pk",
+        "campaign",
+        "email",
+        "name",
+        "amount_cents",
+        "tip_cents",
+        "status",
+        "wall_status",
+        "provider",
+        "created_at",
+    )
+    list_filter = ("status", "wall_status", "provider", "campaign__organisation")
     search_fields = ("email", "name", "provider_session_id", "provider_payment_id")
 
 

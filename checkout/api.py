@@ -31,6 +31,8 @@ from checkout.services import (
     gift_start,
     order_start,
     payment_refund,
+    tip_max_cents,
+    tip_refused_text,
 )
 from checkout.throttles import payment_attempt_check
 from donations.models import Fulfilment
@@ -103,6 +105,21 @@ class GiftInputSerializer(serializers.Serializer):
     )
     # Optional, false unless sent: the giver agrees to receive the campaign's news by email.
     news = serializers.BooleanField(required=False, default=False)
+    tip_cents = CentsField(
+        limits=CentsRange(0, settings.TIP_MAX_CENTS),
+        required=False,
+        default=0,
+        error_messages={
+            "min_value": _("La contribution aux frais de Trëmma ne peut pas être négative."),
+            "max_value": _(
+                "La contribution aux frais de Trëmma ne peut pas dépasser le montant du don, ni le maximum autorisé."
+            ),
+        },
+        help_text=(
+            "a voluntary contribution to Trëmma's costs (0 by default), paid in the same payment, never the "
+            "campaign's and never receipted; at most the gift's amount and TIP_MAX_CENTS"
+        ),
+    )
 
     def validate_amount_cents(self, value: int) -> int:
         if value < settings.GIFT_MIN_CENTS:
@@ -110,6 +127,13 @@ class GiftInputSerializer(serializers.Serializer):
         if value > settings.GIFT_MAX_CENTS:
             raise serializers.ValidationError(_("Ce montant dépasse le maximum autorisé pour un don en ligne."))
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Read at each request (the setting may change); the gift's own amount bounds it too.
+        tip = attrs.get("tip_cents", 0)
+        if not 0 <= tip <= tip_max_cents(attrs["amount_cents"]):
+            raise serializers.ValidationError({"tip_cents": [tip_refused_text()]})
+        return attrs
 
 
 class GiftOutputSerializer(serializers.Serializer):

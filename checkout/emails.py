@@ -119,6 +119,7 @@ def gift_thanks_send(*, gift_id: int) -> None:
         context = {
             "gift": gift,
             "amount": format_money(gift.amount_cents, gift.currency, gift.language),
+            "tip": format_money(gift.tip_cents, gift.currency, gift.language) if gift.tip_cents else "",
             "campaign_url": settings.SITE_URL + gift.campaign.get_absolute_url(),
             "receipt_sentence": gift_receipt_sentence(gift=gift),
             # A month of a monthly gift: the link to change or stop it, no account needed.

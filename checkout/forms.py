@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from checkout.managed import STATUS_CHOICES
-from checkout.services import MAX_REFUND_CENTS
+from checkout.services import MAX_REFUND_CENTS, tip_max_cents, tip_refused_text
 from kernel.countries import DEFAULT_COUNTRY, NOT_IN_LIST_MESSAGE, CountrySelect
 from kernel.fields import EurosField
 from kernel.money import CentsRange, euros_to_cents, format_money
@@ -100,6 +100,14 @@ class GiveForm(forms.Form):
         label=_("Je souhaite recevoir les nouvelles de ce projet par e-mail (désabonnement en un clic)"),
         required=False,
     )
+    # A voluntary tip to Trëmma: empty (0) unless the giver types one; never pre-filled.
+    tip = forms.CharField(
+        label=_("Contribution aux frais de Trëmma (€, facultatif)"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "placeholder": "0", "maxlength": "12", "aria-describedby": "give-tip-help"}
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "give-%s")
@@ -110,13 +118,15 @@ class GiveForm(forms.Form):
         for name in self.errors:
             if name in self.fields:
                 # The message printed above the field is what a screen reader reads with it.
-                self.fields[name].widget.attrs["aria-describedby"] = f"give-{name}-error"
+                help_id = " give-tip-help" if name == "tip" else ""
+                self.fields[name].widget.attrs["aria-describedby"] = f"give-{name}-error{help_id}"
 
     def clean(self) -> dict[str, Any]:
         """The receipt's details count only when "Je souhaite un reçu fiscal" is ticked
         (without JavaScript the fields are always on the page, maybe filled in)."""
         data = super().clean() or {}
         self._amount_choose(data)
+        self._tip_check(data)
         data["receipt_details"] = None
         if not data.get("receipt"):
             return data
@@ -165,6 +175,21 @@ class GiveForm(forms.Form):
         if cents is None or cents not in suggested_gift_cents():
             raise forms.ValidationError(_("Choisissez un des montants proposés, ou saisissez le vôtre."))
         return cents
+
+    def clean_tip(self) -> int:
+        text = self.cleaned_data["tip"].strip()
+        if not text:
+            return 0
+        cents = euros_to_cents(text)
+        if cents is None:
+            raise forms.ValidationError(_("Indiquez un montant en euros, par exemple 0, 2 ou 2,50."))
+        return cents
+
+    def _tip_check(self, data: dict[str, Any]) -> None:
+        """A tip is at most the gift and ``TIP_MAX_CENTS`` (checkout.services.orders.tip_max_cents)."""
+        tip, amount = data.get("tip"), data.get("amount")
+        if tip and isinstance(amount, int) and tip > tip_max_cents(amount):
+            self.add_error("tip", tip_refused_text())
 
     def _amount_choose(self, data: dict[str, Any]) -> None:
         """``amount`` becomes the cents given: the amount typed, else the one chosen. Both, and

@@ -181,3 +181,34 @@ def fulfilment_for_claim_code(*, code: str, user: User) -> Fulfilment | None:
         .filter(claim_code=code, organisation__in=organisations_user_may(user, Permission.HAND_OVER))
         .first()
     )
+
+
+# --- The donor wall ------------------------------------------------------------------------------
+
+
+def wall_candidates() -> QuerySet[Gift]:
+    """Gifts that may stand on a donor wall, approved or not: paid (not refunded), not anonymous,
+    with a name. An anonymous gift never does, whatever its message."""
+    return Gift.objects.filter(status=PaymentStatus.PAID, anonymous=False).exclude(name="")
+
+
+def donor_wall(*, campaign_id: int) -> QuerySet[Gift]:
+    """A campaign's donor wall, newest first: the gifts whose name and message a manager approved.
+    Only what the wall prints is read (never an email or an amount)."""
+    return (
+        wall_candidates()
+        .filter(campaign_id=campaign_id, wall_status=Gift.WallStatus.APPROVED)
+        .only("pk", "name", "message", "paid_at")
+        .order_by("-paid_at", "-pk")
+    )
+
+
+def wall_gifts_managed(*, user: User, status: str) -> QuerySet[Gift]:
+    """The wall's candidates of the campaigns of the organisations where ``user`` may edit campaigns
+    (``Permission.CAMPAIGNS``: the wall is part of the campaign page), in one wall status; the
+    waiting ones oldest first (a queue), the decided ones newest first."""
+    gifts = wall_candidates().filter(
+        wall_status=status, campaign__organisation__in=organisations_user_may(user, Permission.CAMPAIGNS)
+    )
+    order = ("paid_at", "pk") if status == Gift.WallStatus.PENDING else ("-wall_decided_at", "-pk")
+    return gifts.select_related("campaign__organisation").order_by(*order)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from checkout import api, basket, manage_orders, recurring_views, views
+from checkout import api, basket, manage_orders, manage_wall, recurring_views, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
 from kernel.urls import moved
 
@@ -26,6 +26,9 @@ urlpatterns = [
     path("gestion/commandes/commande/<int:pk>/", manage_orders.order_detail, name="manage-order"),
     path("gestion/commandes/don/<int:pk>/", manage_orders.gift_detail, name="manage-gift"),
     path("gestion/retraits/", views.pickups, name="pickups"),
+    # The donor wall's moderation (checkout/manage_wall.py).
+    path("gestion/mur/", manage_wall.wall_moderation, name="manage-wall"),
+    path("gestion/mur/<int:pk>/<slug:decision>/", manage_wall.wall_decide, name="manage-wall-decide"),
 ]
 
 # The JSON endpoints, mounted under /api/ by tremma/urls.py (outside the "checkout" namespace, as the API's names are).

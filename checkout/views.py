@@ -207,6 +207,7 @@ def campaign_give(request: HttpRequest, slug: str) -> HttpResponse:
             receipt=data["receipt_details"],
             interval=data["interval"] or None,
             news=data["news"],
+            tip_cents=data["tip"],
         )
     except DomainError as error:
         return _problem(request, [str(error.detail)], back, error.status_code)

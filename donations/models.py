@@ -432,12 +432,31 @@ class Gift(Payment):
     # The giver agreed to hear from the campaign (never ticked for them): once paid, a
     # news subscription (news.services.subscription_consent).
     news = models.BooleanField(_("accepte les nouvelles de la campagne"), default=False)
+    # The giver's voluntary contribution to Trëmma's costs, paid in the same payment (the provider
+    # charges amount_cents + tip_cents). Never the campaign's: the platform's tips account in the
+    # ledger, never receipted, never transferred. ``amount_cents`` stays the gift.
+    tip_cents = models.PositiveIntegerField(_("contribution aux frais de Trëmma (centimes)"), default=0)
+
+    class WallStatus(models.TextChoices):
+        """The donor wall (the campaign page): a giver's name and message show only once approved."""
+
+        PENDING = "pending", _("À modérer")
+        APPROVED = "approved", _("Affiché")
+        HIDDEN = "hidden", _("Masqué")
+
+    wall_status = models.CharField(
+        _("mur des donateurs"), max_length=10, choices=WallStatus.choices, default=WallStatus.PENDING
+    )
+    wall_decided_at = models.DateTimeField(_("modéré le"), null=True, blank=True)
 
     class Meta(Payment.Meta):
         verbose_name = _("don")
         verbose_name_plural = _("dons")
+        indexes = [models.Index(fields=["campaign", "wall_status"], name="gift_wall")]
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gte=100), name="gift_amount_at_least_one_euro"),
+            # A tip is never more than the gift itself (checkout.services.orders.gift_start has the finer bound).
+            models.CheckConstraint(condition=Q(tip_cents__lte=models.F("amount_cents")), name="gift_tip_within_amount"),
             # A requested receipt always has every mention Cerfa 11580*05 needs of the giver.
             models.CheckConstraint(
                 condition=Q(receipt_requested=False)

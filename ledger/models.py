@@ -92,9 +92,12 @@ class LedgerEntry(models.Model):
                 name="ledger_entry_for_one_payment",
             ),
             # A campaign's money has its campaign and organisation; the platform's has neither.
-            # One event counts once: once per line of an order, once for anything else.
+            # One event counts once: once per line of an order, once per account for anything else
+            # (a tipped gift's payment credits its campaign and the platform's tips, once each).
             models.UniqueConstraint(
-                fields=["provider_event_id"], condition=Q(order_line__isnull=True), name="ledger_event_once"
+                fields=["provider_event_id", "account"],
+                condition=Q(order_line__isnull=True),
+                name="ledger_event_once_per_account",
             ),
             models.UniqueConstraint(
                 fields=["provider_event_id", "order_line"],

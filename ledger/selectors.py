@@ -6,11 +6,12 @@ reconciliation of the ledger with our rows and the payment provider."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from accounts.models import User
@@ -158,6 +159,62 @@ def campaign_ledger_for_manager(*, user: User, slug: str) -> QuerySet[LedgerEntr
     return LedgerEntry.objects.filter(campaign=campaign).order_by("id")
 
 
+# --- The platform's tips, for its operator ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TipsMonth:
+    """One month of the platform's tips account (by the date of each entry)."""
+
+    month: date  # its first day
+    gifts: int  # tipped gifts paid that month
+    credited_cents: int  # tips received
+    refunded_cents: int  # tips given back with a refunded gift
+    disputed_cents: int  # tips taken back by disputes, less those won back
+
+    @property
+    def net_cents(self) -> int:
+        return self.credited_cents - self.refunded_cents - self.disputed_cents
+
+    @property
+    def refunded_signed_cents(self) -> int:
+        return -self.refunded_cents
+
+    @property
+    def disputed_signed_cents(self) -> int:
+        """Negative when tips were taken back, positive in a month where disputes were won back."""
+        return -self.disputed_cents
+
+
+def platform_tips_by_month() -> list[TipsMonth]:
+    """The tips account month by month, newest first, in one query: what givers added to their gifts
+    for Trëmma's costs, what was given back (refunds) or taken back (disputes). Never a campaign's money."""
+    rows = (
+        LedgerEntry.objects.filter(account=LedgerEntry.Account.PLATFORM_TIPS)
+        .annotate(month=TruncMonth("created_at"))
+        .order_by()
+        .values("month", "reason")
+        .annotate(total=Sum("amount_cents"), gifts=Count("gift", distinct=True))
+    )
+    months: dict[date, dict[str, int]] = {}
+    for row in rows:
+        month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
+        sums = months.setdefault(month, {})
+        sums[row["reason"]] = row["total"]
+        if row["reason"] == LedgerEntry.Reason.PAYMENT:
+            sums["gifts"] = row["gifts"]
+    return [
+        TipsMonth(
+            month=month,
+            gifts=sums.get("gifts", 0),
+            credited_cents=sums.get(LedgerEntry.Reason.PAYMENT, 0),
+            refunded_cents=sums.get(LedgerEntry.Reason.REFUND, 0),
+            disputed_cents=sums.get(LedgerEntry.Reason.DISPUTE, 0) - sums.get(LedgerEntry.Reason.DISPUTE_WON, 0),
+        )
+        for month, sums in sorted(months.items(), reverse=True)
+    ]
+
+
 # --- Reconciliation -----------------------------------------------------------------------------
 
 
@@ -193,16 +250,41 @@ def _paid_differences(name: str, sums: dict[str, int], *, paid_cents: int, refun
         yield f"{name}: refunds debited {sums.get('refund', 0)}, refunded {refunded_cents}"
 
 
+def _tip_sums() -> dict[int, dict[str, int]]:
+    """Sums by reason of the platform's tips account, per gift, in one query."""
+    rows = (
+        LedgerEntry.objects.filter(account=LedgerEntry.Account.PLATFORM_TIPS, gift__isnull=False)
+        .order_by()
+        .values("gift", "reason")
+        .annotate(total=Sum("amount_cents"))
+    )
+    sums: dict[int, dict[str, int]] = {}
+    for row in rows:
+        sums.setdefault(row["gift"], {})[row["reason"]] = row["total"]
+    return sums
+
+
+def _tip_differences(name: str, gift: Gift, sums: dict[str, int]) -> Iterator[str]:
+    """A gift's tip is credited once, whole, to the tips account; refunds of it never exceed it."""
+    credited = sums.get(LedgerEntry.Reason.PAYMENT, 0)
+    if credited != gift.tip_cents:
+        yield f"{name}: tip credited {credited}, tip paid {gift.tip_cents}"
+    if sums.get(LedgerEntry.Reason.REFUND, 0) > credited:
+        yield f"{name}: tip refunds debited {sums.get(LedgerEntry.Reason.REFUND, 0)}, tip credited {credited}"
+
+
 def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
     """Every paid gift, and every line of a paid order, has exactly its amount
-    credited once to its campaign, refunds debited as recorded; an order's
+    credited once to its campaign, refunds debited as recorded; a gift's tip
+    exactly credited once to the platform's tips account; an order's
     lines add up to no more than it was paid (the rest is shipping, the
     platform's); and (``with_provider``) the provider agrees on what was
-    received and refunded. Yields one line per difference."""
+    received and refunded (a gift's: with its tip). Yields one line per difference."""
     paid = Q(status__in=[PaymentStatus.PAID, PaymentStatus.REFUNDED]) & ~Q(provider_payment_id="")
     orders = Order.objects.filter(paid).exclude(refund_reason="item_unavailable").prefetch_related("lines")
     targets: list[Order | Gift] = [*orders, *Gift.objects.filter(paid)]
     line_sums = _line_sums() if any(isinstance(target, Order) for target in targets) else {}
+    tip_sums = _tip_sums()
     provider = gateway() if with_provider else None
     for target in targets:
         name = f"{type(target).__name__.lower()} {target.pk}"
@@ -223,13 +305,18 @@ def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
             yield from _paid_differences(
                 name, _sums(gift=target), paid_cents=target.amount_cents, refunded_cents=target.refunded_cents
             )
+            yield from _tip_differences(name, target, tip_sums.get(target.pk, {}))
         if provider is not None and target.provider == provider.name:
             try:
                 received, refunded = provider.payment_amounts(target.provider_payment_id)
             except GatewayError as error:
                 yield f"{name}: provider not reachable ({error})"
                 continue
-            if (received, refunded) != (target.amount_cents, target.refunded_cents):
+            charged, given_back = target.amount_cents, target.refunded_cents
+            if isinstance(target, Gift):
+                charged += target.tip_cents
+                given_back += tip_sums.get(target.pk, {}).get(LedgerEntry.Reason.REFUND, 0)
+            if (received, refunded) != (charged, given_back):
                 yield f"{name}: provider says received {received}, refunded {refunded}"
     # A transfer made before transfers were recorded (or whose record failed) is missing from statements.
     untracked = Q(transfers__isnull=True) & ~Q(transfer_id="")

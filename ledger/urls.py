@@ -18,6 +18,9 @@ urlpatterns = [
     ),
     path("gestion/organisations/<slug:slug>/paiements/", views.organisation_payments, name="organisation-payments"),
     path("gestion/campagnes/<slug:slug>/ecritures.csv", views.campaign_ledger_csv, name="campaign-ledger-csv"),
+    # The platform's own tips account: its operator only (superusers).
+    path("gestion/plateforme/contributions/", views.platform_tips, name="platform-tips"),
+    path("gestion/plateforme/contributions.csv", views.platform_tips_csv, name="platform-tips-csv"),
     # Its address until the public pages got French paths.
     path("payments/campagnes/<slug:slug>/ecritures.csv", moved("ledger:campaign-ledger-csv")),
 ]

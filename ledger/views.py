@@ -28,7 +28,12 @@ from campaigns.selectors import organisations_user_may
 from kernel.errors import DomainError
 from kernel.spreadsheet import Cell, Euros, csv_response
 from ledger.models import LedgerEntry
-from ledger.selectors import campaign_ledger_for_manager, organisation_balance_cents
+from ledger.selectors import (
+    campaign_ledger_for_manager,
+    ledger_differences,
+    organisation_balance_cents,
+    platform_tips_by_month,
+)
 from ledger.statements import Statement, organisation_statement, statement_organisation
 from payments.selectors import connect_summary, organisation_for_payments_admin
 from payments.services import organisation_connect_refresh, organisation_connect_start
@@ -205,6 +210,58 @@ def campaign_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
             ]
         )
     return csv_response(filename=f"ecritures-{slug}.csv", header=[_(c) for c in LEDGER_COLUMNS], rows=rows)
+
+
+# --- The platform's tips, for its operator (superusers) ---------------------------------------------
+
+TIPS_COLUMNS = [
+    gettext_noop("mois"),
+    gettext_noop("dons avec contribution"),
+    gettext_noop("contributions reçues (€)"),
+    gettext_noop("remboursées (€)"),
+    gettext_noop("reprises par litige (€)"),
+    gettext_noop("net (€)"),
+]
+
+
+def _operator_only(request: HttpRequest) -> None:
+    """The platform's own books are its operator's: a superuser; anyone else finds nothing there."""
+    if not getattr(request.user, "is_superuser", False) or not request.user.is_active:
+        raise Http404
+
+
+@login_required
+@require_safe
+def platform_tips(request: HttpRequest) -> HttpResponse:
+    """The tips givers added to their gifts, month by month: Trëmma's income, never a campaign's."""
+    _operator_only(request)
+    months = platform_tips_by_month()
+    context = {
+        "months": months,
+        "total_cents": sum(month.net_cents for month in months),
+        "differences": list(ledger_differences()),
+    }
+    response = render(request, "ledger/platform_tips.html", context)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@login_required
+@require_safe
+def platform_tips_csv(request: HttpRequest) -> HttpResponse:
+    _operator_only(request)
+    rows: list[list[Cell]] = [
+        [
+            f"{month.month:%Y-%m}",
+            month.gifts,
+            Euros(month.credited_cents),
+            Euros(month.refunded_signed_cents),
+            Euros(month.disputed_signed_cents),
+            Euros(month.net_cents),
+        ]
+        for month in platform_tips_by_month()
+    ]
+    return csv_response(filename="contributions-tremma.csv", header=[_(c) for c in TIPS_COLUMNS], rows=rows)
 
 
 # --- The organisation's payments page: its Stripe account, and what awaits transfer ---------------

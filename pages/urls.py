@@ -9,6 +9,7 @@ app_name = "pages"
 urlpatterns = [
     path("", views.home, name="home"),
     path("campagnes/<slug:slug>/", views.campaign_detail, name="campaign"),
+    path("campagnes/<slug:slug>/soutiens/", views.campaign_wall, name="campaign-wall"),
     path("objets/<int:pk>/", views.item_detail, name="item"),
     path("gestion/tableau-de-bord/", dashboard.dashboard, name="dashboard"),
     path("gestion/", manage_home.manage_home, name="manage"),

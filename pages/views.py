@@ -3,11 +3,13 @@ item (with its campaign's totals from the ledger), and the legal pages."""
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from accounts.requests import signed_in
+from checkout.selectors import donor_wall
 from donations.models import ItemStatus
 from donations.selectors import item_similar, item_visible_queryset
 from frontend.legal import legal_details
@@ -15,6 +17,10 @@ from ledger.pledges import campaign_matching
 from ledger.selectors import campaign_public_queryset
 from news.selectors import campaign_updates
 from realtime.selectors import last_event_id
+
+# How many names and messages of the donor wall the campaign page shows; its own pages show the rest.
+WALL_ON_CAMPAIGN_PAGE = 10
+WALL_PAGE_SIZE = 30
 
 
 @require_safe
@@ -32,10 +38,26 @@ def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
     ).filter(  # type: ignore[arg-type]
         campaign=campaign, status__in=[ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD]
     )[:60]
-    context = {"campaign": campaign, "items": items, "last_event": last_event_id()}
+    # The donor wall: the newest approved names and messages, the rest on their own pages.
+    wall = list(donor_wall(campaign_id=campaign.pk)[: WALL_ON_CAMPAIGN_PAGE + 1])
+    context = {
+        "campaign": campaign,
+        "items": items,
+        "last_event": last_event_id(),
+        "wall": wall[:WALL_ON_CAMPAIGN_PAGE],
+        "wall_more": len(wall) > WALL_ON_CAMPAIGN_PAGE,
+    }
     context["updates"] = campaign_updates(campaign)
     context["matching"] = campaign_matching(campaign_id=campaign.pk)  # matchfunding: promised, not received
     return render(request, "pages/campaign.html", context)
+
+
+@require_safe
+def campaign_wall(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every approved name and message of a campaign's donor wall, page by page, newest first."""
+    campaign = get_object_or_404(campaign_public_queryset(), slug=slug)
+    page = Paginator(donor_wall(campaign_id=campaign.pk), WALL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "pages/campaign_wall.html", {"campaign": campaign, "page": page})
 
 
 @require_safe

@@ -128,6 +128,8 @@ NOT_THROUGH_THE_API = {
     "cap_below_matched",
     "received_above_cap",
     "received_before_pledge",
+    # The donor wall's moderation page (checkout/manage_wall.py): no API yet.
+    "not_on_wall",
 }
 # DRF's own codes and those of kernel.api, accounts.authentication and accounts.permissions.
 NOT_DOMAIN_ERRORS = {

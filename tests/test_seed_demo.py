@@ -75,7 +75,11 @@ def test_seed_demo_shows_money_raised_from_gifts_paid_through_the_demo_gateway()
 
     raised = {campaign.slug: campaign.raised_cents for campaign in campaign_public_queryset()}
     assert raised == {"un-toit-pour-l-hiver": 19_500, "atelier-velo-solidaire": 10_500, "camion-de-collecte": 21_500}
-    assert LedgerEntry.objects.count() == 7
+    # One entry per gift on its campaign, and the tip of one of them on the platform's tips account.
+    assert LedgerEntry.objects.filter(account=LedgerEntry.Account.CAMPAIGN).count() == 7
+    assert list(
+        LedgerEntry.objects.filter(account=LedgerEntry.Account.PLATFORM_TIPS).values_list("amount_cents", flat=True)
+    ) == [500]
 
 
 def test_seed_demo_connects_one_organisation_and_leaves_the_other_for_its_admin_to_connect(

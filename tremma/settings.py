@@ -379,6 +379,9 @@ BASKET_MAX_ITEMS = env_int("BASKET_MAX_ITEMS", 20, minimum=1, maximum=100)
 # Gifts: at least 1 €, at most GIFT_MAX_CENTS (cents).
 GIFT_MIN_CENTS = 100
 GIFT_MAX_CENTS = env_int("GIFT_MAX_CENTS", 1_000_000, minimum=GIFT_MIN_CENTS)
+# A gift's voluntary tip to Trëmma (never the campaign's): 0 by default, at most the gift itself and
+# at most TIP_MAX_CENTS (cents).
+TIP_MAX_CENTS = env_int("TIP_MAX_CENTS", 10_000, minimum=0, maximum=1_000_000)
 # The gift form's cost after the tax reduction (article 200 of the CGI): an organisation helping people in
 # difficulty opens a reduction of 75 % on gifts up to this yearly ceiling set by law (1 000 €, made permanent
 # by the 2025 finance law), 66 % above it, like every other organisation of general interest (checkout.tax_reduction).

@@ -179,7 +179,8 @@ def gift_history(gift: Gift) -> list[HistoryLine]:
     lines: list[HistoryLine] = [HistoryLine(gift.created_at, _("Don commencé"))]
     if gift.paid_at is not None:
         lines.append(HistoryLine(gift.paid_at, _("Paiement reçu : %(amount)s") % _amount(gift.amount_cents)))
-    for entry in LedgerEntry.objects.filter(gift=gift).order_by("id"):
+    # The campaign's entries only: a tip to Trëmma is not the organisation's money.
+    for entry in LedgerEntry.objects.filter(gift=gift, account=LedgerEntry.Account.CAMPAIGN).order_by("id"):
         sign = "" if entry.kind == LedgerEntry.Kind.CREDIT else "-"
         lines.append(
             HistoryLine(

@@ -1,11 +1,12 @@
 """The order lifecycle's use cases — the only code that changes an order's, a
-reservation's or a gift's state — in five modules: ``orders`` (holds, orders,
+reservation's or a gift's state — in six modules: ``orders`` (holds, orders,
 gifts, hand-over), ``events`` (applying the payment provider's events),
 ``payouts`` (money going out: refunds and transfers), ``settlements``
-(transfer reversals and provider fees) and ``pickups`` (reminders to buyers
-who have not collected, the never-collected rule); matchfunding in
-``matches`` (each gift's share, with its payment and refund) and ``pledges``
-(the partners' promises and their payment). Import from here."""
+(transfer reversals and provider fees), ``pickups`` (reminders to buyers
+who have not collected, the never-collected rule) and ``wall`` (the donor
+wall's moderation); matchfunding in ``matches`` (each gift's share, with its
+payment and refund) and ``pledges`` (the partners' promises and their
+payment). Import from here."""
 
 from checkout.services.events import (
     AFTER_PAYMENT_TYPES,
@@ -19,6 +20,7 @@ from checkout.services.orders import (
     ClaimCodeInvalid,
     ItemUnavailable,
     NotHandable,
+    TipOutOfBounds,
     TooManyHolds,
     claim_code_normalise,
     fulfilment_hand_over,
@@ -27,6 +29,8 @@ from checkout.services.orders import (
     order_start,
     reservation_release,
     reservations_release_expired,
+    tip_max_cents,
+    tip_refused_text,
 )
 from checkout.services.payouts import (
     MAX_REFUND_CENTS,
@@ -51,19 +55,23 @@ from checkout.services.settlements import (
     transfer_reverse_due,
 )
 from checkout.services.targets import PaymentUnavailable
+from checkout.services.wall import WALL_DECISIONS, NotOnWall, gift_wall_decide
 
 __all__ = [
     "AFTER_PAYMENT_TYPES",
     "MAX_REFUND_CENTS",
+    "WALL_DECISIONS",
     "BasketEmpty",
     "BasketTooLarge",
     "ClaimCodeInvalid",
     "ItemUnavailable",
     "NotHandable",
+    "NotOnWall",
     "PaymentUnavailable",
     "RefundLineRequired",
     "RefundRefused",
     "RefundTooLarge",
+    "TipOutOfBounds",
     "TooManyHolds",
     "claim_code_normalise",
     "fulfilment_hand_over",
@@ -72,6 +80,7 @@ __all__ = [
     "gift_mark_paid",
     "gift_start",
     "gift_transfer",
+    "gift_wall_decide",
     "order_cancel",
     "order_mark_paid",
     "order_refund_late",
@@ -90,6 +99,8 @@ __all__ = [
     "refundable_cents",
     "reservation_release",
     "reservations_release_expired",
+    "tip_max_cents",
+    "tip_refused_text",
     "transfer_reversals_pay",
     "transfer_reverse_due",
     "transfers_pay",

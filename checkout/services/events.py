@@ -33,7 +33,7 @@ from checkout.services.recurring import (
 )
 from checkout.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
 from checkout.services.states import payment_transition, reservation_transition
-from checkout.services.targets import payment_of, payment_ref
+from checkout.services.targets import payment_charged_cents, payment_of, payment_ref
 from donations.models import Gift, ItemStatus, Order, OrderLine, PaymentStatus, Reservation
 from donations.services import item_transition
 from kernel.states import TransitionRefused
@@ -98,11 +98,11 @@ def _locked_target(event: PaymentEvent) -> Order | Gift | None:
 
 
 def _matches(target: Order | Gift, event: PaymentEvent) -> bool:
-    """Money received must be what we asked, for the session we opened."""
+    """Money received must be what we asked (a gift and its tip), for the session we opened."""
     ok = (
         target.provider == event.provider
         and target.provider_session_id == event.session_id
-        and target.amount_cents == event.amount_cents
+        and payment_charged_cents(target) == event.amount_cents
         and target.currency == event.currency
     )
     if not ok:
@@ -207,7 +207,8 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
 
 
 def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
-    """The giver paid (even late: a gift never conflicts): credit the campaign. Caller holds the gift's lock."""
+    """The giver paid (even late: a gift never conflicts): credit the campaign with the gift, and the
+    platform's tips account with the tip if any. Caller holds the gift's lock."""
     payment_transition(gift, to=PaymentStatus.PAID, provider_payment_id=event.payment_id, paid_at=timezone.now())
     ledger_record(
         kind=LedgerEntry.Kind.CREDIT,
@@ -216,6 +217,17 @@ def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
         campaign=gift.campaign,
         gift=gift,
         key=f"gift:{gift.pk}:credit",
+        provider_event_id=event.id,
+    )
+    # The tip, paid with the gift, is Trëmma's: the platform's tips account, never the campaign's.
+    ledger_record(
+        account=LedgerEntry.Account.PLATFORM_TIPS,
+        kind=LedgerEntry.Kind.CREDIT,
+        reason=LedgerEntry.Reason.PAYMENT,
+        amount_cents=gift.tip_cents,
+        campaign=None,
+        gift=gift,
+        key=f"gift:{gift.pk}:tip:credit",
         provider_event_id=event.id,
     )
     event_emit(
@@ -280,6 +292,7 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
         target.refunded_cents = refunded
     if isinstance(target, Order):
         return _order_refunded(event, target, before=before, refunded=refunded)
+    _tip_refunded(event, target)
     totals = ledger_totals_for(gift=target)
     wanted = min(refunded, totals["credit"]) - totals["refund"]
     entry = ledger_record(
@@ -292,7 +305,7 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
         gift=target,
     )
     if entry is None and refunded == before:
-        return True  # an older snapshot, or nothing was ever credited
+        return True  # an older snapshot, nothing was ever credited, or only the tip was refunded
     # An issued tax receipt no longer says the truth: cancel it, in this transaction
     # (the receipts job issues a corrected one for what the organisation kept).
     receipts_cancel_for_payment(reason=refund_reason(refunded), gift=target)
@@ -302,6 +315,39 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
     _progress(target.campaign)
     transfer_reverse_after_commit(target)
     return True
+
+
+def _tip_totals(gift: Gift) -> dict[str, int]:
+    """Credited and debited cents of a gift's tip (the platform's tips account), and refunds debited."""
+    totals = {"credit": 0, "debit": 0, "refund": 0}
+    entries = LedgerEntry.objects.filter(gift=gift, account=LedgerEntry.Account.PLATFORM_TIPS)
+    for kind, reason, amount in entries.values_list("kind", "reason", "amount_cents"):
+        totals[kind] += amount
+        if kind == LedgerEntry.Kind.DEBIT and reason == LedgerEntry.Reason.REFUND:
+            totals["refund"] += amount
+    return totals
+
+
+def _tip_refunded(event: PaymentEvent, gift: Gift) -> LedgerEntry | None:
+    """The provider's cumulative refund of a tipped payment goes to the gift first, then to the tip:
+    what exceeds the gift's amount is the tip given back, debited on the platform's tips account
+    (never more than its credit). A manager's whole refund of the gift sends the tip back too
+    (checkout.services.payouts.payment_refund); a partial one leaves it."""
+    if not gift.tip_cents:
+        return None
+    tip_refunded = min(max(event.refunded_cents - gift.amount_cents, 0), gift.tip_cents)
+    totals = _tip_totals(gift)
+    wanted = min(tip_refunded, totals["credit"]) - totals["refund"]
+    return ledger_record(
+        account=LedgerEntry.Account.PLATFORM_TIPS,
+        kind=LedgerEntry.Kind.DEBIT,
+        reason=LedgerEntry.Reason.REFUND,
+        amount_cents=min(wanted, totals["credit"] - totals["debit"]),
+        campaign=None,
+        key=f"gift:{gift.pk}:tip:refund:{tip_refunded}",
+        provider_event_id=event.id,
+        gift=gift,
+    )
 
 
 def _order_refunded(event: PaymentEvent, order: Order, *, before: int, refunded: int) -> bool:
@@ -380,7 +426,8 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
     (an order's lines in turn, each at most what it still has)."""
     written = False
     campaigns = {}
-    for line, campaign, amount in _debit_split(target, event.amount_cents):
+    split = _debit_split(target, event.amount_cents)
+    for line, campaign, amount in split:
         line_part = f":line:{line.pk}" if line is not None else ""
         entry = ledger_record(
             kind=LedgerEntry.Kind.DEBIT,
@@ -394,11 +441,31 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
         )
         written = written or entry is not None
         campaigns[campaign.pk] = campaign
+    if isinstance(target, Gift) and target.tip_cents:
+        # The bank took the whole payment back: what exceeds the gift is the tip, the platform's.
+        _tip_disputed(event, target, beyond_gift=event.amount_cents - sum(amount for _l, _c, amount in split))
     if written:
         receipts_cancel_for_payment(reason=dispute_reason(), **payment_of(target))
     for campaign in campaigns.values() or [_first_campaign(target)]:
         _progress(campaign)
     return True
+
+
+def _tip_disputed(event: PaymentEvent, gift: Gift, *, beyond_gift: int) -> None:
+    """Debit the platform's tips account with the part of a disputed amount beyond what the gift still
+    had (``beyond_gift``); its key ends as the campaign's, ``:dispute:<id>``, so a won dispute credits it back."""
+    totals = _tip_totals(gift)
+    tip_part = min(max(beyond_gift, 0), totals["credit"] - totals["debit"])
+    ledger_record(
+        account=LedgerEntry.Account.PLATFORM_TIPS,
+        kind=LedgerEntry.Kind.DEBIT,
+        reason=LedgerEntry.Reason.DISPUTE,
+        amount_cents=tip_part,
+        campaign=None,
+        key=f"gift:{gift.pk}:tip:dispute:{event.dispute_id}",
+        provider_event_id=event.id,
+        gift=gift,
+    )
 
 
 def _first_campaign(target: Order | Gift) -> Campaign:
@@ -435,6 +502,7 @@ def _dispute_closed(event: PaymentEvent, target: Order | Gift) -> bool:
     ).select_related("campaign", "order_line")
     for entry in opened:
         ledger_record(
+            account=LedgerEntry.Account(entry.account),
             kind=LedgerEntry.Kind.CREDIT,
             reason=LedgerEntry.Reason.DISPUTE_WON,
             amount_cents=entry.amount_cents,

@@ -41,7 +41,7 @@ from donations.models import (
 )
 from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
-from kernel.money import CURRENCY
+from kernel.money import CURRENCY, format_money
 from kernel.states import TransitionRefused
 from kernel.tasks import task, task_at, task_enqueue
 from payments.gateways import CheckoutLine, CheckoutRequest, GatewayError, gateway
@@ -50,6 +50,9 @@ from realtime.services import event_emit
 from receipts.details import ReceiptDetails
 
 # --- Checkout: reservations, orders and gifts -------------------------------------------------
+
+# The tip's line on the provider's payment page.
+TIP_LINE = _("Contribution aux frais de Trëmma")
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,22 @@ def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
             first_end = holds.order_by("expires_at").values_list("expires_at", flat=True).first()
             refused.retry_after = int((first_end - now).total_seconds()) + 1 if first_end else None
             raise refused
+
+
+class TipOutOfBounds(DomainError):
+    code = "invalid"
+    field = "tip_cents"
+    default_detail = _("La contribution aux frais de Trëmma va de 0 au montant du don, au plus %(max)s.")
+
+
+def tip_max_cents(amount_cents: int) -> int:
+    """The largest tip on a gift of ``amount_cents``: never more than the gift, nor than ``TIP_MAX_CENTS``."""
+    return max(min(amount_cents, settings.TIP_MAX_CENTS), 0)
+
+
+def tip_refused_text() -> str:
+    """What a giver reads when the tip is out of bounds, in the active language."""
+    return str(TipOutOfBounds.default_detail) % {"max": format_money(settings.TIP_MAX_CENTS, language=_language())}
 
 
 class BasketEmpty(DomainError):
@@ -341,6 +360,7 @@ def gift_start(
     receipt: ReceiptDetails | None = None,
     interval: str | None = None,
     news: bool = False,
+    tip_cents: int = 0,
 ) -> Gift:
     """Record a pending gift and open the provider checkout. It counts only once paid.
     With ``receipt`` (validated by receipts.details), the tax receipt is
@@ -348,11 +368,20 @@ def gift_start(
     ``interval="month"``: a monthly gift (``RecurringGift``), this gift its first month's
     charge, the checkout a subscription (checkout.services.recurring).
     ``news``: the giver agreed to hear from the campaign (subscribed once the payment is confirmed).
+    ``tip_cents`` (0 unless the giver chose one, at most ``tip_max_cents``) is paid in the same
+    checkout, on its own line, and is Trëmma's; a monthly gift takes none (the tip is once).
     If the provider fails, the gift is marked failed and ``PaymentUnavailable`` is raised."""
     if not settings.GIFT_MIN_CENTS <= amount_cents <= settings.GIFT_MAX_CENTS:
         raise DomainError(f"gift amount {amount_cents} out of bounds")
     if interval not in (None, *RecurringGift.Interval.values):
         raise DomainError(f"gift interval {interval!r} is not one of ours")
+    if interval and tip_cents:
+        raise TipOutOfBounds(
+            f"tip {tip_cents} on a monthly gift",
+            detail=_("Un don mensuel ne comporte pas de contribution aux frais de Trëmma : laissez-la à 0."),
+        )
+    if not 0 <= tip_cents <= tip_max_cents(amount_cents):
+        raise TipOutOfBounds(f"tip {tip_cents} out of bounds", detail=tip_refused_text())
     campaign = Campaign.objects.filter(slug=campaign_slug, status=Campaign.Status.LIVE).first()
     if campaign is None:
         raise NotFound(f"campaign {campaign_slug}")
@@ -372,17 +401,28 @@ def gift_start(
             **_receipt_fields(receipt),
         }
         recurring = RecurringGift.objects.create(**details, interval=interval) if interval else None
-        gift = Gift.objects.create(**details, recurring=recurring, news=news)
+        gift = Gift.objects.create(**details, recurring=recurring, news=news, tip_cents=tip_cents)
     success_url, cancel_url = _return_urls(kind="gift", pk=gift.pk)
+    gift_line = str(
+        (_("Don mensuel pour « %(title)s »") if interval else _("Don pour « %(title)s »")) % {"title": campaign.title}
+    )
+    lines: tuple[CheckoutLine, ...] = ()
+    description = gift_line
+    if tip_cents:
+        # Two lines on the provider's page: the gift, and the tip, each with its own amount.
+        tip_line = str(TIP_LINE)
+        lines = (
+            CheckoutLine(description=gift_line, amount_cents=amount_cents),
+            CheckoutLine(description=tip_line, amount_cents=tip_cents),
+        )
+        description = f"{gift_line} + {tip_line}"
     request = CheckoutRequest(
         kind="gift",
         object_id=gift.pk,
-        amount_cents=amount_cents,
+        amount_cents=amount_cents + tip_cents,
         currency=gift.currency,
-        description=str(
-            (_("Don mensuel pour « %(title)s »") if interval else _("Don pour « %(title)s »"))
-            % {"title": campaign.title}
-        ),
+        description=description,
+        lines=lines,
         email=email,
         success_url=success_url,
         cancel_url=cancel_url,

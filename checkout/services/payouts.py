@@ -243,7 +243,8 @@ def payment_refund(
     recorded, then sent to the provider with a key derived from its row; the
     ledger's debit comes with the provider's ``charge.refunded`` event, as for
     any refund. An order of several organisations is refunded line by line, each
-    by its own organisation. ``actor`` None is Trëmma itself applying a rule (an
+    by its own organisation. A gift refunded in whole also gives back its tip (Trëmma's,
+    in the same payment). ``actor`` None is Trëmma itself applying a rule (an
     object never collected: checkout.services.pickups), never a request's user."""
     pk = order_id if order_id is not None else gift_id
     if pk is None or (line_id is not None and order_id is None):
@@ -281,6 +282,9 @@ def payment_refund(
         amount = remaining if amount_cents is None else amount_cents
         if not 0 < amount <= remaining:
             raise RefundTooLarge(f"{amount} of {remaining} for {payment_ref(target)} line {line_id}")
+        # A gift refunded in whole gives its tip back too, in the same refund (the giver gets all they
+        # paid; the ledger debits the tips account when the provider confirms). A partial refund leaves it.
+        tip_back = target.tip_cents if isinstance(target, Gift) and amount == remaining else 0
         refund = Refund.objects.create(
             amount_cents=amount, reason=reason[:300], actor=actor, line=line, **payment_of(target)
         )
@@ -295,13 +299,16 @@ def payment_refund(
                 "amount_cents": amount,
                 "whole": amount == (line.amount_cents if line is not None else target.amount_cents),
                 "reason": refund.reason,
+                **({"tip_cents": tip_back} if tip_back else {}),
             },
         )
     # After commit: the provider is never called while rows are locked, and
     # the recorded row gives the idempotency key of any retry.
     try:
         provider_refund_id = gateway().refund_create(
-            payment_id=target.provider_payment_id, amount_cents=amount, idempotency_key=f"tremma-refund-{refund.pk}"
+            payment_id=target.provider_payment_id,
+            amount_cents=amount + tip_back,
+            idempotency_key=f"tremma-refund-{refund.pk}",
         )
     except GatewayError:
         logger.warning("payments: refund %s failed at the provider", refund.pk, exc_info=True)

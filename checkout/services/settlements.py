@@ -48,7 +48,8 @@ def _kept_cents(target: Order | Gift, *, fulfilment: Fulfilment | None = None) -
     """What the organisation keeps of a payment (of an order: of its ``fulfilment``'s lines):
     its credit, less refunds and lost disputes. An open dispute is not counted yet: the transfer
     is reversed only if the dispute is lost."""
-    entries = LedgerEntry.objects.filter(**payment_of(target))
+    # The campaign's money only: a gift's tip is Trëmma's, never transferred, never reversed.
+    entries = LedgerEntry.objects.filter(account=LedgerEntry.Account.CAMPAIGN, **payment_of(target))
     if fulfilment is not None:
         entries = entries.filter(order_line__fulfilment=fulfilment)
     lost = set(

@@ -32,3 +32,11 @@ def payment_ref(target: Order | Gift) -> str:
 def payment_of(target: Order | Gift) -> dict[str, Any]:
     """``{"order": target}`` or ``{"gift": target}``: the filter or the field of rows about one payment."""
     return {payment_kind(target): target}
+
+
+def payment_charged_cents(target: Order | Gift) -> int:
+    """What the provider charges for the payment: an order's amount; a gift and its tip (the tip is
+    Trëmma's, in the same payment, never the campaign's)."""
+    if isinstance(target, Gift):
+        return target.amount_cents + target.tip_cents
+    return target.amount_cents

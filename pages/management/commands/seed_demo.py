@@ -206,6 +206,10 @@ DEMO_GIFTS: list[list[tuple[int, str]]] = [
     [(3_000, "Lucas"), (7_500, "")],
     [(20_000, "Bistrot du coin"), (1_500, "Nadia")],
 ]
+# Words left with some of them (waiting on /gestion/mur/ for a manager to put them on the donor wall),
+# and one giver's tip to Trëmma (paid with the gift, never the campaign's).
+DEMO_GIFT_MESSAGES = {"Marie": "Bravo pour tout ce que vous faites !", "Nadia": "Bon courage à l'équipe."}
+DEMO_GIFT_TIPS = {"Famille Roux": 500}
 
 
 class Command(BaseCommand):
@@ -390,5 +394,12 @@ class Command(BaseCommand):
             if Gift.objects.filter(campaign=campaign, email=DEMO_GIVER).exists():
                 continue  # seeding is idempotent: gifts seeded once are left as they are
             for amount_cents, name in amounts:
-                gift = gift_start(campaign_slug=campaign.slug, amount_cents=amount_cents, email=DEMO_GIVER, name=name)
+                gift = gift_start(
+                    campaign_slug=campaign.slug,
+                    amount_cents=amount_cents,
+                    email=DEMO_GIVER,
+                    name=name,
+                    message=DEMO_GIFT_MESSAGES.get(name, ""),
+                    tip_cents=DEMO_GIFT_TIPS.get(name, 0),
+                )
                 session_pay(gift.provider_session_id or "")
