@@ -175,6 +175,8 @@ class AuditEntry(models.Model):
         INVITATION_SENT = "invitation_sent", _("Invitation envoyée")
         INVITATION_REVOKED = "invitation_revoked", _("Invitation annulée")
         INVITATION_ACCEPTED = "invitation_accepted", _("Invitation acceptée")
+        COUNTER_RECORDED = "counter_recorded", _("Saisie au comptoir")
+        COUNTER_CANCELLED = "counter_cancelled", _("Saisie au comptoir annulée")
 
     # PROTECT: an organisation with a journal is not deleted by accident.
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="audit_entries")

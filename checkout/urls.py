@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from checkout import api, manage_orders, views
+from checkout import api, counter, manage_orders, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
 from kernel.urls import moved
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path("gestion/commandes/commande/<int:pk>/", manage_orders.order_detail, name="manage-order"),
     path("gestion/commandes/don/<int:pk>/", manage_orders.gift_detail, name="manage-gift"),
     path("gestion/retraits/", views.pickups, name="pickups"),
+    # The shop counter: sales and gifts taken there (checkout/counter.py).
+    path("gestion/caisse/", counter.counter_index, name="counter-index"),
+    path("gestion/caisse/<slug:slug>/", counter.counter, name="counter"),
+    path("gestion/caisse/<slug:slug>/journee/", counter.counter_summary, name="counter-day"),
+    path("gestion/caisse/<slug:slug>/journee.csv", counter.counter_summary_csv, name="counter-day-csv"),
+    path("gestion/caisse/<slug:slug>/saisies/<int:pk>/annuler/", counter.counter_entry_cancel, name="counter-cancel"),
 ]
 
 # The JSON endpoints, mounted under /api/ by tremma/urls.py (outside the "checkout" namespace, as the API's names are).

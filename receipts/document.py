@@ -54,6 +54,10 @@ NATURE_WAIVED_PROCEEDS = "waived_proceeds"
 PAYMENT_METHOD_CARD = "Carte bancaire (paiement en ligne)"
 # A renounced sale price is not a gift "en numéraire": the form's means of payment does not apply.
 PAYMENT_METHOD_NONE = "Sans objet (abandon de produits)"
+# A gift handed over at the shop counter (checkout.services.counter), by the means the form names.
+PAYMENT_METHOD_CASH = "Espèces"
+PAYMENT_METHOD_CHEQUE = "Chèque"
+PAYMENT_METHOD_CARD_TERMINAL = "Carte bancaire (terminal de paiement)"
 
 # What the document prints for each nature: (form, nature, detail of "Autres").
 GIFT_NATURES: dict[str, tuple[str, str, str]] = {

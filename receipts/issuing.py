@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Organisation
-from donations.models import Gift, Item, Order, OrderLine
+from donations.models import CounterEntry, Gift, Item, Order, OrderLine
 from kernel.tasks import task, task_enqueue
 from receipts.delivery import (
     local_date,
@@ -45,6 +45,9 @@ from receipts.document import (
     NATURE_CASH,
     NATURE_WAIVED_PROCEEDS,
     PAYMENT_METHOD_CARD,
+    PAYMENT_METHOD_CARD_TERMINAL,
+    PAYMENT_METHOD_CASH,
+    PAYMENT_METHOD_CHEQUE,
     PAYMENT_METHOD_NONE,
 )
 from receipts.models import ReceiptCounter, ReceiptPreference, ReceiptWait, TaxReceipt, TaxReceiptLine
@@ -223,6 +226,34 @@ def _line_source(line: OrderLine, *, now: datetime) -> _Source | None:
 
 # --- Issuing ------------------------------------------------------------------------------------
 
+# How a gift recorded at the shop counter was handed over, as the receipt prints it; any other
+# gift was paid online, by card.
+COUNTER_PAYMENT_METHODS: dict[str, str] = {
+    CounterEntry.Means.CASH: PAYMENT_METHOD_CASH,
+    CounterEntry.Means.CHEQUE: PAYMENT_METHOD_CHEQUE,
+    CounterEntry.Means.CARD: PAYMENT_METHOD_CARD_TERMINAL,
+}
+
+
+def _payment_method(sources: Sequence[_Source], nature: str) -> str:
+    """The receipt's "mode de versement": none for a renounced sale price; the counter's means
+    for a gift recorded there (cash, cheque, the shop's card terminal); else card, online. A
+    yearly receipt covering several means names each, in short (the field holds 60 characters)."""
+    if nature != NATURE_CASH:
+        return PAYMENT_METHOD_NONE
+    gift_ids = [source.gift.pk for source in sources if source.gift is not None]
+    at_counter = dict(CounterEntry.objects.filter(gift_id__in=gift_ids).values_list("gift_id", "means"))
+    methods = list(
+        dict.fromkeys(
+            COUNTER_PAYMENT_METHODS[at_counter[pk]] if pk in at_counter else PAYMENT_METHOD_CARD for pk in gift_ids
+        )
+    )
+    if len(methods) <= 1:
+        return methods[0] if methods else PAYMENT_METHOD_CARD
+    short = {PAYMENT_METHOD_CASH: "espèces", PAYMENT_METHOD_CHEQUE: "chèque"}
+    words = dict.fromkeys(short.get(method, "carte bancaire") for method in methods)
+    return ", ".join(words).capitalize()
+
 
 def _number_take(*, organisation: Organisation, year: int) -> int:
     """The next sequence of ``organisation`` in ``year``, inside the caller's transaction.
@@ -345,7 +376,7 @@ def _issue(
                 payment_date=None if period else sources[0].paid_on,
                 period_start=period[0] if period else None,
                 period_end=period[1] if period else None,
-                payment_method=PAYMENT_METHOD_CARD if nature == NATURE_CASH else PAYMENT_METHOD_NONE,
+                payment_method=_payment_method(sources, nature),
                 nature=nature,
                 consolidated=period is not None,
                 replaces_id=replaces_id,
