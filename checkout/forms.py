@@ -344,6 +344,7 @@ class CounterSaleForm(_CounterForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": "200", "autocapitalize": "characters"}),
     )
     prefix_name = "sale"
+    field_order = ["item", "means", "cheque_number", "email"]
 
 
 class CounterLineForm(_CounterForm):
@@ -393,6 +394,7 @@ class CounterGiftForm(_CounterForm):
         label=_("Pays"), required=False, strip=False, initial=DEFAULT_COUNTRY, widget=CountrySelect
     )
     prefix_name = "gift"
+    field_order = ["campaign", "amount", "means", "cheque_number", "name", "email", "receipt"]
 
     def __init__(self, *args: Any, campaigns: QuerySet[Campaign], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

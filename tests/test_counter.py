@@ -638,3 +638,14 @@ def test_cancelling_without_a_reason_is_a_field_error() -> None:
     done = client.post(url, {"reason": "Erreur de campagne"})
     assert done.status_code == 302
     assert client.post(url, {"reason": "Encore"}).status_code == 409
+
+
+def test_the_managers_home_links_the_counter_for_the_roles_that_may_use_it() -> None:
+    organisation = CampaignFactory().organisation
+    for role, shown in [
+        (Membership.Role.MANAGER, True),
+        (Membership.Role.TREASURER, True),
+        (Membership.Role.VOLUNTEER, False),
+    ]:
+        page = signed_in(manager(organisation, role)).get("/gestion/")
+        assert ('href="/gestion/caisse/"' in page.content.decode().split('<div class="tools">', 1)[-1]) is shown, role
