@@ -181,6 +181,8 @@ class AuditEntry(models.Model):
         PLEDGE_SETTLED = "pledge_settled", _("Abondement reçu")
         WALL_APPROVED = "wall_approved", _("Message du mur des donateurs affiché")
         WALL_HIDDEN = "wall_hidden", _("Message du mur des donateurs masqué")
+        COUNTER_RECORDED = "counter_recorded", _("Saisie au comptoir")
+        COUNTER_CANCELLED = "counter_cancelled", _("Saisie au comptoir annulée")
 
     # PROTECT: an organisation with a journal is not deleted by accident.
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="audit_entries")

@@ -74,6 +74,7 @@ PERMISSION_LABELS = [
     (Permission.OBJECTS, gettext_lazy("les objets et leur relecture")),
     (Permission.WINDOWS, gettext_lazy("les vitrines")),
     (Permission.HAND_OVER, gettext_lazy("les remises au comptoir")),
+    (Permission.COUNTER, gettext_lazy("la caisse (ventes et dons au comptoir)")),
     (Permission.DASHBOARD, gettext_lazy("le tableau de bord")),
     (Permission.NEWS, gettext_lazy("les nouvelles aux donateurs")),
 ]

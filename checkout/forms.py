@@ -14,10 +14,18 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Campaign
 from checkout.managed import STATUS_CHOICES
 from checkout.services import MAX_REFUND_CENTS, tip_max_cents, tip_refused_text
+from checkout.services.counter import (
+    CHEQUE_NUMBER,
+    COUNTER_GIFT_MIN_CENTS,
+    COUNTER_MAX_CENTS,
+    LINE_MIN_CENTS,
+    ChequeNumberInvalid,
+)
+from donations.models import CounterEntry
 from kernel.countries import DEFAULT_COUNTRY, NOT_IN_LIST_MESSAGE, CountrySelect
 from kernel.fields import EurosField
 from kernel.money import CentsRange, euros_to_cents, format_money
-from receipts.details import FIELDS, receipt_details_clean
+from receipts.details import FIELDS, no_control_characters, receipt_details_clean
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
@@ -336,3 +344,158 @@ class ClaimCodeForm(forms.Form):
             attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", "maxlength": "40"}
         ),
     )
+
+
+# --- The shop counter (/gestion/caisse/<organisation>/) -------------------------------------------
+
+
+class _CounterForm(forms.Form):
+    """What every counter entry asks: how the money was handed over (a cheque with its number),
+    and an email, optional (a seller's or a giver's receipt is sent to it when given)."""
+
+    means = forms.ChoiceField(
+        label=_("Moyen de paiement"),
+        choices=CounterEntry.Means.choices,
+        widget=forms.RadioSelect,
+        initial=CounterEntry.Means.CASH,
+    )
+    cheque_number = forms.CharField(
+        label=_("Numéro du chèque"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "40"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail de la personne (facultatif)"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    prefix_name = "counter"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.prefix_name}-%s")
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        number = (data.get("cheque_number") or "").strip()
+        if data.get("means") == CounterEntry.Means.CHEQUE:
+            if not number:
+                self.add_error("cheque_number", _("Indiquez le numéro du chèque."))
+            elif not CHEQUE_NUMBER.match(number):
+                self.add_error("cheque_number", ChequeNumberInvalid.default_detail)
+        elif number and "means" in data:
+            self.add_error("cheque_number", _("Un numéro de chèque ne va qu'avec un paiement par chèque."))
+        data["cheque_number"] = number if data.get("means") == CounterEntry.Means.CHEQUE else ""
+        return data
+
+
+def _counter_campaign_field() -> forms.ModelChoiceField:  # type: ignore[type-arg]
+    return forms.ModelChoiceField(label=_("Campagne"), queryset=Campaign.objects.none(), empty_label=None)
+
+
+class CounterSaleForm(_CounterForm):
+    """A catalogue object sold at the counter: its number (on its page and its card) or the code of its label."""
+
+    item = forms.CharField(
+        label=_("Numéro de l'objet ou code de son étiquette"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": "200", "autocapitalize": "characters"}),
+    )
+    prefix_name = "sale"
+    field_order = ["item", "means", "cheque_number", "email"]
+
+
+class CounterLineForm(_CounterForm):
+    """An object sold at the counter that is not in the catalogue: what it is, its price, its campaign."""
+
+    campaign = _counter_campaign_field()
+    description = forms.CharField(
+        label=_("Objet vendu"), max_length=120, widget=forms.TextInput(attrs={"maxlength": "120"})
+    )
+    amount = EurosField(
+        label=_("Prix (€)"),
+        limits=CentsRange(min_cents=LINE_MIN_CENTS, max_cents=COUNTER_MAX_CENTS),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "maxlength": "12"}),
+    )
+    prefix_name = "line"
+
+    field_order = ["campaign", "description", "amount", "means", "cheque_number", "email"]
+
+    def __init__(self, *args: Any, campaigns: QuerySet[Campaign], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = campaigns  # type: ignore[attr-defined]
+
+    def clean_description(self) -> str:
+        text: str = self.cleaned_data["description"]
+        no_control_characters(text)
+        return text
+
+
+class CounterGiftForm(_CounterForm):
+    """A gift handed over at the counter; the giver's name and address if they want a tax receipt."""
+
+    campaign = _counter_campaign_field()
+    amount = EurosField(
+        label=_("Montant du don (€)"),
+        limits=CentsRange(min_cents=COUNTER_GIFT_MIN_CENTS, max_cents=COUNTER_MAX_CENTS),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "maxlength": "12"}),
+    )
+    name = forms.CharField(label=_("Nom du donateur (facultatif)"), max_length=120, required=False)
+    receipt = forms.BooleanField(label=_("La personne souhaite un reçu fiscal"), required=False)
+    receipt_first_name = _receipt_field(_("Prénoms"), 150, "off")
+    receipt_last_name = _receipt_field(_("Nom"), 150, "off")
+    receipt_address_line1 = _receipt_field(_("Adresse"), 200, "off")
+    receipt_address_line2 = _receipt_field(_("Complément d'adresse (facultatif)"), 200, "off")
+    receipt_postal_code = _receipt_field(_("Code postal"), 12, "off", inputmode="text")
+    receipt_city = _receipt_field(_("Ville"), 100, "off")
+    receipt_country = forms.CharField(
+        label=_("Pays"), required=False, strip=False, initial=DEFAULT_COUNTRY, widget=CountrySelect
+    )
+    prefix_name = "gift"
+    field_order = ["campaign", "amount", "means", "cheque_number", "name", "email", "receipt"]
+
+    def __init__(self, *args: Any, campaigns: QuerySet[Campaign], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = campaigns  # type: ignore[attr-defined]
+
+    def clean_name(self) -> str:
+        text: str = self.cleaned_data["name"]
+        no_control_characters(text)
+        return text
+
+    def clean(self) -> dict[str, Any]:
+        """The receipt's details are checked (receipts.details, as the gift page's) only when asked for."""
+        data = super().clean()
+        data["receipt_details"] = None
+        if not data.get("receipt"):
+            return data
+        raw = {name: self.data.get(f"receipt_{name}") for name, _max, _required in FIELDS}
+        if not (raw["country"] or "").strip():
+            raw["country"] = "FR"
+        details, errors = receipt_details_clean(raw)
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(f"receipt_{name}", message)
+        data["receipt_details"] = details
+        return data
+
+
+class CounterCancelForm(forms.Form):
+    """Why a counter entry is cancelled (kept with it and in the journal)."""
+
+    reason = forms.CharField(
+        label=_("Motif de l'annulation"), max_length=300, widget=forms.TextInput(attrs={"maxlength": "300"})
+    )
+
+    def clean_reason(self) -> str:
+        text: str = self.cleaned_data["reason"]
+        no_control_characters(text)
+        return text
+
+
+class CounterDayForm(forms.Form):
+    """The day of the counter's summary (``?jour=2026-11-30``); today without one."""
+
+    jour = forms.DateField(label=_("Journée"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

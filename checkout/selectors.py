@@ -4,7 +4,9 @@ gifts and purchases."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -14,8 +16,18 @@ from django.urls import reverse
 from accounts.models import User
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
-from donations.models import Fulfilment, Gift, Item, ItemStatus, Order, OrderLine, PaymentStatus, RecurringGift
-from qr.selectors import windows_showing
+from donations.models import (
+    CounterEntry,
+    Fulfilment,
+    Gift,
+    Item,
+    ItemStatus,
+    Order,
+    OrderLine,
+    PaymentStatus,
+    RecurringGift,
+)
+from qr.selectors import short_code_resolve, windows_showing
 
 PaymentT = TypeVar("PaymentT", Gift, Order)
 
@@ -212,3 +224,72 @@ def wall_gifts_managed(*, user: User, status: str) -> QuerySet[Gift]:
     )
     order = ("paid_at", "pk") if status == Gift.WallStatus.PENDING else ("-wall_decided_at", "-pk")
     return gifts.select_related("campaign__organisation").order_by(*order)
+
+
+# --- The shop counter -----------------------------------------------------------------------------
+
+# The address a printed label's QR code holds ends with /q/<code> (qr.selectors.short_url).
+_SHORT_URL_TAIL = re.compile(r"/q/([A-Za-z0-9]+)/?$")
+
+
+def counter_item_find(*, organisation_id: int, text: str) -> Item | None:
+    """The organisation's object a manager names at the counter: its number ("123", "n° 123"),
+    the code of its label, or the address its QR code holds. None for anything else,
+    another organisation's object included."""
+    typed = text.strip()
+    tail = _SHORT_URL_TAIL.search(typed)
+    digits = typed.removeprefix("n°").removeprefix("N°").strip()
+    items = Item.objects.select_related("campaign").filter(campaign__organisation_id=organisation_id)
+    if tail is None and digits.isascii() and digits.isdigit() and len(digits) <= 12:
+        return items.filter(pk=int(digits)).first()
+    short_code = short_code_resolve(code=tail.group(1) if tail else typed)
+    if short_code is None:
+        return None
+    placement = short_code.placement
+    item_id = short_code.item_id or (placement.item_id if placement is not None else None)
+    return items.filter(pk=item_id).first() if item_id else None
+
+
+@dataclass(frozen=True)
+class CounterDay:
+    """One organisation's day at the counter: every entry (cancelled ones too, marked), and the
+    totals of what stands, by means of payment and by kind."""
+
+    organisation_id: int
+    day: date
+    entries: list[CounterEntry]
+    by_means: dict[str, int]
+    by_kind: dict[str, int]
+    total_cents: int
+    count: int
+    cancelled_count: int
+
+
+def counter_entry_amount(entry: CounterEntry) -> int:
+    return entry.gift.amount_cents if entry.gift is not None else entry.order.amount_cents  # type: ignore[union-attr]
+
+
+def counter_day(*, organisation_id: int, day: date) -> CounterDay:
+    """The day's entries in the order they were recorded, in a fixed number of queries."""
+    entries = list(
+        CounterEntry.objects.filter(organisation_id=organisation_id, day=day)
+        .select_related("order", "gift__campaign", "recorded_by", "cancelled_by")
+        .prefetch_related(Prefetch("order__lines", OrderLine.objects.select_related("item", "campaign")))
+        .order_by("recorded_at", "id")
+    )
+    by_means = dict.fromkeys(CounterEntry.Means.values, 0)
+    by_kind = dict.fromkeys(CounterEntry.Kind.values, 0)
+    standing = [entry for entry in entries if entry.cancelled_at is None]
+    for entry in standing:
+        by_means[entry.means] += counter_entry_amount(entry)
+        by_kind[entry.kind] += counter_entry_amount(entry)
+    return CounterDay(
+        organisation_id=organisation_id,
+        day=day,
+        entries=entries,
+        by_means=by_means,
+        by_kind=by_kind,
+        total_cents=sum(by_means.values()),
+        count=len(standing),
+        cancelled_count=len(entries) - len(standing),
+    )

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from checkout import api, basket, manage_orders, manage_wall, recurring_views, views
+from checkout import api, basket, counter, manage_orders, manage_wall, recurring_views, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
 from kernel.urls import moved
 
@@ -29,6 +29,12 @@ urlpatterns = [
     # The donor wall's moderation (checkout/manage_wall.py).
     path("gestion/mur/", manage_wall.wall_moderation, name="manage-wall"),
     path("gestion/mur/<int:pk>/<slug:decision>/", manage_wall.wall_decide, name="manage-wall-decide"),
+    # The shop counter: sales and gifts taken there (checkout/counter.py).
+    path("gestion/caisse/", counter.counter_index, name="counter-index"),
+    path("gestion/caisse/<slug:slug>/", counter.counter, name="counter"),
+    path("gestion/caisse/<slug:slug>/journee/", counter.counter_summary, name="counter-day"),
+    path("gestion/caisse/<slug:slug>/journee.csv", counter.counter_summary_csv, name="counter-day-csv"),
+    path("gestion/caisse/<slug:slug>/saisies/<int:pk>/annuler/", counter.counter_entry_cancel, name="counter-cancel"),
 ]
 
 # The JSON endpoints, mounted under /api/ by tremma/urls.py (outside the "checkout" namespace, as the API's names are).

@@ -609,3 +609,73 @@ REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
     Refund.Status.SENT: frozenset(),
     Refund.Status.FAILED: frozenset(),
 }
+
+
+# The ``provider`` of an order or a gift recorded at the shop counter: money the organisation
+# already holds (cash, a cheque, its own card terminal), never charged nor transferred by Stripe.
+COUNTER_PROVIDER = "counter"
+
+
+class CounterEntry(models.Model):
+    """A sale or a gift a manager recorded at the shop counter (checkout.services.counter):
+    the order of one line or the gift it made (provider ``counter``, paid and, for a sale,
+    handed over at once), how the money was handed over, and by whom. A mistaken entry is
+    cancelled, never deleted: ``cancelled_at`` is set once (a conditional UPDATE) with a reason."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", _("Vente d'un objet du catalogue")
+        LINE = "line", _("Vente hors catalogue")
+        GIFT = "gift", _("Don")
+
+    class Means(models.TextChoices):
+        CASH = "cash", _("Espèces")
+        CHEQUE = "cheque", _("Chèque")
+        CARD = "card", _("Carte (terminal de la boutique)")
+
+    organisation = models.ForeignKey("campaigns.Organisation", on_delete=models.PROTECT, related_name="counter_entries")
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="counter_entry")
+    gift = models.OneToOneField(Gift, on_delete=models.PROTECT, null=True, blank=True, related_name="counter_entry")
+    kind = models.CharField(_("type"), max_length=5, choices=Kind.choices)
+    means = models.CharField(_("moyen de paiement"), max_length=10, choices=Means.choices)
+    cheque_number = models.CharField(_("numéro de chèque"), max_length=20, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("saisi le"))
+    # The counter's day (local date of ``recorded_at``): the daily summary groups by it.
+    day = models.DateField(_("journée"))
+    cancelled_at = models.DateTimeField(_("annulé le"), null=True, blank=True)
+    cancellation_reason = models.CharField(_("motif d'annulation"), max_length=300, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("recorded_at", "id")
+        verbose_name = _("saisie au comptoir")
+        verbose_name_plural = _("saisies au comptoir")
+        indexes = [models.Index(fields=["organisation", "day"], name="counter_entry_org_day")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(order__isnull=False) & Q(gift__isnull=True))
+                | (Q(order__isnull=True) & Q(gift__isnull=False)),
+                name="counter_entry_for_order_or_gift",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="gift") & Q(gift__isnull=False)) | (~Q(kind="gift") & Q(order__isnull=False)),
+                name="counter_entry_kind_matches",
+            ),
+            # A cheque has its number; nothing else has one.
+            models.CheckConstraint(
+                condition=(Q(means="cheque") & ~Q(cheque_number="")) | (~Q(means="cheque") & Q(cheque_number="")),
+                name="counter_entry_cheque_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True, cancellation_reason="")
+                | (Q(cancelled_at__isnull=False) & ~Q(cancellation_reason="")),
+                name="counter_entry_cancellation_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"comptoir {self.pk} ({self.means})"

@@ -18,7 +18,7 @@ from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.permissions import Permission
 from campaigns.selectors import managed_campaigns, organisations_user_may, public_campaigns, user_may
-from donations.models import Fulfilment, Gift, Order, OrderLine, PaymentStatus
+from donations.models import COUNTER_PROVIDER, Fulfilment, Gift, Order, OrderLine, PaymentStatus
 from ledger.models import LedgerEntry
 from payments.gateways import GatewayError, gateway
 
@@ -85,10 +85,11 @@ def campaign_progress(*, campaign_id: int) -> tuple[int, int]:
 
 def organisation_balance_cents(*, organisation_id: int) -> int:
     """Money received for an organisation and not yet transferred to its
-    connected account (organisations without one accrue it here)."""
-    untransferred = Q(order_line__isnull=False, order_line__fulfilment__transfer_id="") | Q(
-        gift__isnull=False, gift__transfer_id=""
-    )
+    connected account (organisations without one accrue it here). Money taken at
+    the counter is not in it: the organisation holds it already, nothing is owed."""
+    sale = Q(order_line__isnull=False, order_line__fulfilment__transfer_id="") & ~Q(order__provider=COUNTER_PROVIDER)
+    gift = Q(gift__isnull=False, gift__transfer_id="") & ~Q(gift__provider=COUNTER_PROVIDER)
+    untransferred = sale | gift
     entries = LedgerEntry.objects.filter(untransferred, _CAMPAIGN_ACCOUNT, organisation_id=organisation_id)
     return int(entries.aggregate(net=Coalesce(Sum(_SIGNED_AMOUNT), Value(0)))["net"])
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, Q, Sum, Value
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -17,7 +17,7 @@ from accounts.models import User
 from campaigns.models import Organisation
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
-from donations.models import OrderLine
+from donations.models import COUNTER_PROVIDER, OrderLine
 from ledger.models import LedgerEntry, PaymentFee, Transfer, TransferReversal
 
 
@@ -33,6 +33,9 @@ class StatementLine:
     amount_cents: int
     # The provider's fee, borne by the platform: for information, no effect on the balance.
     fee_cents: int = 0
+    # Money taken at the shop counter (checkout.services.counter): the organisation holds it
+    # already, so it has no effect on the balance owed; shown for information (+ in, - cancelled).
+    counter_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class Statement:
     fees_kept_on_refunds_cents: int
     recomputed_closing_cents: int
     lines: list[StatementLine]
+    # The month's net of the counter (credits less cancellations): in the campaigns' totals,
+    # never in the balance owed (the organisation holds that money already).
+    counter_cents: int = 0
 
     @property
     def debits_cents(self) -> int:
@@ -86,11 +92,20 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, end
 
 
+# Entries about money taken at the counter: the organisation holds it, it is never owed.
+_AT_COUNTER = Q(order__provider=COUNTER_PROVIDER) | Q(gift__provider=COUNTER_PROVIDER)
+
+
 def _balance_until(organisation: Organisation, moment: datetime) -> int:
-    """What the organisation is owed at ``moment``: ledger net, less transfers, plus reversals."""
+    """What the organisation is owed at ``moment``: ledger net (the counter's left out), less
+    transfers, plus reversals."""
     # A partner's payment of its pledge went to the organisation itself: Trëmma never owed it.
     ledger = LedgerEntry.objects.filter(
-        organisation=organisation, account=LedgerEntry.Account.CAMPAIGN, pledge__isnull=True, created_at__lt=moment
+        ~_AT_COUNTER,
+        organisation=organisation,
+        account=LedgerEntry.Account.CAMPAIGN,
+        pledge__isnull=True,
+        created_at__lt=moment,
     ).aggregate(
         credit=Coalesce(Sum("amount_cents", filter=Q(kind=LedgerEntry.Kind.CREDIT)), Value(0)),
         debit=Coalesce(Sum("amount_cents", filter=Q(kind=LedgerEntry.Kind.DEBIT)), Value(0)),
@@ -136,7 +151,11 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
     campaign_money = LedgerEntry.objects.filter(
         window, organisation=organisation, account=LedgerEntry.Account.CAMPAIGN, pledge__isnull=True
     )
-    entries = list(campaign_money.select_related("campaign"))
+    entries = list(
+        campaign_money.select_related("campaign").annotate(
+            at_counter=ExpressionWrapper(_AT_COUNTER, output_field=BooleanField())
+        )
+    )
     # An order's transfers and fees name the campaigns of its lines (a basket may hold several).
     line_rows = OrderLine.objects.select_related("campaign").order_by("pk")
     transfers = list(
@@ -164,8 +183,24 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
 
     lines: list[StatementLine] = []
     totals = dict.fromkeys(LedgerEntry.Reason.values, 0)
+    counter_cents = 0
     for entry in entries:
         signed = entry.amount_cents if entry.kind == LedgerEntry.Kind.CREDIT else -entry.amount_cents
+        if entry.at_counter:  # type: ignore[attr-defined]
+            counter_cents += signed
+            lines.append(
+                StatementLine(
+                    at=entry.created_at,
+                    kind=f"counter_{entry.reason}",
+                    label=gettext("%(operation)s — encaissé au comptoir") % {"operation": entry.get_reason_display()},
+                    campaign=_campaign_title(entry, organisation.pk),
+                    reference=_reference(entry.order_id, entry.gift_id),
+                    provider_id="",
+                    amount_cents=0,
+                    counter_cents=signed,
+                )
+            )
+            continue
         totals[entry.reason] += entry.amount_cents
         lines.append(
             StatementLine(
@@ -233,4 +268,5 @@ def organisation_statement(*, organisation: Organisation, year: int, month: int)
         fees_kept_on_refunds_cents=int(kept),
         recomputed_closing_cents=_balance_until(organisation, end),
         lines=lines,
+        counter_cents=counter_cents,
     )

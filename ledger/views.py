@@ -48,6 +48,7 @@ STATEMENT_COLUMNS = [
     gettext_noop("identifiant du prestataire"),
     gettext_noop("montant dû à l'organisation (€)"),
     gettext_noop("frais du prestataire, à la charge de la plateforme (€)"),
+    gettext_noop("encaissé au comptoir, détenu par l'organisation (€)"),
 ]
 LEDGER_COLUMNS = [
     gettext_noop("date"),
@@ -165,6 +166,7 @@ def statement_month_csv(request: HttpRequest, slug: str, year: str, month: str) 
             line.provider_id,
             Euros(line.amount_cents),
             Euros(line.fee_cents),
+            Euros(line.counter_cents),
         ]
         for line in statement.lines
     ]
@@ -182,7 +184,10 @@ def statement_month_csv(request: HttpRequest, slug: str, year: str, month: str) 
         (_("dont frais conservés sur les paiements remboursés"), 0, statement.fees_kept_on_refunds_cents),
     ]
     rows.append([])
-    rows += [[None, label, None, None, None, Euros(amount), Euros(fee)] for label, amount, fee in summary]
+    rows += [[None, label, None, None, None, Euros(amount), Euros(fee), None] for label, amount, fee in summary]
+    rows.append(
+        [None, _("Encaissé au comptoir (hors solde)"), None, None, None, None, None, Euros(statement.counter_cents)]
+    )
     filename = f"releve-{slug}-{chosen_year:04d}-{chosen_month:02d}.csv"
     return csv_response(filename=filename, header=[_(column) for column in STATEMENT_COLUMNS], rows=rows)
 

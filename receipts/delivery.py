@@ -150,8 +150,8 @@ def receipt_deliver(*, receipt_id: int) -> None:
     if receipt.status != TaxReceipt.Status.ISSUED:
         return
     receipt = receipt_pdf_ensure(receipt=receipt)
-    if receipt.emailed_at is not None:
-        return
+    if receipt.emailed_at is not None or not receipt.giver_email:
+        return  # sent already; or a gift at the counter without an email: the counter prints it
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "receipt": receipt,

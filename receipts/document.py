@@ -55,6 +55,10 @@ NATURE_WAIVED_PROCEEDS = "waived_proceeds"
 PAYMENT_METHOD_CARD = "Carte bancaire (paiement en ligne)"
 # A renounced sale price is not a gift "en numéraire": the form's means of payment does not apply.
 PAYMENT_METHOD_NONE = "Sans objet (abandon de produits)"
+# A gift handed over at the shop counter (checkout.services.counter), by the means the form names.
+PAYMENT_METHOD_CASH = "Espèces"
+PAYMENT_METHOD_CHEQUE = "Chèque"
+PAYMENT_METHOD_CARD_TERMINAL = "Carte bancaire (terminal de paiement)"
 
 # The legal forms a receipt takes: Cerfa n° 11580 (gifts to organisations of general interest: individuals,
 # and foundations or associations giving), Cerfa n° 16216 (formulaire 2041-MEC-SD: gifts by companies,

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.models import Organisation, Partner, Pledge
-from donations.models import Gift, Item, Order, OrderLine
+from donations.models import CounterEntry, Gift, Item, Order, OrderLine
 from kernel.tasks import task, task_enqueue
 from receipts.delivery import (
     local_date,
@@ -48,6 +48,9 @@ from receipts.document import (
     NATURE_CASH,
     NATURE_WAIVED_PROCEEDS,
     PAYMENT_METHOD_CARD,
+    PAYMENT_METHOD_CARD_TERMINAL,
+    PAYMENT_METHOD_CASH,
+    PAYMENT_METHOD_CHEQUE,
     PAYMENT_METHOD_NONE,
     PLEDGE_MEANS,
 )
@@ -236,6 +239,34 @@ def _line_source(line: OrderLine, *, now: datetime) -> _Source | None:
 
 # --- Issuing ------------------------------------------------------------------------------------
 
+# How a gift recorded at the shop counter was handed over, as the receipt prints it; any other
+# gift was paid online, by card.
+COUNTER_PAYMENT_METHODS: dict[str, str] = {
+    CounterEntry.Means.CASH: PAYMENT_METHOD_CASH,
+    CounterEntry.Means.CHEQUE: PAYMENT_METHOD_CHEQUE,
+    CounterEntry.Means.CARD: PAYMENT_METHOD_CARD_TERMINAL,
+}
+
+
+def _payment_method(sources: Sequence[_Source], nature: str) -> str:
+    """The receipt's "mode de versement": none for a renounced sale price; the counter's means
+    for a gift recorded there (cash, cheque, the shop's card terminal); else card, online. A
+    yearly receipt covering several means names each, in short (the field holds 60 characters)."""
+    if nature != NATURE_CASH:
+        return PAYMENT_METHOD_NONE
+    gift_ids = [source.gift.pk for source in sources if source.gift is not None]
+    at_counter = dict(CounterEntry.objects.filter(gift_id__in=gift_ids).values_list("gift_id", "means"))
+    methods = list(
+        dict.fromkeys(
+            COUNTER_PAYMENT_METHODS[at_counter[pk]] if pk in at_counter else PAYMENT_METHOD_CARD for pk in gift_ids
+        )
+    )
+    if len(methods) <= 1:
+        return methods[0] if methods else PAYMENT_METHOD_CARD
+    short = {PAYMENT_METHOD_CASH: "espèces", PAYMENT_METHOD_CHEQUE: "chèque"}
+    words = dict.fromkeys(short.get(method, "carte bancaire") for method in methods)
+    return ", ".join(words).capitalize()
+
 
 def _number_take(*, organisation: Organisation, year: int) -> int:
     """The next sequence of ``organisation`` in ``year``, inside the caller's transaction.
@@ -349,7 +380,8 @@ def _issue(
     previous = TaxReceiptLine.objects.filter(covered).order_by("-receipt_id").values_list("receipt_id", flat=True)
     replaces_id = previous.first()
     person = dict(legal_person or {})
-    payment_method = person.pop("payment_method", PAYMENT_METHOD_CARD if nature == NATURE_CASH else PAYMENT_METHOD_NONE)
+    # A partner's receipt says how the partner paid; else the counter's means, or card online.
+    payment_method = person.pop("payment_method", None) or _payment_method(sources, nature)
     now = timezone.now()
     year = timezone.localtime(now).year
     try:

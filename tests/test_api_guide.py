@@ -130,6 +130,11 @@ NOT_THROUGH_THE_API = {
     "received_before_pledge",
     # The donor wall's moderation page (checkout/manage_wall.py): no API yet.
     "not_on_wall",
+    # The shop counter's pages (checkout/counter.py): no API yet.
+    "amount_invalid",
+    "cheque_number_invalid",
+    "counter_entry_cancelled",
+    "counter_item_changed",
 }
 # DRF's own codes and those of kernel.api, accounts.authentication and accounts.permissions.
 NOT_DOMAIN_ERRORS = {

@@ -18,7 +18,7 @@ from campaigns.selectors import permission_require
 from campaigns.services import audit_record
 from checkout.services.states import refund_transition
 from checkout.services.targets import PaymentUnavailable, payment_of, payment_ref
-from donations.models import Fulfilment, Gift, Order, OrderLine, PaymentStatus, Refund
+from donations.models import COUNTER_PROVIDER, Fulfilment, Gift, Order, OrderLine, PaymentStatus, Refund
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.tasks import task
 from ledger.services import transfer_record
@@ -93,6 +93,7 @@ def _fulfilment_transferable(fulfilment: Fulfilment) -> bool:
     and a connected account that can receive transfers."""
     return (
         fulfilment.order.status == PaymentStatus.PAID
+        and fulfilment.order.provider != COUNTER_PROVIDER
         and fulfilment.handed_over_at is not None
         and not fulfilment.transfer_id
         and bool(fulfilment.organisation.stripe_account_id)
@@ -106,6 +107,7 @@ def _gift_transferable(gift: Gift) -> bool:
     account that can receive transfers (Stripe said so: payments.services.connect)."""
     return (
         gift.status == PaymentStatus.PAID
+        and gift.provider != COUNTER_PROVIDER
         and not gift.transfer_id
         and bool(gift.campaign.organisation.stripe_account_id)
         and gift.campaign.organisation.stripe_transfers_active
@@ -133,21 +135,30 @@ def _gift_transfer_send(gift: Gift) -> None:
 
 
 def _fulfilments_due() -> QuerySet[Fulfilment]:
-    return Fulfilment.objects.filter(
-        order__status=PaymentStatus.PAID,
-        handed_over_at__isnull=False,
-        transfer_id="",
-        organisation__stripe_transfers_active=True,
-    ).exclude(organisation__stripe_account_id="")
+    return (
+        Fulfilment.objects.filter(
+            order__status=PaymentStatus.PAID,
+            handed_over_at__isnull=False,
+            transfer_id="",
+            organisation__stripe_transfers_active=True,
+        )
+        .exclude(organisation__stripe_account_id="")
+        .exclude(order__provider=COUNTER_PROVIDER)
+    )
 
 
 @task(timeout=240)
 def transfers_pay(*, limit: int = 100) -> int:
     """Periodic job: transfers and late refunds not done yet (provider down, account connected since)."""
     done = 0
-    gifts = Gift.objects.filter(
-        status=PaymentStatus.PAID, transfer_id="", campaign__organisation__stripe_transfers_active=True
-    ).exclude(campaign__organisation__stripe_account_id="")
+    # Money taken at the counter is the organisation's already: never transferred (checkout.services.counter).
+    gifts = (
+        Gift.objects.filter(
+            status=PaymentStatus.PAID, transfer_id="", campaign__organisation__stripe_transfers_active=True
+        )
+        .exclude(campaign__organisation__stripe_account_id="")
+        .exclude(provider=COUNTER_PROVIDER)
+    )
     for gift_id in gifts.order_by("id").values_list("id", flat=True)[:limit]:
         gift_transfer(gift_id=gift_id)
         done += 1
@@ -167,6 +178,13 @@ def transfers_pay(*, limit: int = 100) -> int:
 class RefundRefused(Conflict):
     code = "not_refundable"
     default_detail = _("Ce paiement ne peut pas être remboursé.")
+
+
+class CounterRefundRefused(RefundRefused):
+    code = "counter_payment"
+    default_detail = _(
+        "Ce paiement a été encaissé au comptoir : corrigez-le depuis la caisse (annulation de la saisie)."
+    )
 
 
 class RefundTooLarge(DomainError):
@@ -278,6 +296,8 @@ def payment_refund(
             permission_require(actor, organisations[0], Permission.REFUND)
         if target.status != PaymentStatus.PAID or not target.provider_payment_id:
             raise RefundRefused(f"{payment_ref(target)} is {target.status}")
+        if target.provider == COUNTER_PROVIDER:
+            raise CounterRefundRefused(f"{payment_ref(target)} was taken at the counter")
         remaining = refundable_cents(target, line=line)
         amount = remaining if amount_cents is None else amount_cents
         if not 0 < amount <= remaining:
@@ -328,10 +348,12 @@ TRANSFERS_AT_ONCE = 25
 def organisation_transfers_pay(*, organisation_id: int, limit: int = TRANSFERS_AT_ONCE) -> int:
     """Send the organisation's pending transfers (the same functions as the
     periodic ``transfers_pay``, which sends what is left)."""
-    gifts = Gift.objects.filter(status=PaymentStatus.PAID, transfer_id="", campaign__organisation_id=organisation_id)
+    gifts = Gift.objects.filter(
+        status=PaymentStatus.PAID, transfer_id="", campaign__organisation_id=organisation_id
+    ).exclude(provider=COUNTER_PROVIDER)
     fulfilments = Fulfilment.objects.filter(
         order__status=PaymentStatus.PAID, handed_over_at__isnull=False, transfer_id="", organisation_id=organisation_id
-    )
+    ).exclude(order__provider=COUNTER_PROVIDER)
     done = 0
     for gift_id in gifts.order_by("id").values_list("id", flat=True)[:limit]:
         gift_transfer(gift_id=gift_id)

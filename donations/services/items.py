@@ -142,6 +142,29 @@ def item_create(
     return item
 
 
+def item_create_sold_at_counter(*, campaign: Campaign, title: str, price_cents: int, actor: User) -> Item:
+    """An object the organisation sold at its shop counter without it ever being in the
+    catalogue (a "free line": checkout.services.counter). It is the organisation's own object
+    (given in kind, no owner: no seller's tax receipt), created in the state it is in once
+    sold and handed over, since no other state of it ever existed; its log says so. Caller's
+    transaction."""
+    now = timezone.now()
+    item = Item.objects.create(
+        campaign=campaign,
+        kind=Item.Kind.GIFT_IN_KIND,
+        title=title,
+        description="",
+        price_cents=price_cents,
+        handover=Item.Handover.DROP_OFF,
+        received_at=now,
+        status=ItemStatus.HANDED_OVER,
+    )
+    ItemTransition.objects.create(
+        item=item, from_status=ItemStatus.DRAFT, to_status=ItemStatus.HANDED_OVER, actor=actor, note="counter"
+    )
+    return item
+
+
 def _attach_photos(*, item: Item, photos: Sequence[PreparedPhoto], written: list[str], start: int = 0) -> None:
     stored = store_photos(photos, prefix=f"items/{item.pk}", written=written)
     ItemPhoto.objects.bulk_create(
