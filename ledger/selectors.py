@@ -36,7 +36,12 @@ _BACKER = Q(reason=LedgerEntry.Reason.PAYMENT) & ~(
     Q(order_line__isnull=False, order_line__refunded_cents__gte=F("order_line__amount_cents"))
     | Q(gift__isnull=False, gift__refunded_cents__gte=F("gift__amount_cents"))
 )
-_BACKERS = Count("order", distinct=True) + Count("gift", distinct=True)
+# A monthly gift is one backer however many months it has been charged.
+_BACKERS = (
+    Count("order", distinct=True)
+    + Count("gift", distinct=True, filter=Q(gift__recurring__isnull=True))
+    + Count("gift__recurring", distinct=True)
+)
 
 
 def _raised_subquery() -> Subquery:
