@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from donations.models import Fulfilment, Gift, Order, OrderLine, Refund, Reservation
+from donations.models import CounterEntry, Fulfilment, Gift, Order, OrderLine, RecurringGift, Refund, Reservation
 from kernel.admin import ReadOnlyAdmin
 
 
@@ -62,3 +62,18 @@ class ReservationAdmin(ReadOnlyAdmin):
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ("pk", "order", "gift", "amount_cents", "status", "actor", "created_at")
     list_filter = ("status",)
+
+
+@admin.register(RecurringGift)
+class RecurringGiftAdmin(ReadOnlyAdmin):
+    # The signed link's token is a secret of the giver's: never listed.
+    list_display = ("pk", "campaign", "email", "amount_cents", "status", "provider", "started_at")
+    list_filter = ("status", "provider", "campaign__organisation")
+    search_fields = ("email", "name", "provider_subscription_id")
+    exclude = ("token",)
+
+
+@admin.register(CounterEntry)
+class CounterEntryAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "organisation", "day", "kind", "means", "order", "gift", "recorded_by", "cancelled_at")
+    list_filter = ("kind", "means", "organisation")

@@ -68,6 +68,7 @@ def test_paying_with_the_test_card_sells_the_item_and_counts_once(
     assert receipt.to == ["passant@example.org"] and order.fulfilments.get().claim_code in receipt.body
     assert seller.to == [item.owner.email] and "a été vendu" in seller.subject
     assert "n'ouvre pas droit à un reçu fiscal" in receipt.body
+    assert "Pour retirer cet objet, présentez ce code" in receipt.body  # one object: singular
     # The withdrawal right reaches the buyer on a durable medium (Code de la consommation L221-13).
     assert "http://testserver/conditions/#retractation" in receipt.body
 

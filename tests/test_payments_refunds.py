@@ -121,7 +121,12 @@ def test_the_admin_shows_money_records_read_only(client: Client) -> None:
     order = paid_order(1200)
     admin = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
-    for path in ("donations/order", "donations/gift", "ledger/ledgerentry", "payments/providerevent"):
+    paths = ("donations/order", "donations/gift", "donations/recurringgift", "donations/counterentry")
+    for path in (*paths, "ledger/ledgerentry", "payments/providerevent"):
         assert client.get(f"/admin/{path}/").status_code == 200
     assert client.get("/admin/donations/order/add/").status_code == 403
-    assert client.get(f"/admin/donations/order/{order.pk}/change/").status_code == 200  # view only
+    page = client.get(f"/admin/donations/order/{order.pk}/change/")
+    assert page.status_code == 200  # view only
+    # The order's lines and its organisation's part, with its claim code, are shown with it.
+    assert order.fulfilments.get().claim_code in page.content.decode()
+    assert client.get("/admin/donations/recurringgift/add/").status_code == 403
