@@ -4,27 +4,42 @@ change to how its main process stops.
 A SIGTERM sent to every process of the cluster at once (systemd's default
 ``KillMode=control-group``, platforms that signal a whole container, a terminal's
 process group) kills django-q2's guard process too, possibly while it holds the lock of
-the stop event the main process then sets: django-q2's main process waits for ever
-(until the final SIGKILL). Here the main process first gives the guard half a second:
-if it is gone, there is nothing left to stop and the main process exits. A SIGTERM to
-the main process alone stops the cluster as django-q2 does: running tasks finish first.
+the stop event the main process then sets, and possibly a moment after the main process
+looked (a guard busy writing its status dies when that write returns): django-q2's main
+process then waits for ever on that lock (until the final SIGKILL). Here the main
+process sets the stop event from a daemon thread and watches the guard itself: whether
+the guard stops as asked (a SIGTERM to the main process alone: running tasks finish
+first, as in django-q2) or dies of the group's signal, the main process exits as soon
+as it is gone, and a lock left held by a dead process blocks only that thread.
 (This command is found before django-q2's own because ``kernel`` comes first in
 INSTALLED_APPS.)"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
+from django.utils.translation import gettext as _
 from django_q import cluster
 from django_q.management.commands import qcluster
+
+logger = logging.getLogger("django-q")
 
 
 class Cluster(cluster.Cluster):
     def stop(self) -> bool:
-        self.sentinel.join(timeout=0.5)
         if not self.sentinel.is_alive():
             return False
-        return bool(super().stop())
+        logger.info(_("Q Cluster %(name)s stopping.") % {"name": self.name})
+        if self.stop_event is not None:
+            threading.Thread(target=self.stop_event.set, name="qcluster-stop", daemon=True).start()
+        while self.sentinel.is_alive():
+            self.sentinel.join(timeout=0.1)
+        logger.info(_("Q Cluster %(name)s has stopped.") % {"name": self.name})
+        self.start_event = None
+        self.stop_event = None
+        return True
 
 
 class Command(qcluster.Command):
