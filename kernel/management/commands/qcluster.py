@@ -20,7 +20,6 @@ import logging
 import threading
 from typing import Any
 
-from django.utils.translation import gettext as _
 from django_q import cluster
 from django_q.management.commands import qcluster
 
@@ -31,12 +30,12 @@ class Cluster(cluster.Cluster):
     def stop(self) -> bool:
         if not self.sentinel.is_alive():
             return False
-        logger.info(_("Q Cluster %(name)s stopping.") % {"name": self.name})
+        logger.info("Q Cluster %s stopping.", self.name)
         if self.stop_event is not None:
             threading.Thread(target=self.stop_event.set, name="qcluster-stop", daemon=True).start()
         while self.sentinel.is_alive():
             self.sentinel.join(timeout=0.1)
-        logger.info(_("Q Cluster %(name)s has stopped.") % {"name": self.name})
+        logger.info("Q Cluster %s has stopped.", self.name)
         self.start_event = None
         self.stop_event = None
         return True
