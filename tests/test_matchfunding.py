@@ -120,7 +120,7 @@ def test_a_gift_paid_while_the_pledge_runs_is_doubled_apart_from_the_money_recei
     assert campaign_progress(campaign_id=campaign.pk) == (2500, 1)
     progress = last_progress()
     assert (progress["raised_cents"], progress["matched_cents"], progress["match_percent"]) == (2500, 2500, 100)
-    # The existing fields are all still there, as API.md lists them.
+    # The existing fields are all still there, as the public contract (docs/api.md) lists them.
     assert {"campaign", "raised_cents", "goal_cents", "backers_count", "currency"} <= set(progress)
 
 
