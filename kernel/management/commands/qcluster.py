@@ -31,8 +31,10 @@ class Cluster(cluster.Cluster):
         if not self.sentinel.is_alive():
             return False
         logger.info("Q Cluster %s stopping.", self.name)
-        if self.stop_event is not None:
-            threading.Thread(target=self.stop_event.set, name="qcluster-stop", daemon=True).start()
+        # django-q2 sets stop_event in start() without a declared type.
+        stop_event: Any = getattr(self, "stop_event", None)
+        if stop_event is not None:
+            threading.Thread(target=stop_event.set, name="qcluster-stop", daemon=True).start()
         while self.sentinel.is_alive():
             self.sentinel.join(timeout=0.1)
         logger.info("Q Cluster %s has stopped.", self.name)
