@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "qr",
     "receipts",
     "news",
+    "alerts",
     "checkout",
     "pages",
     "realtime",
@@ -223,6 +224,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("checkout.services.payment_fees_record", 10),
     ("checkout.services.pickups_sweep", 60),
     ("checkout.services.pledges_call", 60),
+    ("alerts.services.alerts_send_due", 60),
 ]
 
 # --- Auth -----------------------------------------------------------------
