@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, QuerySet, Window
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from alerts.models import Alert
@@ -19,13 +20,19 @@ from campaigns.models import Campaign, Organisation
 from donations.models import Item, ItemStatus, ItemTransition
 from donations.selectors import item_search
 from kernel.money import format_money
-DEPARTMENTS: list[tuple[str, str]] = []  # TEMP until cat-data: from kernel.places import DEPARTMENTS
+from kernel.places import department_name
 
 # The catalogue's filters an alert does not keep: it is always about listed objects, in its own order.
 NOT_KEPT = frozenset({"status", "window", "ordering", "page", "page_size", "cursor"})
 # An email lists this many objects at most; the others are counted ("and 12 more").
 EMAIL_ITEMS = 10
 LABEL_LENGTH = 300
+# How the objects travel, as a label says it (donations.models.DELIVERY_METHODS).
+DELIVERY_LABELS = {
+    "collection": gettext_lazy("retrait sur place"),
+    "relay": gettext_lazy("point relais"),
+    "home": gettext_lazy("livraison à domicile"),
+}
 
 
 def alert_filters(validated: dict[str, Any]) -> dict[str, Any]:
@@ -65,13 +72,14 @@ def alert_label(filters: dict[str, Any]) -> str:
         parts.append(name or filters["organisation"])
     if filters.get("department"):
         code = filters["department"]
-        parts.append(f"{dict(DEPARTMENTS).get(code, code)} ({code})")
+        parts.append(f"{department_name(code) or code} ({code})")
     if filters.get("delivery"):
-        parts.append(_("livraison : %(method)s") % {"method": filters["delivery"]})
+        parts.append(str(DELIVERY_LABELS.get(filters["delivery"], filters["delivery"])))
     low, high = filters.get("min_price_cents"), filters.get("max_price_cents")
     language = get_language() or "fr"
     if low is not None and high is not None:
-        parts.append(_("de %(low)s à %(high)s") % {"low": format_money(low, language=language), "high": format_money(high, language=language)})
+        prices = {"low": format_money(low, language=language), "high": format_money(high, language=language)}
+        parts.append(_("de %(low)s à %(high)s") % prices)
     elif high is not None:
         parts.append(_("moins de %(price)s") % {"price": format_money(high, language=language)})
     elif low is not None:
@@ -116,9 +124,8 @@ def alert_matches(*, alert: Alert, since: datetime, until: datetime, limit: int 
     ).exclude(from_status__in=[ItemStatus.RESERVED, ItemStatus.SOLD])
     listed = Item.objects.filter(status=ItemStatus.LISTED).filter(Exists(newly_listed))
     found = (
-        item_search(listed, **alert.filters)
+        item_search(listed, **alert.filters, ordering="newest")
         .annotate(total=Window(Count("pk")))
-        .order_by("-created_at", "-pk")
         .values_list("pk", "total")[:limit]
     )
     rows = list(found)
