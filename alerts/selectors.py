@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, QuerySet, Window
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from alerts.models import Alert

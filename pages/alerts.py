@@ -55,7 +55,9 @@ def save_search(request: HttpRequest) -> HttpResponse:
         )
         return redirect(back)
     # An empty field of the catalogue's form is no filter (as on /objets/), not an invalid one.
-    posted = {name: value for name, value in list(request.POST.items())[:MAX_FIELDS] if value.strip()}
+    posted = {
+        name: values[-1] for name, values in list(request.POST.lists())[:MAX_FIELDS] if values and values[-1].strip()
+    }
     filters = ItemFilterSerializer(data=posted)
     if not filters.is_valid():
         messages.error(request, _("Cette recherche ne peut pas être enregistrée : ses filtres ne sont pas valides."))

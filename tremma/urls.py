@@ -8,11 +8,11 @@ from rest_framework.routers import DefaultRouter
 
 import accounts.schema  # noqa: F401  (registers our session authentication with drf-spectacular)
 import frontend.views
+import pages.alerts
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
 from checkout.urls import api_urlpatterns as checkout_api
 from checkout.urls import moved_urlpatterns as checkout_moved
-import pages.alerts
 from pages.api.alerts import AlertViewSet
 from pages.api.campaigns import CampaignViewSet, ManagedCampaignViewSet
 from pages.api.items import ItemViewSet
