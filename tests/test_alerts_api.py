@@ -216,3 +216,24 @@ def test_the_hourly_sweep_is_one_query_per_alert(django_assert_max_num_queries: 
     # The due alerts (1), one search each (5), the watermarks moved in one UPDATE (1).
     with django_assert_max_num_queries(7):
         assert services.alerts_send_due(now=timezone.now() + 2 * services.SETTLE) == 0
+
+
+def test_repeated_or_form_encoded_filters_keep_one_value() -> None:
+    client = client_of()
+    response = client.post(
+        "/api/alerts/", "q=lampe&q=vélo&category=bikes", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["filters"] == {"category": "bikes", "q": "vélo"}
+
+
+def test_the_person_s_data_export_lists_their_alerts_and_deletion_removes_them() -> None:
+    from accounts.selectors import user_data_export
+    from accounts.services import user_delete
+
+    user = UserFactory()
+    services.alert_create(user=user, filters={"q": "vélo"})
+    exported = user_data_export(user=user)
+    assert [alert["filters"] for alert in exported["search_alerts"]] == [{"q": "vélo"}]
+    user_delete(user=user)
+    assert not Alert.objects.exists()
