@@ -494,6 +494,8 @@ SPECTACULAR_SETTINGS = {
         "ItemStatusEnum": "donations.models.ItemStatus",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "PaymentStatusEnum": "donations.models.PaymentStatus",
+        # An item's ``delivery_methods`` and the catalogue's ``delivery`` filter (a saved search's body).
+        "DeliveryMethodEnum": "donations.models.DELIVERY_METHODS",
     },
     # The websocket part of the docs, rendered from the live events' declarations (realtime/events.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "realtime.docs.schema_add_live_events"],
