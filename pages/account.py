@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User
+from alerts.selectors import alerts_of
 from checkout.purchases import PurchasePart, purchase_lines, purchase_parts
 from checkout.selectors import gifts_of, orders_of, recurring_gifts_of
 from checkout.services.recurring import recurring_manage_url
@@ -114,6 +115,7 @@ def _render(request: HttpRequest, user: User, form: ReceiptPreferenceForm, statu
         "waiting": waiting["waiting"],
         "missing": [MISSING_LABELS.get(name, name) for name in waiting["missing"]],
         "preference_form": form,
+        "alerts": list(alerts_of(user=user)),
         "list_limit": LIST_LIMIT,
     }
     return render(request, "pages/account.html", context, status=status)

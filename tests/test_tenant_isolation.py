@@ -113,6 +113,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("patch", "/api/me/receipts/status/"): rule("self", body={"consolidated": True}),
     ("post", "/api/orders/{id}/hand-over/"): rule("object", body={"claim_code": "ABCDEFGHJK"}),
     ("post", "/api/receipts/{id}/cancel/"): rule("object", body={"reason": "Piraté"}),
+    # Saved searches: the caller's own; with an item's id nobody deletes anything (scoping in test_alerts_api).
+    ("get", "/api/alerts/"): rule("self"),
+    ("post", "/api/alerts/"): rule("self", body={"q": "vélo"}),
+    ("delete", "/api/alerts/{id}/"): rule("object"),
 }
 
 

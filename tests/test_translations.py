@@ -37,6 +37,7 @@ APPS = (
     "qr",
     "receipts",
     "news",
+    "alerts",
     "checkout",
     "pages",
     "realtime",

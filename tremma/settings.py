@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "qr",
     "receipts",
     "news",
+    "alerts",
     "checkout",
     "pages",
     "realtime",
@@ -223,6 +224,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("checkout.services.payment_fees_record", 10),
     ("checkout.services.pickups_sweep", 60),
     ("checkout.services.pledges_call", 60),
+    ("alerts.services.alerts_send_due", 60),
 ]
 
 # --- Auth -----------------------------------------------------------------
@@ -492,6 +494,8 @@ SPECTACULAR_SETTINGS = {
         "ItemStatusEnum": "donations.models.ItemStatus",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "PaymentStatusEnum": "donations.models.PaymentStatus",
+        # An item's ``delivery_methods`` and the catalogue's ``delivery`` filter (a saved search's body).
+        "DeliveryMethodEnum": "donations.models.DELIVERY_METHODS",
     },
     # The websocket part of the docs, rendered from the live events' declarations (realtime/events.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "realtime.docs.schema_add_live_events"],

@@ -8,10 +8,12 @@ from rest_framework.routers import DefaultRouter
 
 import accounts.schema  # noqa: F401  (registers our session authentication with drf-spectacular)
 import frontend.views
+import pages.alerts
 from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
 from checkout.urls import api_urlpatterns as checkout_api
 from checkout.urls import moved_urlpatterns as checkout_moved
+from pages.api.alerts import AlertViewSet
 from pages.api.campaigns import CampaignViewSet, ManagedCampaignViewSet
 from pages.api.items import ItemViewSet
 from pages.urls import api_urlpatterns as pages_api
@@ -31,6 +33,7 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("items", ItemViewSet, basename="item")
 router.register("windows", WindowViewSet, basename="window")
 router.register("manage/campaigns", ManagedCampaignViewSet, basename="managed-campaign")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -58,6 +61,8 @@ urlpatterns = [
     path("", include("qr.urls")),
     path("", include("checkout.urls")),
     path("", include("news.urls")),
+    path("", include("alerts.urls")),
+    path("objets/alerte/", pages.alerts.save_search, name="alert-save"),
     path("", include(checkout_moved)),
     path("payments/", include("payments.urls")),
     path("", include("ledger.urls")),
