@@ -1,60 +1,18 @@
-"""Catalogue: GET /api/items/ with filters and ``q`` over 100,000 items,
+"""Catalogue: GET /api/items/ with filters and ``q`` over 100,000 items (2,000,000 with ``--items``),
 next to the bare JSON view served by the same server in the same run."""
 
 from __future__ import annotations
 
 import random
-from typing import Any
 from urllib.parse import quote
 
+from bench.bulkload import seed_items
 from bench.ceilings import Ceilings, ratio_figure
 from bench.harness import Figure, Repeated, Report, Server
 from bench.pairs import alternate
 from bench.wrk import wrk
 
 WORDS = ["chêne", "lampe", "vélo", "porcelaine", "guitare", "miroir", "commode", "radio", "tapis", "théière"]
-
-
-def seed_items(count: int) -> list[str]:
-    """Bulk-load ``count`` listed items over the demo campaigns; returns the campaign slugs.
-
-    Benchmark data only: rows are inserted listed in bulk, not walked through
-    review one by one (the state machine is exercised by the test suite)."""
-    from campaigns.models import Campaign
-    from donations.models import Item, ItemStatus
-    from pages.management.commands.seed_demo import ITEMS
-
-    campaigns = list(Campaign.objects.order_by("id"))
-    existing = Item.objects.count()
-    batch = []
-    for index in range(existing, count):
-        title, description, condition, category, price = ITEMS[index % len(ITEMS)]
-        batch.append(
-            Item(
-                campaign=campaigns[index % len(campaigns)],
-                title=f"{title} n°{index}",
-                description=description,
-                condition=condition,
-                category=category,
-                price_cents=price + index % 97,
-                status=ItemStatus.LISTED,
-            )
-        )
-        if len(batch) == 5000:
-            _listed(batch)
-            batch = []
-    _listed(batch)
-    return [campaign.slug for campaign in campaigns]
-
-
-def _listed(batch: list[Any]) -> None:
-    """Insert listed items with the short codes that listing gives them (``item_transition`` does it
-    one by one; this is its bulk equivalent), so the catalogue reads never have to write."""
-    from donations.models import Item
-    from qr.services import short_codes_ensure
-
-    if batch:
-        short_codes_ensure(targets=Item.objects.bulk_create(batch))
 
 
 def captured_queries(paths: list[str]) -> dict[str, list[str]]:
