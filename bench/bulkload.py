@@ -43,7 +43,8 @@ def seed_items(count: int, *, say: Any = print) -> list[str]:
             _copy_items(campaigns, existing, count)
         else:
             _bulk_create_items(campaigns, existing, count)
-        say(f"  catalogue: {count - existing:,} items loaded in {time.monotonic() - started:.0f} s ({connection.vendor})")
+        seconds = time.monotonic() - started
+        say(f"  catalogue: {count - existing:,} items loaded in {seconds:.0f} s ({connection.vendor})")
     return [campaign.slug for campaign in campaigns]
 
 
@@ -159,13 +160,13 @@ def _copy_items(campaigns: list[Any], start: int, count: int) -> None:
         base = len(CODE_ALPHABET)
         modulus = base**CODE_LENGTH
         digits = " || ".join(
-            f"substr('{CODE_ALPHABET}', ((s.n / {base**power}) % {base})::int + 1, 1)" for power in range(CODE_LENGTH)
+            f"substr('{CODE_ALPHABET}', ((s.n / {base**power}) %% {base})::int + 1, 1)" for power in range(CODE_LENGTH)
         )
         cursor.execute(
             f"""
             INSERT INTO qr_shortcode (code, item_id, created_at, updated_at)
             SELECT {digits}, s.id, now(), now()
-            FROM (SELECT id, (id::numeric * 2654435761 % {modulus})::bigint AS n
+            FROM (SELECT id, (id::numeric * 2654435761 %% {modulus})::bigint AS n
                   FROM donations_item WHERE id > %s) s
             ON CONFLICT DO NOTHING
             """,

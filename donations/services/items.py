@@ -22,6 +22,7 @@ from donations.models import (
 )
 from donations.signals import item_listed
 from kernel.errors import Conflict, DomainError, PermissionDenied
+from kernel.generations import CATALOGUE, generation_bump
 from kernel.photos import PreparedPhoto, delete_stored, store_photos
 from kernel.states import transition_apply
 
@@ -47,6 +48,7 @@ def item_transition(
         model=Item, pk=item.pk, table=TRANSITIONS, current=current, to=to, updated_at=timezone.now(), **fields
     )
     ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
+    generation_bump(CATALOGUE)  # the cached catalogue pages go when this commits
     item.status = to
     for name, value in fields.items():
         setattr(item, name, value)
@@ -200,6 +202,7 @@ def item_update(*, item: Item, actor: User, changes: dict[str, Any]) -> Item:
     )
     if updated != 1:
         raise ItemNotEditable(str(item.pk))
+    generation_bump(CATALOGUE)
     for name, value in changes.items():
         setattr(item, name, value)
     return item
