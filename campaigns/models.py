@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kernel.money import CURRENCY
+from kernel.places import department_of
 
 
 class Organisation(models.Model):
@@ -37,6 +38,12 @@ class Organisation(models.Model):
     contact_email = models.EmailField(_("e-mail de contact"))
     contact_phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     website = models.URLField(_("site web"), blank=True)
+    opening_hours = models.TextField(
+        _("horaires d'ouverture"),
+        blank=True,
+        max_length=1000,
+        help_text=_("Par exemple : du mardi au samedi, 10 h – 18 h."),
+    )
     # The Stripe Connect account, created from the organisation's payments page
     # (payments.services.connect); its state comes from Stripe's account.updated events.
     stripe_account_id = models.CharField(_("compte Stripe Connect"), max_length=64, blank=True)
@@ -92,6 +99,11 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def department(self) -> str:
+        """Its department (``kernel.places``), ``""`` outside France's departments."""
+        return department_of(self.postal_code)
 
 
 class Membership(models.Model):

@@ -7,10 +7,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign
-from donations.models import Item
+from donations.models import ITEM_WEIGHT_GRAMS, Item
 from kernel.fields import EurosField
 from kernel.money import ITEM_PRICE
 from kernel.photos import MAX_PHOTOS, PreparedPhoto, prepare_photos
+from kernel.places import is_french_postal_code, normalise_postal_code
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -32,6 +33,31 @@ class MultiplePhotoField(forms.FileField):
         if errors:
             raise forms.ValidationError(errors)
         return prepared
+
+
+class PostalCodeField(forms.CharField):
+    """A French postal code ("75004"; spaces ignored), cleaned to its five digits."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 10)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "postal-code"})
+
+    def clean(self, value: Any) -> str:
+        code = normalise_postal_code(super().clean(value) or "")
+        if code and not is_french_postal_code(code):
+            raise forms.ValidationError(_("Saisissez un code postal français à 5 chiffres, par exemple 75004."))
+        return code
+
+
+def weight_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label=gettext_lazy("Poids en grammes"),
+        help_text=gettext_lazy("Facultatif : utile pour l'envoi en colis."),
+        min_value=ITEM_WEIGHT_GRAMS[0],
+        max_value=ITEM_WEIGHT_GRAMS[1],
+        required=False,
+    )
 
 
 # The empty first option of a choice the person must make.
@@ -71,6 +97,12 @@ class ItemForm(forms.Form):
         required=False,
     )
     handover_note = forms.CharField(label=gettext_lazy("Précisions pour la remise"), max_length=300, required=False)
+    postal_code = PostalCodeField(
+        label=gettext_lazy("Code postal où se trouve l'objet"),
+        help_text=gettext_lazy("Facultatif : par défaut, celui de votre compte."),
+        required=False,
+    )
+    weight_grams = weight_field()
     photos = MultiplePhotoField(
         label=gettext_lazy("Photos"),
         help_text=gettext_lazy("De 1 à 8 photos JPEG, PNG ou WebP, 12 Mo chacune au plus."),
@@ -89,7 +121,15 @@ class ItemForm(forms.Form):
 class ReviewForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Titre"), max_length=120)
     description = forms.CharField(label=gettext_lazy("Description"), max_length=5000, widget=forms.Textarea)
+    # The donor's choice, shown selected; the reviewer may correct it (left out: kept as it is).
+    category = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=Item.Category.choices, required=False)
     price_cents = EurosField(limits=ITEM_PRICE, label=gettext_lazy("Prix en euros"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("category"):
+            data.pop("category", None)
+        return data
 
 
 class RejectForm(forms.Form):

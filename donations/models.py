@@ -52,6 +52,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ItemStatus.RECEIVED: frozenset({ItemStatus.LISTED}),
 }
 
+# How an object may reach its buyer. Collection (at the organisation or the giver's) is the
+# only one today; relay points and home delivery come with parcels.
+DELIVERY_METHODS = ("collection", "relay", "home")
+DELIVERY_METHODS_TODAY = ("collection",)
+
+# An object's weight, when its giver says it (grams): the forms and the API refuse anything else.
+ITEM_WEIGHT_GRAMS = (1, 100_000)
+
 # What anonymous visitors may see.
 PUBLIC_STATUSES = frozenset({ItemStatus.LISTED, ItemStatus.RESERVED, ItemStatus.SOLD})
 
@@ -84,6 +92,10 @@ class Item(models.Model):
         SPORTS = "sports", _("Sport")
         DECORATION = "decoration", _("Décoration")
         MUSIC = "music", _("Musique")
+        BIKES = "bikes", _("Vélos")
+        APPLIANCES = "appliances", _("Électroménager")
+        DIY_GARDEN = "diy_garden", _("Bricolage et jardin")
+        CHILDCARE = "childcare", _("Puériculture")
         OTHER = "other", _("Autre")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="items")
@@ -114,8 +126,17 @@ class Item(models.Model):
         verbose_name=_("donateur"),
     )
     received_at = models.DateTimeField(_("reçu le"), null=True, blank=True)
+    # Where the object is. A private giver's postal code (their own, or their account's); empty
+    # when the object stands at the organisation. ``department`` is derived from it, else from the
+    # campaign's organisation's postal code, on every write that sets a place
+    # (donations.services.places): the catalogue filters on it without a join.
+    postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
+    department = models.CharField(_("département"), max_length=3, blank=True, db_index=True)
+    weight_grams = models.PositiveIntegerField(_("poids (grammes)"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # (PostgreSQL also has a ``search_vector`` column kept up to date by a trigger: migration
+    # 0018, not a model field, so ordinary SELECTs never read it; donations.search uses it.)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -125,7 +146,11 @@ class Item(models.Model):
             models.Index(fields=["status", "campaign"], name="item_status_campaign"),
             # The catalogue's order (newest first): without it PostgreSQL sorts the whole table for each page.
             models.Index(fields=["-created_at", "-id"], name="item_newest_first"),
-            # (PostgreSQL also has trigram indexes for the ``q`` search: migration 0006, not expressible here.)
+            # The catalogue's common filters, each with its order, so a page reads an index range.
+            models.Index(fields=["status", "-created_at", "-id"], name="item_status_newest"),
+            models.Index(fields=["status", "category", "-created_at", "-id"], name="item_status_category_newest"),
+            models.Index(fields=["status", "department", "-created_at", "-id"], name="item_status_dept_newest"),
+            models.Index(fields=["status", "price_cents", "id"], name="item_status_price"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -150,6 +175,11 @@ class Item(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("pages:item", kwargs={"pk": self.pk})
+
+    @property
+    def delivery_methods(self) -> list[str]:
+        """How a buyer may get the object: collection only until parcels exist (relay, home)."""
+        return list(DELIVERY_METHODS_TODAY)
 
 
 class ItemPhoto(models.Model):

@@ -18,6 +18,7 @@ from accounts.models import User
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
 from donations.models import (
+    DELIVERY_METHODS_TODAY,
     PUBLIC_STATUSES,
     Item,
     ItemPhoto,
@@ -25,6 +26,7 @@ from donations.models import (
     ItemTransition,
     Reservation,
 )
+from donations.search import text_search
 
 
 def _with_relations(queryset: QuerySet[Item]) -> QuerySet[Item]:
@@ -82,6 +84,14 @@ def items_to_review(user: User | AnonymousUser | None) -> QuerySet[Item]:
     )
 
 
+# The catalogue's orders; with a text and no order asked for, the best matches come first.
+ORDERINGS: dict[str, tuple[str, ...]] = {
+    "newest": ("-created_at", "-id"),
+    "price": ("price_cents", "id"),
+    "-price": ("-price_cents", "-id"),
+}
+
+
 def item_search(
     queryset: QuerySet[Item],
     *,
@@ -89,7 +99,20 @@ def item_search(
     status: str | None = None,
     q: str | None = None,
     window: int | None = None,
+    category: str | None = None,
+    organisation: str | None = None,
+    department: str | None = None,
+    delivery: str | None = None,
+    min_price_cents: int | None = None,
+    max_price_cents: int | None = None,
+    ordering: str | None = None,
 ) -> QuerySet[Item]:
+    """``queryset`` narrowed by the catalogue's filters (each already validated by the caller:
+    ``pages.api.items.ItemFilterSerializer``), in the order asked for: ``newest``, ``price``,
+    ``-price``; with ``q`` and no order, by relevance (titles above descriptions)."""
+    if delivery and delivery not in DELIVERY_METHODS_TODAY:
+        # Relay points and home delivery come with parcels: no object travels that way yet.
+        return queryset.none()
     if window is not None:
         # Items currently placed in that shop window (qr.Placement; one current row per item and window).
         queryset = queryset.filter(placements__window_id=window, placements__removed_at__isnull=True)
@@ -97,9 +120,20 @@ def item_search(
         queryset = queryset.filter(campaign__slug=campaign)
     if status:
         queryset = queryset.filter(status=status)
+    if category:
+        queryset = queryset.filter(category=category)
+    if organisation:
+        queryset = queryset.filter(campaign__organisation__slug=organisation)
+    if department:
+        queryset = queryset.filter(department=department)
+    if min_price_cents is not None:
+        queryset = queryset.filter(price_cents__gte=min_price_cents)
+    if max_price_cents is not None:
+        queryset = queryset.filter(price_cents__lte=max_price_cents)
     if q:
-        for word in q.split()[:8]:
-            queryset = queryset.filter(Q(title__icontains=word) | Q(description__icontains=word))
+        queryset = text_search(queryset, q, ranked=ordering is None)
+    if ordering:
+        queryset = queryset.order_by(*ORDERINGS[ordering])
     return queryset
 
 

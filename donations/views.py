@@ -85,6 +85,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
                 initial={
                     "title": item.title,
                     "description": item.description,
+                    "category": item.category,
                     "price_cents": cents_to_euros(item.price_cents or 0),
                 },
             ),

@@ -16,12 +16,14 @@ from donations.services.items import (
     item_approve,
     item_create,
     item_create_sold_at_counter,
+    item_department,
     item_list_for_sale,
     item_receive,
     item_reject,
     item_transition,
     item_update,
     item_withdraw,
+    organisation_items_relocate,
 )
 
 __all__ = [
@@ -38,10 +40,12 @@ __all__ = [
     "item_approve",
     "item_create",
     "item_create_sold_at_counter",
+    "item_department",
     "item_list_for_sale",
     "item_receive",
     "item_reject",
     "item_transition",
     "item_update",
     "item_withdraw",
+    "organisation_items_relocate",
 ]

@@ -24,6 +24,7 @@ from donations.signals import item_listed
 from kernel.errors import Conflict, DomainError, PermissionDenied
 from kernel.generations import CATALOGUE, generation_bump
 from kernel.photos import PreparedPhoto, delete_stored, store_photos
+from kernel.places import department_of
 from kernel.states import transition_apply
 
 
@@ -63,8 +64,27 @@ def item_transition(
 # reserved or sold object belongs to a checkout or a buyer by then.
 OWNER_EDITABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW)
 OWNER_WITHDRAWABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.ACCEPTED)
-OWNER_EDITABLE_FIELDS = frozenset({"title", "description", "condition", "category", "price_cents"})
-REVIEWER_EDITABLE_FIELDS = frozenset({"title", "description", "price_cents"})
+OWNER_EDITABLE_FIELDS = frozenset(
+    {"title", "description", "condition", "category", "price_cents", "postal_code", "weight_grams"}
+)
+REVIEWER_EDITABLE_FIELDS = frozenset({"title", "description", "price_cents", "category", "weight_grams"})
+
+
+# --- Where an object is ------------------------------------------------------
+
+
+def item_department(*, postal_code: str, campaign: Campaign) -> str:
+    """The department of an object: its own postal code's (a private giver's), else its
+    campaign's organisation's (the object stands there)."""
+    return department_of(postal_code) or department_of(campaign.organisation.postal_code)
+
+
+def organisation_items_relocate(*, organisation_id: int, postal_code: str) -> int:
+    """An organisation moved (its postal code changed): the objects standing there, those
+    without a postal code of their own, take its new department. One UPDATE; the count."""
+    return Item.objects.filter(campaign__organisation_id=organisation_id, postal_code="").update(
+        department=department_of(postal_code)
+    )
 
 
 class ItemNotEditable(Conflict):
@@ -105,12 +125,16 @@ def item_create(
     kind: str = Item.Kind.SALE,
     handover: str = "",
     handover_note: str = "",
+    postal_code: str = "",
+    weight_grams: int | None = None,
 ) -> Item:
     """Create an item with its photos and send it to review, all or nothing.
 
     The photos are already checked and re-encoded (``prepare_photo``); they are
     written here, and removed again if the database write fails, so a refused
-    or failed post leaves no row and no file behind.
+    or failed post leaves no row and no file behind. The object is where its
+    giver is: ``postal_code`` as given, else their account's, else (neither is a
+    French postal code) at the organisation.
     """
     if campaign.status != Campaign.Status.LIVE:
         raise CampaignClosed(campaign.slug)
@@ -119,6 +143,9 @@ def item_create(
         raise DomainError("gift in kind without handover", detail=_("Choisissez comment remettre l'objet."))
     if not gift and not price_cents:
         raise DomainError("sale without price", detail=_("Fixez un prix."))
+    postal_code = postal_code or owner.postal_code.strip()
+    if not department_of(postal_code):
+        postal_code = ""
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -135,6 +162,9 @@ def item_create(
                 handover=handover if gift else "",
                 handover_note=handover_note if gift else "",
                 donor=owner if gift else None,
+                postal_code=postal_code,
+                department=item_department(postal_code=postal_code, campaign=campaign),
+                weight_grams=weight_grams,
             )
             _attach_photos(item=item, photos=photos, written=written)
             item_transition(item=item, to=ItemStatus.IN_REVIEW, actor=owner, note="posted")
@@ -160,6 +190,7 @@ def item_create_sold_at_counter(*, campaign: Campaign, title: str, price_cents: 
         handover=Item.Handover.DROP_OFF,
         received_at=now,
         status=ItemStatus.HANDED_OVER,
+        department=item_department(postal_code="", campaign=campaign),
     )
     ItemTransition.objects.create(
         item=item, from_status=ItemStatus.DRAFT, to_status=ItemStatus.HANDED_OVER, actor=actor, note="counter"
@@ -197,6 +228,8 @@ def item_update(*, item: Item, actor: User, changes: dict[str, Any]) -> Item:
         raise PermissionDenied("not the owner")
     if not changes:
         return item
+    if "postal_code" in changes:
+        changes["department"] = item_department(postal_code=changes["postal_code"], campaign=item.campaign)
     updated = Item.objects.filter(pk=item.pk, status__in=OWNER_EDITABLE_STATUSES).update(
         updated_at=timezone.now(), **changes
     )
@@ -281,7 +314,8 @@ def item_accept(*, item: Item, actor: User) -> Item:
 
 @transaction.atomic
 def item_receive(*, item: Item, actor: User) -> Item:
-    """Record the hand-over of a gift in kind: from now on the organisation owns it."""
+    """Record the hand-over of a gift in kind: from now on the organisation owns it, and it
+    stands at the organisation (no postal code of its own, the organisation's department)."""
     _gift(item, actor)
     return item_transition(
         item=item,
@@ -291,6 +325,8 @@ def item_receive(*, item: Item, actor: User) -> Item:
         expected=ItemStatus.ACCEPTED,
         owner=None,
         received_at=timezone.now(),
+        postal_code="",
+        department=item_department(postal_code="", campaign=item.campaign),
     )
 
 

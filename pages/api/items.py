@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.requests import signed_in
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Organisation
 from donations import services
-from donations.models import Item, ItemPhoto, ItemStatus, ItemTransition
+from donations.models import DELIVERY_METHODS, ITEM_WEIGHT_GRAMS, Item, ItemPhoto, ItemStatus, ItemTransition
 from donations.selectors import (
     item_search,
     item_visible_queryset,
@@ -28,6 +28,7 @@ from kernel.fields import CentsField
 from kernel.money import ITEM_PRICE
 from kernel.parsers import FormParser, JSONParser, MultiPartParser
 from kernel.photos import MAX_PHOTOS, PreparedPhoto, prepare_photos
+from kernel.places import DEPARTMENTS, is_french_postal_code, normalise_postal_code
 from kernel.schema import errors
 from kernel.uploads import upload_count
 from pages.api.catalogue import catalogue_list
@@ -38,6 +39,12 @@ class CampaignRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = ("slug", "title")
+
+
+class OrganisationRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ("slug", "name")
 
 
 class PhotoSerializer(serializers.ModelSerializer):
@@ -57,6 +64,9 @@ class PhotoSerializer(serializers.ModelSerializer):
 
 class ItemSerializer(serializers.ModelSerializer):
     campaign = CampaignRefSerializer(read_only=True)
+    # Read through the campaign (select_related by every item selector): no query per item.
+    organisation = OrganisationRefSerializer(source="campaign.organisation", read_only=True)
+    delivery_methods = serializers.ListField(child=serializers.ChoiceField(choices=DELIVERY_METHODS), read_only=True)
     photos = PhotoSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField()
     short_url = serializers.SerializerMethodField()
@@ -75,6 +85,10 @@ class ItemSerializer(serializers.ModelSerializer):
             "category",
             "kind",
             "campaign",
+            "organisation",
+            "department",
+            "weight_grams",
+            "delivery_methods",
             "photos",
             "url",
             "short_url",
@@ -103,6 +117,7 @@ class OwnItemSerializer(ItemSerializer):
     class Meta(ItemSerializer.Meta):
         fields = (
             *ItemSerializer.Meta.fields,
+            "postal_code",
             "rejection_reason",
             "handover",
             "handover_note",
@@ -145,12 +160,48 @@ class ManagedItemSerializer(OwnItemSerializer):
 
 
 class ItemFilterSerializer(serializers.Serializer):
+    """The catalogue's filters (``GET /api/items/``, the ``/objets/`` page, saved alerts)."""
+
     campaign = serializers.SlugField(required=False, max_length=80)
     status = serializers.ChoiceField(choices=ItemStatus.choices, required=False)
     q = serializers.CharField(required=False, max_length=100, trim_whitespace=True)
     window = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    category = serializers.ChoiceField(choices=Item.Category.choices, required=False)
+    organisation = serializers.SlugField(required=False, max_length=80)
+    department = serializers.ChoiceField(choices=DEPARTMENTS, required=False)
+    delivery = serializers.ChoiceField(choices=DELIVERY_METHODS, required=False)
+    min_price_cents = serializers.IntegerField(required=False, min_value=0, max_value=ITEM_PRICE.max_cents)
+    max_price_cents = serializers.IntegerField(required=False, min_value=0, max_value=ITEM_PRICE.max_cents)
+    ordering = serializers.ChoiceField(choices=["newest", "price", "-price"], required=False)
 
     default_error_messages = {"invalid": gettext_lazy("Filtre invalide.")}
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        low, high = data.get("min_price_cents"), data.get("max_price_cents")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError(
+                {"max_price_cents": [_("Le prix maximum doit être au moins égal au prix minimum.")]}
+            )
+        return data
+
+
+class PostalCodeField(serializers.CharField):
+    """A French postal code ("75004"; spaces ignored), cleaned to its five digits."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=10, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = normalise_postal_code(super().to_internal_value(data))
+        if value and not is_french_postal_code(value):
+            raise serializers.ValidationError(_("Saisissez un code postal français à 5 chiffres, par exemple 75004."))
+        return value
+
+
+def weight_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=ITEM_WEIGHT_GRAMS[0], max_value=ITEM_WEIGHT_GRAMS[1], allow_null=True, **kwargs
+    )
 
 
 def validate_photo_files(files: list[Any]) -> list[PreparedPhoto]:
@@ -167,6 +218,9 @@ class ItemEditSerializer(serializers.Serializer):
     condition = serializers.ChoiceField(choices=Item.Condition.choices)
     category = serializers.ChoiceField(choices=Item.Category.choices, default=Item.Category.OTHER)
     price_cents = CentsField(limits=ITEM_PRICE)
+    # Where the object is (a private giver's): empty, their account's postal code.
+    postal_code = PostalCodeField(required=False)
+    weight_grams = weight_field(required=False)
 
 
 class ItemCreateSerializer(ItemEditSerializer):
@@ -208,6 +262,8 @@ class ItemReviewSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=120, required=False)
     description = serializers.CharField(max_length=5000, required=False)
     price_cents = CentsField(limits=ITEM_PRICE, required=False)
+    category = serializers.ChoiceField(choices=Item.Category.choices, required=False)
+    weight_grams = weight_field(required=False)
 
 
 class ItemListForSaleSerializer(ItemReviewSerializer):
