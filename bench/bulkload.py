@@ -116,7 +116,7 @@ def _derived_fields() -> dict[str, Any]:
     names = {field.attname for field in Item._meta.concrete_fields}
     derived: dict[str, Any] = {}
     if "department" in names:
-        from kernel.places import department_of  # type: ignore[import-not-found,unused-ignore]
+        from kernel.places import department_of
 
         def department(values: dict[str, Any], campaign: Any) -> str:
             postal = values.get("postal_code") or getattr(campaign.organisation, "postal_code", "")

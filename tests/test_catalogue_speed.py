@@ -62,15 +62,16 @@ def test_the_fast_path_knows_every_field_of_item_serializer() -> None:
 
 
 def test_values_rows_give_the_same_json_as_item_serializer(api: APIClient, settings: Any, uncached: None) -> None:
-    campaign = CampaignFactory(title="Un toit « pour » l'hiver")
+    campaign = CampaignFactory(title="Un toit « pour » l'hiver", organisation__name="Emmaüs « Pau »")
     with_photos = ItemFactory(campaign=campaign, title="Vélo de ville", description="Cadre acier\nbon état")
     add_photo(with_photos, position=1, size=(40, 30))
     add_photo(with_photos, position=0)
-    without_photo = ItemFactory(campaign=campaign, price_cents=1)
+    without_photo = ItemFactory(campaign=campaign, price_cents=1, weight_grams=2500, postal_code="20000")
     ItemFactory(status=ItemStatus.RESERVED)
     ItemFactory(status=ItemStatus.SOLD)
     Item.objects.filter(pk=without_photo.pk).update(description="é" * 4000)
-    for query in ["", "?page_size=2", "?page=2&page_size=2", "?q=v%C3%A9lo", "?after=", "?status=listed"]:
+    queries = ["", "?page_size=2", "?page=2&page_size=2", "?q=v%C3%A9lo", "?after=", "?status=listed", "?ordering=price"]
+    for query in queries:
         settings.CATALOGUE_VALUES_ROWS = True
         fast = api.get("/api/items/" + query)
         settings.CATALOGUE_VALUES_ROWS = False
@@ -99,11 +100,12 @@ def test_cursor_pages_give_the_items_of_page_numbers_in_order_without_gap_or_dup
     same = timezone.now() - timedelta(days=1)
     Item.objects.filter(pk__in=[item.pk for item in items[5:12]]).update(created_at=same)
 
-    by_page = walk(api, "/api/items/?page_size=5")
-    by_cursor = walk(api, "/api/items/?page_size=5&after=")
+    for ordering in ["", "&ordering=newest", "&ordering=price", "&ordering=-price"]:
+        by_page = walk(api, "/api/items/?page_size=5" + ordering)
+        by_cursor = walk(api, "/api/items/?page_size=5&after=" + ordering)
 
-    assert by_cursor == by_page
-    assert sorted(by_cursor) == sorted(item.pk for item in items) and len(set(by_cursor)) == 23
+        assert by_cursor == by_page, ordering
+        assert sorted(by_cursor) == sorted(item.pk for item in items) and len(set(by_cursor)) == 23
 
 
 def test_a_cursor_page_carries_the_count_and_no_previous_link(api: APIClient, uncached: None) -> None:
@@ -284,8 +286,8 @@ def test_every_filter_cursor_and_deep_page_stays_within_three_queries(api: APICl
     window = WindowFactory()
     placements = place_items(window, 3)
     campaign = placements[0].item.campaign
-    for _ in range(25):
-        add_photo(ItemFactory(campaign=campaign))
+    for index in range(25):
+        add_photo(ItemFactory(campaign=campaign, category="bikes" if index % 2 else "books", postal_code="97110"))
     first = api.get("/api/items/?page_size=5&after=").json()
     paths = [
         "/api/items/",
@@ -297,6 +299,15 @@ def test_every_filter_cursor_and_deep_page_stays_within_three_queries(api: APICl
         "/api/items/?q=objet&page=2&page_size=5",
         "/api/items/?page=3&page_size=10",
         "/api/items/?page_size=100",
+        "/api/items/?category=bikes",
+        f"/api/items/?organisation={campaign.organisation.slug}",
+        "/api/items/?department=971",
+        "/api/items/?delivery=collection",
+        "/api/items/?delivery=home",
+        "/api/items/?min_price_cents=100&max_price_cents=100000",
+        "/api/items/?ordering=price&page=2&page_size=5",
+        "/api/items/?ordering=-price&after=",
+        "/api/items/?q=objet&category=bikes&department=971&ordering=newest&after=",
         "/api/items/?after=",
         first["next"].removeprefix("http://testserver"),
     ]

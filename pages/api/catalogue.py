@@ -32,6 +32,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
@@ -153,7 +154,7 @@ class CursorSerializer(serializers.Serializer):
 
 
 def keyset_order(queryset: QuerySet[Any]) -> tuple[tuple[str, bool], tuple[str, bool]] | None:
-    order = tuple(str(field) for field in (queryset.query.order_by or Item._meta.ordering))
+    order = tuple(str(field) for field in (queryset.query.order_by or Item._meta.ordering or ()))
     return KEYSET_ORDERS.get(order)
 
 
@@ -200,6 +201,10 @@ FAST_FIELDS = (
     "category",
     "kind",
     "campaign",
+    "organisation",
+    "department",
+    "weight_grams",
+    "delivery_methods",
     "photos",
     "url",
     "short_url",
@@ -214,12 +219,18 @@ COLUMNS = (
     "condition",
     "category",
     "kind",
+    "department",
+    "weight_grams",
+    "postal_code",
     "created_at",
     "campaign__slug",
     "campaign__title",
+    "campaign__organisation__slug",
+    "campaign__organisation__name",
     "short_code__code",
 )
 PHOTO_COLUMNS = ("item_id", "image", "fallback", "width", "height")
+DELIVERY_METHODS_OF = cast(Callable[[Any], list[str]], Item.delivery_methods.fget)  # type: ignore[attr-defined]
 
 
 def photo_rows_subquery() -> Any:
@@ -282,6 +293,11 @@ class RowWriter:
             "category": row["category"],
             "kind": row["kind"],
             "campaign": {"slug": row["campaign__slug"], "title": row["campaign__title"]},
+            "organisation": {"slug": row["campaign__organisation__slug"], "name": row["campaign__organisation__name"]},
+            "department": row["department"],
+            "weight_grams": row["weight_grams"],
+            # The model's own rule, read on the row's fields (no instance).
+            "delivery_methods": DELIVERY_METHODS_OF(SimpleNamespace(**row)),
             "photos": [self.photo(photo) for photo in row["photo_rows"] or ()],
             "url": absolute(self.context, reverse("pages:item", kwargs={"pk": row["id"]})),
             "short_url": short_url(code) if code else None,
