@@ -12,7 +12,7 @@ from PIL import Image
 from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
 from donations.models import Item, ItemPhoto, ItemStatus
-from donations.services import item_transition
+from donations.services import item_department, item_transition
 
 
 def image_bytes(size: tuple[int, int] = (64, 48), fmt: str = "PNG", color: str = "red") -> bytes:
@@ -96,6 +96,9 @@ class ItemFactory(factory.django.DjangoModelFactory):
     condition = Item.Condition.GOOD
     category = Item.Category.OTHER
     price_cents = 2500
+    # Where it is, as donations.services derives it: the organisation's department unless given.
+    postal_code = ""
+    department = factory.LazyAttribute(lambda o: item_department(postal_code=o.postal_code, campaign=o.campaign))
 
     @classmethod
     def _create(cls, model_class: type[Item], *args: Any, **kwargs: Any) -> Item:

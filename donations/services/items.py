@@ -82,6 +82,7 @@ def item_department(*, postal_code: str, campaign: Campaign) -> str:
 def organisation_items_relocate(*, organisation_id: int, postal_code: str) -> int:
     """An organisation moved (its postal code changed): the objects standing there, those
     without a postal code of their own, take its new department. One UPDATE; the count."""
+    generation_bump(CATALOGUE)
     return Item.objects.filter(campaign__organisation_id=organisation_id, postal_code="").update(
         department=department_of(postal_code)
     )
