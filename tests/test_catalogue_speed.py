@@ -70,7 +70,8 @@ def test_values_rows_give_the_same_json_as_item_serializer(api: APIClient, setti
     ItemFactory(status=ItemStatus.RESERVED)
     ItemFactory(status=ItemStatus.SOLD)
     Item.objects.filter(pk=without_photo.pk).update(description="é" * 4000)
-    queries = ["", "?page_size=2", "?page=2&page_size=2", "?q=v%C3%A9lo", "?after=", "?status=listed", "?ordering=price"]
+    queries = ["", "?page_size=2", "?page=2&page_size=2", "?q=v%C3%A9lo", "?after=", "?status=listed"]
+    queries += ["?ordering=price", "?q=velo&ordering=-price"]
     for query in queries:
         settings.CATALOGUE_VALUES_ROWS = True
         fast = api.get("/api/items/" + query)

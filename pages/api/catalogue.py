@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet
@@ -72,7 +73,10 @@ def estimated_count(queryset: QuerySet[Any]) -> int | None:
     """PostgreSQL's estimate of the rows ``queryset`` matches (its planner's, from EXPLAIN: no rows read)."""
     if connection.vendor != "postgresql":
         return None
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # ``.none()``: a filter nothing can match (e.g. a delivery method not offered yet)
+        return 0
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
