@@ -92,7 +92,7 @@ bench: $(DEV_STAMP)
 
 # Issue 19's scale: the catalogue alone at 2,000,000 items (PostgreSQL: DATABASE_URL=…/tremma_bench; a few minutes).
 bench-2m: $(DEV_STAMP)
-	$(BIN)/python -m bench --only catalogue --items 2000000
+	$(BIN)/python -m bench --only catalogue --items 2000000 --levers
 
 clean:
 	rm -rf $(VENV) var build node_modules *.egg-info
