@@ -34,6 +34,18 @@ def main() -> int:
         help="run the flash and catalogue servers under py-spy (their times are then slower than without);"
         " profiles and their summaries go to bench/results/",
     )
+    parser.add_argument(
+        "--items",
+        type=int,
+        default=None,
+        help="catalogue size (default 100,000; 5,000 with --quick on SQLite); 2000000 is issue 19's scale"
+        " (PostgreSQL: COPY-loaded in a few minutes)",
+    )
+    parser.add_argument(
+        "--levers",
+        action="store_true",
+        help="catalogue: also measure with its levers switched off one by one (cache, values rows, capped counts)",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     quick = args.quick
@@ -145,16 +157,20 @@ def main() -> int:
         def catalogue_scenario() -> None:
             from bench.scenarios import catalogue
 
-            with Server(env, profile=profile("catalogue"), name="catalogue") as server:
-                catalogue.measure(
-                    report,
-                    server,
-                    ceilings,
-                    # The plan check needs the real size: PostgreSQL always gets 100,000 items.
-                    items=5_000 if quick and database == "sqlite" else 100_000,
-                    pairs=pairs,
-                    load_seconds=load_seconds,
-                )
+            def server_for(label: str, lever_env: dict[str, str]) -> Server:
+                name = "catalogue" + ("" if not lever_env else "-" + "-".join(label.split()[:2]).strip(","))
+                return Server({**env, **lever_env}, profile=profile(name) if not lever_env else None, name=name)
+
+            catalogue.measure(
+                report,
+                ceilings,
+                # The plan check needs the real size: PostgreSQL always gets 100,000 items or more.
+                items=args.items or (5_000 if quick and database == "sqlite" else 100_000),
+                pairs=pairs,
+                load_seconds=load_seconds,
+                server_for=server_for,
+                levers=args.levers,
+            )
 
         guarded("flash", flash_scenario)
         guarded("basket", basket_scenario)

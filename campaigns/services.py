@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from campaigns.models import AuditEntry, Campaign, Organisation
 from kernel.errors import Conflict, DomainError
+from kernel.generations import CATALOGUE, generation_bump
 from kernel.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
 from kernel.states import TransitionRefused, transition_apply
 
@@ -125,6 +126,7 @@ def campaign_update(
             )
             if updated != 1:
                 raise TransitionRefused("closed", detail=_("Une campagne terminée ne se modifie plus."))
+            generation_bump(CATALOGUE)  # items show their campaign's title
             if cover is not None:
                 _set_cover(campaign, cover, written)
             if old_cover:

@@ -151,6 +151,8 @@ class Item(models.Model):
             models.Index(fields=["status", "category", "-created_at", "-id"], name="item_status_category_newest"),
             models.Index(fields=["status", "department", "-created_at", "-id"], name="item_status_dept_newest"),
             models.Index(fields=["status", "price_cents", "id"], name="item_status_price"),
+            # Price orders over every public status at once (the anonymous list): see migration 0020.
+            models.Index(fields=["price_cents", "id"], name="item_price_order"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import User
 from accounts.services import AccountBusy
 from accounts.signals import account_deleting, account_exporting
-from donations.models import ItemPhoto, ItemStatus
+from campaigns.models import Campaign, Organisation
+from donations.models import Item, ItemPhoto, ItemStatus
 from donations.selectors import items_owned_by
 from donations.services import OWNER_WITHDRAWABLE_STATUSES, item_withdraw
+from kernel.generations import CATALOGUE, generation_bump
 from kernel.photos import delete_stored
 
 
@@ -62,3 +65,15 @@ def _account_exporting(sender: Any, *, user: User, **kwargs: Any) -> dict[str, A
         for item in items_owned_by(user).order_by("pk")
     ]
     return {"items": items}
+
+
+@receiver(post_save, sender=Item, dispatch_uid="donations.catalogue_item_saved")
+@receiver(post_delete, sender=Item, dispatch_uid="donations.catalogue_item_deleted")
+@receiver(post_save, sender=ItemPhoto, dispatch_uid="donations.catalogue_photo_saved")
+@receiver(post_delete, sender=ItemPhoto, dispatch_uid="donations.catalogue_photo_deleted")
+@receiver(post_save, sender=Campaign, dispatch_uid="donations.catalogue_campaign_saved")
+@receiver(post_save, sender=Organisation, dispatch_uid="donations.catalogue_organisation_saved")
+def _catalogue_changed(sender: Any, **kwargs: Any) -> None:
+    """Saves the services do not make by UPDATE (new items, photos, the admin's edits): the cached
+    catalogue pages go when they commit. (Status moves and edits bump in donations.services.)"""
+    generation_bump(CATALOGUE)

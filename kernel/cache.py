@@ -83,3 +83,15 @@ class ResilientRedisCache(RedisCache):
     def clear(self) -> Any:
         self._fallback.clear()
         return self._either("clear")
+
+
+def shared_call(cache: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call ``name`` on ``cache`` without the local fallback: on a ResilientRedisCache,
+    Redis's own answer or one of ``REDIS_DOWN``.
+
+    For what must be the same in every process or not be at all (a response cache and
+    the generation that invalidates it): a process-local copy could serve another
+    process's stale entry, where going without the cache only costs time."""
+    if isinstance(cache, ResilientRedisCache):
+        return getattr(RedisCache, name)(cache, *args, **kwargs)
+    return getattr(cache, name)(*args, **kwargs)

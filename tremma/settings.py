@@ -171,6 +171,15 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The items list at scale (pages/api/catalogue.py, docs/api.md). Anonymous list responses are cached
+# per query, language and host in the shared cache, dropped by any committed change of an item, its
+# photos, campaign or organisation; off without Redis by default (a per-process cache would let one
+# worker serve what another has just changed). Counts are exact up to CATALOGUE_EXACT_COUNT_UP_TO
+# matches, then PostgreSQL's estimate. Rows are read as values (no model instances, no DRF fields).
+CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0, maximum=3600)
+CATALOGUE_EXACT_COUNT_UP_TO = env_int("CATALOGUE_EXACT_COUNT_UP_TO", 10_000, minimum=100, maximum=10**9)
+CATALOGUE_VALUES_ROWS = env_bool("CATALOGUE_VALUES_ROWS", True)
+
 # Live-update events are kept this long for clients that resume with ?since=.
 REALTIME_EVENT_RETENTION_DAYS = env_int("REALTIME_EVENT_RETENTION_DAYS", 7, minimum=1)
 

@@ -22,6 +22,7 @@ from donations.models import (
 )
 from donations.signals import item_listed
 from kernel.errors import Conflict, DomainError, PermissionDenied
+from kernel.generations import CATALOGUE, generation_bump
 from kernel.photos import PreparedPhoto, delete_stored, store_photos
 from kernel.places import department_of
 from kernel.states import transition_apply
@@ -48,6 +49,7 @@ def item_transition(
         model=Item, pk=item.pk, table=TRANSITIONS, current=current, to=to, updated_at=timezone.now(), **fields
     )
     ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
+    generation_bump(CATALOGUE)  # the cached catalogue pages go when this commits
     item.status = to
     for name, value in fields.items():
         setattr(item, name, value)
@@ -80,6 +82,7 @@ def item_department(*, postal_code: str, campaign: Campaign) -> str:
 def organisation_items_relocate(*, organisation_id: int, postal_code: str) -> int:
     """An organisation moved (its postal code changed): the objects standing there, those
     without a postal code of their own, take its new department. One UPDATE; the count."""
+    generation_bump(CATALOGUE)
     return Item.objects.filter(campaign__organisation_id=organisation_id, postal_code="").update(
         department=department_of(postal_code)
     )
@@ -233,6 +236,7 @@ def item_update(*, item: Item, actor: User, changes: dict[str, Any]) -> Item:
     )
     if updated != 1:
         raise ItemNotEditable(str(item.pk))
+    generation_bump(CATALOGUE)
     for name, value in changes.items():
         setattr(item, name, value)
     return item

@@ -32,6 +32,7 @@ from kernel.photos import MAX_PHOTOS, PreparedPhoto, prepare_photos
 from kernel.places import DEPARTMENTS, is_french_postal_code, normalise_postal_code
 from kernel.schema import errors
 from kernel.uploads import upload_count
+from pages.api.catalogue import catalogue_list
 from qr.fields import ShortCodeListSerializer, short_url_of
 
 
@@ -312,6 +313,10 @@ class ItemViewSet(viewsets.ModelViewSet):
             filters.is_valid(raise_exception=True)
             queryset = item_search(queryset, **filters.validated_data)
         return queryset
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        # The catalogue at scale: capped counts, cursor pages, cached JSON, rows as values.
+        return catalogue_list(self, request, ItemSerializer)
 
     def _own(self, item: Item, code: int = status.HTTP_200_OK) -> Response:
         # The caller reached ``item`` through a scoped selector: re-read it with its history.

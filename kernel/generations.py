@@ -1,0 +1,64 @@
+"""Generation tokens: a value in the shared cache that changes after every committed
+write of one kind, so whatever was cached under the old token is never served again.
+
+Readers put the token they read next to what they cache and compare it on the way
+out (one cache round trip for both); writers call ``generation_bump`` inside their
+transaction and the token changes once it commits (a rollback changes nothing).
+When the shared cache is down, readers get ``None`` (they go uncached) and a lost
+bump is bounded by the readers' own expiry."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+
+from kernel.cache import REDIS_DOWN, shared_call
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "generation:"
+# What the items list caches (pages/api/catalogue.py): bumped by any committed change of an item,
+# its photos, its campaign or organisation (donations.services, donations.receivers, campaigns.services).
+CATALOGUE = "catalogue"
+
+
+def generation_key(name: str) -> str:
+    return PREFIX + name
+
+
+def generation_bump(name: str) -> None:
+    """Change ``name``'s token when the current transaction commits (now outside one)."""
+    transaction.on_commit(lambda: generation_set(name), robust=True)
+
+
+def generation_set(name: str) -> str | None:
+    token = secrets.token_hex(8)
+    try:
+        shared_call(cache, "set", generation_key(name), token, None)
+    except REDIS_DOWN:
+        logger.warning("generation %s not bumped: the shared cache is down", name, exc_info=True)
+        return None
+    return token
+
+
+def generation_read(name: str, *others: str) -> tuple[str | None, dict[str, Any]] | None:
+    """``name``'s token and the entries ``others`` in one round trip; None when the cache is down.
+
+    A missing token (never set, or evicted) is set now and returned as None: nothing
+    cached under an older token may match it."""
+    key = generation_key(name)
+    try:
+        found: dict[str, Any] = shared_call(cache, "get_many", [key, *others])
+    except REDIS_DOWN:
+        return None
+    token = found.pop(key, None)
+    if token is None:
+        try:
+            shared_call(cache, "add", key, secrets.token_hex(8), None)
+        except REDIS_DOWN:
+            return None
+    return token, found
