@@ -39,6 +39,11 @@ from donations.models import Item
 # More words than this in one search are ignored (each one is a condition).
 MAX_WORDS = 8
 CONFIG = "tremma_french"
+# Sorted by relevance, a search on PostgreSQL ranks its most recent matches only, this many: ranking
+# reads and scores every row it orders, and a common word matches a tenth of two million objects
+# (0.3–4.6 s measured at 2,000,000 items, against 23 ms in date order). Its ``count`` is then the
+# number of those matches it returns; in date or price order a search walks (and counts) them all.
+RANKED_MATCHES = 1000
 _NOT_A_LETTER = re.compile(r"[\W_]+")
 
 
@@ -116,7 +121,10 @@ def _postgresql(queryset: QuerySet[Item], q: str, *, ranked: bool) -> QuerySet[I
     text = " ".join(q.split()[:MAX_WORDS])
     queryset = queryset.filter(_Matches(_SearchVector(), _WebQuery(Value(text))))
     if ranked:
-        queryset = queryset.order_by(_Rank(_SearchVector(), _WebQuery(Value(text))).desc(), "-created_at", "-id")
+        newest = queryset.order_by("-created_at", "-id").values("pk")[:RANKED_MATCHES]
+        queryset = queryset.filter(pk__in=newest).order_by(
+            _Rank(_SearchVector(), _WebQuery(Value(text))).desc(), "-created_at", "-id"
+        )
     return queryset
 
 

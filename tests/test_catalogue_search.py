@@ -174,3 +174,18 @@ def test_rows_copied_in_bulk_get_their_vector(catalogue: dict[str, Item]) -> Non
             [campaign_id],
         )
     assert _titles("paniers") == ["Bicyclette rouge"]
+
+
+def test_relevance_ranks_the_most_recent_matches_only(
+    catalogue: dict[str, Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ranking scores every row it orders: sorted by relevance, PostgreSQL ranks the newest
+    # RANKED_MATCHES matches (here 2 of 3); date and price orders still walk every match.
+    _postgresql()
+    monkeypatch.setattr("donations.search.RANKED_MATCHES", 2)
+    older = ItemFactory(campaign=catalogue["bike"].campaign, title="Vélo pliant", description="Léger.")
+    Item.objects.filter(pk=older.pk).update(created_at=catalogue["bike"].created_at.replace(year=2020))
+    # The lamp (newest, "vélo" in its description) and the bike (title) are the two newest matches.
+    assert _titles("velo") == ["Vélo de ville", "Lampe de bureau"]
+    assert item_search(Item.objects.all(), q="velo").count() == 2
+    assert _titles("velo", ordering="newest") == ["Lampe de bureau", "Vélo de ville", "Vélo pliant"]
