@@ -22,6 +22,12 @@ from kernel.errors import Conflict, DomainError
 from kernel.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
 from kernel.states import TransitionRefused, transition_apply
 
+
+def organisation_opening_hours_set(*, organisation_id: int, opening_hours: str) -> None:
+    """The opening hours its shop page shows (the caller checked the permission: CAMPAIGNS)."""
+    Organisation.objects.filter(pk=organisation_id).update(opening_hours=opening_hours.strip())
+
+
 # The campaign state machine, as data: draft → live → closed.
 CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
     Campaign.Status.DRAFT: frozenset({Campaign.Status.LIVE}),

@@ -23,6 +23,7 @@ from campaigns import team
 from campaigns.models import AuditEntry, Membership, Organisation
 from campaigns.permissions import Permission, role_permissions
 from campaigns.selectors import organisations_user_may
+from campaigns.services import organisation_opening_hours_set
 from kernel.errors import DomainError
 from kernel.money import format_money
 
@@ -45,6 +46,18 @@ class MemberForm(forms.Form):
 
 class RevokeForm(forms.Form):
     invitation = forms.IntegerField(min_value=1)
+
+
+class ShopForm(forms.Form):
+    opening_hours = forms.CharField(
+        label=gettext_lazy("Horaires d'ouverture"),
+        help_text=gettext_lazy(
+            "Affichés sur la boutique de l'organisation. Par exemple : du mardi au samedi, 10 h – 18 h."
+        ),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
 
 
 def organisation_for(request: HttpRequest, slug: str, permission: Permission) -> Organisation:
@@ -237,3 +250,19 @@ def journal(request: HttpRequest, slug: str) -> HttpResponse:
     response = render(request, "campaigns/journal.html", context)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def shop_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/gestion/organisations/<slug>/boutique/``: what the organisation's shop page says of it
+    (its opening hours). Its admins and managers."""
+    organisation = organisation_for(request, slug, Permission.CAMPAIGNS)
+    form = ShopForm(request.POST or None, initial={"opening_hours": organisation.opening_hours})
+    if request.method == "POST":
+        if form.is_valid():
+            organisation_opening_hours_set(organisation_id=organisation.pk, **form.cleaned_data)
+            messages.success(request, _("C'est enregistré."))
+            return redirect("organisations:shop-settings", slug=organisation.slug)
+        return render(request, "campaigns/shop_settings.html", {"organisation": organisation, "form": form}, status=400)
+    return render(request, "campaigns/shop_settings.html", {"organisation": organisation, "form": form})

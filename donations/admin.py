@@ -1,6 +1,12 @@
 from django.contrib import admin
+from django.db import transaction
+from django.forms import ModelForm
+from django.http import HttpRequest
 
+from campaigns.admin import OrganisationAdmin
+from campaigns.models import Organisation
 from donations.models import Item, ItemPhoto, ItemTransition
+from donations.services import organisation_items_relocate
 
 
 class ItemPhotoInline(admin.TabularInline):
@@ -28,6 +34,22 @@ class ItemAdmin(admin.ModelAdmin):
     list_display = ("title", "campaign", "kind", "status", "price_cents", "owner", "created_at")
     list_filter = ("status", "kind", "campaign__organisation")
     search_fields = ("title", "description")
-    readonly_fields = ("status",)
+    # The department is derived from the postal code by the services (donations.services.items).
+    readonly_fields = ("status", "postal_code", "department")
     raw_id_fields = ("owner",)
     inlines = (ItemPhotoInline, ItemTransitionInline)
+
+
+class OrganisationWithItemsAdmin(OrganisationAdmin):
+    """An organisation that moves takes the objects standing there along: their department
+    follows its new postal code (campaigns cannot reach items, so this admin lives here)."""
+
+    def save_model(self, request: HttpRequest, obj: Organisation, form: ModelForm, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and "postal_code" in form.changed_data:
+                organisation_items_relocate(organisation_id=obj.pk, postal_code=obj.postal_code)
+
+
+admin.site.unregister(Organisation)
+admin.site.register(Organisation, OrganisationWithItemsAdmin)

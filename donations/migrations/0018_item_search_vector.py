@@ -65,14 +65,16 @@ FORWARD = [
         BEFORE INSERT OR UPDATE OF title, description ON "donations_item"
         FOR EACH ROW EXECUTE FUNCTION donations_item_search_vector()
     """,
+    'CREATE INDEX IF NOT EXISTS "item_search_vector" ON "donations_item" USING gin ("search_vector")',
+    'DROP INDEX IF EXISTS "item_title_upper_trgm"',
+    'DROP INDEX IF EXISTS "item_description_upper_trgm"',
+    # Last: the rows it updates queue deferred foreign-key checks, and PostgreSQL refuses
+    # to change a table's indexes with such events pending in the same transaction.
     f"""
     UPDATE "donations_item" SET "search_vector" =
         setweight(to_tsvector('{CONFIG}', tremma_search_text("title")), 'A')
         || setweight(to_tsvector('{CONFIG}', tremma_search_text("description")), 'B')
     """,
-    'CREATE INDEX IF NOT EXISTS "item_search_vector" ON "donations_item" USING gin ("search_vector")',
-    'DROP INDEX IF EXISTS "item_title_upper_trgm"',
-    'DROP INDEX IF EXISTS "item_description_upper_trgm"',
 ]
 
 BACKWARD = [
