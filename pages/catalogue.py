@@ -17,9 +17,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils.formats import number_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from campaigns.models import Campaign, Organisation
@@ -75,7 +74,8 @@ def _filters(params: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
 
     A refused value is left out of the search and said beside its field: the visitor sees
     what was wrong and the rest of what they asked for, never an error page."""
-    data = {name: params[name] for name in PAGE_FILTERS if params.get(name, "") != ""}
+    # An empty field of the form (or spaces only) is no filter, not an error.
+    data = {name: params[name] for name in PAGE_FILTERS if params.get(name, "").strip()}
     filters = ItemFilterSerializer(data=data)
     if filters.is_valid():
         return dict(filters.validated_data), {}
@@ -103,7 +103,9 @@ def _url(params: dict[str, Any], **changes: Any) -> str:
 def _page_links(current: int, last: int, params: dict[str, Any]) -> list[PageLink]:
     """The first, the last and two either side of the current page."""
     numbers = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
-    return [PageLink(number, _url(params, page=number if number > 1 else None), number == current) for number in numbers]
+    return [
+        PageLink(number, _url(params, page=number if number > 1 else None), number == current) for number in numbers
+    ]
 
 
 def _price_choices(presets: tuple[int, ...], current: int | None) -> list[tuple[int, str]]:
@@ -146,7 +148,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     number = min(asked, last)
     start = (number - 1) * PAGE_SIZE
     items = _with_places(list(results[start : start + PAGE_SIZE]) if found and not too_deep else [])
-    params = {name: request.GET[name] for name in PAGE_FILTERS if request.GET.get(name, "") not in ("",)}
+    params = {name: request.GET[name] for name in PAGE_FILTERS if request.GET.get(name, "").strip()}
     # Links keep the values the search used, not the refused ones.
     kept = {name: value for name, value in params.items() if name not in errors}
     context = {

@@ -31,7 +31,15 @@ def shelf() -> dict[str, Any]:
     table = ItemFactory(campaign=in_pau, title="Table en chêne", category=Item.Category.FURNITURE, price_cents=4000)
     book = ItemFactory(campaign=in_pau, title="Livre de cuisine", category=Item.Category.BOOKS, price_cents=500)
     sold = ItemFactory(campaign=in_pau, title="Vélo vendu", category=Item.Category.BIKES, status=ItemStatus.SOLD)
-    return {"paris": paris, "pau": pau, "bike": bike, "table": table, "book": book, "sold": sold, "pau_campaign": in_pau}
+    return {
+        "paris": paris,
+        "pau": pau,
+        "bike": bike,
+        "table": table,
+        "book": book,
+        "sold": sold,
+        "pau_campaign": in_pau,
+    }
 
 
 def titles(client: Client, query: str = "", language: str = "fr") -> list[str]:
@@ -87,7 +95,7 @@ def test_the_form_offers_every_filter_with_a_label_and_keeps_the_values(client: 
     assert '<option value="books" selected>' in html and '<option value="64" selected>' in html
     assert '<option value="500" selected>' in html and '<option value="collection" selected>' in html
     assert "Retrait sur place" in html and "Point relais" in html and "À domicile" in html
-    assert "<details class=\"filters\" open>" in html
+    assert '<details class="filters" open>' in html
     english = client.get("/objets/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Collection on site" in english and "Relay point" in english and "Home delivery" in english
 
@@ -155,6 +163,13 @@ def test_odd_query_strings_give_a_clean_page(client: Client, shelf: dict[str, An
     assert response.status_code == 200
 
 
+def test_empty_fields_of_the_submitted_form_are_no_filters(client: Client, shelf: dict[str, Any]) -> None:
+    query = "?q=+++&category=&department=&min_price_cents=&max_price_cents=&delivery=&ordering="
+    response = client.get(f"/objets/{query}")
+    assert response.context["errors"] == {} and len(response.context["items"]) == 3
+    assert '<details class="filters">' in response.content.decode()  # nothing chosen: folded
+
+
 def test_repeated_parameters_take_the_last_value(client: Client, shelf: dict[str, Any]) -> None:
     assert titles(client, "?category=books&category=furniture") == ["Table en chêne"]
 
@@ -180,7 +195,7 @@ def test_the_count_is_capped_and_pages_stop_at_the_maximum(
     assert deep.context["items"] == [] and "affinez votre recherche" in deep.content.decode()
 
 
-def test_the_real_count_says_more_than_ten_thousand(client: Client, shelf: dict[str, Any]) -> None:
+def test_the_limits_are_ten_thousand_counted_and_a_hundred_pages(client: Client, shelf: dict[str, Any]) -> None:
     assert catalogue.COUNT_CAP == 10_000 and catalogue.MAX_PAGES == 100
     html = client.get("/objets/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "3 objects" in html
@@ -203,7 +218,7 @@ def test_adding_to_the_basket_returns_to_the_results(client: Client, shelf: dict
     response = client.post(f"/panier/ajouter/{shelf['table'].pk}/", {"next": page})
     assert response.status_code == 303 and response["Location"] == page
     html = client.get(page).content.decode()
-    assert "Dans votre panier" in html and "Panier <span class=\"count\">(1)</span>" in html
+    assert "Dans votre panier" in html and 'Panier <span class="count">(1)</span>' in html
 
 
 # --- The shop ------------------------------------------------------------------------------------
