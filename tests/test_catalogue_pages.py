@@ -269,7 +269,7 @@ def test_the_home_page_and_header_lead_to_the_catalogue(client: Client, shelf: d
 
 def test_the_item_page_leads_to_its_organisations_shop(client: Client, shelf: dict[str, Any]) -> None:
     html = client.get(shelf["table"].get_absolute_url()).content.decode()
-    assert 'href="/organisations/emmaus-pau/"' in html and "Plus d’objets de Emmaüs Pau" in html
+    assert 'href="/organisations/emmaus-pau/"' in html and "Plus d’objets d&#x27;Emmaüs Pau" in html
     # Similar objects: the catalogue in its category (the listed page's queries stay as they were).
     assert 'href="/objets/?category=furniture"' in html
 
