@@ -39,6 +39,7 @@ from donations.models import Item
 # More words than this in one search are ignored (each one is a condition).
 MAX_WORDS = 8
 CONFIG = "tremma_french"
+_NOT_A_LETTER = re.compile(r"[\W_]+")
 
 
 def fold(text: str | None) -> str:
@@ -63,9 +64,6 @@ def search_words(text: str | None) -> list[str]:
 def indexed_words(text: str | None) -> str:
     """``" velo de ville "``: a text's words as the SQLite search compares them, space-delimited."""
     return f" {' '.join(search_words(text))} "
-
-
-_NOT_A_LETTER = re.compile(r"[\W_]+")
 
 
 def register_sqlite_functions(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:

@@ -3,11 +3,14 @@ never a 500), the items' new fields without a query per item."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from campaigns.models import Organisation
 from donations.models import Item, ItemStatus
 from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory, add_photo
 
@@ -151,3 +154,15 @@ def test_the_list_takes_a_fixed_number_of_queries_whatever_the_page(
     assert len(body["results"]) == 12
     assert len({item["organisation"]["slug"] for item in body["results"]}) == 3
     assert {item["department"] for item in body["results"]} == {"01", "02", "03"}
+
+
+def test_the_demo_catalogue_has_something_for_each_filter(api: APIClient) -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+    assert {"bikes", "appliances", "childcare", "diy_garden"} <= set(Item.objects.values_list("category", flat=True))
+    assert {"64", "75", "2A", "2B", "971"} <= set(Item.objects.values_list("department", flat=True))
+    assert Item.objects.filter(weight_grams__isnull=False).exists()
+    assert not Item.objects.filter(department="").exists()
+    titles = [item["title"] for item in api.get("/api/items/", {"q": "velos"}).json()["results"]]
+    assert set(titles[:2]) == {"Vélo enfant 16 pouces", "Vélo de ville Peugeot"}  # titles first
+    assert _ids(api, department="2A", category="music")
+    assert all(Organisation.objects.values_list("opening_hours", flat=True))

@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.requests import signed_in
-from campaigns.models import Campaign, Organisation
+from campaigns.models import Campaign
+from campaigns.serializers import OrganisationRefSerializer
 from donations import services
 from donations.models import DELIVERY_METHODS, ITEM_WEIGHT_GRAMS, Item, ItemPhoto, ItemStatus, ItemTransition
 from donations.selectors import (
@@ -38,12 +39,6 @@ class CampaignRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = ("slug", "title")
-
-
-class OrganisationRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Organisation
-        fields = ("slug", "name")
 
 
 class PhotoSerializer(serializers.ModelSerializer):

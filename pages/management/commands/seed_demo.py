@@ -22,7 +22,7 @@ from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
 from checkout.services import gift_start
 from donations.models import Gift, Item, ItemPhoto, ItemStatus
-from donations.services import item_transition
+from donations.services import item_department, item_transition
 from payments.demo_gateway import ACCOUNT_PREFIX, session_pay
 from payments.services import demo_onboarding_complete
 from qr.models import Window
@@ -43,6 +43,8 @@ ORGANISATIONS: list[dict[str, Any]] = [
         "postal_code": "64230",
         "city": "Lescar",
         "contact_email": "contact@emmaus-lescar.example",
+        "opening_hours": "Du mardi au samedi, 10 h – 12 h et 14 h – 18 h.\n"
+        "Bric-à-brac ouvert le premier dimanche du mois.",
         "tax_regime": Organisation.TaxRegime.PEOPLE_IN_DIFFICULTY,
         "signatory_name": "Claire Dupuis",
         "signatory_title": "Présidente",
@@ -68,6 +70,7 @@ ORGANISATIONS: list[dict[str, Any]] = [
         "postal_code": "75010",
         "city": "Paris",
         "contact_email": "bonjour@laboucle.example",
+        "opening_hours": "Du mercredi au samedi, 11 h – 19 h.",
         "signatory_name": "Karim Benali",
         "signatory_title": "Président",
         "manager": ("Karim", "Benali", "karim@laboucle.example"),
@@ -120,7 +123,7 @@ ITEMS: list[tuple[str, str, str, str, int]] = [
         "tableware",
         2800,
     ),
-    ("Vélo de ville Peugeot", "Cadre acier, trois vitesses, révisé à l'atelier.", "good", "sports", 9500),
+    ("Vélo de ville Peugeot", "Cadre acier, trois vitesses, révisé à l'atelier.", "good", "bikes", 9500),
     ("Fauteuil crapaud", "Velours moutarde, assise refaite.", "very_good", "furniture", 12000),
     ("Lot de romans policiers", "Vingt livres de poche, Simenon et Vargas.", "good", "books", 1500),
     ("Machine à coudre Singer", "Modèle électrique, testée, avec pédale.", "good", "electronics", 6000),
@@ -133,7 +136,7 @@ ITEMS: list[tuple[str, str, str, str, int]] = [
     ("Cocotte en fonte 24 cm", "Émail rouge, aucun éclat.", "very_good", "tableware", 4500),
     ("Chaise bistrot", "Bois courbé, assise cannée.", "fair", "furniture", 2500),
     ("Radio vintage Philips", "Fonctionne en FM, grain d'époque.", "good", "electronics", 3800),
-    ("Poussette canne", "Pliage compact, harnais cinq points.", "good", "toys", 2200),
+    ("Poussette canne", "Pliage compact, harnais cinq points.", "good", "childcare", 2200),
     ("Encyclopédie Universalis", "Vingt volumes reliés.", "good", "books", 3000),
     ("Veste en jean", "Taille L, délavage clair.", "very_good", "clothing", 1800),
     ("Luminaire en laiton", "Suspension trois bras, rewiré.", "good", "decoration", 8000),
@@ -158,8 +161,30 @@ ITEMS: list[tuple[str, str, str, str, int]] = [
     ("Ensemble de casseroles", "Quatre casseroles inox avec couvercles.", "good", "tableware", 3600),
     ("Sac à dos de randonnée", "40 litres, dos ventilé.", "very_good", "sports", 3300),
     ("Étagère industrielle", "Métal et bois, cinq niveaux.", "good", "furniture", 7500),
-    ("Perceuse visseuse", "Deux batteries, chargeur, coffret.", "good", "electronics", 4200),
+    ("Perceuse visseuse", "Deux batteries, chargeur, coffret.", "good", "diy_garden", 4200),
+    ("Vélo enfant 16 pouces", "Avec petites roues, freins révisés.", "good", "bikes", 3500),
+    ("Lave-linge Bosch 7 kg", "Classe A, testé sur un cycle complet.", "good", "appliances", 12000),
+    ("Grille de barbecue et outils", "Inox, pince et spatule.", "very_good", "diy_garden", 1800),
 ]
+
+# Weights (grams) of some objects, as their givers said them.
+WEIGHTS: dict[str, int] = {
+    "Vélo de ville Peugeot": 16_000,
+    "Vélo enfant 16 pouces": 7_500,
+    "Lave-linge Bosch 7 kg": 65_000,
+    "Lampe de bureau articulée": 1_800,
+    "Lot de romans policiers": 3_200,
+    "Machine à coudre Singer": 9_000,
+    "Platine vinyle Technics": 11_000,
+}
+
+# Objects still at a private giver's, elsewhere in France: the department filter has something to show.
+GIVERS_POSTAL_CODES: dict[str, str] = {
+    "Guitare classique": "20000",  # Ajaccio, Corse-du-Sud (2A)
+    "Tapis berbère": "97110",  # Pointe-à-Pitre, Guadeloupe (971)
+    "Vélo enfant 16 pouces": "20200",  # Bastia, Haute-Corse (2B)
+    "Ukulélé soprano": "69001",  # Lyon
+}
 
 # The donor's own objects in every state a donor meets, and one gift in kind:
 # (title, description, condition, category, price in cents or None, state, reason).
@@ -322,6 +347,8 @@ class Command(BaseCommand):
                 condition=condition,
                 category=category,
                 price_cents=price,
+                weight_grams=WEIGHTS.get(title),
+                department=item_department(postal_code="", campaign=campaigns[index % len(campaigns)]),
             )
             steps = {
                 "in_review": [ItemStatus.IN_REVIEW],
@@ -351,6 +378,9 @@ class Command(BaseCommand):
                 condition=condition,
                 category=category,
                 price_cents=price,
+                weight_grams=WEIGHTS.get(title),
+                postal_code=GIVERS_POSTAL_CODES.get(title, ""),
+                department=item_department(postal_code=GIVERS_POSTAL_CODES.get(title, ""), campaign=campaign),
             )
             item_transition(item=item, to=ItemStatus.IN_REVIEW, note="demo")
             item_transition(item=item, to=ItemStatus.LISTED, note="demo")
