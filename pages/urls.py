@@ -1,7 +1,7 @@
 from django.urls import path
 
 from kernel.urls import moved
-from pages import account, dashboard, manage_home, views
+from pages import account, catalogue, dashboard, manage_home, views
 from pages.api import me
 
 app_name = "pages"
@@ -10,7 +10,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("campagnes/<slug:slug>/", views.campaign_detail, name="campaign"),
     path("campagnes/<slug:slug>/soutiens/", views.campaign_wall, name="campaign-wall"),
+    path("objets/", catalogue.catalogue, name="catalogue"),
     path("objets/<int:pk>/", views.item_detail, name="item"),
+    path("organisations/<slug:slug>/", catalogue.organisation_shop, name="organisation"),
     path("gestion/tableau-de-bord/", dashboard.dashboard, name="dashboard"),
     path("gestion/", manage_home.manage_home, name="manage"),
     # The managers' home's English address, before the public pages got French paths.
