@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -27,9 +27,30 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 WARN_EVERY_SECONDS = 60.0
 
 
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis client, keeping one ``redis.Redis`` per connection pool.
+
+    Django builds a new ``redis.Redis`` object around the pool on every call (~0.1 ms of
+    Python, a third of a cached catalogue answer's own time); redis-py's clients are
+    thread-safe and share the pool's connections, so one per pool is enough."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
+        client = self._clients.get(index)
+        if client is None:
+            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+            client = self._clients[index] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = ReusedClientRedisCacheClient
         self._fallback = LocMemCache(f"tremma-fallback-{id(self)}", {"OPTIONS": {"MAX_ENTRIES": 10000}})
         self._warned_at = 0.0
         self._lock = threading.Lock()

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from alerts.models import Alert
 from campaigns.models import Campaign
 from donations.models import Item, ItemStatus
 from pages import catalogue
-from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory, add_photo
+from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory, UserFactory, add_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -282,3 +283,17 @@ def test_a_sold_items_page_offers_similar_objects_and_its_category(client: Clien
 def test_the_campaign_page_names_its_organisation_with_a_link(client: Client, shelf: dict[str, Any]) -> None:
     html = client.get(shelf["pau_campaign"].get_absolute_url()).content.decode()
     assert 'href="/organisations/emmaus-pau/"' in html
+
+
+def test_a_search_offers_to_save_it_as_an_alert_with_its_filters(client: Client, shelf: dict[str, Any]) -> None:
+    assert "Recevoir un e-mail pour cette recherche" not in client.get("/objets/").content.decode()  # no search
+    html = client.get("/objets/?q=velo&department=75&category=&page=1").content.decode()
+    form = html.split('class="save-search"')[1].split("</form>")[0]
+    assert 'action="/objets/alerte/"' in html and "csrfmiddlewaretoken" in form
+    assert 'name="q" value="velo"' in form and 'name="department" value="75"' in form and 'name="page"' not in form
+    english = client.get("/objets/?q=piano", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Get an email for this search" in english
+    person = UserFactory()
+    client.force_login(person)
+    client.post("/objets/alerte/", {"q": "velo", "department": "75", "category": ""})
+    assert Alert.objects.get(user=person).filters == {"q": "velo", "department": "75"}

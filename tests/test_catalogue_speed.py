@@ -9,11 +9,13 @@ import base64
 import json
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from campaigns.services import campaign_update
@@ -258,11 +260,39 @@ def test_signed_in_callers_and_other_languages_get_their_own_answers(api: APICli
     mine = ItemFactory(status=ItemStatus.IN_REVIEW)
     ItemFactory()
     anonymous = api.get("/api/items/").json()
-    api.force_authenticate(mine.owner)
+    # Signed in as people are (a session cookie, a token): force_authenticate would sign in
+    # without either, which no real request can do.
+    api.force_login(mine.owner)
     own = api.get("/api/items/").json()
     assert mine.pk not in ids(anonymous) and mine.pk in ids(own)
-    api.force_authenticate(UserFactory())
+    api.force_login(UserFactory())
     assert mine.pk not in ids(api.get("/api/items/").json())
+    api.logout()
+    token = Token.objects.create(user=mine.owner)
+    assert mine.pk in ids(api.get("/api/items/", HTTP_AUTHORIZATION=f"Token {token.key}").json())
+    assert mine.pk not in ids(api.get("/api/items/").json())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visitors_hit_before_drf_gives_drfs_bytes_and_headers(api: APIClient, cached: None) -> None:
+    ItemFactory()
+    with patch("pages.api.items.cached_before_drf", return_value=None) as skipped:
+        first = api.get("/api/items/?ordering=newest")  # through DRF: a miss, then cached
+        through_drf = api.get("/api/items/?ordering=newest")  # through DRF: a hit
+    assert skipped.call_count == 2
+    with (
+        CaptureQueriesContext(connection) as queries,
+        patch("pages.api.items.ItemViewSet.initial", side_effect=AssertionError("DRF was not to be reached")),
+    ):
+        before = api.get("/api/items/?ordering=newest", HTTP_ACCEPT="application/json")
+    assert len(queries.captured_queries) == 0
+    assert first.content == through_drf.content == before.content
+    for name in ("Content-Type", "Allow"):
+        assert through_drf.get(name) == before.get(name), name
+    assert set(through_drf["Vary"].split(", ")) == set(before["Vary"].split(", ")) == {"Accept-Language", "Cookie"}
+    # Not for the fast path (each goes through DRF, and still answers right):
+    assert api.get("/api/items/?ordering=newest&format=json").json() == before.json()
+    assert api.get("/api/items/?ordering=newest", HTTP_ACCEPT="text/html").status_code == 406
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
@@ -32,7 +34,7 @@ from kernel.photos import MAX_PHOTOS, PreparedPhoto, prepare_photos
 from kernel.places import DEPARTMENTS, is_french_postal_code, normalise_postal_code
 from kernel.schema import errors
 from kernel.uploads import upload_count
-from pages.api.catalogue import catalogue_list
+from pages.api.catalogue import cached_before_drf, catalogue_list
 from qr.fields import ShortCodeListSerializer, short_url_of
 
 
@@ -313,6 +315,22 @@ class ItemViewSet(viewsets.ModelViewSet):
             filters.is_valid(raise_exception=True)
             queryset = item_search(queryset, **filters.validated_data)
         return queryset
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # A visitor's cached catalogue page, before DRF builds its request (pages/api/catalogue.py).
+        if self.action_map.get(request.method.lower() if request.method else "") == "list":
+            cached = cached_before_drf(request)
+            if cached is not None:
+                # The headers DRF's finalize_response gives every answer of this view.
+                headers = dict(self.default_response_headers)
+                vary = headers.pop("Vary", None)
+                # Through DRF the session is read (SessionMiddleware then adds Cookie): the answer
+                # does depend on it (a signed-in person may see more), so say so here too.
+                patch_vary_headers(cached, ["Cookie", *([vary] if vary else [])])
+                for name, value in headers.items():
+                    cached[name] = value
+                return cached
+        return super().dispatch(request, *args, **kwargs)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         # The catalogue at scale: capped counts, cursor pages, cached JSON, rows as values.
