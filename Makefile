@@ -90,7 +90,7 @@ test: $(DEV_STAMP) $(NODE_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
-# Issue 19's scale: the catalogue alone at 2,000,000 items (PostgreSQL: DATABASE_URL=…/tremma_bench; a few minutes).
+# The catalogue alone at 2,000,000 items (PostgreSQL: DATABASE_URL=…/tremma_bench; a few minutes).
 bench-2m: $(DEV_STAMP)
 	$(BIN)/python -m bench --only catalogue --items 2000000 --levers
 

@@ -53,11 +53,12 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.requests import signed_in
-from donations.models import Item, ItemPhoto
+from donations.models import PUBLIC_STATUSES, Item, ItemPhoto
 from kernel.api import Pagination, absolute
 from kernel.cache import REDIS_DOWN, shared_call
 from kernel.generations import CATALOGUE, generation_read
 from qr.selectors import short_url
+from qr.services import short_codes_ensure
 
 if TYPE_CHECKING:
     from rest_framework.viewsets import GenericViewSet
@@ -311,9 +312,6 @@ class RowWriter:
 def ensure_codes(rows: list[dict[str, Any]]) -> None:
     """Public rows without a short code get one now, as ItemSerializer's list does (items listed before
     codes existed; the bulk loader and listing give every other one its code)."""
-    from donations.models import PUBLIC_STATUSES
-    from qr.services import short_codes_ensure
-
     missing = [row for row in rows if row["short_code__code"] is None and row["status"] in PUBLIC_STATUSES]
     if not missing:
         return
