@@ -52,10 +52,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ItemStatus.RECEIVED: frozenset({ItemStatus.LISTED}),
 }
 
-# How an object may reach its buyer. Collection (at the organisation or the giver's) is the
-# only one today; relay points and home delivery come with parcels.
-DELIVERY_METHODS = ("collection", "relay", "home")
-DELIVERY_METHODS_TODAY = ("collection",)
+# How an object may reach its buyer: collected (at the organisation with the claim code, or
+# from the private giver who keeps it, in person, with the same code), or as a parcel to a
+# relay point or to the buyer's home. ``Item.delivery_methods`` says which of these one object allows.
+COLLECTION, RELAY, HOME = "collection", "relay", "home"
+DELIVERY_METHODS = (COLLECTION, RELAY, HOME)
+
+# Categories too bulky for a parcel, whatever their weight: collected only.
+BULKY_CATEGORIES = frozenset({"furniture", "appliances", "bikes"})
 
 # An object's weight, when its giver says it (grams): the forms and the API refuse anything else.
 ITEM_WEIGHT_GRAMS = (1, 100_000)
@@ -133,6 +137,10 @@ class Item(models.Model):
     postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
     department = models.CharField(_("département"), max_length=3, blank=True, db_index=True)
     weight_grams = models.PositiveIntegerField(_("poids (grammes)"), null=True, blank=True)
+    # The giver (or the organisation) agrees to pack and send it. It travels as a parcel only when
+    # this is set, its weight is known and within PARCEL_MAX_GRAMS and its category is not bulky
+    # (``parcel_allowed``); kept on every write by the services that set weight, category or this.
+    ships = models.BooleanField(_("peut être envoyé par colis"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # (PostgreSQL also has a ``search_vector`` column kept up to date by a trigger: migration
@@ -179,9 +187,28 @@ class Item(models.Model):
         return reverse("pages:item", kwargs={"pk": self.pk})
 
     @property
+    def kept_by_giver(self) -> bool:
+        """The object is at its private giver's (their postal code), not at the organisation."""
+        return bool(self.postal_code)
+
+    @property
     def delivery_methods(self) -> list[str]:
-        """How a buyer may get the object: collection only until parcels exist (relay, home)."""
-        return list(DELIVERY_METHODS_TODAY)
+        """How a buyer may get the object. Always collection (at the organisation, or in person
+        from the giver who keeps it); as a parcel when it ``ships``: to a relay point, and to a home
+        only from the organisation, so that no private person ever holds a buyer's home address."""
+        methods = [COLLECTION]
+        if self.ships:
+            methods.append(RELAY)
+            if not self.postal_code:
+                methods.append(HOME)
+        return methods
+
+
+def parcel_allowed(*, category: str, weight_grams: int | None) -> bool:
+    """May an object of this category and weight travel as a parcel at all?"""
+    return (
+        weight_grams is not None and 0 < weight_grams <= settings.PARCEL_MAX_GRAMS and category not in BULKY_CATEGORIES
+    )
 
 
 class ItemPhoto(models.Model):
@@ -356,6 +383,8 @@ class Order(Payment):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
     )
     expires_at = models.DateTimeField()
+    # Of ``amount_cents``, what pays for parcels (its fulfilments' ``shipping_cents``); the rest is the items'.
+    shipping_cents = models.PositiveIntegerField(_("frais de port (centimes)"), default=0)
     # Why the order was refunded automatically (e.g. paid after its hold expired and an item was sold).
     refund_reason = models.CharField(max_length=40, blank=True)
     refund_id = models.CharField(max_length=255, blank=True)
@@ -365,6 +394,9 @@ class Order(Payment):
         verbose_name_plural = _("commandes")
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(shipping_cents__lt=models.F("amount_cents")), name="order_shipping_within_amount"
+            ),
             *Payment.Meta.constraints,
         ]
 
@@ -372,14 +404,67 @@ class Order(Payment):
         return f"commande {self.pk} ({self.status})"
 
 
+class ShipmentStatus(models.TextChoices):
+    """Where a parcel is (a collected fulfilment has none); moves only as SHIPMENT_TRANSITIONS says."""
+
+    NONE = "", _("Retrait, pas de colis")
+    TO_SHIP = "to_ship", _("À expédier")
+    SHIPPED = "shipped", _("Expédié")
+    IN_TRANSIT = "in_transit", _("En cours d'acheminement")
+    DELIVERED = "delivered", _("Livré")
+    RETURNED = "returned", _("Retourné à l'expéditeur")
+    CANCELLED = "cancelled", _("Annulé")
+
+
+# The moves a parcel's status may make (kernel.states.transition_apply: one conditional UPDATE).
+# A carrier may skip steps (delivered without in_transit, even before we marked it shipped).
+SHIPMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ShipmentStatus.TO_SHIP: frozenset(
+        {ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED}
+    ),
+    ShipmentStatus.SHIPPED: frozenset({ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED}),
+    ShipmentStatus.IN_TRANSIT: frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED}),
+    ShipmentStatus.DELIVERED: frozenset(),
+    ShipmentStatus.RETURNED: frozenset(),
+    ShipmentStatus.CANCELLED: frozenset(),
+}
+
+
 class Fulfilment(models.Model):
-    """The part of an order that one organisation hands over: collected with one
-    claim code (the delivery issue makes it a parcel). Its hand-over starts the
-    return period of its items; its transfer pays the organisation what remains
-    of its lines, in the order's transfer group."""
+    """The part of an order that one sender hands over: an organisation (the objects
+    standing there), or one private giver (the objects they keep at home). Collected
+    with one claim code, or sent as one parcel to a relay point or a home (``method``).
+    Its hand-over, or its parcel's delivery, starts the return period of its items; its
+    transfer pays the organisation what remains of its lines, in the order's transfer group."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfilments")
     organisation = models.ForeignKey("campaigns.Organisation", on_delete=models.PROTECT, related_name="fulfilments")
+    # The private giver who keeps these objects and hands them over (or ships them) themselves; empty: the organisation.
+    giver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="fulfilments_to_send"
+    )
+    method = models.CharField(
+        _("mode de remise"),
+        max_length=10,
+        default=COLLECTION,
+        choices=[(COLLECTION, _("Retrait")), (RELAY, _("Point relais")), (HOME, _("Domicile"))],
+    )
+    # What the buyer paid to ship this part (the ledger's shipping account, never a campaign's nor a receipt's).
+    shipping_cents = models.PositiveIntegerField(_("frais de port (centimes)"), default=0)
+    # A parcel's destination: the relay point as the carrier described it when chosen, or the buyer's home.
+    relay_point = models.JSONField(default=dict, blank=True)
+    address = models.JSONField(default=dict, blank=True)
+    carrier = models.CharField(max_length=20, blank=True)
+    tracking_number = models.CharField(_("numéro de suivi"), max_length=64, blank=True, db_index=True)
+    # The label's file in the default storage (served only to whoever ships it), once made.
+    label = models.CharField(max_length=255, blank=True)
+    shipment_status = models.CharField(
+        _("colis"), max_length=12, choices=ShipmentStatus.choices, default=ShipmentStatus.NONE, blank=True
+    )
+    ship_by = models.DateTimeField(_("à expédier avant le"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("expédié le"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("livré le"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("retourné le"), null=True, blank=True)
     claim_code = models.CharField(_("code de retrait"), max_length=12, unique=True)
     # The secret of the buyer's claim page (/retrait/<token>/) and of the QR code it shows:
     # random, so that no order number or claim code can be turned into someone else's page.
@@ -399,11 +484,31 @@ class Fulfilment(models.Model):
         verbose_name = _("retrait")
         verbose_name_plural = _("retraits")
         constraints = [
-            models.UniqueConstraint(fields=["order", "organisation"], name="one_fulfilment_per_organisation"),
+            models.UniqueConstraint(
+                fields=["order", "organisation"],
+                condition=Q(giver__isnull=True),
+                name="one_fulfilment_per_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "organisation", "giver"],
+                condition=Q(giver__isnull=False),
+                name="one_fulfilment_per_giver",
+            ),
+            # Shipping is paid for parcels only; a private giver never holds a buyer's home address.
+            models.CheckConstraint(
+                condition=Q(method__in=["relay", "home"]) | Q(shipping_cents=0), name="fulfilment_shipping_parcels_only"
+            ),
+            models.CheckConstraint(
+                condition=Q(giver__isnull=True) | ~Q(method="home"), name="fulfilment_giver_never_home"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"commande {self.order_id} / organisation {self.organisation_id}"
+
+    @property
+    def is_parcel(self) -> bool:
+        return self.method in (RELAY, HOME)
 
 
 class OrderLine(models.Model):

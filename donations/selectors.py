@@ -18,8 +18,9 @@ from accounts.models import User
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
 from donations.models import (
-    DELIVERY_METHODS_TODAY,
+    HOME,
     PUBLIC_STATUSES,
+    RELAY,
     Item,
     ItemPhoto,
     ItemStatus,
@@ -110,9 +111,11 @@ def item_search(
     """``queryset`` narrowed by the catalogue's filters (each already validated by the caller:
     ``pages.api.items.ItemFilterSerializer``), in the order asked for: ``newest``, ``price``,
     ``-price``; with ``q`` and no order, by relevance (titles above descriptions)."""
-    if delivery and delivery not in DELIVERY_METHODS_TODAY:
-        # Relay points and home delivery come with parcels: no object travels that way yet.
-        return queryset.none()
+    if delivery in (RELAY, HOME):
+        # Item.delivery_methods as a filter: a parcel when it ships; home only from the organisation.
+        queryset = queryset.filter(ships=True)
+        if delivery == HOME:
+            queryset = queryset.filter(postal_code="")
     if window is not None:
         # Items currently placed in that shop window (qr.Placement; one current row per item and window).
         queryset = queryset.filter(placements__window_id=window, placements__removed_at__isnull=True)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "donations",
     "ledger",
     "payments",
+    "delivery",
     "qr",
     "receipts",
     "news",
@@ -379,6 +380,17 @@ if not (STRIPE_SECRET_KEY or PAYMENTS_DEMO or DEBUG):
         "STRIPE_SECRET_KEY must be set (real payments), or PAYMENTS_DEMO=true for a demonstration without real payment"
     )
 PAYMENT_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "demo"
+
+# --- Delivery: parcels to relay points and homes (delivery room) ---------------------------------
+# "demo" (offline: relay points near any postal code, labels, tracking played by POST /delivery/demo/track/)
+# or a real carrier's name, whose credentials come from the environment too.
+DELIVERY_CARRIER = env_str("DELIVERY_CARRIER", "demo")
+# Parcels: heavier objects, and bulky categories, are collected only.
+PARCEL_MAX_GRAMS = env_int("PARCEL_MAX_GRAMS", 20_000)
+# An organisation (or a private giver) ships a paid parcel within this many days, else that part is refunded.
+SHIP_BY_DAYS = env_int("SHIP_BY_DAYS", 5)
+# A buyer of a shipped object may withdraw within this many days of its delivery (distance sale).
+WITHDRAWAL_DAYS = env_int("WITHDRAWAL_DAYS", 14)
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("payments.context_processors.demo_gateway")
 # How long an item stays held for a buyer (Stripe Checkout Sessions live 30 minutes at least).
 CHECKOUT_HOLD_MINUTES = env_int("CHECKOUT_HOLD_MINUTES", 30, minimum=30, maximum=1440)

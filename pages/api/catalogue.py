@@ -227,6 +227,7 @@ COLUMNS = (
     "department",
     "weight_grams",
     "postal_code",
+    "ships",
     "created_at",
     "campaign__slug",
     "campaign__title",
