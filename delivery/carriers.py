@@ -21,7 +21,16 @@ class CarrierError(Exception):
 
 
 class TrackingRefused(Exception):
-    """A tracking call that is not the carrier's (bad or missing signature, stale, malformed)."""
+    """A tracking call that is not the carrier's (bad or missing signature, stale, malformed).
+    ``fields``: what was wrong with each field of a malformed body, for the caller to show."""
+
+    def __init__(self, internal: str = "", *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(internal or "tracking call refused")
+        self.fields = fields or {}
+
+
+class UnknownParcel(TrackingRefused):
+    """A tracking call about a tracking number this carrier never issued."""
 
 
 # How a parcel travels (``collection`` is not the carrier's business).
@@ -68,6 +77,8 @@ class Address:
     city: str
     country: str = "FR"
     address_line2: str = ""
+    # A sender's phone, which some carriers require on a label (Mondial Relay's ``Expe_Tel1``).
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,14 @@ class Carrier(Protocol):
 
     def tracking_parse(self, request: HttpRequest) -> list[TrackingUpdate]:
         """Verify a tracking call (signature, freshness) and translate it; TrackingRefused otherwise."""
+        ...
+
+
+class PolledCarrier(Carrier, Protocol):
+    """A carrier that does not push tracking: delivery.services.shipments_track asks it about each parcel."""
+
+    def tracking_fetch(self, tracking_number: str) -> TrackingUpdate | None:
+        """The parcel's current status as an update (None while there is nothing to report). CarrierError on failure."""
         ...
 
 

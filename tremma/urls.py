@@ -13,6 +13,7 @@ from accounts.urls import api_urlpatterns as accounts_api
 from accounts.views import admin_sign_in
 from checkout.urls import api_urlpatterns as checkout_api
 from checkout.urls import moved_urlpatterns as checkout_moved
+from delivery.urls import api_urlpatterns as delivery_api
 from pages.api.alerts import AlertViewSet
 from pages.api.campaigns import CampaignViewSet, ManagedCampaignViewSet
 from pages.api.items import ItemViewSet
@@ -51,6 +52,7 @@ urlpatterns = [
     path("api/", include(accounts_api)),
     path("api/", include(router.urls)),
     path("api/", include(checkout_api)),
+    path("api/", include(delivery_api)),
     path("comptes/", include("accounts.urls")),
     path("", include("donations.urls")),
     path("", include("receipts.urls")),
@@ -65,6 +67,7 @@ urlpatterns = [
     path("objets/alerte/", pages.alerts.save_search, name="alert-save"),
     path("", include(checkout_moved)),
     path("payments/", include("payments.urls")),
+    path("delivery/", include("delivery.urls")),
     path("", include("ledger.urls")),
     path("", include("campaigns.urls")),
     path("", include("pages.urls")),

@@ -1,0 +1,70 @@
+"""The delivery room's JSON endpoint: relay points near a postal code, for the
+basket's picker. Thin: validate the postal code, ask the carrier (cached
+briefly), shape the answer."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from delivery.carriers import CarrierError
+from delivery.services import relay_points_near
+from kernel.errors import DomainError
+from kernel.places import is_french_postal_code, normalise_postal_code
+from kernel.schema import errors
+
+logger = logging.getLogger(__name__)
+
+
+class CarrierUnavailable(DomainError):
+    status_code = 503
+    code = "carrier_unavailable"
+    default_detail = _("Le transporteur ne répond pas pour le moment. Réessayez dans un instant.")
+    retry_after = 30
+
+
+class RelayPointsQuerySerializer(serializers.Serializer):
+    postal_code = serializers.CharField(max_length=10, trim_whitespace=True)
+
+    def validate_postal_code(self, value: str) -> str:
+        code = normalise_postal_code(value)
+        if not is_french_postal_code(code):
+            raise serializers.ValidationError(_("Indiquez un code postal français à cinq chiffres (par exemple 75004)."))
+        return code
+
+
+class RelayPointSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    address_line1 = serializers.CharField()
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+    carrier = serializers.CharField()
+
+
+class RelayPointsView(APIView):
+    """The 20 relay points nearest a French postal code, nearest first (a plain list)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []  # public and read-only: no session needed
+
+    @extend_schema(
+        parameters=[OpenApiParameter("postal_code", str, required=True, description="A French postal code: 75004")],
+        responses={200: RelayPointSerializer(many=True), **errors(503)},
+    )
+    def get(self, request: Request) -> Response:
+        query = RelayPointsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            points = relay_points_near(postal_code=query.validated_data["postal_code"])
+        except CarrierError as error:
+            logger.warning("relay points near %s: %s", query.validated_data["postal_code"], error)
+            raise CarrierUnavailable(str(error)) from None
+        return Response(RelayPointSerializer(points, many=True).data)
