@@ -36,7 +36,9 @@ class RelayPointsQuerySerializer(serializers.Serializer):
     def validate_postal_code(self, value: str) -> str:
         code = normalise_postal_code(value)
         if not is_french_postal_code(code):
-            raise serializers.ValidationError(_("Indiquez un code postal français à cinq chiffres (par exemple 75004)."))
+            raise serializers.ValidationError(
+                _("Indiquez un code postal français à cinq chiffres (par exemple 75004).")
+            )
         return code
 
 

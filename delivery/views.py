@@ -37,7 +37,9 @@ def demo_track(request: HttpRequest) -> JsonResponse:
     try:
         updates = DemoCarrier().tracking_parse(request)
     except UnknownParcel:
-        return JsonResponse(error_body("not_found", _("Aucun colis de la démo ne porte ce numéro de suivi.")), status=404)
+        return JsonResponse(
+            error_body("not_found", _("Aucun colis de la démo ne porte ce numéro de suivi.")), status=404
+        )
     except TrackingRefused as refused:
         return JsonResponse(
             error_body("invalid", _("Certaines informations ne sont pas valides."), refused.fields), status=400

@@ -96,3 +96,19 @@ def env_email(name: str, default: str = "", environ: Mapping[str, str] | None = 
     except ValidationError:
         raise ImproperEnvironment(f"{name} must be an email address, not {raw!r}") from None
     return raw
+
+
+def env_steps(name: str, default: str, environ: Mapping[str, str] | None = None) -> tuple[tuple[int, int], ...]:
+    """A grid of ``limit:value`` steps, limits increasing: ``"500:450,1000:520"`` → ((500, 450), (1000, 520))
+    (a carrier's tariff: grams up to and including, cents)."""
+    raw = env_str(name, "", environ) or default
+    steps: list[tuple[int, int]] = []
+    for part in raw.split(","):
+        limit, _sep, value = part.strip().partition(":")
+        if not limit.isdigit() or not value.isdigit():
+            raise ImproperEnvironment(f"{name} must be limit:value steps separated by commas, not {part.strip()!r}")
+        steps.append((int(limit), int(value)))
+    limits = [limit for limit, _value in steps]
+    if limits != sorted(set(limits)) or limits[0] == 0:
+        raise ImproperEnvironment(f"{name}: the steps' limits must be positive and increasing")
+    return tuple(steps)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import dj_database_url
 
-from tremma.env import ImproperEnvironment, env_bool, env_email, env_int, env_list, env_str, env_url
+from tremma.env import ImproperEnvironment, env_bool, env_email, env_int, env_list, env_steps, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TREMMA_VAR_DIR", str(BASE_DIR / "var")))
@@ -235,6 +235,8 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("checkout.services.pickups_sweep", 60),
     ("checkout.services.pledges_call", 60),
     ("alerts.services.alerts_send_due", 60),
+    # A carrier that pushes no tracking (Mondial Relay) is asked about its parcels; nothing to do for the demo.
+    ("delivery.services.shipments_track", 30),
 ]
 
 # --- Auth -----------------------------------------------------------------
@@ -385,6 +387,34 @@ PAYMENT_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "demo"
 # "demo" (offline: relay points near any postal code, labels, tracking played by POST /delivery/demo/track/)
 # or a real carrier's name, whose credentials come from the environment too.
 DELIVERY_CARRIER = env_str("DELIVERY_CARRIER", "demo")
+if DELIVERY_CARRIER not in ("demo", "mondialrelay"):
+    raise ImproperEnvironment(f"DELIVERY_CARRIER must be demo or mondialrelay, not {DELIVERY_CARRIER!r}")
+# Mondial Relay (delivery/mondial_relay.py): the shipper's account ("code enseigne") and private key,
+# both or neither, and only with DELIVERY_CARRIER=mondialrelay. Its web service has no price call:
+# the contract's grid is given as "grams:cents" steps (up to and including that weight, VAT included).
+MONDIAL_RELAY_ENSEIGNE = env_str("MONDIAL_RELAY_ENSEIGNE")
+MONDIAL_RELAY_PRIVATE_KEY = env_str("MONDIAL_RELAY_PRIVATE_KEY")
+MONDIAL_RELAY_API_URL = env_url("MONDIAL_RELAY_API_URL", "https://api.mondialrelay.com/Web_Services.asmx")
+MONDIAL_RELAY_LABEL_BASE_URL = env_url("MONDIAL_RELAY_LABEL_BASE_URL", "https://www.mondialrelay.com")
+MONDIAL_RELAY_TIMEOUT_SECONDS = env_int("MONDIAL_RELAY_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+# Required on every label as the sender's phone when the sender (a private giver) has none.
+MONDIAL_RELAY_SENDER_PHONE = env_str("MONDIAL_RELAY_SENDER_PHONE")
+MONDIAL_RELAY_TARIFF_RELAY = env_steps(
+    "MONDIAL_RELAY_TARIFF_RELAY", "500:450,1000:520,2000:650,5000:990,10000:1490,20000:1990,30000:2690"
+)
+MONDIAL_RELAY_TARIFF_HOME = env_steps(
+    "MONDIAL_RELAY_TARIFF_HOME", "1000:890,2000:1090,5000:1490,10000:1990,20000:2790,30000:3490"
+)
+if DELIVERY_CARRIER == "mondialrelay" and not (MONDIAL_RELAY_ENSEIGNE and MONDIAL_RELAY_PRIVATE_KEY):
+    raise ImproperEnvironment(
+        "MONDIAL_RELAY_ENSEIGNE and MONDIAL_RELAY_PRIVATE_KEY must be set with DELIVERY_CARRIER=mondialrelay"
+    )
+if DELIVERY_CARRIER == "mondialrelay" and not MONDIAL_RELAY_SENDER_PHONE:
+    raise ImproperEnvironment(
+        "MONDIAL_RELAY_SENDER_PHONE must be set with DELIVERY_CARRIER=mondialrelay (labels need one)"
+    )
+if DELIVERY_CARRIER != "mondialrelay" and (MONDIAL_RELAY_ENSEIGNE or MONDIAL_RELAY_PRIVATE_KEY):
+    raise ImproperEnvironment("MONDIAL_RELAY_* credentials are set but DELIVERY_CARRIER is not mondialrelay: keep one")
 # Parcels: heavier objects, and bulky categories, are collected only.
 PARCEL_MAX_GRAMS = env_int("PARCEL_MAX_GRAMS", 20_000)
 # An organisation (or a private giver) ships a paid parcel within this many days, else that part is refunded.
