@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -31,7 +31,7 @@ class CarrierUnavailable(DomainError):
 
 
 class RelayPointsQuerySerializer(serializers.Serializer):
-    postal_code = serializers.CharField(max_length=10, trim_whitespace=True)
+    postal_code = serializers.CharField(max_length=10, trim_whitespace=True, help_text="A French postal code: 75004")
 
     def validate_postal_code(self, value: str) -> str:
         code = normalise_postal_code(value)
@@ -58,7 +58,7 @@ class RelayPointsView(APIView):
     authentication_classes: list[type] = []  # public and read-only: no session needed
 
     @extend_schema(
-        parameters=[OpenApiParameter("postal_code", str, required=True, description="A French postal code: 75004")],
+        parameters=[RelayPointsQuerySerializer],
         responses={200: RelayPointSerializer(many=True), **errors(503)},
     )
     def get(self, request: Request) -> Response:
