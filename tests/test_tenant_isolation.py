@@ -117,6 +117,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/api/alerts/"): rule("self"),
     ("post", "/api/alerts/"): rule("self", body={"q": "vélo"}),
     ("delete", "/api/alerts/{id}/"): rule("object"),
+    # Relay points near a postal code: the carrier's public list, nobody's data.
+    ("get", "/api/delivery/relay-points/"): rule("open"),
 }
 
 
