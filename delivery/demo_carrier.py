@@ -127,12 +127,13 @@ class DemoCarrier:
         found = Shipment.objects.filter(carrier=NAME, reference=parcel.reference).first()
         if found is not None:
             return found
+        number = tracking_number_new()
         try:
             with transaction.atomic():
                 return Shipment.objects.create(
                     carrier=NAME,
                     reference=parcel.reference,
-                    tracking_number=tracking_number_new(),
+                    tracking_number=number,
                     method=parcel.method,
                     weight_grams=parcel.weight_grams,
                 )

@@ -18,6 +18,8 @@ from delivery.services import tracking_apply
 from kernel.api import error_body
 
 logger = logging.getLogger(__name__)
+# "démo", not "d\u00e9mo": the same JSON as the API's.
+UNESCAPED = {"ensure_ascii": False}
 
 
 # A carrier's call carries no session, so no CSRF token, as the Stripe webhook; instead a JSON
@@ -33,6 +35,7 @@ def demo_track(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             error_body("unsupported_media_type", _("Envoyez un corps JSON (Content-Type: application/json).")),
             status=415,
+            json_dumps_params=UNESCAPED,
         )
     try:
         updates = DemoCarrier().tracking_parse(request)
@@ -42,7 +45,9 @@ def demo_track(request: HttpRequest) -> JsonResponse:
         )
     except TrackingRefused as refused:
         return JsonResponse(
-            error_body("invalid", _("Certaines informations ne sont pas valides."), refused.fields), status=400
+            error_body("invalid", _("Certaines informations ne sont pas valides."), refused.fields),
+            status=400,
+            json_dumps_params=UNESCAPED,
         )
     for update in updates:
         tracking_apply(update=update)

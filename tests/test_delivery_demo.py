@@ -234,3 +234,26 @@ def test_the_demo_tracking_call_does_not_exist_with_a_real_carrier(settings: Any
     settings.DELIVERY_CARRIER = "mondialrelay"
     response = post_json(Client(), {"tracking_number": "DEMO0000000000000000", "status": "delivered"})
     assert response.status_code == 404
+
+
+def test_two_requests_labelling_one_parcel_at_once_get_one_tracking_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other request's row lands between our lookup and our insert: the unique
+    reference refuses ours, and its number is the one both labels carry."""
+    from delivery import demo_carrier
+
+    original = demo_carrier.tracking_number_new
+
+    def meanwhile() -> str:
+        Shipment.objects.create(
+            carrier="demo",
+            reference="fulfilment-12",
+            tracking_number="DEMOAAAABBBBCCCCDDDD",
+            method=RELAY,
+            weight_grams=1,
+        )
+        return original()
+
+    monkeypatch.setattr(demo_carrier, "tracking_number_new", meanwhile)
+    label = DemoCarrier().label_create(relay_parcel())
+    assert label.tracking_number == "DEMOAAAABBBBCCCCDDDD"
+    assert Shipment.objects.count() == 1

@@ -506,3 +506,27 @@ def test_an_unknown_carrier_name_is_refused(settings: Any) -> None:
     settings.DELIVERY_CARRIER = "pigeon"
     with pytest.raises(ImproperlyConfigured):
         carrier()
+
+
+def test_two_requests_labelling_one_parcel_at_once_keep_the_first_number(fake: FakeMondialRelay) -> None:
+    """The other request recorded the parcel while ours was at the carrier: ours is
+    dropped (never handed over, so never dropped off) and both labels are the first's."""
+    mondial = MondialRelay(fake.config())
+    parameters = mondial._label_parameters
+
+    def meanwhile(parcel: ParcelRequest) -> list[tuple[str, str]]:
+        Shipment.objects.create(
+            carrier="mondialrelay",
+            reference=parcel.reference,
+            tracking_number="40000001",
+            method=RELAY,
+            weight_grams=1,
+            label_url=f"{fake.url}{LABEL_PATH}?expedition=40000001&format=10x15",
+        )
+        return parameters(parcel)
+
+    mondial._label_parameters = meanwhile  # type: ignore[method-assign]
+    label = mondial.label_create(relay_parcel())
+    assert label.tracking_number == "40000001"
+    assert fake.label_gets[-1]["expedition"] == ["40000001"]
+    assert Shipment.objects.count() == 1
