@@ -5,7 +5,9 @@ briefly), shape the answer."""
 from __future__ import annotations
 
 import logging
+import time
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -16,7 +18,9 @@ from rest_framework.views import APIView
 
 from delivery.carriers import CarrierError
 from delivery.services import relay_points_near
+from kernel.counters import count_in_window, seconds_left_in_window
 from kernel.errors import DomainError
+from kernel.net import client_key
 from kernel.places import is_french_postal_code, normalise_postal_code
 from kernel.schema import errors
 
@@ -28,6 +32,31 @@ class CarrierUnavailable(DomainError):
     code = "carrier_unavailable"
     default_detail = _("Le transporteur ne répond pas pour le moment. Réessayez dans un instant.")
     retry_after = 30
+
+
+class TooManySearches(DomainError):
+    status_code = 429
+    code = "too_many_searches"
+    default_detail = _("Trop de recherches de points relais. Réessayez dans une heure.")
+
+
+SEARCH_WINDOW_SECONDS = 3600
+
+
+def relay_search_count(request: Request) -> None:
+    """Count one search per client address and hour: each uncached postal code is a call to the
+    carrier (whose service has its own quotas), so a stranger walking every postal code is stopped."""
+    key = client_key(request)
+    if not key:
+        return
+    window = int(time.time()) // SEARCH_WINDOW_SECONDS
+    if (
+        count_in_window(f"tremma:relay:{key}:{window}", seconds=SEARCH_WINDOW_SECONDS)
+        > settings.RELAY_SEARCHES_PER_CLIENT
+    ):
+        refused = TooManySearches(f"relay point searches over {settings.RELAY_SEARCHES_PER_CLIENT}/h")
+        refused.retry_after = seconds_left_in_window(SEARCH_WINDOW_SECONDS)
+        raise refused
 
 
 class RelayPointsQuerySerializer(serializers.Serializer):
@@ -59,11 +88,12 @@ class RelayPointsView(APIView):
 
     @extend_schema(
         parameters=[RelayPointsQuerySerializer],
-        responses={200: RelayPointSerializer(many=True), **errors(503)},
+        responses={200: RelayPointSerializer(many=True), **errors(429, 503)},
     )
     def get(self, request: Request) -> Response:
         query = RelayPointsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        relay_search_count(request)
         try:
             points = relay_points_near(postal_code=query.validated_data["postal_code"])
         except CarrierError as error:

@@ -95,3 +95,16 @@ def test_a_carrier_that_fails_is_a_503_with_a_clear_code(monkeypatch: pytest.Mon
 
 def test_writing_is_not_allowed() -> None:
     assert APIClient().post(URL, {"postal_code": "75004"}, format="json").status_code == 405
+
+
+def test_a_client_walking_every_postal_code_is_stopped_for_the_hour(settings: Any) -> None:
+    settings.RELAY_SEARCHES_PER_CLIENT = 3
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    for code in ("75001", "75002", "75003"):
+        assert client.get(URL, {"postal_code": code}).status_code == 200
+    refused = client.get(URL, {"postal_code": "75004"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "too_many_searches"
+    assert refused.json()["detail"].startswith("Too many relay point searches")
+    assert int(refused["Retry-After"]) > 0
+    assert APIClient(REMOTE_ADDR="203.0.113.10").get(URL, {"postal_code": "75004"}).status_code == 200

@@ -387,6 +387,8 @@ PAYMENT_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "demo"
 # "demo" (offline: relay points near any postal code, labels, tracking played by POST /delivery/demo/track/)
 # or a real carrier's name, whose credentials come from the environment too.
 DELIVERY_CARRIER = env_str("DELIVERY_CARRIER", "demo")
+# Relay-point searches one client address may make per hour (each new postal code is a call to the carrier).
+RELAY_SEARCHES_PER_CLIENT = env_int("RELAY_SEARCHES_PER_CLIENT", 300, minimum=1)
 if DELIVERY_CARRIER not in ("demo", "mondialrelay"):
     raise ImproperEnvironment(f"DELIVERY_CARRIER must be demo or mondialrelay, not {DELIVERY_CARRIER!r}")
 # Mondial Relay (delivery/mondial_relay.py): the shipper's account ("code enseigne") and private key,
