@@ -162,6 +162,14 @@ class Item(models.Model):
             models.Index(fields=["status", "price_cents", "id"], name="item_status_price"),
             # Price orders over every public status at once (the anonymous list): see migration 0020.
             models.Index(fields=["price_cents", "id"], name="item_price_order"),
+            # The catalogue's delivery filter (relay: objects that ship; home: those standing at the
+            # organisation among them), each a partial index read in the catalogue's order: see 0022.
+            models.Index(fields=["status", "-created_at", "-id"], condition=Q(ships=True), name="item_ships_newest"),
+            models.Index(
+                fields=["status", "-created_at", "-id"],
+                condition=Q(ships=True, postal_code=""),
+                name="item_ships_home_newest",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
