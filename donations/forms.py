@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -69,9 +68,9 @@ CHOOSE = ("", gettext_lazy("— Choisir —"))
 KEEP, DROP_OFF = "keep", Item.Handover.DROP_OFF
 
 
-def ships_field(*, label: str | Promise | None = None) -> forms.BooleanField:
+def ships_field() -> forms.BooleanField:
     return forms.BooleanField(
-        label=label or gettext_lazy("J'accepte d'envoyer cet objet par colis"),
+        label=gettext_lazy("J'accepte d'envoyer cet objet par colis"),
         help_text=gettext_lazy(
             "L'acheteur paie le port ; vous imprimez l'étiquette et déposez le colis en point relais. Il faut "
             "un poids : les objets encombrants (meubles, électroménager, vélos) ou trop lourds se retirent sur place."
@@ -172,7 +171,7 @@ class ReviewForm(forms.Form):
     category = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=Item.Category.choices, required=False)
     price_cents = EurosField(limits=ITEM_PRICE, label=gettext_lazy("Prix en euros"))
     weight_grams = weight_field()
-    ships = ships_field(label=gettext_lazy("Peut être envoyé par colis"))
+    ships = forms.BooleanField(label=gettext_lazy("Peut être envoyé par colis"), required=False)
 
     def __init__(self, *args: Any, item: Item, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -128,7 +128,9 @@ def account(request: HttpRequest) -> HttpResponse:
 
 
 def _to_hand_over(user: User) -> list[dict[str, Any]]:
-    """What the person keeps at home, sold and paid, waiting for its buyer (never the buyer's contact)."""
+    """What the person keeps at home, sold and paid, waiting for its buyer: its objects, the deadline,
+    and the buyer's email to agree on a meeting (never a buyer's address: a private giver's part is
+    never sent to a home)."""
     return [
         {"fulfilment": fulfilment, "lines": list(fulfilment.lines.all()), "deadline": pickup_deadline(fulfilment)}
         for fulfilment in pickups_kept_by(giver=user)[:LIST_LIMIT]

@@ -34,6 +34,7 @@ APPS = (
     "donations",
     "ledger",
     "payments",
+    "delivery",
     "qr",
     "receipts",
     "news",
