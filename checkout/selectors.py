@@ -178,7 +178,7 @@ def pickups_managed(*, user: User) -> QuerySet[Fulfilment]:
     return (
         pickups_waiting()
         .filter(organisation__in=organisations_user_may(user, Permission.HAND_OVER))
-        .select_related("order", "organisation")
+        .select_related("order", "organisation", "giver")
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("item", "campaign").order_by("pk"))
         )

@@ -114,7 +114,8 @@ def test_the_organisation_still_sees_it_and_may_hand_it_over(
     part = kept_sale(django_capture_on_commit_callbacks)
     member = manager_of(part.organisation)
     client.force_login(member)
-    assert "Théière en fonte" in client.get("/gestion/retraits/").content.decode()
+    page = client.get("/gestion/retraits/").content.decode()
+    assert "Théière en fonte" in page and "Chez le donateur, qui le remet en main propre" in page
     fulfilment_hand_over(fulfilment=part, claim_code=part.claim_code, actor=member)
     part.refresh_from_db()
     assert part.handed_over_at is not None
