@@ -137,7 +137,7 @@ def orders_of(*, user: User) -> QuerySet[Order]:
         _own_payments(Order, user)
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("item", "campaign").order_by("pk")),
-            Prefetch("fulfilments", queryset=Fulfilment.objects.select_related("organisation").order_by("pk")),
+            Prefetch("fulfilments", queryset=Fulfilment.objects.select_related("organisation", "giver").order_by("pk")),
         )
         .order_by("-paid_at", "-created_at", "-id")
     )

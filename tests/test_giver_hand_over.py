@@ -231,3 +231,15 @@ def test_a_quote_is_asked_once_per_weight_and_method(client: Client, monkeypatch
     client.get(first.get_absolute_url())
     client.get(second.get_absolute_url())
     assert sorted(calls) == ["home", "relay"]
+
+
+def test_the_buyers_space_says_who_hands_it_over(client: Client) -> None:
+    seller = giver(first_name="Louise", postal_code="64000", city="Pau")
+    buyer = giver(first_name="Paul", email="paul@example.org")
+    item = ItemFactory(owner=seller, postal_code="64000", campaign=ready_campaign())
+    order = order_start(item_ids=[item.pk], email=buyer.email, user=buyer)
+    Fulfilment.objects.filter(order=order).update(giver=seller)
+    pay(order)
+    client.force_login(buyer)
+    page = client.get("/mon-compte/").content.decode()
+    assert "Remis en main propre par Louise à Pau" in page and "3 rue des Lilas" not in page
