@@ -51,11 +51,15 @@ def seed_items(count: int, *, say: Any = print) -> list[str]:
 
 def item_values(campaigns: list[Any], index: int) -> dict[str, Any]:
     """The ``index``-th benchmark item's own fields (the others take their model default)."""
-    from donations.models import ItemStatus
+    from donations.models import ItemStatus, parcel_allowed
     from pages.management.commands.seed_demo import ITEMS
 
     title, description, condition, category, price = ITEMS[index % len(ITEMS)]
     campaign = campaigns[index % len(campaigns)]
+    # Most objects have a weight; about a third of those that may travel ship (the catalogue's
+    # delivery filter then reads a realistic share: ?delivery=relay|home).
+    weight = None if index % 10 == 9 else 200 + (index * 37) % 6000
+    ships = index % 3 == 0 and parcel_allowed(category=category, weight_grams=weight)
     return {
         "campaign_id": campaign.pk,
         "title": f"{title} n°{index}",
@@ -64,6 +68,8 @@ def item_values(campaigns: list[Any], index: int) -> dict[str, Any]:
         "category": category,
         "price_cents": price + index % 97,
         "status": ItemStatus.LISTED,
+        "weight_grams": weight,
+        "ships": ships,
     }
 
 

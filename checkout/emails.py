@@ -22,7 +22,7 @@ from checkout.selectors import (
     pickup_deadline,
 )
 from checkout.services.recurring import recurring_manage_url
-from donations.models import Fulfilment, Gift, Order, OrderLine, Refund
+from donations.models import COLLECTION, Fulfilment, Gift, Order, OrderLine, Refund
 from kernel.money import format_money
 from kernel.tasks import task
 from receipts.issuing import ReceiptOutlook, gift_receipt_outlook
@@ -68,10 +68,12 @@ def _order_title(lines: list[OrderLine]) -> str:
 @task(timeout=60)
 def seller_sold_send(*, line_id: int) -> None:
     """The person who listed the object learns it was sold (the price goes to the campaign)."""
-    line = OrderLine.objects.select_related("item__owner", "campaign", "order").get(pk=line_id)
+    line = OrderLine.objects.select_related("item__owner", "campaign", "order", "fulfilment").get(pk=line_id)
     owner = line.item.owner
     if owner is None or not owner.email:
         return
+    # A private giver who keeps the object hands it over themselves, against the buyer's code.
+    keeps_it = line.fulfilment.giver_id == owner.pk and line.fulfilment.method == COLLECTION
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "line": line,
@@ -79,6 +81,7 @@ def seller_sold_send(*, line_id: int) -> None:
             "campaign": line.campaign,
             "owner": owner,
             "amount": format_money(line.amount_cents, line.order.currency, settings.LANGUAGE_CODE),
+            "hand_over_url": settings.SITE_URL + reverse("pages:account") + "#remettre" if keeps_it else "",
         }
         send_mail(
             _("Votre objet « %(title)s » a été vendu") % {"title": line.item.title},
@@ -137,7 +140,7 @@ def gift_thanks_send(*, gift_id: int) -> None:
 def pickup_reminder_send(*, fulfilment_id: int, again: bool = False) -> None:
     """The buyer has not collected their objects yet (checkout.services.pickups): where, with which
     code, and until when before that part of the order is refunded. Nothing if collected in between."""
-    fulfilment = Fulfilment.objects.select_related("order", "organisation").get(pk=fulfilment_id)
+    fulfilment = Fulfilment.objects.select_related("order", "organisation", "giver").get(pk=fulfilment_id)
     order = fulfilment.order
     if not fulfilment_awaiting_collection(fulfilment) or order.paid_at is None:
         return
@@ -161,7 +164,12 @@ def pickup_reminder_send(*, fulfilment_id: int, again: bool = False) -> None:
         else:
             subject = _("Rappel : vos %(count)d objets vous attendent chez %(name)s")
         send_mail(
-            subject % {"title": _order_title(lines), "count": len(lines), "name": fulfilment.organisation.name},
+            subject
+            % {
+                "title": _order_title(lines),
+                "count": len(lines),
+                "name": fulfilment.giver.first_name if fulfilment.giver else fulfilment.organisation.name,
+            },
             render_to_string("checkout/email/pickup_reminder.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [order.email],

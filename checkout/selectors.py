@@ -17,6 +17,7 @@ from accounts.models import User
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
 from donations.models import (
+    COLLECTION,
     CounterEntry,
     Fulfilment,
     Gift,
@@ -136,7 +137,7 @@ def orders_of(*, user: User) -> QuerySet[Order]:
         _own_payments(Order, user)
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("item", "campaign").order_by("pk")),
-            Prefetch("fulfilments", queryset=Fulfilment.objects.select_related("organisation").order_by("pk")),
+            Prefetch("fulfilments", queryset=Fulfilment.objects.select_related("organisation", "giver").order_by("pk")),
         )
         .order_by("-paid_at", "-created_at", "-id")
     )
@@ -177,7 +178,7 @@ def pickups_managed(*, user: User) -> QuerySet[Fulfilment]:
     return (
         pickups_waiting()
         .filter(organisation__in=organisations_user_may(user, Permission.HAND_OVER))
-        .select_related("order", "organisation")
+        .select_related("order", "organisation", "giver")
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("item", "campaign").order_by("pk"))
         )
@@ -193,6 +194,26 @@ def fulfilment_for_claim_code(*, code: str, user: User) -> Fulfilment | None:
         .filter(claim_code=code, organisation__in=organisations_user_may(user, Permission.HAND_OVER))
         .first()
     )
+
+
+def pickups_kept_by(*, giver: User) -> QuerySet[Fulfilment]:
+    """The parts of orders a private giver hands over in person (the objects they keep at home),
+    paid and waiting for their buyers, oldest payment first: their space's "Remettre un objet"."""
+    return (
+        pickups_waiting()
+        .filter(giver=giver, method=COLLECTION)
+        .select_related("order", "organisation")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("item", "campaign").order_by("pk"))
+        )
+        .order_by("order__paid_at", "id")
+    )
+
+
+def fulfilment_for_giver_claim_code(*, code: str, giver: User) -> Fulfilment | None:
+    """The part of an order whose claim code is ``code`` (already normalised) that ``giver`` hands
+    over themselves; anyone else's code finds nothing, as a code that does not exist."""
+    return Fulfilment.objects.select_related("order", "organisation").filter(claim_code=code, giver=giver).first()
 
 
 # --- The donor wall ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign
 from donations.models import ITEM_WEIGHT_GRAMS, Item
+from donations.services import ships_refusal
 from kernel.fields import EurosField
 from kernel.money import ITEM_PRICE
 from kernel.photos import MAX_PHOTOS, PreparedPhoto, prepare_photos
@@ -63,6 +64,29 @@ def weight_field() -> forms.IntegerField:
 # The empty first option of a choice the person must make.
 CHOOSE = ("", gettext_lazy("— Choisir —"))
 
+# Where an object for sale waits for its buyer: at its giver's, or dropped at the organisation.
+KEEP, DROP_OFF = "keep", Item.Handover.DROP_OFF
+
+
+def ships_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label=gettext_lazy("J'accepte d'envoyer cet objet par colis"),
+        help_text=gettext_lazy(
+            "L'acheteur paie le port ; vous imprimez l'étiquette et déposez le colis en point relais. Il faut "
+            "un poids : les objets encombrants (meubles, électroménager, vélos) ou trop lourds se retirent sur place."
+        ),
+        required=False,
+        initial=False,
+    )
+
+
+def ships_check(form: forms.Form, data: dict[str, Any]) -> None:
+    """A field error on ``ships`` when parcels are asked for an object that cannot travel so."""
+    if data.get("ships") and "category" in data and "weight_grams" in data:
+        refusal = ships_refusal(category=data["category"], weight_grams=data["weight_grams"])
+        if refusal:
+            form.add_error("ships", refusal)
+
 
 class ItemForm(forms.Form):
     kind = forms.ChoiceField(
@@ -91,6 +115,21 @@ class ItemForm(forms.Form):
         help_text=gettext_lazy("Par exemple 12,50 (pour une vente)"),
         required=False,
     )
+    # For a sale: the giver keeps the object until it is sold, or drops it at the organisation first.
+    keeping = forms.ChoiceField(
+        label=gettext_lazy("Où attend l'objet (pour une vente)"),
+        choices=[
+            (KEEP, gettext_lazy("Je le garde chez moi")),
+            (DROP_OFF, gettext_lazy("Je le dépose à l'organisation")),
+        ],
+        help_text=gettext_lazy(
+            "Chez vous : vous le remettez en main propre à l'acheteur, qui vous donne son code de retrait "
+            "(ou vous l'envoyez en point relais). Déposé : l'organisation le met en vente à réception."
+        ),
+        initial=KEEP,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     handover = forms.ChoiceField(
         label=gettext_lazy("Remise de l'objet (pour un don)"),
         choices=[("", "—"), *Item.Handover.choices],
@@ -103,6 +142,8 @@ class ItemForm(forms.Form):
         required=False,
     )
     weight_grams = weight_field()
+    # Never checked in advance: the giver agrees to pack and send the object themselves.
+    ships = ships_field()
     photos = MultiplePhotoField(
         label=gettext_lazy("Photos"),
         help_text=gettext_lazy("De 1 à 8 photos JPEG, PNG ou WebP, 12 Mo chacune au plus."),
@@ -115,6 +156,11 @@ class ItemForm(forms.Form):
             self.add_error("price_cents", _("Fixez un prix."))
         if data.get("kind") == Item.Kind.GIFT_IN_KIND and not data.get("handover"):
             self.add_error("handover", _("Choisissez comment remettre l'objet."))
+        keeping = data.pop("keeping", "") or KEEP
+        if data.get("kind") == Item.Kind.SALE:
+            data["handover"] = DROP_OFF if keeping == DROP_OFF else ""
+            data["handover_note"] = ""
+        ships_check(self, data)
         return data
 
 
@@ -124,11 +170,24 @@ class ReviewForm(forms.Form):
     # The donor's choice, shown selected; the reviewer may correct it (left out: kept as it is).
     category = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=Item.Category.choices, required=False)
     price_cents = EurosField(limits=ITEM_PRICE, label=gettext_lazy("Prix en euros"))
+    weight_grams = weight_field()
+    ships = forms.BooleanField(label=gettext_lazy("Peut être envoyé par colis"), required=False)
+
+    def __init__(self, *args: Any, item: Item, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.item = item
+        # Only the giver agrees to ship from home: a reviewer may turn parcels off, not on.
+        if item.kept_by_giver and item.handover != Item.Handover.DROP_OFF and not item.ships:
+            self.fields["ships"].disabled = True
+            self.fields["ships"].help_text = gettext_lazy(
+                "Le donateur garde l'objet chez lui et n'a pas proposé l'envoi : retrait en main propre seulement."
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("category"):
             data.pop("category", None)
+        ships_check(self, {"category": self.item.category, "weight_grams": self.item.weight_grams, **data})
         return data
 
 

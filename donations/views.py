@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.models import User
 from donations import services
 from donations.forms import ItemForm, RejectForm, ReviewForm
-from donations.models import ItemStatus
+from donations.models import Item, ItemStatus, parcel_allowed
 from donations.selectors import (
     items_managed_by,
     items_owned_by,
@@ -71,6 +71,14 @@ def withdraw_item(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("donations:my_items")
 
 
+def _ships_by_default(item: Item) -> bool:
+    """The organisation ships its own stock when the object may travel (its people are trained
+    for it): the review form offers parcels checked for an object that will stand there."""
+    return not services.item_stays_with_giver(item) and parcel_allowed(
+        category=item.category, weight_grams=item.weight_grams
+    )
+
+
 GIFT_STEPS = {"accept": services.item_accept, "receive": services.item_receive}
 
 
@@ -82,18 +90,22 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             item,
             ReviewForm(
                 prefix=f"item{item.pk}",
+                item=item,
                 initial={
                     "title": item.title,
                     "description": item.description,
                     "category": item.category,
                     "price_cents": cents_to_euros(item.price_cents or 0),
+                    "weight_grams": item.weight_grams,
+                    # The giver's choice; an object dropped at the organisation ships as its stock does.
+                    "ships": item.ships or _ships_by_default(item),
                 },
             ),
             RejectForm(prefix=f"item{item.pk}"),
         )
         for item in items_to_review(request.user)[:50]
     ]
-    to_receive = items_managed_by(request.user).filter(status=ItemStatus.ACCEPTED).select_related("donor")[:50]
+    to_receive = items_managed_by(request.user).filter(status=ItemStatus.ACCEPTED).select_related("donor", "owner")[:50]
     return render(request, "donations/review_queue.html", {"entries": entries, "to_receive": to_receive})
 
 
@@ -111,7 +123,7 @@ def review_item(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
         return redirect("donations:review_queue")
     form: ReviewForm | RejectForm
     form = (
-        ReviewForm(request.POST, prefix=f"item{pk}")
+        ReviewForm(request.POST, prefix=f"item{pk}", item=item)
         if decision == "approve"
         else RejectForm(request.POST, prefix=f"item{pk}")
     )
@@ -122,8 +134,15 @@ def review_item(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
         return redirect("donations:review_queue")
     try:
         if decision == "approve":
-            services.item_approve(item=item, actor=user, changes=form.cleaned_data)
-            messages.success(request, _("« %(title)s » est en vente.") % {"title": form.cleaned_data["title"]})
+            item = services.item_approve(item=item, actor=user, changes=form.cleaned_data)
+            if item.status == ItemStatus.ACCEPTED:
+                messages.success(
+                    request,
+                    _("« %(title)s » est accepté : il sera mis en vente quand le donateur l'aura déposé.")
+                    % {"title": form.cleaned_data["title"]},
+                )
+            else:
+                messages.success(request, _("« %(title)s » est en vente.") % {"title": form.cleaned_data["title"]})
         else:
             services.item_reject(item=item, actor=user, reason=form.cleaned_data["reason"])
             messages.success(request, _("« %(title)s » est refusé.") % {"title": item.title})

@@ -19,6 +19,7 @@ urlpatterns = [
     path("manage/", moved("pages:manage")),
     path("mon-compte/", account.account, name="account"),
     path("mon-compte/recus/choix/", account.receipt_preference, name="account-receipt-preference"),
+    path("mon-compte/remettre/", account.hand_over, name="account-hand-over"),
     path("mentions-legales/", views.legal_notice, name="legal-notice"),
     path("conditions/", views.terms, name="terms"),
     path("confidentialite/", views.privacy, name="privacy"),

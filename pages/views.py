@@ -16,6 +16,7 @@ from frontend.legal import legal_details
 from ledger.pledges import campaign_matching
 from ledger.selectors import campaign_public_queryset
 from news.selectors import campaign_updates
+from pages.item_delivery import item_ways
 from realtime.selectors import last_event_id
 
 # How many names and messages of the donor wall the campaign page shows; its own pages show the rest.
@@ -63,10 +64,17 @@ def campaign_wall(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in(request)
-    item = get_object_or_404(item_visible_queryset(user=user), pk=pk)  # type: ignore[arg-type]
+    # The owner rides along: an object its private giver keeps shows their town (never their address).
+    item = get_object_or_404(item_visible_queryset(user=user).select_related("owner"), pk=pk)  # type: ignore[arg-type]
     # The campaign with its ledger totals (one query), for the live progress bar.
     campaign = campaign_public_queryset().get(pk=item.campaign_id)
-    context = {"item": item, "campaign": campaign, "similar": [], "last_event": last_event_id()}
+    context = {
+        "item": item,
+        "campaign": campaign,
+        "similar": [],
+        "last_event": last_event_id(),
+        "ways": item_ways(item),
+    }
     if item.status != ItemStatus.LISTED:
         # A sold (or reserved) item's card may still hang in a shop window: offer what is still for sale.
         context["similar"] = list(item_similar(item=item))

@@ -36,9 +36,18 @@ def test_seed_demo_loads_believable_data_once(monkeypatch: pytest.MonkeyPatch) -
     assert counts() == first
     assert first[0] == 2 and first[1] == 3 and first[2] >= 40 and first[3] == first[2]
     assert Campaign.objects.filter(status="live").count() == 3
-    # The demo donor also has objects in review, rejected, draft, withdrawn and one gift in kind.
-    assert Item.objects.filter(status="listed").count() == first[2] - 6
+    # The demo donor also has objects in review, rejected, draft, withdrawn, one gift in kind and
+    # one for sale accepted, waiting to be dropped at the organisation.
+    assert Item.objects.filter(status="listed").count() == first[2] - 7
     assert Item.objects.filter(status="in_review").count() == 3
+    assert Item.objects.filter(kind="sale", handover="drop_off", status="accepted").count() == 1
+    # Some objects ship (relay points; homes from the organisation), some are kept by a private giver
+    # (relay only), some are bulky (collected only, even when parcels were asked for).
+    listed = list(Item.objects.filter(status="listed"))
+    assert any(item.ships and "home" in item.delivery_methods for item in listed)
+    assert any(item.ships and item.delivery_methods == ["collection", "relay"] for item in listed)
+    assert any(item.category in {"furniture", "bikes", "appliances"} for item in listed)
+    assert not any(item.ships and item.category in {"furniture", "bikes", "appliances"} for item in listed)
     assert Item.objects.filter(kind="gift_in_kind", status="in_review").count() == 1
     assert set(Item.objects.values_list("status", flat=True)) >= {"draft", "rejected", "withdrawn"}
     for organisation in Organisation.objects.all():

@@ -131,6 +131,8 @@ def catalogue_paths(items: int, rng: random.Random) -> list[str]:
             f"/api/items/?department={rng.choice(departments)}&ordering=newest",
             f"/api/items/?organisation={rng.choice(organisations)}",
             "/api/items/?delivery=collection",
+            f"/api/items/?delivery={rng.choice(['relay', 'home'])}",
+            f"/api/items/?delivery=relay&category={rng.choice(categories)}",
             f"/api/items/?min_price_cents={low}&max_price_cents={low * 4}",
             f"/api/items/?ordering={rng.choice(['price', '-price'])}&page={rng.randint(1, 5)}",
             f"/api/items/?status=listed&page={rng.randint(20, 50)}",

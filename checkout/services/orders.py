@@ -483,7 +483,8 @@ def _claim_code_matches(*, expected: str, typed: str) -> bool:
 
 
 def fulfilment_hand_over(*, fulfilment: Fulfilment, claim_code: str, actor: User) -> Fulfilment:
-    """A member of the organisation (every role may) hands its part of an order to
+    """A member of the organisation (every role may), or the private giver who keeps the
+    objects of that part (``Fulfilment.giver``), hands its part of an order to
     the buyer, who shows that part's claim code: its items go sold → handed_over
     (a line refunded in full stays out), ``handed_over_at`` starts the return
     period (then the sellers' tax receipts), and the organisation is paid by
@@ -494,7 +495,8 @@ def fulfilment_hand_over(*, fulfilment: Fulfilment, claim_code: str, actor: User
         if order is None or locked is None:
             raise NotFound(f"fulfilment {fulfilment.pk}")
         # Another organisation's part answers as a missing one: its ids are not a hint.
-        permission_require(actor, locked.organisation_id, Permission.HAND_OVER)
+        if locked.giver_id is None or locked.giver_id != actor.pk:
+            permission_require(actor, locked.organisation_id, Permission.HAND_OVER)
         if not _claim_code_matches(expected=locked.claim_code, typed=claim_code):
             raise ClaimCodeInvalid(f"fulfilment {locked.pk}")
         if order.status != PaymentStatus.PAID or locked.handed_over_at or locked.pickup_expired_at is not None:

@@ -7,18 +7,22 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import Campaign
 from donations.models import (
+    BULKY_CATEGORIES,
     TRANSITIONS,
     Item,
     ItemPhoto,
     ItemStatus,
     ItemTransition,
+    parcel_allowed,
 )
 from donations.signals import item_listed
 from kernel.errors import Conflict, DomainError, PermissionDenied
@@ -65,9 +69,73 @@ def item_transition(
 OWNER_EDITABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW)
 OWNER_WITHDRAWABLE_STATUSES = (ItemStatus.DRAFT, ItemStatus.IN_REVIEW, ItemStatus.LISTED, ItemStatus.ACCEPTED)
 OWNER_EDITABLE_FIELDS = frozenset(
-    {"title", "description", "condition", "category", "price_cents", "postal_code", "weight_grams"}
+    {"title", "description", "condition", "category", "price_cents", "postal_code", "weight_grams", "ships"}
 )
-REVIEWER_EDITABLE_FIELDS = frozenset({"title", "description", "price_cents", "category", "weight_grams"})
+REVIEWER_EDITABLE_FIELDS = frozenset({"title", "description", "price_cents", "category", "weight_grams", "ships"})
+
+
+# --- How an object may travel: collected, or as a parcel -----------------------
+
+
+class ParcelRefused(DomainError):
+    code = "parcel_not_allowed"
+    field = "ships"
+    default_detail = _("Cet objet ne peut pas être envoyé par colis : il se retire sur place.")
+
+
+class ParcelNotAgreed(PermissionDenied):
+    code = "parcel_not_agreed"
+    field = "ships"
+    default_detail = _("Seul le donateur qui garde l'objet chez lui peut accepter de l'envoyer par colis.")
+
+
+def ships_refusal(*, category: str, weight_grams: int | None) -> str | None:
+    """Why an object of this category and weight cannot travel as a parcel, in words for the
+    giver (``parcel_allowed`` says no); None when it may."""
+    if category in BULKY_CATEGORIES:
+        label = Item.Category(category).label if category in Item.Category.values else category
+        return gettext("« %(category)s » : trop encombrant pour un colis, l'objet se retire sur place.") % {
+            "category": label
+        }
+    if weight_grams is None:
+        return gettext("Indiquez le poids de l'objet pour proposer l'envoi par colis.")
+    if not parcel_allowed(category=category, weight_grams=weight_grams):
+        kilograms = settings.PARCEL_MAX_GRAMS // 1000
+        return gettext("Au-delà de %(kg)d kg, un objet ne part pas en colis : il se retire sur place.") % {
+            "kg": kilograms
+        }
+    return None
+
+
+def ships_decide(*, asked: bool | None, current: bool, category: str, weight_grams: int | None) -> bool:
+    """The ``ships`` to store after a write that sets any of ships, category or weight: what was
+    asked (``None``: what it was), and True only when ``parcel_allowed``. Parcels asked for an
+    object that cannot travel so are refused (``ParcelRefused``, with the reason); a category or
+    weight that no longer allows parcels turns them off without a word."""
+    if asked:
+        refusal = ships_refusal(category=category, weight_grams=weight_grams)
+        if refusal:
+            raise ParcelRefused(f"ships refused: {category}, {weight_grams} g", detail=refusal)
+    wanted = current if asked is None else asked
+    return wanted and parcel_allowed(category=category, weight_grams=weight_grams)
+
+
+def _ships_in_changes(*, item: Item, changes: dict[str, Any]) -> None:
+    """Put the ``ships`` that ``changes`` leaves the item with into ``changes`` (see ``ships_decide``)."""
+    if not {"ships", "category", "weight_grams"} & set(changes):
+        return
+    changes["ships"] = ships_decide(
+        asked=changes.get("ships"),
+        current=item.ships,
+        category=changes.get("category", item.category),
+        weight_grams=changes.get("weight_grams", item.weight_grams),
+    )
+
+
+def item_stays_with_giver(item: Item) -> bool:
+    """A private giver keeps the object at home and hands it over (or ships it) themselves:
+    it has their postal code and is not to be dropped at the organisation."""
+    return item.kept_by_giver and item.handover != Item.Handover.DROP_OFF
 
 
 # --- Where an object is ------------------------------------------------------
@@ -108,6 +176,12 @@ class WrongKind(Conflict):
     default_detail = _("Cette action ne s'applique pas à ce type d'objet (vente ou don en nature).")
 
 
+class SaleHandoverRefused(DomainError):
+    code = "handover_invalid"
+    field = "handover"
+    default_detail = _("Un objet à vendre reste chez vous ou se dépose à l'organisation.")
+
+
 class OwnItemReview(PermissionDenied):
     code = "own_item_review"
     default_detail = _("Vous ne pouvez pas relire un objet que vous avez proposé vous-même.")
@@ -128,6 +202,7 @@ def item_create(
     handover_note: str = "",
     postal_code: str = "",
     weight_grams: int | None = None,
+    ships: bool = False,
 ) -> Item:
     """Create an item with its photos and send it to review, all or nothing.
 
@@ -136,6 +211,11 @@ def item_create(
     or failed post leaves no row and no file behind. The object is where its
     giver is: ``postal_code`` as given, else their account's, else (neither is a
     French postal code) at the organisation.
+
+    An object for sale either stays at its giver's (``handover`` empty: they hand it
+    over, or ship it if ``ships``) or is dropped at the organisation before it is
+    listed (``handover=drop_off``: approved, it waits as accepted until the
+    organisation receives it). ``ships`` is kept only when ``parcel_allowed``.
     """
     if campaign.status != Campaign.Status.LIVE:
         raise CampaignClosed(campaign.slug)
@@ -144,6 +224,9 @@ def item_create(
         raise DomainError("gift in kind without handover", detail=_("Choisissez comment remettre l'objet."))
     if not gift and not price_cents:
         raise DomainError("sale without price", detail=_("Fixez un prix."))
+    if not gift and handover not in ("", Item.Handover.DROP_OFF):
+        raise SaleHandoverRefused(f"sale with handover {handover!r}")
+    ships = ships_decide(asked=ships, current=False, category=category, weight_grams=weight_grams)
     postal_code = postal_code or owner.postal_code.strip()
     if not department_of(postal_code):
         postal_code = ""
@@ -160,12 +243,13 @@ def item_create(
                 category=category,
                 # A gift in kind is priced by the organisation, if it ever lists it.
                 price_cents=None if gift else price_cents,
-                handover=handover if gift else "",
-                handover_note=handover_note if gift else "",
+                handover=handover,
+                handover_note=handover_note if handover else "",
                 donor=owner if gift else None,
                 postal_code=postal_code,
                 department=item_department(postal_code=postal_code, campaign=campaign),
                 weight_grams=weight_grams,
+                ships=ships,
             )
             _attach_photos(item=item, photos=photos, written=written)
             item_transition(item=item, to=ItemStatus.IN_REVIEW, actor=owner, note="posted")
@@ -231,6 +315,7 @@ def item_update(*, item: Item, actor: User, changes: dict[str, Any]) -> Item:
         return item
     if "postal_code" in changes:
         changes["department"] = item_department(postal_code=changes["postal_code"], campaign=item.campaign)
+    _ships_in_changes(item=item, changes=changes)
     updated = Item.objects.filter(pk=item.pk, status__in=OWNER_EDITABLE_STATUSES).update(
         updated_at=timezone.now(), **changes
     )
@@ -260,10 +345,14 @@ def item_withdraw(*, item: Item, actor: User) -> Item:
 
 @transaction.atomic
 def item_approve(*, item: Item, actor: User, changes: dict[str, Any] | None = None) -> Item:
-    """List an item in review, with the reviewer's last edits (title, description, price).
+    """List an item in review, with the reviewer's last edits (title, description, price,
+    category, weight, parcels).
 
     The caller has found ``item`` through ``items_managed_by(actor)``; this
-    still refuses that anyone approves their own object.
+    still refuses that anyone approves their own object. An object its giver drops at the
+    organisation is not listed yet: it waits as accepted until the organisation receives it
+    (``item_receive``). The reviewer may turn parcels off, or on for an object that will stand
+    at the organisation (it ships its own stock); only the giver agrees to ship from home.
     """
     changes = dict(changes or {})
     unknown = set(changes) - REVIEWER_EDITABLE_FIELDS
@@ -276,9 +365,11 @@ def item_approve(*, item: Item, actor: User, changes: dict[str, Any] | None = No
     price = changes.get("price_cents", item.price_cents)
     if not price:
         raise DomainError("no price", detail=_("Fixez un prix avant de mettre l'objet en vente."))
-    return item_transition(
-        item=item, to=ItemStatus.LISTED, actor=actor, note="approved", expected=ItemStatus.IN_REVIEW, **changes
-    )
+    if changes.get("ships") and not item.ships and item_stays_with_giver(item):
+        raise ParcelNotAgreed(str(item.pk))
+    _ships_in_changes(item=item, changes=changes)
+    to = ItemStatus.ACCEPTED if item.handover == Item.Handover.DROP_OFF else ItemStatus.LISTED
+    return item_transition(item=item, to=to, actor=actor, note="approved", expected=ItemStatus.IN_REVIEW, **changes)
 
 
 @transaction.atomic
@@ -299,8 +390,9 @@ def item_reject(*, item: Item, actor: User, reason: str) -> Item:
 # --- Gifts in kind: the organisation accepts, receives, then may list --------
 
 
-def _gift(item: Item, actor: User) -> None:
-    if item.kind != Item.Kind.GIFT_IN_KIND:
+def _gift(item: Item, actor: User, *, drop_off_sale: bool = False) -> None:
+    sale_dropped = drop_off_sale and item.kind == Item.Kind.SALE and item.handover == Item.Handover.DROP_OFF
+    if item.kind != Item.Kind.GIFT_IN_KIND and not sale_dropped:
         raise WrongKind(str(item.pk))
     if item.donor_id == actor.pk or item.owner_id == actor.pk:
         raise OwnItemReview(str(item.pk))
@@ -315,9 +407,25 @@ def item_accept(*, item: Item, actor: User) -> Item:
 
 @transaction.atomic
 def item_receive(*, item: Item, actor: User) -> Item:
-    """Record the hand-over of a gift in kind: from now on the organisation owns it, and it
-    stands at the organisation (no postal code of its own, the organisation's department)."""
-    _gift(item, actor)
+    """Record that the object reached the organisation: it stands there from now on (no postal
+    code of its own, the organisation's department) and travels as the organisation's stock.
+
+    A gift in kind becomes the organisation's (no owner), which may list it later. An object for
+    sale its giver dropped off stays theirs (their seller's receipt once sold) and is listed at
+    once, at the price already approved: received, then listed, in one transaction."""
+    _gift(item, actor, drop_off_sale=True)
+    here = {"postal_code": "", "department": item_department(postal_code="", campaign=item.campaign)}
+    if item.kind == Item.Kind.SALE:
+        item_transition(
+            item=item,
+            to=ItemStatus.RECEIVED,
+            actor=actor,
+            note="received",
+            expected=ItemStatus.ACCEPTED,
+            received_at=timezone.now(),
+            **here,
+        )
+        return item_transition(item=item, to=ItemStatus.LISTED, actor=actor, note="dropped off")
     return item_transition(
         item=item,
         to=ItemStatus.RECEIVED,
@@ -326,8 +434,7 @@ def item_receive(*, item: Item, actor: User) -> Item:
         expected=ItemStatus.ACCEPTED,
         owner=None,
         received_at=timezone.now(),
-        postal_code="",
-        department=item_department(postal_code="", campaign=item.campaign),
+        **here,
     )
 
 
@@ -341,6 +448,7 @@ def item_list_for_sale(*, item: Item, actor: User, price_cents: int, changes: di
     if item.kind != Item.Kind.GIFT_IN_KIND:
         raise WrongKind(str(item.pk))
     changes["price_cents"] = price_cents
+    _ships_in_changes(item=item, changes=changes)
     return item_transition(
         item=item,
         to=ItemStatus.LISTED,

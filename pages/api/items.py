@@ -116,6 +116,7 @@ class OwnItemSerializer(ItemSerializer):
             *ItemSerializer.Meta.fields,
             "postal_code",
             "rejection_reason",
+            "ships",
             "handover",
             "handover_note",
             "received_at",
@@ -218,6 +219,20 @@ class ItemEditSerializer(serializers.Serializer):
     # Where the object is (a private giver's): empty, their account's postal code.
     postal_code = PostalCodeField(required=False)
     weight_grams = weight_field(required=False)
+    # The giver agrees to send it as a parcel (relay points; home only from the organisation).
+    # Kept only with a weight, within the parcel limit, outside the bulky categories.
+    ships = serializers.BooleanField(required=False)
+
+
+def ships_validate(data: dict[str, Any]) -> None:
+    """A field error on ``ships`` when parcels are asked for an object that cannot travel so
+    (the service refuses it too, for the fields a partial update leaves out)."""
+    if data.get("ships"):
+        refusal = services.ships_refusal(
+            category=data.get("category", Item.Category.OTHER), weight_grams=data.get("weight_grams")
+        )
+        if refusal:
+            raise serializers.ValidationError({"ships": [refusal]})
 
 
 class ItemCreateSerializer(ItemEditSerializer):
@@ -249,6 +264,10 @@ class ItemCreateSerializer(ItemEditSerializer):
             raise serializers.ValidationError({"price_cents": [_("Fixez un prix.")]})
         if data["kind"] == Item.Kind.GIFT_IN_KIND and not data.get("handover"):
             raise serializers.ValidationError({"handover": [_("Choisissez comment remettre l'objet.")]})
+        if data["kind"] == Item.Kind.SALE and data.get("handover", "") not in ("", Item.Handover.DROP_OFF):
+            # An object for sale stays at its giver's (no handover) or is dropped at the organisation.
+            raise serializers.ValidationError({"handover": [str(services.SaleHandoverRefused.default_detail)]})
+        ships_validate(data)
         data.setdefault("price_cents", None)
         return data
 
@@ -261,6 +280,8 @@ class ItemReviewSerializer(serializers.Serializer):
     price_cents = CentsField(limits=ITEM_PRICE, required=False)
     category = serializers.ChoiceField(choices=Item.Category.choices, required=False)
     weight_grams = weight_field(required=False)
+    # Turn parcels off, or on for an object that stands (or will stand) at the organisation.
+    ships = serializers.BooleanField(required=False)
 
 
 class ItemListForSaleSerializer(ItemReviewSerializer):

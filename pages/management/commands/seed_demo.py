@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
 from checkout.services import gift_start
-from donations.models import Gift, Item, ItemPhoto, ItemStatus
+from donations.models import Gift, Item, ItemPhoto, ItemStatus, parcel_allowed
 from donations.services import item_department, item_transition
 from payments.demo_gateway import ACCOUNT_PREFIX, session_pay
 from payments.services import demo_onboarding_complete
@@ -176,7 +176,30 @@ WEIGHTS: dict[str, int] = {
     "Lot de romans policiers": 3_200,
     "Machine à coudre Singer": 9_000,
     "Platine vinyle Technics": 11_000,
+    "Théière en fonte": 1_400,
+    "Enceinte Bluetooth": 600,
+    "Bande dessinée Astérix, lot de 10": 4_500,
+    "Horloge murale": 1_100,
+    "Ukulélé soprano": 900,
+    "Bottes en cuir pointure 39": 1_300,
+    "Service à thé en porcelaine": 2_500,
 }
+
+# Objects whose giver (or organisation) agreed to send them as parcels: relay points, and homes
+# for those standing at the organisation. Bulky ones (furniture, appliances, bikes) and those
+# without a weight never ship, whatever this says (donations.models.parcel_allowed).
+SHIPPING: frozenset[str] = frozenset(
+    {
+        "Lampe de bureau articulée",
+        "Lot de romans policiers",
+        "Théière en fonte",
+        "Enceinte Bluetooth",
+        "Bande dessinée Astérix, lot de 10",
+        "Horloge murale",
+        "Ukulélé soprano",
+        "Vélo enfant 16 pouces",  # asked, refused: a bike is collected only
+    }
+)
 
 # Objects still at a private giver's, elsewhere in France: the department filter has something to show.
 GIVERS_POSTAL_CODES: dict[str, str] = {
@@ -184,6 +207,9 @@ GIVERS_POSTAL_CODES: dict[str, str] = {
     "Tapis berbère": "97110",  # Pointe-à-Pitre, Guadeloupe (971)
     "Vélo enfant 16 pouces": "20200",  # Bastia, Haute-Corse (2B)
     "Ukulélé soprano": "69001",  # Lyon
+    # At the donor's own home in Pau: handed over in person, or sent to a relay point.
+    "Théière en fonte": "64000",
+    "Bottes en cuir pointure 39": "64000",
 }
 
 # The donor's own objects in every state a donor meets, and one gift in kind:
@@ -195,6 +221,8 @@ DONOR_ITEMS: list[tuple[str, str, str, str, int | None, str, str]] = [
     ("Nappe brodée", "Lin blanc, 160 × 240 cm.", "very_good", "tableware", 2500, "draft", ""),
     ("Grille-pain", "Deux fentes, inox.", "good", "electronics", 1200, "withdrawn", ""),
     ("Armoire normande", "Chêne, deux portes, démontable.", "good", "furniture", None, "gift_in_kind", ""),
+    # For sale, to be dropped at the organisation: accepted, listed once the organisation receives it.
+    ("Service à thé en porcelaine", "Six tasses, théière et sucrier.", "very_good", "tableware", 3000, "drop_off", ""),
 ]
 
 PALETTE = [(179, 38, 30), (33, 94, 138), (46, 125, 50), (191, 134, 22), (106, 27, 154), (0, 121, 107)]
@@ -335,12 +363,13 @@ class Command(BaseCommand):
             if Item.objects.filter(owner=donor, title=title).exists():
                 continue
             gift = state == "gift_in_kind"
+            handovers = {"gift_in_kind": Item.Handover.PICK_UP, "drop_off": Item.Handover.DROP_OFF}
             item = Item.objects.create(
                 campaign=campaigns[index % len(campaigns)],
                 owner=donor,
                 donor=donor if gift else None,
                 kind=Item.Kind.GIFT_IN_KIND if gift else Item.Kind.SALE,
-                handover=Item.Handover.PICK_UP if gift else "",
+                handover=handovers.get(state, ""),
                 handover_note="Sonner chez Martin, 2e étage." if gift else "",
                 title=title,
                 description=description,
@@ -356,6 +385,7 @@ class Command(BaseCommand):
                 "rejected": [ItemStatus.IN_REVIEW, ItemStatus.REJECTED],
                 "draft": [],
                 "withdrawn": [ItemStatus.IN_REVIEW, ItemStatus.WITHDRAWN],
+                "drop_off": [ItemStatus.IN_REVIEW, ItemStatus.ACCEPTED],
             }[state]
             for step in steps:
                 if step == ItemStatus.REJECTED:
@@ -379,6 +409,7 @@ class Command(BaseCommand):
                 category=category,
                 price_cents=price,
                 weight_grams=WEIGHTS.get(title),
+                ships=title in SHIPPING and parcel_allowed(category=category, weight_grams=WEIGHTS.get(title)),
                 postal_code=GIVERS_POSTAL_CODES.get(title, ""),
                 department=item_department(postal_code=GIVERS_POSTAL_CODES.get(title, ""), campaign=campaign),
             )
