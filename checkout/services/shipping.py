@@ -53,7 +53,7 @@ RELAY_POINT_ID_MAX = 64
 class DeliveryRefused(DomainError):
     """The buyer's delivery choice cannot be honoured; ``field`` names what to correct."""
 
-    code = "delivery_invalid"
+    code = "invalid"
     field = "delivery.method"
     default_detail = _("Ce mode de livraison n'est pas possible pour ces objets.")
 
