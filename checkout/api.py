@@ -478,7 +478,6 @@ class QuoteInputSerializer(serializers.Serializer):
         r"^[0-9]{5}$",
         max_length=5,
         required=False,
-        default="",
         help_text="the parcel's destination, for the estimate (absent: near its origin)",
         error_messages={"invalid": _("Un code postal français a cinq chiffres, par exemple 64000.")},
     )
@@ -522,7 +521,7 @@ class DeliveryQuoteView(APIView):
         plan = delivery_plan(
             items=items,
             choices=DeliveryChoice(method=data.validated_data["method"]),
-            estimate_to=data.validated_data["postal_code"],
+            estimate_to=data.validated_data.get("postal_code", ""),
         )
         body = {
             "currency": CURRENCY,

@@ -25,7 +25,15 @@ from campaigns.selectors import permission_require
 from checkout.selectors import item_streams
 from checkout.services.payouts import fulfilment_transfer
 from checkout.services.recurring import recurring_abandon
-from checkout.services.shipping import DeliveryChoice, Plan, SenderKey, delivery_plan, item_sender, plan_check
+from checkout.services.shipping import (
+    DeliveryChoice,
+    Plan,
+    SenderKey,
+    ShippingChanged,
+    delivery_plan,
+    item_sender,
+    plan_check,
+)
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import PaymentUnavailable
 from donations.models import (
@@ -193,6 +201,7 @@ def order_start(
     user: User | None = None,
     client_key: str = "",
     delivery: Mapping[SenderKey, DeliveryChoice] | DeliveryChoice | None = None,
+    shipping_cents_shown: int | None = None,
 ) -> Order:
     """Hold every item of a basket (or none), create the order with one line per
     item and one fulfilment per sender (the organisation, or a private giver who
@@ -208,7 +217,9 @@ def order_start(
     held. If the provider fails, the order is marked failed and every item released
     (item.released), then ``PaymentUnavailable`` is raised. A one-item order for an
     item that does not exist (or is not public) is ``NotFound``, as the one-item
-    checkout always said. ``item_id`` is the one-item order (``POST /api/items/{id}/checkout/``)."""
+    checkout always said. ``item_id`` is the one-item order (``POST /api/items/{id}/checkout/``).
+    ``shipping_cents_shown``: the shipping the buyer saw (the basket page); another quote now is
+    ``ShippingChanged``, before any hold, so that nobody pays a total they were not shown."""
     wanted = sorted({int(pk) for pk in item_ids} | ({int(item_id)} if item_id is not None else set()))
     if not wanted:
         raise BasketEmpty("no items")
@@ -227,6 +238,8 @@ def order_start(
         ),
         choices=delivery,
     )
+    if shipping_cents_shown is not None and shipping_cents_shown != plan.shipping_cents:
+        raise ShippingChanged(f"shipping {plan.shipping_cents}, shown {shipping_cents_shown}")
     now = timezone.now()
     hold_until = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     provider = gateway()

@@ -75,6 +75,13 @@ class QuoteStale(Conflict):
     )
 
 
+class ShippingChanged(Conflict):
+    """The shipping the buyer was shown is no longer the carrier's price: shown again, nothing held."""
+
+    code = "shipping_changed"
+    default_detail = _("Les frais de port ont changé : vérifiez le nouveau total, puis payez.")
+
+
 @dataclass(frozen=True)
 class DeliveryChoice:
     """How the buyer wants one part (or, from the API, every part) to reach them."""
