@@ -27,6 +27,7 @@ from checkout.services.shipping import (
 from delivery.carriers import Address, CarrierError
 from delivery.demo_carrier import DemoCarrier
 from donations.models import Fulfilment, Item, ItemStatus, Order, OrderLine, PaymentStatus, Reservation, ShipmentStatus
+from kernel.errors import DomainError
 from ledger.models import LedgerEntry
 from ledger.selectors import campaign_progress, ledger_differences
 from payments import demo_gateway
@@ -529,7 +530,7 @@ def test_a_parts_refund_is_for_its_organisations_treasurer_only(paid_two_parcels
     stranger = MembershipFactory(role=Membership.Role.TREASURER).user
     treasurer = MembershipFactory(organisation=part.organisation, role=Membership.Role.TREASURER).user
 
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(DomainError) as refused:
         fulfilment_refund(fulfilment_id=part.pk, include_shipping=True, reason="x", actor=stranger)
     assert getattr(refused.value, "status_code", None) in (403, 404)
     assert not paid_two_parcels.refunds.exists()
