@@ -554,3 +554,8 @@ def test_an_address_cleaned_is_the_carriers_own_shape() -> None:
     assert errors == {} and address == Address(
         name="Camille Martin", address_line1="3 rue des Lilas", postal_code="64000", city="Pau"
     )
+
+
+def test_the_reconciliation_names_shipping_that_was_not_credited(paid_two_parcels: Order) -> None:
+    LedgerEntry.objects.filter(order=paid_two_parcels, account=LedgerEntry.Account.PLATFORM_SHIPPING).delete()
+    assert f"order {paid_two_parcels.pk}: shipping credited 0, shipping paid 1080" in list(ledger_differences())
