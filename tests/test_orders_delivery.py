@@ -10,6 +10,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core import mail
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -559,3 +560,26 @@ def test_an_address_cleaned_is_the_carriers_own_shape() -> None:
 def test_the_reconciliation_names_shipping_that_was_not_credited(paid_two_parcels: Order) -> None:
     LedgerEntry.objects.filter(order=paid_two_parcels, account=LedgerEntry.Account.PLATFORM_SHIPPING).delete()
     assert f"order {paid_two_parcels.pk}: shipping credited 0, shipping paid 1080" in list(ledger_differences())
+
+
+def test_the_order_email_says_where_each_parcel_goes_and_what_shipping_cost(
+    three_parts: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    boucle = three_parts["boucle"]
+    order = order_start(
+        email=EMAIL,
+        item_ids=[three_parts["collected"].pk, three_parts["shipped"].pk],
+        delivery={(boucle.pk, None): DeliveryChoice(method="relay", relay_point_id=RELAY_ID)},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(order)
+
+    (receipt,) = [message for message in mail.outbox if message.to == [EMAIL]]
+    point = DemoCarrier().relay_point(RELAY_ID)
+    assert point is not None
+    assert "Dont frais de port : 4,90\u00a0€" in receipt.body
+    assert "Envoyé par Ressourcerie La Boucle" in receipt.body
+    assert f"Livré au point relais {point.name}, {point.address_line1}, 64000 {point.city}." in receipt.body
+    # The collected part keeps its claim code; the parcel has none to show.
+    assert receipt.body.count("Votre code de retrait") == 1
+    assert "À retirer chez Emmaüs Lescar-Pau" in receipt.body
