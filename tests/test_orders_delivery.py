@@ -5,6 +5,7 @@ platform's shipping account (never a campaign's), and given back with a part's r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -36,6 +37,7 @@ from payments.events import event_receive
 from payments.models import DemoSession
 from realtime.models import RealtimeEvent
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, OrganisationFactory, UserFactory
+from tests.test_ledger_totals import dispute as dispute_of
 
 pytestmark = pytest.mark.django_db
 
@@ -583,3 +585,20 @@ def test_the_order_email_says_where_each_parcel_goes_and_what_shipping_cost(
     # The collected part keeps its claim code; the parcel has none to show.
     assert receipt.body.count("Votre code de retrait") == 1
     assert "À retirer chez Emmaüs Lescar-Pau" in receipt.body
+
+
+def test_a_dispute_of_the_whole_payment_takes_the_shipping_from_its_account_and_a_won_one_gives_it_back(
+    paid_two_parcels: Order,
+) -> None:
+    order = paid_two_parcels
+    opened = replace(dispute_of(order, 1, order.amount_cents, "needs_response"), payment_id=order.provider_payment_id)
+    event_receive(event=opened)
+
+    shipping = LedgerEntry.objects.filter(order=order, account=LedgerEntry.Account.PLATFORM_SHIPPING)
+    assert shipping.get(reason=LedgerEntry.Reason.DISPUTE).amount_cents == 1080
+    for line in order.lines.all():
+        assert campaign_progress(campaign_id=line.campaign_id)[0] == 0
+
+    event_receive(event=replace(dispute_of(order, 1, order.amount_cents, "won"), payment_id=order.provider_payment_id))
+    assert shipping.get(reason=LedgerEntry.Reason.DISPUTE_WON).amount_cents == 1080
+    assert list(ledger_differences()) == []

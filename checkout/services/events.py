@@ -503,6 +503,9 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
     if isinstance(target, Gift) and target.tip_cents:
         # The bank took the whole payment back: what exceeds the gift is the tip, the platform's.
         _tip_disputed(event, target, beyond_gift=event.amount_cents - sum(amount for _l, _c, amount in split))
+    if isinstance(target, Order) and target.shipping_cents:
+        # What exceeds the lines is the shipping, the platform's: debited there, never a campaign.
+        _shipping_disputed(event, target, beyond_lines=event.amount_cents - sum(amount for _l, _c, amount in split))
     if written:
         receipts_cancel_for_payment(reason=dispute_reason(), **payment_of(target))
     for campaign in campaigns.values() or [_first_campaign(target)]:
@@ -524,6 +527,24 @@ def _tip_disputed(event: PaymentEvent, gift: Gift, *, beyond_gift: int) -> None:
         key=f"gift:{gift.pk}:tip:dispute:{event.dispute_id}",
         provider_event_id=event.id,
         gift=gift,
+    )
+
+
+def _shipping_disputed(event: PaymentEvent, order: Order, *, beyond_lines: int) -> None:
+    """Debit the shipping account with the part of a disputed amount beyond what the lines still had; its
+    key ends as the lines' (``:dispute:<id>``), so a won dispute credits it back (``_dispute_closed``)."""
+    entries = LedgerEntry.objects.filter(order=order, account=LedgerEntry.Account.PLATFORM_SHIPPING)
+    credited = sum(entries.filter(kind=LedgerEntry.Kind.CREDIT).values_list("amount_cents", flat=True))
+    debited = sum(entries.filter(kind=LedgerEntry.Kind.DEBIT).values_list("amount_cents", flat=True))
+    ledger_record(
+        account=LedgerEntry.Account.PLATFORM_SHIPPING,
+        kind=LedgerEntry.Kind.DEBIT,
+        reason=LedgerEntry.Reason.DISPUTE,
+        amount_cents=min(max(beyond_lines, 0), credited - debited),
+        campaign=None,
+        order=order,
+        key=f"order:{order.pk}:shipping:dispute:{event.dispute_id}",
+        provider_event_id=event.id,
     )
 
 
