@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from accounts.models import User
 from campaigns.models import Campaign, Membership, Organisation
 from checkout.services import gift_start
-from donations.models import Gift, Item, ItemPhoto, ItemStatus
+from donations.models import Gift, Item, ItemPhoto, ItemStatus, parcel_allowed
 from donations.services import item_department, item_transition
 from payments.demo_gateway import ACCOUNT_PREFIX, session_pay
 from payments.services import demo_onboarding_complete
@@ -379,6 +379,8 @@ class Command(BaseCommand):
                 category=category,
                 price_cents=price,
                 weight_grams=WEIGHTS.get(title),
+                # Every object that may travel as a parcel does, so that the demo's basket offers relay points.
+                ships=parcel_allowed(category=category, weight_grams=WEIGHTS.get(title)),
                 postal_code=GIVERS_POSTAL_CODES.get(title, ""),
                 department=item_department(postal_code=GIVERS_POSTAL_CODES.get(title, ""), campaign=campaign),
             )
