@@ -13,11 +13,18 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from campaigns.models import Membership, Organisation
-from checkout.services import fulfilment_refund, fulfilment_refundable_cents, order_start, refund_split
+from checkout.services import (
+    fulfilment_refund,
+    fulfilment_refundable_cents,
+    fulfilment_transfer,
+    order_start,
+    refund_split,
+)
 from checkout.services.shipping import (
     DeliveryChoice,
     DeliveryRefused,
@@ -30,7 +37,7 @@ from delivery.carriers import Address, CarrierError
 from delivery.demo_carrier import DemoCarrier
 from donations.models import Fulfilment, Item, ItemStatus, Order, OrderLine, PaymentStatus, Reservation, ShipmentStatus
 from kernel.errors import DomainError
-from ledger.models import LedgerEntry
+from ledger.models import LedgerEntry, Transfer
 from ledger.selectors import campaign_progress, ledger_differences
 from payments import demo_gateway
 from payments.events import event_receive
@@ -602,3 +609,19 @@ def test_a_dispute_of_the_whole_payment_takes_the_shipping_from_its_account_and_
     event_receive(event=replace(dispute_of(order, 1, order.amount_cents, "won"), payment_id=order.provider_payment_id))
     assert shipping.get(reason=LedgerEntry.Reason.DISPUTE_WON).amount_cents == 1080
     assert list(ledger_differences()) == []
+
+
+def test_an_organisation_is_transferred_its_items_prices_never_the_shipping() -> None:
+    organisation = OrganisationFactory(stripe_account_id="acct_demo_boucle", stripe_transfers_active=True)
+    item = parcel_item(organisation, grams=800, price=1200)
+    order = pay(
+        order_start(email=EMAIL, item_ids=[item.pk], delivery=DeliveryChoice(method="relay", relay_point_id=RELAY_ID))
+    )
+    part = order.fulfilments.get()
+    # Delivered (the tracking's job) starts the same clock as a hand-over; here, straight to the transfer.
+    Fulfilment.objects.filter(pk=part.pk).update(handed_over_at=timezone.now())
+
+    fulfilment_transfer(fulfilment_id=part.pk)
+
+    assert list(Transfer.objects.values_list("fulfilment_id", "amount_cents")) == [(part.pk, 1200)]
+    assert order.amount_cents == 1690
