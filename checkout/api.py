@@ -43,7 +43,7 @@ from checkout.services.shipping import (
     delivery_plan,
     relay_point_id_clean,
 )
-from checkout.throttles import payment_attempt_check
+from checkout.throttles import payment_attempt_check, quote_attempt_check
 from donations.models import COLLECTION, HOME, PUBLIC_STATUSES, RELAY, Fulfilment, Item
 from kernel.api import MAX_ID, SLUG_IN_URL, error_body
 from kernel.countries import DEFAULT_COUNTRY, CountryCodeField
@@ -499,11 +499,12 @@ class DeliveryQuoteView(APIView):
     @extend_schema(
         operation_id="delivery_quote",
         parameters=[QuoteInputSerializer],
-        responses={200: QuoteOutputSerializer, **errors(503)},
+        responses={200: QuoteOutputSerializer, **errors(429, 503)},
     )
     def get(self, request: Request) -> Response:
         data = QuoteInputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
+        quote_attempt_check(client_key=client_key(request))
         item_ids = data.validated_data["items"]
         items = list(
             Item.objects.select_related("campaign__organisation")

@@ -625,3 +625,12 @@ def test_an_organisation_is_transferred_its_items_prices_never_the_shipping() ->
 
     assert list(Transfer.objects.values_list("fulfilment_id", "amount_cents")) == [(part.pk, 1200)]
     assert order.amount_cents == 1690
+
+
+def test_a_client_asking_too_many_quotes_is_told_to_wait(api: APIClient, settings: Any) -> None:
+    item = parcel_item(OrganisationFactory(), grams=500, price=1500)
+    with mock.patch("checkout.throttles.QUOTES_PER_CLIENT_HOUR", 2):
+        answers = [api.get(f"/api/delivery/quote/?items={item.pk}&method=relay").status_code for _i in range(3)]
+        refused = api.get(f"/api/delivery/quote/?items={item.pk}&method=relay")
+    assert answers == [200, 200, 429]
+    assert refused.json()["code"] == "too_many_attempts" and int(refused["Retry-After"]) > 0
