@@ -5,6 +5,7 @@ service, shape the answer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.requests import signed_in
+from campaigns.models import Organisation
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
 from campaigns.serializers import OrganisationRefSerializer
@@ -34,13 +36,20 @@ from checkout.services import (
     tip_max_cents,
     tip_refused_text,
 )
-from checkout.throttles import payment_attempt_check
-from donations.models import Fulfilment
+from checkout.services.shipping import (
+    RELAY_POINT_ID_MAX,
+    DeliveryChoice,
+    address_clean,
+    delivery_plan,
+    relay_point_id_clean,
+)
+from checkout.throttles import payment_attempt_check, quote_attempt_check
+from donations.models import COLLECTION, HOME, PUBLIC_STATUSES, RELAY, Fulfilment, Item
 from kernel.api import MAX_ID, SLUG_IN_URL, error_body
 from kernel.countries import DEFAULT_COUNTRY, CountryCodeField
 from kernel.errors import NotFound
 from kernel.fields import CentsField
-from kernel.money import CentsRange
+from kernel.money import CURRENCY, CentsRange
 from kernel.net import client_key
 from kernel.schema import errors
 from receipts.details import ReceiptDetails, receipt_details_clean
@@ -284,24 +293,58 @@ class DeliveryMethodField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+DELIVERY_METHOD_CHOICES = [
+    (COLLECTION, _("Retrait sur place")),
+    (RELAY, _("Point relais")),
+    (HOME, _("Livraison à domicile")),
+]
+DELIVERY_METHOD_INVALID = _(
+    "Choisissez « collection » (retrait sur place), « relay » (point relais) ou « home » (à domicile)."
+)
+
+
+class DeliveryAddressSerializer(serializers.Serializer):
+    """``address``: where a parcel goes (``home``), France only for now. Declared for the
+    schema; ``checkout.services.shipping.address_clean`` validates it, as on the basket page."""
+
+    name = serializers.CharField(max_length=120)
+    address_line1 = serializers.CharField(max_length=200)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=5)
+    city = serializers.CharField(max_length=100)
+    country = serializers.CharField(max_length=2, required=False, default="FR")
+
+
 class DeliverySerializer(serializers.Serializer):
-    """``delivery``: how the objects reach the buyer. Until parcels exist, the buyer
-    collects each organisation's part at the organisation (``collection``)."""
+    """``delivery``: how the objects reach the buyer, the same for every part of the order:
+    collected (``collection``), or as a parcel to a relay point (``relay``, with the
+    ``relay_point_id`` of ``GET /api/delivery/relay-points/``) or home (``home``, with
+    ``address``; never from a private giver). Absent: collected."""
 
     method = DeliveryMethodField(
-        choices=[("collection", _("Retrait sur place"))],
-        error_messages={
-            "invalid_choice": _("Seul le retrait sur place (« collection ») est possible pour l'instant."),
-        },
+        choices=DELIVERY_METHOD_CHOICES, error_messages={"invalid_choice": DELIVERY_METHOD_INVALID}
     )
+    relay_point_id = serializers.CharField(max_length=RELAY_POINT_ID_MAX, required=False, allow_blank=True)
+    address = DeliveryAddressSerializer(required=False, allow_null=True)
 
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
+    def to_internal_value(self, data: Any) -> DeliveryChoice:  # type: ignore[override]
         if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                [_("Indiquez le mode de livraison : retrait sur place (« collection »).")]
-            )
-        validated: dict[str, Any] = super().to_internal_value(data)
-        return validated
+            raise serializers.ValidationError([_("Indiquez le mode de livraison (« method »).")])
+        try:
+            method = self.fields["method"].run_validation(data.get("method", serializers.empty))
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"method": error.detail}) from None
+        if method == RELAY:
+            relay_point_id = relay_point_id_clean(data.get("relay_point_id"))
+            if relay_point_id is None:
+                raise serializers.ValidationError({"relay_point_id": [_("Choisissez un point relais dans la liste.")]})
+            return DeliveryChoice(method=method, relay_point_id=relay_point_id)
+        if method == HOME:
+            address, errors = address_clean(data.get("address"))
+            if address is None:
+                raise serializers.ValidationError({"address": errors})
+            return DeliveryChoice(method=method, address=address)
+        return DeliveryChoice(method=method)
 
 
 class OrderInputSerializer(serializers.Serializer):
@@ -358,27 +401,135 @@ class OrderCreateView(APIView):
         payment_attempt_check(client_key=client_key(request), email=email)
         item_ids = data.validated_data["items"]
         try:
-            order = order_start(item_ids=item_ids, email=email, user=signed_in(request), client_key=client_key(request))
+            order = order_start(
+                item_ids=item_ids,
+                email=email,
+                user=signed_in(request),
+                client_key=client_key(request),
+                delivery=data.validated_data["delivery"],
+            )
         except ItemUnavailable as refused:
             return _unavailable(refused.unavailable)
         except NotFound:
             # The service keeps the one-item checkout's 404 for a lone missing item; a basket
             # names a missing item as any other it cannot hold, whatever its size.
             return _unavailable(item_ids)
-        # Collection only for now: no organisation charges for shipping.
-        shipping = [(part.organisation, 0) for part in order.fulfilments.select_related("organisation").order_by("pk")]
-        shipping_cents = sum(cents for _organisation, cents in shipping)
         body = {
             "order_id": order.pk,
             "checkout_url": order.checkout_url,
             "expires_at": order.expires_at,
             "currency": order.currency,
-            "items_cents": order.amount_cents - shipping_cents,
-            "shipping_cents": shipping_cents,
+            "items_cents": order.amount_cents - order.shipping_cents,
+            "shipping_cents": order.shipping_cents,
             "total_cents": order.amount_cents,
-            "shipping": [{"organisation": organisation, "shipping_cents": cents} for organisation, cents in shipping],
+            "shipping": _shipping_by_organisation(
+                (part.organisation, part.shipping_cents)
+                for part in order.fulfilments.select_related("organisation").order_by("pk")
+            ),
         }
         return Response(OrderOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+def _shipping_by_organisation(parts: Iterable[tuple[Organisation, int]]) -> list[dict[str, Any]]:
+    """One entry per organisation (its own parcel and its givers' added up), in the order they come."""
+    totals: dict[int, dict[str, Any]] = {}
+    for organisation, cents in parts:
+        entry = totals.setdefault(organisation.pk, {"organisation": organisation, "shipping_cents": 0})
+        entry["shipping_cents"] += cents
+    return list(totals.values())
+
+
+class QuoteItemsField(serializers.CharField):
+    """``items``: the ids of the objects, separated by commas (``1,2``). Bounded before anything
+    is parsed (the text's length, then the count: ``BASKET_MAX_ITEMS``, read at each request);
+    each id a whole number; a repeated id counts once."""
+
+    default_error_messages = {
+        "not_an_id": _(
+            "Chaque objet est désigné par son identifiant, un nombre entier positif, séparé par des virgules."
+        ),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=2_000, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[int]:  # type: ignore[override]
+        text: str = super().to_internal_value(data)
+        values = [value.strip() for value in text.split(",")]
+        if not values or values == [""]:
+            raise BasketEmpty("no items")
+        limit = settings.BASKET_MAX_ITEMS
+        if len(values) > limit:
+            raise BasketTooLarge(f"{len(values)} items", detail=BasketTooLarge.default_detail % {"max": limit})
+        if not all(value.isascii() and value.isdigit() and len(value) <= 19 for value in values):
+            self.fail("not_an_id")
+        ids = [int(value) for value in values]
+        if not all(1 <= pk <= MAX_ID for pk in ids):
+            self.fail("not_an_id")
+        return sorted(set(ids))
+
+
+class QuoteInputSerializer(serializers.Serializer):
+    items = QuoteItemsField()
+    method = DeliveryMethodField(
+        choices=DELIVERY_METHOD_CHOICES, error_messages={"invalid_choice": DELIVERY_METHOD_INVALID}
+    )
+    postal_code = serializers.RegexField(
+        r"^[0-9]{5}$",
+        max_length=5,
+        required=False,
+        help_text="the parcel's destination, for the estimate (absent: near its origin)",
+        error_messages={"invalid": _("Un code postal français a cinq chiffres, par exemple 64000.")},
+    )
+
+
+class QuoteOutputSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    shipping_cents = serializers.IntegerField(help_text="the sum of the organisations' shipping_cents")
+    shipping = OrderShippingSerializer(many=True, help_text="one entry per organisation of the objects")
+
+
+class DeliveryQuoteView(APIView):
+    """``GET /api/delivery/quote/?items=1,2&method=relay``: anyone. What shipping these objects
+    would cost, per organisation, before paying; a method one of them does not allow is refused
+    with the reason (``delivery.method``); the carrier down is a 503, never a 500."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="delivery_quote",
+        parameters=[QuoteInputSerializer],
+        responses={200: QuoteOutputSerializer, **errors(429, 503)},
+    )
+    def get(self, request: Request) -> Response:
+        data = QuoteInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        quote_attempt_check(client_key=client_key(request))
+        item_ids = data.validated_data["items"]
+        items = list(
+            Item.objects.select_related("campaign__organisation")
+            .filter(pk__in=item_ids, status__in=PUBLIC_STATUSES)
+            .order_by("pk")
+        )
+        missing = sorted(set(item_ids) - {item.pk for item in items})
+        if missing:
+            detail = _("Ces objets n'existent pas ou ne sont plus en vente : %(ids)s.") % {
+                "ids": ", ".join(str(pk) for pk in missing)
+            }
+            return Response(
+                error_body("invalid", str(detail), {"items": [str(detail)]}), status=status.HTTP_400_BAD_REQUEST
+            )
+        plan = delivery_plan(
+            items=items,
+            choices=DeliveryChoice(method=data.validated_data["method"]),
+            estimate_to=data.validated_data.get("postal_code", ""),
+        )
+        body = {
+            "currency": CURRENCY,
+            "shipping_cents": plan.shipping_cents,
+            "shipping": _shipping_by_organisation((part.organisation, part.shipping_cents) for part in plan.parts),
+        }
+        return Response(QuoteOutputSerializer(body).data)
 
 
 class CampaignGiftView(APIView):

@@ -13,6 +13,7 @@ payment, and empty itself of what was bought."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,10 +37,37 @@ from campaigns.models import Organisation
 from checkout.forms import BuyForm
 from checkout.services import ItemUnavailable, order_cancel, order_start
 from checkout.services.orders import RETURN_SALT
+from checkout.services.shipping import (
+    DeliveryChoice,
+    DeliveryRefused,
+    SenderKey,
+    ShippingChanged,
+    ShippingUnavailable,
+    address_clean,
+    item_sender,
+    methods_allowed,
+    part_quote,
+    relay_point_id_clean,
+    sender_slug,
+)
 from checkout.throttles import payment_attempt_check
-from donations.models import PUBLIC_STATUSES, Item, ItemStatus, Order, PaymentStatus, Reservation
+from delivery.carriers import Address, CarrierError, RelayPoint, carrier
+from donations.models import (
+    COLLECTION,
+    HOME,
+    PUBLIC_STATUSES,
+    RELAY,
+    Item,
+    ItemStatus,
+    Order,
+    PaymentStatus,
+    Reservation,
+)
 from kernel.errors import DomainError
 from kernel.net import client_key
+from kernel.places import normalise_postal_code
+
+logger = logging.getLogger(__name__)
 
 SESSION_KEY = "basket"
 ORDER_KEY = "basket_order"
@@ -91,6 +119,16 @@ def basket_summary(request: HttpRequest) -> dict[str, Any]:
 
 AVAILABLE, YOURS, RESERVED, SOLD, GONE = "available", "yours", "reserved", "sold", "gone"
 
+# A home address on the basket page: field, label, autocomplete token (after "shipping").
+ADDRESS_LABELS = (
+    ("name", gettext_lazy("Nom et prénom"), "name"),
+    ("address_line1", gettext_lazy("Adresse"), "address-line1"),
+    ("address_line2", gettext_lazy("Complément d'adresse (facultatif)"), "address-line2"),
+    ("postal_code", gettext_lazy("Code postal"), "postal-code"),
+    ("city", gettext_lazy("Ville"), "address-level2"),
+)
+ADDRESS_NAMES = tuple(name for name, _label, _autocomplete in ADDRESS_LABELS)
+
 STATE_NOTES = {
     YOURS: gettext_lazy("Réservé pour vous pendant le paiement."),
     RESERVED: gettext_lazy(
@@ -120,14 +158,64 @@ class BasketLine:
 
 @dataclass
 class BasketGroup:
-    """The objects of one organisation: collected there together, with one claim code."""
+    """The objects of one sender (an organisation, or a private giver who keeps them): one part
+    of the order, collected with one claim code or sent as one parcel, as the buyer chooses here."""
 
     organisation: Organisation
+    giver_id: int | None = None
     lines: list[BasketLine] = field(default_factory=list)
+    # The buyer's delivery choice for this part, as ``basket_delivery_resolve`` read it.
+    methods: list[str] = field(default_factory=list)
+    method: str = COLLECTION
+    relay_postal_code: str = ""
+    relay_points: list[RelayPoint] = field(default_factory=list)
+    relay_point: RelayPoint | None = None
+    address: dict[str, str] = field(default_factory=dict)
+    # What this parcel costs (0 when collected); None while it cannot be quoted yet.
+    shipping_cents: int | None = 0
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> SenderKey:
+        return (self.organisation.pk, self.giver_id)
+
+    @property
+    def slug(self) -> str:
+        return sender_slug(self.key)
+
+    @property
+    def postal_code(self) -> str:
+        """Where a private giver keeps the objects (their postal code)."""
+        return self.lines[0].item.postal_code if self.giver_id is not None and self.lines else ""
+
+    @property
+    def payable_lines(self) -> list[BasketLine]:
+        return [line for line in self.lines if line.payable]
 
     @property
     def total_cents(self) -> int:
         return sum(line.item.price_cents or 0 for line in self.lines if line.payable or line.state == YOURS)
+
+    @property
+    def address_rows(self) -> list[dict[str, Any]]:
+        """The home address's fields as the page shows them: name, label, autocomplete, value, errors."""
+        return [
+            {
+                "name": name,
+                "label": label,
+                "autocomplete": autocomplete,
+                "value": self.address.get(name, ""),
+                "errors": self.errors.get(name, []),
+                "required": name != "address_line2",
+            }
+            for name, label, autocomplete in ADDRESS_LABELS
+        ]
+
+    @property
+    def choice(self) -> DeliveryChoice:
+        address = Address(**self.address) if self.method == HOME and self.address else None
+        relay_point_id = self.relay_point.id if self.relay_point is not None else ""
+        return DeliveryChoice(method=self.method, relay_point_id=relay_point_id, address=address)
 
 
 @dataclass(frozen=True)
@@ -158,13 +246,30 @@ class Basket:
     def unavailable_count(self) -> int:
         return sum(1 for line in self.lines if line.state not in (AVAILABLE, YOURS))
 
+    @property
+    def shipping_cents(self) -> int:
+        return sum(group.shipping_cents or 0 for group in self.groups if group.payable_lines)
+
+    @property
+    def shipping_known(self) -> bool:
+        return all(group.shipping_cents is not None for group in self.groups if group.payable_lines)
+
+    @property
+    def pay_cents(self) -> int:
+        """What "Payer" charges: the objects available and their shipping."""
+        return self.total_cents + self.shipping_cents
+
+    @property
+    def has_errors(self) -> bool:
+        return any(group.errors for group in self.groups)
+
 
 def _for_sale(item: Item) -> bool:
     return item.status == ItemStatus.LISTED and bool(item.price_cents) and item.kind == Item.Kind.SALE
 
 
 def basket_read(ids: list[int], *, pending: Order | None = None, refused: Iterable[int] = ()) -> Basket:
-    """The basket's objects grouped by organisation (in the order each was first added),
+    """The basket's objects grouped by sender (in the order each was first added),
     each with what can be done with it now. Three queries (items, their photos, the holds
     of the reserved ones), whatever the size."""
     items = {
@@ -184,7 +289,7 @@ def basket_read(ids: list[int], *, pending: Order | None = None, refused: Iterab
     # A hold past its end is void (order_start releases it as soon as someone asks for the item).
     lapsed = {item_id for item_id, order_id, until in holds if until <= now and item_id not in yours}
     refused_ids = set(refused)
-    groups: dict[int, BasketGroup] = {}
+    groups: dict[SenderKey, BasketGroup] = {}
     for pk in ids:
         item = items.get(pk)
         if item is None:
@@ -199,10 +304,145 @@ def basket_read(ids: list[int], *, pending: Order | None = None, refused: Iterab
             state = SOLD
         else:
             state = GONE
-        organisation = item.campaign.organisation
-        group = groups.setdefault(organisation.pk, BasketGroup(organisation=organisation))
+        key = item_sender(item)
+        group = groups.setdefault(key, BasketGroup(organisation=item.campaign.organisation, giver_id=key[1]))
         group.lines.append(BasketLine(item=item, state=state, refused=pk in refused_ids and state != YOURS))
     return Basket(groups=list(groups.values()), pending=pending, missing=tuple(pk for pk in ids if pk not in items))
+
+
+# --- Delivery, chosen per part before paying -----------------------------------------------------
+
+DELIVERY_KEY = "basket_delivery"
+# One part's choice as posted (``<slug>-<name>``, slug: ``shipping.sender_slug``) and kept in the session.
+DELIVERY_FIELDS = ("method", "relay_postal_code", "relay_point_id", *ADDRESS_NAMES)
+DELIVERY_VALUE_MAX = 300
+RELAY_POINTS_SHOWN = 10
+
+
+def _delivery_kept(session: SessionBase) -> dict[str, dict[str, str]]:
+    """The choices kept in the session, per part; anything of another shape reads as nothing."""
+    raw = session.get(DELIVERY_KEY)
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        slug: {name: value for name, value in fields.items() if name in DELIVERY_FIELDS and isinstance(value, str)}
+        for slug, fields in raw.items()
+        if isinstance(slug, str) and isinstance(fields, dict)
+    }
+
+
+def _delivery_keep(request: HttpRequest, basket: Basket) -> dict[str, dict[str, str]]:
+    """Keep the posted choice of each part of ``basket`` (strings, bounded) in the session, so that it
+    stays while the basket changes; the parts no longer in the basket are forgotten."""
+    kept = _delivery_kept(request.session)
+    for group in basket.groups:
+        posted = {
+            name: value[:DELIVERY_VALUE_MAX]
+            for name in DELIVERY_FIELDS
+            if isinstance(value := request.POST.get(f"{group.slug}-{name}"), str)
+        }
+        if posted:
+            kept[group.slug] = posted
+    kept = {slug: fields for slug, fields in kept.items() if slug in {group.slug for group in basket.groups}}
+    request.session[DELIVERY_KEY] = kept
+    return kept
+
+
+def _relay_resolve(group: BasketGroup, raw: dict[str, str], *, check: bool) -> None:
+    service = carrier()
+    typed = raw.get("relay_postal_code", "").strip()
+    postal_code = normalise_postal_code(typed)
+    group.relay_postal_code = postal_code if postal_code.isascii() else typed
+    if postal_code:
+        if not (len(postal_code) == 5 and postal_code.isascii() and postal_code.isdigit()):
+            group.errors["relay_postal_code"] = [_("Un code postal français a cinq chiffres, par exemple 64000.")]
+        else:
+            try:
+                group.relay_points = service.relay_points(postal_code=postal_code, limit=RELAY_POINTS_SHOWN)
+            except CarrierError:
+                logger.warning("basket: relay points near %s not found, carrier down", postal_code, exc_info=True)
+                group.errors["relay_postal_code"] = [str(ShippingUnavailable.default_detail)]
+    chosen = relay_point_id_clean(raw.get("relay_point_id"))
+    if chosen is not None:
+        point = next((point for point in group.relay_points if point.id == chosen), None)
+        if point is None:
+            try:
+                point = service.relay_point(chosen)
+            except CarrierError:
+                group.errors["relay_point_id"] = [str(ShippingUnavailable.default_detail)]
+                return
+            if point is None:
+                group.errors["relay_point_id"] = [
+                    _("Ce point relais n'existe pas ou n'est plus ouvert : choisissez-en un autre.")
+                ]
+                return
+            group.relay_points = [point, *group.relay_points]
+        group.relay_point = point
+    elif check and not group.errors:
+        if not group.relay_points:
+            group.errors["relay_postal_code"] = [_("Indiquez un code postal pour trouver les points relais proches.")]
+        else:
+            group.errors["relay_point_id"] = [_("Choisissez un point relais dans la liste.")]
+
+
+def _home_resolve(group: BasketGroup, raw: dict[str, str], *, check: bool) -> None:
+    typed = {name: raw.get(name, "") for name in ADDRESS_NAMES}
+    group.address = typed
+    if not check and not any(value.strip() for value in typed.values()):
+        return
+    address, errors = address_clean({**typed, "country": "FR"})
+    if address is None:
+        for name, messages in errors.items():
+            group.errors[name if name in ADDRESS_NAMES else "name"] = messages
+        return
+    group.address = {**{name: getattr(address, name) for name in ADDRESS_NAMES}, "country": address.country}
+
+
+def basket_delivery_resolve(basket: Basket, kept: dict[str, dict[str, str]], *, check: bool) -> None:
+    """Read each part's kept choice into the basket: the ways all its available objects allow,
+    the relay points near the postal code typed, the address, and the carrier's price of the
+    parcel when it can be quoted. ``check`` (paying): a choice left incomplete is an error
+    beside its field; otherwise only what was typed wrong is. The carrier down is said beside
+    the part, never a 500."""
+    for group in basket.groups:
+        items = [line.item for line in group.payable_lines]
+        if not items:
+            continue
+        group.methods = methods_allowed(items)
+        raw = kept.get(group.slug, {})
+        method = raw.get("method", "")
+        if method and method not in group.methods:
+            group.errors["method"] = [_("Ce mode de livraison n'est pas possible pour ces objets.")]
+        group.method = method if method in group.methods else COLLECTION
+        if group.method == RELAY:
+            _relay_resolve(group, raw, check=check)
+        elif group.method == HOME:
+            _home_resolve(group, raw, check=check)
+        ready = (group.method == RELAY and group.relay_point is not None) or (
+            group.method == HOME and "country" in group.address
+        )
+        if group.method == COLLECTION:
+            group.shipping_cents = 0
+        elif group.errors or not ready:
+            group.shipping_cents = None
+        else:
+            try:
+                part = part_quote(
+                    organisation=group.organisation, giver_id=group.giver_id, items=items, choice=group.choice
+                )
+            except (DeliveryRefused, ShippingUnavailable) as refused:
+                name = (refused.field or "method").rsplit(".", 1)[-1]
+                group.errors[name if name in DELIVERY_FIELDS else "method"] = [str(refused.detail)]
+                group.shipping_cents = None
+            else:
+                group.shipping_cents = part.shipping_cents
+
+
+def _shown_cents(value: str | None) -> int | None:
+    """The shipping the page showed (its hidden field); None when absent or not a small whole number."""
+    if value is None or not (value.isascii() and value.isdigit() and len(value) <= 9):
+        return None
+    return int(value)
 
 
 # --- The basket's open payment ----------------------------------------------------------------
@@ -289,6 +529,7 @@ def _read(request: HttpRequest, *, refused: Iterable[int] = ()) -> tuple[Basket,
 
 def _unavailable(request: HttpRequest, form: BuyForm, item_ids: list[int]) -> HttpResponse:
     basket = basket_read(basket_ids(request.session), refused=item_ids)
+    basket_delivery_resolve(basket, _delivery_kept(request.session), check=False)
     count = sum(1 for line in basket.lines if line.refused)
     message = (
         _("Un objet de votre panier n'est plus disponible : rien n'a été réservé ni payé.")
@@ -301,14 +542,24 @@ def _unavailable(request: HttpRequest, form: BuyForm, item_ids: list[int]) -> Ht
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def basket_page(request: HttpRequest) -> HttpResponse:
-    """``/panier/``: the objects, grouped by where they are collected, and one payment for all
-    of them. "Payer" holds them all or none (``order_start``), then goes to the provider."""
+    """``/panier/``: the objects, grouped by sender, each part's delivery (collection, a relay
+    point found by postal code, or home) with its price, and one payment for all of them.
+    Every choice is a plain form round trip (``action=update``), so it works with a keyboard and
+    without JavaScript. "Payer" holds them all or none (``order_start``), then goes to the provider."""
     basket, paid = _read(request)
     if request.method != "POST":
+        basket_delivery_resolve(basket, _delivery_kept(request.session), check=False)
         return _page(request, basket, paid=paid)
     if basket.pending is not None:
         # A payment is already open for these objects: resume it or cancel it first.
         return HttpResponseRedirect(reverse("checkout:basket"), status=303)
+    kept = _delivery_keep(request, basket)
+    paying = request.POST.get("action", "pay") == "pay"
+    basket_delivery_resolve(basket, kept, check=paying)
+    if not paying:
+        # "Chercher" or "Mettre à jour": the relay points near a postal code, a way's fields, the new total.
+        email = request.POST.get("email", "")
+        return _page(request, basket, form=BuyForm(initial={"email": email[:254] if isinstance(email, str) else ""}))
     form = BuyForm(request.POST)
     # What the page showed as payable is what is paid: never an object added meanwhile in
     # another tab, never one the basket no longer holds.
@@ -324,12 +575,26 @@ def basket_page(request: HttpRequest) -> HttpResponse:
     if taken:
         # Held or sold by someone else since the page was shown: said beside each, nothing held.
         return _unavailable(request, form, taken)
+    if basket.has_errors:
+        message = _("Vérifiez la livraison : ce qui manque est indiqué à côté de chaque champ.")
+        return _page(request, basket, form=form, errors=[message], status=400)
+    shipping_shown = _shown_cents(request.POST.get("shipping_cents"))
+    if shipping_shown is not None and shipping_shown != basket.shipping_cents:
+        # The buyer pays only a total they saw: the page shows the new one, nothing is held.
+        return _page(request, basket, form=form, errors=[str(ShippingChanged.default_detail)], status=409)
     ids = [pk for pk in basket.payable_ids if str(pk) in shown]
     email = form.cleaned_data["email"]
     key = client_key(request)
     try:
         payment_attempt_check(client_key=key, email=email)
-        order = order_start(item_ids=ids, email=email, user=signed_in(request), client_key=key)
+        order = order_start(
+            item_ids=ids,
+            email=email,
+            user=signed_in(request),
+            client_key=key,
+            delivery={group.key: group.choice for group in basket.groups if group.payable_lines},
+            shipping_cents_shown=basket.shipping_cents if shipping_shown is not None else None,
+        )
     except ItemUnavailable as refused:
         return _unavailable(request, form, getattr(refused, "unavailable", None) or ids)
     except DomainError as error:

@@ -34,3 +34,24 @@ def payment_attempt_check(*, client_key: str, email: str) -> None:
             refused = TooManyAttempts(f"payment attempts over {limit}/h ({key.split(':')[2]})")
             refused.retry_after = seconds_left_in_window(WINDOW_SECONDS)
             raise refused
+
+
+# Delivery quotes one client address may ask in an hour: each may call the carrier's API.
+QUOTES_PER_CLIENT_HOUR = 300
+
+
+class TooManyQuotes(DomainError):
+    status_code = 429
+    code = "too_many_attempts"
+    default_detail = _("Trop de demandes de frais de port. Réessayez dans une heure.")
+
+
+def quote_attempt_check(*, client_key: str) -> None:
+    """Count one delivery quote of ``client_key``; raise ``TooManyQuotes`` past the hourly limit."""
+    if not client_key:
+        return
+    window = int(time.time()) // WINDOW_SECONDS
+    if count_in_window(f"tremma:quote:client:{client_key}:{window}", seconds=WINDOW_SECONDS) > QUOTES_PER_CLIENT_HOUR:
+        refused = TooManyQuotes(f"quotes over {QUOTES_PER_CLIENT_HOUR}/h")
+        refused.retry_after = seconds_left_in_window(WINDOW_SECONDS)
+        raise refused

@@ -42,6 +42,7 @@ api_urlpatterns = [
     re_path(rf"^items/(?P<pk>{ID_IN_URL})/checkout/$", api.ItemCheckoutView.as_view(), name="item-checkout"),
     re_path(rf"^campaigns/(?P<slug>{SLUG_IN_URL})/gifts/$", api.CampaignGiftView.as_view(), name="campaign-gifts"),
     path("orders/", api.OrderCreateView.as_view(), name="orders"),
+    path("delivery/quote/", api.DeliveryQuoteView.as_view(), name="delivery-quote"),
     path("orders/<int:pk>/hand-over/", api.OrderHandOverView.as_view(), name="order-hand-over"),
     path("orders/<int:pk>/refund/", api.OrderRefundView.as_view(), name="order-refund"),
     path("gifts/<int:pk>/refund/", api.GiftRefundView.as_view(), name="gift-refund"),

@@ -108,6 +108,8 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         context.update(
             order=target,
             parts=parts,
+            # Some part is collected (a claim code to keep), not only parcels.
+            collected=any(not part["fulfilment"].is_parcel for part in parts),
             line_count=len(lines),
             first_title=lines[0].item.title if lines else "",
             # Not paid: back to the basket, which kept its objects (or to the one object bought alone).

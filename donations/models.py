@@ -742,6 +742,8 @@ class Refund(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     # One line of an order (its item's price, or part of it); empty: the order as a whole.
     line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    # One part of an order (its lines in turn, then, when the refund covers it, its shipping).
+    fulfilment = models.ForeignKey(Fulfilment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     gift = models.ForeignKey(Gift, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
     reason = models.CharField(_("motif"), max_length=300)
@@ -763,6 +765,10 @@ class Refund(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(line__isnull=True) | Q(order__isnull=False), name="refund_line_of_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(fulfilment__isnull=True) | (Q(order__isnull=False) & Q(line__isnull=True)),
+                name="refund_fulfilment_of_order",
             ),
         ]
 

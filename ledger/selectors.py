@@ -279,18 +279,43 @@ def _tip_differences(name: str, gift: Gift, sums: dict[str, int]) -> Iterator[st
         yield f"{name}: tip refunds debited {sums.get(LedgerEntry.Reason.REFUND, 0)}, tip credited {credited}"
 
 
+def _shipping_sums() -> dict[int, dict[str, int]]:
+    """Sums by reason of the platform's shipping account, per order, in one query."""
+    rows = (
+        LedgerEntry.objects.filter(account=LedgerEntry.Account.PLATFORM_SHIPPING, order__isnull=False)
+        .order_by()
+        .values("order", "reason")
+        .annotate(total=Sum("amount_cents"))
+    )
+    sums: dict[int, dict[str, int]] = {}
+    for row in rows:
+        sums.setdefault(row["order"], {})[row["reason"]] = row["total"]
+    return sums
+
+
+def _shipping_differences(name: str, order: Order, sums: dict[str, int]) -> Iterator[str]:
+    """An order's shipping is credited once, whole, to the shipping account; refunds of it never exceed it."""
+    credited = sums.get(LedgerEntry.Reason.PAYMENT, 0)
+    if credited != order.shipping_cents:
+        yield f"{name}: shipping credited {credited}, shipping paid {order.shipping_cents}"
+    if sums.get(LedgerEntry.Reason.REFUND, 0) > credited:
+        yield f"{name}: shipping refunds debited {sums.get(LedgerEntry.Reason.REFUND, 0)}, shipping credited {credited}"
+
+
 def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
     """Every paid gift, and every line of a paid order, has exactly its amount
     credited once to its campaign, refunds debited as recorded; a gift's tip
     exactly credited once to the platform's tips account; an order's
     lines add up to no more than it was paid (the rest is shipping, the
-    platform's); and (``with_provider``) the provider agrees on what was
-    received and refunded (a gift's: with its tip). Yields one line per difference."""
+    platform's), and its shipping is credited once to the shipping account;
+    and (``with_provider``) the provider agrees on what was received and
+    refunded (a gift's: with its tip). Yields one line per difference."""
     paid = Q(status__in=[PaymentStatus.PAID, PaymentStatus.REFUNDED]) & ~Q(provider_payment_id="")
     orders = Order.objects.filter(paid).exclude(refund_reason="item_unavailable").prefetch_related("lines")
     targets: list[Order | Gift] = [*orders, *Gift.objects.filter(paid)]
     line_sums = _line_sums() if any(isinstance(target, Order) for target in targets) else {}
     tip_sums = _tip_sums()
+    shipping_sums = _shipping_sums()
     provider = gateway() if with_provider else None
     for target in targets:
         name = f"{type(target).__name__.lower()} {target.pk}"
@@ -300,6 +325,7 @@ def ledger_differences(*, with_provider: bool = False) -> Iterator[str]:
                 yield f"{name}: paid, but has no line"
             elif sum(line.amount_cents for line in lines) > target.amount_cents:
                 yield f"{name}: lines of {sum(line.amount_cents for line in lines)}, paid {target.amount_cents}"
+            yield from _shipping_differences(name, target, shipping_sums.get(target.pk, {}))
             for line in lines:
                 yield from _paid_differences(
                     f"{name} line {line.pk}",

@@ -22,6 +22,7 @@ from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory, U
 pytestmark = pytest.mark.django_db
 
 EMAIL = "passant@example.org"
+HOME = {"name": "Camille Martin", "address_line1": "3 rue des Lilas", "postal_code": "64000", "city": "Pau"}
 
 
 def basket(api: APIClient, items: list[Any], email: str = EMAIL, **extra: Any) -> Any:
@@ -181,8 +182,10 @@ def test_a_basket_of_one_missing_item_is_refused_as_any_basket_not_with_a_404(ap
     assert api.post("/api/items/987654/checkout/", {"email": EMAIL}, format="json").status_code == 404
 
 
-@pytest.mark.parametrize("method", ["relay", "home", "pigeon", "", None, 1, ["collection"], {"x": 1}])
-def test_any_delivery_other_than_collection_is_a_field_error_on_delivery_method(api: APIClient, method: Any) -> None:
+@pytest.mark.parametrize("method", ["pigeon", "", None, 1, ["collection"], {"x": 1}, "RELAY", "relay\x00"])
+def test_a_delivery_method_that_is_not_one_of_ours_is_a_field_error_on_delivery_method(
+    api: APIClient, method: Any
+) -> None:
     item = ItemFactory()
 
     response = basket(api, [item], delivery={"method": method})
@@ -190,23 +193,39 @@ def test_any_delivery_other_than_collection_is_a_field_error_on_delivery_method(
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["code"] == "invalid" and list(body["fields"]) == ["delivery.method"]
-    if method in ("relay", "home"):
+    if method == "pigeon":
         assert body["fields"]["delivery.method"] == [
-            "Seul le retrait sur place (« collection ») est possible pour l'instant."
+            "Choisissez « collection » (retrait sur place), « relay » (point relais) ou « home » (à domicile)."
         ]
+    nothing_held(item)
+
+
+@pytest.mark.parametrize("delivery", [{"method": "relay", "relay_point_id": "DEMO-64000-01"}, {"method": "home"}])
+def test_a_parcel_for_an_object_collected_only_is_a_field_error_and_holds_nothing(
+    api: APIClient, delivery: dict[str, Any]
+) -> None:
+    item = ItemFactory(title="Armoire normande")
+    delivery = {**delivery, "address": HOME} if delivery["method"] == "home" else delivery
+
+    response = basket(api, [item], delivery=delivery)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"] == {
+        "delivery.method": ["Ces objets ne peuvent pas être envoyés ainsi : « Armoire normande »."]
+    }
     nothing_held(item)
 
 
 def test_the_delivery_error_is_in_the_language_of_the_request(api: APIClient) -> None:
     response = api.post(
         "/api/orders/",
-        {"email": EMAIL, "items": [ItemFactory().pk], "delivery": {"method": "relay"}},
+        {"email": EMAIL, "items": [ItemFactory().pk], "delivery": {"method": "pigeon"}},
         format="json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     assert response.json()["fields"]["delivery.method"] == [
-        "Only collection on site (“collection”) is possible for now."
+        "Choose “collection” (collect on site), “relay” (relay point) or “home” (home delivery)."
     ]
 
 

@@ -100,6 +100,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("post", "/api/items/{id}/checkout/"): rule("object", body={"email": "pirate@example.org"}),
     # Anyone starts a basket of public items; an item in review is "unavailable" (test_orders_api).
     ("post", "/api/orders/"): rule("open"),
+    ("get", "/api/delivery/quote/"): rule("open"),
     ("post", "/api/campaigns/{slug}/gifts/"): rule("object", body={"amount_cents": 1000, "email": "p@example.org"}),
     # Refunds act on orders and gifts; with an item's id nobody reaches anything (scoping tested in payments).
     ("post", "/api/orders/{id}/refund/"): rule("object", body={"reason": "Piraté"}),

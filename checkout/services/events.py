@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
@@ -22,7 +24,7 @@ from checkout import emails
 from checkout.selectors import item_streams
 from checkout.services.matches import gift_match, gift_match_take_back
 from checkout.services.orders import reservation_release
-from checkout.services.payouts import gift_transfer, order_refund_late, refund_allocation
+from checkout.services.payouts import gift_transfer, order_refund_late, refund_split
 from checkout.services.progress import campaign_progress_emit as _progress
 from checkout.services.recurring import (
     charge_failed,
@@ -34,7 +36,18 @@ from checkout.services.recurring import (
 from checkout.services.settlements import payment_fee_after_commit, transfer_reverse_after_commit
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import payment_charged_cents, payment_of, payment_ref
-from donations.models import Gift, ItemStatus, Order, OrderLine, PaymentStatus, Reservation
+from donations.models import (
+    HOME,
+    RELAY,
+    Fulfilment,
+    Gift,
+    ItemStatus,
+    Order,
+    OrderLine,
+    PaymentStatus,
+    Reservation,
+    ShipmentStatus,
+)
 from donations.services import item_transition
 from kernel.states import TransitionRefused
 from kernel.tasks import task_enqueue
@@ -52,6 +65,8 @@ from receipts.changes import dispute_reason, receipts_cancel_for_line, receipts_
 from receipts.issuing import receipt_issue_for_gift
 
 logger = logging.getLogger(__name__)
+
+PARCEL_METHODS = (RELAY, HOME)
 
 CLOSED_TYPES = {
     gw.CHECKOUT_EXPIRED: PaymentStatus.EXPIRED,
@@ -176,6 +191,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
         return
     now = timezone.now()
     payment_transition(order, to=PaymentStatus.PAID, paid_at=now)
+    _shipping_paid(order=order, event=event, paid_at=now)
     for line in lines:
         ledger_record(
             kind=LedgerEntry.Kind.CREDIT,
@@ -204,6 +220,25 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     task_enqueue(emails.order_receipt_send, order_id=order.pk)
     for line in lines:
         task_enqueue(emails.seller_sold_send, line_id=line.pk)
+
+
+def _shipping_paid(*, order: Order, event: PaymentEvent, paid_at: datetime) -> None:
+    """What the buyer paid for parcels goes to the platform's shipping account (it pays the
+    carrier), never a campaign's, never on a receipt; each paid parcel is then to be shipped
+    within SHIP_BY_DAYS (the organisation's, or the giver's, parcels page takes it from there)."""
+    ledger_record(
+        account=LedgerEntry.Account.PLATFORM_SHIPPING,
+        kind=LedgerEntry.Kind.CREDIT,
+        reason=LedgerEntry.Reason.PAYMENT,
+        amount_cents=order.shipping_cents,
+        campaign=None,
+        order=order,
+        key=f"order:{order.pk}:shipping:credit",
+        provider_event_id=event.id,
+    )
+    Fulfilment.objects.filter(order=order, method__in=PARCEL_METHODS, shipment_status=ShipmentStatus.NONE).update(
+        shipment_status=ShipmentStatus.TO_SHIP, ship_by=paid_at + timedelta(days=settings.SHIP_BY_DAYS)
+    )
 
 
 def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:
@@ -279,7 +314,7 @@ def _refunded(event: PaymentEvent, target: Order | Gift) -> bool:
     older snapshot and changes nothing. The ledger debits what that total adds
     to the refunds already debited, never more than remains credited; the
     entry's key names the total it brings the refunds to, so it is written once.
-    An order's refunded total is shared among its lines (``refund_allocation``)
+    An order's refunded total is shared among its lines and its parcels' shipping (``refund_split``)
     and each line is debited on its own campaign.
     Caller holds the payment's lock, so ``target`` is current."""
     model = type(target)
@@ -353,7 +388,8 @@ def _tip_refunded(event: PaymentEvent, gift: Gift) -> LedgerEntry | None:
 def _order_refunded(event: PaymentEvent, order: Order, *, before: int, refunded: int) -> bool:
     """Debit each line of ``order`` what its share of the refunded total adds; cancel
     the receipts of the lines it touched; relist or withdraw the items refunded in full."""
-    share = refund_allocation(order, refunded)
+    share, shipping_share = refund_split(order, refunded)
+    shipping_entry = _shipping_refunded(event, order, sum(shipping_share.values()))
     touched = []
     for line in order.lines.select_related("campaign", "item__campaign").order_by("pk"):
         totals = ledger_totals_for(order_line=line)
@@ -379,7 +415,7 @@ def _order_refunded(event: PaymentEvent, order: Order, *, before: int, refunded:
         receipts_cancel_for_line(line=line, reason=refund_reason(share[line.pk]))
         if line.refunded_cents >= line.amount_cents:
             _item_back_after_refund(order, line)
-    if not touched and refunded == before:
+    if not touched and shipping_entry is None and refunded == before:
         return True  # an older snapshot, or nothing was ever credited (a late payment refunded at once)
     if refunded >= order.amount_cents and order.status == PaymentStatus.PAID:
         payment_transition(order, to=PaymentStatus.REFUNDED)
@@ -387,6 +423,29 @@ def _order_refunded(event: PaymentEvent, order: Order, *, before: int, refunded:
         _progress(campaign)
     transfer_reverse_after_commit(order)
     return True
+
+
+def _shipping_refunded(event: PaymentEvent, order: Order, shipping_refunded: int) -> LedgerEntry | None:
+    """Debit the platform's shipping account with what the order's refunded shipping adds
+    (``refund_split``: a fulfilment's refund that includes its shipping, or a whole order's
+    beyond its lines), never more than it credited; the key names the cumulative total."""
+    totals = {"credit": 0, "debit": 0, "refund": 0}
+    entries = LedgerEntry.objects.filter(order=order, account=LedgerEntry.Account.PLATFORM_SHIPPING)
+    for kind, reason, amount in entries.values_list("kind", "reason", "amount_cents"):
+        totals[kind] += amount
+        if kind == LedgerEntry.Kind.DEBIT and reason == LedgerEntry.Reason.REFUND:
+            totals["refund"] += amount
+    wanted = min(shipping_refunded, totals["credit"]) - totals["refund"]
+    return ledger_record(
+        account=LedgerEntry.Account.PLATFORM_SHIPPING,
+        kind=LedgerEntry.Kind.DEBIT,
+        reason=LedgerEntry.Reason.REFUND,
+        amount_cents=min(wanted, totals["credit"] - totals["debit"]),
+        campaign=None,
+        order=order,
+        key=f"order:{order.pk}:shipping:refund:{shipping_refunded}",
+        provider_event_id=event.id,
+    )
 
 
 def _item_back_after_refund(order: Order, line: OrderLine) -> None:
@@ -444,6 +503,9 @@ def _dispute_opened(event: PaymentEvent, target: Order | Gift) -> bool:
     if isinstance(target, Gift) and target.tip_cents:
         # The bank took the whole payment back: what exceeds the gift is the tip, the platform's.
         _tip_disputed(event, target, beyond_gift=event.amount_cents - sum(amount for _l, _c, amount in split))
+    if isinstance(target, Order) and target.shipping_cents:
+        # What exceeds the lines is the shipping, the platform's: debited there, never a campaign.
+        _shipping_disputed(event, target, beyond_lines=event.amount_cents - sum(amount for _l, _c, amount in split))
     if written:
         receipts_cancel_for_payment(reason=dispute_reason(), **payment_of(target))
     for campaign in campaigns.values() or [_first_campaign(target)]:
@@ -465,6 +527,24 @@ def _tip_disputed(event: PaymentEvent, gift: Gift, *, beyond_gift: int) -> None:
         key=f"gift:{gift.pk}:tip:dispute:{event.dispute_id}",
         provider_event_id=event.id,
         gift=gift,
+    )
+
+
+def _shipping_disputed(event: PaymentEvent, order: Order, *, beyond_lines: int) -> None:
+    """Debit the shipping account with the part of a disputed amount beyond what the lines still had; its
+    key ends as the lines' (``:dispute:<id>``), so a won dispute credits it back (``_dispute_closed``)."""
+    entries = LedgerEntry.objects.filter(order=order, account=LedgerEntry.Account.PLATFORM_SHIPPING)
+    credited = sum(entries.filter(kind=LedgerEntry.Kind.CREDIT).values_list("amount_cents", flat=True))
+    debited = sum(entries.filter(kind=LedgerEntry.Kind.DEBIT).values_list("amount_cents", flat=True))
+    ledger_record(
+        account=LedgerEntry.Account.PLATFORM_SHIPPING,
+        kind=LedgerEntry.Kind.DEBIT,
+        reason=LedgerEntry.Reason.DISPUTE,
+        amount_cents=min(max(beyond_lines, 0), credited - debited),
+        campaign=None,
+        order=order,
+        key=f"order:{order.pk}:shipping:dispute:{event.dispute_id}",
+        provider_event_id=event.id,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -25,6 +25,15 @@ from campaigns.selectors import permission_require
 from checkout.selectors import item_streams
 from checkout.services.payouts import fulfilment_transfer
 from checkout.services.recurring import recurring_abandon
+from checkout.services.shipping import (
+    DeliveryChoice,
+    Plan,
+    SenderKey,
+    ShippingChanged,
+    delivery_plan,
+    item_sender,
+    plan_check,
+)
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import PaymentUnavailable
 from donations.models import (
@@ -53,6 +62,8 @@ from receipts.details import ReceiptDetails
 
 # The tip's line on the provider's payment page.
 TIP_LINE = _("Contribution aux frais de Trëmma")
+# One parcel's line on the provider's payment page (paid by the buyer, never the campaign's).
+SHIPPING_LINE = _("Frais de port — %(organisation)s")
 
 logger = logging.getLogger(__name__)
 
@@ -189,16 +200,26 @@ def order_start(
     item_id: int | None = None,
     user: User | None = None,
     client_key: str = "",
+    delivery: Mapping[SenderKey, DeliveryChoice] | DeliveryChoice | None = None,
+    shipping_cents_shown: int | None = None,
 ) -> Order:
     """Hold every item of a basket (or none), create the order with one line per
-    item and one fulfilment per organisation, then the provider checkout.
+    item and one fulfilment per sender (the organisation, or a private giver who
+    keeps their objects), each travelling as ``delivery`` says (per sender, or one
+    choice for all; None: collected), then the provider checkout, whose page has
+    one line per item and one "Frais de port" line per parcel.
 
-    Three short transactions on purpose, each durable (never inside a caller's):
-    the provider is never called while the database is locked. If the provider
-    fails, the order is marked failed and every item released (item.released),
-    then ``PaymentUnavailable`` is raised. A one-item order for an item that does
-    not exist (or is not public) is ``NotFound``, as the one-item checkout always said.
-    ``item_id`` is the one-item order (``POST /api/items/{id}/checkout/``)."""
+    The delivery choice is checked and each parcel quoted by the carrier first,
+    before any hold (checkout.services.shipping: DeliveryRefused, ShippingUnavailable,
+    nothing held). Then three short transactions, each durable (never inside a
+    caller's): neither the carrier nor the provider is called while the database is
+    locked. If the held items are no longer those quoted, QuoteStale and nothing is
+    held. If the provider fails, the order is marked failed and every item released
+    (item.released), then ``PaymentUnavailable`` is raised. A one-item order for an
+    item that does not exist (or is not public) is ``NotFound``, as the one-item
+    checkout always said. ``item_id`` is the one-item order (``POST /api/items/{id}/checkout/``).
+    ``shipping_cents_shown``: the shipping the buyer saw (the basket page); another quote now is
+    ``ShippingChanged``, before any hold, so that nobody pays a total they were not shown."""
     wanted = sorted({int(pk) for pk in item_ids} | ({int(item_id)} if item_id is not None else set()))
     if not wanted:
         raise BasketEmpty("no items")
@@ -206,34 +227,54 @@ def order_start(
         raise BasketTooLarge(
             f"{len(wanted)} items", detail=BasketTooLarge.default_detail % {"max": settings.BASKET_MAX_ITEMS}
         )
+    if len(wanted) == 1 and not Item.objects.filter(pk=wanted[0], status__in=PUBLIC_STATUSES).exists():
+        raise NotFound(f"item {wanted[0]}")
+    # Quoted before any hold: the carrier is an outside party, never called under row locks.
+    plan = delivery_plan(
+        items=list(
+            Item.objects.select_related("campaign__organisation")
+            .filter(pk__in=wanted, status__in=PUBLIC_STATUSES)
+            .order_by("pk")
+        ),
+        choices=delivery,
+    )
+    if shipping_cents_shown is not None and shipping_cents_shown != plan.shipping_cents:
+        raise ShippingChanged(f"shipping {plan.shipping_cents}, shown {shipping_cents_shown}")
     now = timezone.now()
     hold_until = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     provider = gateway()
     with transaction.atomic(durable=True):
-        if len(wanted) == 1 and not Item.objects.filter(pk=wanted[0], status__in=PUBLIC_STATUSES).exists():
-            raise NotFound(f"item {wanted[0]}")
         _holds_check_cap(email=email, client_key=client_key, now=now)
         items = _items_hold(item_ids=wanted, now=now)
+        plan_check(plan, items)
+        items_cents = sum(item.price_cents or 0 for item in items)
         order = Order.objects.create(
             user=user,
             email=email,
-            amount_cents=sum(item.price_cents or 0 for item in items),
+            amount_cents=items_cents + plan.shipping_cents,
+            shipping_cents=plan.shipping_cents,
             currency=CURRENCY,
             provider=provider.name,
             expires_at=hold_until,
             language=_language(),
         )
-        fulfilments: dict[int, Fulfilment] = {}
-        for item in items:
-            organisation_id = item.campaign.organisation_id
-            if organisation_id not in fulfilments:
-                fulfilments[organisation_id] = Fulfilment.objects.create(
-                    order=order, organisation_id=organisation_id, claim_code=_claim_code()
-                )
+        fulfilments: dict[SenderKey, Fulfilment] = {}
+        for part in plan.parts:
+            fulfilments[part.key] = Fulfilment.objects.create(
+                order=order,
+                organisation_id=part.organisation.pk,
+                giver_id=part.giver_id,
+                method=part.method,
+                shipping_cents=part.shipping_cents,
+                relay_point=part.relay_point.as_dict() if part.relay_point is not None else {},
+                address=part.address_dict(),
+                carrier=part.carrier,
+                claim_code=_claim_code(),
+            )
         OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
-                fulfilment=fulfilments[item.campaign.organisation_id],
+                fulfilment=fulfilments[item_sender(item)],
                 item=item,
                 campaign=item.campaign,
                 amount_cents=item.price_cents or 0,
@@ -263,7 +304,7 @@ def order_start(
         cancel_url=cancel_url,
         expires_at=hold_until,
         idempotency_key=f"tremma-order-{order.pk}-checkout",
-        lines=tuple(CheckoutLine(description=item.title, amount_cents=item.price_cents or 0) for item in items),
+        lines=checkout_lines(items, plan),
         locale=order.language,
     )
     try:
@@ -283,6 +324,16 @@ def order_start(
         Reservation.objects.filter(order=order, status=Reservation.Status.HELD).update(expires_at=session.expires_at)
     order.provider_session_id, order.checkout_url, order.expires_at = session.id, session.url, session.expires_at
     return order
+
+
+def checkout_lines(items: list[Item], plan: Plan) -> tuple[CheckoutLine, ...]:
+    """The provider's page: one line per item at its price, then one "Frais de port" line per parcel."""
+    lines = [CheckoutLine(description=item.title, amount_cents=item.price_cents or 0) for item in items]
+    for part in plan.parts:
+        if part.shipping_cents:
+            description = SHIPPING_LINE % {"organisation": part.organisation.name}
+            lines.append(CheckoutLine(description=str(description), amount_cents=part.shipping_cents))
+    return tuple(lines)
 
 
 @transaction.atomic

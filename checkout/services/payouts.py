@@ -195,31 +195,52 @@ class RefundTooLarge(DomainError):
 MAX_REFUND_CENTS = 1_000_000_000  # never more than was paid; beyond 10 M€ it is not even a typo
 
 
-def refund_allocation(order: Order, refunded: int) -> dict[int, int]:
-    """How an order's cumulative refunded amount splits among its lines: the
-    refunds asked through Trëmma first, in the order they were asked (one naming
-    a line goes to that line; one for the whole order fills its lines in turn),
-    then any rest (a refund made at the provider's dashboard) fills the lines in
-    turn. Each line gets at most its amount. The same inputs always give the same
-    split, and a larger total never gives a line less."""
-    lines = list(order.lines.order_by("pk").values_list("pk", "amount_cents"))
-    room = dict(lines)
+def refund_split(order: Order, refunded: int) -> tuple[dict[int, int], dict[int, int]]:
+    """How an order's cumulative refunded amount splits among its lines (by line id) and its
+    parcels' shipping (by fulfilment id): the refunds asked through Trëmma first, in the order
+    they were asked (one naming a line goes to that line; one naming a fulfilment fills its lines
+    in turn, then its shipping; one for the whole order fills its lines in turn, then its
+    shipping), then any rest (a refund made at the provider's dashboard) the same way as a whole
+    order's. Each line gets at most its amount, each parcel at most its shipping. The same inputs
+    always give the same split, and a larger total never gives a line or a parcel less."""
+    lines = list(order.lines.order_by("pk").values_list("pk", "amount_cents", "fulfilment_id"))
+    parcels = dict(order.fulfilments.filter(shipping_cents__gt=0).order_by("pk").values_list("pk", "shipping_cents"))
+    room = {("line", pk): amount for pk, amount, _fulfilment in lines}
+    room.update({("shipping", pk): cents for pk, cents in parcels.items()})
     share = dict.fromkeys(room, 0)
     left = refunded
+    everything = list(room)
 
-    def give(line_ids: list[int], amount: int) -> None:
+    def of_fulfilment(fulfilment_id: int) -> list[tuple[str, int]]:
+        slots = [("line", pk) for pk, _amount, fulfilment in lines if fulfilment == fulfilment_id]
+        return slots + ([("shipping", fulfilment_id)] if fulfilment_id in parcels else [])
+
+    def give(slots: list[tuple[str, int]], amount: int) -> None:
         nonlocal left
-        for line_id in line_ids:
-            part = min(amount, room[line_id] - share[line_id], left)
-            share[line_id] += part
+        for slot in slots:
+            part = min(amount, room[slot] - share[slot], left)
+            share[slot] += part
             amount -= part
             left -= part
 
     asked = Refund.objects.filter(order=order).exclude(status=Refund.Status.FAILED).order_by("pk")
-    for line_id, amount in asked.values_list("line_id", "amount_cents"):
-        give([line_id] if line_id in room else list(room), amount)
-    give(list(room), left)
-    return share
+    for line_id, fulfilment_id, amount in asked.values_list("line_id", "fulfilment_id", "amount_cents"):
+        if ("line", line_id) in room:
+            give([("line", line_id)], amount)
+        elif fulfilment_id is not None:
+            give(of_fulfilment(fulfilment_id), amount)
+        else:
+            give(everything, amount)
+    give(everything, left)
+    return (
+        {pk: cents for (kind, pk), cents in share.items() if kind == "line"},
+        {pk: cents for (kind, pk), cents in share.items() if kind == "shipping"},
+    )
+
+
+def refund_allocation(order: Order, refunded: int) -> dict[int, int]:
+    """How an order's cumulative refunded amount splits among its lines (``refund_split``'s lines)."""
+    return refund_split(order, refunded)[0]
 
 
 def _asked_cents(target: Order | Gift) -> int:
@@ -322,13 +343,15 @@ def payment_refund(
                 **({"tip_cents": tip_back} if tip_back else {}),
             },
         )
-    # After commit: the provider is never called while rows are locked, and
-    # the recorded row gives the idempotency key of any retry.
+    return _refund_send(refund, payment_id=target.provider_payment_id, amount_cents=amount + tip_back)
+
+
+def _refund_send(refund: Refund, *, payment_id: str, amount_cents: int) -> Refund:
+    """After commit: the provider is never called while rows are locked, and the
+    recorded row gives the idempotency key of any retry."""
     try:
         provider_refund_id = gateway().refund_create(
-            payment_id=target.provider_payment_id,
-            amount_cents=amount + tip_back,
-            idempotency_key=f"tremma-refund-{refund.pk}",
+            payment_id=payment_id, amount_cents=amount_cents, idempotency_key=f"tremma-refund-{refund.pk}"
         )
     except GatewayError:
         logger.warning("payments: refund %s failed at the provider", refund.pk, exc_info=True)
@@ -337,6 +360,63 @@ def payment_refund(
     refund_transition(refund, to=Refund.Status.SENT, provider_refund_id=provider_refund_id)
     refund.refresh_from_db()
     return refund
+
+
+def fulfilment_refundable_cents(fulfilment: Fulfilment, *, include_shipping: bool) -> int:
+    """What remains to refund of one part of an order: its lines, and its shipping when asked,
+    counting refunds asked and not failed (``refund_split``)."""
+    lines, shipping = refund_split(fulfilment.order, _asked_cents(fulfilment.order))
+    remaining = sum(amount - lines.get(pk, 0) for pk, amount in fulfilment.lines.values_list("pk", "amount_cents"))
+    if include_shipping:
+        remaining += fulfilment.shipping_cents - shipping.get(fulfilment.pk, 0)
+    return max(remaining, 0)
+
+
+def fulfilment_refund(
+    *, fulfilment_id: int, include_shipping: bool, reason: str, actor: User | None = None
+) -> Refund | None:
+    """Refund what remains of one part of a paid order (one sender's objects), and its
+    shipping when ``include_shipping`` (a parcel never sent, a parcel lost; not a buyer's
+    withdrawal, whose shipping the terms leave to the buyer): one ``Refund`` naming the
+    fulfilment, sent to the provider after commit with a key derived from its row. When the
+    provider confirms (``charge.refunded``), the ledger debits each line's campaign and the
+    platform's shipping account for the shipping (``refund_split``), never a campaign for it;
+    the items refunded in full go back on sale (or are withdrawn if handed over).
+    ``actor`` None: Trëmma applying a rule (a missed ship-by deadline, a returned parcel);
+    else a treasurer or admin of the fulfilment's organisation. None when nothing remains
+    to refund, so a retried rule refunds once."""
+    with transaction.atomic(durable=True):
+        fulfilment = Fulfilment.objects.select_related("order").filter(pk=fulfilment_id).first()
+        if fulfilment is None:
+            raise NotFound(f"fulfilment {fulfilment_id}")
+        order = Order.objects.select_for_update().get(pk=fulfilment.order_id)
+        fulfilment.order = order
+        if actor is not None:
+            permission_require(actor, fulfilment.organisation_id, Permission.REFUND)
+        if order.status != PaymentStatus.PAID or not order.provider_payment_id:
+            raise RefundRefused(f"{payment_ref(order)} is {order.status}")
+        if order.provider == COUNTER_PROVIDER:
+            raise CounterRefundRefused(f"{payment_ref(order)} was taken at the counter")
+        amount = fulfilment_refundable_cents(fulfilment, include_shipping=include_shipping)
+        if amount <= 0:
+            return None
+        refund = Refund.objects.create(
+            amount_cents=amount, reason=reason[:300], actor=actor, fulfilment=fulfilment, order=order
+        )
+        audit_record(
+            organisation_id=fulfilment.organisation_id,
+            actor=actor,
+            action=AuditEntry.Action.REFUND,
+            subject=payment_ref(order),
+            details={
+                "refund": refund.pk,
+                "fulfilment": fulfilment.pk,
+                "amount_cents": amount,
+                "include_shipping": include_shipping,
+                "reason": refund.reason,
+            },
+        )
+    return _refund_send(refund, payment_id=order.provider_payment_id, amount_cents=amount)
 
 
 # --- When an organisation's account can receive transfers ---------------------------------------
