@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -714,6 +715,10 @@ class Refund(models.Model):
     # One line of an order (its item's price, or part of it); empty: the order as a whole.
     line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     gift = models.ForeignKey(Gift, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    # The parcel whose shipping this refund gives back (never a line's price: refund_allocation leaves it out).
+    shipping_of = models.ForeignKey(
+        Fulfilment, on_delete=models.PROTECT, null=True, blank=True, related_name="shipping_refunds"
+    )
     amount_cents = models.PositiveIntegerField(_("montant (centimes)"))
     reason = models.CharField(_("motif"), max_length=300)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
@@ -734,6 +739,12 @@ class Refund(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(line__isnull=True) | Q(order__isnull=False), name="refund_line_of_order"
+            ),
+            # A parcel's shipping is given back once: a second ask is refused by the database.
+            models.UniqueConstraint(
+                fields=["shipping_of"],
+                condition=Q(shipping_of__isnull=False) & ~Q(status="failed"),
+                name="one_shipping_refund_per_parcel",
             ),
         ]
 
@@ -816,3 +827,41 @@ class CounterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"comptoir {self.pk} ({self.means})"
+
+
+class WithdrawalStatus(models.TextChoices):
+    REQUESTED = "requested", _("Demandée")
+    RECEIVED = "received", _("Objet rendu, remboursé")
+    CANCELLED = "cancelled", _("Close sans retour")
+
+
+# A withdrawal waits for its objects; once they are back (or never will be) it is closed for good.
+WITHDRAWAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    WithdrawalStatus.REQUESTED: frozenset({WithdrawalStatus.RECEIVED, WithdrawalStatus.CANCELLED}),
+    WithdrawalStatus.RECEIVED: frozenset(),
+    WithdrawalStatus.CANCELLED: frozenset(),
+}
+
+
+class Withdrawal(models.Model):
+    """A buyer's withdrawal from a distance sale (droit de rétractation): some lines of a
+    delivered parcel, asked within WITHDRAWAL_DAYS of its delivery. The buyer sends the
+    objects back; the organisation confirms it has them, and they are refunded
+    (checkout.services.withdrawals). While it is open, those lines' sale is not final: no
+    seller's receipt; closed without a return, their return period starts again."""
+
+    fulfilment = models.ForeignKey(Fulfilment, on_delete=models.PROTECT, related_name="withdrawals")
+    lines = models.ManyToManyField(OrderLine, related_name="withdrawals")
+    status = models.CharField(max_length=10, choices=WithdrawalStatus.choices, default=WithdrawalStatus.REQUESTED)
+    reason = models.CharField(_("motif (facultatif)"), max_length=500, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("rétractation")
+        verbose_name_plural = _("rétractations")
+
+    def __str__(self) -> str:
+        return f"rétractation {self.pk} ({self.status})"

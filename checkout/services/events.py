@@ -22,6 +22,7 @@ from checkout import emails
 from checkout.selectors import item_streams
 from checkout.services.matches import gift_match, gift_match_take_back
 from checkout.services.orders import reservation_release
+from checkout.services.parcels import parcel_labels_enqueue
 from checkout.services.payouts import gift_transfer, order_refund_late, refund_allocation
 from checkout.services.progress import campaign_progress_emit as _progress
 from checkout.services.recurring import (
@@ -204,6 +205,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     task_enqueue(emails.order_receipt_send, order_id=order.pk)
     for line in lines:
         task_enqueue(emails.seller_sold_send, line_id=line.pk)
+    parcel_labels_enqueue(order=order)
 
 
 def gift_mark_paid(*, gift: Gift, event: PaymentEvent) -> None:

@@ -216,7 +216,11 @@ def refund_allocation(order: Order, refunded: int) -> dict[int, int]:
             left -= part
 
     asked = Refund.objects.filter(order=order).exclude(status=Refund.Status.FAILED).order_by("pk")
-    for line_id, amount in asked.values_list("line_id", "amount_cents"):
+    for line_id, amount, shipping_of in asked.values_list("line_id", "amount_cents", "shipping_of"):
+        if shipping_of is not None:
+            # A parcel's shipping given back is no line's price: it takes its part and nothing else.
+            left -= min(amount, left)
+            continue
         give([line_id] if line_id in room else list(room), amount)
     give(list(room), left)
     return share
