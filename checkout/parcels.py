@@ -7,7 +7,7 @@ checkout.services.parcels or .withdrawals."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -116,7 +116,7 @@ class ParcelsForm(forms.Form):
 
     def __init__(self, *args: Any, parcel_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parcels"].choices = [(pk, str(pk)) for pk in parcel_ids]
+        cast(forms.ChoiceField, self.fields["parcels"]).choices = [(pk, str(pk)) for pk in parcel_ids]
 
 
 class WithdrawalDecisionForm(forms.Form):
@@ -127,7 +127,7 @@ class WithdrawalDecisionForm(forms.Form):
 
     def __init__(self, *args: Any, withdrawal_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["withdrawal"].choices = [(pk, str(pk)) for pk in withdrawal_ids]
+        cast(forms.ChoiceField, self.fields["withdrawal"]).choices = [(pk, str(pk)) for pk in withdrawal_ids]
 
 
 def _rows(parcels: list[Fulfilment]) -> list[dict[str, Any]]:
@@ -250,7 +250,7 @@ class WithdrawalForm(forms.Form):
 
     def __init__(self, *args: Any, lines: list[OrderLine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lines"].choices = [(line.pk, line.item.title) for line in lines]
+        cast(forms.ChoiceField, self.fields["lines"]).choices = [(line.pk, line.item.title) for line in lines]
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

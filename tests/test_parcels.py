@@ -23,12 +23,11 @@ from checkout.services.parcels import (
     tracking_apply,
 )
 from delivery.carriers import TrackingUpdate
-from delivery.models import TrackingEvent
 from donations.models import Fulfilment, ItemStatus, Order, PaymentStatus, Refund, ShipmentStatus
 from kernel.errors import NotFound
 from ledger.models import LedgerEntry
-from receipts.models import TaxReceiptLine
 from receipts.issuing import receipts_issue_due
+from receipts.models import TaxReceiptLine
 from tests.factories import ItemFactory, manager_of
 from tests.parcels_support import SHIPPING_CENTS, FakeCarrier, fake_carrier, parcel_basket, track
 from tests.receipts_support import giver, ready_campaign, ready_organisation
@@ -70,7 +69,7 @@ def two_organisations_basket(commits: Any) -> tuple[Order, Fulfilment, Fulfilmen
 def test_paying_makes_each_parcels_label_once_with_its_weight_sender_and_relay_point(
     carrier: FakeCarrier, commits: Any
 ) -> None:
-    order, pau, nay = two_organisations_basket(commits)
+    _order, pau, nay = two_organisations_basket(commits)
 
     pau.refresh_from_db()
     sent = {request.reference: request for request in carrier.requests}
@@ -113,7 +112,7 @@ def test_a_carrier_down_at_payment_leaves_the_label_to_the_periodic_job(carrier:
 def test_a_member_marks_the_organisations_parcel_shipped_once_and_the_buyer_is_told(
     carrier: FakeCarrier, commits: Any
 ) -> None:
-    _order, pau, nay = two_organisations_basket(commits)
+    _order, pau, _nay = two_organisations_basket(commits)
     volunteer = manager_of(pau.organisation, role="volunteer")
     mail.outbox.clear()
 
@@ -149,7 +148,7 @@ def test_another_organisations_member_cannot_ship_its_parcel_and_nothing_moves(
 def test_delivered_starts_the_hand_over_clock_transfer_then_the_sellers_receipt(
     carrier: FakeCarrier, settings: Any, commits: Any
 ) -> None:
-    order, pau, nay = two_organisations_basket(commits)
+    _order, pau, nay = two_organisations_basket(commits)
     with commits(execute=True):
         parcels_mark_shipped(actor=manager_of(pau.organisation), fulfilment_ids=[pau.pk])
     assert track(pau, "in_transit", commits=commits)
@@ -201,7 +200,7 @@ def test_a_tracking_number_we_never_gave_applies_to_nothing() -> None:
 
 
 def test_returned_refunds_the_objects_keeps_the_shipping_and_relists_them(carrier: FakeCarrier, commits: Any) -> None:
-    order, pau, nay = two_organisations_basket(commits)
+    order, pau, _nay = two_organisations_basket(commits)
     with commits(execute=True):
         parcels_mark_shipped(actor=manager_of(pau.organisation), fulfilment_ids=[pau.pk])
     mail.outbox.clear()

@@ -17,8 +17,6 @@ from django.utils import timezone
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
-from campaigns.models import Organisation
-from checkout.services.parcels import parcels_mark_shipped
 from donations.models import Fulfilment, Order, ShipmentStatus, Withdrawal, WithdrawalStatus
 from tests.factories import ItemFactory, UserFactory, manager_of
 from tests.parcels_support import FakeCarrier, fake_carrier, parcel_basket, track
@@ -253,7 +251,7 @@ def test_another_orders_token_opens_nothing(carrier: FakeCarrier, commits: Any) 
 
 
 def test_a_manager_sees_their_organisations_part_only_with_its_label(carrier: FakeCarrier, commits: Any) -> None:
-    order, pau, nay = basket(commits)
+    order, pau, _nay = basket(commits)
     api = APIClient()
     api.force_authenticate(manager_of(pau.organisation, role="volunteer"))
     body = api.get(f"/api/orders/{order.pk}/").json()

@@ -325,10 +325,11 @@ def tracking_apply(update: TrackingUpdate) -> bool:
 def parcel_refund(
     *, fulfilment_id: int, include_shipping: bool, reason: str, line_ids: list[int] | None = None
 ) -> None:
-    """Refund what remains of each line of a parcel (and its shipping when ``include_shipping``),
-    by Trëmma's rule (no actor); only ``line_ids`` when given (a withdrawal's). Safe to run twice: a line a rule already refunded is skipped, the
-    shipping is refunded once (a unique constraint), and a refund already asked leaves nothing to
-    refund. A provider failure is raised: the task is tried again later."""
+    """Refund what remains of each line of a parcel (only ``line_ids`` when given: a
+    withdrawal's), and its shipping when ``include_shipping``, by Trëmma's rule (no actor). Safe
+    to run twice: a line a rule already refunded is skipped, the shipping is refunded once (a
+    unique constraint), and a refund already asked leaves nothing to refund. A provider failure
+    is raised: the task is tried again later."""
     fulfilment = Fulfilment.objects.select_related("order").get(pk=fulfilment_id)
     if fulfilment.order.status != PaymentStatus.PAID:
         return
