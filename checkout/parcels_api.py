@@ -117,7 +117,7 @@ class OrderDetailView(APIView):
         parameters=[
             OpenApiParameter(
                 "X-Order-Token",
-                str,
+                {"type": "string", "maxLength": 64},
                 OpenApiParameter.HEADER,
                 required=False,
                 description="the buyer's order token (the secret of a claim page of the order)",

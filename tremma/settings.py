@@ -233,9 +233,9 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("checkout.services.transfer_reversals_pay", 5),
     ("checkout.services.payment_fees_record", 10),
     ("checkout.services.pickups_sweep", 60),
-    ("checkout.services.parcels.parcels_sweep", 15),
     ("checkout.services.pledges_call", 60),
     ("alerts.services.alerts_send_due", 60),
+    ("checkout.services.parcels.parcels_sweep", 15),
 ]
 
 # --- Auth -----------------------------------------------------------------
