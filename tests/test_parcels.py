@@ -22,8 +22,8 @@ from checkout.services.parcels import (
     parcels_sweep,
     tracking_apply,
 )
-from delivery.carriers import TrackingUpdate
-from donations.models import Fulfilment, ItemStatus, Order, PaymentStatus, Refund, ShipmentStatus
+from delivery.carriers import CarrierError, TrackingUpdate
+from donations.models import Fulfilment, Item, ItemStatus, Order, PaymentStatus, Refund, ShipmentStatus
 from kernel.errors import NotFound
 from ledger.models import LedgerEntry
 from receipts.issuing import receipts_issue_due
@@ -256,3 +256,25 @@ def test_a_parcel_not_shipped_in_time_is_cancelled_refunded_with_its_shipping_an
         f"Colis non expédié à temps : commande n° {order.pk} annulée",
     ]
     assert AuditEntry.objects.filter(action="parcel_cancelled", organisation=pau.organisation).count() == 1
+
+
+def test_a_carrier_down_fails_the_label_task_so_that_the_engine_tries_again(carrier: FakeCarrier, commits: Any) -> None:
+    carrier.down = True
+    _order, pau, _nay = two_organisations_basket(commits)
+    with pytest.raises(CarrierError):
+        parcel_label_make(fulfilment_id=pau.pk)
+    assert Fulfilment.objects.get(pk=pau.pk).label == ""
+
+
+def test_delivered_with_an_object_that_cannot_be_handed_over_moves_none_of_them(
+    carrier: FakeCarrier, commits: Any
+) -> None:
+    _order, pau, _nay = two_organisations_basket(commits)
+    lamp, book = pau.lines.order_by("pk")
+    Item.objects.filter(pk=book.item_id).update(status=ItemStatus.WITHDRAWN)
+
+    assert track(pau, "delivered", commits=commits)
+
+    pau.refresh_from_db()
+    assert pau.shipment_status == ShipmentStatus.DELIVERED and pau.handed_over_at is None
+    assert Item.objects.get(pk=lamp.item_id).status == ItemStatus.SOLD

@@ -299,7 +299,9 @@ def tracking_apply(update: TrackingUpdate) -> bool:
         if order.status == PaymentStatus.PAID and parcel.handed_over_at is None:
             try:
                 # The same clock as a hand-over at the counter: return period, receipts, transfer.
-                fulfilment_handed_over(order=order, fulfilment=parcel, actor=None, at=now)
+                # A savepoint: an object that cannot move (withdrawn meanwhile) leaves none moved.
+                with transaction.atomic():
+                    fulfilment_handed_over(order=order, fulfilment=parcel, actor=None, at=now)
             except NotHandable:
                 logger.warning("tracking: fulfilment %s delivered with nothing left to hand over", parcel.pk)
         task_enqueue(parcel_news_send, fulfilment_id=parcel.pk, news="delivered")
