@@ -195,6 +195,12 @@ class AuditEntry(models.Model):
         WALL_HIDDEN = "wall_hidden", _("Message du mur des donateurs masqué")
         COUNTER_RECORDED = "counter_recorded", _("Saisie au comptoir")
         COUNTER_CANCELLED = "counter_cancelled", _("Saisie au comptoir annulée")
+        PARCEL_LABELS_PRINTED = "parcel_labels_printed", _("Étiquettes de colis imprimées")
+        PARCEL_SHIPPED = "parcel_shipped", _("Colis expédié")
+        PARCEL_CANCELLED = "parcel_cancelled", _("Colis non expédié à temps : annulé et remboursé")
+        PARCEL_RETURNED = "parcel_returned", _("Colis revenu à l'expéditeur : remboursé")
+        WITHDRAWAL_RECEIVED = "withdrawal_received", _("Rétractation : objet rendu, remboursé")
+        WITHDRAWAL_CANCELLED = "withdrawal_cancelled", _("Rétractation close sans retour")
 
     # PROTECT: an organisation with a journal is not deleted by accident.
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="audit_entries")

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from donations.models import CounterEntry, Fulfilment, Gift, Order, OrderLine, RecurringGift, Refund, Reservation
+from donations.models import (
+    CounterEntry,
+    Fulfilment,
+    Gift,
+    Order,
+    OrderLine,
+    RecurringGift,
+    Refund,
+    Reservation,
+    Withdrawal,
+)
 from kernel.admin import ReadOnlyAdmin
 
 
@@ -77,3 +87,11 @@ class RecurringGiftAdmin(ReadOnlyAdmin):
 class CounterEntryAdmin(ReadOnlyAdmin):
     list_display = ("pk", "organisation", "day", "kind", "means", "order", "gift", "recorded_by", "cancelled_at")
     list_filter = ("kind", "means", "organisation")
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(ReadOnlyAdmin):
+    """Buyers' withdrawals from parcels (checkout.services.withdrawals): read only, as orders are."""
+
+    list_display = ("pk", "fulfilment", "status", "requested_at", "closed_at")
+    list_filter = ("status",)

@@ -13,3 +13,8 @@ class CheckoutConfig(AppConfig):
         from payments.events import receiver_set
 
         receiver_set(payment_event_apply)
+        # The same for the carrier's tracking events (delivery.events).
+        from checkout.services.parcels import tracking_apply
+        from delivery.events import receiver_set as tracking_receiver_set
+
+        tracking_receiver_set(tracking_apply)

@@ -162,9 +162,11 @@ def pickup_deadline(fulfilment: Fulfilment) -> datetime | None:
 
 
 def pickups_waiting() -> QuerySet[Fulfilment]:
-    """Every part of an order paid and waiting for its buyer: not handed over, not refunded by the
-    never-collected rule, with at least one item still sold (not refunded)."""
+    """Every part of an order paid and waiting for its buyer: collected (a parcel travels on its
+    own clock, checkout.services.parcels), not handed over, not refunded by the never-collected
+    rule, with at least one item still sold (not refunded)."""
     return Fulfilment.objects.filter(
+        method=COLLECTION,
         order__status=PaymentStatus.PAID,
         order__paid_at__isnull=False,
         handed_over_at__isnull=True,

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from checkout import api, basket, counter, manage_orders, manage_wall, recurring_views, views
+from checkout import api, basket, counter, manage_orders, manage_wall, parcels, parcels_api, recurring_views, views
 from kernel.api import ID_IN_URL, SLUG_IN_URL
 from kernel.urls import moved
 
@@ -20,6 +20,11 @@ urlpatterns = [
     path("retrait/<slug:token>/", views.claim, name="claim"),
     path("retrait/<slug:token>/qr.svg", views.claim_qr, name="claim-qr"),
     path("retrait/<slug:token>/remise/", views.hand_over, name="hand-over"),
+    # Parcels after the payment (checkout/parcels.py): the senders' pages, a label, the buyer's withdrawal.
+    path("retrait/<slug:token>/retractation/", parcels.withdrawal_page, name="withdrawal"),
+    path("gestion/colis/", parcels.parcels_page, name="parcels"),
+    path("gestion/colis/<int:pk>/etiquette.pdf", parcels.parcel_label, name="parcel-label"),
+    path("mon-compte/colis/", parcels.giver_parcels_page, name="giver-parcels"),
     # The managers' orders and gifts (checkout/manage_orders.py).
     path("gestion/commandes/", manage_orders.orders_list, name="manage-orders"),
     path("gestion/commandes/export.csv", manage_orders.orders_csv, name="manage-orders-csv"),
@@ -43,6 +48,7 @@ api_urlpatterns = [
     re_path(rf"^campaigns/(?P<slug>{SLUG_IN_URL})/gifts/$", api.CampaignGiftView.as_view(), name="campaign-gifts"),
     path("orders/", api.OrderCreateView.as_view(), name="orders"),
     path("delivery/quote/", api.DeliveryQuoteView.as_view(), name="delivery-quote"),
+    re_path(rf"^orders/(?P<pk>{ID_IN_URL})/$", parcels_api.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<int:pk>/hand-over/", api.OrderHandOverView.as_view(), name="order-hand-over"),
     path("orders/<int:pk>/refund/", api.OrderRefundView.as_view(), name="order-refund"),
     path("gifts/<int:pk>/refund/", api.GiftRefundView.as_view(), name="gift-refund"),

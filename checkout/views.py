@@ -30,6 +30,7 @@ from campaigns.selectors import organisations_user_may
 from checkout.basket import basket_forget_order, basket_ids
 from checkout.emails import gift_receipt_sentence
 from checkout.forms import BuyForm, ClaimCodeForm, GiveForm
+from checkout.parcels import parcel_context
 from checkout.selectors import (
     fulfilment_claim_url,
     fulfilment_for_claim,
@@ -241,6 +242,7 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
         "paid": fulfilment.order.status == PaymentStatus.PAID,
         "claim_url": fulfilment_claim_url(fulfilment),
         **_pickup_rule(fulfilment),
+        **parcel_context(fulfilment),
     }
     return _private(render(request, "checkout/claim.html", context))
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -851,3 +852,41 @@ class CounterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"comptoir {self.pk} ({self.means})"
+
+
+class WithdrawalStatus(models.TextChoices):
+    REQUESTED = "requested", _("Demandée")
+    RECEIVED = "received", _("Objet rendu, remboursé")
+    CANCELLED = "cancelled", _("Close sans retour")
+
+
+# A withdrawal waits for its objects; once they are back (or never will be) it is closed for good.
+WITHDRAWAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    WithdrawalStatus.REQUESTED: frozenset({WithdrawalStatus.RECEIVED, WithdrawalStatus.CANCELLED}),
+    WithdrawalStatus.RECEIVED: frozenset(),
+    WithdrawalStatus.CANCELLED: frozenset(),
+}
+
+
+class Withdrawal(models.Model):
+    """A buyer's withdrawal from a distance sale (droit de rétractation): some lines of a
+    delivered parcel, asked within WITHDRAWAL_DAYS of its delivery. The buyer sends the
+    objects back; the organisation confirms it has them, and they are refunded
+    (checkout.services.withdrawals). While it is open, those lines' sale is not final: no
+    seller's receipt; closed without a return, their return period starts again."""
+
+    fulfilment = models.ForeignKey(Fulfilment, on_delete=models.PROTECT, related_name="withdrawals")
+    lines = models.ManyToManyField(OrderLine, related_name="withdrawals")
+    status = models.CharField(max_length=10, choices=WithdrawalStatus.choices, default=WithdrawalStatus.REQUESTED)
+    reason = models.CharField(_("motif (facultatif)"), max_length=500, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("rétractation")
+        verbose_name_plural = _("rétractations")
+
+    def __str__(self) -> str:
+        return f"rétractation {self.pk} ({self.status})"

@@ -54,6 +54,9 @@ class LegalDetails:
     csrf_cookie: str
     language_cookie: str
     messages_cookie: str
+    # Parcels: shipped within this many days of payment; withdrawal within this many days of delivery.
+    ship_by_days: int = 5
+    withdrawal_days: int = 14
 
 
 def legal_details() -> LegalDetails:
@@ -80,6 +83,8 @@ def legal_details() -> LegalDetails:
         language_cookie=settings.LANGUAGE_COOKIE_NAME,
         # The default message storage keeps a one-off message in a cookie until the next page shows it.
         messages_cookie=CookieStorage.cookie_name,
+        ship_by_days=settings.SHIP_BY_DAYS,
+        withdrawal_days=settings.WITHDRAWAL_DAYS,
     )
 
 

@@ -61,6 +61,7 @@ from receipts.selectors import (
     lines_due_receipt,
     payment_receiptable_cents,
     pledges_due_receipt,
+    withdrawals_holding,
 )
 
 logger = logging.getLogger(__name__)
@@ -227,8 +228,11 @@ def _line_source(line: OrderLine, *, now: datetime) -> _Source | None:
     paid_at = line.order.paid_at
     if handed_over_at is None or paid_at is None:
         return None
-    if handed_over_at > now - timedelta(days=settings.RECEIPT_RETURN_PERIOD_DAYS):
+    final_before = now - timedelta(days=settings.RECEIPT_RETURN_PERIOD_DAYS)
+    if handed_over_at > final_before:
         return None
+    if withdrawals_holding(final_before=final_before).filter(lines=line).exists():
+        return None  # the buyer withdrew (distance sale): final once the objects are back, or the request closed
     if line.item.owner_id is None or line.item.kind != Item.Kind.SALE:
         return None  # an object given in kind and sold by the organisation: its price is nobody's gift
     amount = line_receiptable_cents(line)

@@ -16,7 +16,7 @@ from accounts.models import User
 from campaigns.models import Organisation, Pledge
 from campaigns.permissions import Permission
 from campaigns.selectors import organisations_user_may
-from donations.models import Gift, Item, ItemStatus, OrderLine, PaymentStatus
+from donations.models import Gift, Item, ItemStatus, OrderLine, PaymentStatus, Withdrawal, WithdrawalStatus
 from ledger.models import LedgerEntry
 from receipts.models import ReceiptWait, TaxReceipt, TaxReceiptLine
 
@@ -91,6 +91,15 @@ def lines_due_receipt(*, now: datetime) -> QuerySet[OrderLine]:
         )
         .filter(disputed_cents__lte=F("won_cents"))
         .exclude(Exists(TaxReceiptLine.objects.filter(order_line=OuterRef("pk"), active=True)))
+        .exclude(Exists(withdrawals_holding(final_before=final_before).filter(lines=OuterRef("pk"))))
+    )
+
+
+def withdrawals_holding(*, final_before: datetime) -> QuerySet[Withdrawal]:
+    """The buyers' withdrawals that keep their lines' sale from being final: open ones, and those
+    closed without a return after ``final_before`` (the return period starts again at the closing)."""
+    return Withdrawal.objects.filter(
+        Q(status=WithdrawalStatus.REQUESTED) | Q(status=WithdrawalStatus.CANCELLED, closed_at__gt=final_before)
     )
 
 

@@ -113,6 +113,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "/api/me/receipts/status/"): rule("self"),
     ("patch", "/api/me/receipts/status/"): rule("self", body={"consolidated": True}),
     ("post", "/api/orders/{id}/hand-over/"): rule("object", body={"claim_code": "ABCDEFGHJK"}),
+    # An order's parts: its buyer (token) and senders only; an item's id reaches no one's (test_parcels_pages).
+    ("get", "/api/orders/{id}/"): rule("object"),
     ("post", "/api/receipts/{id}/cancel/"): rule("object", body={"reason": "Piraté"}),
     # Saved searches: the caller's own; with an item's id nobody deletes anything (scoping in test_alerts_api).
     ("get", "/api/alerts/"): rule("self"),

@@ -29,6 +29,7 @@ from tests.factories import CampaignFactory, ItemFactory
 ROOT = Path(__file__).resolve().parent.parent
 APPS = (
     "kernel",
+    "delivery",
     "accounts",
     "campaigns",
     "donations",

@@ -237,6 +237,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("alerts.services.alerts_send_due", 60),
     # A carrier that pushes no tracking (Mondial Relay) is asked about its parcels; nothing to do for the demo.
     ("delivery.services.shipments_track", 30),
+    ("checkout.services.parcels.parcels_sweep", 15),
 ]
 
 # --- Auth -----------------------------------------------------------------

@@ -24,6 +24,7 @@ from checkout import emails
 from checkout.selectors import item_streams
 from checkout.services.matches import gift_match, gift_match_take_back
 from checkout.services.orders import reservation_release
+from checkout.services.parcels import parcel_labels_enqueue
 from checkout.services.payouts import gift_transfer, order_refund_late, refund_split
 from checkout.services.progress import campaign_progress_emit as _progress
 from checkout.services.recurring import (
@@ -220,6 +221,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     task_enqueue(emails.order_receipt_send, order_id=order.pk)
     for line in lines:
         task_enqueue(emails.seller_sold_send, line_id=line.pk)
+    parcel_labels_enqueue(order=order)
 
 
 def _shipping_paid(*, order: Order, event: PaymentEvent, paid_at: datetime) -> None:

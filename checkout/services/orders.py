@@ -553,27 +553,35 @@ def fulfilment_hand_over(*, fulfilment: Fulfilment, claim_code: str, actor: User
         if order.status != PaymentStatus.PAID or locked.handed_over_at or locked.pickup_expired_at is not None:
             # Never collected in time: its refund is on its way (checkout.services.pickups).
             raise NotHandable(f"fulfilment {locked.pk}: order {order.status}, expired {locked.pickup_expired_at}")
-        lines = list(
-            OrderLine.objects.select_related("item__campaign")
-            .filter(fulfilment=locked, refunded_cents__lt=F("amount_cents"))
-            .order_by("item_id")
-        )
-        if not lines:
-            raise NotHandable(f"fulfilment {locked.pk} has nothing left to hand over")
-        for line in lines:
-            try:
-                item_transition(item=line.item, to=ItemStatus.HANDED_OVER, expected=ItemStatus.SOLD, actor=actor)
-            except TransitionRefused as refused:
-                raise NotHandable(f"item {line.item_id} is {line.item.status}") from refused
-        now = timezone.now()
-        Fulfilment.objects.filter(pk=locked.pk).update(handed_over_at=now)
-        locked.handed_over_at = now
-        for line in lines:
-            event_emit(
-                type=ITEM_HANDED_OVER,
-                public={"item": line.item_id, "status": ItemStatus.HANDED_OVER},
-                private={"order": order.pk},
-                **item_streams(line.item),
-            )
-        task_enqueue(fulfilment_transfer, fulfilment_id=locked.pk)
+        fulfilment_handed_over(order=order, fulfilment=locked, actor=actor, at=timezone.now())
     return locked
+
+
+def fulfilment_handed_over(*, order: Order, fulfilment: Fulfilment, actor: User | None, at: datetime) -> None:
+    """The objects of ``fulfilment`` reached their buyer at ``at``: handed over at the counter,
+    or their parcel delivered (``actor`` None: the carrier said so, checkout.services.parcels).
+    Its items go sold → handed_over (a line refunded in full stays out), ``handed_over_at``
+    starts the return period (then the sellers' tax receipts), and the organisation is paid
+    by transfer after commit. The caller holds the order's and the fulfilment's locks."""
+    lines = list(
+        OrderLine.objects.select_related("item__campaign")
+        .filter(fulfilment=fulfilment, refunded_cents__lt=F("amount_cents"))
+        .order_by("item_id")
+    )
+    if not lines:
+        raise NotHandable(f"fulfilment {fulfilment.pk} has nothing left to hand over")
+    for line in lines:
+        try:
+            item_transition(item=line.item, to=ItemStatus.HANDED_OVER, expected=ItemStatus.SOLD, actor=actor)
+        except TransitionRefused as refused:
+            raise NotHandable(f"item {line.item_id} is {line.item.status}") from refused
+    Fulfilment.objects.filter(pk=fulfilment.pk).update(handed_over_at=at)
+    fulfilment.handed_over_at = at
+    for line in lines:
+        event_emit(
+            type=ITEM_HANDED_OVER,
+            public={"item": line.item_id, "status": ItemStatus.HANDED_OVER},
+            private={"order": order.pk},
+            **item_streams(line.item),
+        )
+    task_enqueue(fulfilment_transfer, fulfilment_id=fulfilment.pk)
