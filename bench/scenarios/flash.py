@@ -186,6 +186,7 @@ def measure(
     server: Server,
     ceilings: Ceilings,
     *,
+    crowd_server: Server | None = None,
     visitors: int,
     seconds: float,
     crowds: int,
@@ -197,7 +198,7 @@ def measure(
     for _ in range(crowds):
         _window, cards = window_of_fifty()
         started = time.perf_counter()
-        outcome = asyncio.run(crowd(server, cards, visitors, seconds))
+        outcome = asyncio.run(crowd(crowd_server or server, cards, visitors, seconds))
         elapsed = time.perf_counter() - started
         outcomes.append((outcome, elapsed))
         checks.append(database_check([item for _code, item in cards]))
