@@ -112,7 +112,8 @@ class ResilientRedisCache(RedisCache):
         (the caller counts in this process's cache instead)."""
         made = [self.make_and_validate_key(key) for key in keys]
         try:
-            pipe = self._cache.get_client(made[0], write=True).pipeline(transaction=True)
+            client = self._cache.get_client(made[0], write=True)  # type: ignore[attr-defined]
+            pipe = client.pipeline(transaction=True)
             for key in made:
                 pipe.set(key, 0, ex=seconds, nx=True)
                 pipe.incrby(key, by)
