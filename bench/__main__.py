@@ -127,11 +127,18 @@ def main() -> int:
         def flash_scenario() -> None:
             from bench.scenarios import flash
 
-            with Server({**env, "TRUSTED_PROXY_HOPS": "1"}, profile=profile("flash"), name="flash") as server:
+            # The crowd meets the Procfile as a deployment runs it (its default number of web processes);
+            # throughput is measured on one worker, in pairs with the ceilings served the same way.
+            flash_env = {**env, "TRUSTED_PROXY_HOPS": "1"}
+            with (
+                Server(flash_env, workers=None, name="flash-crowd") as crowd_server,
+                Server(flash_env, profile=profile("flash"), name="flash") as server,
+            ):
                 flash.measure(
                     report,
                     server,
                     ceilings,
+                    crowd_server=crowd_server,
                     visitors=100 if quick else 500,
                     seconds=10,
                     crowds=2 if quick else 3,

@@ -257,8 +257,8 @@ def tree_rss_kib(pid: int) -> int:
 class Server:
     """A server process on a free 127.0.0.1 port, by default the Procfile's
     ``web`` line (whatever it says: that is what is measured) with one worker
-    and the bench-only routes switched on. ``command`` replaces it for the
-    ceilings; ``profile`` runs it under ``py-spy record`` (all threads and
+    (``workers=None``: the Procfile's own default) and the bench-only routes
+    switched on. ``command`` replaces it for the ceilings; ``profile`` runs it under ``py-spy record`` (all threads and
     subprocesses) and writes collapsed stacks there on exit."""
 
     def __init__(
@@ -269,12 +269,16 @@ class Server:
         health: str = "/healthz",
         profile: Path | None = None,
         name: str = "web",
+        workers: int | None = 1,
     ) -> None:
         from bench.procfile import command_for
 
         self.port = free_port()
-        self.env = {**env, "PORT": str(self.port), "WEB_CONCURRENCY": "1"}
-        self.command = command or command_for("web", port=self.port, env=self.env)
+        self.env = {**env, "PORT": str(self.port)}
+        self.env.pop("WEB_CONCURRENCY", None)
+        if workers is not None:
+            self.env["WEB_CONCURRENCY"] = str(workers)
+        self.command = command or command_for("web", port=self.port, env=self.env, workers=workers)
         self.health = health
         self.profile = profile
         self.name = name

@@ -51,14 +51,18 @@ def command_for(
     env: Mapping[str, str],
     text: str | None = None,
     bin_dir: Path | None = None,
+    workers: int | None = 1,
 ) -> list[str]:
-    """The argv of a Procfile process for the bench: one worker, on ``port``,
-    bound to 127.0.0.1 (never 0.0.0.0: the bench sends traffic only to the
-    loopback), with the programs taken from this Python's environment."""
+    """The argv of a Procfile process for the bench: ``workers`` worker(s) (None: the Procfile's own
+    default, as a deployment runs it), on ``port``, bound to 127.0.0.1 (never 0.0.0.0: the bench sends
+    traffic only to the loopback), with the programs taken from this Python's environment."""
     lines = procfile_lines(text if text is not None else (ROOT / "Procfile").read_text())
     if process not in lines:
         raise KeyError(f"the Procfile has no {process!r} line")
-    variables = {**env, "PORT": str(port), "WEB_CONCURRENCY": "1"}
+    variables = {**env, "PORT": str(port)}
+    variables.pop("WEB_CONCURRENCY", None)
+    if workers is not None:
+        variables["WEB_CONCURRENCY"] = str(workers)
     argv = [arg.replace("0.0.0.0", "127.0.0.1") for arg in shlex.split(expand(lines[process], variables))]
     folder = bin_dir if bin_dir is not None else Path(sys.executable).parent
     if argv[0] in {"python", "python3"}:

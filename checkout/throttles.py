@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from kernel.counters import count_in_window, seconds_left_in_window
+from kernel.counters import counts_in_window, seconds_left_in_window
 from kernel.errors import DomainError
 
 WINDOW_SECONDS = 3600
@@ -29,8 +29,9 @@ def payment_attempt_check(*, client_key: str, email: str) -> None:
     limits = [(f"tremma:pay:email:{email_key}:{window}", settings.PAYMENT_ATTEMPTS_PER_EMAIL)]
     if client_key:
         limits.append((f"tremma:pay:client:{client_key}:{window}", settings.PAYMENT_ATTEMPTS_PER_CLIENT))
-    for key, limit in limits:
-        if count_in_window(key, seconds=WINDOW_SECONDS) > limit:
+    counts = counts_in_window([key for key, _limit in limits], seconds=WINDOW_SECONDS)
+    for (key, limit), count in zip(limits, counts, strict=True):
+        if count > limit:
             refused = TooManyAttempts(f"payment attempts over {limit}/h ({key.split(':')[2]})")
             refused.retry_after = seconds_left_in_window(WINDOW_SECONDS)
             raise refused

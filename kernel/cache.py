@@ -105,6 +105,24 @@ class ResilientRedisCache(RedisCache):
         self._fallback.clear()
         return self._either("clear")
 
+    def counts_in_window(self, keys: list[str], *, seconds: int, by: int = 1) -> list[int] | None:
+        """Add ``by`` to each counter of ``keys`` (each living ``seconds`` from its first count) in one
+        round trip — a MULTI/EXEC of ``SET key 0 EX seconds NX`` then ``INCRBY`` per key, so no counter
+        can lose its expiry between the two — and return their new values. None when Redis is down
+        (the caller counts in this process's cache instead)."""
+        made = [self.make_and_validate_key(key) for key in keys]
+        try:
+            client = self._cache.get_client(made[0], write=True)  # type: ignore[attr-defined]
+            pipe = client.pipeline(transaction=True)
+            for key in made:
+                pipe.set(key, 0, ex=seconds, nx=True)
+                pipe.incrby(key, by)
+            answers = pipe.execute()
+        except REDIS_DOWN:
+            self._warn("counts_in_window")
+            return None
+        return [int(answer) for answer in answers[1::2]]
+
 
 def shared_call(cache: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call ``name`` on ``cache`` without the local fallback: on a ResilientRedisCache,

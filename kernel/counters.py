@@ -20,6 +20,16 @@ def count_in_window(key: str, *, seconds: int, by: int = 1) -> int:
         return by
 
 
+def counts_in_window(keys: list[str], *, seconds: int, by: int = 1) -> list[int]:
+    """``count_in_window`` for several counters at once: one round trip to Redis (kernel.cache's
+    ``counts_in_window``) instead of two per counter; elsewhere, or when Redis is down, one by one."""
+    together = getattr(cache, "counts_in_window", None)
+    counts = together(keys, seconds=seconds, by=by) if together is not None and keys else None
+    if counts is None:
+        counts = [count_in_window(key, seconds=seconds, by=by) for key in keys]
+    return counts
+
+
 def seconds_left_in_window(seconds: int) -> int:
     """For counters keyed by fixed windows (``int(time.time()) // seconds``): how long until this one ends."""
     return seconds - int(time.time()) % seconds

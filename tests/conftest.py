@@ -54,6 +54,14 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _catalogue_uncached(settings: Any) -> None:
+    """The catalogue's response cache (on with Redis) is invalidated when a write commits; inside a
+    test's transaction nothing commits, so a list asked twice would be answered from the cache. Tests
+    ask for it explicitly (tests/test_catalogue_speed.py's ``cached`` fixture, with real commits)."""
+    settings.CATALOGUE_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

@@ -112,6 +112,15 @@ def test_the_procfile_web_line_becomes_one_worker_on_the_given_loopback_port(tmp
     ]
 
 
+def test_the_procfile_web_line_keeps_its_own_default_workers_when_asked(tmp_path: Path) -> None:
+    """The flash crowd meets the Procfile as a deployment runs it: its default number of processes,
+    whatever WEB_CONCURRENCY the bench's own environment has."""
+    (tmp_path / "uvicorn").write_text("")
+    argv = command_for("web", port=4321, env={"WEB_CONCURRENCY": "1"}, text=PROCFILE, bin_dir=tmp_path, workers=None)
+    assert argv[argv.index("--workers") + 1] == PROCFILE.split("WEB_CONCURRENCY:-", 1)[1].split("}", 1)[0]
+    assert argv[argv.index("--port") + 1] == "4321" and "0.0.0.0" not in argv
+
+
 def test_procfile_parsing_skips_comments_and_keeps_every_process() -> None:
     lines = procfile_lines(PROCFILE)
     assert set(lines) == {"release", "web", "worker"}

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 def test_bench_routes_are_absent_unless_switched_on(client: Client) -> None:
     assert client.get("/__bench__/ping").status_code == 404
     assert client.post("/__bench__/emit?ids=1").status_code == 404
+    assert client.post("/__bench__/reserve/1/").status_code == 404
 
 
 def test_a_figure_is_judged_by_its_ratio_to_the_ceiling_of_the_same_run() -> None:
@@ -82,3 +83,36 @@ def test_wrk_adds_the_members_after_a_tab_to_each_post_body_with_its_own_email()
     emails = [body["email"] for _path, body, _address in received]
     addresses = [address for _path, _body, address in received]
     assert len(set(emails)) == len(emails) and len(set(addresses)) == len(addresses)
+
+
+def test_ceiling_d_holds_an_item_once_with_the_rows_a_checkout_writes() -> None:
+    """The essential work of a checkout (tremma/bench.py ``reserve``) writes what a reservation needs and
+    refuses an item already held: the ceiling does the same work as the checkout it is compared with."""
+    from django.test import RequestFactory
+
+    from donations.models import Fulfilment, Item, ItemStatus, Order, OrderLine, Reservation
+    from realtime.models import EventStream, RealtimeEvent
+    from tests.factories import ItemFactory
+    from tremma.bench import reserve
+
+    item = ItemFactory(status=ItemStatus.LISTED, price_cents=1_250)
+    answer = reserve(RequestFactory().post(f"/__bench__/reserve/{item.pk}/"), pk=item.pk)
+    assert answer.status_code == 201
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.RESERVED
+    order = Order.objects.get()
+    assert order.amount_cents == 1_250 and order.status == "pending"
+    fulfilment = Fulfilment.objects.get(order=order)
+    assert fulfilment.organisation_id == item.campaign.organisation_id and len(fulfilment.claim_token) > 20
+    line = OrderLine.objects.get(order=order)
+    assert (line.item_id, line.campaign_id, line.fulfilment_id) == (item.pk, item.campaign_id, fulfilment.pk)
+    assert Reservation.objects.get(order=order).item_id == item.pk
+    event = RealtimeEvent.objects.get()
+    assert event.type == "item.reserved" and event.public["item"] == item.pk
+    assert set(EventStream.objects.filter(event=event).values_list("stream", flat=True)) == {
+        f"item.{item.pk}",
+        f"campaign.{item.campaign_id}",
+        f"org.{item.campaign.organisation_id}",
+    }
+    again = reserve(RequestFactory().post(f"/__bench__/reserve/{item.pk}/"), pk=item.pk)
+    assert again.status_code == 409
+    assert Order.objects.count() == 1 and Reservation.objects.count() == 1

@@ -84,6 +84,7 @@ if settings.BENCH_ROUTES:
     urlpatterns = [
         path("__bench__/ping", bench.ping),
         path("__bench__/emit", bench.emit),
+        path("__bench__/reserve/<int:pk>/", bench.reserve),
         *urlpatterns,
     ]
 

@@ -1,0 +1,53 @@
+"""Counters in the shared cache: several counted in one round trip to Redis, each with its expiry,
+and counted in the process's own cache when Redis is down (tests/test_redis_down.py: the limits hold)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import cache
+
+from checkout.throttles import TooManyAttempts, payment_attempt_check
+from kernel.counters import counts_in_window
+from tests.support.redis_server import OwnRedis
+
+
+def test_counters_count_together_each_with_its_expiry(own_redis: OwnRedis) -> None:
+    assert counts_in_window(["a", "b"], seconds=60) == [1, 1]
+    assert counts_in_window(["a", "b"], seconds=60, by=3) == [4, 4]
+    assert counts_in_window(["b"], seconds=60) == [5]
+    client = redis.Redis.from_url(own_redis.url)
+    for key in ("a", "b"):
+        assert 0 < client.ttl(cache.make_and_validate_key(key)) <= 60
+    assert cache.get("a") == 4  # still the cache's own integer, readable by get
+
+
+def test_a_payment_attempt_costs_one_round_trip_to_redis(own_redis: OwnRedis, monkeypatch: Any, settings: Any) -> None:
+    settings.PAYMENT_ATTEMPTS_PER_EMAIL = 2
+    sent: list[str] = []
+    pipeline_execute, command = redis.client.Pipeline.execute, redis.Redis.execute_command
+
+    def counted_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append("pipeline")
+        return pipeline_execute(self, *args, **kwargs)
+
+    def counted_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(args[0]))
+        return command(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counted_pipeline)
+    monkeypatch.setattr(redis.Redis, "execute_command", counted_command)
+    payment_attempt_check(client_key="203.0.113.9", email="Passant@Example.org")
+    assert sent == ["pipeline"]
+    payment_attempt_check(client_key="203.0.113.10", email="passant@example.org ")
+    with pytest.raises(TooManyAttempts):  # the same email (case and spaces aside), from a third address
+        payment_attempt_check(client_key="203.0.113.11", email="passant@example.org")
+    assert sent == ["pipeline"] * 3
+
+
+def test_counters_go_on_in_the_process_when_redis_is_down(own_redis: OwnRedis) -> None:
+    own_redis.stop()
+    assert counts_in_window(["a", "b"], seconds=60) == [1, 1]
+    assert counts_in_window(["a"], seconds=60) == [2]
