@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from kernel.counters import counts_in_window, seconds_left_in_window
+from kernel.counters import count_in_window, counts_in_window, seconds_left_in_window
 from kernel.errors import DomainError
 
 WINDOW_SECONDS = 3600

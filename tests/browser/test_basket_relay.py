@@ -1,7 +1,8 @@
 """A relay point chosen on a phone with the keyboard only, in a real Chromium on the
 live server: the way, the postal code, the relay point from the list, each a plain
 form round trip; the shipping and the total shown before paying; one payment on the
-demo page; the thanks page says which relay point the parcel goes to. axe-core checks
+demo page; the thanks page says which relay point the parcel goes to; the buyer's page
+follows it until the demo carrier's tracking call says it is delivered. axe-core checks
 the basket page with its relay points (no serious or critical violation)."""
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from checkout.services.parcels import parcel_label_make, parcels_mark_shipped
 from delivery.demo_carrier import DemoCarrier
+from donations.models import Fulfilment
 from tests.browser import axe
 from tests.browser.conftest import PHONE, Site, off_the_loop
-from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory
+from tests.factories import CampaignFactory, ItemFactory, OrganisationFactory, manager_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -91,4 +94,27 @@ def test_a_relay_point_picked_with_the_keyboard_on_a_phone_is_paid_and_shown_on_
     assert point.name in parcel.inner_text() and point.address_line1 in parcel.inner_text()
     assert "64000" in parcel.inner_text()
     page.screenshot(path=str(artefacts / "basket-relay-2-thanks.png"), full_page=True)
+
+    # Follow it: the buyer's page says "À expédier"; labelled and shipped by the organisation, then
+    # delivered by the (demo) carrier's tracking call, it says so.
+    page.get_by_role("link", name="Suivre mon colis").click()
+    page.wait_for_url("**/retrait/**")
+    assert "À expédier" in page.locator(".parcel-status").inner_text()
+
+    def labelled_and_shipped() -> str:
+        parcel = Fulfilment.objects.get(lines__item=teapot)
+        parcel_label_make(fulfilment_id=parcel.pk)
+        parcels_mark_shipped(actor=manager_of(parcel.organisation), fulfilment_ids=[parcel.pk])
+        return Fulfilment.objects.get(pk=parcel.pk).tracking_number
+
+    tracking = off_the_loop(labelled_and_shipped)
+    page.reload()
+    assert "Expédié" in page.locator(".parcel-status").inner_text() and tracking in page.content()
+    answer = page.request.post(
+        f"{site.url}/delivery/demo/track/", data={"tracking_number": tracking, "status": "delivered"}
+    )
+    assert answer.status == 200, answer.text()
+    page.reload()
+    assert "Livré" in page.locator(".parcel-status").inner_text()
+    page.screenshot(path=str(artefacts / "basket-relay-3-delivered.png"), full_page=True)
     context.close()
