@@ -30,7 +30,8 @@ def test_a_manager_changes_the_title_only_and_both_dates_stay(browser: Any, site
 
     assert page.get_by_label("Début").input_value() and page.get_by_label("Fin").input_value()
     page.get_by_label("Titre").fill("Atelier vélo solidaire du quartier")
-    page.get_by_role("button", name="Enregistrer").click()
+    with page.expect_navigation():  # the form posts, then the page comes back with its message
+        page.get_by_role("button", name="Enregistrer").click()
 
     assert page.get_by_text("Campagne enregistrée.").is_visible()
     saved = off_the_loop(lambda: Campaign.objects.get(pk=campaign.pk))
