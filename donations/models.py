@@ -142,7 +142,8 @@ class Item(models.Model):
     # The giver (or the organisation) agrees to pack and send it. It travels as a parcel only when
     # this is set, its weight is known and within PARCEL_MAX_GRAMS and its category is not bulky
     # (``parcel_allowed``); kept on every write by the services that set weight, category or this.
-    ships = models.BooleanField(_("peut être envoyé par colis"), default=False)
+    # (A database default too: rows written outside the ORM, e.g. a bulk COPY, travel as collection only.)
+    ships = models.BooleanField(_("peut être envoyé par colis"), default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # (PostgreSQL also has a ``search_vector`` column kept up to date by a trigger: migration
