@@ -264,3 +264,17 @@ def test_a_manager_sees_their_organisations_part_only_with_its_label(carrier: Fa
     assert outsider.get(f"/api/orders/{order.pk}/").status_code == 404
     assert APIClient().get(f"/api/orders/{order.pk}/").status_code == 404
     assert APIClient().get("/api/orders/99999999999999999999/").status_code == 404
+
+
+def test_the_orders_list_says_where_a_parcel_is_not_that_it_waits_to_be_handed_over(
+    carrier: FakeCarrier, commits: Any
+) -> None:
+    order, pau, _nay = basket(commits)
+    manager = manager_of(pau.organisation)
+    page = signed_in(manager).get(f"/gestion/commandes/commande/{order.pk}/").content.decode()
+    assert "Colis : À expédier" in page and "À remettre" not in page
+    Fulfilment.objects.filter(pk=pau.pk).update(shipment_status=ShipmentStatus.SHIPPED)
+    listing = signed_in(manager).get("/gestion/commandes/").content.decode()
+    assert "Colis : Expédié" in listing and "À remettre" not in listing
+    english = signed_in(manager).get("/gestion/commandes/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Parcel: Shipped" in english

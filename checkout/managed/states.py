@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from donations.models import Fulfilment, Gift, Order, OrderLine, PaymentStatus
+from donations.models import Fulfilment, Gift, Order, OrderLine, PaymentStatus, ShipmentStatus
 from kernel.money import format_money as _format_money
 
 # The states a manager filters on (``?status=``), in the page's words.
@@ -66,7 +66,9 @@ def state_words(key: str, refunded_cents: int) -> str:
 
 def part_hand_over_key(fulfilment: Fulfilment, lines: Sequence[OrderLine]) -> str:
     """handed_over, to_hand_over (paid, something left to collect, not refunded by the
-    never-collected rule) or nothing."""
+    never-collected rule) or nothing; a parcel: ``parcel:`` and where it is (to_ship, shipped, …)."""
+    if fulfilment.is_parcel and fulfilment.shipment_status:
+        return f"parcel:{fulfilment.shipment_status}"
     if fulfilment.handed_over_at is not None:
         return "handed_over"
     left = any(line.refunded_cents < line.amount_cents for line in lines)
@@ -76,6 +78,8 @@ def part_hand_over_key(fulfilment: Fulfilment, lines: Sequence[OrderLine]) -> st
 
 
 def hand_over_words(key: str) -> str:
+    if key.startswith("parcel:"):
+        return str(_("Colis : %(status)s") % {"status": ShipmentStatus(key.removeprefix("parcel:")).label})
     return {"handed_over": _("Remis"), "to_hand_over": _("À remettre"), "": ""}[key]
 
 
