@@ -31,6 +31,7 @@ from delivery.carriers import (
     UnknownParcel,
 )
 from delivery.models import Shipment
+from kernel.places import department_name, department_of
 
 NAME = "demo"
 TRACKING_PREFIX = "DEMO"
@@ -52,7 +53,8 @@ def _relay_point(postal_code: str, rank: int) -> RelayPoint:
         name=f"{_SHOPS[digest[0] % len(_SHOPS)]} ({rank + 1})",
         address_line1=f"{1 + digest[1] % 120} {_STREETS[digest[2] % len(_STREETS)]}",
         postal_code=postal_code,
-        city=f"Ville {postal_code}",
+        # No town names offline: the department's name says where the demo's points stand.
+        city=department_name(department_of(postal_code)) or postal_code,
         carrier=NAME,
         hours=("lun.–sam. 9h–19h",),
     )

@@ -55,6 +55,18 @@ def _fresh_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _french_first() -> Iterator[None]:
+    """Every test starts in the site's language: a request in English (the LocaleMiddleware
+    activates its language in the test's thread) never leaks into the next test's emails."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _catalogue_uncached(settings: Any) -> None:
     """The catalogue's response cache (on with Redis) is invalidated when a write commits; inside a
     test's transaction nothing commits, so a list asked twice would be answered from the cache. Tests
