@@ -95,15 +95,11 @@ def _item_columns() -> list[Any]:
 
 
 def _rows(campaigns: list[Any], start: int, count: int) -> Iterator[tuple[Any, ...]]:
+    from donations.models import Item
+    from tremma.bench import column_defaults
+
     fields = _item_columns()
-    defaults: dict[str, Any] = {}
-    for field in fields:
-        if field.has_default():
-            defaults[field.attname] = field.get_db_prep_save(field.get_default(), connection)
-        elif field.null:
-            defaults[field.attname] = None
-        else:
-            defaults[field.attname] = field.get_db_prep_save("", connection) if field.empty_strings_allowed else None
+    defaults = column_defaults(Item)
     now = timezone.now()
     step = SPREAD / max(1, count - start)
     derived = _derived_fields()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -68,18 +69,27 @@ def country_clean(value: str) -> str:
     return code
 
 
+NOT_A_TEXT = _("Saisissez un texte.")
+
+
+def posted_text(raw: Mapping[str, object], name: str) -> str | None:
+    """One field of a posted postal address (a receipt's, a parcel's), trimmed; absent, it is empty
+    (the country: France, "FR"); None when what was posted is not a text (NOT_A_TEXT)."""
+    value = raw.get(name)
+    if value is None:
+        value = "FR" if name == "country" else ""
+    return value.strip() if isinstance(value, str) else None
+
+
 def receipt_details_clean(raw: dict[str, object]) -> tuple[ReceiptDetails | None, dict[str, list[str]]]:
     """``raw`` (strings as received) → the details, or the errors per field, in the active language."""
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     for name, max_length, required in FIELDS:
-        value = raw.get(name)
+        value = posted_text(raw, name)
         if value is None:
-            value = "FR" if name == "country" else ""
-        if not isinstance(value, str):
-            errors[name] = [str(_("Saisissez un texte."))]
+            errors[name] = [str(NOT_A_TEXT)]
             continue
-        value = value.strip()
         try:
             no_control_characters(value)
             if required and not value:

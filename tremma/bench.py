@@ -46,21 +46,34 @@ def emit(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": event.pk})
 
 
+def column_defaults(model: type[models.Model]) -> dict[str, Any]:
+    """What a new row of ``model`` holds in each column it is not given, as the ORM writes it (the
+    field's default, else NULL where allowed, else an empty value), ready for the database; the primary
+    key aside. Shared by the ceiling below and the bench's bulk loader (bench/bulkload.py)."""
+    defaults: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.has_default():
+            defaults[field.attname] = field.get_db_prep_save(field.get_default(), connection)
+        elif field.null:
+            defaults[field.attname] = None
+        else:
+            defaults[field.attname] = field.get_db_prep_save("", connection) if field.empty_strings_allowed else None
+    return defaults
+
+
 def _insert(cursor: Any, model: type[models.Model], values: dict[str, Any], now: datetime) -> int:
     """One INSERT … RETURNING id of a row of ``model``: ``values`` and every other column's default, as
     the ORM would write them, without the ORM (no model instance, no query compilation)."""
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    params = []
+    row = column_defaults(model)
     for field in fields:
         if field.attname in values:
-            value = values[field.attname]
+            row[field.attname] = field.get_db_prep_save(values[field.attname], connection)
         elif isinstance(field, models.DateTimeField) and (field.auto_now or field.auto_now_add):
-            value = now
-        elif field.has_default():
-            value = field.get_default()
-        else:
-            value = None if field.null else ""
-        params.append(field.get_db_prep_save(value, connection))
+            row[field.attname] = field.get_db_prep_save(now, connection)
+    params = [row[field.attname] for field in fields]
     columns = ", ".join(f'"{field.column}"' for field in fields)
     marks = ", ".join(["%s"] * len(fields))
     table = model._meta.db_table

@@ -29,7 +29,7 @@ from delivery.carriers import Address, Carrier, CarrierError, RelayPoint, carrie
 from donations.models import COLLECTION, HOME, RELAY, Item
 from kernel.errors import Conflict, DomainError
 from kernel.places import normalise_postal_code
-from receipts.details import no_control_characters
+from receipts.details import NOT_A_TEXT, no_control_characters, posted_text
 
 logger = logging.getLogger(__name__)
 
@@ -189,13 +189,10 @@ def address_clean(raw: object) -> tuple[Address | None, dict[str, list[str]]]:
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     for name, max_length, required in ADDRESS_FIELDS:
-        value = raw.get(name)
+        value = posted_text(raw, name)
         if value is None:
-            value = "FR" if name == "country" else ""
-        if not isinstance(value, str):
-            errors[name] = [str(_("Saisissez un texte."))]
+            errors[name] = [str(NOT_A_TEXT)]
             continue
-        value = value.strip()
         if name == "postal_code":
             value = normalise_postal_code(value)
         if name == "country":
