@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign
 from donations.models import ITEM_WEIGHT_GRAMS, Item
-from donations.services import ships_refusal
+from donations.services import item_stays_with_giver, ships_refusal
 from kernel.fields import EurosField
 from kernel.money import ITEM_PRICE
 from kernel.photos import MAX_PHOTOS, PreparedPhoto, prepare_photos
@@ -177,7 +177,7 @@ class ReviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.item = item
         # Only the giver agrees to ship from home: a reviewer may turn parcels off, not on.
-        if item.kept_by_giver and item.handover != Item.Handover.DROP_OFF and not item.ships:
+        if item_stays_with_giver(item) and not item.ships:
             self.fields["ships"].disabled = True
             self.fields["ships"].help_text = gettext_lazy(
                 "Le donateur garde l'objet chez lui et n'a pas proposé l'envoi : retrait en main propre seulement."
