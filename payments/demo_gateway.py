@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -104,9 +104,9 @@ class DemoGateway:
     def checkout_create(self, request: CheckoutRequest) -> CheckoutSession:
         token = session_token(request.idempotency_key)
         # A retry with the same key gets the same session back, as at Stripe.
-        session, _created = DemoSession.objects.get_or_create(
-            session_id=SESSION_PREFIX + token,
-            defaults={
+        session = _session_get_or_create(
+            SESSION_PREFIX + token,
+            {
                 "kind": request.kind,
                 "object_id": request.object_id,
                 "amount_cents": request.amount_cents,
@@ -414,3 +414,19 @@ def session_pay(session_id: str) -> bool:
 def session_expire(session_id: str) -> bool:
     """The session's time is over: Stripe's expired event, through the same processing. False if it was not open."""
     return _session_close(session_id, to=DemoSession.Status.EXPIRED, event=expired_event)
+
+
+def _session_get_or_create(session_id: str, fields: dict[str, Any]) -> DemoSession:
+    """The session of ``session_id``, made with ``fields`` unless it exists. Outside a
+    transaction (where checkouts call the provider) a new session is one INSERT in
+    autocommit, and a retry's duplicate key reads the existing one; inside one,
+    Django's get_or_create (its savepoint keeps the caller's transaction usable)."""
+    if transaction.get_connection().in_atomic_block:
+        return DemoSession.objects.get_or_create(session_id=session_id, defaults=fields)[0]
+    try:
+        return DemoSession.objects.create(session_id=session_id, **fields)
+    except IntegrityError:
+        existing = DemoSession.objects.filter(session_id=session_id).first()
+        if existing is None:
+            raise
+        return existing

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -167,3 +169,39 @@ def test_an_expired_demo_checkout_releases_the_item_like_stripes_expired_event(a
     assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED
     assert Order.objects.get(pk=body["order_id"]).status == PaymentStatus.EXPIRED
     assert ProviderEvent.objects.get().type == "checkout.expired"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_a_retried_checkout_gets_the_same_demo_session_and_one_row(in_transaction: bool) -> None:
+    """As at Stripe, a retry with the same idempotency key gets the same session: outside a
+    transaction (where checkouts call it) the duplicate key is read back; inside one, the caller's
+    transaction stays usable."""
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from payments.demo_gateway import DemoGateway
+    from payments.gateways import CheckoutRequest
+
+    request = CheckoutRequest(
+        kind="order",
+        object_id=7,
+        amount_cents=4500,
+        currency="EUR",
+        description="Vélo",
+        email="passant@example.org",
+        success_url="http://testserver/merci/",
+        cancel_url="http://testserver/annule/",
+        expires_at=timezone.now().replace(microsecond=0) + timedelta(minutes=30),
+        idempotency_key="tremma-order-7-checkout",
+    )
+    with transaction.atomic() if in_transaction else contextlib.nullcontext():
+        first = DemoGateway().checkout_create(request)
+        again = DemoGateway().checkout_create(
+            replace(request, amount_cents=1, expires_at=request.expires_at + timedelta(days=1))
+        )
+        assert DemoSession.objects.count() == 1  # the transaction is still usable
+    assert again == first and first.expires_at == request.expires_at
+    assert DemoSession.objects.get().amount_cents == 4500

@@ -245,7 +245,8 @@ def order_start(
     if shipping_cents_shown is not None and shipping_cents_shown != plan.shipping_cents:
         raise ShippingChanged(f"shipping {plan.shipping_cents}, shown {shipping_cents_shown}")
     now = timezone.now()
-    hold_until = now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+    # Whole seconds, as Stripe keeps a session's end: its answer then matches and needs no second write.
+    hold_until = (now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)).replace(microsecond=0)
     provider = gateway()
     with transaction.atomic(durable=True):
         _holds_check_cap(email=email, client_key=client_key, now=now)
@@ -321,11 +322,17 @@ def order_start(
         # A bug, not the provider: still never leave the items held by a dead order.
         reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
         raise
-    with transaction.atomic(durable=True):
-        Order.objects.filter(pk=order.pk).update(
-            provider_session_id=session.id, checkout_url=session.url, expires_at=session.expires_at
-        )
-        Reservation.objects.filter(order=order, status=Reservation.Status.HELD).update(expires_at=session.expires_at)
+    order_session = Order.objects.filter(pk=order.pk)
+    if session.expires_at == hold_until:
+        # The provider keeps the hold's end (whole seconds, as Stripe has it): one UPDATE, no transaction.
+        order_session.update(provider_session_id=session.id, checkout_url=session.url)
+    else:
+        with transaction.atomic(durable=True):
+            order_session.update(
+                provider_session_id=session.id, checkout_url=session.url, expires_at=session.expires_at
+            )
+            holds = Reservation.objects.filter(order=order, status=Reservation.Status.HELD)
+            holds.update(expires_at=session.expires_at)
     order.provider_session_id, order.checkout_url, order.expires_at = session.id, session.url, session.expires_at
     return order
 
