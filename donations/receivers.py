@@ -13,7 +13,7 @@ from accounts.services import AccountBusy
 from accounts.signals import account_deleting, account_exporting
 from campaigns.models import Campaign, Organisation
 from donations.models import Item, ItemPhoto, ItemStatus
-from donations.selectors import items_owned_by
+from donations.selectors import item_changed, items_owned_by
 from donations.services import OWNER_WITHDRAWABLE_STATUSES, item_withdraw
 from kernel.generations import CATALOGUE, generation_bump
 from kernel.photos import delete_stored
@@ -73,7 +73,12 @@ def _account_exporting(sender: Any, *, user: User, **kwargs: Any) -> dict[str, A
 @receiver(post_delete, sender=ItemPhoto, dispatch_uid="donations.catalogue_photo_deleted")
 @receiver(post_save, sender=Campaign, dispatch_uid="donations.catalogue_campaign_saved")
 @receiver(post_save, sender=Organisation, dispatch_uid="donations.catalogue_organisation_saved")
-def _catalogue_changed(sender: Any, **kwargs: Any) -> None:
+def _catalogue_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     """Saves the services do not make by UPDATE (new items, photos, the admin's edits): the cached
-    catalogue pages go when they commit. (Status moves and edits bump in donations.services.)"""
+    catalogue pages, and the item's own page data, go when they commit. (Status moves and edits
+    bump in donations.services.)"""
     generation_bump(CATALOGUE)
+    if isinstance(instance, Item):
+        item_changed(instance.pk)
+    elif isinstance(instance, ItemPhoto):
+        item_changed(instance.item_id)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.db.models import (
     Case,
     IntegerField,
@@ -28,6 +32,10 @@ from donations.models import (
     Reservation,
 )
 from donations.search import text_search
+from kernel.cache import REDIS_DOWN, shared_call
+from kernel.generations import generation_bump, generation_read
+
+logger = logging.getLogger(__name__)
 
 
 def _with_relations(queryset: QuerySet[Item]) -> QuerySet[Item]:
@@ -163,3 +171,59 @@ def reservations_in_progress(*, user: User, now: datetime) -> QuerySet[Reservati
         .select_related("item", "item__campaign")
         .order_by("expires_at")
     )
+
+
+# --- The item page's data, cached ------------------------------------------------
+
+# The page a passer-by's scan lands on reads its item (with its campaign, organisation, short code,
+# giver and photos) from the shared cache. The entry is kept under the item's generation token
+# (kernel.generations), which changes when a change of the item commits: a status move
+# (item_transition: reserved, sold, released… — the item's events), a save of the item or of one of
+# its photos (donations.receivers). A page that read the item before such a commit and keeps it
+# after keeps it under the old token, never served again. What else the entry carries (a campaign's
+# title, a giver's town) may lag by ITEM_PAGE_CACHE_SECONDS at most. Only a public item is kept, so
+# an entry is one that anybody may see. The version names the shape of the pickled rows: change it
+# with the models.
+ITEM_PAGE_CACHE_VERSION = 1
+# How long an item's token lives: a token gone is a changed one (its entries are read again).
+ITEM_GENERATION_SECONDS = 24 * 3600
+
+
+def item_generation(pk: int) -> str:
+    return f"item:{pk}"
+
+
+def item_page_key(pk: int) -> str:
+    return f"item-page:v{ITEM_PAGE_CACHE_VERSION}:{pk}"
+
+
+def item_page_item(*, pk: int, user: User | None) -> Item | None:
+    """Item ``pk`` as its page shows it, if ``user`` may see it: from the shared cache when it is
+    there and current, else read (and kept when public). One cache round trip on a hit."""
+    seconds = settings.ITEM_PAGE_CACHE_SECONDS
+    token: str | None = None
+    if seconds:
+        key = item_page_key(pk)
+        try:
+            read = generation_read(item_generation(pk), key, seconds=ITEM_GENERATION_SECONDS)
+        except Exception:
+            # An entry that no longer unpickles (a deploy changed a model, not the version): a miss.
+            logger.warning("item page cache: entry of item %s unreadable", pk, exc_info=True)
+            read = None
+        if read is not None:
+            token, found = read
+            entry = found.get(key)
+            if token is not None and isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token:
+                kept = entry[1]
+                if isinstance(kept, Item) and kept.pk == pk and kept.status in PUBLIC_STATUSES:
+                    return kept
+    item = item_visible_queryset(user=user).select_related("owner").filter(pk=pk).first()  # type: ignore[arg-type]
+    if token is not None and item is not None and item.status in PUBLIC_STATUSES:
+        with contextlib.suppress(*REDIS_DOWN):  # served uncached; the next page tries again
+            shared_call(cache, "set", item_page_key(pk), (token, item), seconds)
+    return item
+
+
+def item_changed(pk: int) -> None:
+    """Item ``pk``'s cached page data goes when the current transaction commits (now outside one)."""
+    generation_bump(item_generation(pk), seconds=ITEM_GENERATION_SECONDS)

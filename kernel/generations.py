@@ -30,22 +30,23 @@ def generation_key(name: str) -> str:
     return PREFIX + name
 
 
-def generation_bump(name: str) -> None:
-    """Change ``name``'s token when the current transaction commits (now outside one)."""
-    transaction.on_commit(lambda: generation_set(name), robust=True)
+def generation_bump(name: str, *, seconds: int | None = None) -> None:
+    """Change ``name``'s token when the current transaction commits (now outside one).
+    ``seconds``: how long the token lives (None: for ever); a token gone is as good as changed."""
+    transaction.on_commit(lambda: generation_set(name, seconds=seconds), robust=True)
 
 
-def generation_set(name: str) -> str | None:
+def generation_set(name: str, *, seconds: int | None = None) -> str | None:
     token = secrets.token_hex(8)
     try:
-        shared_call(cache, "set", generation_key(name), token, None)
+        shared_call(cache, "set", generation_key(name), token, seconds)
     except REDIS_DOWN:
         logger.warning("generation %s not bumped: the shared cache is down", name, exc_info=True)
         return None
     return token
 
 
-def generation_read(name: str, *others: str) -> tuple[str | None, dict[str, Any]] | None:
+def generation_read(name: str, *others: str, seconds: int | None = None) -> tuple[str | None, dict[str, Any]] | None:
     """``name``'s token and the entries ``others`` in one round trip; None when the cache is down.
 
     A missing token (never set, or evicted) is set now and returned as None: nothing
@@ -58,7 +59,7 @@ def generation_read(name: str, *others: str) -> tuple[str | None, dict[str, Any]
     token = found.pop(key, None)
     if token is None:
         try:
-            shared_call(cache, "add", key, secrets.token_hex(8), None)
+            shared_call(cache, "add", key, secrets.token_hex(8), seconds)
         except REDIS_DOWN:
             return None
     return token, found

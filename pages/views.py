@@ -4,14 +4,14 @@ item (with its campaign's totals from the ledger), and the legal pages."""
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from accounts.requests import signed_in
 from checkout.selectors import donor_wall
 from donations.models import ItemStatus
-from donations.selectors import item_similar, item_visible_queryset
+from donations.selectors import item_page_item, item_similar, item_visible_queryset
 from frontend.legal import legal_details
 from ledger.pledges import campaign_matching
 from ledger.selectors import campaign_public_queryset
@@ -65,7 +65,10 @@ def campaign_wall(request: HttpRequest, slug: str) -> HttpResponse:
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in(request)
     # The owner rides along: an object its private giver keeps shows their town (never their address).
-    item = get_object_or_404(item_visible_queryset(user=user).select_related("owner"), pk=pk)  # type: ignore[arg-type]
+    # From the shared cache when it is there: a crowd scanning one window reads each item once.
+    item = item_page_item(pk=pk, user=user)
+    if item is None:
+        raise Http404
     # The campaign with its ledger totals (one query), for the live progress bar.
     campaign = campaign_public_queryset().get(pk=item.campaign_id)
     context = {

@@ -70,8 +70,10 @@ def _french_first() -> Iterator[None]:
 def _catalogue_uncached(settings: Any) -> None:
     """The catalogue's response cache (on with Redis) is invalidated when a write commits; inside a
     test's transaction nothing commits, so a list asked twice would be answered from the cache. Tests
-    ask for it explicitly (tests/test_catalogue_speed.py's ``cached`` fixture, with real commits)."""
+    ask for it explicitly (tests/test_catalogue_speed.py's ``cached`` fixture, with real commits).
+    The same for the item page's data (tests/test_item_page_cache.py)."""
     settings.CATALOGUE_CACHE_SECONDS = 0
+    settings.ITEM_PAGE_CACHE_SECONDS = 0
 
 
 @pytest.fixture

@@ -178,6 +178,9 @@ else:
 # worker serve what another has just changed). Counts are exact up to CATALOGUE_EXACT_COUNT_UP_TO
 # matches, then PostgreSQL's estimate. Rows are read as values (no model instances, no DRF fields).
 CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0, maximum=3600)
+# The item page's data (donations.selectors.item_page_item): kept in the shared cache, dropped when a
+# change of the item commits; off without Redis by default, as the catalogue's.
+ITEM_PAGE_CACHE_SECONDS = env_int("ITEM_PAGE_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0, maximum=3600)
 CATALOGUE_EXACT_COUNT_UP_TO = env_int("CATALOGUE_EXACT_COUNT_UP_TO", 10_000, minimum=100, maximum=10**9)
 CATALOGUE_VALUES_ROWS = env_bool("CATALOGUE_VALUES_ROWS", True)
 

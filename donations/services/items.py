@@ -24,6 +24,7 @@ from donations.models import (
     ItemTransition,
     parcel_allowed,
 )
+from donations.selectors import item_changed
 from donations.signals import item_listed
 from kernel.errors import Conflict, DomainError, PermissionDenied
 from kernel.generations import CATALOGUE, generation_bump
@@ -61,6 +62,7 @@ def item_transition(
     )
     ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
     generation_bump(CATALOGUE)  # the cached catalogue pages go when this commits
+    item_changed(item.pk)  # and this item's page data
     item.status = to
     for name, value in fields.items():
         setattr(item, name, value)
@@ -329,6 +331,7 @@ def item_update(*, item: Item, actor: User, changes: dict[str, Any]) -> Item:
     if updated != 1:
         raise ItemNotEditable(str(item.pk))
     generation_bump(CATALOGUE)
+    item_changed(item.pk)
     for name, value in changes.items():
         setattr(item, name, value)
     return item
