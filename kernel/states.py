@@ -24,14 +24,17 @@ def transition_apply(
     current: str,
     to: str,
     field: str = "status",
+    where: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> None:
     """Move row ``pk`` of ``model`` from ``current`` to ``to`` (with ``fields``
     written in the same UPDATE), or raise ``TransitionRefused``: when the table
     has no such move, or when the row is no longer ``current`` (another caller
-    moved it first)."""
+    moved it first), or no longer has the column values ``where`` gives (read
+    earlier by the caller: changed since)."""
     if to not in table.get(current, frozenset()):
         raise TransitionRefused(f"{model.__name__} {pk}: {current} → {to} is not a move of its table")
-    updated = model._default_manager.filter(pk=pk, **{field: current}).update(**{field: to}, **fields)
+    rows = model._default_manager.filter(pk=pk, **{field: current}, **(where or {}))
+    updated = rows.update(**{field: to}, **fields)
     if updated != 1:
         raise TransitionRefused(f"{model.__name__} {pk}: not {current} any more, {to} refused")

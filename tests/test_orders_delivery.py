@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from campaigns.models import Membership, Organisation
 from checkout.services import (
+    ItemUnavailable,
     fulfilment_refund,
     fulfilment_refundable_cents,
     fulfilment_transfer,
@@ -257,6 +258,47 @@ def test_an_item_changed_between_quote_and_hold_holds_nothing() -> None:
     with mock.patch.object(DemoCarrier, "quote_cents", quote), pytest.raises(QuoteStale):
         order_start(email=EMAIL, item_ids=[item.pk], delivery=DeliveryChoice(method="relay", relay_point_id=RELAY_ID))
     nothing_held(item)
+
+
+def _meanwhile(change: Any) -> Any:
+    """Run ``change`` at the start of the hold's transaction: after the quote, before the holds."""
+    from checkout.services import orders
+
+    real = orders._holds_check_cap
+
+    def cap_then_change(**kwargs: Any) -> None:
+        real(**kwargs)
+        change()
+
+    return mock.patch.object(orders, "_holds_check_cap", cap_then_change)
+
+
+@pytest.mark.parametrize(
+    "column", [{"price_cents": 100}, {"weight_grams": 9_000}, {"ships": False}, {"postal_code": "64000"}]
+)
+def test_a_collected_item_changed_in_a_quoted_column_between_quote_and_hold_holds_nothing(
+    column: dict[str, Any],
+) -> None:
+    # Held as quoted, without a second read: the hold's UPDATE asks for the quoted columns.
+    item = parcel_item(OrganisationFactory(), grams=500, price=1500)
+    other = ItemFactory(campaign=item.campaign, price_cents=900)
+    with _meanwhile(lambda: Item.objects.filter(pk=item.pk).update(**column)), pytest.raises(QuoteStale):
+        order_start(email=EMAIL, item_ids=[other.pk, item.pk])
+    nothing_held(other)
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED
+
+
+def test_an_item_sold_or_retitled_between_quote_and_hold() -> None:
+    sold, retitled = ItemFactory(price_cents=900), ItemFactory(price_cents=1200)
+    sell = _meanwhile(lambda: Item.objects.filter(pk=sold.pk).update(status=ItemStatus.SOLD))
+    with sell, pytest.raises(ItemUnavailable) as refused:
+        order_start(email=EMAIL, item_ids=[sold.pk, retitled.pk])
+    assert refused.value.unavailable == [sold.pk]
+    nothing_held(retitled)
+    # A column the quote is not made of: the sale goes on, at the quoted price.
+    with _meanwhile(lambda: Item.objects.filter(pk=retitled.pk).update(title="Lampe de chevet")):
+        order = order_start(email=EMAIL, item_ids=[retitled.pk])
+    assert order.amount_cents == 1200 and Item.objects.get(pk=retitled.pk).status == ItemStatus.RESERVED
 
 
 # --- The API ---------------------------------------------------------------------------------------

@@ -28,11 +28,13 @@ from checkout.services.recurring import recurring_abandon
 from checkout.services.shipping import (
     DeliveryChoice,
     Plan,
+    QuoteStale,
     SenderKey,
     ShippingChanged,
     delivery_plan,
     item_sender,
     plan_check,
+    quoted_columns,
 )
 from checkout.services.states import payment_transition, reservation_transition
 from checkout.services.targets import PaymentUnavailable
@@ -160,7 +162,7 @@ class BasketTooLarge(DomainError):
     default_detail = _("Un panier contient au plus %(max)d objets.")
 
 
-def _items_hold(*, item_ids: list[int], now: datetime) -> list[Item]:
+def _items_hold(*, item_ids: list[int], now: datetime, quoted: Mapping[int, Item]) -> list[Item]:
     """Hold every item of ``item_ids`` (ascending ids), or none: raise ``ItemUnavailable``
     naming each one that is not listed. Caller's transaction.
 
@@ -168,7 +170,14 @@ def _items_hold(*, item_ids: list[int], now: datetime) -> list[Item]:
     (listed → reserved). Two baskets that overlap take their locks in the same
     order (ascending item id), so one waits for the other and never deadlocks;
     the loser sees its UPDATE match nothing and raises, and its transaction rolls
-    back every hold it took."""
+    back every hold it took.
+
+    When every item was listed as ``quoted`` (read before the transaction), each
+    UPDATE also asks for the columns the quote was made of (``quoted_columns``), so
+    the rows quoted are the rows held without reading them again; otherwise (an
+    item reserved at quote time, whose hold may have expired) they are read here."""
+    if all(pk in quoted and quoted[pk].status == ItemStatus.LISTED for pk in item_ids):
+        return _items_hold_as_quoted(item_ids=item_ids, quoted=quoted)
     items = {
         item.pk: item
         for item in Item.objects.select_related("campaign").filter(pk__in=item_ids, status__in=PUBLIC_STATUSES)
@@ -197,6 +206,32 @@ def _items_hold(*, item_ids: list[int], now: datetime) -> list[Item]:
         refused.unavailable = sorted(unavailable)
         raise refused
     return held
+
+
+def _items_hold_as_quoted(*, item_ids: list[int], quoted: Mapping[int, Item]) -> list[Item]:
+    refused: list[int] = []
+    for pk in item_ids:
+        item = quoted[pk]
+        try:
+            item_transition(
+                item=item,
+                to=ItemStatus.RESERVED,
+                expected=ItemStatus.LISTED,
+                unchanged=quoted_columns(item),
+                note="checkout",
+            )
+        except TransitionRefused:
+            refused.append(pk)
+    if refused:
+        # Taken meanwhile (409), or still listed but changed since the quote (QuoteStale).
+        listed = set(Item.objects.filter(pk__in=refused, status=ItemStatus.LISTED).values_list("pk", flat=True))
+        unavailable = sorted(set(refused) - listed)
+        if unavailable:
+            taken = ItemUnavailable(f"items {unavailable} are not listed")
+            taken.unavailable = unavailable
+            raise taken
+        raise QuoteStale(f"items {sorted(listed)} changed between quote and hold")
+    return [quoted[pk] for pk in item_ids]
 
 
 def order_start(
@@ -250,7 +285,7 @@ def order_start(
     provider = gateway()
     with transaction.atomic(durable=True):
         _holds_check_cap(email=email, client_key=client_key, now=now)
-        items = _items_hold(item_ids=wanted, now=now)
+        items = _items_hold(item_ids=wanted, now=now, quoted={item.pk: item for item in public})
         plan_check(plan, items)
         items_cents = sum(item.price_cents or 0 for item in items)
         order = Order.objects.create(

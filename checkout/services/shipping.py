@@ -356,6 +356,21 @@ def _fingerprint(item: Item) -> tuple[Any, ...]:
     return (item.pk, item_sender(item), item.weight_grams, tuple(item.delivery_methods), item.price_cents)
 
 
+def quoted_columns(item: Item) -> dict[str, Any]:
+    """The columns ``_fingerprint`` is made of (sender: campaign, postal code, owner, donor; weight;
+    ways: ships and postal code; price), as read for the quote: a hold whose UPDATE also asks for
+    them holds the row as quoted, without reading it again."""
+    return {
+        "campaign_id": item.campaign_id,
+        "postal_code": item.postal_code,
+        "owner_id": item.owner_id,
+        "donor_id": item.donor_id,
+        "weight_grams": item.weight_grams,
+        "ships": item.ships,
+        "price_cents": item.price_cents,
+    }
+
+
 def plan_check(plan: Plan, held: list[Item]) -> None:
     """The items held (read under their holds) are the ones the plan quoted: same sender, weight,
     ways and price. Otherwise QuoteStale, and the caller's transaction lets every hold go."""

@@ -3,7 +3,7 @@ status), donors posting, editing and withdrawing, managers reviewing, gifts in k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -40,6 +40,7 @@ def item_transition(
     actor: User | None = None,
     note: str = "",
     expected: ItemStatus | None = None,
+    unchanged: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Item:
     """Move ``item`` to ``to`` if the state map allows it, and log the move.
@@ -47,6 +48,8 @@ def item_transition(
     The move is one conditional UPDATE on the row's current status, so two
     concurrent callers cannot both win: the loser gets ``TransitionRefused``.
     ``fields`` are written in the same UPDATE (e.g. ``rejection_reason``).
+    ``unchanged``: column values the caller read (a quote's price, weight…); a row that
+    no longer has them is refused the same way.
 
     In the caller's transaction when there is one, without a savepoint of its own (two
     statements fewer on the checkout's path): a refused move has written nothing, so a
@@ -55,15 +58,25 @@ def item_transition(
     """
     if not transaction.get_connection().in_atomic_block:
         with transaction.atomic():
-            return item_transition(item=item, to=to, actor=actor, note=note, expected=expected, **fields)
+            return item_transition(
+                item=item, to=to, actor=actor, note=note, expected=expected, unchanged=unchanged, **fields
+            )
     current = ItemStatus(expected or item.status)
+    updated_at = timezone.now()
     transition_apply(
-        model=Item, pk=item.pk, table=TRANSITIONS, current=current, to=to, updated_at=timezone.now(), **fields
+        model=Item,
+        pk=item.pk,
+        table=TRANSITIONS,
+        current=current,
+        to=to,
+        where=unchanged,
+        updated_at=updated_at,
+        **fields,
     )
     ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
     generation_bump(CATALOGUE)  # the cached catalogue pages go when this commits
     item_changed(item.pk)  # and this item's page data
-    item.status = to
+    item.status, item.updated_at = to, updated_at
     for name, value in fields.items():
         setattr(item, name, value)
     if to == ItemStatus.LISTED and current != ItemStatus.RESERVED:
@@ -424,7 +437,7 @@ def item_receive(*, item: Item, actor: User) -> Item:
     sale its giver dropped off stays theirs (their seller's receipt once sold) and is listed at
     once, at the price already approved: received, then listed, in one transaction."""
     _gift(item, actor, drop_off_sale=True)
-    here = {"postal_code": "", "department": item_department(postal_code="", campaign=item.campaign)}
+    here: dict[str, Any] = {"postal_code": "", "department": item_department(postal_code="", campaign=item.campaign)}
     if item.kind == Item.Kind.SALE:
         item_transition(
             item=item,
