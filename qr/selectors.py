@@ -30,13 +30,23 @@ def normalise_code(raw: str) -> str | None:
 
 
 def short_code_resolve(*, code: str) -> ShortCode | None:
-    """The code with its target (and a placement's item and window) in one query."""
+    """The code with its target (and a placement's item and window) in one query: only what a
+    scan needs to land (ids, an item's status, a campaign's slug). Every scan of a crowd in front
+    of a window starts here; the whole rows of two items, three campaigns and two windows made it
+    the dearest part of a scan. Any other field is still there, read when asked for."""
     normalised = normalise_code(code)
     if normalised is None:
         return None
     return (
         ShortCode.objects.select_related(
             "item__campaign", "campaign", "window", "placement__item__campaign", "placement__window"
+        )
+        .only(
+            "code",
+            *("item", "item__status", "item__campaign", "item__campaign__slug"),
+            *("campaign", "campaign__slug", "window"),
+            *("placement", "placement__window", "placement__item", "placement__item__status"),
+            *("placement__item__campaign", "placement__item__campaign__slug"),
         )
         .filter(code=normalised)
         .first()
