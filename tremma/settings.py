@@ -147,6 +147,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 else:
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_tremma")}
+    # Parameters sent apart from the SQL, so that psycopg prepares a statement after its fifth run
+    # on a connection and PostgreSQL plans it once. DB_SERVER_SIDE_BINDING=false behind a pooler
+    # in transaction mode (PgBouncer without max_prepared_statements), which cannot keep them.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if env_bool("DB_SERVER_SIDE_BINDING", True):
+        DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels and cache ---------------------------------------------------

@@ -1,0 +1,65 @@
+"""On PostgreSQL, a statement the web process runs again and again (a scan's code lookup, the
+checkout's) is prepared on its connection after its fifth run, so PostgreSQL plans it once
+(tremma/settings.py: server-side binding); DB_SERVER_SIDE_BINDING=false turns it off, for a
+pooler in transaction mode."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from qr.selectors import short_code_resolve
+from qr.services import short_code_for
+from tests.components import require
+from tests.factories import WindowFactory, place_items
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.django_db
+
+
+def prepared_here() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_lookup_run_again_and_again_is_planned_once() -> None:
+    require("postgres", connection.vendor == "postgresql", f"database is {connection.vendor}")
+    placement = place_items(WindowFactory(), 1)[0]
+    code = short_code_for(target=placement).code
+    for _ in range(6):
+        found = short_code_resolve(code=code.lower())  # a hostile case: codes are case-insensitive
+        assert found is not None and found.placement_id == placement.pk
+    assert any('FROM "qr_shortcode"' in statement for statement in prepared_here())
+    # Hostile codes never reach the database, prepared or not.
+    assert short_code_resolve(code="'; DROP TABLE qr_shortcode; --") is None
+
+
+def test_db_server_side_binding_false_keeps_parameters_in_the_sql() -> None:
+    env = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres", "DEBUG": "true"}
+    show = "import tremma.settings as s; print(s.DATABASES['default']['OPTIONS'])"
+
+    def options(**extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", show], cwd=ROOT, env={**env, **extra}, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "'server_side_binding': True" in options() and "'prepare_threshold': 5" in options()
+    assert "server_side_binding" not in options(DB_SERVER_SIDE_BINDING="false")
+    refused = subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=ROOT,
+        env={**env, "DB_SERVER_SIDE_BINDING": "sometimes"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0 and "DB_SERVER_SIDE_BINDING" in refused.stderr
