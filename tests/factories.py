@@ -230,3 +230,19 @@ def item_post_data(for_campaign: Campaign, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def reserve_rolled_back(item: Item) -> None:
+    """A hold whose transaction fails after the item's UPDATE: nothing of it commits."""
+    from django.db import transaction
+
+    class Failed(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            item_transition(item=item, to=ItemStatus.RESERVED)
+            raise Failed
+    except Failed:
+        pass
+    item.refresh_from_db()

@@ -24,7 +24,15 @@ from donations.models import Item, ItemStatus
 from donations.services import item_transition, item_withdraw
 from pages.api.catalogue import FAST_FIELDS
 from pages.api.items import ItemSerializer
-from tests.factories import CampaignFactory, ItemFactory, WindowFactory, add_photo, manager_of, place_items
+from tests.factories import (
+    CampaignFactory,
+    ItemFactory,
+    WindowFactory,
+    add_photo,
+    manager_of,
+    place_items,
+    reserve_rolled_back,
+)
 from tests.support.redis_server import OwnRedis
 
 pytestmark = pytest.mark.django_db
@@ -239,14 +247,7 @@ def test_a_sold_listed_or_withdrawn_item_is_never_served_stale_once_committed(ap
 def test_a_rolled_back_change_keeps_the_cache_and_a_campaign_edit_drops_it(api: APIClient, cached: None) -> None:
     item = ItemFactory()
     api.get("/api/items/")
-
-    def reserve_then_fail() -> None:
-        with transaction.atomic():
-            item_transition(item=item, to=ItemStatus.RESERVED)
-            raise RuntimeError
-
-    with pytest.raises(RuntimeError):
-        reserve_then_fail()
+    reserve_rolled_back(item)
     with CaptureQueriesContext(connection) as queries:
         assert api.get("/api/items/").json()["results"][0]["status"] == "listed"
     assert len(queries.captured_queries) == 0

@@ -10,7 +10,7 @@ from unittest.mock import patch
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -18,7 +18,7 @@ from donations.models import Item, ItemStatus
 from donations.selectors import ITEM_GENERATION_SECONDS, item_generation, item_page_key
 from donations.services import item_transition
 from kernel.generations import generation_read
-from tests.factories import ItemFactory, add_photo
+from tests.factories import ItemFactory, add_photo, reserve_rolled_back
 from tests.support.redis_server import OwnRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,14 +83,7 @@ def test_a_reader_that_keeps_an_old_row_after_the_commit_is_never_served(client:
 def test_a_rolled_back_move_keeps_the_entry(client: Client, cached: None) -> None:
     item = ItemFactory()
     page_item(client, item)
-
-    def reserve_then_fail() -> None:
-        with transaction.atomic():
-            item_transition(item=item, to=ItemStatus.RESERVED)
-            raise RuntimeError
-
-    with pytest.raises(RuntimeError):
-        reserve_then_fail()
+    reserve_rolled_back(item)
     with CaptureQueriesContext(connection) as queries:
         assert page_item(client, item).status == ItemStatus.LISTED
     assert item_reads(queries) == []
