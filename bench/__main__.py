@@ -131,7 +131,7 @@ def main() -> int:
             # throughput is measured on one worker, in pairs with the ceilings served the same way.
             flash_env = {**env, "TRUSTED_PROXY_HOPS": "1"}
             with (
-                Server(flash_env, workers=None, name="flash-crowd") as crowd_server,
+                Server(flash_env, workers=None, profile=profile("flash-crowd"), name="flash-crowd") as crowd_server,
                 Server(flash_env, profile=profile("flash"), name="flash") as server,
             ):
                 flash.measure(
