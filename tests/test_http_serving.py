@@ -65,3 +65,25 @@ def test_without_a_running_server_loop_sync_code_still_runs_its_coroutine() -> N
         return asyncio.get_running_loop()
 
     assert run_in_server_loop(which_loop) is not stopped
+
+
+def test_a_web_process_imports_its_views_before_its_first_request() -> None:
+    """A deploy starts several web processes at once: each imports its views and template tags
+    when it starts (tremma/asgi.py), not during the first passer-by's request."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    modules = ("pages.views", "checkout.api", "qr.views", "frontend.templatetags.tremma")
+    probe = f"import sys; import tremma.asgi; print(all(m in sys.modules for m in {modules!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

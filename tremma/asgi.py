@@ -30,6 +30,21 @@ from realtime.loop import server_loop_set  # noqa: E402
 from tremma.routing import websocket_urlpatterns  # noqa: E402
 
 
+def warm_up() -> None:
+    """Import now what Django would import at this process's first request: every view (the
+    URLconf) and the template tag libraries. A deploy or a restart starts several processes at
+    once; without this, the first passer-by each one serves waits for its imports (seen in
+    ``make bench``'s flash crowd profile as the urlconf's import inside requests)."""
+    from django.template import engines
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the property imports the URLconf and its views
+    engines.all()  # each template backend built: Django's imports its tag libraries
+
+
+warm_up()
+
+
 class HttpInWorkerThreads:
     """Django's WSGI app in ``WEB_THREADS`` threads; records the server's loop
     so that events published from those threads are sent from it."""
