@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.db.models import (
     Case,
     IntegerField,
@@ -32,8 +30,7 @@ from donations.models import (
     Reservation,
 )
 from donations.search import text_search
-from kernel.cache import REDIS_DOWN, shared_call
-from kernel.generations import generation_bump, generation_read
+from kernel.generations import generation_bump, generation_entry, generation_keep
 
 logger = logging.getLogger(__name__)
 
@@ -203,24 +200,17 @@ def item_page_item(*, pk: int, user: User | None) -> Item | None:
     seconds = settings.ITEM_PAGE_CACHE_SECONDS
     token: str | None = None
     if seconds:
-        key = item_page_key(pk)
         try:
-            read = generation_read(item_generation(pk), key, seconds=ITEM_GENERATION_SECONDS)
+            token, kept = generation_entry(item_generation(pk), item_page_key(pk), seconds=ITEM_GENERATION_SECONDS)
         except Exception:
             # An entry that no longer unpickles (a deploy changed a model, not the version): a miss.
             logger.warning("item page cache: entry of item %s unreadable", pk, exc_info=True)
-            read = None
-        if read is not None:
-            token, found = read
-            entry = found.get(key)
-            if token is not None and isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token:
-                kept = entry[1]
-                if isinstance(kept, Item) and kept.pk == pk and kept.status in PUBLIC_STATUSES:
-                    return kept
+            kept = None
+        if isinstance(kept, Item) and kept.pk == pk and kept.status in PUBLIC_STATUSES:
+            return kept
     item = item_visible_queryset(user=user).select_related("owner").filter(pk=pk).first()  # type: ignore[arg-type]
     if token is not None and item is not None and item.status in PUBLIC_STATUSES:
-        with contextlib.suppress(*REDIS_DOWN):  # served uncached; the next page tries again
-            shared_call(cache, "set", item_page_key(pk), (token, item), seconds)
+        generation_keep(item_page_key(pk), token, item, seconds)  # without the cache: served uncached
     return item
 
 

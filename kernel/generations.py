@@ -9,6 +9,7 @@ bump is bounded by the readers' own expiry."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from typing import Any
@@ -46,20 +47,29 @@ def generation_set(name: str, *, seconds: int | None = None) -> str | None:
     return token
 
 
-def generation_read(name: str, *others: str, seconds: int | None = None) -> tuple[str | None, dict[str, Any]] | None:
-    """``name``'s token and the entries ``others`` in one round trip; None when the cache is down.
-
-    A missing token (never set, or evicted) is set now and returned as None: nothing
-    cached under an older token may match it."""
-    key = generation_key(name)
+def generation_entry(name: str, key: str, *, seconds: int | None = None) -> tuple[str | None, Any]:
+    """``name``'s token and what ``key`` keeps for that token, in one round trip: ``(token, value)``,
+    ``(token, None)`` when ``key`` keeps nothing current, ``(None, None)`` when the cache is down or
+    the token was missing (set now, with ``seconds`` to live: nothing kept under an older token may
+    match it). Keep a value for the token with ``generation_keep``."""
+    name_key = generation_key(name)
     try:
-        found: dict[str, Any] = shared_call(cache, "get_many", [key, *others])
+        found: dict[str, Any] = shared_call(cache, "get_many", [name_key, key])
     except REDIS_DOWN:
-        return None
-    token = found.pop(key, None)
+        return None, None
+    token = found.get(name_key)
     if token is None:
-        try:
-            shared_call(cache, "add", key, secrets.token_hex(8), seconds)
-        except REDIS_DOWN:
-            return None
-    return token, found
+        with contextlib.suppress(*REDIS_DOWN):
+            shared_call(cache, "add", name_key, secrets.token_hex(8), seconds)
+        return None, None
+    entry = found.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token:
+        return token, entry[1]
+    return token, None
+
+
+def generation_keep(key: str, token: str, value: Any, seconds: int) -> None:
+    """Keep ``value`` under ``key`` for ``token`` (read by ``generation_entry`` before the value was
+    made): once the token changes, it is never served again. Without the cache, nothing is kept."""
+    with contextlib.suppress(*REDIS_DOWN):
+        shared_call(cache, "set", key, (token, value), seconds)

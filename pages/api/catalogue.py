@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -37,7 +36,6 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connection
@@ -55,8 +53,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from accounts.requests import signed_in
 from donations.models import PUBLIC_STATUSES, Item, ItemPhoto
 from kernel.api import Pagination, absolute
-from kernel.cache import REDIS_DOWN, shared_call
-from kernel.generations import CATALOGUE, generation_read
+from kernel.generations import CATALOGUE, generation_entry, generation_keep
 from qr.selectors import short_url
 from qr.services import short_codes_ensure
 
@@ -367,15 +364,8 @@ def cached_before_drf(request: HttpRequest) -> HttpResponse | None:
         or request.META.get("HTTP_ACCEPT", "").strip() not in PLAIN_ACCEPTS
     ):
         return None
-    key = cache_key(request, "application/json")
-    read = generation_read(GENERATION, key)
-    if read is None:
-        return None
-    token, found = read
-    entry = found.get(key)
-    if token is None or entry is None or entry[0] != token:
-        return None
-    return json_response(entry[1])
+    _token, body = generation_entry(GENERATION, cache_key(request, "application/json"))
+    return json_response(body) if body is not None else None
 
 
 # --- the list -----------------------------------------------------------------------------------------
@@ -386,18 +376,14 @@ def catalogue_list(view: GenericViewSet, request: Request, serializer_class: Any
     key = cache_key(request) if cacheable(request) else None
     token: str | None = None
     if key is not None:
-        read = generation_read(GENERATION, key)
-        if read is not None:
-            token, found = read
-            entry = found.get(key)
-            if token is not None and entry is not None and entry[0] == token:
-                return json_response(entry[1])
+        token, kept = generation_entry(GENERATION, key)
+        if kept is not None:
+            return json_response(kept)
     response = _uncached(view, request, serializer_class)
     if key is not None and token is not None:
         # Rendered here as DRF would (same renderer, media type and context), to keep the bytes.
         body = request.accepted_renderer.render(response.data, request.accepted_media_type, view.get_renderer_context())
-        with contextlib.suppress(*REDIS_DOWN):  # served uncached; the next request tries again
-            shared_call(cache, "set", key, (token, body), settings.CATALOGUE_CACHE_SECONDS)
+        generation_keep(key, token, body, settings.CATALOGUE_CACHE_SECONDS)  # without the cache: served uncached
         return json_response(body)
     return response
 
