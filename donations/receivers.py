@@ -77,8 +77,9 @@ def _catalogue_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     """Saves the services do not make by UPDATE (new items, photos, the admin's edits): the cached
     catalogue pages, and the item's own page data, go when they commit. (Status moves and edits
     bump in donations.services.)"""
-    generation_bump(CATALOGUE)
     if isinstance(instance, Item):
         item_changed(instance.pk)
     elif isinstance(instance, ItemPhoto):
         item_changed(instance.item_id)
+    else:
+        generation_bump(CATALOGUE)

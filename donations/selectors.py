@@ -30,7 +30,7 @@ from donations.models import (
     Reservation,
 )
 from donations.search import text_search
-from kernel.generations import generation_bump, generation_entry, generation_keep
+from kernel.generations import CATALOGUE, generation_bump, generation_entry, generation_keep
 
 logger = logging.getLogger(__name__)
 
@@ -215,5 +215,7 @@ def item_page_item(*, pk: int, user: User | None) -> Item | None:
 
 
 def item_changed(pk: int) -> None:
-    """Item ``pk``'s cached page data goes when the current transaction commits (now outside one)."""
+    """Item ``pk`` changes: the cached catalogue pages and its page data go when the current
+    transaction commits (now outside one)."""
+    generation_bump(CATALOGUE)
     generation_bump(item_generation(pk), seconds=ITEM_GENERATION_SECONDS)

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "generation:"
 # What the items list caches (pages/api/catalogue.py): bumped by any committed change of an item,
-# its photos, its campaign or organisation (donations.services, donations.receivers, campaigns.services).
+# its photos, its campaign or organisation (donations.selectors.item_changed, donations.receivers, campaigns.services).
 CATALOGUE = "catalogue"
 
 

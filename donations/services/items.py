@@ -74,8 +74,7 @@ def item_transition(
         **fields,
     )
     ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
-    generation_bump(CATALOGUE)  # the cached catalogue pages go when this commits
-    item_changed(item.pk)  # and this item's page data
+    item_changed(item.pk)  # the cached catalogue pages and this item's page data go when this commits
     item.status, item.updated_at = to, updated_at
     for name, value in fields.items():
         setattr(item, name, value)
@@ -343,7 +342,6 @@ def item_update(*, item: Item, actor: User, changes: dict[str, Any]) -> Item:
     )
     if updated != 1:
         raise ItemNotEditable(str(item.pk))
-    generation_bump(CATALOGUE)
     item_changed(item.pk)
     for name, value in changes.items():
         setattr(item, name, value)
