@@ -169,9 +169,7 @@ def _item_claim(*, item: Item, actor: User) -> None:
     try:
         item_transition(item=item, to=ItemStatus.RESERVED, expected=ItemStatus.LISTED, actor=actor, note="counter")
     except TransitionRefused:
-        refused = ItemUnavailable(f"item {item.pk} is not listed")
-        refused.unavailable = [item.pk]
-        raise refused from None
+        raise ItemUnavailable.naming([item.pk]) from None
 
 
 def _order_paid_and_handed_over(

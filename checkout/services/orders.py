@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -80,6 +80,14 @@ class ItemUnavailable(Conflict):
     default_detail = _("Cet objet n'est plus disponible : quelqu'un l'a déjà réservé ou acheté.")
     # The ids of the basket's items that could not be held (none was held).
     unavailable: list[int] = []
+
+    @classmethod
+    def naming(cls, item_ids: Iterable[int]) -> ItemUnavailable:
+        """The refusal of a hold naming each item (by id) that is not listed."""
+        ids = sorted(item_ids)
+        refused = cls(f"items {ids} are not listed")
+        refused.unavailable = ids
+        return refused
 
 
 class TooManyHolds(DomainError):
@@ -202,9 +210,7 @@ def _items_hold(*, item_ids: list[int], now: datetime, quoted: Mapping[int, Item
             continue
         held.append(items[pk])
     if unavailable:
-        refused = ItemUnavailable(f"items {sorted(unavailable)} are not listed")
-        refused.unavailable = sorted(unavailable)
-        raise refused
+        raise ItemUnavailable.naming(unavailable)
     return held
 
 
@@ -225,11 +231,8 @@ def _items_hold_as_quoted(*, item_ids: list[int], quoted: Mapping[int, Item]) ->
     if refused:
         # Taken meanwhile (409), or still listed but changed since the quote (QuoteStale).
         listed = set(Item.objects.filter(pk__in=refused, status=ItemStatus.LISTED).values_list("pk", flat=True))
-        unavailable = sorted(set(refused) - listed)
-        if unavailable:
-            taken = ItemUnavailable(f"items {unavailable} are not listed")
-            taken.unavailable = unavailable
-            raise taken
+        if taken := set(refused) - listed:
+            raise ItemUnavailable.naming(taken)
         raise QuoteStale(f"items {sorted(listed)} changed between quote and hold")
     return [quoted[pk] for pk in item_ids]
 
