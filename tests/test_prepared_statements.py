@@ -45,21 +45,14 @@ def test_db_server_side_binding_false_keeps_parameters_in_the_sql() -> None:
     env = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres", "DEBUG": "true"}
     show = "import tremma.settings as s; print(s.DATABASES['default']['OPTIONS'])"
 
-    def options(**extra: str) -> str:
-        done = subprocess.run(
+    def settings_with(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [sys.executable, "-c", show], cwd=ROOT, env={**env, **extra}, capture_output=True, text=True, timeout=60
         )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
 
-    assert "'server_side_binding': True" in options() and "'prepare_threshold': 5" in options()
-    assert "server_side_binding" not in options(DB_SERVER_SIDE_BINDING="false")
-    refused = subprocess.run(
-        [sys.executable, "-c", show],
-        cwd=ROOT,
-        env={**env, "DB_SERVER_SIDE_BINDING": "sometimes"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    default, off = settings_with(), settings_with(DB_SERVER_SIDE_BINDING="false")
+    assert default.returncode == 0 and off.returncode == 0, default.stderr + off.stderr
+    assert "'server_side_binding': True" in default.stdout and "'prepare_threshold': 5" in default.stdout
+    assert "server_side_binding" not in off.stdout
+    refused = settings_with(DB_SERVER_SIDE_BINDING="sometimes")
     assert refused.returncode != 0 and "DB_SERVER_SIDE_BINDING" in refused.stderr
