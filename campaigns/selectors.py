@@ -13,6 +13,15 @@ from kernel.errors import NotFound, PermissionDenied
 
 PUBLIC_CAMPAIGN_STATUSES = (Campaign.Status.LIVE, Campaign.Status.CLOSED)
 
+# What the item page keeps of a campaign (its row, its organisation, its ledger totals: see
+# ledger.selectors.campaign_page_campaign) lives under this generation token, replaced when a change
+# of the campaign, of its organisation or of its ledger commits (campaigns.services.campaigns_changed).
+CAMPAIGN_GENERATION_SECONDS = 24 * 3600
+
+
+def campaign_generation(pk: int) -> str:
+    return f"campaign:{pk}"
+
 
 def public_campaigns() -> QuerySet[Campaign]:
     """Campaigns anyone may see, with their organisation, without totals."""

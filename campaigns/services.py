@@ -18,15 +18,30 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns.models import AuditEntry, Campaign, Organisation
+from campaigns.selectors import CAMPAIGN_GENERATION_SECONDS, campaign_generation
 from kernel.errors import Conflict, DomainError
 from kernel.generations import CATALOGUE, generation_bump
 from kernel.photos import PreparedPhoto, delete_renditions_of, delete_stored, store_photos
 from kernel.states import TransitionRefused, transition_apply
 
 
+def campaigns_changed(*pks: int) -> None:
+    """Campaigns ``pks`` changed (their row, their organisation or their ledger): what the item pages
+    keep of them goes when the current transaction commits (now outside one)."""
+    for pk in pks:
+        generation_bump(campaign_generation(pk), seconds=CAMPAIGN_GENERATION_SECONDS)
+
+
+def organisation_campaigns_changed(organisation_id: int) -> None:
+    """Organisation ``organisation_id`` changed: its campaigns carry its name and opening hours."""
+    campaigns_changed(*Campaign.objects.filter(organisation_id=organisation_id).values_list("pk", flat=True))
+
+
+@transaction.atomic
 def organisation_opening_hours_set(*, organisation_id: int, opening_hours: str) -> None:
     """The opening hours its shop page shows (the caller checked the permission: CAMPAIGNS)."""
     Organisation.objects.filter(pk=organisation_id).update(opening_hours=opening_hours.strip())
+    organisation_campaigns_changed(organisation_id)
 
 
 # The campaign state machine, as data: draft → live → closed.
@@ -127,6 +142,7 @@ def campaign_update(
             if updated != 1:
                 raise TransitionRefused("closed", detail=_("Une campagne terminée ne se modifie plus."))
             generation_bump(CATALOGUE)  # items show their campaign's title
+            campaigns_changed(campaign.pk)
             if cover is not None:
                 _set_cover(campaign, cover, written)
             if old_cover:
@@ -151,6 +167,7 @@ def campaign_transition(*, campaign: Campaign, actor: User, to: Campaign.Status)
     """Publish (draft → live) or close (live → closed), as one conditional UPDATE."""
     current = Campaign.Status(campaign.status)
     transition_apply(model=Campaign, pk=campaign.pk, table=CAMPAIGN_TRANSITIONS, current=current, to=to)
+    campaigns_changed(campaign.pk)
     campaign.status = to
     return campaign
 

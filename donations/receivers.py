@@ -12,6 +12,7 @@ from accounts.models import User
 from accounts.services import AccountBusy
 from accounts.signals import account_deleting, account_exporting
 from campaigns.models import Campaign, Organisation
+from campaigns.services import campaigns_changed, organisation_campaigns_changed
 from donations.models import Item, ItemPhoto, ItemStatus
 from donations.selectors import item_changed, items_owned_by
 from donations.services import OWNER_WITHDRAWABLE_STATUSES, item_withdraw
@@ -83,3 +84,8 @@ def _catalogue_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
         item_changed(instance.item_id)
     else:
         generation_bump(CATALOGUE)
+        # The item pages keep each campaign with its organisation: theirs go too.
+        if isinstance(instance, Campaign):
+            campaigns_changed(instance.pk)
+        else:
+            organisation_campaigns_changed(instance.pk)

@@ -5,10 +5,12 @@ reconciliation of the ledger with our rows and the payment provider."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
@@ -17,10 +19,21 @@ from django.utils import timezone
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.permissions import Permission
-from campaigns.selectors import managed_campaigns, organisations_user_may, public_campaigns, user_may
+from campaigns.selectors import (
+    CAMPAIGN_GENERATION_SECONDS,
+    PUBLIC_CAMPAIGN_STATUSES,
+    campaign_generation,
+    managed_campaigns,
+    organisations_user_may,
+    public_campaigns,
+    user_may,
+)
 from donations.models import COUNTER_PROVIDER, Fulfilment, Gift, Order, OrderLine, PaymentStatus
+from kernel.generations import generation_entry, generation_keep
 from ledger.models import LedgerEntry
 from payments.gateways import GatewayError, gateway
+
+logger = logging.getLogger(__name__)
 
 # Only a campaign's money counts in its totals, its backers and its organisation's balance.
 _CAMPAIGN_ACCOUNT = Q(account=LedgerEntry.Account.CAMPAIGN)
@@ -78,6 +91,38 @@ def campaign_public_queryset() -> QuerySet[Campaign]:
     minus debits of the ledger) and ``backers_count``: subqueries, so the list
     stays one query whatever its length."""
     return _with_totals(public_campaigns())
+
+
+# The item page's campaign, kept in the shared cache under the campaign's generation token (replaced
+# when a change of the campaign, its organisation or its ledger commits): a crowd at one window reads
+# the campaign's totals once per payment, not once per page. The version names the pickled row's shape.
+CAMPAIGN_PAGE_CACHE_VERSION = 1
+
+
+def campaign_page_key(pk: int) -> str:
+    return f"campaign-page:v{CAMPAIGN_PAGE_CACHE_VERSION}:{pk}"
+
+
+def campaign_page_campaign(*, pk: int) -> Campaign | None:
+    """Campaign ``pk`` with its organisation and ledger totals (as ``campaign_public_queryset``), if
+    public; from the shared cache when it is there and current, else read and kept."""
+    seconds = settings.ITEM_PAGE_CACHE_SECONDS
+    token: str | None = None
+    if seconds:
+        try:
+            token, kept = generation_entry(
+                campaign_generation(pk), campaign_page_key(pk), seconds=CAMPAIGN_GENERATION_SECONDS
+            )
+        except Exception:
+            # An entry that no longer unpickles (a deploy changed the model, not the version): a miss.
+            logger.warning("item page cache: entry of campaign %s unreadable", pk, exc_info=True)
+            kept = None
+        if isinstance(kept, Campaign) and kept.pk == pk and kept.status in PUBLIC_CAMPAIGN_STATUSES:
+            return kept
+    campaign = campaign_public_queryset().filter(pk=pk).first()
+    if token is not None and campaign is not None:
+        generation_keep(campaign_page_key(pk), token, campaign, seconds)
+    return campaign
 
 
 def campaign_progress(*, campaign_id: int) -> tuple[int, int]:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
 from campaigns.models import Campaign, Pledge
+from campaigns.services import campaigns_changed
 from donations.models import Fulfilment, Gift, Order, OrderLine
 from ledger.models import LedgerEntry, Transfer
 
@@ -35,7 +36,7 @@ def ledger_record(
         return None
     try:
         with transaction.atomic():
-            return LedgerEntry.objects.create(
+            entry = LedgerEntry.objects.create(
                 account=account,
                 kind=kind,
                 reason=reason,
@@ -49,6 +50,9 @@ def ledger_record(
                 key=key,
                 provider_event_id=provider_event_id,
             )
+            if campaign is not None:
+                campaigns_changed(campaign.pk)  # its totals, as the item pages keep them
+            return entry
     except IntegrityError:
         return None
 

@@ -14,7 +14,7 @@ from donations.models import ItemStatus
 from donations.selectors import item_page_item, item_similar, item_visible_queryset
 from frontend.legal import legal_details
 from ledger.pledges import campaign_matching
-from ledger.selectors import campaign_public_queryset
+from ledger.selectors import campaign_page_campaign, campaign_public_queryset
 from news.selectors import campaign_updates
 from pages.item_delivery import item_ways
 from realtime.selectors import last_event_id
@@ -69,8 +69,12 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_page_item(pk=pk, user=user)
     if item is None:
         raise Http404
-    # The campaign with its ledger totals (one query), for the live progress bar.
-    campaign = campaign_public_queryset().get(pk=item.campaign_id)
+    # The campaign with its ledger totals, for the live progress bar: from the shared cache when
+    # current, and the page's only copy of it (the item's data may have been kept before an edit).
+    campaign = campaign_page_campaign(pk=item.campaign_id)
+    if campaign is None:
+        raise Http404
+    item.campaign = campaign
     context = {
         "item": item,
         "campaign": campaign,
