@@ -179,9 +179,9 @@ def reservations_in_progress(*, user: User, now: datetime) -> QuerySet[Reservati
 # its photos (donations.receivers). A page that read the item before such a commit and keeps it
 # after keeps it under the old token, never served again. The page takes the campaign and its
 # organisation from their own entry (ledger.selectors.campaign_page_campaign, under the campaign's
-# token); what else the entry carries (a giver's town) may lag by ITEM_PAGE_CACHE_SECONDS at most. Only a public item is kept, so
-# an entry is one that anybody may see. The version names the shape of the pickled rows: change it
-# with the models.
+# token); what else the entry carries (a giver's town) may lag by ITEM_PAGE_CACHE_SECONDS at most.
+# Only a public item is kept, so an entry is one that anybody may see. The version names the shape of
+# the pickled rows: change it with the models.
 ITEM_PAGE_CACHE_VERSION = 1
 # How long an item's token lives: a token gone is a changed one (its entries are read again).
 ITEM_GENERATION_SECONDS = 24 * 3600
