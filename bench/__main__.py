@@ -179,9 +179,25 @@ def main() -> int:
                 levers=args.levers,
             )
 
+        def webhooks_scenario() -> None:
+            from bench.scenarios import webhooks
+
+            stripe_env = {
+                **env,
+                "PAYMENTS_DEMO": "false",
+                "STRIPE_SECRET_KEY": "sk_test_bench_only",
+                "STRIPE_WEBHOOK_SECRET": webhooks.SECRET,
+                "STRIPE_CONNECT_WEBHOOK_SECRET": webhooks.SECRET + "_connect",
+                # no provider call leaves this machine: the API base is a closed local port
+                "STRIPE_API_BASE": "http://127.0.0.1:9",
+            }
+            with Server(stripe_env, profile=profile("webhooks"), name="webhooks") as server:
+                webhooks.measure(report, server, ceilings, count=50 if quick else 300, pairs=pairs)
+
         guarded("flash", flash_scenario)
         guarded("basket", basket_scenario)
         guarded("catalogue", catalogue_scenario)
+        guarded("webhooks", webhooks_scenario)
 
     def fanout_scenario() -> None:
         from bench.scenarios import fanout
@@ -198,21 +214,6 @@ def main() -> int:
                 pairs=pairs,
             )
 
-    def webhooks_scenario() -> None:
-        from bench.scenarios import webhooks
-
-        stripe_env = {
-            **env,
-            "PAYMENTS_DEMO": "false",
-            "STRIPE_SECRET_KEY": "sk_test_bench_only",
-            "STRIPE_WEBHOOK_SECRET": webhooks.SECRET,
-            "STRIPE_CONNECT_WEBHOOK_SECRET": webhooks.SECRET + "_connect",
-            # no provider call leaves this machine: the API base is a closed local port
-            "STRIPE_API_BASE": "http://127.0.0.1:9",
-        }
-        with Server(stripe_env, name="webhooks") as server:
-            webhooks.measure(report, server, count=50 if quick else 300, pairs=pairs)
-
     def worker_scenario() -> None:
         from bench import footprint
 
@@ -227,7 +228,6 @@ def main() -> int:
         qr_bench.measure(report, quick=quick, pairs=pairs)
 
     guarded("fanout", fanout_scenario)
-    guarded("webhooks", webhooks_scenario)
     guarded("worker", worker_scenario)
     guarded("qr", qr_scenario)
     path = report.write()

@@ -116,3 +116,14 @@ def test_ceiling_d_holds_an_item_once_with_the_rows_a_checkout_writes() -> None:
     again = reserve(RequestFactory().post(f"/__bench__/reserve/{item.pk}/"), pk=item.pk)
     assert again.status_code == 409
     assert Order.objects.count() == 1 and Reservation.objects.count() == 1
+
+
+def test_the_phones_of_a_crowd_share_one_tls_context_but_not_their_connections() -> None:
+    # httpx builds a TLS context per client unless given one (20 to 85 ms of the load generator's
+    # CPU each, which stalled the crowd's event loop and counted in every phone's latency).
+    from bench.harness import SHARED_TLS, phone_client
+
+    first, second = phone_client("http://127.0.0.1:9"), phone_client("http://127.0.0.1:9")
+    pools = [client._transport._pool for client in (first, second)]  # type: ignore[attr-defined]
+    assert all(pool._ssl_context is SHARED_TLS for pool in pools)
+    assert pools[0] is not pools[1]

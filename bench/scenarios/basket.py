@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench.ceilings import Ceilings, ceiling_figures, ratio_figure
-from bench.harness import Figure, Repeated, Report, Server, percentile
+from bench.harness import Figure, Repeated, Report, Server, percentile, phone_client
 from bench.pairs import alternate
 from bench.wrk import wrk
 
@@ -92,7 +92,7 @@ async def buyer(n: int, server: Server, items: list[int], outcome: Outcome, dela
     # Its own address, as the trusted proxy reports it (a documentation range: only a header value).
     forwarded = {"X-Forwarded-For": f"198.51.100.{n % 250 + 1}"}
     try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=60, headers=forwarded) as phone:
+        async with phone_client(server.url, headers=forwarded) as phone:
             started = time.perf_counter()
             response = await phone.post("/api/orders/", json={"email": f"panier{n}@example.org", "items": items})
             outcome.checkout_ms.append((time.perf_counter() - started) * 1000)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bench.ceilings import Ceilings, ceiling_figures, ratio_figure
-from bench.harness import Figure, Repeated, Report, Server, percentile
+from bench.harness import Figure, Repeated, Report, Server, percentile, phone_client
 from bench.pairs import alternate
 from bench.wrk import wrk
 
@@ -92,7 +92,7 @@ async def _visit(n: int, server: Server, code: str, outcome: Outcome) -> None:
     # A phone behind the shop's network: its own address, as the trusted proxy reports it
     # (198.51.100.0/24 and 203.0.113.0/24 are documentation ranges: only a header value here).
     forwarded = {"X-Forwarded-For": f"{'198.51.100' if n % 2 else '203.0.113'}.{n % 250 + 1}"}
-    async with httpx.AsyncClient(base_url=server.url, timeout=60, headers=forwarded) as phone:
+    async with phone_client(server.url, headers=forwarded) as phone:
         started = time.perf_counter()
         page = await phone.get(f"/q/{code}", follow_redirects=True)
         outcome.page_ms.append((time.perf_counter() - started) * 1000)
@@ -101,7 +101,7 @@ async def _visit(n: int, server: Server, code: str, outcome: Outcome) -> None:
             return
         item_id = int(re.search(r"/objets/(\d+)/", str(page.url)).group(1))  # type: ignore[union-attr]
         # The API call of the phone's "buy" button: JSON, no cookies (token-less client).
-        async with httpx.AsyncClient(base_url=server.url, timeout=60, headers=forwarded) as api:
+        async with phone_client(server.url, headers=forwarded) as api:
             started = time.perf_counter()
             response = await api.post(f"/api/items/{item_id}/checkout/", json={"email": f"passant{n}@example.org"})
             outcome.checkout_ms.append((time.perf_counter() - started) * 1000)
