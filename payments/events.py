@@ -46,6 +46,10 @@ def event_receive(*, event: PaymentEvent) -> bool:
 
     Returns False for an event already recorded (a replay: nothing changes).
     If applying fails, nothing is recorded, so the provider delivers it again."""
+    # A replay (a provider delivers again until it hears a 2xx) is answered after one read, without
+    # a transaction; two deliveries at once both pass it, and the unique row below keeps one.
+    if ProviderEvent.objects.filter(provider=event.provider, event_id=event.id).exists():
+        return False
     with transaction.atomic():
         normalised = {name: value for name, value in asdict(event).items() if name != "payload"}
         try:

@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -93,7 +95,10 @@ def test_a_signed_completed_session_sells_the_item_and_a_replay_changes_nothing(
     snapshot = (LedgerEntry.objects.count(), RealtimeEvent.objects.count(), ProviderEvent.objects.count())
 
     for _attempt in range(3):
-        assert post_event(client, completed).status_code == 200
+        with CaptureQueriesContext(connection) as replay:
+            assert post_event(client, completed).status_code == 200
+        # One read answers a replay: no transaction, no failed insert.
+        assert len(replay.captured_queries) == 1 and "payments_providerevent" in replay.captured_queries[0]["sql"]
 
     assert (LedgerEntry.objects.count(), RealtimeEvent.objects.count(), ProviderEvent.objects.count()) == snapshot
     assert campaign_progress(campaign_id=item.campaign_id) == (2500, 1)
