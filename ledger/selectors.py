@@ -126,10 +126,10 @@ def campaign_page_campaign(*, pk: int) -> Campaign | None:
 
 
 def campaign_progress(*, campaign_id: int) -> tuple[int, int]:
-    """(raised_cents, backers_count) of one campaign, from the ledger."""
-    entries = LedgerEntry.objects.filter(_CAMPAIGN_ACCOUNT, campaign_id=campaign_id)
-    raised = entries.aggregate(net=Coalesce(Sum(_SIGNED_AMOUNT), Value(0)))["net"]
-    backers = entries.filter(_BACKER).aggregate(backers=_BACKERS)["backers"]
+    """(raised_cents, backers_count) of one campaign, from the ledger, in one query (the
+    subqueries of ``campaign_public_queryset``)."""
+    totals = _with_totals(Campaign.objects.filter(pk=campaign_id)).values_list("raised_cents", "backers_count")
+    raised, backers = totals.first() or (0, 0)
     return int(raised), int(backers)
 
 
