@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -30,9 +29,7 @@ from donations.models import (
     Reservation,
 )
 from donations.search import text_search
-from kernel.generations import CATALOGUE, generation_bump, generation_entry, generation_keep
-
-logger = logging.getLogger(__name__)
+from kernel.generations import CATALOGUE, generation_bump, generation_cached
 
 
 def _with_relations(queryset: QuerySet[Item]) -> QuerySet[Item]:
@@ -198,21 +195,14 @@ def item_page_key(pk: int) -> str:
 def item_page_item(*, pk: int, user: User | None) -> Item | None:
     """Item ``pk`` as its page shows it, if ``user`` may see it: from the shared cache when it is
     there and current, else read (and kept when public). One cache round trip on a hit."""
-    seconds = settings.ITEM_PAGE_CACHE_SECONDS
-    token: str | None = None
-    if seconds:
-        try:
-            token, kept = generation_entry(item_generation(pk), item_page_key(pk), seconds=ITEM_GENERATION_SECONDS)
-        except Exception:
-            # An entry that no longer unpickles (a deploy changed a model, not the version): a miss.
-            logger.warning("item page cache: entry of item %s unreadable", pk, exc_info=True)
-            kept = None
-        if isinstance(kept, Item) and kept.pk == pk and kept.status in PUBLIC_STATUSES:
-            return kept
-    item = item_visible_queryset(user=user).select_related("owner").filter(pk=pk).first()  # type: ignore[arg-type]
-    if token is not None and item is not None and item.status in PUBLIC_STATUSES:
-        generation_keep(item_page_key(pk), token, item, seconds)  # without the cache: served uncached
-    return item
+    return generation_cached(
+        item_generation(pk),
+        item_page_key(pk),
+        seconds=settings.ITEM_PAGE_CACHE_SECONDS,
+        token_seconds=ITEM_GENERATION_SECONDS,
+        servable=lambda kept: isinstance(kept, Item) and kept.pk == pk and kept.status in PUBLIC_STATUSES,
+        read=lambda: item_visible_queryset(user=user).select_related("owner").filter(pk=pk).first(),  # type: ignore[arg-type]
+    )
 
 
 def item_changed(pk: int) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -20,6 +21,8 @@ from django.db import transaction
 from kernel.cache import REDIS_DOWN, shared_call
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PREFIX = "generation:"
 # What the items list caches (pages/api/catalogue.py): bumped by any committed change of an item,
@@ -73,3 +76,31 @@ def generation_keep(key: str, token: str, value: Any, seconds: int) -> None:
     made): once the token changes, it is never served again. Without the cache, nothing is kept."""
     with contextlib.suppress(*REDIS_DOWN):
         shared_call(cache, "set", key, (token, value), seconds)
+
+
+def generation_cached(
+    name: str,
+    key: str,
+    *,
+    seconds: int,
+    token_seconds: int | None,
+    servable: Callable[[Any], bool],
+    read: Callable[[], T | None],
+) -> T | None:
+    """One row kept for ``name``'s token: what ``key`` keeps when current and ``servable`` (its type,
+    its id, a public status: an entry is untrusted), else ``read()``, kept when ``servable`` for the
+    token read before it. ``seconds`` 0: uncached. ``token_seconds``: how long the token lives. An
+    entry that no longer unpickles (a deploy changed a model, not the key's version) is a miss."""
+    token: str | None = None
+    if seconds:
+        try:
+            token, kept = generation_entry(name, key, seconds=token_seconds)
+        except Exception:
+            logger.warning("generations: entry %s unreadable", key, exc_info=True)
+            kept = None
+        if kept is not None and servable(kept):
+            return kept  # type: ignore[no-any-return]
+    value = read()
+    if token is not None and value is not None and servable(value):
+        generation_keep(key, token, value, seconds)  # without the cache: served uncached
+    return value

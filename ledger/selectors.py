@@ -5,7 +5,6 @@ reconciliation of the ledger with our rows and the payment provider."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,11 +29,9 @@ from campaigns.selectors import (
     user_may,
 )
 from donations.models import COUNTER_PROVIDER, Fulfilment, Gift, Order, OrderLine, PaymentStatus
-from kernel.generations import generation_entry, generation_keep
+from kernel.generations import generation_cached
 from ledger.models import LedgerEntry
 from payments.gateways import GatewayError, gateway
-
-logger = logging.getLogger(__name__)
 
 # Only a campaign's money counts in its totals, its backers and its organisation's balance.
 _CAMPAIGN_ACCOUNT = Q(account=LedgerEntry.Account.CAMPAIGN)
@@ -107,23 +104,14 @@ def campaign_page_key(pk: int) -> str:
 def campaign_page_campaign(*, pk: int) -> Campaign | None:
     """Campaign ``pk`` with its organisation and ledger totals (as ``campaign_public_queryset``), if
     public; from the shared cache when it is there and current, else read and kept."""
-    seconds = settings.ITEM_PAGE_CACHE_SECONDS
-    token: str | None = None
-    if seconds:
-        try:
-            token, kept = generation_entry(
-                campaign_generation(pk), campaign_page_key(pk), seconds=CAMPAIGN_GENERATION_SECONDS
-            )
-        except Exception:
-            # An entry that no longer unpickles (a deploy changed the model, not the version): a miss.
-            logger.warning("item page cache: entry of campaign %s unreadable", pk, exc_info=True)
-            kept = None
-        if isinstance(kept, Campaign) and kept.pk == pk and kept.status in PUBLIC_CAMPAIGN_STATUSES:
-            return kept
-    campaign = campaign_public_queryset().filter(pk=pk).first()
-    if token is not None and campaign is not None:
-        generation_keep(campaign_page_key(pk), token, campaign, seconds)
-    return campaign
+    return generation_cached(
+        campaign_generation(pk),
+        campaign_page_key(pk),
+        seconds=settings.ITEM_PAGE_CACHE_SECONDS,
+        token_seconds=CAMPAIGN_GENERATION_SECONDS,
+        servable=lambda kept: isinstance(kept, Campaign) and kept.pk == pk and kept.status in PUBLIC_CAMPAIGN_STATUSES,
+        read=lambda: campaign_public_queryset().filter(pk=pk).first(),
+    )
 
 
 def campaign_progress(*, campaign_id: int) -> tuple[int, int]:

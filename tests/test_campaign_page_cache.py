@@ -161,7 +161,7 @@ def test_an_entry_that_cannot_be_read_is_a_miss(client: Client, cached: None) ->
         cache.set(campaign_page_key(item.campaign_id), hostile, 60)
         assert page_campaign(client, item).title == item.campaign.title
     # A row pickled by an older release that no longer loads (a model changed, not the version).
-    with patch("ledger.selectors.generation_entry", side_effect=AttributeError("no attribute 'x'")):
+    with patch("kernel.generations.generation_entry", side_effect=AttributeError("no attribute 'x'")):
         assert page_campaign(client, item).title == item.campaign.title
 
 

@@ -120,7 +120,7 @@ def test_an_entry_that_cannot_be_read_is_a_miss(client: Client, cached: None) ->
         cache.set(item_page_key(item.pk), hostile, 60)
         assert page_item(client, item).title == "Chaise"
     # A row pickled by an older release that no longer loads (a model changed, not the version).
-    with patch("donations.selectors.generation_entry", side_effect=AttributeError("no attribute 'x'")):
+    with patch("kernel.generations.generation_entry", side_effect=AttributeError("no attribute 'x'")):
         assert page_item(client, item).title == "Chaise"
 
 
