@@ -1,5 +1,7 @@
 """The ceiling of fan-out: a bare ``websockets`` server that broadcasts each
-message received on /control to every socket connected on /watch."""
+message received on /control to every socket connected on /watch. Frames go
+uncompressed, as the Procfile's server sends them (``--ws-per-message-deflate
+false``): the same work on the wire."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ async def handler(connection: ServerConnection) -> None:
 
 
 async def main(port: int) -> None:
-    async with serve(handler, "127.0.0.1", port, max_queue=None):
+    async with serve(handler, "127.0.0.1", port, max_queue=None, compression=None):
         await asyncio.get_running_loop().create_future()
 
 

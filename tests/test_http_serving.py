@@ -23,7 +23,13 @@ def test_a_checkout_served_by_a_worker_thread_reaches_a_socket_on_the_in_memory_
     with asgi_servers(1, redis=False) as (server,):
 
         async def scenario() -> tuple[int, dict[str, object], dict[str, object]]:
+            # The client offers permessage-deflate, as browsers do.
             async with connect(server.replace("http://", "ws://") + f"/ws/items/{item.pk}/", origin=server) as socket:
+                # The Procfile's server declines it: live events go uncompressed (--ws-per-message-deflate
+                # false): small JSON texts, each compressed once per socket, cost more than they saved.
+                assert socket.response is not None
+                assert "Sec-WebSocket-Extensions" not in socket.response.headers
+                assert socket.protocol.extensions == []
                 await asyncio.sleep(0.2)
                 async with httpx.AsyncClient(base_url=server) as api:
                     health = await api.get("/healthz")  # its channel-layer round trip runs from a worker thread too

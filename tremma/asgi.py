@@ -20,7 +20,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tremma.settings")
 django_wsgi_app = get_wsgi_application()
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -64,9 +63,8 @@ application = ProtocolTypeRouter(
         # A browser's Origin must be one of ours in scheme, host AND port (SITE_URL and
         # CSRF_TRUSTED_ORIGINS): checking the host alone, as AllowedHostsOriginValidator does,
         # would let a page served over plain http, or on another port of the same host, open
-        # a manager's dashboard socket with their cookies.
-        "websocket": OriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), settings.WEBSOCKET_ALLOWED_ORIGINS
-        ),
+        # a manager's dashboard socket with their cookies. (Sessions and users: the dashboard's
+        # route only, tremma/routing.py.)
+        "websocket": OriginValidator(URLRouter(websocket_urlpatterns), settings.WEBSOCKET_ALLOWED_ORIGINS),
     }
 )
