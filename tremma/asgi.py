@@ -19,7 +19,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tremma.settings")
 # Django must be set up before anything imports models (the routing below does).
 django_wsgi_app = get_wsgi_application()
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -27,6 +26,7 @@ from django.conf import settings  # noqa: E402
 from kernel.body import ChunkedBodyLimit  # noqa: E402
 from realtime.loop import server_loop_set  # noqa: E402
 from tremma.routing import websocket_urlpatterns  # noqa: E402
+from tremma.serving import WSGIInThreads  # noqa: E402
 
 
 def warm_up() -> None:
@@ -49,7 +49,7 @@ class HttpInWorkerThreads:
     so that events published from those threads are sent from it."""
 
     def __init__(self, threads: int) -> None:
-        self.wsgi = WSGIMiddleware(django_wsgi_app, workers=threads)  # type: ignore[arg-type]
+        self.wsgi = WSGIInThreads(django_wsgi_app, workers=threads)  # type: ignore[arg-type]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         server_loop_set(asyncio.get_running_loop())
