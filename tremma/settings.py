@@ -90,7 +90,7 @@ MIDDLEWARE = [
     # First: a body over its cap is refused before anything (CSRF reads POST) starts reading it.
     "kernel.body.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "kernel.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
