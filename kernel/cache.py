@@ -14,10 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.utils.functional import cached_property
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -47,13 +49,45 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         return client
 
 
+@dataclass
+class _Shared:
+    """What every cache object of one Redis location shares in a process."""
+
+    client: ReusedClientRedisCacheClient
+    warned_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_shared: dict[str, _Shared] = {}
+_shared_lock = threading.Lock()
+
+
 class ResilientRedisCache(RedisCache):
+    """Django's Redis cache with a local fallback (see above), whose connections, fallback and
+    warnings belong to the process, not to the cache object.
+
+    Django hands out its cache objects per context (``caches`` is contextvar-based), and the web
+    process runs each request in a fresh context (tremma/serving.py): with Django's own, every
+    request built a new cache object, so a new connection pool, a new connection to Redis (its
+    handshake was a third of a checkout's time), and a fallback of its own — when Redis was down,
+    attempt limits counted each request alone."""
+
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
-        self._fallback = LocMemCache(f"tremma-fallback-{id(self)}", {"OPTIONS": {"MAX_ENTRIES": 10000}})
-        self._warned_at = 0.0
-        self._lock = threading.Lock()
+        location = f"{self._servers!r} {sorted(self._options.items())!r}"  # type: ignore[attr-defined]
+        with _shared_lock:
+            shared = _shared.get(location)
+            if shared is None:
+                client = self._class(self._servers, **self._options)  # type: ignore[attr-defined]
+                shared = _shared[location] = _Shared(client)
+        self._shared = shared
+        # LocMemCache keeps its entries per name, for the whole process.
+        self._fallback = LocMemCache(f"tremma-fallback {location}", {"OPTIONS": {"MAX_ENTRIES": 10000}})
+
+    @cached_property
+    def _cache(self) -> ReusedClientRedisCacheClient:  # type: ignore[override]
+        return self._shared.client
 
     def _either(self, name: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -64,11 +98,12 @@ class ResilientRedisCache(RedisCache):
             return method(*args, **kwargs)
 
     def _warn(self, name: str) -> None:
-        with self._lock:
+        shared = self._shared
+        with shared.lock:
             now = time.monotonic()
-            if now - self._warned_at < WARN_EVERY_SECONDS:
+            if now - shared.warned_at < WARN_EVERY_SECONDS:
                 return
-            self._warned_at = now
+            shared.warned_at = now
         logger.warning("cache: Redis unavailable (%s); this process uses its own cache meanwhile", name, exc_info=True)
 
     def add(self, *args: Any, **kwargs: Any) -> Any:

@@ -3,11 +3,12 @@ and counted in the process's own cache when Redis is down (tests/test_redis_down
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import pytest
 import redis
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from checkout.throttles import TooManyAttempts, payment_attempt_check
 from kernel.counters import counts_in_window
@@ -51,3 +52,36 @@ def test_counters_go_on_in_the_process_when_redis_is_down(own_redis: OwnRedis) -
     own_redis.stop()
     assert counts_in_window(["a", "b"], seconds=60) == [1, 1]
     assert counts_in_window(["a"], seconds=60) == [2]
+
+
+def _in_a_request_context(work: Any) -> Any:
+    """Run ``work`` as the web process runs each request (tremma/serving.py): in a fresh copy of the
+    server loop's context, where Django's ``caches`` (contextvar-based) hand out a new cache object."""
+    return contextvars.Context().run(work)
+
+
+def test_each_request_shares_the_process_connections_to_redis(own_redis: OwnRedis) -> None:
+    client = redis.Redis.from_url(own_redis.url)
+    _in_a_request_context(lambda: counts_in_window(["warm"], seconds=60))
+    before = client.info("stats")["total_connections_received"]
+    for _request in range(20):
+        _in_a_request_context(lambda: (counts_in_window(["a"], seconds=60), caches["default"].get("x")))
+    opened = client.info("stats")["total_connections_received"] - before
+    assert opened == 0, f"{opened} connections opened by 20 requests"
+    assert counts_in_window(["a"], seconds=60) == [21]
+
+
+def test_the_fallback_counts_for_the_whole_process_when_redis_is_down(own_redis: OwnRedis) -> None:
+    own_redis.stop()
+    counts = [_in_a_request_context(lambda: counts_in_window(["attempts"], seconds=60))[0] for _ in range(4)]
+    assert counts == [1, 2, 3, 4]  # one request after another: the limit holds across them
+
+
+def test_redis_down_is_logged_once_a_minute_whatever_the_number_of_requests(
+    own_redis: OwnRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    own_redis.stop()
+    with caplog.at_level("WARNING", logger="kernel.cache"):
+        for _ in range(5):
+            _in_a_request_context(lambda: caches["default"].get("x"))
+    assert len([r for r in caplog.records if "Redis unavailable" in r.getMessage()]) == 1
