@@ -172,6 +172,16 @@ class Item(models.Model):
                 condition=Q(ships=True, postal_code=""),
                 name="item_ships_home_newest",
             ),
+            # What a sold or held item's page offers instead (donations.selectors.item_similar): the
+            # campaign's newest listed items of the same category, then of any: see 0026.
+            models.Index(
+                fields=["campaign", "category", "-created_at", "-id"],
+                condition=Q(status="listed"),
+                name="item_listed_campaign_category",
+            ),
+            models.Index(
+                fields=["campaign", "-created_at", "-id"], condition=Q(status="listed"), name="item_listed_campaign"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -7,12 +7,10 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
-    Case,
-    IntegerField,
     Prefetch,
     Q,
     QuerySet,
-    When,
+    prefetch_related_objects,
 )
 
 from accounts.models import User
@@ -142,16 +140,23 @@ def item_search(
     return queryset
 
 
-def item_similar(*, item: Item, limit: int = 4) -> QuerySet[Item]:
-    """Other items on sale for the same campaign, same category first: what a sold item's page offers."""
-    return (
+def item_similar(*, item: Item, limit: int = 4) -> list[Item]:
+    """Other items on sale for the same campaign, newest first, those of the item's category first:
+    what a sold or held item's page offers. Each read is a range of a partial index of listed
+    items (donations 0026): the same category, then, when it gives fewer than ``limit``, the
+    others; ordering every listed item of the campaign by "same category" cost a quarter of a
+    second for a campaign of 40,000 objects, at nearly every page of a crowd at a window."""
+    listed = (
         Item.objects.filter(campaign_id=item.campaign_id, status=ItemStatus.LISTED)
         .exclude(pk=item.pk)
         .select_related("campaign")
-        .prefetch_related(Prefetch("photos", queryset=ItemPhoto.objects.order_by("position", "id")))
-        .annotate(same_category=Case(When(category=item.category, then=0), default=1, output_field=IntegerField()))
-        .order_by("same_category", "-created_at", "-id")[:limit]
+        .order_by("-created_at", "-id")
     )
+    similar = list(listed.filter(category=item.category)[:limit])
+    if len(similar) < limit:
+        similar += listed.exclude(category=item.category)[: limit - len(similar)]
+    prefetch_related_objects(similar, Prefetch("photos", queryset=ItemPhoto.objects.order_by("position", "id")))
+    return similar
 
 
 def reservations_in_progress(*, user: User, now: datetime) -> QuerySet[Reservation]:

@@ -139,9 +139,10 @@ def test_the_item_page_is_a_handful_of_queries_whatever_its_state(
         other = listed_with_photo(campaign=item.campaign)
     with django_assert_max_num_queries(4):
         assert client.get(item.get_absolute_url()).status_code == 200
-    # A sold item adds the similar items on sale (with their photos): two more, not one per item.
+    # A sold item adds the similar items on sale (with their photos): three more at most (its category's,
+    # the others' when its category has fewer than four, their photos), not one per item.
     Item.objects.filter(pk=item.pk).update(status=ItemStatus.SOLD)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         html = client.get(item.get_absolute_url()).content.decode()
     assert other.title in html
 
@@ -235,3 +236,64 @@ def test_the_item_page_html_css_and_javascript_weigh_at_most_60_kb_compressed(cl
     print(f"item page, gzip -9 bytes: {sizes} total={total}")
     assert total <= PAGE_BUDGET_BYTES
     assert not re.search(rb'<script[^>]+src="https?://', html)  # no third-party script
+
+
+def test_a_sold_items_page_offers_its_campaigns_newest_listed_items_of_its_category_first() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from donations.selectors import item_similar
+
+    sold = ItemFactory(category="furniture", status=ItemStatus.SOLD)
+    campaign, now = sold.campaign, timezone.now()
+
+    def listed(category: str, minutes_ago: int, **fields: Any) -> Item:
+        made = ItemFactory(campaign=campaign, category=category, status=ItemStatus.LISTED, **fields)
+        Item.objects.filter(pk=made.pk).update(created_at=now - timedelta(minutes=minutes_ago))
+        return made
+
+    old_chair, new_chair = listed("furniture", 50), listed("furniture", 5)
+    newest_bike, older_bike, oldest_bike = listed("bikes", 1), listed("bikes", 2), listed("bikes", 60)
+    ItemFactory(campaign=campaign, category="furniture", status=ItemStatus.RESERVED)  # not on sale
+    ItemFactory(category="furniture", status=ItemStatus.LISTED)  # another campaign's
+    assert item_similar(item=sold) == [new_chair, old_chair, newest_bike, older_bike]
+    assert item_similar(item=sold, limit=1) == [new_chair]
+    assert item_similar(item=new_chair) == [old_chair, newest_bike, older_bike, oldest_bike]  # never itself
+    for chair in [ItemFactory(campaign=campaign, category="furniture", status=ItemStatus.LISTED) for _n in range(4)]:
+        Item.objects.filter(pk=chair.pk).update(created_at=now)
+    assert {item.category for item in item_similar(item=sold)} == {"furniture"}
+
+
+def test_a_sold_items_similar_items_are_index_ranges_not_a_sort_of_the_campaign() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from donations.selectors import item_similar
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    sold = ItemFactory(category="furniture", status=ItemStatus.SOLD)
+    Item.objects.bulk_create(
+        Item(
+            campaign=sold.campaign,
+            title=f"Objet {n}",
+            category=("furniture", "bikes")[n % 2],
+            status="listed",
+            price_cents=1_000,
+        )
+        for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE donations_item")
+    Item.objects.filter(campaign=sold.campaign, category="furniture").exclude(pk=sold.pk).update(status="sold")
+    with CaptureQueriesContext(connection) as queries:
+        similar = item_similar(item=sold)
+    assert len(similar) == 4 and {item.category for item in similar} == {"bikes"}
+    reads = [query["sql"] for query in queries.captured_queries if 'FROM "donations_item"' in query["sql"]]
+    assert len(reads) == 2  # its category (none left on sale), then the others
+    for sql in reads:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "item_listed_campaign" in plan and "Sort" not in plan, plan
