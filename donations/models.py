@@ -11,6 +11,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -327,6 +328,9 @@ class Reservation(models.Model):
             models.Index(fields=["status", "expires_at"], name="reservation_status_expiry"),
             models.Index(fields=["email", "status"], name="reservation_email_status"),
             models.Index(fields=["client_key", "status"], name="reservation_client_status"),
+            # The holds cap counts a person's running holds by e-mail, case aside
+            # (checkout.services.orders._holds_check_cap): see 0027.
+            models.Index(Upper("email"), "expires_at", condition=Q(status="held"), name="reservation_held_email"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["item"], condition=Q(status="held"), name="one_active_hold_per_item"),

@@ -104,3 +104,35 @@ def test_over_the_api_an_expired_hold_frees_the_buyer_and_a_running_one_gets_429
 
     assert response.status_code == 201
     assert Item.objects.get(pk=first.pk).status == ItemStatus.RESERVED  # still the worker's to release
+
+
+def test_the_cap_reads_the_buyers_own_holds_not_every_running_hold() -> None:
+    """At every checkout, refused ones included: with thousands of running holds (a busy sale, a
+    crowd at a window) it must read an index range of the buyer's, not scan them all."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from checkout.services import orders
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    order = order_start(item_id=ItemFactory().pk, email="premier@example.org", client_key="client-0")
+    campaign = Item.objects.get(reservations__order=order).campaign
+    items = Item.objects.bulk_create(
+        Item(campaign=campaign, title=f"Objet {n}", status=ItemStatus.RESERVED, price_cents=1_000) for n in range(2000)
+    )
+    until = timezone.now() + timedelta(minutes=15)
+    Reservation.objects.bulk_create(
+        Reservation(item=item, order=order, email=f"Passant{n}@example.org", client_key=f"c{n}", expires_at=until)
+        for n, item in enumerate(items)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE donations_reservation")
+    with CaptureQueriesContext(connection) as queries:
+        orders._holds_check_cap(email="passant7@example.org", client_key="c8", now=timezone.now())
+    (count,) = [query["sql"] for query in queries.captured_queries if "COUNT" in query["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + count)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "reservation_held_email" in plan and "reservation_client_status" in plan, plan
+    assert "reservation_status_expiry" not in plan and "Seq Scan" not in plan, plan
