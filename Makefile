@@ -66,7 +66,7 @@ demo: $(RUNTIME_STAMP) $(DEMO_SECRET_KEY)
 	@echo ""
 	set -m; $(BIN)/python manage.py qcluster --skip-checks & worker=$$!; set +m; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
-	$(BIN)/uvicorn tremma.asgi:application --ws wsproto --host 127.0.0.1 --port $(PORT) --no-access-log
+	$(BIN)/uvicorn tremma.asgi:application --ws wsproto --ws-per-message-deflate false --host 127.0.0.1 --port $(PORT) --no-access-log
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
