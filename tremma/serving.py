@@ -19,13 +19,11 @@ own path, piece by piece, as before (``make bench``: (c) against (b))."""
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import io
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from a2wsgi.wsgi import Body, WSGIMiddleware, WSGIResponder, build_environ
+from a2wsgi.wsgi import WSGIMiddleware, WSGIResponder
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,25 +33,6 @@ Send = Callable[[Message], Awaitable[None]]
 # Bodies up to this size are read in the loop before the thread runs (kernel.body caps bodies
 # that are not uploads at DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MiB by default; uploads stream).
 READ_AHEAD_BYTES = 256 * 1024
-
-
-class _ReadBody:
-    """A body already received in full, in a2wsgi's ``Body`` interface (``wsgi.input``)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._file = io.BytesIO(data)
-
-    def read(self, size: int = -1) -> bytes:
-        return self._file.read(size if size is not None else -1)
-
-    def readline(self, limit: int = -1) -> bytes:
-        return self._file.readline(limit if limit is not None else -1)
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        return self._file.readlines(hint if hint is not None else -1)
-
-    def __iter__(self) -> Any:
-        return iter(self._file)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -66,7 +45,7 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _read_ahead(scope: Scope, receive: Receive) -> _ReadBody | None:
+async def _read_ahead(scope: Scope, receive: Receive) -> io.BytesIO | None:
     """The whole body when its announced length is small; None to leave it to a2wsgi's reading
     (no length, or a big one). A client that disconnects before the end gets what was sent: the
     view sees a short body, as with a2wsgi's own reading."""
@@ -81,7 +60,7 @@ async def _read_ahead(scope: Scope, receive: Receive) -> _ReadBody | None:
             break  # http.disconnect
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
-    return _ReadBody(b"".join(chunks))
+    return io.BytesIO(b"".join(chunks))
 
 
 class OneHopResponder(WSGIResponder):
@@ -92,26 +71,12 @@ class OneHopResponder(WSGIResponder):
         super().__init__(*args, **kwargs)
         # Messages the thread keeps for the loop; None once the response is streamed.
         self.kept: list[Any] | None = []
+        self.read_body: io.BytesIO | None = None
 
     async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_ahead(scope, receive)
-        if body is None:
-            await super().__call__(scope, receive, send)  # type: ignore[arg-type]
-            return
-        environ = build_environ(scope, Body(self.loop, receive))  # type: ignore[arg-type]
-        environ["wsgi.input"] = body
-        sender = self.loop.create_task(self.sender(send))  # type: ignore[arg-type]
-        try:
-            context = contextvars.copy_context()
-            run = functools.partial(context.run, self.wsgi, environ, self.start_response)
-            await self.loop.run_in_executor(self.executor, run)
-            await self.send_queue.put(None)
-            await sender
-            if self.exc_info is not None:
-                raise self.exc_info[0].with_traceback(self.exc_info[1], self.exc_info[2])
-        finally:
-            if not sender.done():
-                sender.cancel()
+        # Read here, handed to the app in its thread (``wsgi``) in place of a2wsgi's reading.
+        self.read_body = await _read_ahead(scope, receive)
+        await super().__call__(scope, receive, send)  # type: ignore[arg-type]
 
     def send(self, message: Any) -> None:
         if self.kept is not None:
@@ -125,6 +90,8 @@ class OneHopResponder(WSGIResponder):
             await send(message)
 
     def wsgi(self, environ: Any, start_response: Any) -> None:
+        if self.read_body is not None:
+            environ["wsgi.input"] = self.read_body
         iterable = self.app(environ, start_response)
         try:
             # Django's HttpResponse says it is not streamed; anything else is streamed.
