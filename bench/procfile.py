@@ -1,13 +1,16 @@
 """The server the benchmarks measure is whatever the Procfile says: its
 ``web`` (or ``worker``) line, with the shell-style ``$PORT`` and
-``${WEB_CONCURRENCY:-4}`` filled in for one worker on a free loopback port.
+``${WEB_CONCURRENCY:-$(nproc)}`` filled in for one worker on a free loopback port.
 
 Only the small part of the shell syntax that Procfiles use is understood:
-``$NAME``, ``${NAME}`` and ``${NAME:-default}``, and quoting as ``shlex``
-splits it."""
+``$NAME``, ``${NAME}`` and ``${NAME:-default}``, the command substitution
+``$(nproc)`` (the number of cores, as the shell's ``nproc`` prints it) and
+quoting as ``shlex`` splits it; any other ``$(…)`` is refused rather than
+guessed."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -41,7 +44,16 @@ def expand(command: str, env: Mapping[str, str]) -> str:
             return env[name]
         return match.group("default") or ""
 
-    return _VARIABLE.sub(value, command)
+    return _substitute(_VARIABLE.sub(value, command))
+
+
+def _substitute(command: str) -> str:
+    """``$(nproc)`` as the shell runs it: the cores this process may use."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    expanded = command.replace("$(nproc)", str(cores))
+    if "$(" in expanded or "`" in expanded:
+        raise ValueError(f"the bench understands no command substitution but $(nproc): {command!r}")
+    return expanded
 
 
 def command_for(

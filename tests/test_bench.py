@@ -4,6 +4,8 @@ command line, the report, the plan checker. No server, no load: quick."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,6 +135,24 @@ def test_variables_expand_as_a_shell_would() -> None:
     env = {"A": "x", "EMPTY": ""}
     assert expand("$A ${A} ${A:-d} ${B:-d} ${EMPTY:-d} $B.", env) == "x x x d d ."
     assert expand("gunicorn --bind 0.0.0.0:$PORT", {"PORT": "9"}) == "gunicorn --bind 0.0.0.0:9"
+
+
+def test_the_number_of_cores_is_the_one_command_substitution_understood() -> None:
+    """The Procfile's web line starts one process per core unless WEB_CONCURRENCY says otherwise
+    (``${WEB_CONCURRENCY:-$(nproc)}``, as the shell of a Procfile runner expands it)."""
+    cores = str(len(os.sched_getaffinity(0)))
+    assert cores == subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
+    assert expand("--workers ${WEB_CONCURRENCY:-$(nproc)}", {}) == f"--workers {cores}"
+    assert expand("--workers ${WEB_CONCURRENCY:-$(nproc)}", {"WEB_CONCURRENCY": "3"}) == "--workers 3"
+    for hostile in ("--workers $(rm -rf /)", "--workers `nproc`", "--workers $(nproc) $(id)"):
+        with pytest.raises(ValueError, match="command substitution"):
+            expand(hostile, {})
+
+
+def test_the_real_procfile_starts_one_web_process_per_core(tmp_path: Path) -> None:
+    (tmp_path / "uvicorn").write_text("")
+    argv = command_for("web", port=4321, env={"WEB_CONCURRENCY": "9"}, bin_dir=tmp_path, workers=None)
+    assert argv[argv.index("--workers") + 1] == str(len(os.sched_getaffinity(0)))
 
 
 def test_the_report_writes_dated_and_latest_json_and_prints_ratios_targets_and_gates(tmp_path: Path) -> None:
@@ -419,3 +439,30 @@ def test_each_worker_process_is_a_figure_against_80_mib_and_the_totals_sum_pss_a
     assert by_name["idle total, 4 processes (sum of RSS)"].value.runs == [278, 276, 267]
     assert by_name["idle total, 4 processes (sum of PSS)"].target is None
     assert "8 periodic jobs made due at start" in by_name["idle RSS, guard"].notes
+
+
+@pytest.mark.django_db
+def test_the_bench_gives_the_planner_the_statistics_autovacuum_keeps() -> None:
+    """Before each measured phase the bench ANALYZEs its database (PostgreSQL), so queries are planned
+    as on a production server even where autovacuum is off; on SQLite there is nothing to do."""
+    from django.db import connection
+
+    from bench.harness import statistics_refresh
+    from tests.components import require
+    from tests.factories import ItemFactory
+
+    if connection.vendor != "postgresql":
+        assert statistics_refresh() == ""
+        require("postgres", False, f"database is {connection.vendor}")
+    ItemFactory.create_batch(3)
+
+    def rows_believed() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'donations_item'")
+            return float(cursor.fetchone()[0])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        setting = cursor.fetchone()[0]
+    assert statistics_refresh() == setting
+    assert rows_believed() == 3.0

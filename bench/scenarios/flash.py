@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bench.ceilings import Ceilings, ceiling_figures, ratio_figure
-from bench.harness import Figure, Repeated, Report, Server, percentile, phone_client
+from bench.harness import Figure, Repeated, Report, Server, percentile, phone_client, statistics_refresh
 from bench.pairs import alternate
 from bench.wrk import wrk
 
@@ -197,6 +197,7 @@ def measure(
     outcomes, checks = [], []
     for _ in range(crowds):
         _window, cards = window_of_fifty()
+        statistics_refresh()
         started = time.perf_counter()
         outcome = asyncio.run(crowd(crowd_server or server, cards, visitors, seconds))
         elapsed = time.perf_counter() - started
@@ -277,6 +278,7 @@ def measure(
         unbought.append(result.requests - result.created)
         return {"checkout.rps": result.created / result.seconds, "checkout.p99": result.p99_ms}
 
+    statistics_refresh()
     rounds = alternate(
         [
             ceilings.hello(),

@@ -14,7 +14,7 @@ import time
 import httpx
 
 from bench.ceilings import Ceilings, ratio_figure
-from bench.harness import Figure, Repeated, Report, Server, hammer, percentile
+from bench.harness import Figure, Repeated, Report, Server, hammer, percentile, statistics_refresh
 from bench.pairs import alternate
 
 SECRET = "whsec_bench_only"
@@ -127,6 +127,7 @@ def measure(report: Report, server: Server, ceilings: Ceilings, *, count: int, p
 
     def webhooks() -> dict[str, float]:
         events = gifts(count, len(checks))
+        statistics_refresh()
         latencies, statuses, seconds = asyncio.run(deliver(server, events, concurrency=8))
         p99s.append(percentile(latencies, 99))
         check = ledger_check(events)
