@@ -214,6 +214,20 @@ def _items_hold(*, item_ids: list[int], now: datetime, quoted: Mapping[int, Item
     return held
 
 
+def _refuse_sold(*, wanted: list[int], public: list[Item]) -> None:
+    """Refuse at once a basket that asks for an item just read as sold, when none of its items is
+    reserved: the refusal the hold's transaction would give (``ItemUnavailable`` naming the sold
+    items and those that are not public), without the carrier's quote, the transaction, its holds
+    cap and its row locks (which wait behind the winner's payment of the same item). Nine in ten
+    checkouts of a crowd at a window ask for an object sold seconds before. A reserved item goes
+    through the transaction, where a hold that has expired gives way, so it is never refused here."""
+    if any(item.status == ItemStatus.RESERVED for item in public):
+        return
+    sold = {item.pk for item in public if item.status == ItemStatus.SOLD}
+    if sold:
+        raise ItemUnavailable.naming(sold | (set(wanted) - {item.pk for item in public}))
+
+
 def _items_hold_as_quoted(*, item_ids: list[int], quoted: Mapping[int, Item]) -> list[Item]:
     refused: list[int] = []
     for pk in item_ids:
@@ -279,6 +293,7 @@ def order_start(
     )
     if len(wanted) == 1 and not public:
         raise NotFound(f"item {wanted[0]}")
+    _refuse_sold(wanted=wanted, public=public)
     plan = delivery_plan(items=public, choices=delivery)
     if shipping_cents_shown is not None and shipping_cents_shown != plan.shipping_cents:
         raise ShippingChanged(f"shipping {plan.shipping_cents}, shown {shipping_cents_shown}")
