@@ -164,13 +164,32 @@ def visitor_hash(*, address: str, user_agent: str, at: datetime) -> str:
 
 
 def scan_record(*, short_code: ShortCode, user_agent: str, address: str, at: datetime | None = None) -> Scan:
+    """Log one scan of ``short_code`` (see ``scan_log``)."""
+    placement = short_code.placement
+    return scan_log(
+        code_id=short_code.pk,
+        placement_id=short_code.placement_id,
+        window_id=placement.window_id if placement is not None else short_code.window_id,
+        user_agent=user_agent,
+        address=address,
+        at=at,
+    )
+
+
+def scan_log(
+    *,
+    code_id: int,
+    placement_id: int | None,
+    window_id: int | None,
+    user_agent: str,
+    address: str,
+    at: datetime | None = None,
+) -> Scan:
     """Log one scan: the code, the window it was in (if any), time, client class, visitor hash."""
     at = at or timezone.now()
-    placement = short_code.placement
-    window_id = placement.window_id if placement is not None else short_code.window_id
     return Scan.objects.create(
-        short_code=short_code,
-        placement=placement,
+        short_code_id=code_id,
+        placement_id=placement_id,
         window_id=window_id,
         at=at,
         client_class=client_class_from_user_agent(user_agent[:500]),

@@ -41,20 +41,22 @@ def _unknown_code(request: HttpRequest) -> HttpResponse:
 @never_cache  # every scan must reach us to be counted
 @require_safe
 def scan(request: HttpRequest, code: str) -> HttpResponse:
-    short_code = selectors.short_code_resolve(code=code)
-    if short_code is None:
+    landing = selectors.scan_landing(code=code)
+    if landing is None:
         return _unknown_code(request)
     try:
         if request.method == "GET":  # HEAD comes from link checkers, not from people
-            services.scan_record(
-                short_code=short_code,
+            services.scan_log(
+                code_id=landing.code_id,
+                placement_id=landing.placement_id,
+                window_id=landing.window_id,
                 user_agent=request.headers.get("User-Agent", ""),
                 address=client_address(request),
             )
     except Exception:
         # The passer-by comes first: a scan we fail to count still lands on its page.
-        logger.exception("could not log a scan of %s", short_code.code)
-    return HttpResponseRedirect(selectors.short_code_destination(short_code=short_code))
+        logger.exception("could not log a scan of %s", landing.code)
+    return HttpResponseRedirect(landing.path)
 
 
 @require_safe

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from qr.selectors import short_code_resolve
+from qr.selectors import scan_landing, short_code_resolve
 from qr.services import short_code_for
 from tests.components import require
 from tests.factories import WindowFactory, place_items
@@ -36,9 +36,14 @@ def test_a_lookup_run_again_and_again_is_planned_once() -> None:
     for _ in range(6):
         found = short_code_resolve(code=code.lower())  # a hostile case: codes are case-insensitive
         assert found is not None and found.placement_id == placement.pk
-    assert any('FROM "qr_shortcode"' in statement for statement in prepared_here())
+        landing = scan_landing(code=code.lower())  # the scan's own lookup, in plain SQL
+        assert landing is not None and landing.placement_id == placement.pk
+    prepared = prepared_here()
+    assert any('FROM "qr_shortcode"' in statement and "ORDER BY" in statement for statement in prepared)
+    assert any("FROM qr_shortcode c" in statement for statement in prepared)
     # Hostile codes never reach the database, prepared or not.
     assert short_code_resolve(code="'; DROP TABLE qr_shortcode; --") is None
+    assert scan_landing(code="'; DROP TABLE qr_shortcode; --") is None
 
 
 def test_db_server_side_binding_false_keeps_parameters_in_the_sql() -> None:

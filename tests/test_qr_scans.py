@@ -170,6 +170,22 @@ def test_a_code_whose_item_left_the_public_pages_leads_to_its_campaign(client: C
     assert client.get(f"/q/{code}")["Location"] == f"/campagnes/{item.campaign.slug}/"
 
 
+def test_a_window_card_whose_item_left_the_public_pages_leads_to_its_campaign_and_names_its_window(
+    client: Client,
+) -> None:
+    from donations.services import item_transition
+
+    window = WindowFactory()
+    (placement,) = place_items(window, 1)
+    item_transition(item=placement.item, to=ItemStatus.WITHDRAWN)
+
+    response = client.get(f"/q/{placement.short_code.code.lower()}")
+
+    assert response["Location"] == f"/campagnes/{placement.item.campaign.slug}/"
+    (scan,) = Scan.objects.all()
+    assert scan.placement == placement and scan.window == window and scan.short_code == placement.short_code
+
+
 def test_a_head_request_redirects_without_counting_a_scan(client: Client) -> None:
     item = ItemFactory()
     code = short_code_for(target=item).code
