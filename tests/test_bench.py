@@ -143,6 +143,11 @@ def test_the_number_of_cores_is_the_one_command_substitution_understood() -> Non
     cores = str(len(os.sched_getaffinity(0)))
     assert cores == subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
     assert expand("--workers ${WEB_CONCURRENCY:-$(nproc)}", {}) == f"--workers {cores}"
+    # As a Procfile runner's shell expands the real line's default:
+    line = procfile_lines((Path(__file__).resolve().parent.parent / "Procfile").read_text())["web"]
+    default = line.split("--workers ", 1)[1].split(" ", 1)[0]
+    shell = subprocess.run(["sh", "-c", f"echo {default}"], capture_output=True, text=True, check=True, env={})
+    assert shell.stdout.strip() == expand(default, {}) == cores
     assert expand("--workers ${WEB_CONCURRENCY:-$(nproc)}", {"WEB_CONCURRENCY": "3"}) == "--workers 3"
     for hostile in ("--workers $(rm -rf /)", "--workers `nproc`", "--workers $(nproc) $(id)"):
         with pytest.raises(ValueError, match="command substitution"):

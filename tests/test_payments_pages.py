@@ -94,6 +94,17 @@ def test_a_second_buyer_on_the_page_is_told_the_item_is_taken(client: Client) ->
     assert response.status_code == 409 and "plus disponible" in response.content.decode()
 
 
+def test_a_buyer_on_a_page_left_open_while_the_item_sold_is_told_in_their_language(client: Client) -> None:
+    item = ItemFactory(status=ItemStatus.SOLD)
+
+    french = client.post(f"/objets/{item.pk}/acheter/", {"email": "b@example.org"})
+    english = client.post(f"/objets/{item.pk}/acheter/", {"email": "b@example.org"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert french.status_code == 409 and "plus disponible" in french.content.decode()
+    assert english.status_code == 409 and "no longer available" in english.content.decode()
+    assert not Order.objects.exists()
+
+
 def email_inputs(page: str) -> list[str]:
     """The buy form's and the gift form's e-mail fields, as rendered."""
     return re.findall(r'<input[^>]*name="email"[^>]*>', page)
