@@ -32,10 +32,10 @@ def normalise_code(raw: str) -> str | None:
 
 
 def short_code_resolve(*, code: str) -> ShortCode | None:
-    """The code with its target (and a placement's item and window) in one query: only what a
-    scan needs to land (ids, an item's status, a campaign's slug). Every scan of a crowd in front
-    of a window starts here; the whole rows of two items, three campaigns and two windows made it
-    the dearest part of a scan. Any other field is still there, read when asked for."""
+    """The code with its target (and a placement's item and window) in one query, reading only ids,
+    an item's status and a campaign's slug (the whole rows of two items, three campaigns and two
+    windows made it dear); any other field is still there, read when asked for. For the QR images
+    and the counter's typed codes; a scan lands by ``scan_landing``, without model instances."""
     normalised = normalise_code(code)
     if normalised is None:
         return None
