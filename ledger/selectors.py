@@ -134,19 +134,31 @@ def campaign_progress(*, campaign_id: int) -> tuple[int, int]:
 
 
 # A backer: a payment's entry whose order line, or gift, was not refunded in full (``_BACKER``).
-_PROGRESS_BACKER = """e.reason = %(payment)s AND NOT (
-    (e.order_line_id IS NOT NULL AND line.refunded_cents >= line.amount_cents)
-    OR (e.gift_id IS NOT NULL AND gift.refunded_cents >= gift.amount_cents))"""
+# Each entry looks its line and its gift up by primary key in a scalar subquery: joined, PostgreSQL
+# chose a merge join that read the whole order lines index (every line ever made, paid or not) for
+# a campaign of 163 entries, 5.8 ms at 30,000 lines and growing with them; looked up, each entry
+# costs one index probe whatever the size of the tables (1.1 ms). MATERIALIZED keeps each lookup
+# to one per entry (inlined, each aggregate's filter ran its own).
+_PROGRESS_BACKER = (
+    "e.reason = %(payment)s AND NOT (COALESCE(e.line_refunded, FALSE) OR COALESCE(e.gift_refunded, FALSE))"
+)
 _PROGRESS_SQL = f"""
+WITH e AS MATERIALIZED (
+    SELECT entry.kind, entry.amount_cents, entry.reason, entry.order_id, entry.gift_id,
+        (SELECT line.refunded_cents >= line.amount_cents FROM {OrderLine._meta.db_table} line
+            WHERE line.id = entry.order_line_id) AS line_refunded,
+        (SELECT gift.refunded_cents >= gift.amount_cents FROM {Gift._meta.db_table} gift
+            WHERE gift.id = entry.gift_id) AS gift_refunded,
+        (SELECT gift.recurring_id FROM {Gift._meta.db_table} gift WHERE gift.id = entry.gift_id) AS recurring_id
+    FROM {LedgerEntry._meta.db_table} entry
+    WHERE entry.account = %(campaign_account)s AND entry.campaign_id = %(campaign_id)s
+)
 SELECT
     COALESCE(SUM(CASE WHEN e.kind = %(debit)s THEN -e.amount_cents ELSE e.amount_cents END), 0),
     COUNT(DISTINCT e.order_id) FILTER (WHERE {_PROGRESS_BACKER})
-    + COUNT(DISTINCT e.gift_id) FILTER (WHERE {_PROGRESS_BACKER} AND gift.recurring_id IS NULL)
-    + COUNT(DISTINCT gift.recurring_id) FILTER (WHERE {_PROGRESS_BACKER})
-FROM {LedgerEntry._meta.db_table} e
-LEFT JOIN {OrderLine._meta.db_table} line ON line.id = e.order_line_id
-LEFT JOIN {Gift._meta.db_table} gift ON gift.id = e.gift_id
-WHERE e.account = %(campaign_account)s AND e.campaign_id = %(campaign_id)s
+    + COUNT(DISTINCT e.gift_id) FILTER (WHERE {_PROGRESS_BACKER} AND e.recurring_id IS NULL)
+    + COUNT(DISTINCT e.recurring_id) FILTER (WHERE {_PROGRESS_BACKER})
+FROM e
 """  # noqa: S608 - table names from the models, values as parameters
 
 

@@ -309,3 +309,46 @@ def test_a_won_dispute_closed_before_its_opening_waits_and_the_worker_applies_it
     assert provider_events_retry() == 1
     assert provider_events_retry() == 0
     assert campaign_progress(campaign_id=campaign.pk)[0] == 2000
+
+
+def test_a_campaigns_progress_probes_its_own_entries_lines_not_every_order_line() -> None:
+    """Every payment asks for its campaign's progress. Joined to the order lines, PostgreSQL read the
+    whole order lines index (every line ever made, paid or not: most are not) for a campaign of a
+    few entries; each entry now looks its line up by key, whatever the number of lines."""
+    import json
+
+    from donations.models import Item, ItemStatus, OrderLine
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    campaign = CampaignFactory()
+    for n in range(3):
+        order = order_start(item_id=ItemFactory(campaign=campaign, price_cents=1000 + n).pk, email="a@example.org")
+        event_receive(event=paid(order))
+    order = order_start(item_id=ItemFactory().pk, email="b@example.org")  # another campaign's, never paid
+    line = OrderLine.objects.get(order=order)
+    items = Item.objects.bulk_create(
+        Item(campaign=line.campaign, title=f"Objet {n}", status=ItemStatus.RESERVED, price_cents=100)
+        for n in range(3000)
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(order=order, fulfilment=line.fulfilment, item=item, campaign=line.campaign, amount_cents=100)
+        for item in items
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    from ledger.selectors import _PROGRESS_SQL
+
+    params = {"debit": "debit", "payment": "payment", "campaign_account": "campaign", "campaign_id": campaign.pk}
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + _PROGRESS_SQL, params)
+        (document,) = cursor.fetchone()
+    plan = json.loads(document) if isinstance(document, str) else document
+
+    def nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+        return [node, *(child for sub in node.get("Plans", []) for child in nodes(sub))]
+
+    lines = [node for node in nodes(plan[0]["Plan"]) if node.get("Relation Name") == OrderLine._meta.db_table]
+    assert lines and all(node["Parent Relationship"] == "SubPlan" for node in lines), plan
+    assert all(node["Node Type"] in {"Index Scan", "Index Only Scan"} for node in lines), plan
+    assert campaign_progress(campaign_id=campaign.pk) == (3003, 3)
