@@ -32,24 +32,15 @@ def normalise_code(raw: str) -> str | None:
 
 
 def short_code_resolve(*, code: str) -> ShortCode | None:
-    """The code with its target (and a placement's item and window) in one query, reading only ids,
-    an item's status and a campaign's slug (the whole rows of two items, three campaigns and two
-    windows made it dear); any other field is still there, read when asked for. For the QR images
-    and the counter's typed codes; a scan lands by ``scan_landing``, without model instances."""
+    """The code, with its placement's item id, in one query: what its remaining readers need (the
+    QR images read the code, the counter's typed codes the item). Any other field is still there,
+    read when asked for. A scan lands by ``scan_landing``, without model instances."""
     normalised = normalise_code(code)
     if normalised is None:
         return None
     return (
-        ShortCode.objects.select_related(
-            "item__campaign", "campaign", "window", "placement__item__campaign", "placement__window"
-        )
-        .only(
-            "code",
-            *("item", "item__status", "item__campaign", "item__campaign__slug"),
-            *("campaign", "campaign__slug", "window"),
-            *("placement", "placement__window", "placement__item", "placement__item__status"),
-            *("placement__item__campaign", "placement__item__campaign__slug"),
-        )
+        ShortCode.objects.select_related("placement")
+        .only("code", "item", "campaign", "window", "placement", "placement__item", "placement__window")
         .filter(code=normalised)
         .first()
     )
