@@ -194,7 +194,7 @@ def main() -> int:
                 "STRIPE_API_BASE": "http://127.0.0.1:9",
             }
             with Server(stripe_env, profile=profile("webhooks"), name="webhooks") as server:
-                webhooks.measure(report, server, ceilings, count=50 if quick else 300, pairs=pairs)
+                webhooks.measure(report, server, ceilings, seconds=load_seconds, pairs=pairs)
 
         guarded("flash", flash_scenario)
         guarded("basket", basket_scenario)

@@ -92,6 +92,42 @@ end
 """
 
 
+# Prepared requests: each line of the file is one request's header value, a tab, then its body (one
+# line of JSON), all POSTed to the one path wrk is given with that header; cycled through in order.
+PREPARED_SCRIPT = r"""
+local requests = {}
+local header = ""
+local threads = {}
+
+function setup(thread)
+  threads[#threads + 1] = thread
+end
+
+function init(args)
+  for line in io.lines(args[1]) do
+    local tab = string.find(line, "\t", 1, true)
+    requests[#requests + 1] = {string.sub(line, 1, tab - 1), string.sub(line, tab + 1)}
+  end
+  header = args[2]
+  counter = 0
+  server_errors = 0
+  created = 0
+end
+
+function request()
+  counter = counter + 1
+  local prepared = requests[(counter - 1) % #requests + 1]
+  local headers = {["Content-Type"] = "application/json", [header] = prepared[1]}
+  return wrk.format("POST", nil, headers, prepared[2])
+end
+
+function response(status, headers, body)
+  if status >= 500 then server_errors = server_errors + 1 end
+  if status >= 200 and status < 300 then created = created + 1 end
+end
+""" + SCRIPT[SCRIPT.index("function done") :]
+
+
 @dataclass
 class WrkResult:
     requests: int
@@ -163,5 +199,29 @@ def wrk(
             method,
             str(seed),
         ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    return parse(done.stdout)
+
+
+def wrk_prepared(
+    url: str, requests: list[tuple[str, bytes]], *, header: str, seconds: float, connections: int = 8
+) -> WrkResult:
+    """POST prepared requests to ``url`` (each: the value of ``header`` and a one-line body), in
+    order and cycling, for ``seconds``; ``created`` counts the 2xx answers."""
+    require()
+    with tempfile.TemporaryDirectory(prefix="tremma-wrk-") as folder:
+        script = Path(folder) / "prepared.lua"
+        script.write_text(PREPARED_SCRIPT)
+        listing = Path(folder) / "requests.txt"
+        lines = []
+        for value, body in requests:
+            if b"\n" in body or "\t" in value or "\n" in value:
+                raise ValueError("a prepared request is one line: a header value without tabs, a body without newlines")
+            lines.append(value.encode() + b"\t" + body)
+        listing.write_bytes(b"\n".join(lines) + b"\n")
+        command = [
+            "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
+            "-s", str(script), url, "--", str(listing), header,
+        ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
     return parse(done.stdout)

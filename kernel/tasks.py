@@ -105,6 +105,34 @@ def task_enqueue(function: Callable[..., Any], /, **kwargs: Any) -> str | None:
     return str(async_task(RUNNER, path, kwargs, q_options={"timeout": timeout, "task_name": path, "group": path}))
 
 
+class _Kept:
+    """A django-q2 broker that keeps the package it is given instead of writing it (task_package)."""
+
+    def __init__(self) -> None:
+        self.list_key = settings.Q_CLUSTER["name"]
+        self.package = ""
+
+    def enqueue(self, package: str) -> str:
+        self.package = package
+        return "kept"
+
+
+def task_package(function: Callable[..., Any], /, **kwargs: Any) -> tuple[str, str]:
+    """The queue row (django-q2's ``OrmQ``: its ``key`` and signed ``payload``) that
+    ``task_enqueue(function, **kwargs)`` would write, built by django-q2 itself, for a caller
+    that writes it in one statement with its own row (payments.events.event_record). Not in
+    eager mode: there is no queue."""
+    if settings.TASKS_EAGER:
+        raise ImproperlyConfigured("no queue rows in eager mode: use task_enqueue")
+    path = task_path(function)
+    timeout = task_timeout(path)
+    from django_q.tasks import async_task
+
+    kept = _Kept()
+    async_task(RUNNER, path, kwargs, q_options={"timeout": timeout, "task_name": path, "group": path, "broker": kept})
+    return kept.list_key, kept.package
+
+
 def task_at(function: Callable[..., Any], /, *, at: datetime) -> None:
     """Run ``function()`` (no arguments) at ``at`` or up to 30 s after; one pending run per
     function, the earliest asked for. Eager mode: nothing (tests call the function)."""

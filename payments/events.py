@@ -1,9 +1,19 @@
-"""Receiving a payment provider's events, the same for the Stripe webhook and
-the demo gateway: each event is recorded once (``ProviderEvent``, unique per
-provider and id) and handed, in the same transaction, to the one receiver the
-room above registered at start-up (checkout, in its AppConfig.ready). So a
-replay changes nothing, and an event whose application fails is not recorded:
-the provider delivers it again.
+"""Receiving a payment provider's events: each event is recorded once
+(``ProviderEvent``, unique per provider and id) and applied by the one receiver
+the room above registered at start-up (checkout, in its AppConfig.ready), in a
+transaction that marks it processed. So a replay changes nothing.
+
+Two ways in, one processing:
+
+- the Stripe webhook records the event and answers at once (``event_record``):
+  its application is a task (``provider_event_apply``) enqueued in the same
+  transaction as the record, which a worker runs a moment later; an application
+  that fails is retried by the task engine, the event staying recorded and
+  unprocessed meanwhile. Stripe asks for exactly this: a 2xx before any complex
+  logic, so that a burst of payments never makes its deliveries time out;
+- the demo gateway's page and the success page's refetch apply in the request
+  (``event_receive``): the record and its effects in one transaction, nothing
+  recorded if the application fails.
 
 The adapter imports nothing from the rooms above it: the receiver is plugged in,
 as a port, here."""
@@ -12,14 +22,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django_q.models import OrmQ
 
-from kernel.tasks import task
+from kernel.tasks import task, task_enqueue, task_package
 from payments.gateways import AFTER_PAYMENT, PaymentEvent
 from payments.models import ProviderEvent
 
@@ -69,12 +81,97 @@ def event_receive(*, event: PaymentEvent) -> bool:
     return True
 
 
+def event_record(*, event: PaymentEvent) -> bool:
+    """Record ``event`` once and enqueue its application (``provider_event_apply``), atomically:
+    once this returns, the event is durably ours and will be applied.
+
+    Returns False for an event already recorded (a replay: nothing written). On PostgreSQL, with
+    the worker's queue, one statement does it all: the event's row if new, and its task's row only
+    if the event's was written (``_RECORD_SQL``); elsewhere (SQLite, eager tasks) a transaction."""
+    normalised = {field.name: getattr(event, field.name) for field in fields(event) if field.name != "payload"}
+    if connection.vendor == "postgresql" and not settings.TASKS_EAGER:
+        key, package = task_package(provider_event_apply, provider=event.provider, event_id=event.id)
+        now = timezone.now()
+        as_json = ProviderEvent._meta.get_field("payload").get_db_prep_save
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _RECORD_SQL,
+                [
+                    event.provider,
+                    event.id,
+                    event.type,
+                    as_json(event.payload, connection),
+                    as_json(normalised, connection),
+                    event.payment_id,
+                    now,
+                    key,
+                    package,
+                    now,
+                ],
+            )
+            return cursor.fetchone() is not None
+    if ProviderEvent.objects.filter(provider=event.provider, event_id=event.id).exists():
+        return False
+    try:
+        with transaction.atomic():
+            ProviderEvent.objects.create(
+                provider=event.provider,
+                event_id=event.id,
+                type=event.type,
+                payload=event.payload,
+                event=normalised,
+                payment_id=event.payment_id,
+            )
+            task_enqueue(provider_event_apply, provider=event.provider, event_id=event.id)
+    except IntegrityError:
+        return False  # the same event delivered twice at once: the other delivery recorded it
+    return True
+
+
+# One statement, so atomic without a transaction's round trips: the task's row is written only with
+# the event's (a replay conflicts on the event's unique key and writes nothing). Table and column
+# names come from the models (hence the noqa); values are parameters.
+_RECORD_SQL = f"""
+WITH recorded AS (
+    INSERT INTO {ProviderEvent._meta.db_table} (provider, event_id, type, payload, event, payment_id, received_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (provider, event_id) DO NOTHING
+    RETURNING id
+)
+INSERT INTO {OrmQ._meta.db_table} (key, payload, lock) SELECT %s, %s, %s FROM recorded RETURNING id
+"""  # noqa: S608
+
+
+@task(timeout=50)
+def provider_event_apply(*, provider: str, event_id: str) -> bool:
+    """Worker: apply one recorded event, once: under the record's lock, an event already
+    processed is left alone (the task is delivered at least once). Returns whether it was
+    applied now; a refund or dispute before its payment stays waiting (``events_waiting_apply``,
+    ``provider_events_retry``)."""
+    with transaction.atomic():
+        record = (
+            ProviderEvent.objects.select_for_update()
+            .filter(provider=provider, event_id=event_id, processed_at__isnull=True)
+            .first()
+        )
+        if record is None:
+            return False
+        if not _apply(PaymentEvent(**record.event)):
+            return False
+        ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
+    return True
+
+
 def events_waiting_apply(*, payment_id: str) -> None:
     """Apply, in the order received, the refunds and disputes that arrived before their payment
-    (called by the receiver once the payment is applied, in its transaction)."""
-    waiting = ProviderEvent.objects.filter(
-        payment_id=payment_id, processed_at__isnull=True, type__in=list(AFTER_PAYMENT)
-    ).order_by("id")
+    (called by the receiver once the payment is applied, in its transaction). One that a worker
+    is applying at this moment (its record locked) is left to that worker, which waits for this
+    payment's lock and finds it applied."""
+    waiting = (
+        ProviderEvent.objects.select_for_update(skip_locked=True)
+        .filter(payment_id=payment_id, processed_at__isnull=True, type__in=list(AFTER_PAYMENT))
+        .order_by("id")
+    )
     for record in waiting:
         if _apply(PaymentEvent(**record.event)):
             ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())

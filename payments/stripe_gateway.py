@@ -3,6 +3,7 @@ small dataclasses (payments.gateways)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -310,13 +311,32 @@ class InvalidWebhook(Exception):
 
 
 def _verified(*, payload: bytes, signature: str, secret: str) -> dict[str, Any]:
-    """Verify the signature (raw body, default tolerance of 300 s) with one endpoint's secret."""
+    """Verify the signature (raw body, default tolerance of 300 s) with one endpoint's secret, with
+    the SDK's own check (``construct_event`` does the same, then builds a StripeObject we only read
+    as a dict: a third of a delivery's time)."""
     try:
-        event = stripe.Webhook.construct_event(payload, signature, secret)
-    except (ValueError, stripe.SignatureVerificationError) as error:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
+        )
+        data = json.loads(payload)
+    except (ValueError, stripe.SignatureVerificationError) as error:  # UnicodeDecodeError and JSON's are ValueErrors
         raise InvalidWebhook(str(error.__class__.__name__)) from error
-    data: dict[str, Any] = event.to_dict()
+    if not isinstance(data, dict):
+        raise InvalidWebhook("not an event")
+    if b"\\u0000" in payload and _holds_nul(data):
+        # Signed, but no Stripe event carries a NUL, which PostgreSQL's text and JSON cannot hold.
+        raise InvalidWebhook("NUL character")
     return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def webhook_event(*, payload: bytes, signature: str) -> PaymentEvent:
@@ -324,7 +344,12 @@ def webhook_event(*, payload: bytes, signature: str) -> PaymentEvent:
     PaymentIntent only in its payments (Stripe's API since 2025-03-31): when the event does
     not carry them, they are read (``GatewayError`` if Stripe cannot say: the webhook answers
     503 and Stripe delivers it again), so that the charge can be refunded like any payment."""
-    event = event_from_dict(_verified(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET))
+    data = _verified(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET)
+    try:
+        event = event_from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        # Signed by Stripe but not the shape we know: refused, so it shows in Stripe's delivery log.
+        raise InvalidWebhook(f"unexpected event shape: {error.__class__.__name__}") from error
     if event.type == gw.CHARGE_SUCCEEDED and event.invoice_id and not event.payment_id:
         event = replace(event, payment_id=_invoice_payment_intent(event.invoice_id))
     return event

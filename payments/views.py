@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from payments import demo_gateway
-from payments.events import event_receive
+from payments.events import event_record
 from payments.gateways import GatewayError
 from payments.models import DemoSession, DemoSubscription
 
@@ -33,8 +33,8 @@ def stripe_signed_event_receive(
     request: HttpRequest, *, secret: str, parse: str, receive: Callable[..., Any], label: str
 ) -> HttpResponse:
     """A Stripe webhook endpoint: verify first (raw body, signature with ``secret``,
-    tolerance) with ``payments.stripe_gateway.<parse>``, then record and process
-    once with ``receive``; 2xx only once the event is durably recorded."""
+    tolerance) with ``payments.stripe_gateway.<parse>``, then hand the event to ``receive``
+    (which records it once); 2xx only once the event is durably recorded."""
     if settings.PAYMENT_GATEWAY != "stripe" or not secret:
         raise Http404
     from payments import stripe_gateway  # the Stripe SDK, loaded only where Stripe is used
@@ -57,9 +57,10 @@ def stripe_signed_event_receive(
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    """The platform's endpoint: payments, refunds and disputes."""
+    """The platform's endpoint: payments, refunds and disputes, recorded here and applied by a
+    worker (payments.events.event_record), so that Stripe hears its 2xx at once."""
     return stripe_signed_event_receive(
-        request, secret=settings.STRIPE_WEBHOOK_SECRET, parse="webhook_event", receive=event_receive, label="webhook"
+        request, secret=settings.STRIPE_WEBHOOK_SECRET, parse="webhook_event", receive=event_record, label="webhook"
     )
 
 

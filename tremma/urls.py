@@ -38,6 +38,9 @@ router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Early: Stripe's webhook is the busiest POST of a campaign's burst, and each pattern before it is
+    # tried first (nothing else answers under payments/ but the old addresses checkout redirects).
+    path("payments/", include("payments.urls")),
     path("favicon.ico", frontend.views.favicon, name="favicon"),
     # Before the admin's own: its sign-in answers 429 past the limits (accounts/backends.py).
     path("admin/login/", admin_sign_in),
@@ -66,7 +69,6 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("objets/alerte/", pages.alerts.save_search, name="alert-save"),
     path("", include(checkout_moved)),
-    path("payments/", include("payments.urls")),
     path("delivery/", include("delivery.urls")),
     path("", include("ledger.urls")),
     path("", include("campaigns.urls")),

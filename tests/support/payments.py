@@ -25,10 +25,24 @@ def sign(payload: bytes, *, secret: str | None = None, timestamp: int | None = N
 
 
 def post_event(client: Client, event: dict[str, Any], **sign_options: Any) -> Any:
+    """Stripe delivers ``event``; then a worker runs the application the webhook enqueued."""
     payload = json.dumps(event).encode()
-    return client.post(
+    response = client.post(
         WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(payload, **sign_options)
     )
+    worker_applies(event)
+    return response
+
+
+def worker_applies(event: dict[str, Any]) -> None:
+    """What a worker does with the task the webhook enqueued for ``event`` (payments.events.provider_event_apply).
+    In a test's transaction the eager task, which runs after commit, would not run; a test that commits runs it
+    after the request, and this finds the event processed."""
+    from payments.events import provider_event_apply
+    from payments.models import ProviderEvent
+
+    if ProviderEvent.objects.filter(provider="stripe", event_id=event["id"], processed_at__isnull=True).exists():
+        provider_event_apply(provider="stripe", event_id=event["id"])
 
 
 def event(type: str, obj: dict[str, Any], *, id: str | None = None) -> dict[str, Any]:
@@ -54,6 +68,13 @@ def stripe_call(method: str, path: str, data: dict[str, Any] | None = None) -> d
     )
     response.raise_for_status()
     return dict(response.json())
+
+
+def charge_of(payment_intent: str) -> dict[str, Any]:
+    """The charge of a PaymentIntent on the local Stripe-compatible server, as a charge.* event carries it."""
+    intent = stripe_call("GET", f"/v1/payment_intents/{payment_intent}")
+    charge_id = intent["latest_charge"]["id"] if isinstance(intent["latest_charge"], dict) else intent["latest_charge"]
+    return stripe_call("GET", f"/v1/charges/{charge_id}")
 
 
 def complete_session(session_id: str) -> dict[str, Any]:
