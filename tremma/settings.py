@@ -147,12 +147,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 else:
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_tremma")}
+    # Django's backend, whose health check (a SELECT 1 round trip before a kept connection's first
+    # query of each request) is skipped for a connection vouched for within the last
+    # DB_HEALTH_CHECK_AFTER_SECONDS (tremma/postgresql/base.py); 0 checks before every request.
+    DATABASES["default"]["ENGINE"] = "tremma.postgresql"
     # Parameters sent apart from the SQL, so that psycopg prepares a statement after its fifth run
     # on a connection and PostgreSQL plans it once. DB_SERVER_SIDE_BINDING=false behind a pooler
     # in transaction mode (PgBouncer without max_prepared_statements), which cannot keep them.
     DATABASES["default"].setdefault("OPTIONS", {})
     if env_bool("DB_SERVER_SIDE_BINDING", True):
         DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
+DB_HEALTH_CHECK_AFTER_SECONDS = env_int("DB_HEALTH_CHECK_AFTER_SECONDS", 2, minimum=0, maximum=3600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels and cache ---------------------------------------------------
