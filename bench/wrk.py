@@ -2,12 +2,14 @@
 generator is not the bottleneck: a Python client tops out around the
 ceilings we measure on these 2 cores, wrk's C loop does not.
 
-One Lua script for every use: it cycles through a file of paths and, for
+Two Lua scripts, sharing their summary. The first cycles through a file of paths and, for
 POSTs, sends a distinct JSON body and a distinct X-Forwarded-For per request
 (checkout is rate-limited per client and per e-mail, as it is in production);
 ``done`` prints the figures as one JSON line. A line of the file may carry,
 after a tab, more JSON members for that request's body (a basket's
-``"items": [1, 2, 3]``); the e-mail is always added."""
+``"items": [1, 2, 3]``); the e-mail is always added. The second
+(``wrk_prepared``) POSTs requests prepared beforehand, each a header's value and
+a body (the webhooks' events, signed before the load), in order."""
 
 from __future__ import annotations
 
@@ -18,18 +20,37 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-SCRIPT = r"""
-local paths = {}
-local extras = {}
-local method = "GET"
-local counter = 0
-local thread_id = 0
-
+# What both scripts share: each thread registered, and the figures summed over them as one JSON line.
+SUMMARY = r"""
 local threads = {}
 
 function setup(thread)
   threads[#threads + 1] = thread
 end
+
+function done(summary, latency, requests)
+  local server_errors, created = 0, 0
+  for _, thread in ipairs(threads) do
+    server_errors = server_errors + (thread:get("server_errors") or 0)
+    created = created + (thread:get("created") or 0)
+  end
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "non_2xx_3xx": %d, "connect_errors": %d, ' ..
+    '"read_errors": %d, "timeouts": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
+    '"server_errors": %d, "created": %d}\n',
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max, server_errors, created))
+end
+"""
+
+SCRIPT = (
+    r"""
+local paths = {}
+local extras = {}
+local method = "GET"
+local counter = 0
+local thread_id = 0
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -75,34 +96,17 @@ function request()
   return wrk.format("GET", path)
 end
 
-function done(summary, latency, requests)
-  local server_errors, created = 0, 0
-  for _, thread in ipairs(threads) do
-    server_errors = server_errors + (thread:get("server_errors") or 0)
-    created = created + (thread:get("created") or 0)
-  end
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "non_2xx_3xx": %d, "connect_errors": %d, ' ..
-    '"read_errors": %d, "timeouts": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
-    '"server_errors": %d, "created": %d}\n',
-    summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
-    summary.errors.read, summary.errors.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max, server_errors, created))
-end
 """
+    + SUMMARY
+)
 
 
 # Prepared requests: each line of the file is one request's header value, a tab, then its body (one
 # line of JSON), all POSTed to the one path wrk is given with that header; cycled through in order.
-PREPARED_SCRIPT = r"""
+PREPARED_SCRIPT = (
+    r"""
 local requests = {}
 local header = ""
-local threads = {}
-
-function setup(thread)
-  threads[#threads + 1] = thread
-end
-
 function init(args)
   for line in io.lines(args[1]) do
     local tab = string.find(line, "\t", 1, true)
@@ -125,7 +129,9 @@ function response(status, headers, body)
   if status >= 500 then server_errors = server_errors + 1 end
   if status >= 200 and status < 300 then created = created + 1 end
 end
-""" + SCRIPT[SCRIPT.index("function done") :]
+"""
+    + SUMMARY
+)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import timedelta
 
 from django.conf import settings
@@ -63,22 +63,30 @@ def event_receive(*, event: PaymentEvent) -> bool:
     if ProviderEvent.objects.filter(provider=event.provider, event_id=event.id).exists():
         return False
     with transaction.atomic():
-        normalised = {name: value for name, value in asdict(event).items() if name != "payload"}
         try:
             with transaction.atomic():
-                record = ProviderEvent.objects.create(
-                    provider=event.provider,
-                    event_id=event.id,
-                    type=event.type,
-                    payload=event.payload,
-                    event=normalised,
-                    payment_id=event.payment_id,
-                )
+                record = _record_create(event)
         except IntegrityError:
             return False
         if _apply(event):
             ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
     return True
+
+
+def _normalised(event: PaymentEvent) -> dict[str, object]:
+    """The event as ``PaymentEvent(**…)`` rebuilds it, without the provider's payload (kept apart)."""
+    return {field.name: getattr(event, field.name) for field in fields(event) if field.name != "payload"}
+
+
+def _record_create(event: PaymentEvent) -> ProviderEvent:
+    return ProviderEvent.objects.create(
+        provider=event.provider,
+        event_id=event.id,
+        type=event.type,
+        payload=event.payload,
+        event=_normalised(event),
+        payment_id=event.payment_id,
+    )
 
 
 def event_record(*, event: PaymentEvent) -> bool:
@@ -88,7 +96,6 @@ def event_record(*, event: PaymentEvent) -> bool:
     Returns False for an event already recorded (a replay: nothing written). On PostgreSQL, with
     the worker's queue, one statement does it all: the event's row if new, and its task's row only
     if the event's was written (``_RECORD_SQL``); elsewhere (SQLite, eager tasks) a transaction."""
-    normalised = {field.name: getattr(event, field.name) for field in fields(event) if field.name != "payload"}
     if connection.vendor == "postgresql" and not settings.TASKS_EAGER:
         key, package = task_package(provider_event_apply, provider=event.provider, event_id=event.id)
         now = timezone.now()
@@ -101,7 +108,7 @@ def event_record(*, event: PaymentEvent) -> bool:
                     event.id,
                     event.type,
                     as_json(event.payload, connection),
-                    as_json(normalised, connection),
+                    as_json(_normalised(event), connection),
                     event.payment_id,
                     now,
                     key,
@@ -114,14 +121,7 @@ def event_record(*, event: PaymentEvent) -> bool:
         return False
     try:
         with transaction.atomic():
-            ProviderEvent.objects.create(
-                provider=event.provider,
-                event_id=event.id,
-                type=event.type,
-                payload=event.payload,
-                event=normalised,
-                payment_id=event.payment_id,
-            )
+            _record_create(event)
             task_enqueue(provider_event_apply, provider=event.provider, event_id=event.id)
     except IntegrityError:
         return False  # the same event delivered twice at once: the other delivery recorded it

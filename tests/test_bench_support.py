@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import itertools
+import json
+
 import pytest
 from django.test import Client
 
@@ -127,3 +130,66 @@ def test_the_phones_of_a_crowd_share_one_tls_context_but_not_their_connections()
     pools = [client._transport._pool for client in (first, second)]  # type: ignore[attr-defined]
     assert all(pool._ssl_context is SHARED_TLS for pool in pools)
     assert pools[0] is not pools[1]
+
+
+def test_wrk_posts_prepared_requests_in_order_with_their_header_and_counts_the_2xx() -> None:
+    """The webhooks' load: each line's header value and body reach the server as prepared."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bench import wrk
+
+    if not wrk.available():
+        pytest.skip("wrk is not installed")
+    received: list[tuple[str, str, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Stripe-Signature"], body))
+            self.send_response(200 if body != b'{"n": 2}' else 503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    prepared = [(f"t=1,v1=sig{n}", f'{{"n": {n}}}'.encode()) for n in range(3)]
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/payments/stripe/webhook/"
+        result = wrk.wrk_prepared(url, prepared, header="Stripe-Signature", seconds=1, connections=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert len(received) >= 3 and {path for path, _value, _body in received} == {"/payments/stripe/webhook/"}
+    # In order, cycling (wrk asks the script for one request it does not send before the first it sends).
+    order = [prepared.index((value, body)) for _path, value, body in received]
+    assert all(later == (earlier + 1) % 3 for earlier, later in itertools.pairwise(order))
+    answered_2xx = sum(1 for _path, _value, body in received if body != b'{"n": 2}')
+    assert answered_2xx - 1 <= result.created <= answered_2xx and result.server_errors >= 1
+    with pytest.raises(ValueError, match="one line"):
+        wrk.wrk_prepared(url, [("a\tb", b"{}")], header="X", seconds=1)
+    with pytest.raises(ValueError, match="one line"):
+        wrk.wrk_prepared(url, [("a", b"{\n}")], header="X", seconds=1)
+
+
+def test_the_webhooks_load_sends_each_event_twice_signed_as_stripe_signs() -> None:
+    """bench/scenarios/webhooks.py: each event twice (its replays after each chunk of first
+    deliveries), each signature one the webhook accepts."""
+    from django.test import override_settings
+
+    from bench.scenarios import webhooks
+    from payments import stripe_gateway
+
+    events = [
+        {"id": f"evt_{n}", "object": "event", "type": "customer.created", "data": {"object": {}}} for n in range(7)
+    ]
+    sent = webhooks.deliveries(events, chunk=3)
+    ids = [json.loads(body)["id"] for _signature, body in sent]
+    assert ids == ["evt_0", "evt_1", "evt_2"] * 2 + ["evt_3", "evt_4", "evt_5"] * 2 + ["evt_6"] * 2
+    with override_settings(STRIPE_WEBHOOK_SECRET=webhooks.SECRET):
+        for signature, body in sent:
+            assert stripe_gateway.webhook_event(payload=body, signature=signature).id in ids
