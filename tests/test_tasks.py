@@ -180,3 +180,35 @@ def test_a_hold_expiring_before_the_next_minute_gets_a_release_run_at_its_expiry
     Reservation.objects.filter(item=soon).update(expires_at=timezone.now() + timedelta(minutes=10))
     reservations_release_expired()
     assert not Schedule.objects.exists()  # the minute schedule will come before that one expires
+
+
+def test_a_package_built_for_a_callers_own_statement_is_the_one_django_q2_builds(engine: None) -> None:
+    """kernel.tasks.task_package builds the queue row's payload itself (django-q2's async_task
+    humanizes each id, a tenth of a webhook's time): the same package, but for its id and time."""
+    from django_q.tasks import async_task
+
+    class Kept:
+        list_key = "tremma"
+        package = ""
+
+        def enqueue(self, package: str) -> str:
+            self.package = package
+            return "kept"
+
+    kept = Kept()
+    path = "tests.test_tasks.noted"
+    async_task(
+        RUNNER, path, {"order_id": 3}, q_options={"timeout": 20, "task_name": path, "group": path, "broker": kept}
+    )
+    theirs = SignedPackage.loads(kept.package)
+    key, payload = tasks.task_package(noted, order_id=3)
+    ours = SignedPackage.loads(payload)
+
+    assert key == "tremma"
+    assert set(ours) == set(theirs)
+    assert {k: v for k, v in ours.items() if k not in {"id", "started"}} == {
+        k: v for k, v in theirs.items() if k not in {"id", "started"}
+    }
+    assert len(ours["id"]) == len(theirs["id"]) == 32 and ours["id"] != theirs["id"]
+    task_run(*ours["args"])
+    assert CALLS == [{"order_id": 3}]

@@ -22,6 +22,9 @@ from django.db.backends.postgresql import base
 
 class DatabaseWrapper(base.DatabaseWrapper):
     vouched_at: float | None = None
+    # Django's own (django-stubs does not declare them).
+    health_check_enabled: bool
+    health_check_done: bool
 
     def close_if_health_check_failed(self) -> None:
         if (
