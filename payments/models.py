@@ -4,8 +4,9 @@ from django.db import models
 
 
 class ProviderEvent(models.Model):
-    """Each event a payment provider sent us, recorded once (unique id) in the
-    same transaction as its effects, so a replay is recognised and ignored."""
+    """Each event a payment provider sent us, recorded once (unique id), so a replay is
+    recognised and ignored; applied in one transaction with its effects, which marks it
+    processed (in the request for the demo page, by a worker for Stripe's webhook)."""
 
     provider = models.CharField(max_length=10)
     event_id = models.CharField(max_length=255)
