@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -9,6 +12,35 @@ from django.test import Client
 from bench.harness import Figure, Repeated, percentile
 
 pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def recording_server(status_for: Callable[[bytes], int]) -> Iterator[tuple[str, list[tuple[str, Any, bytes]]]]:
+    """A local HTTP server for wrk's tests: its address and each POST it received (path, headers, body),
+    answered with ``status_for(body)``."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posts: list[tuple[str, Any, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            posts.append((self.path, self.headers, body))
+            self.send_response(status_for(body))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", posts
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_bench_routes_are_absent_unless_switched_on(client: Client) -> None:
@@ -47,36 +79,14 @@ def test_baskets_of_the_bench_are_disjoint_three_items_of_two_organisations() ->
 
 def test_wrk_adds_the_members_after_a_tab_to_each_post_body_with_its_own_email() -> None:
     """The basket load's bodies, as the server receives them from wrk's script."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from bench import wrk
 
     if not wrk.available():
         pytest.skip("wrk is not installed")
-    received: list[tuple[str, dict[str, object], str]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            received.append((self.path, body, self.headers["X-Forwarded-For"]))
-            self.send_response(201)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with recording_server(lambda _body: 201) as (url, posts):
         lines = ['/api/orders/\t"items": [1, 2, 3]', '/api/orders/\t"items": [4, 5, 6]', "/api/items/7/checkout/"]
         result = wrk.wrk(url, lines, seconds=1, connections=1, method="POST", seed=3)
-    finally:
-        server.shutdown()
-        server.server_close()
+    received = [(path, json.loads(body), headers["X-Forwarded-For"]) for path, headers, body in posts]
 
     # wrk may leave the last request unanswered when its time is up.
     assert len(received) - 1 <= result.created <= len(received) and result.server_errors == 0
@@ -134,35 +144,15 @@ def test_the_phones_of_a_crowd_share_one_tls_context_but_not_their_connections()
 
 def test_wrk_posts_prepared_requests_in_order_with_their_header_and_counts_the_2xx() -> None:
     """The webhooks' load: each line's header value and body reach the server as prepared."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from bench import wrk
 
     if not wrk.available():
         pytest.skip("wrk is not installed")
-    received: list[tuple[str, str, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.path, self.headers["Stripe-Signature"], body))
-            self.send_response(200 if body != b'{"n": 2}' else 503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     prepared = [(f"t=1,v1=sig{n}", f'{{"n": {n}}}'.encode()) for n in range(3)]
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/payments/stripe/webhook/"
+    with recording_server(lambda body: 503 if body == b'{"n": 2}' else 200) as (base, posts):
+        url = f"{base}/payments/stripe/webhook/"
         result = wrk.wrk_prepared(url, prepared, header="Stripe-Signature", seconds=1, connections=1)
-    finally:
-        server.shutdown()
-        server.server_close()
+    received = [(path, headers["Stripe-Signature"], body) for path, headers, body in posts]
 
     assert len(received) >= 3 and {path for path, _value, _body in received} == {"/payments/stripe/webhook/"}
     # In order, cycling (wrk asks the script for one request it does not send before the first it sends).
