@@ -60,7 +60,7 @@ def event_receive(*, event: PaymentEvent) -> bool:
     If applying fails, nothing is recorded, so the provider delivers it again."""
     # A replay (a provider delivers again until it hears a 2xx) is answered after one read, without
     # a transaction; two deliveries at once both pass it, and the unique row below keeps one.
-    if ProviderEvent.objects.filter(provider=event.provider, event_id=event.id).exists():
+    if _recorded(event):
         return False
     with transaction.atomic():
         try:
@@ -71,6 +71,10 @@ def event_receive(*, event: PaymentEvent) -> bool:
         if _apply(event):
             ProviderEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now())
     return True
+
+
+def _recorded(event: PaymentEvent) -> bool:
+    return ProviderEvent.objects.filter(provider=event.provider, event_id=event.id).exists()
 
 
 def _normalised(event: PaymentEvent) -> dict[str, object]:
@@ -117,7 +121,7 @@ def event_record(*, event: PaymentEvent) -> bool:
                 ],
             )
             return cursor.fetchone() is not None
-    if ProviderEvent.objects.filter(provider=event.provider, event_id=event.id).exists():
+    if _recorded(event):
         return False
     try:
         with transaction.atomic():

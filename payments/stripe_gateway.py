@@ -329,6 +329,10 @@ def _verified(*, payload: bytes, signature: str, secret: str) -> dict[str, Any]:
     return data
 
 
+# What reading a signed event of a shape we do not know raises: refused as InvalidWebhook (400).
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
 def _holds_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -347,7 +351,7 @@ def webhook_event(*, payload: bytes, signature: str) -> PaymentEvent:
     data = _verified(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET)
     try:
         event = event_from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+    except _SHAPE_ERRORS as error:
         # Signed by Stripe but not the shape we know: refused, so it shows in Stripe's delivery log.
         raise InvalidWebhook(f"unexpected event shape: {error.__class__.__name__}") from error
     if event.type == gw.CHARGE_SUCCEEDED and event.invoice_id and not event.payment_id:
@@ -379,7 +383,7 @@ def connect_webhook_event(*, payload: bytes, signature: str) -> ConnectEvent:
         return ConnectEvent(
             provider=PROVIDER, id=str(event["id"]), type=str(event["type"]), account=account, payload=event
         )
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+    except _SHAPE_ERRORS as error:
         # Signed by Stripe but not the shape we know: refused, so it shows in Stripe's delivery log.
         raise InvalidWebhook(f"unexpected event shape: {error.__class__.__name__}") from error
 
