@@ -10,6 +10,7 @@ from typing import Any
 from django.db import models
 
 from kernel.errors import Conflict
+from kernel.sql import rows_update
 
 
 class TransitionRefused(Conflict):
@@ -34,7 +35,13 @@ def transition_apply(
     earlier by the caller: changed since)."""
     if to not in table.get(current, frozenset()):
         raise TransitionRefused(f"{model.__name__} {pk}: {current} → {to} is not a move of its table")
-    rows = model._default_manager.filter(pk=pk, **{field: current}, **(where or {}))
-    updated = rows.update(**{field: to}, **fields)
+    conditions = {"pk": pk, field: current, **(where or {})}
+    lookups = any("__" in name for name in conditions)
+    if lookups or any(hasattr(value, "resolve_expression") for value in fields.values()):
+        updated = model._default_manager.filter(**conditions).update(**{field: to}, **fields)
+    else:
+        # Plain equalities and values (nearly every move): the same UPDATE without building it
+        # through the ORM at each call (kernel.sql; an item's hold at every checkout).
+        updated = rows_update(model, where=conditions, values={field: to, **fields})
     if updated != 1:
         raise TransitionRefused(f"{model.__name__} {pk}: not {current} any more, {to} refused")

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kernel.sql import row_insert, rows_insert
 from kernel.tasks import in_worker, task, task_enqueue
 from realtime import streams as s
 from realtime.events import event_check
@@ -54,8 +55,9 @@ def event_emit(
     event_check(type=type, public=public, private=private, kinds=[kind for kind, pks in by_kind.items() if pks])
     names = [s.stream(kind, pk) for kind, pks in by_kind.items() for pk in pks]
     unique_names = list(dict.fromkeys(names))
-    event = RealtimeEvent.objects.create(type=type, at=timezone.now(), public=public, private=private)
-    EventStream.objects.bulk_create([EventStream(event=event, stream=name) for name in unique_names])
+    # Plain INSERTs (kernel.sql): every live event of the platform goes through here.
+    event = row_insert(RealtimeEvent(type=type, at=timezone.now(), public=public, private=private))
+    rows_insert([EventStream(event=event, stream=name) for name in unique_names])
     # What to send is known now: after commit, send it without reading it back.
     transaction.on_commit(lambda: _publish(event, unique_names))
     return event

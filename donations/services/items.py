@@ -30,6 +30,7 @@ from kernel.errors import Conflict, DomainError, PermissionDenied
 from kernel.generations import CATALOGUE, generation_bump
 from kernel.photos import PreparedPhoto, delete_stored, store_photos
 from kernel.places import department_of
+from kernel.sql import row_insert
 from kernel.states import transition_apply
 
 
@@ -73,7 +74,7 @@ def item_transition(
         updated_at=updated_at,
         **fields,
     )
-    ItemTransition.objects.create(item=item, from_status=current, to_status=to, actor=actor, note=note[:300])
+    row_insert(ItemTransition(item=item, from_status=current, to_status=to, actor=actor, note=note[:300]))
     item_changed(item.pk)  # the cached catalogue pages and this item's page data go when this commits
     item.status, item.updated_at = to, updated_at
     for name, value in fields.items():

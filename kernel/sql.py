@@ -1,0 +1,121 @@
+"""Plain SQL for the few writes on the money path that run at every checkout and every live
+event, where building the ORM's query costs more than running it (profiled: an
+``objects.create`` 0.43 ms against 0.2 ms for the same INSERT; a filtered ``update`` 0.8 ms).
+
+``rows_insert`` writes model instances as the ORM's ``save``/``bulk_create`` would (each
+field's ``pre_save``, so ``auto_now_add`` and defaults, then ``get_db_prep_save``), in one
+``INSERT … RETURNING`` whose text is built once per model and number of rows; it sets the
+primary keys and marks the instances saved. ``rows_update`` is one ``UPDATE … WHERE`` of
+plain equalities (``None`` is ``IS NULL``). Both go through Django's cursor (its execute
+wrappers, query logging and transactions). Signals are not sent: use them only for models
+without ``pre_save``/``post_save`` receivers (``test_plain_sql`` holds that for each model
+that uses them), and the ORM for everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connections, models, router
+from django.db.models.expressions import Combinable
+
+M = TypeVar("M", bound=models.Model)
+
+
+@cache
+def _insert_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
+    meta = model._meta
+    fields = tuple(field for field in meta.local_concrete_fields if field is not meta.auto_field)
+    if meta.parents or any(
+        hasattr(field, "get_placeholder") or field.generated or field.has_db_default() for field in fields
+    ):
+        # An inherited table, a field that needs its own SQL (a range, a geometry, a generated
+        # column, a database default): the ORM's job.
+        raise TypeError(f"{model.__name__}: a table or field kernel.sql does not write; use the ORM")
+    return fields
+
+
+@cache
+def _insert_sql(model: type[models.Model], count: int) -> str:
+    fields = _insert_fields(model)
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    pk = model._meta.pk.column  # type: ignore[union-attr]
+    # Names from the model's metadata only, never from input.
+    return f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES {", ".join([row] * count)} RETURNING "{pk}"'  # noqa: S608
+
+
+def rows_insert(instances: Sequence[M]) -> Sequence[M]:
+    """Insert unsaved ``instances`` of one model in one statement; set their primary keys."""
+    if not instances:
+        return instances
+    model = type(instances[0])
+    using = router.db_for_write(model)
+    connection = connections[using]
+    fields = _insert_fields(model)
+    params: list[Any] = []
+    for instance in instances:
+        if type(instance) is not model or not instance._state.adding:
+            raise ValueError("rows_insert takes unsaved instances of one model")
+        params.extend(field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(instances)), params)
+        keys = [row[0] for row in cursor.fetchall()]
+    if len(keys) != len(instances):  # pragma: no cover - the database returns one key per row
+        raise RuntimeError(f"{model.__name__}: {len(keys)} keys for {len(instances)} rows")
+    # PostgreSQL and SQLite return the rows of a multi-row VALUES in the order given.
+    for instance, key in zip(instances, keys, strict=True):
+        instance.pk = key
+        instance._state.adding = False
+        instance._state.db = using
+    return instances
+
+
+def row_insert(instance: M) -> M:
+    """Insert one unsaved ``instance`` (``rows_insert`` of one)."""
+    rows_insert([instance])
+    return instance
+
+
+def rows_update(model: type[models.Model], *, where: Mapping[str, Any], values: Mapping[str, Any]) -> int:
+    """``UPDATE`` the rows of ``model`` whose fields equal ``where`` (``None``: ``IS NULL``),
+    writing ``values``; how many rows were updated. Fields by name or attname; values are
+    plain values or model instances (an expression such as ``F()`` goes through the ORM)."""
+    if not values or not where:
+        raise ValueError("rows_update needs values and a where")
+    using = router.db_for_write(model)
+    connection = connections[using]
+    meta = model._meta
+    sets, conditions, params = [], [], []
+    for name, value in values.items():
+        field = _field(meta, name)
+        if isinstance(value, Combinable) or hasattr(value, "resolve_expression"):
+            raise TypeError(f"{name}: an expression; use the ORM's update")
+        if isinstance(value, models.Model):
+            value = value.pk
+        sets.append(f'"{field.column}" = %s')
+        params.append(field.get_db_prep_save(value, connection))
+    for name, value in where.items():
+        field = _field(meta, name)
+        if isinstance(value, models.Model):
+            value = value.pk
+        if value is None:
+            conditions.append(f'"{field.column}" IS NULL')
+        else:
+            conditions.append(f'"{field.column}" = %s')
+            params.append(field.get_db_prep_value(value, connection, prepared=False))
+    # Names from the model's metadata only, never from input.
+    sql = f'UPDATE "{meta.db_table}" SET {", ".join(sets)} WHERE {" AND ".join(conditions)}'  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _field(meta: Any, name: str) -> models.Field[Any, Any]:
+    if name == "pk":
+        return meta.pk  # type: ignore[no-any-return]
+    for field in meta.concrete_fields:
+        if name in (field.name, field.attname):
+            return field  # type: ignore[no-any-return]
+    raise ValueError(f"{meta.model.__name__} has no column {name}")
