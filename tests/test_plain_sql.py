@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from checkout.services import TooManyHolds, order_start
 from donations.models import Fulfilment, Item, ItemStatus, ItemTransition, Order, OrderLine, Reservation
-from kernel.sql import row_insert, rows_insert, rows_update
+from kernel.sql import marks, row_insert, rows_insert, rows_select, rows_update
 from kernel.states import TransitionRefused, transition_apply
 from qr.selectors import windows_showing
 from realtime.models import EventStream, RealtimeEvent
@@ -130,3 +130,41 @@ def test_the_holds_cap_counts_an_address_exactly_never_as_a_pattern(settings: An
 
 def test_no_window_is_found_for_an_item_in_none() -> None:
     assert windows_showing(item_id=ItemFactory().pk) == []
+
+
+def values_of(instance: models.Model) -> dict[str, Any]:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_a_plain_select_reads_the_instances_the_orms_select_related_reads(django_assert_num_queries: Any) -> None:
+    first, second = ItemFactory(price_cents=4500, weight_grams=1200), ItemFactory(status=ItemStatus.SOLD)
+    ItemFactory(status=ItemStatus.WITHDRAWN, campaign=first.campaign)  # not asked for: not read
+    wanted = [second.pk, first.pk, first.pk + 10_000]
+    orm = list(
+        Item.objects.select_related("campaign__organisation")
+        .filter(pk__in=wanted, status__in=[ItemStatus.LISTED, ItemStatus.SOLD])
+        .order_by("pk")
+    )
+    with django_assert_num_queries(1):
+        plain = rows_select(
+            Item,
+            related=("campaign", "campaign__organisation"),
+            where=f"t0.id IN ({marks(len(wanted))}) AND t0.status IN (%s, %s)",
+            params=[*wanted, ItemStatus.LISTED, ItemStatus.SOLD],
+            order_by="t0.id",
+        )
+        # Loaded with it, as select_related loads them: reading them asks nothing more.
+        organisations = [item.campaign.organisation.name for item in plain]
+    assert [item.pk for item in plain] == [first.pk, second.pk] and all(organisations)
+    for mine, theirs in zip(plain, orm, strict=True):
+        assert values_of(mine) == values_of(theirs)
+        assert values_of(mine.campaign) == values_of(theirs.campaign)
+        assert values_of(mine.campaign.organisation) == values_of(theirs.campaign.organisation)
+        assert not mine._state.adding and mine._state.db == "default"
+    # A hostile value is a parameter, never SQL.
+    assert rows_select(Item, where="t0.title = %s", params=["x' OR '1'='1"]) == []
+
+
+def test_a_plain_select_joins_required_foreign_keys_only() -> None:
+    with pytest.raises(TypeError, match="required foreign keys only"):
+        rows_select(Item, related=("owner",), where="t0.id = %s", params=[1])

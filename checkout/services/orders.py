@@ -53,7 +53,7 @@ from donations.models import (
 from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.money import CURRENCY, format_money
-from kernel.sql import row_insert, rows_insert
+from kernel.sql import marks, row_insert, rows_insert, rows_select
 from kernel.states import TransitionRefused
 from kernel.tasks import task, task_at, task_enqueue
 from payments.gateways import CheckoutLine, CheckoutRequest, GatewayError, gateway
@@ -141,7 +141,6 @@ def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
     with transaction.get_connection().cursor() as cursor:
         cursor.execute(_HOLDS_SQL, [email, client, Reservation.Status.HELD, at, email, client])
         by_email, by_client = cursor.fetchone()
-    active = Reservation.objects.filter(status=Reservation.Status.HELD, expires_at__gt=now)
     caps = [(by_email, Q(email__iexact=email), settings.HOLDS_MAX_PER_EMAIL, f"holds cap for email {email}")]
     if client_key:
         caps.append(
@@ -149,7 +148,7 @@ def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
         )
     for count, mine, cap, why in caps:
         if count >= cap:
-            holds = active.filter(mine)
+            holds = Reservation.objects.filter(mine, status=Reservation.Status.HELD, expires_at__gt=now)
             refused = TooManyHolds(why)
             # The first of these holds to end frees a place.
             first_end = holds.order_by("expires_at").values_list("expires_at", flat=True).first()
@@ -301,10 +300,14 @@ def order_start(
             f"{len(wanted)} items", detail=BasketTooLarge.default_detail % {"max": settings.BASKET_MAX_ITEMS}
         )
     # Quoted before any hold: the carrier is an outside party, never called under row locks.
-    public = list(
-        Item.objects.select_related("campaign__organisation")
-        .filter(pk__in=wanted, status__in=PUBLIC_STATUSES)
-        .order_by("pk")
+    # One plain SELECT with the campaign and its organisation (kernel.sql): the ORM's select_related
+    # took a quarter of a checkout's time in the web process to build and read the same row.
+    public = rows_select(
+        Item,
+        related=("campaign", "campaign__organisation"),
+        where=f"t0.id IN ({marks(len(wanted))}) AND t0.status IN ({marks(len(PUBLIC_STATUSES))})",
+        params=[*wanted, *PUBLIC_STATUSES],
+        order_by="t0.id",
     )
     if len(wanted) == 1 and not public:
         raise NotFound(f"item {wanted[0]}")
