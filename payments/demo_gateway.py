@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from kernel.sql import row_insert
 from payments import gateways as gw
 from payments.events import event_receive
 from payments.gateways import (
@@ -424,7 +425,7 @@ def _session_get_or_create(session_id: str, fields: dict[str, Any]) -> DemoSessi
     if transaction.get_connection().in_atomic_block:
         return DemoSession.objects.get_or_create(session_id=session_id, defaults=fields)[0]
     try:
-        return DemoSession.objects.create(session_id=session_id, **fields)
+        return row_insert(DemoSession(session_id=session_id, **fields))  # plain SQL: kernel.sql
     except IntegrityError:
         existing = DemoSession.objects.filter(session_id=session_id).first()
         if existing is None:

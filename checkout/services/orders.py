@@ -53,7 +53,7 @@ from donations.models import (
 from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.money import CURRENCY, format_money
-from kernel.sql import marks, row_insert, rows_insert, rows_select
+from kernel.sql import marks, row_insert, rows_insert, rows_select, rows_update
 from kernel.states import TransitionRefused
 from kernel.tasks import task, task_at, task_enqueue
 from payments.gateways import CheckoutLine, CheckoutRequest, GatewayError, gateway
@@ -402,13 +402,14 @@ def order_start(
         # A bug, not the provider: still never leave the items held by a dead order.
         reservation_release(order_id=order.pk, to=PaymentStatus.FAILED)
         raise
-    order_session = Order.objects.filter(pk=order.pk)
     if session.expires_at == hold_until:
         # The provider keeps the hold's end (whole seconds, as Stripe has it): one UPDATE, no transaction.
-        order_session.update(provider_session_id=session.id, checkout_url=session.url)
+        rows_update(
+            Order, where={"pk": order.pk}, values={"provider_session_id": session.id, "checkout_url": session.url}
+        )
     else:
         with transaction.atomic(durable=True):
-            order_session.update(
+            Order.objects.filter(pk=order.pk).update(
                 provider_session_id=session.id, checkout_url=session.url, expires_at=session.expires_at
             )
             holds = Reservation.objects.filter(order=order, status=Reservation.Status.HELD)
