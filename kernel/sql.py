@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from django.db import connections, models, router
 from django.db.models.expressions import Combinable
@@ -195,9 +196,17 @@ def marks(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
+# Each connection's converters per SELECT plan: the backend's converters are its own methods.
+_CONVERTERS: WeakKeyDictionary[Any, dict[tuple[_Table, ...], Any]] = WeakKeyDictionary()
+
+
 def _converters(tables: tuple[_Table, ...], using: str) -> dict[str, list[tuple[int, Any, list[Any]]]]:
-    """Each column's converters, as the ORM's compiler applies them (the backend's, then the field's)."""
+    """Each column's converters, as the ORM's compiler applies them (the backend's, then the
+    field's); worked out once per connection and plan."""
     connection = connections[using]
+    known = _CONVERTERS.setdefault(connection, {})
+    if tables in known:
+        return known[tables]  # type: ignore[no-any-return]
     by_table: dict[str, list[tuple[int, Any, list[Any]]]] = {}
     for table in tables:
         found = []
@@ -207,4 +216,5 @@ def _converters(tables: tuple[_Table, ...], using: str) -> dict[str, list[tuple[
             if functions:
                 found.append((index, column, functions))
         by_table[table.alias] = found
+    known[tables] = by_table
     return by_table
