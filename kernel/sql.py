@@ -6,15 +6,16 @@ event, where building the ORM's query costs more than running it (profiled: an
 field's ``pre_save``, so ``auto_now_add`` and defaults, then ``get_db_prep_save``), in one
 ``INSERT … RETURNING`` whose text is built once per model and number of rows; it sets the
 primary keys and marks the instances saved. ``rows_update`` is one ``UPDATE … WHERE`` of
-plain equalities (``None`` is ``IS NULL``). Both go through Django's cursor (its execute
-wrappers, query logging and transactions). Signals are not sent: use them only for models
-without ``pre_save``/``post_save`` receivers (``test_plain_sql`` holds that for each model
-that uses them), and the ORM for everything else."""
+plain equalities (``None`` is ``IS NULL``). ``rows_select`` reads instances with those on their
+required foreign keys, as ``select_related`` would, converting each column as the ORM does. All
+go through Django's cursor (its execute wrappers, query logging and transactions). Signals are
+not sent: write only models without ``pre_save``/``post_save`` receivers (``test_plain_sql``
+holds that for each model written so), and use the ORM for everything else."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -28,20 +29,19 @@ M = TypeVar("M", bound=models.Model)
 def _insert_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
     meta = model._meta
     fields = tuple(field for field in meta.local_concrete_fields if field is not meta.auto_field)
-    if meta.parents or any(
-        hasattr(field, "get_placeholder") or field.generated or field.has_db_default() for field in fields
-    ):
+    own_sql = [hasattr(f, "get_placeholder") or f.generated or f.db_default is not models.NOT_PROVIDED for f in fields]
+    if meta.parents or any(own_sql):
         # An inherited table, a field that needs its own SQL (a range, a geometry, a generated
         # column, a database default): the ORM's job.
         raise TypeError(f"{model.__name__}: a table or field kernel.sql does not write; use the ORM")
     return fields
 
 
-@cache
+@lru_cache(maxsize=256)  # per model and number of rows (a basket's, an event's streams)
 def _insert_sql(model: type[models.Model], count: int) -> str:
     fields = _insert_fields(model)
     columns = ", ".join(f'"{field.column}"' for field in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    row = f"({marks(len(fields))})"
     pk = model._meta.pk.column  # type: ignore[union-attr]
     # Names from the model's metadata only, never from input.
     return f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES {", ".join([row] * count)} RETURNING "{pk}"'  # noqa: S608
