@@ -114,10 +114,13 @@ def _publish(event: RealtimeEvent, stream_names: list[str]) -> bool:
     if not _publishes_here():
         return False
     if _earlier_unpublished(event, stream_names):
-        # An earlier event of one of these streams is still waiting (the layer was
-        # down when it was published): sending this one now would deliver it first.
-        # The relay sends them all, in order.
+        # An earlier event of one of these streams is still waiting: the layer was down when
+        # it was published, or (in a crowd, many commits on one campaign's streams at once)
+        # its own publisher has not marked it yet. Sending this one now could deliver it
+        # first. The relay sends them all, in order: asked for now (within seconds), not left
+        # to the periodic job (up to a minute, and every later event of these streams with it).
         logger.info("realtime: event %s waits for an earlier event of its streams", event.pk)
+        _relay_soon()
         return False
     try:
         run_in_server_loop(_send_all, get_channel_layer(), event.pk, event_messages(event, stream_names))

@@ -225,6 +225,28 @@ def test_a_later_event_of_a_stream_waits_for_an_earlier_one_that_could_not_be_pu
     assert sent_event_ids(send) == [reserved.pk, sold.pk]
 
 
+def test_an_event_left_waiting_behind_an_unmarked_one_asks_the_relay_at_once(settings: Any) -> None:
+    """In a crowd, two commits on one campaign's streams publish at once: the later one may see
+    the earlier one not marked yet, and waits. The relay is then asked for at once (a task the
+    worker runs within seconds), not left to the periodic job a minute later."""
+    from django_q.models import OrmQ
+
+    from realtime import services
+
+    settings.TASKS_EAGER = False
+    item = ItemFactory()
+    # The earlier event: committed, its publisher not done yet (nothing marked, nothing asked).
+    with mock.patch("realtime.services._publish"):
+        earlier = emit_reserved(item)
+    with mock.patch.object(services, "_relay_asked_at", -1e9), mock.patch("realtime.services._send_all") as send:
+        later = emit_sale(item)
+        assert send.call_count == 0  # never before the earlier one
+        assert OrmQ.objects.count() == 1  # the relay task, recorded by the waiting publish
+        emit_sale(item)  # another one waiting, seconds later: the task already asked covers it
+        assert OrmQ.objects.count() == 1
+    assert not RealtimeEvent.objects.filter(pk__in=[earlier.pk, later.pk], published_at__isnull=False).exists()
+
+
 def test_the_relay_stops_a_stream_at_its_first_event_that_fails_again() -> None:
     item = ItemFactory()
     with mock.patch("realtime.services._send_all", side_effect=ConnectionError("redis down")):
