@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from django.db import connections, models, router
-from django.db.models.expressions import Combinable
 
 M = TypeVar("M", bound=models.Model)
 
@@ -91,7 +90,7 @@ def rows_update(model: type[models.Model], *, where: Mapping[str, Any], values: 
     sets, conditions, params = [], [], []
     for name, value in values.items():
         field = _field(meta, name)
-        if isinstance(value, Combinable) or hasattr(value, "resolve_expression"):
+        if hasattr(value, "resolve_expression"):  # F(), Value(), a subquery…
             raise TypeError(f"{name}: an expression; use the ORM's update")
         if isinstance(value, models.Model):
             value = value.pk
