@@ -19,6 +19,7 @@ from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.utils.connection import ConnectionProxy
 from django.utils.functional import cached_property
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -158,6 +159,19 @@ class ResilientRedisCache(RedisCache):
             return None
         return [int(answer) for answer in answers[1::2]]
 
+    def set_each(self, entries: dict[str, tuple[Any, int | None]]) -> None:
+        """``SET`` each key of ``entries`` to its value for its own seconds (None: for ever) in one
+        round trip (a pipeline; each SET is atomic, the batch need not be). Raises one of
+        ``REDIS_DOWN`` when Redis is down: no local fallback (see ``shared_call``)."""
+        if not entries:
+            return
+        client = self._cache.get_client(None, write=True)
+        pipe = client.pipeline(transaction=False)
+        for key, (value, seconds) in entries.items():
+            made = self.make_and_validate_key(key)
+            pipe.set(made, self._cache._serializer.dumps(value), ex=self.get_backend_timeout(seconds))  # type: ignore[attr-defined]
+        pipe.execute()
+
 
 def shared_call(cache: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call ``name`` on ``cache`` without the local fallback: on a ResilientRedisCache,
@@ -166,6 +180,15 @@ def shared_call(cache: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     For what must be the same in every process or not be at all (a response cache and
     the generation that invalidates it): a process-local copy could serve another
     process's stale entry, where going without the cache only costs time."""
+    cache = unproxied(cache)
     if isinstance(cache, ResilientRedisCache):
         return getattr(RedisCache, name)(cache, *args, **kwargs)
     return getattr(cache, name)(*args, **kwargs)
+
+
+def unproxied(cache: Any) -> Any:
+    """The cache object itself behind ``django.core.cache.cache`` (a proxy to this context's
+    default cache, which ``isinstance`` does not see through)."""
+    if isinstance(cache, ConnectionProxy):
+        return cache._connections[cache._alias]  # type: ignore[attr-defined]
+    return cache

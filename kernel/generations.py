@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
-from kernel.cache import REDIS_DOWN, shared_call
+from kernel.cache import REDIS_DOWN, ResilientRedisCache, shared_call, unproxied
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,42 @@ def generation_key(name: str) -> str:
 
 def generation_bump(name: str, *, seconds: int | None = None) -> None:
     """Change ``name``'s token when the current transaction commits (now outside one).
-    ``seconds``: how long the token lives (None: for ever); a token gone is as good as changed."""
-    transaction.on_commit(lambda: generation_set(name, seconds=seconds), robust=True)
+    ``seconds``: how long the token lives (None: for ever); a token gone is as good as changed.
+    Every token a transaction bumps is set in one round trip when it commits (a checkout
+    bumps the catalogue's and its item's)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        generation_set(name, seconds=seconds)
+        return
+    bumps: _Bumps | None = getattr(connection, _BUMPS, None)
+    # This transaction's bumps, unless its hook is gone (a rollback discarded it, or it ran).
+    if bumps is None or not any(hook is bumps for _sids, hook, _robust in connection.run_on_commit):
+        bumps = _Bumps()
+        setattr(connection, _BUMPS, bumps)
+        transaction.on_commit(bumps, robust=True)
+    bumps.names[name] = seconds
+
+
+# The connection attribute holding the bumps of its transaction (a connection belongs to one thread).
+_BUMPS = "_kernel_generation_bumps"
+
+
+class _Bumps:
+    """The tokens one transaction bumps, set together on commit (its on_commit hook)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, int | None] = {}
+
+    def __call__(self) -> None:
+        shared = unproxied(cache)
+        if len(self.names) == 1 or not isinstance(shared, ResilientRedisCache):
+            for name, seconds in self.names.items():
+                generation_set(name, seconds=seconds)
+            return
+        try:
+            shared.set_each({generation_key(name): (secrets.token_hex(8), s) for name, s in self.names.items()})
+        except REDIS_DOWN:
+            logger.warning("generations %s not bumped: the shared cache is down", sorted(self.names), exc_info=True)
 
 
 def generation_set(name: str, *, seconds: int | None = None) -> str | None:
