@@ -14,12 +14,13 @@ holds that for each model written so), and use the ORM for everything else."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from django.db import connections, models, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 
 M = TypeVar("M", bound=models.Model)
 
@@ -47,17 +48,26 @@ def _insert_sql(model: type[models.Model], count: int) -> str:
 
 
 def rows_insert(instances: Sequence[M]) -> Sequence[M]:
-    """Insert unsaved ``instances`` of one model in one statement; set their primary keys."""
+    """Insert unsaved ``instances`` of one model in one statement; set their primary keys.
+    Inside ``rows_together``, gathered instead: written (and given their keys) at its end."""
     if not instances:
         return instances
     model = type(instances[0])
     using = router.db_for_write(model)
     connection = connections[using]
     fields = _insert_fields(model)
-    params: list[Any] = []
     for instance in instances:
         if type(instance) is not model or not instance._state.adding:
             raise ValueError("rows_insert takes unsaved instances of one model")
+    gathered: list[list[models.Model]] | None = getattr(connection, _GATHERED, None)
+    if gathered is not None:
+        if model._meta.pk is not model._meta.auto_field:
+            raise TypeError(f"{model.__name__}: rows_together writes tables keyed by a database sequence only")
+        gathered.append(list(instances))
+        return instances
+    _related_keys_take(instances)
+    params: list[Any] = []
+    for instance in instances:
         params.extend(field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields)
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, len(instances)), params)
@@ -76,6 +86,103 @@ def row_insert(instance: M) -> M:
     """Insert one unsaved ``instance`` (``rows_insert`` of one)."""
     rows_insert([instance])
     return instance
+
+
+# The connection attribute under which ``rows_together`` gathers its batches (a connection
+# belongs to one thread, as the transaction the rows are written in).
+_GATHERED = "_kernel_sql_rows_gathered"
+
+
+@contextmanager
+def rows_together(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Gather every ``rows_insert``/``row_insert`` of database ``using`` made inside, and write
+    them all when the block ends without an error (an error writes nothing). A foreign key may
+    name an instance gathered before it (an order's lines name the order): on PostgreSQL, all
+    the rows are one statement of data-modifying CTEs, their keys taken from their sequences in
+    it; elsewhere one INSERT per batch, in the order gathered. Inside the block, a gathered
+    instance has no primary key yet: code there must not need it. Only inside a transaction."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("rows_together runs inside a transaction")
+    if getattr(connection, _GATHERED, None) is not None:
+        raise RuntimeError("rows_together does not nest")
+    batches: list[list[models.Model]] = []
+    setattr(connection, _GATHERED, batches)
+    try:
+        yield
+    finally:
+        setattr(connection, _GATHERED, None)
+    if not batches:
+        return
+    if connection.vendor != "postgresql":
+        for batch in batches:
+            rows_insert(batch)
+        return
+    _rows_write_together(batches, using)
+
+
+def _related_keys_take(instances: Sequence[models.Model]) -> None:
+    """Each foreign key's column from the instance it was given, saved since (as ``save`` does);
+    an instance still unsaved is refused, as ``save`` refuses it (its row would lose the link)."""
+    for instance in instances:
+        for field in instance._meta.concrete_fields:
+            if isinstance(field, models.ForeignKey) and field.is_cached(instance):
+                related = field.get_cached_value(instance)
+                if related is None:
+                    continue
+                if related.pk is None:
+                    raise ValueError(f"{type(instance).__name__}.{field.name}: an unsaved instance")
+                if getattr(instance, field.attname) != related.pk:
+                    setattr(instance, field.attname, related.pk)
+
+
+def _rows_write_together(batches: list[list[models.Model]], using: str) -> None:
+    """PostgreSQL: every gathered row in one statement. Each row's key is drawn first from its
+    table's sequence (one ``k`` row of ``nextval`` columns, evaluated once); a foreign key to a
+    gathered instance reads that column; the statement returns the keys."""
+    connection = connections[using]
+    index = {id(instance): n for n, instance in enumerate(instance for batch in batches for instance in batch)}
+    keys_sql, keys_params, writes, params = [], [], [], []
+    n = 0
+    for b, batch in enumerate(batches):
+        model = type(batch[0])
+        fields = _insert_fields(model)
+        rows = []
+        for instance in batch:
+            keys_sql.append(f"nextval(pg_get_serial_sequence(%s, %s)) AS k{n}")
+            keys_params += [f'"{model._meta.db_table}"', model._meta.pk.column]  # type: ignore[union-attr]
+            values = [f"(SELECT k{n} FROM k)"]  # noqa: S608 (a CTE column of ours)
+            for field in fields:
+                related = (
+                    field.get_cached_value(instance)
+                    if isinstance(field, models.ForeignKey) and field.is_cached(instance)
+                    else None
+                )
+                if related is not None and related.pk is None:
+                    if id(related) not in index:
+                        raise ValueError(f"{model.__name__}.{field.name}: an unsaved instance, not gathered")
+                    values.append(f"(SELECT k{index[id(related)]} FROM k)")  # noqa: S608
+                    continue
+                if related is not None and getattr(instance, field.attname) != related.pk:
+                    setattr(instance, field.attname, related.pk)
+                values.append("%s")
+                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+            rows.append(f"({', '.join(values)})")
+            n += 1
+        columns = ", ".join(f'"{column}"' for column in [model._meta.pk.column, *(f.column for f in fields)])  # type: ignore[union-attr]
+        # Names from the models' metadata only, never from input.
+        writes.append(f'w{b} AS (INSERT INTO "{model._meta.db_table}" ({columns}) VALUES {", ".join(rows)})')  # noqa: S608
+    keys = ", ".join(f"k{m}" for m in range(n))
+    sql = f"WITH k AS MATERIALIZED (SELECT {', '.join(keys_sql)}), {', '.join(writes)} SELECT {keys} FROM k"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, keys_params + params)
+        drawn = cursor.fetchone()
+    flat = [instance for batch in batches for instance in batch]
+    for instance, key in zip(flat, drawn, strict=True):
+        instance.pk = key
+        instance._state.adding = False
+        instance._state.db = using
+    _related_keys_take(flat)
 
 
 def rows_update(model: type[models.Model], *, where: Mapping[str, Any], values: Mapping[str, Any]) -> int:

@@ -10,14 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.db.models.signals import post_save, pre_save
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from checkout.services import TooManyHolds, order_start
 from donations.models import Fulfilment, Item, ItemStatus, ItemTransition, Order, OrderLine, Reservation
-from kernel.sql import marks, row_insert, rows_insert, rows_select, rows_update
+from kernel.sql import marks, row_insert, rows_insert, rows_select, rows_together, rows_update
 from kernel.states import TransitionRefused, transition_apply
 from qr.selectors import windows_showing
 from realtime.models import EventStream, RealtimeEvent
@@ -71,6 +72,104 @@ def test_rows_come_back_with_their_own_keys_in_the_order_given() -> None:
     streams = rows_insert([EventStream(event=event, stream=f"item.{n}") for n in (3, 1, 2)])
     assert [EventStream.objects.get(pk=row.pk).stream for row in streams] == ["item.3", "item.1", "item.2"]
     assert rows_insert([]) == []
+
+
+def test_rows_written_together_link_to_each_other_and_equal_those_written_one_by_one() -> None:
+    """An order, two fulfilments, lines naming each its own, holds and an event with its streams,
+    gathered: written at the block's end (on PostgreSQL in one statement), each with its key and
+    its links, the same rows as the same instances written one by one."""
+    until = timezone.now().replace(microsecond=0) + timedelta(minutes=30)
+
+    items = [ItemFactory() for _n in range(4)]  # one active hold per item: each write its own two
+
+    def write(gathered: bool) -> tuple[Order, list[Fulfilment], list[OrderLine], RealtimeEvent]:
+        first, second = items[:2] if gathered else items[2:]
+        with transaction.atomic(), rows_together() if gathered else transaction.atomic():
+            order = row_insert(
+                Order(email="l'acheteuse@example.org", amount_cents=3, provider="demo", expires_at=until)
+            )
+            if gathered:
+                assert order.pk is None  # not written yet
+            parts = [
+                Fulfilment(
+                    order=order, organisation_id=item.campaign.organisation_id, claim_code=f"CODE{n}{gathered:d}"
+                )
+                for n, item in enumerate((first, second))
+            ]
+            rows_insert(parts)
+            lines = [
+                OrderLine(order=order, fulfilment=part, item=item, campaign=item.campaign, amount_cents=n + 1)
+                for n, (part, item) in enumerate(zip(parts[::-1], (first, second), strict=True))
+            ]
+            rows_insert(lines)
+            rows_insert(
+                [
+                    Reservation(item=item, order=order, email="x@example.org", expires_at=until)
+                    for item in (first, second)
+                ]
+            )
+            event = row_insert(RealtimeEvent(type="item.reserved", at=until, public={"é": "«»"}, private={}))
+            rows_insert([EventStream(event=event, stream=f"item.{item.pk}") for item in (first, second)])
+        return order, parts, lines, event
+
+    with CaptureQueriesContext(connection) as queries:
+        order, parts, lines, event = write(gathered=True)
+    first, second = lines[0].item, lines[1].item
+    inserts = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"].upper()]
+    assert len(inserts) == (1 if connection.vendor == "postgresql" else 6), inserts
+    one_by_one = write(gathered=False)
+    for mine, theirs in zip(
+        [order, *parts, *lines, event], [one_by_one[0], *one_by_one[1], *one_by_one[2], one_by_one[3]], strict=True
+    ):
+        assert mine.pk and not mine._state.adding and mine.pk != theirs.pk
+        row, other = columns(mine), columns(theirs)
+        for name in ("created_at", "claim_code", "claim_token", "order_id", "fulfilment_id", "event_id", "item_id"):
+            row.pop(name, None), other.pop(name, None)
+        for name in ("campaign_id", "organisation_id", "stream"):  # each run's own items
+            row.pop(name, None), other.pop(name, None)
+        assert row == other
+    # Each link is to the row gathered with it: the second line to the first fulfilment…
+    assert [line.fulfilment_id for line in lines] == [parts[1].pk, parts[0].pk]
+    assert OrderLine.objects.get(pk=lines[0].pk).fulfilment_id == parts[1].pk
+    assert {f.order_id for f in Fulfilment.objects.filter(pk__in=[p.pk for p in parts])} == {order.pk}
+    assert set(Reservation.objects.filter(order_id=order.pk).values_list("item_id", flat=True)) == {first.pk, second.pk}
+    assert EventStream.objects.filter(event_id=event.pk).count() == 2
+    # …and the keys drawn from the tables' own sequences: the next ORM row follows them.
+    assert Order.objects.create(email="n@example.org", amount_cents=1, provider="demo", expires_at=until).pk > order.pk
+
+
+def test_rows_gathered_are_not_written_when_the_block_fails_and_the_block_refuses_misuse() -> None:
+    item = ItemFactory()
+    order = Order(email="a@example.org", amount_cents=1, provider="demo", expires_at=timezone.now())
+
+    def fail() -> None:
+        with transaction.atomic(), rows_together():
+            row_insert(order)
+            rows_insert([Reservation(item=item, order=order, email="a@example.org", expires_at=timezone.now())])
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        fail()
+    assert not Order.objects.exists() and not Reservation.objects.exists() and order.pk is None
+    with pytest.raises(RuntimeError, match="does not nest"), transaction.atomic(), rows_together(), rows_together():
+        pass
+    # A link to an unsaved instance that was never gathered: refused, nothing written.
+    stray = Order(email="s@example.org", amount_cents=1, provider="demo", expires_at=timezone.now())
+    with pytest.raises(ValueError, match="unsaved instance"), transaction.atomic(), rows_together():
+        rows_insert([Reservation(item=item, order=stray, email="s@example.org", expires_at=timezone.now())])
+    with pytest.raises(ValueError, match="unsaved instance"):
+        rows_insert([Reservation(item=item, order=stray, email="s@example.org", expires_at=timezone.now())])
+    assert not Order.objects.exists() and not Reservation.objects.exists()
+    # The ORM's writes inside the block are its own, at once; only kernel.sql's are gathered.
+    with transaction.atomic(), rows_together():
+        Order.objects.create(email="orm@example.org", amount_cents=1, provider="demo", expires_at=timezone.now())
+        assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_are_gathered_only_inside_a_transaction() -> None:
+    with pytest.raises(RuntimeError, match="inside a transaction"), rows_together():
+        pass
 
 
 def test_what_kernel_sql_does_not_write_is_refused_before_anything_is_written() -> None:

@@ -53,7 +53,7 @@ from donations.models import (
 from donations.services.items import item_transition
 from kernel.errors import Conflict, DomainError, NotFound
 from kernel.money import CURRENCY, format_money
-from kernel.sql import marks, row_insert, rows_insert, rows_select, rows_update
+from kernel.sql import marks, row_insert, rows_insert, rows_select, rows_together, rows_update
 from kernel.states import TransitionRefused
 from kernel.tasks import task, task_at, task_enqueue
 from payments.gateways import CheckoutLine, CheckoutRequest, GatewayError, gateway
@@ -319,7 +319,10 @@ def order_start(
     # Whole seconds, as Stripe keeps a session's end: its answer then matches and needs no second write.
     hold_until = (now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)).replace(microsecond=0)
     provider = gateway()
-    with transaction.atomic(durable=True):
+    # Every row this writes (the items' logs, the order, its fulfilments, lines and holds, the
+    # events) gathered and written together when the holds are taken: on PostgreSQL one statement
+    # instead of one per table (kernel.sql.rows_together), each a round trip under the item's lock.
+    with transaction.atomic(durable=True), rows_together():
         _holds_check_cap(email=email, client_key=client_key, now=now)
         items = _items_hold(item_ids=wanted, now=now, quoted={item.pk: item for item in public})
         plan_check(plan, items)
