@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from bench.harness import Figure, Repeated, Report, Server, bare_django_server, hello_server
+from bench.harness import Figure, Repeated, Report, Server, bare_django_server, hello_server, statistics_refresh
 from bench.pairs import Rounds, Step, spread
 from bench.wrk import wrk
 
@@ -69,6 +69,7 @@ class Ceilings:
 
         def measure() -> dict[str, float]:
             ids = fresh_items(per_round)
+            statistics_refresh()  # as before the checkout's rounds (bench/scenarios/flash.py says why)
             result = wrk(
                 server.url,
                 [f"/__bench__/reserve/{pk}/" for pk in ids],

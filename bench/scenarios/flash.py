@@ -266,6 +266,12 @@ def measure(
 
     def checkout() -> dict[str, float]:
         ids = checkout_items(per_round)
+        # Before each round, outside its timing, as autovacuum would after the rows the rounds before
+        # wrote (thousands of orders, holds and events each): on a machine whose PostgreSQL runs with
+        # autovacuum off, tables analyzed small stayed planned small, and each connection kept the
+        # foreign-key checks' plans as sequential scans of tables growing by thousands of rows a
+        # round — the checkout's PostgreSQL time per request doubled within four rounds, (d)'s too.
+        statistics_refresh()
         result = wrk(
             server.url,
             [f"/api/items/{pk}/checkout/" for pk in ids],
