@@ -136,21 +136,30 @@ def _related_keys_take(instances: Sequence[models.Model]) -> None:
                     setattr(instance, field.attname, related.pk)
 
 
+@cache
+def _next_key_sql(model: type[models.Model]) -> str:
+    """The next key of ``model``'s table from its own sequence (a serial or identity column's),
+    named in the text, not as parameters: a statement of more than 50 parameters is converted
+    again at every run by psycopg (see ``kernel.apps``)."""
+    table = model._meta.db_table.replace("'", "''")
+    column = model._meta.pk.column.replace("'", "''")  # type: ignore[union-attr]
+    return f"""nextval(pg_get_serial_sequence('"{table}"', '{column}'))"""
+
+
 def _rows_write_together(batches: list[list[models.Model]], using: str) -> None:
     """PostgreSQL: every gathered row in one statement. Each row's key is drawn first from its
     table's sequence (one ``k`` row of ``nextval`` columns, evaluated once); a foreign key to a
     gathered instance reads that column; the statement returns the keys."""
     connection = connections[using]
     index = {id(instance): n for n, instance in enumerate(instance for batch in batches for instance in batch)}
-    keys_sql, keys_params, writes, params = [], [], [], []
+    keys_sql, writes, params = [], [], []
     n = 0
     for b, batch in enumerate(batches):
         model = type(batch[0])
         fields = _insert_fields(model)
         rows = []
         for instance in batch:
-            keys_sql.append(f"nextval(pg_get_serial_sequence(%s, %s)) AS k{n}")
-            keys_params += [f'"{model._meta.db_table}"', model._meta.pk.column]  # type: ignore[union-attr]
+            keys_sql.append(_next_key_sql(model) + f" AS k{n}")
             values = [f"(SELECT k{n} FROM k)"]  # noqa: S608 (a CTE column of ours)
             for field in fields:
                 related = (
@@ -175,7 +184,7 @@ def _rows_write_together(batches: list[list[models.Model]], using: str) -> None:
     keys = ", ".join(f"k{m}" for m in range(n))
     sql = f"WITH k AS MATERIALIZED (SELECT {', '.join(keys_sql)}), {', '.join(writes)} SELECT {keys} FROM k"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, keys_params + params)
+        cursor.execute(sql, params)
         drawn = cursor.fetchone()
     flat = [instance for batch in batches for instance in batch]
     for instance, key in zip(flat, drawn, strict=True):

@@ -9,14 +9,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
 
+from donations.models import Order
 from qr.selectors import scan_landing, short_code_resolve
 from qr.services import short_code_for
 from tests.components import require
-from tests.factories import WindowFactory, place_items
+from tests.factories import ItemFactory, WindowFactory, place_items
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,3 +63,31 @@ def test_db_server_side_binding_false_keeps_parameters_in_the_sql() -> None:
     assert "server_side_binding" not in off.stdout
     refused = settings_with(DB_SERVER_SIDE_BINDING="sometimes")
     assert refused.returncode != 0 and "DB_SERVER_SIDE_BINDING" in refused.stderr
+
+
+def test_the_checkouts_statements_are_converted_once_and_its_rows_statement_prepared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """psycopg converts a statement's placeholders once per text only up to a number of parameters
+    (kernel.apps widens it): the checkout's one statement of rows (about 65) is not converted again
+    at each checkout, and is prepared as any statement run again and again."""
+    require("postgres", connection.vendor == "postgresql", f"database is {connection.vendor}")
+    from psycopg import _queries
+
+    from checkout.services import order_start
+
+    items = [ItemFactory() for _n in range(6)]
+    order_start(item_id=items[0].pk, email="premier@example.org")
+    converted_again: list[bytes] = []
+    uncached = _queries._query2pg_nocache
+
+    def counted(query: bytes, encoding: str) -> Any:
+        converted_again.append(query)
+        return uncached(query, encoding)
+
+    monkeypatch.setattr(_queries, "_query2pg_nocache", counted)
+    for n, item in enumerate(items[1:]):
+        order = order_start(item_id=item.pk, email=f"passant{n}@example.org")
+        assert Order.objects.get(pk=order.pk).lines.get().item_id == item.pk
+    assert converted_again == []
+    assert any(statement.startswith("WITH k AS MATERIALIZED") for statement in prepared_here())
