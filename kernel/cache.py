@@ -50,11 +50,24 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         return client
 
 
+# kernel.counters' counters: for each key, its first count sets it to expire, then every count adds.
+COUNTS_IN_WINDOW_LUA = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, 0, 'EX', ARGV[1], 'NX')
+  counts[i] = redis.call('INCRBY', key, ARGV[2])
+end
+return counts
+"""
+
+
 @dataclass
 class _Shared:
     """What every cache object of one Redis location shares in a process."""
 
     client: ReusedClientRedisCacheClient
+    # The counting script of each redis client (kernel.counters).
+    counting: dict[int, Any] = field(default_factory=dict)
     warned_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -143,21 +156,21 @@ class ResilientRedisCache(RedisCache):
 
     def counts_in_window(self, keys: list[str], *, seconds: int, by: int = 1) -> list[int] | None:
         """Add ``by`` to each counter of ``keys`` (each living ``seconds`` from its first count) in one
-        round trip — a MULTI/EXEC of ``SET key 0 EX seconds NX`` then ``INCRBY`` per key, so no counter
-        can lose its expiry between the two — and return their new values. None when Redis is down
-        (the caller counts in this process's cache instead)."""
+        round trip — one script, ``SET key 0 EX seconds NX`` then ``INCRBY`` per key, atomic in Redis
+        as a script is, so no counter can lose its expiry between the two — and return their new
+        values. None when Redis is down (the caller counts in this process's cache instead)."""
         made = [self.make_and_validate_key(key) for key in keys]
         try:
-            client = self._cache.get_client(made[0], write=True)  # type: ignore[attr-defined]
-            pipe = client.pipeline(transaction=True)
-            for key in made:
-                pipe.set(key, 0, ex=seconds, nx=True)
-                pipe.incrby(key, by)
-            answers = pipe.execute()
+            client = self._cache.get_client(made[0], write=True)
+            script = self._shared.counting.get(id(client))
+            if script is None:
+                script = self._shared.counting[id(client)] = client.register_script(COUNTS_IN_WINDOW_LUA)
+            # EVALSHA, loading the script first when this Redis does not know it yet.
+            answers = script(keys=made, args=[seconds, by], client=client)
         except REDIS_DOWN:
             self._warn("counts_in_window")
             return None
-        return [int(answer) for answer in answers[1::2]]
+        return [int(answer) for answer in answers]
 
     def set_each(self, entries: dict[str, tuple[Any, int | None]]) -> None:
         """``SET`` each key of ``entries`` to its value for its own seconds (None: for ever) in one

@@ -1,4 +1,4 @@
-"""Counters in the shared cache: several counted in one round trip to Redis, each with its expiry,
+"""Counters in the shared cache: several counted in one round trip to Redis (one script), each with its expiry,
 and counted in the process's own cache when Redis is down (tests/test_redis_down.py: the limits hold)."""
 
 from __future__ import annotations
@@ -40,18 +40,27 @@ def test_a_payment_attempt_costs_one_round_trip_to_redis(own_redis: OwnRedis, mo
 
     monkeypatch.setattr(redis.client.Pipeline, "execute", counted_pipeline)
     monkeypatch.setattr(redis.Redis, "execute_command", counted_command)
+    # One script: the first count a Redis sees loads it (it did not know it), then each is one call.
+    payment_attempt_check(client_key="203.0.113.8", email="premier@example.org")
+    assert sent == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+    sent.clear()
     payment_attempt_check(client_key="203.0.113.9", email="Passant@Example.org")
-    assert sent == ["pipeline"]
+    assert sent == ["EVALSHA"]
     payment_attempt_check(client_key="203.0.113.10", email="passant@example.org ")
     with pytest.raises(TooManyAttempts):  # the same email (case and spaces aside), from a third address
         payment_attempt_check(client_key="203.0.113.11", email="passant@example.org")
-    assert sent == ["pipeline"] * 3
+    assert sent == ["EVALSHA"] * 3
 
 
 def test_counters_go_on_in_the_process_when_redis_is_down(own_redis: OwnRedis) -> None:
+    assert counts_in_window(["a"], seconds=60) == [1]
     own_redis.stop()
     assert counts_in_window(["a", "b"], seconds=60) == [1, 1]
     assert counts_in_window(["a"], seconds=60) == [2]
+    # Back, empty (its scripts forgotten as its keys): counting there again loads the script again.
+    own_redis.start()
+    assert counts_in_window(["a", "b"], seconds=60, by=2) == [2, 2]
+    assert 0 < redis.Redis.from_url(own_redis.url).ttl(cache.make_and_validate_key("a")) <= 60
 
 
 def _in_a_request_context(work: Any) -> Any:
