@@ -67,14 +67,15 @@ def fulfilment_lines(fulfilment: Fulfilment) -> QuerySet[OrderLine]:
     return fulfilment.lines.select_related("item", "campaign").order_by("pk")
 
 
-def item_streams(item: Item) -> dict[str, Any]:
+def item_streams(item: Item, *, windows: list[int] | None = None) -> dict[str, Any]:
     """The live streams an item's events go to: the item, its campaign, its
-    organisation (managers) and every window it stands in now."""
+    organisation (managers) and every window it stands in now (``windows``: as the
+    caller read them just before, else read now)."""
     return {
         "items": [item.pk],
         "campaigns": [item.campaign_id],
         "organisations": [item.campaign.organisation_id],
-        "windows": windows_showing(item_id=item.pk),
+        "windows": windows_showing(item_id=item.pk) if windows is None else windows,
     }
 
 

@@ -238,9 +238,10 @@ def _field(meta: Any, name: str) -> models.Field[Any, Any]:
 
 
 @cache
-def _select_plan(model: type[models.Model], related: tuple[str, ...]) -> tuple[str, tuple[_Table, ...]]:
-    """``SELECT`` of ``model``'s columns (alias ``t0``) and of each model on the foreign keys of
-    ``related`` (``"campaign"``, ``"campaign__organisation"``: ``t1``, ``t2``), joined on them."""
+def _select_plan(model: type[models.Model], related: tuple[str, ...]) -> tuple[str, str, tuple[_Table, ...]]:
+    """The columns of ``model`` (alias ``t0``) and of each model on the foreign keys of
+    ``related`` (``"campaign"``, ``"campaign__organisation"``: ``t1``, ``t2``), and the ``FROM``
+    joining them."""
     tables = [_Table(model, "t0", None, None)]
     joins = []
     by_path: dict[str, _Table] = {"": tables[0]}
@@ -260,8 +261,7 @@ def _select_plan(model: type[models.Model], related: tuple[str, ...]) -> tuple[s
         )
     columns = ", ".join(f'{table.alias}."{field.column}"' for table in tables for field in table.fields)
     # Names from the models' metadata only, never from input.
-    sql = f'SELECT {columns} FROM "{model._meta.db_table}" t0 {" ".join(joins)}'  # noqa: S608
-    return sql, tuple(tables)
+    return columns, f'FROM "{model._meta.db_table}" t0 {" ".join(joins)}', tuple(tables)
 
 
 class _Table:
@@ -274,19 +274,32 @@ class _Table:
 
 
 def rows_select(
-    model: type[M], *, related: Sequence[str] = (), where: str, params: Sequence[Any], order_by: str = ""
+    model: type[M],
+    *,
+    related: Sequence[str] = (),
+    where: str,
+    params: Sequence[Any],
+    order_by: str = "",
+    annotations: Mapping[str, tuple[str, Sequence[Any]]] | None = None,
 ) -> list[M]:
     """Instances of ``model`` read by one plain ``SELECT``, each with the instances on the
     foreign keys ``related`` loaded (as ``select_related`` loads them: no query when read), the
     database's values converted as the ORM converts them. ``where`` and ``order_by`` are SQL on
     the aliases ``t0`` (``model``), ``t1``… (``related``, in order) with ``%s`` for ``params``:
-    written by the caller, never from input."""
+    written by the caller, never from input. ``annotations``: attribute name → (SQL expression,
+    its parameters), each read in the same SELECT and set on every instance as it comes from the
+    database (as the ORM's ``annotate``), e.g. a count the caller needs beside the rows."""
     using = router.db_for_read(model)
     connection = connections[using]
-    sql, tables = _select_plan(model, tuple(related))
-    sql += f" WHERE {where}" + (f" ORDER BY {order_by}" if order_by else "")
+    columns, joined, tables = _select_plan(model, tuple(related))
+    annotations = annotations or {}
+    names = list(annotations)
+    extra_params = [value for name in names for value in annotations[name][1]]
+    if names:
+        columns += ", " + ", ".join(f"({annotations[name][0]})" for name in names)
+    sql = f"SELECT {columns} {joined} WHERE {where}" + (f" ORDER BY {order_by}" if order_by else "")
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(params))
+        cursor.execute(sql, [*extra_params, *params])
         rows = cursor.fetchall()
     converters = _converters(tables, using)
     found: list[M] = []
@@ -302,6 +315,8 @@ def rows_select(
             loaded[table.alias] = instance
             if table.parent is not None and table.field is not None:
                 table.field.set_cached_value(loaded[table.parent.alias], instance)
+        for name, value in zip(names, row[start:], strict=True):
+            setattr(loaded["t0"], name, value)
         found.append(loaded["t0"])  # type: ignore[arg-type]
     return found
 

@@ -334,3 +334,22 @@ def windows_showing(*, item_id: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(_WINDOWS_SHOWING_SQL, [item_id, True, now, now])
         return [row[0] for row in cursor.fetchall()]
+
+
+def windows_showing_annotation(*, item_column: str, now: datetime) -> tuple[str, list[object]]:
+    """``windows_showing`` for each item of a read, in the read itself (a kernel.sql.rows_select
+    annotation on ``item_column``, such as ``t0.id``): the windows' ids as text, ``1,4``, or None;
+    ``windows_from_annotation`` reads it. The checkout reads its items so, a round trip fewer."""
+    listed = "string_agg(p.window_id::text, ',')" if connection.vendor == "postgresql" else "group_concat(p.window_id)"
+    sql = (
+        f"SELECT {listed} FROM qr_placement p JOIN qr_window w ON w.id = p.window_id"  # noqa: S608 (ours)
+        f" WHERE p.item_id = {item_column} AND p.removed_at IS NULL"
+        " AND w.is_active = %s AND w.starts_at <= %s AND (w.ends_at IS NULL OR w.ends_at > %s)"
+    )
+    at = connection.ops.adapt_datetimefield_value(now)
+    return sql, [True, at, at]
+
+
+def windows_from_annotation(value: str | None) -> list[int]:
+    """The ids ``windows_showing_annotation`` read, in order, as ``windows_showing`` gives them."""
+    return sorted(int(pk) for pk in value.split(",")) if value else []

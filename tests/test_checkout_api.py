@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -38,6 +38,12 @@ def test_checkout_reserves_a_listed_item_and_answers_order_url_and_expiry(api: A
     assert hold.status == Reservation.Status.HELD and hold.expires_at == order.expires_at
     assert timedelta(minutes=29) < order.expires_at - timezone.now() <= timedelta(minutes=30)
     assert list(RealtimeEvent.objects.values_list("type", flat=True)) == ["item.reserved"]
+    # The body the documented serializer gives (the view writes it without building one).
+    from checkout.api import CheckoutOutputSerializer
+
+    fields = {"order_id": order.pk, "checkout_url": order.checkout_url, "expires_at": order.expires_at}
+    assert body == CheckoutOutputSerializer(fields).data
+    assert datetime.fromisoformat(body["expires_at"]) == order.expires_at
 
 
 def test_second_buyer_gets_409_item_unavailable_while_item_is_reserved(api: APIClient) -> None:

@@ -113,6 +113,7 @@ def test_the_cap_reads_the_buyers_own_holds_not_every_running_hold() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from checkout.services import orders
+    from kernel.sql import rows_select
 
     if connection.vendor != "postgresql":
         pytest.skip("the plan is PostgreSQL's")
@@ -128,8 +129,10 @@ def test_the_cap_reads_the_buyers_own_holds_not_every_running_hold() -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE donations_reservation")
+    counted = orders.holds_counted(email="passant7@example.org", client_key="c8", now=timezone.now())
     with CaptureQueriesContext(connection) as queries:
-        orders._holds_check_cap(email="passant7@example.org", client_key="c8", now=timezone.now())
+        (read,) = rows_select(Item, where="t0.id = %s", params=[items[7].pk], annotations=counted)
+    assert (read.holds_by_email, read.holds_by_client) == (1, 1)  # the one order holding them all
     (count,) = [query["sql"] for query in queries.captured_queries if "COUNT" in query["sql"]]
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + count)

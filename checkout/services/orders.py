@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -57,6 +58,7 @@ from kernel.sql import marks, row_insert, rows_insert, rows_select, rows_togethe
 from kernel.states import TransitionRefused
 from kernel.tasks import task, task_at, task_enqueue
 from payments.gateways import CheckoutLine, CheckoutRequest, GatewayError, gateway
+from qr.selectors import windows_from_annotation, windows_showing_annotation
 from realtime.events import ITEM_HANDED_OVER, ITEM_RELEASED, ITEM_RESERVED
 from realtime.services import event_emit
 from receipts.details import ReceiptDetails
@@ -118,29 +120,37 @@ def _return_urls(*, kind: str, pk: int) -> tuple[str, str]:
     )
 
 
-# The holds of one e-mail address and of one client address running now, counted in one statement
-# (orders, not items: a basket of five is one), as plain SQL: the ORM's aggregate with its two
-# filtered counts cost more to build than to run, at every checkout. The e-mail's upper case is
-# what the partial index reservation_held_email reads (donations 0027). Tables as the migrations
-# named them; the checkout tests run this statement on SQLite and PostgreSQL.
-_HOLDS_SQL = """
-SELECT COUNT(DISTINCT order_id) FILTER (WHERE UPPER(email) = UPPER(%s)),
-       COUNT(DISTINCT order_id) FILTER (WHERE client_key = %s)
-FROM donations_reservation
-WHERE status = %s AND expires_at > %s AND (UPPER(email) = UPPER(%s) OR client_key = %s)
-"""
+# The holds of one e-mail address and of one client address running now, counted in the items'
+# read (orders, not items: a basket of five is one), as two plain SQL subqueries: the ORM's
+# aggregate cost more to build than to run, and as a statement of its own, a round trip more at
+# every checkout. The e-mail's upper case is what the partial index reservation_held_email reads
+# (donations 0027); the client's, reservation_client_status. Tables as the migrations named them;
+# the checkout tests run these on SQLite and PostgreSQL.
+_HOLDS_BY_EMAIL_SQL = """SELECT COUNT(DISTINCT order_id) FROM donations_reservation
+WHERE status = %s AND expires_at > %s AND UPPER(email) = UPPER(%s)"""
+_HOLDS_BY_CLIENT_SQL = """SELECT COUNT(DISTINCT order_id) FROM donations_reservation
+WHERE status = %s AND expires_at > %s AND client_key = %s"""
 
 
-def _holds_check_cap(*, email: str, client_key: str, now: datetime) -> None:
-    # A cap is a count, not a uniqueness rule: two simultaneous requests of one
-    # person may both pass; the cap only needs to stop hoarding, not be exact.
-    # It counts orders waiting for payment (a basket of five is one), not items.
-    # Without a client address, nothing is counted for it (no row has an empty key and a hold).
-    client = client_key or None
+def holds_counted(*, email: str, client_key: str, now: datetime) -> dict[str, tuple[str, list[Any]]]:
+    """The running holds of ``email`` and of ``client_key`` as ``rows_select`` annotations
+    (``holds_by_email``, ``holds_by_client``). Without a client address, none is counted for it
+    (no row has an empty key and a hold)."""
     at = transaction.get_connection().ops.adapt_datetimefield_value(now)
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(_HOLDS_SQL, [email, client, Reservation.Status.HELD, at, email, client])
-        by_email, by_client = cursor.fetchone()
+    held = Reservation.Status.HELD
+    return {
+        "holds_by_email": (_HOLDS_BY_EMAIL_SQL, [held, at, email]),
+        "holds_by_client": (_HOLDS_BY_CLIENT_SQL, [held, at, client_key or None]),
+    }
+
+
+def _holds_check_cap(*, by_email: int, by_client: int, email: str, client_key: str, now: datetime) -> None:
+    """Refuse a checkout past the caps of running holds (counted by ``holds_counted``).
+
+    A cap is a count, not a uniqueness rule: two simultaneous requests of one person may both
+    pass; the cap only needs to stop hoarding, not be exact. So it is counted in the items' read,
+    before the hold's transaction, as well as in it: it counts orders waiting for payment (a basket
+    of five is one), not items."""
     caps = [(by_email, Q(email__iexact=email), settings.HOLDS_MAX_PER_EMAIL, f"holds cap for email {email}")]
     if client_key:
         caps.append(
@@ -299,15 +309,21 @@ def order_start(
         raise BasketTooLarge(
             f"{len(wanted)} items", detail=BasketTooLarge.default_detail % {"max": settings.BASKET_MAX_ITEMS}
         )
+    now = timezone.now()
     # Quoted before any hold: the carrier is an outside party, never called under row locks.
     # One plain SELECT with the campaign and its organisation (kernel.sql): the ORM's select_related
-    # took a quarter of a checkout's time in the web process to build and read the same row.
+    # took a quarter of a checkout's time in the web process to build and read the same row. The
+    # buyer's running holds are counted in it.
     public = rows_select(
         Item,
         related=("campaign", "campaign__organisation"),
         where=f"t0.id IN ({marks(len(wanted))}) AND t0.status IN ({marks(len(PUBLIC_STATUSES))})",
         params=[*wanted, *PUBLIC_STATUSES],
         order_by="t0.id",
+        annotations={
+            **holds_counted(email=email, client_key=client_key, now=now),
+            "windows_showing": windows_showing_annotation(item_column="t0.id", now=now),
+        },
     )
     if len(wanted) == 1 and not public:
         raise NotFound(f"item {wanted[0]}")
@@ -315,15 +331,17 @@ def order_start(
     plan = delivery_plan(items=public, choices=delivery)
     if shipping_cents_shown is not None and shipping_cents_shown != plan.shipping_cents:
         raise ShippingChanged(f"shipping {plan.shipping_cents}, shown {shipping_cents_shown}")
-    now = timezone.now()
     # Whole seconds, as Stripe keeps a session's end: its answer then matches and needs no second write.
     hold_until = (now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)).replace(microsecond=0)
     provider = gateway()
+    if public:  # none: the hold below refuses the basket (nothing of it is public)
+        counted: Any = public[0]
+        caps = {"by_email": counted.holds_by_email, "by_client": counted.holds_by_client}
+        _holds_check_cap(**caps, email=email, client_key=client_key, now=now)
     # Every row this writes (the items' logs, the order, its fulfilments, lines and holds, the
     # events) gathered and written together when the holds are taken: on PostgreSQL one statement
     # instead of one per table (kernel.sql.rows_together), each a round trip under the item's lock.
     with transaction.atomic(durable=True), rows_together():
-        _holds_check_cap(email=email, client_key=client_key, now=now)
         items = _items_hold(item_ids=wanted, now=now, quoted={item.pk: item for item in public})
         plan_check(plan, items)
         items_cents = sum(item.price_cents or 0 for item in items)
@@ -373,12 +391,14 @@ def order_start(
                 for item in items
             ]
         )
+        # The windows each item stands in, read with it in the items' read (a round trip fewer).
+        windows = {item.pk: windows_from_annotation(item.windows_showing) for item in public}  # type: ignore[attr-defined]
         for item in items:
             event_emit(
                 type=ITEM_RESERVED,
                 public={"item": item.pk, "status": ItemStatus.RESERVED, "until": hold_until.isoformat()},
                 private={"title": item.title},
-                **item_streams(item),
+                **item_streams(item, windows=windows.get(item.pk)),
             )
     success_url, cancel_url = _return_urls(kind="order", pk=order.pk)
     request = CheckoutRequest(
