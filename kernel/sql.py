@@ -149,49 +149,68 @@ def _next_key_sql(model: type[models.Model]) -> str:
 def _rows_write_together(batches: list[list[models.Model]], using: str) -> None:
     """PostgreSQL: every gathered row in one statement. Each row's key is drawn first from its
     table's sequence (one ``k`` row of ``nextval`` columns, evaluated once); a foreign key to a
-    gathered instance reads that column; the statement returns the keys."""
+    gathered instance reads that column; the statement returns the keys. Its text depends only on
+    the batches' models, sizes and links, and is built once for each such shape."""
     connection = connections[using]
-    index = {id(instance): n for n, instance in enumerate(instance for batch in batches for instance in batch)}
-    keys_sql, writes, params = [], [], []
-    n = 0
-    for b, batch in enumerate(batches):
+    flat = [instance for batch in batches for instance in batch]
+    index = {id(instance): n for n, instance in enumerate(flat)}
+    shape, params, linked = [], [], []
+    for batch in batches:
         model = type(batch[0])
-        fields = _insert_fields(model)
         rows = []
         for instance in batch:
-            keys_sql.append(_next_key_sql(model) + f" AS k{n}")
-            values = [f"(SELECT k{n} FROM k)"]  # noqa: S608 (a CTE column of ours)
-            for field in fields:
-                related = (
-                    field.get_cached_value(instance)
-                    if isinstance(field, models.ForeignKey) and field.is_cached(instance)
-                    else None
-                )
+            links = []
+            for field, is_key in _together_fields(model):
+                related = field.get_cached_value(instance) if is_key and field.is_cached(instance) else None  # type: ignore[attr-defined]
                 if related is not None and related.pk is None:
                     if id(related) not in index:
                         raise ValueError(f"{model.__name__}.{field.name}: an unsaved instance, not gathered")
-                    values.append(f"(SELECT k{index[id(related)]} FROM k)")  # noqa: S608
+                    links.append(index[id(related)])
+                    linked.append((instance, field.attname, related))
                     continue
                 if related is not None and getattr(instance, field.attname) != related.pk:
                     setattr(instance, field.attname, related.pk)
-                values.append("%s")
+                links.append(-1)
                 params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
-            rows.append(f"({', '.join(values)})")
-            n += 1
-        columns = ", ".join(f'"{column}"' for column in [model._meta.pk.column, *(f.column for f in fields)])  # type: ignore[union-attr]
-        # Names from the models' metadata only, never from input.
-        writes.append(f'w{b} AS (INSERT INTO "{model._meta.db_table}" ({columns}) VALUES {", ".join(rows)})')  # noqa: S608
-    keys = ", ".join(f"k{m}" for m in range(n))
-    sql = f"WITH k AS MATERIALIZED (SELECT {', '.join(keys_sql)}), {', '.join(writes)} SELECT {keys} FROM k"  # noqa: S608
+            rows.append(tuple(links))
+        shape.append((model, tuple(rows)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_together_sql(tuple(shape)), params)
         drawn = cursor.fetchone()
-    flat = [instance for batch in batches for instance in batch]
     for instance, key in zip(flat, drawn, strict=True):
         instance.pk = key
         instance._state.adding = False
         instance._state.db = using
-    _related_keys_take(flat)
+    for instance, attname, related in linked:  # each link to a row written with it, now keyed
+        setattr(instance, attname, related.pk)
+
+
+@cache
+def _together_fields(model: type[models.Model]) -> tuple[tuple[models.Field[Any, Any], bool], ...]:
+    """The columns ``rows_together`` writes, each with whether it is a foreign key (a link)."""
+    return tuple((field, isinstance(field, models.ForeignKey)) for field in _insert_fields(model))
+
+
+@lru_cache(maxsize=256)  # per shape: the checkout's one item, a basket's two parts of three…
+def _together_sql(shape: tuple[tuple[type[models.Model], tuple[tuple[int, ...], ...]], ...]) -> str:
+    """The statement of ``_rows_write_together`` for batches of ``shape``: each batch's model and,
+    for each of its rows, each column's link (the row it names among those gathered, or -1: a
+    value, as a parameter)."""
+    keys_sql, writes, n = [], [], 0
+    for b, (model, rows) in enumerate(shape):
+        fields = _insert_fields(model)
+        values_sql = []
+        for links in rows:
+            keys_sql.append(_next_key_sql(model) + f" AS k{n}")
+            values = [f"(SELECT k{n} FROM k)"]  # noqa: S608 (a CTE column of ours)
+            values += ["%s" if link < 0 else f"(SELECT k{link} FROM k)" for link in links]  # noqa: S608
+            values_sql.append(f"({', '.join(values)})")
+            n += 1
+        columns = ", ".join(f'"{column}"' for column in [model._meta.pk.column, *(f.column for f in fields)])  # type: ignore[union-attr]
+        # Names from the models' metadata only, never from input.
+        writes.append(f'w{b} AS (INSERT INTO "{model._meta.db_table}" ({columns}) VALUES {", ".join(values_sql)})')  # noqa: S608
+    keys = ", ".join(f"k{m}" for m in range(n))
+    return f"WITH k AS MATERIALIZED (SELECT {', '.join(keys_sql)}), {', '.join(writes)} SELECT {keys} FROM k"  # noqa: S608
 
 
 def rows_update(model: type[models.Model], *, where: Mapping[str, Any], values: Mapping[str, Any]) -> int:
@@ -228,6 +247,7 @@ def rows_update(model: type[models.Model], *, where: Mapping[str, Any], values: 
         return int(cursor.rowcount)
 
 
+@lru_cache(maxsize=1024)  # per model and name: at every move of an item
 def _field(meta: Any, name: str) -> models.Field[Any, Any]:
     if name == "pk":
         return meta.pk  # type: ignore[no-any-return]

@@ -181,3 +181,45 @@ def test_payment_attempts_are_limited_per_email_and_per_client_address(api: APIC
         f"/api/campaigns/{sold.campaign.slug}/gifts/", {"amount_cents": 500, "email": "x@example.org"}, format="json"
     )
     assert response.status_code == 429  # the fourth attempt from this address, whatever the endpoint
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": " Passant@Example.org "},
+        {"email": "passant@example.org", "other": "ignored"},
+        {},
+        {"email": ""},
+        {"email": "pas-une-adresse"},
+        {"email": None},
+        {"email": 42},
+        {"email": ["a@example.org"]},
+        {"email": {"a": "b"}},
+        {"email": "a" * 250 + "@example.org"},
+        ["a@example.org"],
+        "a@example.org",
+        None,
+    ],
+)
+def test_the_checkouts_email_is_the_one_its_serializer_validates_or_its_very_refusal(body: Any) -> None:
+    """The one-item checkout validates its body with the serializer's own field built once: the
+    same e-mail, or the serializer's own error, field by field, for every body a stranger sends."""
+    from rest_framework.exceptions import ValidationError
+
+    from checkout.api import CheckoutInputSerializer, _checkout_email
+
+    serializer = CheckoutInputSerializer(data=body)
+    if serializer.is_valid():
+        assert _checkout_email(body) == serializer.validated_data["email"]
+    else:
+        with pytest.raises(ValidationError) as refused:
+            _checkout_email(body)
+        assert refused.value.detail == serializer.errors
+
+
+def test_a_hostile_checkout_body_gets_the_serializers_field_errors(api: APIClient) -> None:
+    item = ItemFactory()
+    for body, field in [({"email": "pas-une-adresse"}, "email"), ({}, "email"), (["x"], "non_field_errors")]:
+        response = api.post(f"/api/items/{item.pk}/checkout/", body, format="json")
+        assert response.status_code == 400 and field in str(response.json()), response.content
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.LISTED and not Order.objects.exists()
