@@ -5,12 +5,14 @@ event, where building the ORM's query costs more than running it (profiled: an
 ``rows_insert`` writes model instances as the ORM's ``save``/``bulk_create`` would (each
 field's ``pre_save``, so ``auto_now_add`` and defaults, then ``get_db_prep_save``), in one
 ``INSERT … RETURNING`` whose text is built once per model and number of rows; it sets the
-primary keys and marks the instances saved. ``rows_update`` is one ``UPDATE … WHERE`` of
-plain equalities (``None`` is ``IS NULL``). ``rows_select`` reads instances with those on their
-required foreign keys, as ``select_related`` would, converting each column as the ORM does. All
-go through Django's cursor (its execute wrappers, query logging and transactions). Signals are
-not sent: write only models without ``pre_save``/``post_save`` receivers (``test_plain_sql``
-holds that for each model written so), and use the ORM for everything else."""
+primary keys and marks the instances saved; inside ``rows_together`` the rows are gathered and
+written together at its end (on PostgreSQL one statement, links between them included).
+``rows_update`` is one ``UPDATE … WHERE`` of plain equalities (``None`` is ``IS NULL``).
+``rows_select`` reads instances with those on their required foreign keys, as ``select_related``
+would, converting each column as the ORM does, with annotations read beside them. All go through
+Django's cursor (its execute wrappers, query logging and transactions). Signals are not sent:
+write only models without ``pre_save``/``post_save`` receivers (``test_plain_sql`` holds that for
+each model written so), and use the ORM for everything else."""
 
 from __future__ import annotations
 
