@@ -149,8 +149,7 @@ def _holds_check_cap(*, by_email: int, by_client: int, email: str, client_key: s
 
     A cap is a count, not a uniqueness rule: two simultaneous requests of one person may both
     pass; the cap only needs to stop hoarding, not be exact. So it is counted in the items' read,
-    before the hold's transaction, as well as in it: it counts orders waiting for payment (a basket
-    of five is one), not items."""
+    before the hold's transaction: orders waiting for payment (a basket of five is one), not items."""
     caps = [(by_email, Q(email__iexact=email), settings.HOLDS_MAX_PER_EMAIL, f"holds cap for email {email}")]
     if client_key:
         caps.append(
@@ -309,7 +308,7 @@ def order_start(
         raise BasketTooLarge(
             f"{len(wanted)} items", detail=BasketTooLarge.default_detail % {"max": settings.BASKET_MAX_ITEMS}
         )
-    now = timezone.now()
+    read_at = timezone.now()
     # Quoted before any hold: the carrier is an outside party, never called under row locks.
     # One plain SELECT with the campaign and its organisation (kernel.sql): the ORM's select_related
     # took a quarter of a checkout's time in the web process to build and read the same row. The
@@ -321,8 +320,8 @@ def order_start(
         params=[*wanted, *PUBLIC_STATUSES],
         order_by="t0.id",
         annotations={
-            **holds_counted(email=email, client_key=client_key, now=now),
-            "windows_showing": windows_showing_annotation(item_column="t0.id", now=now),
+            **holds_counted(email=email, client_key=client_key, now=read_at),
+            "windows_showing": windows_showing_annotation(item_column="t0.id", now=read_at),
         },
     )
     if len(wanted) == 1 and not public:
@@ -331,13 +330,14 @@ def order_start(
     plan = delivery_plan(items=public, choices=delivery)
     if shipping_cents_shown is not None and shipping_cents_shown != plan.shipping_cents:
         raise ShippingChanged(f"shipping {plan.shipping_cents}, shown {shipping_cents_shown}")
+    now = timezone.now()  # after the carrier's quote, which may take its time
     # Whole seconds, as Stripe keeps a session's end: its answer then matches and needs no second write.
     hold_until = (now + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)).replace(microsecond=0)
     provider = gateway()
     if public:  # none: the hold below refuses the basket (nothing of it is public)
         counted: Any = public[0]
         caps = {"by_email": counted.holds_by_email, "by_client": counted.holds_by_client}
-        _holds_check_cap(**caps, email=email, client_key=client_key, now=now)
+        _holds_check_cap(**caps, email=email, client_key=client_key, now=read_at)
     # Every row this writes (the items' logs, the order, its fulfilments, lines and holds, the
     # events) gathered and written together when the holds are taken: on PostgreSQL one statement
     # instead of one per table (kernel.sql.rows_together), each a round trip under the item's lock.
