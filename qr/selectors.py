@@ -320,12 +320,11 @@ def window_funnel(*, window: Window, since: datetime, until: datetime) -> Funnel
 
 # Windows on display now holding an item: read at every move of an item (each of its live events),
 # as plain SQL (the ORM's query took longer to build than to run). Tables as the migrations named them.
-_WINDOWS_SHOWING_SQL = """
-SELECT p.window_id FROM qr_placement p JOIN qr_window w ON w.id = p.window_id
-WHERE p.item_id = %s AND p.removed_at IS NULL
-  AND w.is_active = %s AND w.starts_at <= %s AND (w.ends_at IS NULL OR w.ends_at > %s)
-ORDER BY p.window_id
-"""
+# ``{item}``: the item's id, a parameter or a column of the read it is part of.
+_WINDOWS_OF_ITEM = """FROM qr_placement p JOIN qr_window w ON w.id = p.window_id
+WHERE p.item_id = {item} AND p.removed_at IS NULL
+  AND w.is_active = %s AND w.starts_at <= %s AND (w.ends_at IS NULL OR w.ends_at > %s)"""
+_WINDOWS_SHOWING_SQL = f"SELECT p.window_id {_WINDOWS_OF_ITEM.format(item='%s')} ORDER BY p.window_id"
 
 
 def windows_showing(*, item_id: int) -> list[int]:
@@ -341,11 +340,7 @@ def windows_showing_annotation(*, item_column: str, now: datetime) -> tuple[str,
     annotation on ``item_column``, such as ``t0.id``): the windows' ids as text, ``1,4``, or None;
     ``windows_from_annotation`` reads it. The checkout reads its items so, a round trip fewer."""
     listed = "string_agg(p.window_id::text, ',')" if connection.vendor == "postgresql" else "group_concat(p.window_id)"
-    sql = (
-        f"SELECT {listed} FROM qr_placement p JOIN qr_window w ON w.id = p.window_id"  # noqa: S608 (ours)
-        f" WHERE p.item_id = {item_column} AND p.removed_at IS NULL"
-        " AND w.is_active = %s AND w.starts_at <= %s AND (w.ends_at IS NULL OR w.ends_at > %s)"
-    )
+    sql = f"SELECT {listed} {_WINDOWS_OF_ITEM.format(item=item_column)}"
     at = connection.ops.adapt_datetimefield_value(now)
     return sql, [True, at, at]
 
