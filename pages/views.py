@@ -11,12 +11,13 @@ from django.views.decorators.http import require_safe
 from accounts.requests import signed_in
 from checkout.selectors import donor_wall
 from donations.models import ItemStatus
-from donations.selectors import item_page_item, item_similar, item_visible_queryset
+from donations.selectors import item_page_item, item_visible_queryset
 from frontend.legal import legal_details
 from ledger.pledges import campaign_matching
 from ledger.selectors import campaign_page_campaign, campaign_public_queryset
 from news.selectors import campaign_updates
 from pages.item_delivery import item_ways
+from pages.item_similar import similar_cards
 from realtime.selectors import last_event_id
 
 # How many names and messages of the donor wall the campaign page shows; its own pages show the rest.
@@ -84,7 +85,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if item.status != ItemStatus.LISTED:
         # A sold (or reserved) item's card may still hang in a shop window: offer what is still for sale.
-        context["similar"] = list(item_similar(item=item))
+        context["similar"] = similar_cards(item=item)
     return render(request, "pages/item.html", context)
 
 
