@@ -57,6 +57,24 @@ def test_live_pages_name_their_streams_and_resume_point(client: Client) -> None:
     assert "frontend/item.js" in item_html and "frontend/campaign.js" in campaign_html
 
 
+def test_the_resume_point_is_the_newest_event_and_0_before_any() -> None:
+    from django.utils import timezone
+
+    from realtime.events import ITEM_RESERVED
+    from realtime.models import RealtimeEvent
+    from realtime.selectors import last_event_id
+    from realtime.services import event_emit
+
+    RealtimeEvent.objects.all().delete()
+    assert last_event_id() == 0
+    item = ItemFactory()
+    public = {"item": item.pk, "status": "reserved", "until": timezone.now().isoformat()}
+    events = [
+        event_emit(type=ITEM_RESERVED, public=public, private={"title": item.title}, items=[item.pk]) for _n in range(3)
+    ]
+    assert last_event_id() == events[-1].pk == RealtimeEvent.objects.order_by("-id")[0].pk
+
+
 def test_a_reserved_item_shows_who_is_paying_and_a_disabled_buy_button(client: Client) -> None:
     item = ItemFactory(status=ItemStatus.RESERVED)
     html = client.get(item.get_absolute_url()).content.decode()
