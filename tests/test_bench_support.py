@@ -183,3 +183,29 @@ def test_the_webhooks_load_sends_each_event_twice_signed_as_stripe_signs() -> No
     with override_settings(STRIPE_WEBHOOK_SECRET=webhooks.SECRET):
         for signature, body in sent:
             assert stripe_gateway.webhook_event(payload=body, signature=signature).id in ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flash_crowds_phone_scans_reads_buys_and_pays_the_next_is_refused(live_server: Any, settings: Any) -> None:
+    """The crowd's phones (aiohttp) against a real server: the scan's redirect followed to the item's page,
+    the checkout's JSON, the demo payment page's form with the phone's own CSRF cookie."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from bench.scenarios.flash import Outcome, passer_by, window_of_fifty
+    from donations.models import Item, ItemStatus
+    from tests.factories import CampaignFactory
+
+    # By address, as the bench's servers are (a cookie jar refuses an address's cookies unless told).
+    url = live_server.url.replace("localhost", "127.0.0.1")
+    settings.SITE_URL = url  # where the checkout sends the phone to pay
+    CampaignFactory()
+    _window, cards = window_of_fifty()
+    code, item_id = cards[0]
+    server, outcome = SimpleNamespace(url=url), Outcome()
+    for n in (1, 2):
+        asyncio.run(passer_by(n, server, code, outcome, delay=0))  # type: ignore[arg-type]
+    assert (outcome.reserved, outcome.paid, outcome.refused) == (1, 1, 1)
+    assert outcome.server_errors == outcome.dropped == 0 and not outcome.other
+    assert len(outcome.page_ms) == len(outcome.checkout_ms) == 2
+    assert Item.objects.get(pk=item_id).status == ItemStatus.SOLD
