@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.models import Pledge
+from kernel.sql import marks
 from ledger.models import PledgeMatch
 
 _SIGNED_SHARE = Case(
@@ -82,8 +84,25 @@ class CampaignMatching:
 NO_MATCHING = CampaignMatching(0, 0, (), None)
 
 
+# The table as its migration named it. Most campaigns have no pledge: this short read spares them the
+# pledges' read with their totals, whose ORM form took ten times longer to build than this one to run
+# (asked at every payment, for its live event, and by every campaign page).
+_ANY_UNSETTLED_SQL = "SELECT 1 FROM campaigns_pledge WHERE status = %s AND campaign_id IN ({ids}) LIMIT 1"
+
+
+def _any_unsettled(campaign_ids: set[int]) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ANY_UNSETTLED_SQL.format(ids=marks(len(campaign_ids))), [Pledge.Status.ACTIVE, *sorted(campaign_ids)]
+        )
+        return cursor.fetchone() is not None
+
+
 def campaigns_matching(*, campaign_ids: set[int], now: datetime | None = None) -> dict[int, CampaignMatching]:
-    """The matching of each of ``campaign_ids`` that has an unsettled pledge, in one query."""
+    """The matching of each of ``campaign_ids`` that has an unsettled pledge: one short read when none
+    has, else one query more."""
+    if not campaign_ids or not _any_unsettled(campaign_ids):
+        return {}
     now = now or timezone.now()
     pledges = pledges_with_totals(
         Pledge.objects.filter(campaign_id__in=campaign_ids, status=Pledge.Status.ACTIVE)

@@ -124,6 +124,28 @@ def test_a_gift_paid_while_the_pledge_runs_is_doubled_apart_from_the_money_recei
     assert {"campaign", "raised_cents", "goal_cents", "backers_count", "currency"} <= set(progress)
 
 
+def test_a_campaign_without_an_unsettled_pledge_is_answered_by_one_short_read() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ledger.pledges import NO_MATCHING, campaigns_matching
+
+    campaign, other = ready_campaign(), ready_campaign()
+    with CaptureQueriesContext(connection) as none:
+        assert campaign_matching(campaign_id=campaign.pk) == NO_MATCHING
+    assert len(none.captured_queries) == 1 and "JOIN" not in none.captured_queries[0]["sql"]
+    assert campaigns_matching(campaign_ids=set()) == {}
+    pledge = pledge_for(campaign, cap_cents=5000)
+    paid_gift(campaign, 2000)
+    with CaptureQueriesContext(connection) as running:
+        matching = campaigns_matching(campaign_ids={campaign.pk, other.pk})
+    assert set(matching) == {campaign.pk} and len(running.captured_queries) == 2
+    assert (matching[campaign.pk].percent, matching[campaign.pk].matched_cents) == (100, 2000)
+    settle(over(pledge), 2000)  # over, then received: no longer promised, its money now in the ledger
+    assert campaign_matching(campaign_id=campaign.pk) == NO_MATCHING
+    assert campaign_matching(campaign_id=other.pk) == NO_MATCHING
+
+
 def test_the_share_stops_at_the_cap_and_the_screens_stop_saying_doubled() -> None:
     campaign = ready_campaign()
     pledge = pledge_for(campaign, cap_cents=5000)
