@@ -173,7 +173,7 @@ class Item(models.Model):
                 condition=Q(ships=True, postal_code=""),
                 name="item_ships_home_newest",
             ),
-            # What a sold or held item's page offers instead (donations.selectors.item_similar): the
+            # What a sold or held item's page offers instead (donations.selectors.items_on_sale_like): the
             # campaign's newest listed items of the same category, then of any: see 0026.
             models.Index(
                 fields=["campaign", "category", "-created_at", "-id"],
