@@ -92,6 +92,7 @@ def ceiling_figures(report: Report, rounds: Rounds, scenario: str, keys: tuple[s
                 "req/s",
                 Repeated(rounds.values(f"{key}.rps")),
                 loads=rounds.loads(),
+                cpu_ms=rounds.cpu_ms(),
             )
         )
     if "wsgi" in keys and "ping" in keys:
@@ -136,5 +137,6 @@ def ratio_figure(
         notes=notes,
         pair_ratios=pair_ratios,
         loads=rounds.loads(),
+        cpu_ms=rounds.cpu_ms(),
         noisy=spread(pair_ratios) > rounds.max_spread,
     )

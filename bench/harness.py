@@ -26,6 +26,8 @@ from urllib.parse import urlparse, urlunparse
 
 import httpx
 
+from bench.machine import SLOWED_AT, slowed
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
@@ -90,6 +92,8 @@ class Figure:
     pair_ratios: list[float] | None = None
     loads: list[float] = field(default_factory=list)
     noisy: bool = False
+    # The machine's speed beside each run or pair (bench.machine.cpu_work_ms; higher is slower).
+    cpu_ms: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float | None:
@@ -127,6 +131,7 @@ class Figure:
             "ratio_min_max": self.ratio_range,
             "load1_per_pair": self.loads,
             "noisy": self.noisy,
+            "machine_cpu_ms": self.cpu_ms,
             "target": self.target,
             "target_kind": self.target_kind,
             "target_on": "value" if self.target_on_value or self.ceiling is None else "ratio",
@@ -157,11 +162,19 @@ class Report:
         self.figures.append(figure)
         print(f"  {figure.scenario:<10} {figure.name:<44} {fmt(figure.value.median)} {figure.unit}", flush=True)
 
+    @property
+    def machine_best_ms(self) -> float:
+        """The machine at its fastest in this run: the least fixed-work time beside any figure."""
+        return min((ms for figure in self.figures for ms in figure.cpu_ms if ms > 0), default=0.0)
+
+    def slowed(self, figure: Figure) -> bool:
+        return slowed(figure.cpu_ms, self.machine_best_ms)
+
     def write(self) -> Path:
         self.results.mkdir(parents=True, exist_ok=True)
         body = {
-            "environment": self.environment,
-            "figures": [figure.as_dict() for figure in self.figures],
+            "environment": {**self.environment, "machine_best_cpu_ms": self.machine_best_ms},
+            "figures": [{**figure.as_dict(), "slowed": self.slowed(figure)} for figure in self.figures],
             "gates": {name: {"passed": passed, "detail": detail} for name, (passed, detail) in self.gates.items()},
             "checks": self.checks,
             "pair_sets": self.pair_sets,
@@ -182,10 +195,12 @@ class Report:
                 else ""
             ),
             f"server (Procfile web, 1 worker): {env.get('server')}",
+            f"machine: fixed CPU work {self.machine_best_ms:g} ms at its fastest in this run; cpu ms beside each"
+            f" figure (per run or pair), SLOWED when over {SLOWED_AT:g}× that (bench/machine.py)",
         ]
         header = (
             f"{'scenario':<10} {'figure':<50} {'median':>9} {'min–max':>17} {'unit':<10} {'ceiling':>9} "
-            f"{'ratio':>6} {'ratio min–max':>13} {'target':>7} {'met':<6} load1"
+            f"{'ratio':>6} {'ratio min–max':>13} {'target':>7} {'met':<6} load1 / cpu ms"
         )
         lines += [header, "-" * len(header)]
         for f in self.figures:
@@ -197,11 +212,13 @@ class Report:
             target = "-" if f.target is None else ("≥" if f.target_kind == "min" else "≤") + f"{f.target:.3g}{on}"
             met = {True: "met", False: "MISSED", None: "-"}[f.met]
             loads = ",".join(f"{load:.1f}" for load in f.loads) or "-"
+            cpu = ",".join(f"{ms:.0f}" for ms in f.cpu_ms) or "-"
             value_span = f"{fmt(min(f.value.runs))}–{fmt(max(f.value.runs))}"
             lines.append(
                 f"{f.scenario:<10} {f.name[:50]:<50} {fmt(f.value.median):>9} {value_span:>17} {f.unit:<10} "
-                f"{ceiling:>9} {ratio:>6} {ratio_span:>13} {target:>7} {met:<6} {loads}"
+                f"{ceiling:>9} {ratio:>6} {ratio_span:>13} {target:>7} {met:<6} {loads} / {cpu}"
                 + ("  NOISY" if f.noisy else "")
+                + ("  SLOWED" if self.slowed(f) else "")
             )
         if self.gates:
             lines.append("")

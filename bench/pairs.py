@@ -4,7 +4,8 @@ On a shared 2-core machine the load changes from one second to the next: a
 figure taken now and a ceiling taken a minute later say little about each
 other. So each round measures the ceilings and then the scenario back to
 back, the ratio is taken per round, and the report gives the median of those
-ratios with their min and max and the 1-minute load average of each round.
+ratios with their min and max, the 1-minute load average of each round and the
+machine's speed after it (bench.machine: the CPU time of a fixed piece of work).
 A set whose ratios spread over 15 % of their median is measured again (twice
 at most) and, if still spread, reported flagged "noisy" rather than hidden."""
 
@@ -15,6 +16,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from bench.machine import cpu_work_ms
 
 MAX_SPREAD = 0.15
 RERUNS = 2
@@ -36,6 +39,8 @@ def spread(ratios: Sequence[float]) -> float:
 class Round:
     values: dict[str, float]
     load1: float
+    # bench.machine.cpu_work_ms after the round: the machine's speed then (higher is slower).
+    cpu_ms: float = 0.0
 
 
 @dataclass
@@ -56,6 +61,9 @@ class Rounds:
     def loads(self) -> list[float]:
         return [r.load1 for r in self.rounds]
 
+    def cpu_ms(self) -> list[float]:
+        return [r.cpu_ms for r in self.rounds]
+
     def ratios(self, value: str, ceiling: str, rounds: list[Round] | None = None) -> list[float]:
         return [
             r.values[value] / r.values[ceiling] if r.values[ceiling] else float("inf")
@@ -73,7 +81,7 @@ class Rounds:
         return {
             "attempts": [
                 {
-                    "rounds": [{"values": r.values, "load1": r.load1} for r in rounds],
+                    "rounds": [{"values": r.values, "load1": r.load1, "cpu_ms": r.cpu_ms} for r in rounds],
                     "spreads": self.spreads(rounds),
                 }
                 for rounds in self.attempts
@@ -90,6 +98,7 @@ def alternate(
     max_spread: float = MAX_SPREAD,
     reruns: int = RERUNS,
     loadavg: Callable[[], float] = lambda: os.getloadavg()[0],
+    machine: Callable[[], float] = cpu_work_ms,
     say: Callable[[str], None] = lambda line: print(line, flush=True),
 ) -> Rounds:
     """Run ``steps`` (ceilings first, scenario last) ``pairs`` times in a row;
@@ -101,7 +110,7 @@ def alternate(
             values: dict[str, float] = {}
             for _name, step in steps:
                 values.update(step())
-            rounds.append(Round(values, loadavg()))
+            rounds.append(Round(values, loadavg(), machine()))
         result.attempts.append(rounds)
         spreads = result.spreads()
         if not result.noisy:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.harness import Figure, Repeated, Report
+from bench.machine import cpu_work_ms, slowed
 from bench.pairs import alternate, spread
 from bench.plans import seq_scans
 from bench.procfile import command_for, expand, procfile_lines
@@ -195,6 +196,80 @@ def test_the_report_writes_dated_and_latest_json_and_prints_ratios_targets_and_g
     assert "MISSED" in table
     assert "1.0,1.2,0.8" in table
     assert "server (Procfile web, 1 worker): uvicorn x" in table
+
+
+def test_the_machines_speed_is_taken_after_each_round_of_pairs() -> None:
+    values = iter([100.0, 50.0] * 3)
+    rounds = alternate(
+        [("A", lambda: {"c": next(values)}), ("B", lambda: {"s": next(values)})],
+        pairs=3,
+        ratios=[("s", "c")],
+        loadavg=lambda: 1.0,
+        machine=sequence(15.0, 16.0, 30.0),
+        say=lambda _: None,
+    )
+    assert rounds.cpu_ms() == [15.0, 16.0, 30.0]
+    assert [r["cpu_ms"] for r in rounds.as_dict()["attempts"][0]["rounds"]] == [15.0, 16.0, 30.0]
+
+
+def test_the_fixed_work_is_timed_in_cpu_time_and_a_busy_machine_does_not_count() -> None:
+    """Another thread holding the CPU makes the fixed work wait, not cost more CPU time: the figure
+    measures a slower core, not our own load."""
+    import threading
+    import time
+
+    alone = cpu_work_ms()
+    assert 0 < alone < 2_000
+    stop = time.monotonic() + 0.6
+
+    def busy() -> None:
+        while time.monotonic() < stop:
+            sum(range(1_000))
+
+    other = threading.Thread(target=busy)
+    other.start()
+    shared = cpu_work_ms()
+    other.join()
+    # The GIL made the fixed work wait for the other thread: its CPU time stays that of the work.
+    assert shared < 2.5 * alone
+
+
+def test_a_figure_measured_while_the_machine_was_slowed_is_flagged(tmp_path: Path) -> None:
+    report = Report(environment={"database": "postgresql", "server": "uvicorn x"})
+    report.results = tmp_path
+    report.add(Figure("flash", "ceiling (b)", "req/s", Repeated([3000.0, 3100.0]), cpu_ms=[16.0, 17.0]))
+    # Two crowds of three with the fixed work over 1.25 × the run's best (16 ms): slowed.
+    crowd = Figure(
+        "flash",
+        "item page p99",
+        "ms",
+        Repeated([120.0, 800.0, 900.0]),
+        target=500,
+        target_kind="max",
+        cpu_ms=[17.0, 24.0, 26.0],
+    )
+    steady = Figure("flash", "checkout p99", "ms", Repeated([300.0, 400.0, 350.0]), cpu_ms=[16.5, 18.0, 19.0])
+    report.add(crowd)
+    report.add(steady)
+    assert report.machine_best_ms == 16.0
+    assert report.slowed(crowd) is True
+    assert report.slowed(steady) is False
+    table = report.table().splitlines()
+    assert "fixed CPU work 16 ms at its fastest" in "\n".join(table)
+    crowd_line = next(line for line in table if "item page p99" in line)
+    assert crowd_line.endswith("SLOWED") and "MISSED" in crowd_line and "/ 17,24,26" in crowd_line
+    assert not next(line for line in table if "checkout p99" in line).endswith("SLOWED")
+    body = json.loads(report.write().read_text())
+    assert body["environment"]["machine_best_cpu_ms"] == 16.0
+    assert [figure["slowed"] for figure in body["figures"]] == [False, True, False]
+    assert body["figures"][1]["machine_cpu_ms"] == [17.0, 24.0, 26.0]
+
+
+def test_slowed_reads_the_middle_phase_and_needs_a_best() -> None:
+    assert slowed([20.0, 21.0, 40.0], 16.0) is True  # middle 21 > 20
+    assert slowed([16.0, 19.0, 40.0], 16.0) is False  # one slow phase is not the figure's
+    assert slowed([], 16.0) is False
+    assert slowed([40.0], 0.0) is False
 
 
 SEQ_PLAN = [

@@ -273,6 +273,7 @@ def measure_one(
             "ms",
             Repeated(rounds.values("catalogue.p50")),
             loads=rounds.loads(),
+            cpu_ms=rounds.cpu_ms(),
         )
     )
     report.add(
@@ -285,6 +286,7 @@ def measure_one(
             target_kind="max",
             notes=f"p99 ≤ 50 ms at {items:,} items" if main else f"lever check: {label}",
             loads=rounds.loads(),
+            cpu_ms=rounds.cpu_ms(),
         )
     )
     report.add(
