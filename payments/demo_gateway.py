@@ -375,41 +375,40 @@ def subscription_charge_next(subscription_id: str, *, fail: bool = False) -> boo
     return True
 
 
-def _session_close(session_id: str, *, to: str, event: Callable[[DemoSession], PaymentEvent]) -> bool:
-    """Close an open session (``to``) and send the event Stripe would, through the same processing,
-    in one transaction holding the session's lock. False if it was not open."""
+def _session_close(session_id: str, *, to: str, event: Callable[[DemoSession], PaymentEvent | None]) -> bool:
+    """Close an open session (``to``) and send the event Stripe would (``event``: None when it
+    sends none), through the same processing, in one transaction holding the session's lock.
+    False if it was not open."""
     with transaction.atomic():
         session = DemoSession.objects.select_for_update().filter(session_id=session_id).first()
         if session is None or session.status != DemoSession.Status.OPEN:
             return False
         DemoSession.objects.filter(pk=session.pk).update(status=to)
-        event_receive(event=event(session))
+        sent = event(session)
+        if sent is not None:
+            event_receive(event=sent)
     return True
 
 
 def session_pay(session_id: str) -> bool:
     """The demo card is accepted: the session is complete and the payment event
     goes through the same processing as Stripe's. False if it was not open.
-    A subscription's session starts the subscription and pays its first invoice."""
-    with transaction.atomic():
-        session = DemoSession.objects.select_for_update().filter(session_id=session_id).first()
-        if session is not None and session.interval:
-            if session.status != DemoSession.Status.OPEN:
-                return False
-            DemoSession.objects.filter(pk=session.pk).update(status=DemoSession.Status.COMPLETE)
-            _subscription_start(session)
-            return True
-    return _session_close(
-        session_id,
-        to=DemoSession.Status.COMPLETE,
-        event=lambda session: completed_event(
+    A subscription's session starts the subscription and pays its first invoice.
+    One transaction and one lock of the session, whichever it is."""
+
+    def paid(session: DemoSession) -> PaymentEvent | None:
+        if session.interval:
+            _subscription_start(session)  # its own events, through the same processing
+            return None
+        return completed_event(
             kind=session.kind,
             object_id=session.object_id,
             session_id=session.session_id,
             amount_cents=session.amount_cents,
             currency=session.currency,
-        ),
-    )
+        )
+
+    return _session_close(session_id, to=DemoSession.Status.COMPLETE, event=paid)
 
 
 def session_expire(session_id: str) -> bool:

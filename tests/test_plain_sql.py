@@ -15,6 +15,7 @@ from django.db.models import F
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_q.models import OrmQ
 
 from checkout.services import TooManyHolds, order_start
 from donations.models import Fulfilment, Item, ItemStatus, ItemTransition, Order, OrderLine, Reservation
@@ -27,8 +28,8 @@ from tests.factories import ItemFactory
 pytestmark = pytest.mark.django_db
 
 # Every model the money path writes through kernel.sql (checkout.services.orders, realtime.services,
-# donations.services.items).
-WRITTEN = [Order, Fulfilment, OrderLine, Reservation, ItemTransition, RealtimeEvent, EventStream]
+# donations.services.items; kernel.tasks for the task queue).
+WRITTEN = [Order, Fulfilment, OrderLine, Reservation, ItemTransition, RealtimeEvent, EventStream, OrmQ]
 
 
 def columns(instance: models.Model) -> dict[str, Any]:

@@ -212,3 +212,38 @@ def test_a_package_built_for_a_callers_own_statement_is_the_one_django_q2_builds
     assert len(ours["id"]) == len(theirs["id"]) == 32 and ours["id"] != theirs["id"]
     task_run(*ours["args"])
     assert CALLS == [{"order_id": 3}]
+
+
+def test_a_task_is_one_insert_of_the_row_django_q2s_broker_hands_to_a_worker(
+    engine: None, django_assert_num_queries: Any
+) -> None:
+    """task_enqueue writes the queue row itself (kernel.sql): one INSERT, the key, lock and signed
+    package django-q2's ORM broker writes, dequeued by its broker as its own."""
+    from django_q.brokers import get_broker
+
+    with django_assert_num_queries(1) as captured:
+        task_id = task_enqueue(noted, order_id=7)
+    assert captured.captured_queries[0]["sql"].startswith('INSERT INTO "django_q_ormq"')
+    row = OrmQ.objects.get()
+    assert row.key == "tremma" and row.lock <= timezone.now()
+    [(ack, payload)] = get_broker().dequeue()
+    assert ack == row.pk
+    package = SignedPackage.loads(payload)
+    assert package["id"] == task_id and len(task_id) == 32
+    assert package["args"] == ("tests.test_tasks.noted", {"order_id": 7})
+    assert (package["name"], package["group"], package["timeout"]) == ("tests.test_tasks.noted",) * 2 + (20,)
+    task_run(*package["args"])
+    assert CALLS == [{"order_id": 7}]
+
+
+def test_django_q2s_own_sync_mode_still_runs_a_task_at_once(engine: None) -> None:
+    from django_q.conf import Conf
+
+    original = Conf.SYNC
+    Conf.SYNC = True
+    try:
+        task_enqueue(noted, order_id=8)
+    finally:
+        Conf.SYNC = original
+    assert CALLS == [{"order_id": 8}]
+    assert not OrmQ.objects.exists()

@@ -192,7 +192,9 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
         return
     now = timezone.now()
     payment_transition(order, to=PaymentStatus.PAID, paid_at=now)
-    _shipping_paid(order=order, event=event, paid_at=now)
+    # Every fulfilment of the order has its lines (one per sender): read with them.
+    fulfilments = list({line.fulfilment_id: line.fulfilment for line in lines}.values())
+    _shipping_paid(order=order, event=event, paid_at=now, fulfilments=fulfilments)
     for line in lines:
         ledger_record(
             kind=LedgerEntry.Kind.CREDIT,
@@ -221,13 +223,14 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     task_enqueue(emails.order_receipt_send, order_id=order.pk)
     for line in lines:
         task_enqueue(emails.seller_sold_send, line_id=line.pk)
-    parcel_labels_enqueue(order=order)
+    parcel_labels_enqueue(order=order, fulfilments=fulfilments)
 
 
-def _shipping_paid(*, order: Order, event: PaymentEvent, paid_at: datetime) -> None:
+def _shipping_paid(*, order: Order, event: PaymentEvent, paid_at: datetime, fulfilments: list[Fulfilment]) -> None:
     """What the buyer paid for parcels goes to the platform's shipping account (it pays the
     carrier), never a campaign's, never on a receipt; each paid parcel is then to be shipped
-    within SHIP_BY_DAYS (the organisation's, or the giver's, parcels page takes it from there)."""
+    within SHIP_BY_DAYS (the organisation's, or the giver's, parcels page takes it from there).
+    ``fulfilments``: the order's; an order without a parcel (collected at the shop) writes nothing."""
     ledger_record(
         account=LedgerEntry.Account.PLATFORM_SHIPPING,
         kind=LedgerEntry.Kind.CREDIT,
@@ -238,6 +241,8 @@ def _shipping_paid(*, order: Order, event: PaymentEvent, paid_at: datetime) -> N
         key=f"order:{order.pk}:shipping:credit",
         provider_event_id=event.id,
     )
+    if not any(fulfilment.method in PARCEL_METHODS for fulfilment in fulfilments):
+        return
     Fulfilment.objects.filter(order=order, method__in=PARCEL_METHODS, shipment_status=ShipmentStatus.NONE).update(
         shipment_status=ShipmentStatus.TO_SHIP, ship_by=paid_at + timedelta(days=settings.SHIP_BY_DAYS)
     )
