@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import socket
-import ssl
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+import aiohttp
 import httpx
 
 from bench.machine import SLOWED_AT, slowed
@@ -32,17 +32,19 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
-# Every simulated phone shares one TLS context. httpx builds a context per client by default,
-# loading the CA bundle: 20 to 85 ms of the load generator's CPU per client here, on the crowd's
-# one event loop, where it stalled every other phone and was counted in their latencies (a crowd
-# of 500 phones opens 1,000 clients). The servers are plain HTTP; each phone keeps its own
-# connections.
-SHARED_TLS = ssl.create_default_context()
-
-
-def phone_client(base_url: str, *, headers: dict[str, str] | None = None, timeout: float = 60) -> httpx.AsyncClient:
-    """A client of its own (its own connections and cookies), as one phone in a crowd."""
-    return httpx.AsyncClient(base_url=base_url, timeout=timeout, headers=headers, verify=SHARED_TLS)
+def phone_session(
+    server_url: str, headers: dict[str, str] | None = None, *, timeout: float = 60
+) -> aiohttp.ClientSession:
+    """One simulated phone of a crowd: its own connections and cookies, kept from our address too
+    (the CSRF cookie of the demo payment page). aiohttp: the crowd's phones share the server's two
+    cores, and an httpx client cost three times their CPU (4.5-4.8 s a flash crowd, against
+    1.4-1.8 s), counted in every latency they measured."""
+    return aiohttp.ClientSession(
+        base_url=server_url,
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+    )
 
 
 def free_port() -> int:

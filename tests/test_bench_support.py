@@ -131,17 +131,6 @@ def test_ceiling_d_holds_an_item_once_with_the_rows_a_checkout_writes() -> None:
     assert Order.objects.count() == 1 and Reservation.objects.count() == 1
 
 
-def test_the_phones_of_a_crowd_share_one_tls_context_but_not_their_connections() -> None:
-    # httpx builds a TLS context per client unless given one (20 to 85 ms of the load generator's
-    # CPU each, which stalled the crowd's event loop and counted in every phone's latency).
-    from bench.harness import SHARED_TLS, phone_client
-
-    first, second = phone_client("http://127.0.0.1:9"), phone_client("http://127.0.0.1:9")
-    pools = [client._transport._pool for client in (first, second)]  # type: ignore[attr-defined]
-    assert all(pool._ssl_context is SHARED_TLS for pool in pools)
-    assert pools[0] is not pools[1]
-
-
 def test_wrk_posts_prepared_requests_in_order_with_their_header_and_counts_the_2xx() -> None:
     """The webhooks' load: each line's header value and body reach the server as prepared."""
     from bench import wrk
@@ -209,3 +198,31 @@ def test_a_flash_crowds_phone_scans_reads_buys_and_pays_the_next_is_refused(live
     assert outcome.server_errors == outcome.dropped == 0 and not outcome.other
     assert len(outcome.page_ms) == len(outcome.checkout_ms) == 2
     assert Item.objects.get(pk=item_id).status == ItemStatus.SOLD
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_basket_crowds_phone_buys_three_objects_and_pays_the_next_basket_is_refused(
+    live_server: Any, settings: Any
+) -> None:
+    """The basket crowd's phones (aiohttp, as the flash crowd's) against a real server: the order's
+    JSON, the demo payment page's form with the phone's own CSRF cookie; a basket overlapping it
+    is refused whole."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from bench.scenarios.basket import Outcome, buyer, listed_items
+    from donations.models import Item, ItemStatus
+    from tests.factories import CampaignFactory, OrganisationFactory
+
+    url = live_server.url.replace("localhost", "127.0.0.1")
+    settings.SITE_URL = url
+    CampaignFactory(status="live")
+    CampaignFactory(status="live", organisation=OrganisationFactory())
+    first, second = listed_items(2, 1)
+    basket = [*first, *second]
+    server, outcome = SimpleNamespace(url=url), Outcome()
+    for n in (1, 2):
+        asyncio.run(buyer(n, server, basket, outcome, delay=0))  # type: ignore[arg-type]
+    assert (outcome.baskets, outcome.paid_baskets, outcome.paid_items, outcome.refused) == (1, 1, 3, 1)
+    assert outcome.server_errors == outcome.dropped == 0 and not outcome.other
+    assert set(Item.objects.filter(pk__in=basket).values_list("status", flat=True)) == {ItemStatus.SOLD}

@@ -14,16 +14,17 @@ same pairs.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 from bench.ceilings import Ceilings, ceiling_figures, ratio_figure
-from bench.harness import Figure, Repeated, Report, Server, percentile, phone_client, statistics_refresh
+from bench.harness import Figure, Repeated, Report, Server, percentile, phone_session, statistics_refresh
 from bench.pairs import alternate
 from bench.wrk import wrk
 
@@ -92,30 +93,32 @@ async def buyer(n: int, server: Server, items: list[int], outcome: Outcome, dela
     # Its own address, as the trusted proxy reports it (a documentation range: only a header value).
     forwarded = {"X-Forwarded-For": f"198.51.100.{n % 250 + 1}"}
     try:
-        async with phone_client(server.url, headers=forwarded) as phone:
+        async with phone_session(server.url, forwarded) as phone:
             started = time.perf_counter()
-            response = await phone.post("/api/orders/", json={"email": f"panier{n}@example.org", "items": items})
+            async with phone.post("/api/orders/", json={"email": f"panier{n}@example.org", "items": items}) as answer:
+                status, body = answer.status, await answer.read()
             outcome.checkout_ms.append((time.perf_counter() - started) * 1000)
-            if response.status_code == 201:
+            if status == 201:
                 outcome.baskets += 1
-                pay_url = response.json()["checkout_url"]
-                form = await phone.get(pay_url)
-                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
-                paid = await phone.post(
-                    pay_url, data={"card_number": TEST_CARD, "csrfmiddlewaretoken": token.group(1) if token else ""}
-                )
-                if paid.status_code in (302, 303):
+                pay_url = json.loads(body)["checkout_url"]
+                async with phone.get(pay_url) as form:
+                    text = await form.text()
+                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
+                data = {"card_number": TEST_CARD, "csrfmiddlewaretoken": token.group(1) if token else ""}
+                async with phone.post(pay_url, data=data, allow_redirects=False) as paid:
+                    await paid.read()
+                if paid.status in (302, 303):
                     outcome.paid_baskets += 1
                     outcome.paid_items += len(items)
-                elif paid.status_code >= 500:
+                elif paid.status >= 500:
                     outcome.server_errors += 1
-            elif response.status_code == 409:
+            elif status == 409:
                 outcome.refused += 1
-            elif response.status_code >= 500:
+            elif status >= 500:
                 outcome.server_errors += 1
             else:
-                outcome.other[response.status_code] = outcome.other.get(response.status_code, 0) + 1
-    except httpx.TransportError:
+                outcome.other[status] = outcome.other.get(status, 0) + 1
+    except (TimeoutError, aiohttp.ClientConnectionError):
         outcome.dropped += 1
 
 

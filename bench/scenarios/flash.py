@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from bench.ceilings import Ceilings, ceiling_figures, ratio_figure
-from bench.harness import Figure, Repeated, Report, Server, percentile, statistics_refresh
+from bench.harness import Figure, Repeated, Report, Server, percentile, phone_session, statistics_refresh
 from bench.machine import cpu_work_ms
 from bench.pairs import alternate
 from bench.wrk import wrk
@@ -91,21 +91,11 @@ async def passer_by(n: int, server: Server, code: str, outcome: Outcome, delay: 
         outcome.dropped += 1
 
 
-def _phone(server: Server, headers: dict[str, str]) -> aiohttp.ClientSession:
-    """One phone: its own connections and cookies (kept from our address too: the CSRF cookie)."""
-    return aiohttp.ClientSession(
-        base_url=server.url,
-        headers=headers,
-        timeout=aiohttp.ClientTimeout(total=60),
-        cookie_jar=aiohttp.CookieJar(unsafe=True),
-    )
-
-
 async def _visit(n: int, server: Server, code: str, outcome: Outcome) -> None:
     # A phone behind the shop's network: its own address, as the trusted proxy reports it
     # (198.51.100.0/24 and 203.0.113.0/24 are documentation ranges: only a header value here).
     forwarded = {"X-Forwarded-For": f"{'198.51.100' if n % 2 else '203.0.113'}.{n % 250 + 1}"}
-    async with _phone(server, forwarded) as phone:
+    async with phone_session(server.url, forwarded) as phone:
         started = time.perf_counter()
         async with phone.get(f"/q/{code}") as page:  # the scan's redirect followed
             await page.read()
@@ -115,7 +105,7 @@ async def _visit(n: int, server: Server, code: str, outcome: Outcome) -> None:
             return
         item_id = int(re.search(r"/objets/(\d+)/", str(page.url)).group(1))  # type: ignore[union-attr]
         # The API call of the phone's "buy" button: JSON, no cookies (token-less client).
-        async with _phone(server, forwarded) as api:
+        async with phone_session(server.url, forwarded) as api:
             started = time.perf_counter()
             async with api.post(f"/api/items/{item_id}/checkout/", json={"email": f"passant{n}@example.org"}) as answer:
                 status, body = answer.status, await answer.read()
