@@ -140,26 +140,19 @@ def item_search(
     return queryset
 
 
-def item_similar(*, item: Item, limit: int = 4) -> list[Item]:
-    """Other items on sale for the same campaign, newest first, those of the item's category first:
-    what a sold or held item's page offers (``items_on_sale_like`` without the item itself)."""
-    return items_on_sale_like(campaign_id=item.campaign_id, category=item.category, exclude=item.pk, limit=limit)
-
-
-def items_on_sale_like(*, campaign_id: int, category: str, exclude: int | None = None, limit: int) -> list[Item]:
-    """Items on sale for campaign ``campaign_id`` (but ``exclude``), newest first, those of ``category``
-    first, their photos prefetched. Each read is a range of a partial index of listed items
-    (donations 0026): the same category, then, when it gives fewer than ``limit``, the others;
-    ordering every listed item of the campaign by "same category" cost a quarter of a second for a
-    campaign of 40,000 objects, at nearly every page of a crowd at a window."""
+def items_on_sale_like(*, campaign_id: int, category: str, limit: int) -> list[Item]:
+    """Items on sale for campaign ``campaign_id``, newest first, those of ``category`` first, their
+    photos prefetched: what a sold or held item's page offers instead (pages.item_similar, which
+    keeps one more than it shows and leaves out the page's own item). Each read is a range of a
+    partial index of listed items (donations 0026): the same category, then, when it gives fewer
+    than ``limit``, the others; ordering every listed item of the campaign by "same category" cost a
+    quarter of a second for a campaign of 40,000 objects, at nearly every page of a crowd at a window."""
     # A card shows the title, the price and the first photo, and links to the item's page by its id.
     listed = (
         Item.objects.filter(campaign_id=campaign_id, status=ItemStatus.LISTED)
         .only("id", "title", "price_cents", "category", "campaign_id", "status", "created_at")
         .order_by("-created_at", "-id")
     )
-    if exclude is not None:
-        listed = listed.exclude(pk=exclude)
     similar = list(listed.filter(category=category)[:limit])
     if len(similar) < limit:
         similar += listed.exclude(category=category)[: limit - len(similar)]

@@ -243,10 +243,13 @@ def test_a_sold_items_page_offers_its_campaigns_newest_listed_items_of_its_categ
 
     from django.utils import timezone
 
-    from donations.selectors import item_similar
+    from donations.selectors import items_on_sale_like
 
     sold = ItemFactory(category="furniture", status=ItemStatus.SOLD)
     campaign, now = sold.campaign, timezone.now()
+
+    def like(limit: int = 4) -> list[Item]:
+        return items_on_sale_like(campaign_id=campaign.pk, category=sold.category, limit=limit)
 
     def listed(category: str, minutes_ago: int, **fields: Any) -> Item:
         made = ItemFactory(campaign=campaign, category=category, status=ItemStatus.LISTED, **fields)
@@ -257,19 +260,20 @@ def test_a_sold_items_page_offers_its_campaigns_newest_listed_items_of_its_categ
     newest_bike, older_bike, oldest_bike = listed("bikes", 1), listed("bikes", 2), listed("bikes", 60)
     ItemFactory(campaign=campaign, category="furniture", status=ItemStatus.RESERVED)  # not on sale
     ItemFactory(category="furniture", status=ItemStatus.LISTED)  # another campaign's
-    assert item_similar(item=sold) == [new_chair, old_chair, newest_bike, older_bike]
-    assert item_similar(item=sold, limit=1) == [new_chair]
-    assert item_similar(item=new_chair) == [old_chair, newest_bike, older_bike, oldest_bike]  # never itself
+    assert like() == [new_chair, old_chair, newest_bike, older_bike]
+    assert like(limit=1) == [new_chair]
+    assert like(limit=9) == [new_chair, old_chair, newest_bike, older_bike, oldest_bike]  # every one on sale
     for chair in [ItemFactory(campaign=campaign, category="furniture", status=ItemStatus.LISTED) for _n in range(4)]:
         Item.objects.filter(pk=chair.pk).update(created_at=now)
-    assert {item.category for item in item_similar(item=sold)} == {"furniture"}
+    assert {item.category for item in like()} == {"furniture"}
+    # The page never offers the sold item itself: pages.item_similar (tests/test_item_similar_cache.py).
 
 
 def test_a_sold_items_similar_items_are_index_ranges_not_a_sort_of_the_campaign() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from donations.selectors import item_similar
+    from donations.selectors import items_on_sale_like
 
     if connection.vendor != "postgresql":
         pytest.skip("the plan is PostgreSQL's")
@@ -288,7 +292,7 @@ def test_a_sold_items_similar_items_are_index_ranges_not_a_sort_of_the_campaign(
         cursor.execute("ANALYZE donations_item")
     Item.objects.filter(campaign=sold.campaign, category="furniture").exclude(pk=sold.pk).update(status="sold")
     with CaptureQueriesContext(connection) as queries:
-        similar = item_similar(item=sold)
+        similar = items_on_sale_like(campaign_id=sold.campaign_id, category=sold.category, limit=4)
     assert len(similar) == 4 and {item.category for item in similar} == {"bikes"}
     reads = [query["sql"] for query in queries.captured_queries if 'FROM "donations_item"' in query["sql"]]
     assert len(reads) == 2  # its category (none left on sale), then the others
