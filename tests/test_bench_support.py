@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -226,3 +227,50 @@ def test_a_basket_crowds_phone_buys_three_objects_and_pays_the_next_basket_is_re
     assert (outcome.baskets, outcome.paid_baskets, outcome.paid_items, outcome.refused) == (1, 1, 3, 1)
     assert outcome.server_errors == outcome.dropped == 0 and not outcome.other
     assert set(Item.objects.filter(pk__in=basket).values_list("status", flat=True)) == {ItemStatus.SOLD}
+
+
+def test_a_step_is_timed_while_the_block_runs_and_put_back_after() -> None:
+    import types
+
+    from bench import steps
+
+    module = types.ModuleType("steps_probe")
+
+    def work(n: int) -> int:
+        return sum(range(n))
+
+    module.work = work  # type: ignore[attr-defined]
+    sys.modules["steps_probe"] = module
+    holder = types.ModuleType("steps_holder")  # a module that imported it by name
+    holder.work = work  # type: ignore[attr-defined]
+    sys.modules["steps_holder"] = holder
+    try:
+        with steps.timed([("steps_probe", "work")]) as spent:
+            assert module.work(200_000) == holder.work(10) + sum(range(10, 200_000))  # type: ignore[attr-defined]
+        assert spent["steps_probe.work"] > 0
+        assert module.work is work and holder.work is work  # type: ignore[attr-defined]
+    finally:
+        del sys.modules["steps_probe"], sys.modules["steps_holder"]
+
+
+@pytest.mark.django_db
+def test_the_steps_of_a_checkout_and_d_are_measured_in_one_process(settings: Any) -> None:
+    from rest_framework.views import APIView
+
+    from bench import steps
+    from bench.scenarios.flash import checkout_items
+    from donations.models import Item, ItemStatus, Order
+    from tests.factories import CampaignFactory
+
+    settings.ROOT_URLCONF = "tests.bench_urls"
+    CampaignFactory(status="live")
+    checkouts, reserves = checkout_items(8), checkout_items(8)
+    dispatch = APIView.__dict__["dispatch"]
+    figures = steps.measure(checkouts=checkouts, reserves=reserves, pings=8, warm=2)
+    assert APIView.__dict__["dispatch"] is dispatch  # every step put back
+    assert figures["checkout_ms"] > figures["steps_ms"]["checkout.services.orders.order_start"] > 0
+    assert figures["reserve_ms"] > 0 and figures["ping_ms"] > 0
+    assert {"kernel.sql.rows_select", "payments.demo_gateway.DemoGateway.checkout_create"} <= set(figures["steps_ms"])
+    assert Item.objects.filter(pk__in=[*checkouts, *reserves], status=ItemStatus.RESERVED).count() == 16
+    assert Order.objects.count() == 16
+    assert "checkout / (d) by CPU" in steps.table(figures)
