@@ -14,12 +14,12 @@ name with "bench"); it is migrated and given the demo data first, as the benchma
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -43,10 +43,10 @@ CHECKOUT_STEPS: tuple[tuple[str, str], ...] = (
 
 
 @contextmanager
-def timed(steps: Sequence[tuple[str, str]]) -> Iterator[Counter[str]]:
+def timed(steps: Sequence[tuple[str, str]]) -> Iterator[dict[str, float]]:
     """Count the thread CPU time (seconds) spent inside each step while the block runs; every
     step is put back as it was at the end."""
-    spent: Counter[str] = Counter()
+    spent: dict[str, float] = {}
     undo: list[Callable[[], None]] = []
     try:
         for module_name, name in steps:
@@ -57,7 +57,7 @@ def timed(steps: Sequence[tuple[str, str]]) -> Iterator[Counter[str]]:
             restore()
 
 
-def _wrap(module_name: str, name: str, spent: Counter[str]) -> list[Callable[[], None]]:
+def _wrap(module_name: str, name: str, spent: dict[str, float]) -> list[Callable[[], None]]:
     module = importlib.import_module(module_name)
     owner: Any = module
     attribute = name
@@ -72,18 +72,16 @@ def _wrap(module_name: str, name: str, spent: Counter[str]) -> list[Callable[[],
         try:
             return original(*args, **kwargs)
         finally:
-            spent[label] += time.thread_time() - started
+            spent[label] = spent.get(label, 0.0) + time.thread_time() - started
 
     holders = [owner]
     if owner is module:  # the modules that imported it by name call their own reference
         holders += [
             other for other in list(sys.modules.values()) if other is not module and _holds(other, attribute, original)
         ]
-    restores = []
     for holder in holders:
         setattr(holder, attribute, step)
-        restores.append(lambda holder=holder: setattr(holder, attribute, original))
-    return restores
+    return [functools.partial(setattr, holder, attribute, original) for holder in holders]
 
 
 def _holds(module: Any, attribute: str, value: Any) -> bool:
