@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,6 +46,22 @@ def phone_session(
         timeout=aiohttp.ClientTimeout(total=timeout),
         cookie_jar=aiohttp.CookieJar(unsafe=True),
     )
+
+
+# The demo gateway's card that pays.
+TEST_CARD = "4242 4242 4242 4242"
+
+
+async def demo_pay(phone: aiohttp.ClientSession, pay_url: str) -> int:
+    """Pay on the demo gateway's page as a person does: its form read (the phone's CSRF cookie and
+    token), the test card sent; the answer's status (303/302: paid)."""
+    async with phone.get(pay_url) as form:
+        text = await form.text()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
+    data = {"card_number": TEST_CARD, "csrfmiddlewaretoken": token.group(1) if token else ""}
+    async with phone.post(pay_url, data=data, allow_redirects=False) as paid:
+        await paid.read()
+        return paid.status
 
 
 def free_port() -> int:

@@ -19,12 +19,10 @@ from typing import Any
 import aiohttp
 
 from bench.ceilings import Ceilings, ceiling_figures, ratio_figure
-from bench.harness import Figure, Repeated, Report, Server, percentile, phone_session, statistics_refresh
+from bench.harness import Figure, Repeated, Report, Server, demo_pay, percentile, phone_session, statistics_refresh
 from bench.machine import cpu_work_ms
 from bench.pairs import alternate
 from bench.wrk import wrk
-
-TEST_CARD = "4242 4242 4242 4242"
 
 
 def window_of_fifty() -> tuple[int, list[tuple[str, int]]]:
@@ -112,16 +110,10 @@ async def _visit(n: int, server: Server, code: str, outcome: Outcome) -> None:
             outcome.checkout_ms.append((time.perf_counter() - started) * 1000)
         if status == 201:
             outcome.reserved += 1
-            pay_url = json.loads(body)["checkout_url"]
-            async with phone.get(pay_url) as form:
-                text = await form.text()
-            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
-            data = {"card_number": TEST_CARD, "csrfmiddlewaretoken": token.group(1) if token else ""}
-            async with phone.post(pay_url, data=data, allow_redirects=False) as paid:
-                await paid.read()
-            if paid.status in (302, 303):
+            paid = await demo_pay(phone, json.loads(body)["checkout_url"])
+            if paid in (302, 303):
                 outcome.paid += 1
-            elif paid.status >= 500:
+            elif paid >= 500:
                 outcome.server_errors += 1
         elif status == 409:
             outcome.refused += 1
