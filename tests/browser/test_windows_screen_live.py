@@ -78,7 +78,10 @@ def test_the_qr_codes_shown_on_the_window_screen_read_back_to_each_placement(liv
     stream, shot = in_chromium(look)
 
     assert stream == f"/ws/windows/{window.pk}/"
-    found = sorted(barcode.text for barcode in decode(Image.open(io.BytesIO(shot))))
+    # Every address the screen's QR codes give. The whole 1920 px screenshot once gave the decoder a
+    # spurious "QR code" reading a number ("906769", CI 2026-12-02) beside the four addresses: what
+    # is not an address is the decoder's noise, not one of our codes.
+    found = sorted(barcode.text for barcode in decode(Image.open(io.BytesIO(shot))) if "://" in barcode.text)
     assert found == sorted(f"http://testserver/q/{placement.short_code.code}" for placement in placements)
 
 
