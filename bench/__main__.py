@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import wrk
-from bench.harness import RESULTS, Report, Server, base_env, bench_database_url, manage, statistics_refresh
+from bench.harness import RESULTS, Report, Server, bench_process, manage, statistics_refresh
 
 SCENARIOS = "flash,basket,catalogue,fanout,webhooks,qr,worker"
 
@@ -57,17 +57,8 @@ def main() -> int:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
-    database_url, database = bench_database_url()
+    env, database = bench_process()
     redis_url = os.environ.get("REDIS_URL", "")
-    env = base_env(database_url, redis_url or None)
-    os.environ.update(
-        {key: env[key] for key in ("SECRET_KEY", "DATABASE_URL", "TREMMA_BENCH", "ALLOWED_HOSTS", "PAYMENTS_DEMO")}
-    )
-    if not redis_url:
-        os.environ.pop("REDIS_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tremma.settings"
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo")
     manage(env, "collectstatic", "--noinput")  # as the Procfile's release step does
 
     import logging

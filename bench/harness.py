@@ -447,6 +447,23 @@ def statistics_refresh() -> str:
         return str(cursor.fetchone()[0])
 
 
+def bench_process(extra_keys: tuple[str, ...] = ()) -> tuple[dict[str, str], str]:
+    """The bench's database made afresh (``bench_database_url``), migrated and given the demo data,
+    and this process pointed at it as its servers are; (the servers' environment, the database's
+    name). ``extra_keys``: more of that environment for this process. Django is not set up yet."""
+    database_url, database = bench_database_url()
+    redis_url = os.environ.get("REDIS_URL", "")
+    env = base_env(database_url, redis_url or None)
+    keys = ("SECRET_KEY", "DATABASE_URL", "TREMMA_BENCH", "ALLOWED_HOSTS", "PAYMENTS_DEMO", *extra_keys)
+    os.environ.update({key: env[key] for key in keys})
+    if not redis_url:
+        os.environ.pop("REDIS_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tremma.settings"
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo")
+    return env, database
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
