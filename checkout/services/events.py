@@ -223,7 +223,7 @@ def order_mark_paid(*, order: Order, event: PaymentEvent) -> None:
     task_enqueue(emails.order_receipt_send, order_id=order.pk)
     for line in lines:
         task_enqueue(emails.seller_sold_send, line_id=line.pk)
-    parcel_labels_enqueue(order=order, fulfilments=fulfilments)
+    parcel_labels_enqueue(fulfilments=fulfilments)
 
 
 def _shipping_paid(*, order: Order, event: PaymentEvent, paid_at: datetime, fulfilments: list[Fulfilment]) -> None:

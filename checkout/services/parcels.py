@@ -106,14 +106,10 @@ def shipment_transition(fulfilment: Fulfilment, *, to: ShipmentStatus, **fields:
 # --- Labels -------------------------------------------------------------------------------------
 
 
-def parcel_labels_enqueue(*, order: Order, fulfilments: Iterable[Fulfilment] | None = None) -> None:
-    """Ask for the label of each parcel of a paid order, after commit (caller's transaction).
-    ``fulfilments``: every fulfilment of the order, when the caller has read them already."""
-    if fulfilments is None:
-        parcels = list(order.fulfilments.filter(method__in=PARCEL_METHODS).values_list("pk", flat=True))
-    else:
-        parcels = sorted(fulfilment.pk for fulfilment in fulfilments if fulfilment.method in PARCEL_METHODS)
-    for fulfilment_id in parcels:
+def parcel_labels_enqueue(*, fulfilments: Iterable[Fulfilment]) -> None:
+    """Ask for the label of each parcel among a paid order's ``fulfilments`` (all of them, as its
+    payment read them), after commit (caller's transaction)."""
+    for fulfilment_id in sorted(fulfilment.pk for fulfilment in fulfilments if fulfilment.method in PARCEL_METHODS):
         task_enqueue(parcel_label_make, fulfilment_id=fulfilment_id)
 
 
