@@ -231,45 +231,24 @@ def measure(
     report.gate("flash: 0 oversells", sold_twice == 0, f"{sold_twice} items sold twice")
     crowd_errors = sum(o.server_errors + o.dropped for o, _e in outcomes)
     report.checks["flash.dropped_connections"] = [o.dropped for o, _e in outcomes]
-    report.add(
-        Figure(
-            "flash",
-            "item page (scan + redirect) p50",
-            "ms",
-            Repeated([percentile(o.page_ms, 50) for o, _e in outcomes]),
-            cpu_ms=machine_ms,
-        )
+
+    def crowd_figure(name: str, runs: list[float], **target: Any) -> None:
+        """A latency of the crowds, one run each, beside the machine's speed around each crowd."""
+        report.add(Figure("flash", name, "ms", Repeated(runs), cpu_ms=machine_ms, **target))
+
+    crowd_figure("item page (scan + redirect) p50", [percentile(o.page_ms, 50) for o, _e in outcomes])
+    crowd_figure(
+        "item page (scan + redirect) p99",
+        [percentile(o.page_ms, 99) for o, _e in outcomes],
+        target=500,
+        target_kind="max",
     )
-    report.add(
-        Figure(
-            "flash",
-            "item page (scan + redirect) p99",
-            "ms",
-            Repeated([percentile(o.page_ms, 99) for o, _e in outcomes]),
-            cpu_ms=machine_ms,
-            target=500,
-            target_kind="max",
-        )
-    )
-    report.add(
-        Figure(
-            "flash",
-            "checkout p50",
-            "ms",
-            Repeated([percentile(o.checkout_ms, 50) for o, _e in outcomes]),
-            cpu_ms=machine_ms,
-        )
-    )
-    report.add(
-        Figure(
-            "flash",
-            f"checkout p99 ({visitors} arrivals in {seconds:g} s)",
-            "ms",
-            Repeated([percentile(o.checkout_ms, 99) for o, _e in outcomes]),
-            cpu_ms=machine_ms,
-            target=1000,
-            target_kind="max",
-        )
+    crowd_figure("checkout p50", [percentile(o.checkout_ms, 50) for o, _e in outcomes])
+    crowd_figure(
+        f"checkout p99 ({visitors} arrivals in {seconds:g} s)",
+        [percentile(o.checkout_ms, 99) for o, _e in outcomes],
+        target=1000,
+        target_kind="max",
     )
     report.add(Figure("flash", "sales per crowd", "sales", Repeated([float(o.paid) for o, _e in outcomes])))
     report.add(
